@@ -1,0 +1,34 @@
+# qc — the team's verbs. One obvious way to do each thing.
+
+# The README's run: audit the committed sample with the spatial pack (embedded, no server).
+demo:
+    cargo run --release -- run --rules rules/spatial.yaml
+
+# The README's test command (what .ci/run calls).
+test:
+    cargo test --all-targets
+
+# Format check, lints, tests, and every shipped pack validated.
+check:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+    cargo test --all-targets
+    cargo run -- check rules/
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo clippy --all-targets -- -D warnings
+
+# Review changed snapshots.
+snap:
+    cargo insta review
+
+# Benchmarks: peak memory flat from 1M to 10M rows, and throughput of the fused pass.
+bench:
+    bash benches/scale.sh
+
+# Generate a spatial table of N rows into scratch/ (not committed).
+gen rows="1000000":
+    cargo run --release -- gen spatial --rows {{rows}} --out scratch/spatial_{{rows}}.parquet

@@ -1,0 +1,75 @@
+//! `expr`: a boolean SQL expression over the row must hold (DataFusion's SQL dialect).
+//! The same compiler serves rules' `when` preconditions.
+
+use datafusion::logical_expr::Expr;
+
+use crate::diagnostic::Diagnostic;
+use crate::rules::Spanned;
+use crate::rules::bind::{BindCx, unknown_column};
+use crate::rules::sql::compile_row_expr;
+
+pub const DOC: &str = "\
+# expr
+
+## What it checks
+A boolean SQL expression over the row's columns holds (DataFusion's SQL dialect: comparisons,
+`AND`/`OR`/`NOT`, `CASE`, `IN`, `LIKE`, string, date and math functions). It is an
+expression, not a query: statements (DDL, DML, COPY, …), subqueries, table functions,
+aggregate and window functions are refused by `qc check`.
+
+## NULL
+Like a SQL CHECK constraint: an expression that evaluates to NULL passes; only FALSE fails.
+Write `x IS NOT NULL AND …` to make NULL fail.
+
+## Parameters
+The SQL text itself: `expr: \"<condition>\"`.
+
+## Example
+```yaml
+check:
+  expr: \"death_date >= birth_date OR birth_date IS NULL\"
+```
+
+## Anomaly reason
+zh: 不满足条件 {expr} · en: condition {expr} does not hold
+";
+
+pub fn bind(sql: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
+    bind_boolean(sql, "expr", cx)
+}
+
+/// Compile rule SQL (`expr` or `when`), reporting problems at their spot in the pack.
+pub fn bind_boolean(sql: &Spanned<String>, what: &str, cx: &mut BindCx<'_>) -> Option<Expr> {
+    match compile_row_expr(&sql.value, cx.state, cx.df_schema) {
+        Ok((expr, columns)) => {
+            for c in &columns {
+                cx.note_read(c);
+            }
+            Some(expr)
+        }
+        Err(p) => {
+            let base = cx.span(sql);
+            // Point inside the SQL when it sits on the YAML line itself (plain or quoted scalar).
+            let span = match p.position {
+                Some((1, col)) if !sql.value.contains('\n') => {
+                    let quoted = base.len > sql.value.chars().count();
+                    let width = p.column.as_ref().map_or(1, |c| c.chars().count());
+                    base.shifted(col - 1 + usize::from(quoted), width)
+                }
+                _ => base,
+            };
+            let d = match &p.column {
+                Some(name) => unknown_column(name, cx.columns, span),
+                None => {
+                    let mut d = Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
+                    if let Some(h) = p.help {
+                        d = d.help(h);
+                    }
+                    d
+                }
+            };
+            cx.report(d);
+            None
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The catalogue of built-in check kinds, one file per kind.
+//!
+//! Each kind owns its YAML parameters, its bind-time validation against the table's columns,
+//! the DataFusion expression it compiles to, and its documentation (`qc check --explain KIND`).
+//!
+//! Every check compiles to a boolean expression that is **true when the row passes**. NULL
+//! semantics, common to all kinds unless a kind says otherwise: a check whose value is NULL
+//! *passes* (presence is `not_null`'s job), so one missing value is reported once, by the rule
+//! meant for it.
+
+pub mod allowed;
+pub mod expr;
+pub mod length;
+pub mod not_null;
+pub mod order;
+pub mod pattern;
+pub mod range;
+
+use datafusion::logical_expr::Expr;
+use serde::Deserialize;
+
+use crate::rules::bind::{BindCx, BoundColumn};
+use crate::rules::{ColumnType, Spanned};
+
+/// A rule's `check:` as written: the kind is the single key of the mapping.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckDoc {
+    NotNull(not_null::NotNull),
+    Pattern(pattern::Pattern),
+    Allowed(allowed::Allowed),
+    Range(range::Range),
+    Length(length::Length),
+    Order(order::Order),
+    Expr(Spanned<String>),
+}
+
+impl CheckDoc {
+    /// The kind's name as written in packs and shown in summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckDoc::NotNull(_) => "not_null",
+            CheckDoc::Pattern(_) => "pattern",
+            CheckDoc::Allowed(_) => "allowed",
+            CheckDoc::Range(_) => "range",
+            CheckDoc::Length(_) => "length",
+            CheckDoc::Order(_) => "order",
+            CheckDoc::Expr(_) => "expr",
+        }
+    }
+
+    /// Validate against the table and compile to a pass/fail expression. Problems go to
+    /// `cx`'s diagnostics; `None` when the check cannot be compiled.
+    pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
+        match self {
+            CheckDoc::NotNull(c) => c.bind(cx),
+            CheckDoc::Pattern(c) => c.bind(cx),
+            CheckDoc::Allowed(c) => c.bind(cx),
+            CheckDoc::Range(c) => c.bind(cx),
+            CheckDoc::Length(c) => c.bind(cx),
+            CheckDoc::Order(c) => c.bind(cx),
+            CheckDoc::Expr(sql) => expr::bind(sql, cx),
+        }
+    }
+}
+
+/// A value written in a pack (a list item or a bound), converted to the column's type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Scalar {
+    /// A literal of `column`'s type, or why the value does not fit it.
+    pub fn literal_for(&self, column: &BoundColumn) -> Result<Expr, String> {
+        use datafusion::common::ScalarValue;
+        let bad = || format!("value `{self}` does not fit column `{}` of type {}", column.name, column.ty);
+        let value = match (column.ty, self) {
+            (ColumnType::String, _) => ScalarValue::Utf8(Some(self.to_string())),
+            (ColumnType::Int, Scalar::Int(i)) => ScalarValue::Int64(Some(*i)),
+            (ColumnType::Int, Scalar::Text(t)) => ScalarValue::Int64(Some(t.trim().parse().map_err(|_| bad())?)),
+            #[allow(clippy::cast_precision_loss)] // a bound written as an integer
+            (ColumnType::Float, Scalar::Int(i)) => ScalarValue::Float64(Some(*i as f64)),
+            (ColumnType::Float, Scalar::Float(f)) => ScalarValue::Float64(Some(*f)),
+            (ColumnType::Float, Scalar::Text(t)) => ScalarValue::Float64(Some(t.trim().parse().map_err(|_| bad())?)),
+            (ColumnType::Date, Scalar::Text(t)) => ScalarValue::Date32(Some(
+                crate::scan::values::parse_date(t.trim(), None).ok_or_else(|| format!("{}; write dates as YYYY-MM-DD", bad()))?,
+            )),
+            (ColumnType::Timestamp, Scalar::Text(t)) => ScalarValue::TimestampMicrosecond(
+                Some(crate::scan::values::parse_timestamp(t.trim(), None).ok_or_else(|| format!("{}; write timestamps as YYYY-MM-DD HH:MM:SS", bad()))?),
+                None,
+            ),
+            (ColumnType::Bool, Scalar::Bool(b)) => ScalarValue::Boolean(Some(*b)),
+            _ => return Err(bad()),
+        };
+        Ok(Expr::Literal(value, None))
+    }
+}
+
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// Documentation of one kind, shown by `qc check --explain KIND`.
+pub struct KindDoc {
+    pub kind: &'static str,
+    pub text: &'static str,
+}
+
+/// Every kind's documentation, in the order of the catalogue.
+pub const DOCS: [KindDoc; 7] = [
+    KindDoc {
+        kind: "not_null",
+        text: not_null::DOC,
+    },
+    KindDoc {
+        kind: "pattern",
+        text: pattern::DOC,
+    },
+    KindDoc {
+        kind: "allowed",
+        text: allowed::DOC,
+    },
+    KindDoc {
+        kind: "range",
+        text: range::DOC,
+    },
+    KindDoc {
+        kind: "length",
+        text: length::DOC,
+    },
+    KindDoc {
+        kind: "order",
+        text: order::DOC,
+    },
+    KindDoc {
+        kind: "expr",
+        text: expr::DOC,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_documents_the_fixed_headings() {
+        for doc in DOCS {
+            for heading in [
+                "## What it checks",
+                "## NULL",
+                "## Parameters",
+                "## Example",
+                "## Anomaly reason",
+            ] {
+                assert!(doc.text.contains(heading), "{} lacks {heading}", doc.kind);
+            }
+        }
+    }
+}

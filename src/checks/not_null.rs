@@ -1,0 +1,57 @@
+//! `not_null`: the value is present.
+//!
+//! The kind whose NULL semantics differ from the rest: NULL is exactly what it reports.
+
+use datafusion::functions::string::expr_fn::btrim;
+use datafusion::logical_expr::{Expr, ident, lit};
+use serde::Deserialize;
+
+use crate::rules::bind::BindCx;
+use crate::rules::{ColumnType, Spanned};
+
+pub const DOC: &str = "\
+# not_null
+
+## What it checks
+The column holds a value: not NULL and, for text columns, not blank (empty or only spaces,
+tabs, line breaks or the full-width space U+3000).
+
+## NULL
+A NULL value fails (this is the one kind that reports NULLs).
+
+## Parameters
+- `column`: the column to check.
+
+## Example
+```yaml
+check:
+  not_null: { column: address_code }
+```
+
+## Anomaly reason
+zh: 「{column}」为空 · en: `{column}` is empty
+";
+
+/// Characters that make a text value blank.
+pub const BLANK_CHARS: &str = " \t\r\n\u{3000}";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotNull {
+    pub column: Spanned<String>,
+}
+
+impl NotNull {
+    pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
+        let c = cx.column(&self.column)?;
+        let value = ident(&c.name);
+        Some(if c.ty == ColumnType::String {
+            value
+                .clone()
+                .is_not_null()
+                .and(btrim(vec![value, lit(BLANK_CHARS)]).not_eq(lit("")))
+        } else {
+            value.is_not_null()
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! `qc check PACK_OR_DIR...`: parse and bind packs against their sources' schemas, report
+//! every problem, audit nothing. Exit 2 when any error is found.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::OutputArgs;
+use super::output::{self, Format};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, ExitStatus, Result};
+use crate::execute::local;
+use crate::text::Text;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rule packs, or folders of packs (every *.yaml inside).
+    #[arg(required_unless_present = "explain")]
+    pub packs: Vec<PathBuf>,
+    /// Print the documentation of a check kind (not_null, pattern, allowed, range, length, order, expr).
+    #[arg(long, value_name = "KIND")]
+    pub explain: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'a str,
+    severity: &'a str,
+    message: &'a str,
+    location: Option<String>,
+    help: Option<&'a str>,
+}
+
+pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
+    if let Some(kind) = &args.explain {
+        return explain(kind);
+    }
+    let rt = super::runtime(1)?;
+    let ctx = local::session(1);
+    let (packs, diagnostics) = rt.block_on(crate::rules::load(&args.packs, &ctx.state(), &Default::default()))?;
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let text = Text::new(args.output.lang);
+    match args.output.format {
+        Format::Json => {
+            let list: Vec<JsonDiagnostic<'_>> = diagnostics.iter().map(json).collect();
+            let doc = serde_json::json!({ "errors": errors, "warnings": warnings, "diagnostics": list });
+            output::stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(e.to_string()))?));
+        }
+        Format::Text if !args.output.quiet || errors > 0 => {
+            let mut out = String::new();
+            for d in &diagnostics {
+                out.push_str(&d.render());
+                out.push_str("\n\n");
+            }
+            if errors > 0 {
+                out.push_str(&text.check_failed(errors, warnings));
+            } else {
+                let tables: usize = packs.iter().map(|p| p.tables.len()).sum();
+                let rules: usize = packs
+                    .iter()
+                    .flat_map(|p| &p.tables)
+                    .map(|t| t.rules.iter().filter(|r| !r.builtin).count())
+                    .sum();
+                out.push_str(&text.check_ok(packs.len(), tables, rules));
+            }
+            out.push('\n');
+            output::stdout(&out);
+        }
+        Format::Text => {}
+    }
+    Ok(if errors > 0 { ExitStatus::RuleError } else { ExitStatus::Passed })
+}
+
+fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {
+    JsonDiagnostic {
+        code: d.code,
+        severity: if d.is_error() { "error" } else { "warning" },
+        message: &d.message,
+        location: d.location(),
+        help: d.help.as_deref(),
+    }
+}
+
+fn explain(kind: &str) -> Result<ExitStatus> {
+    match crate::checks::DOCS.iter().find(|d| d.kind == kind) {
+        Some(doc) => {
+            output::stdout(doc.text);
+            Ok(ExitStatus::Passed)
+        }
+        None => {
+            let kinds: Vec<&str> = crate::checks::DOCS.iter().map(|d| d.kind).collect();
+            Err(Error::Usage(format!("unknown check kind `{kind}`; the kinds are: {}", kinds.join(", "))))
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `qc run --rules PACK...`: bind the packs, audit every table in one pass each, print the
+//! summary, write anomalies and `summary.json` (last) to the output folder.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::OutputArgs;
+use super::output::{self, Format};
+use crate::error::{Error, ExitStatus, Result};
+use crate::execute::{self, TableProgress, local};
+use crate::results::summary::{self, PackSummary, RunSummary, Verdict};
+use crate::results::{OutputDir, SUMMARY_FILE};
+use crate::rules::bind::SourceOverrides;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Rule packs, or folders of packs (every *.yaml inside).
+    #[arg(long = "rules", required = true, num_args = 1.., value_name = "PACK")]
+    pub rules: Vec<PathBuf>,
+    /// Output folder [default: out/<run-id>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Read a table from another file or glob: `TABLE=PATH` (TABLE as `table` or `library.table`).
+    #[arg(long = "data", value_name = "TABLE=PATH", value_parser = parse_data_override)]
+    pub data: Vec<(String, PathBuf)>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `TABLE=PATH` → (`TABLE`, `PATH`).
+pub fn parse_data_override(s: &str) -> std::result::Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((t, p)) if !t.trim().is_empty() && !p.trim().is_empty() => {
+            Ok((t.trim().to_string(), PathBuf::from(p.trim())))
+        }
+        _ => Err(format!("expected TABLE=PATH, got `{s}`")),
+    }
+}
+
+/// A new run id: UTC time plus a random suffix, e.g. `20261125T231100Z-3f2a`.
+pub fn new_run_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), rand::random::<u16>())
+}
+
+pub fn run(args: &RunArgs) -> Result<ExitStatus> {
+    let threads = super::threads(args.threads);
+    // Rayon does CPU work outside DataFusion's executor; size it like the engine.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    let rt = super::runtime(threads)?;
+    rt.block_on(run_async(args, threads))
+}
+
+async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let run_id = new_run_id(started_at);
+    let json = args.output.format == Format::Json;
+    let ctx = local::session(threads);
+    // Claim the output folder first: whatever happens next, no earlier summary.json remains
+    // there to pass for this run's result.
+    let out_path = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&run_id));
+    let out = OutputDir::prepare(&out_path)?;
+
+    let overrides: SourceOverrides = args.data.iter().cloned().collect();
+    let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx.state(), &overrides).await?;
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    if !diagnostics.is_empty() && (!errors.is_empty() || !args.output.quiet) {
+        let text: String = diagnostics.iter().map(|d| d.render() + "\n\n").collect();
+        output::stderr(&text);
+    }
+    if !errors.is_empty() {
+        // Unreadable or missing data is a data error (3); anything else in a pack is 2.
+        return Ok(if errors.iter().all(|d| d.code.starts_with("source-")) {
+            ExitStatus::RuntimeError
+        } else {
+            ExitStatus::RuleError
+        });
+    }
+    for key in overrides.keys() {
+        let known = packs
+            .iter()
+            .flat_map(|p| &p.tables)
+            .any(|t| t.name == *key || t.qualified_name() == *key);
+        if !known {
+            let names: Vec<String> = packs.iter().flat_map(|p| &p.tables).map(|t| t.qualified_name()).collect();
+            return Err(Error::Usage(format!(
+                "--data names no table `{key}`; the tables are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+
+    let bars = super::progress::enabled(args.output.quiet, json);
+    let mut tables = Vec::new();
+    for table in packs.iter().flat_map(|p| &p.tables) {
+        let progress = Arc::new(TableProgress::default());
+        let ticker = super::progress::start(
+            table.qualified_name(),
+            execute::workload(table),
+            &progress,
+            bars,
+        );
+        let outcome = execute::audit_table(&ctx, table, &out.path, &progress).await;
+        drop(ticker);
+        let outcome = outcome?;
+        let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
+            p.strip_prefix(&out.path).ok().map(|r| r.display().to_string())
+        });
+        let elapsed = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
+        tables.push(summary::table_summary(table, &outcome.counts, anomalies_file, elapsed));
+    }
+
+    let failed = tables.iter().any(|t| t.verdict == Verdict::Fail);
+    let status = if failed { ExitStatus::ThresholdFailed } else { ExitStatus::Passed };
+    let summary = RunSummary {
+        schema_version: summary::SCHEMA_VERSION,
+        run_id,
+        qc_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        threads,
+        status: if failed { "threshold_failed" } else { "passed" }.to_string(),
+        exit_code: status.code(),
+        packs: packs
+            .iter()
+            .map(|p| PackSummary {
+                path: p.path.display().to_string(),
+                library: p.library.id.clone(),
+                library_name: p.library.name.clone(),
+            })
+            .collect(),
+        tables,
+    };
+    let doc = serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    // The last file of a run: its presence marks the run complete.
+    out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
+    if json {
+        output::stdout(&doc);
+    } else if !args.output.quiet {
+        let text = summary::render(
+            &summary,
+            &out.path.display().to_string(),
+            started.elapsed().as_secs_f64(),
+            args.output.lang,
+        );
+        output::stdout(&text);
+    }
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_override_parsing() {
+        assert_eq!(
+            parse_data_override("marriage.registration=/tmp/x.parquet"),
+            Ok(("marriage.registration".into(), PathBuf::from("/tmp/x.parquet")))
+        );
+        assert!(parse_data_override("nopath").is_err());
+        assert!(parse_data_override("=x").is_err());
+    }
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-25T23:11:00Z").unwrap().to_utc();
+        assert!(new_run_id(t).starts_with("20261125T231100Z-"));
+    }
+}

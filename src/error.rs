@@ -1,0 +1,115 @@
+//! qc's one error type, grouped by whose fault it is; the exit code follows from the group.
+//!
+//! Data problems inside a table (a rule that fails, a malformed CSV record) are *results*,
+//! never errors. Only what stops a run is an [`Error`].
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Diagnostic;
+
+/// Exit status of the `qc` process (documented in README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: every rule met its threshold.
+    Passed = 0,
+    /// 1: some table failed a rule threshold.
+    ThresholdFailed = 1,
+    /// 2: usage error or rule-pack error.
+    RuleError = 2,
+    /// 3: data or runtime error (unreadable input, engine failure, I/O).
+    RuntimeError = 3,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Why a command could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command-line usage that clap could not catch (e.g. `--data` naming no table).
+    #[error("{0}")]
+    Usage(String),
+
+    /// One or more rule-pack problems, all of them (never only the first).
+    #[error("{} rule-pack error(s)", .0.iter().filter(|d| d.is_error()).count())]
+    Rules(Vec<Diagnostic>),
+
+    /// Input data that cannot be read at all (file-level damage).
+    #[error("{}: {message}", path.display())]
+    Data { path: PathBuf, message: String },
+
+    /// An I/O failure on a named file or folder.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The query engine failed; the string says what qc was doing at the time.
+    #[error("{context}: {source}")]
+    Engine {
+        context: String,
+        #[source]
+        source: Box<datafusion::error::DataFusionError>,
+    },
+
+    /// A bug in qc: an invariant did not hold.
+    #[error("internal error (a qc bug): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Usage(_) | Error::Rules(_) => ExitStatus::RuleError,
+            Error::Data { .. } | Error::Io { .. } | Error::Engine { .. } | Error::Internal(_) => {
+                ExitStatus::RuntimeError
+            }
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn engine(context: impl Into<String>, source: datafusion::error::DataFusionError) -> Self {
+        // A qc error raised inside a DataFusion stream (e.g. an unreadable CSV file) comes back
+        // wrapped as External: unwrap it so the user sees the file-level message, not the engine's.
+        if let datafusion::error::DataFusionError::External(inner) = &source
+            && let Some(qc) = inner.downcast_ref::<Error>()
+        {
+            return qc.clone_shallow();
+        }
+        Error::Engine {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// A copy of a data/I-O error reported from inside a stream (the original stays boxed there).
+    fn clone_shallow(&self) -> Self {
+        match self {
+            Error::Data { path, message } => Error::data(path.clone(), message.clone()),
+            Error::Io { path, source } => {
+                Error::io(path.clone(), std::io::Error::new(source.kind(), source.to_string()))
+            }
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

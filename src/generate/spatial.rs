@@ -1,0 +1,459 @@
+//! Generator for the 地名地址 library's `address` table (`rules/spatial.yaml`).
+//!
+//! Clean rows are consistent by construction: a committee drawn from the 2023 code list gives
+//! the street and district; the address text names the district; coordinates fall inside
+//! Shanghai; dates lie in 2005–2025. A share of rows then gets exactly one [`Defect`], whose
+//! [`Defect::breaks`] lists the rules of `spatial.yaml` it makes fail, and (CSV only) a share
+//! of records gets one [`Damage`], counted by the built-in `PARSE-*` rules instead.
+
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use rand::Rng as _;
+use rand::rngs::StdRng;
+use rayon::prelude::*;
+
+use super::truth::Truth;
+use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, chunk_rng};
+use crate::error::{Error, Result};
+
+const COMMUNITIES: &str = include_str!("../../rules/codelists/shanghai_communities.csv");
+const STREETS: &str = include_str!("../../rules/codelists/shanghai_streets.csv");
+const DISTRICTS: &str = include_str!("../../rules/codelists/shanghai_districts.csv");
+
+/// Municipal departments that also supply addresses (the rest come from the districts).
+const DEPARTMENTS: [&str; 3] = ["市规划资源局", "市公安局", "市民政局"];
+/// Road names that contain no district name (so address texts stay unambiguous).
+const ROADS: [&str; 12] = [
+    "长乐路", "复兴中路", "淮海西路", "四川北路", "羽山路", "花园石桥路", "沪南公路", "曹杨路", "江场路",
+    "金沙江路", "虹梅路", "云台路",
+];
+
+/// A first-of-file date bound: 2005-01-01 and 2025-12-31 as days since 1970-01-01.
+const DATE_MIN: i32 = 12_784;
+const DATE_MAX: i32 = 20_453;
+
+struct Reference {
+    /// (community code, street code, district code)
+    communities: Vec<(String, String, String)>,
+    street_names: std::collections::HashMap<String, String>,
+    district_names: std::collections::HashMap<String, String>,
+    districts: Vec<String>,
+}
+
+static REFERENCE: LazyLock<Reference> = LazyLock::new(|| {
+    let rows = |text: &'static str| {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let communities = rows(COMMUNITIES)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone(), r[2][..6].to_string()))
+        .collect();
+    let street_names = rows(STREETS).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let d = rows(DISTRICTS);
+    Reference {
+        communities,
+        street_names,
+        district_names: d.iter().map(|r| (r[0].clone(), r[1].clone())).collect(),
+        districts: d.iter().map(|r| r[0].clone()).collect(),
+    }
+});
+
+/// Row-level defects, each breaking exactly the rules it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defect {
+    NullCode,
+    MalformedCode,
+    NullAddress,
+    UnknownDistrict,
+    UnknownStreet,
+    StreetOfOtherDistrict,
+    CommunityOfOtherStreet,
+    LongitudeOutside,
+    LatitudeOutside,
+    SwappedCoordinates,
+    BadPostcode,
+    OtherDistrictInAddress,
+    BadHouseNumber,
+    FutureUpdate,
+    AncientUpdate,
+}
+
+impl Defect {
+    pub const ALL: [Defect; 15] = [
+        Defect::NullCode,
+        Defect::MalformedCode,
+        Defect::NullAddress,
+        Defect::UnknownDistrict,
+        Defect::UnknownStreet,
+        Defect::StreetOfOtherDistrict,
+        Defect::CommunityOfOtherStreet,
+        Defect::LongitudeOutside,
+        Defect::LatitudeOutside,
+        Defect::SwappedCoordinates,
+        Defect::BadPostcode,
+        Defect::OtherDistrictInAddress,
+        Defect::BadHouseNumber,
+        Defect::FutureUpdate,
+        Defect::AncientUpdate,
+    ];
+
+    /// The rules of `rules/spatial.yaml` a row with this defect fails.
+    pub fn breaks(self) -> &'static [&'static str] {
+        match self {
+            Defect::NullCode => &["ADR-001"],
+            Defect::MalformedCode => &["ADR-002"],
+            Defect::NullAddress => &["ADR-003"],
+            // 3101xx outside the list: not a district, and the street no longer belongs to it.
+            Defect::UnknownDistrict => &["ADR-004", "ADR-006"],
+            Defect::UnknownStreet => &["ADR-005"],
+            Defect::StreetOfOtherDistrict => &["ADR-006"],
+            Defect::CommunityOfOtherStreet => &["ADR-007"],
+            Defect::LongitudeOutside => &["ADR-008"],
+            Defect::LatitudeOutside => &["ADR-009"],
+            Defect::SwappedCoordinates => &["ADR-008", "ADR-009"],
+            Defect::BadPostcode => &["ADR-010"],
+            Defect::OtherDistrictInAddress => &["ADR-011"],
+            Defect::BadHouseNumber => &["ADR-012"],
+            Defect::FutureUpdate => &["ADR-013"],
+            Defect::AncientUpdate => &["ADR-014"],
+        }
+    }
+}
+
+/// Record-level damage of CSV output, each counted by one built-in parse rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    MissingFields,
+    UnbalancedQuote,
+    InvalidBytes,
+    BadDate,
+}
+
+impl Damage {
+    pub const ALL: [Damage; 4] = [Damage::MissingFields, Damage::UnbalancedQuote, Damage::InvalidBytes, Damage::BadDate];
+
+    pub fn rule(self) -> &'static str {
+        match self {
+            Damage::MissingFields | Damage::UnbalancedQuote => "PARSE-STRUCTURE",
+            Damage::InvalidBytes => "PARSE-ENCODING",
+            Damage::BadDate => "PARSE-TYPE",
+        }
+    }
+}
+
+/// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
+pub const RULES: [&str; 14] = [
+    "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008", "ADR-009",
+    "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014",
+];
+
+#[derive(Debug, Clone)]
+struct Row {
+    address_code: Option<String>,
+    provider: String,
+    address: Option<String>,
+    district_code: String,
+    district_name: String,
+    street_code: String,
+    community_code: String,
+    road: String,
+    house_number: String,
+    longitude: f64,
+    latitude: f64,
+    postcode: String,
+    updated_on: i32,
+    damage: Option<Damage>,
+}
+
+fn clean_row(rng: &mut StdRng, index: u64) -> Row {
+    let r = &*REFERENCE;
+    let (community, street, district) = &r.communities[rng.random_range(0..r.communities.len())];
+    let district_name = r.district_names[district].clone();
+    let street_name = r.street_names.get(street).cloned().unwrap_or_default();
+    let road = ROADS[rng.random_range(0..ROADS.len())].to_string();
+    let number: u32 = rng.random_range(1..1000);
+    let house_number = match rng.random_range(0..10) {
+        0 => format!("{number}号甲"),
+        1 => format!("{number}-{}号", rng.random_range(1..9)),
+        _ => format!("{number}号"),
+    };
+    let lane = if rng.random_bool(0.5) { format!("{}弄", rng.random_range(1..300)) } else { String::new() };
+    let provider = if rng.random_bool(0.85) {
+        district_name.clone()
+    } else {
+        DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())].to_string()
+    };
+    Row {
+        address_code: Some(format!("{community}{:06}", index % 1_000_000)),
+        provider,
+        address: Some(format!("上海市{district_name}{street_name}{road}{lane}{house_number}")),
+        district_code: district.clone(),
+        district_name,
+        street_code: street.clone(),
+        community_code: community.clone(),
+        road,
+        house_number,
+        longitude: round6(rng.random_range(121.0..121.9)),
+        latitude: round6(rng.random_range(30.8..31.6)),
+        postcode: format!("20{}{:03}", rng.random_range(0..3), rng.random_range(0..1000)),
+        updated_on: rng.random_range(DATE_MIN..=DATE_MAX),
+        damage: None,
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
+    let r = &*REFERENCE;
+    match defect {
+        Defect::NullCode => row.address_code = None,
+        Defect::MalformedCode => {
+            if let Some(code) = &mut row.address_code {
+                code.pop(); // 17 digits
+            }
+        }
+        Defect::NullAddress => row.address = None,
+        Defect::UnknownDistrict => row.district_code = "310199".into(),
+        Defect::UnknownStreet => {
+            row.street_code = format!("{}9{:02}", row.district_code, rng.random_range(0..100));
+            row.community_code = format!("{}001", row.street_code);
+        }
+        Defect::StreetOfOtherDistrict => {
+            let (community, street, _) = loop {
+                let c = &r.communities[rng.random_range(0..r.communities.len())];
+                if c.2 != row.district_code {
+                    break c;
+                }
+            };
+            row.street_code = street.clone();
+            row.community_code = community.clone();
+        }
+        Defect::CommunityOfOtherStreet => {
+            let (community, _, _) = loop {
+                let c = &r.communities[rng.random_range(0..r.communities.len())];
+                if c.1 != row.street_code {
+                    break c;
+                }
+            };
+            row.community_code = community.clone();
+        }
+        Defect::LongitudeOutside => row.longitude = if rng.random_bool(0.5) { 116.397_128 } else { 0.0 },
+        Defect::LatitudeOutside => row.latitude = if rng.random_bool(0.5) { 39.916_527 } else { 0.0 },
+        Defect::SwappedCoordinates => std::mem::swap(&mut row.longitude, &mut row.latitude),
+        Defect::BadPostcode => row.postcode = "100001".into(),
+        Defect::OtherDistrictInAddress => {
+            let other = loop {
+                let d = &r.districts[rng.random_range(0..r.districts.len())];
+                if *d != row.district_code {
+                    break r.district_names[d].clone();
+                }
+            };
+            row.address = Some(format!("上海市{other}{}{}", row.road, row.house_number));
+        }
+        Defect::BadHouseNumber => row.house_number = format!("甲{}号", rng.random_range(1..100)),
+        Defect::FutureUpdate => row.updated_on = 47_482, // 2099-12-31
+        Defect::AncientUpdate => row.updated_on = rng.random_range(9_000..10_957), // 1994–1999
+    }
+}
+
+/// Generate one chunk of rows and its truth.
+fn chunk(spec: &GenSpec, chunk: u64) -> (Vec<Row>, Truth) {
+    let mut rng = chunk_rng(spec.seed, chunk);
+    let start = chunk * CHUNK_ROWS;
+    let end = (start + CHUNK_ROWS).min(spec.rows);
+    let mut truth = Truth::default();
+    let mut rows = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
+    let csv = spec.format == GenFormat::Csv;
+    for i in start..end {
+        let mut row = clean_row(&mut rng, i);
+        let mut broken: &[&str] = &[];
+        let mut parse_rule = [""; 1];
+        if csv && rng.random_bool(spec.parse_damage_rate) {
+            let d = Damage::ALL[rng.random_range(0..Damage::ALL.len())];
+            row.damage = Some(d);
+            parse_rule[0] = d.rule();
+            broken = &parse_rule;
+        } else if rng.random_bool(spec.anomaly_rate) {
+            let d = Defect::ALL[rng.random_range(0..Defect::ALL.len())];
+            apply(&mut row, d, &mut rng);
+            broken = d.breaks();
+        }
+        debug_assert!(broken.contains(&"ADR-011") || row.address.as_ref().is_none_or(|a| a.contains(&row.district_name)));
+        truth.add_row(&row.provider, broken);
+        rows.push(row);
+    }
+    (rows, truth)
+}
+
+fn schema() -> SchemaRef {
+    let s = |n: &str| Field::new(n, DataType::Utf8, true);
+    Arc::new(Schema::new(vec![
+        s("address_code"),
+        s("provider"),
+        s("address"),
+        s("district_code"),
+        s("district_name"),
+        s("street_code"),
+        s("community_code"),
+        s("road"),
+        s("house_number"),
+        Field::new("longitude", DataType::Float64, true),
+        Field::new("latitude", DataType::Float64, true),
+        s("postcode"),
+        Field::new("updated_on", DataType::Date32, true),
+    ]))
+}
+
+fn batch(rows: &[Row]) -> Result<RecordBatch> {
+    let text = |f: &dyn Fn(&Row) -> Option<&str>| -> ArrayRef { Arc::new(rows.iter().map(f).collect::<StringArray>()) };
+    let columns: Vec<ArrayRef> = vec![
+        text(&|r| r.address_code.as_deref()),
+        text(&|r| Some(&r.provider)),
+        text(&|r| r.address.as_deref()),
+        text(&|r| Some(&r.district_code)),
+        text(&|r| Some(&r.district_name)),
+        text(&|r| Some(&r.street_code)),
+        text(&|r| Some(&r.community_code)),
+        text(&|r| Some(&r.road)),
+        text(&|r| Some(&r.house_number)),
+        Arc::new(rows.iter().map(|r| Some(r.longitude)).collect::<Float64Array>()),
+        Arc::new(rows.iter().map(|r| Some(r.latitude)).collect::<Float64Array>()),
+        text(&|r| Some(&r.postcode)),
+        Arc::new(rows.iter().map(|r| Some(r.updated_on)).collect::<Date32Array>()),
+    ];
+    RecordBatch::try_new(schema(), columns).map_err(|e| Error::Internal(format!("generated batch: {e}")))
+}
+
+fn date_text(days: i32) -> String {
+    chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)
+        .map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// CSV bytes of a chunk (header not included), encoded as asked.
+fn csv_bytes(rows: &[Row], encoding: GenEncoding) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(rows.len() * 160);
+    for r in rows {
+        let mut fields: Vec<String> = vec![
+            r.address_code.clone().unwrap_or_default(),
+            r.provider.clone(),
+            r.address.clone().unwrap_or_default(),
+            r.district_code.clone(),
+            r.district_name.clone(),
+            r.street_code.clone(),
+            r.community_code.clone(),
+            r.road.clone(),
+            r.house_number.clone(),
+            format!("{}", r.longitude),
+            format!("{}", r.latitude),
+            r.postcode.clone(),
+            date_text(r.updated_on),
+        ];
+        let mut invalid_bytes = false;
+        match r.damage {
+            Some(Damage::MissingFields) => fields.truncate(fields.len() - 2),
+            Some(Damage::UnbalancedQuote) => fields[8] = format!("{}\"", fields[8]),
+            Some(Damage::BadDate) => fields[12] = "2021-13-45".into(),
+            Some(Damage::InvalidBytes) => invalid_bytes = true,
+            None => {}
+        }
+        let line = fields.join(",") + "\n";
+        let mut bytes = match encoding {
+            GenEncoding::Utf8 => line.into_bytes(),
+            GenEncoding::Gbk => {
+                let (b, _, unmappable) = encoding_rs::GBK.encode(&line);
+                if unmappable {
+                    return Err(Error::Internal(format!("not representable in GBK: {line}")));
+                }
+                b.into_owned()
+            }
+        };
+        if invalid_bytes {
+            // 0xFF starts no character in UTF-8 nor in GBK.
+            bytes.insert(0, 0xFF);
+        }
+        out.extend_from_slice(&bytes);
+    }
+    Ok(out)
+}
+
+pub fn generate(spec: &GenSpec) -> Result<Truth> {
+    if let Some(dir) = spec.out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = spec.out.with_extension("partial");
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let chunks = spec.rows.div_ceil(CHUNK_ROWS);
+    let mut truth = Truth {
+        library: "spatial".into(),
+        table: "address".into(),
+        seed: spec.seed,
+        rules: RULES.iter().map(|r| ((*r).to_string(), 0)).collect(),
+        ..Truth::default()
+    };
+    let io = |e: std::io::Error| Error::io(&tmp, e);
+    let pq = |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
+    let mut parquet_writer = match spec.format {
+        GenFormat::Parquet => {
+            let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+            Some(ArrowWriter::try_new(file.try_clone().map_err(io)?, schema(), Some(props)).map_err(pq)?)
+        }
+        GenFormat::Csv => None,
+    };
+    let mut csv_out = BufWriter::new(file);
+    if spec.format == GenFormat::Csv {
+        let header = schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(",") + "\n";
+        csv_out.write_all(header.as_bytes()).map_err(io)?;
+    }
+    // Generate a window of chunks in parallel, write them in order.
+    let window = (rayon::current_num_threads() * 2) as u64;
+    let mut next = 0;
+    while next < chunks {
+        let ids: Vec<u64> = (next..(next + window).min(chunks)).collect();
+        let parts: Vec<Result<(Truth, Vec<u8>, Option<RecordBatch>)>> = ids
+            .par_iter()
+            .map(|&c| {
+                let (rows, t) = chunk(spec, c);
+                Ok(match spec.format {
+                    GenFormat::Parquet => (t, Vec::new(), Some(batch(&rows)?)),
+                    GenFormat::Csv => (t, csv_bytes(&rows, spec.encoding)?, None),
+                })
+            })
+            .collect();
+        for part in parts {
+            let (t, bytes, b) = part?;
+            truth.merge(&t);
+            match (&mut parquet_writer, b) {
+                (Some(w), Some(b)) => w.write(&b).map_err(pq)?,
+                _ => csv_out.write_all(&bytes).map_err(io)?,
+            }
+        }
+        next += window;
+    }
+    match parquet_writer {
+        Some(w) => {
+            w.close().map_err(pq)?;
+        }
+        None => {
+            csv_out.flush().map_err(io)?;
+        }
+    }
+    std::fs::rename(&tmp, &spec.out).map_err(|e| Error::io(&spec.out, e))?;
+    let json = serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    let truth_path = spec.truth_path();
+    std::fs::write(&truth_path, json).map_err(|e| Error::io(&truth_path, e))?;
+    Ok(truth)
+}

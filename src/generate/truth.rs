@@ -1,0 +1,59 @@
+//! The truth file: what an audit of a generated table must report, exactly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderTruth {
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    /// Failed rows per rule id (rules with no failure are absent).
+    pub rules: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truth {
+    pub library: String,
+    pub table: String,
+    pub seed: u64,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    /// Failed rows per rule id, every rule of the pack listed (0 included).
+    pub rules: BTreeMap<String, u64>,
+    pub providers: BTreeMap<String, ProviderTruth>,
+}
+
+impl Truth {
+    /// Record one generated row: its provider and the rules it breaks (empty: a clean row).
+    pub fn add_row(&mut self, provider: &str, broken: &[&str]) {
+        self.rows += 1;
+        let p = self.providers.entry(provider.to_string()).or_default();
+        p.rows += 1;
+        if !broken.is_empty() {
+            self.anomalous_rows += 1;
+            p.anomalous_rows += 1;
+        }
+        for rule in broken {
+            *self.rules.entry((*rule).to_string()).or_default() += 1;
+            *p.rules.entry((*rule).to_string()).or_default() += 1;
+        }
+    }
+
+    /// Add another chunk's truth.
+    pub fn merge(&mut self, other: &Truth) {
+        self.rows += other.rows;
+        self.anomalous_rows += other.anomalous_rows;
+        for (r, n) in &other.rules {
+            *self.rules.entry(r.clone()).or_default() += n;
+        }
+        for (name, p) in &other.providers {
+            let mine = self.providers.entry(name.clone()).or_default();
+            mine.rows += p.rows;
+            mine.anomalous_rows += p.anomalous_rows;
+            for (r, n) in &p.rules {
+                *mine.rules.entry(r.clone()).or_default() += n;
+            }
+        }
+    }
+}

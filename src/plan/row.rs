@@ -1,0 +1,115 @@
+//! Fuse all row-level rules of a table into one projection (scan sharing: one pass, however
+//! many rules).
+
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Expr, ident, lit, when};
+
+use crate::error::{Error, Result};
+use crate::rules::bind::{BoundRule, BoundTable};
+use crate::scan::{self, SourceFormat};
+
+/// Name of rule `i`'s output column in the fused projection.
+pub fn rule_column(i: usize) -> String {
+    format!("{}rule_{i}", scan::META_PREFIX)
+}
+
+/// Where each part of a projected batch sits.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Data columns carried to anomaly exports: keys first, then the provider, then the
+    /// columns the rules read (each once).
+    pub data: Vec<String>,
+    pub key: Vec<usize>,
+    pub provider: Option<usize>,
+    /// CSV only: positions of file, line, error, detail, raw.
+    pub meta: Option<[usize; 5]>,
+    /// Position of the first rule column; rule `i` is at `rules_start + i`.
+    pub rules_start: usize,
+}
+
+#[derive(Debug)]
+pub struct TablePlan {
+    pub rules: Vec<BoundRule>,
+    pub projection: Vec<Expr>,
+    pub layout: Layout,
+    /// The source columns the scan must produce.
+    pub needed: Vec<String>,
+}
+
+/// Compile a table's rules into one fused projection.
+pub fn compile(table: &BoundTable) -> Result<TablePlan> {
+    let mut data: Vec<String> = Vec::new();
+    let mut push = |name: &str| {
+        if !data.iter().any(|d| d == name) {
+            data.push(name.to_string());
+        }
+    };
+    for k in &table.key {
+        push(k);
+    }
+    if let Some(p) = &table.provider {
+        push(p);
+    }
+    // Rule columns in table order, so exports read like the source.
+    for c in &table.columns {
+        if table.rules.iter().any(|r| r.columns.contains(&c.name)) {
+            push(&c.name);
+        }
+    }
+    let key = (0..table.key.len()).collect();
+    let provider = table
+        .provider
+        .as_ref()
+        .and_then(|p| data.iter().position(|d| d == p));
+
+    let mut projection: Vec<Expr> = data.iter().map(|d| ident(d)).collect();
+    let is_csv = matches!(table.source.format, SourceFormat::Csv(_));
+    let meta = if is_csv {
+        let start = projection.len();
+        for m in [
+            scan::META_FILE,
+            scan::META_LINE,
+            scan::META_ERROR,
+            scan::META_DETAIL,
+            scan::META_RAW,
+        ] {
+            projection.push(ident(m));
+        }
+        Some([start, start + 1, start + 2, start + 3, start + 4])
+    } else {
+        None
+    };
+    let rules_start = projection.len();
+    for (i, rule) in table.rules.iter().enumerate() {
+        let passed = rule.check.clone().is_not_false();
+        // A malformed CSV record is judged by the PARSE rules only.
+        let mut applies: Option<Expr> = (is_csv && !rule.builtin).then(|| ident(scan::META_ERROR).is_null());
+        if let Some(w) = &rule.when {
+            let w = w.clone().is_true();
+            applies = Some(match applies {
+                Some(a) => a.and(w),
+                None => w,
+            });
+        }
+        let value = match applies {
+            None => passed,
+            Some(cond) => when(cond, passed)
+                .otherwise(lit(ScalarValue::Boolean(None)))
+                .map_err(|e| Error::engine(format!("compiling rule {}", rule.id), e))?,
+        };
+        projection.push(value.alias(rule_column(i)));
+    }
+    let needed = data.clone();
+    Ok(TablePlan {
+        rules: table.rules.clone(),
+        projection,
+        layout: Layout {
+            data,
+            key,
+            provider,
+            meta,
+            rules_start,
+        },
+        needed,
+    })
+}

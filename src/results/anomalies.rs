@@ -1,0 +1,107 @@
+//! The anomaly sink: anomalous rows of one table pushed in batches, written to
+//! `anomalies/<library>.<table>.parquet` by a writer thread.
+//!
+//! The file is written under a temporary name and renamed only when complete; a table with no
+//! anomaly leaves no file at all.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+
+/// Anomaly export columns added by qc (the data columns keep their source names).
+pub const FAILED_RULES: &str = "qc_failed_rules";
+pub const SOURCE_FILE: &str = "qc_source_file";
+pub const SOURCE_LINE: &str = "qc_source_line";
+pub const PARSE_ERROR: &str = "qc_parse_error";
+pub const RAW_RECORD: &str = "qc_raw_record";
+
+pub struct AnomalySink {
+    tx: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
+    writer: Option<std::thread::JoinHandle<Result<u64>>>,
+    path: PathBuf,
+}
+
+/// Where anomalies are pushed from the partitions' tasks.
+pub type AnomalySender = tokio::sync::mpsc::Sender<RecordBatch>;
+
+impl AnomalySink {
+    /// Start a writer for `path` with `schema`; nothing is created until the first batch.
+    pub fn start(path: PathBuf, schema: SchemaRef) -> Result<AnomalySink> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(16);
+        let target = path.clone();
+        let writer = std::thread::Builder::new()
+            .name("qc-anomalies".into())
+            .spawn(move || -> Result<u64> {
+                let mut out: Option<(ArrowWriter<File>, PathBuf)> = None;
+                let mut rows = 0u64;
+                while let Some(batch) = rx.blocking_recv() {
+                    if batch.num_rows() == 0 {
+                        continue;
+                    }
+                    if out.is_none() {
+                        out = Some(open(&target, &schema)?);
+                    }
+                    if let Some((w, tmp)) = out.as_mut() {
+                        w.write(&batch).map_err(|e| write_error(tmp, &e))?;
+                    }
+                    rows += batch.num_rows() as u64;
+                }
+                if let Some((w, tmp)) = out {
+                    w.close().map_err(|e| write_error(&tmp, &e))?;
+                    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+                }
+                Ok(rows)
+            })
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(AnomalySink {
+            tx: Some(tx),
+            writer: Some(writer),
+            path,
+        })
+    }
+
+    pub fn sender(&self) -> AnomalySender {
+        match &self.tx {
+            Some(tx) => tx.clone(),
+            None => unreachable!("sender() is called before finish()"),
+        }
+    }
+
+    /// Close the sink and wait for the file. Returns its path and row count, or `None` when
+    /// there was no anomaly.
+    pub fn finish(mut self) -> Result<Option<(PathBuf, u64)>> {
+        drop(self.tx.take());
+        let handle = self.writer.take();
+        let rows = match handle.map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r?,
+            Some(Err(_)) => return Err(Error::Internal("anomaly writer thread panicked".into())),
+            None => 0,
+        };
+        Ok((rows > 0).then(|| (self.path.clone(), rows)))
+    }
+}
+
+fn open(target: &Path, schema: &SchemaRef) -> Result<(ArrowWriter<File>, PathBuf)> {
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp = target.with_extension("parquet.partial");
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props)).map_err(|e| write_error(&tmp, &e))?;
+    Ok((w, tmp))
+}
+
+fn write_error(path: &Path, e: &parquet::errors::ParquetError) -> Error {
+    Error::io(path, std::io::Error::other(e.to_string()))
+}

@@ -1,0 +1,51 @@
+//! Stage 4, RESULTS: everything a run leaves behind: exact [`counts`], the anomaly exports
+//! ([`anomalies`]), and the [`summary`] (terminal and `summary.json`).
+//!
+//! A run's output folder is complete only when `summary.json` exists: it is written last,
+//! atomically, and a run that fails first removes any stale one.
+
+pub mod anomalies;
+pub mod counts;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// The output folder of one run.
+pub struct OutputDir {
+    pub path: PathBuf,
+}
+
+impl OutputDir {
+    /// Create (or reuse) the folder, removing a previous run's `summary.json` and anomaly
+    /// exports so nothing stale can pass for this run's results.
+    pub fn prepare(path: &Path) -> Result<OutputDir> {
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        let summary = path.join(SUMMARY_FILE);
+        if summary.exists() {
+            std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
+        }
+        let anomalies = path.join("anomalies");
+        if anomalies.exists() {
+            std::fs::remove_dir_all(&anomalies).map_err(|e| Error::io(&anomalies, e))?;
+        }
+        Ok(OutputDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Write `bytes` to `name` inside the folder: temporary file, flush, rename.
+    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        use std::io::Write as _;
+        let target = self.path.join(name);
+        let tmp = self.path.join(format!(".{name}.partial"));
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        Ok(target)
+    }
+}

@@ -1,0 +1,284 @@
+//! The run summary: what `qc run` prints and writes to `summary.json` (schema documented in
+//! README, versioned by `schema_version`). Field names are English and stable; only the
+//! terminal rendering is localized.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use unicode_width::UnicodeWidthStr;
+
+use crate::results::counts::TableCounts;
+use crate::rules::bind::{BoundRule, BoundTable};
+use crate::rules::{Severity, Threshold};
+use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub qc_version: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    pub threads: usize,
+    /// `passed` or `threshold_failed`: a summary exists only for a complete run.
+    pub status: String,
+    pub exit_code: u8,
+    pub packs: Vec<PackSummary>,
+    pub tables: Vec<TableSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PackSummary {
+    pub path: String,
+    pub library: String,
+    pub library_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableSummary {
+    pub library: String,
+    pub library_name: String,
+    pub name: String,
+    pub title: String,
+    pub format: String,
+    pub files: Vec<String>,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    pub passed_rows: u64,
+    /// passed_rows / rows (1.0 for an empty table).
+    pub pass_rate: f64,
+    pub verdict: Verdict,
+    /// The anomaly export, relative to the output folder (absent when there is no anomaly).
+    pub anomalies_file: Option<String>,
+    pub elapsed_ms: u64,
+    pub rules: Vec<RuleSummary>,
+    pub providers: Vec<ProviderSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleSummary {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    /// English dimension name (`conformity`, `completeness`, …).
+    pub dimension: String,
+    pub severity: String,
+    pub builtin: bool,
+    pub applicable_rows: u64,
+    pub failed_rows: u64,
+    /// failed_rows / applicable_rows (0.0 when nothing applied).
+    pub failed_rate: f64,
+    pub threshold: Threshold,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderSummary {
+    /// The provider column's value; null for rows without one.
+    pub provider: Option<String>,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    pub passed_rows: u64,
+    /// Rules that failed at least one of this provider's rows.
+    pub rules: Vec<ProviderRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderRule {
+    pub id: String,
+    pub applicable_rows: u64,
+    pub failed_rows: u64,
+}
+
+#[allow(clippy::cast_precision_loss)] // rates are for display and scoring, counts stay exact
+fn rate(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+pub fn rule_verdict(rule: &BoundRule, failed: u64, applicable: u64) -> Verdict {
+    if rule.threshold.is_met(failed, applicable) {
+        Verdict::Pass
+    } else if rule.severity == Severity::Warn {
+        Verdict::Warn
+    } else {
+        Verdict::Fail
+    }
+}
+
+/// Summarize one audited table.
+pub fn table_summary(
+    table: &BoundTable,
+    counts: &TableCounts,
+    anomalies_file: Option<String>,
+    elapsed_ms: u64,
+) -> TableSummary {
+    let rules: Vec<RuleSummary> = table
+        .rules
+        .iter()
+        .zip(&counts.rules)
+        .map(|(r, c)| RuleSummary {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            kind: r.kind.to_string(),
+            dimension: r.dimension.en().to_string(),
+            severity: match r.severity {
+                Severity::Error => "error".into(),
+                Severity::Warn => "warn".into(),
+            },
+            builtin: r.builtin,
+            applicable_rows: c.applicable,
+            failed_rows: c.failed,
+            failed_rate: rate(c.failed, c.applicable),
+            threshold: r.threshold,
+            verdict: rule_verdict(r, c.failed, c.applicable),
+        })
+        .collect();
+    let verdict = if rules.iter().any(|r| r.verdict == Verdict::Fail) {
+        Verdict::Fail
+    } else if rules.iter().any(|r| r.verdict == Verdict::Warn) {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    };
+    let providers = counts
+        .providers
+        .iter()
+        .map(|(name, p)| ProviderSummary {
+            provider: name.clone(),
+            rows: p.rows,
+            anomalous_rows: p.anomalous,
+            passed_rows: p.rows - p.anomalous,
+            rules: table
+                .rules
+                .iter()
+                .zip(&p.rules)
+                .filter(|(_, c)| c.failed > 0)
+                .map(|(r, c)| ProviderRule {
+                    id: r.id.clone(),
+                    applicable_rows: c.applicable,
+                    failed_rows: c.failed,
+                })
+                .collect(),
+        })
+        .collect();
+    TableSummary {
+        library: table.library.id.clone(),
+        library_name: table.library.name.clone(),
+        name: table.name.clone(),
+        title: table.title.clone(),
+        format: match table.source.format {
+            crate::scan::SourceFormat::Parquet => "parquet".into(),
+            crate::scan::SourceFormat::Csv(_) => "csv".into(),
+        },
+        files: table.source.files.iter().map(|f| f.display().to_string()).collect(),
+        rows: counts.rows,
+        anomalous_rows: counts.anomalous,
+        passed_rows: counts.passed(),
+        pass_rate: if counts.rows == 0 { 1.0 } else { rate(counts.passed(), counts.rows) },
+        verdict,
+        anomalies_file,
+        elapsed_ms,
+        rules,
+        providers,
+    }
+}
+
+/// Pad `s` with spaces to `width` terminal columns (CJK characters are two columns wide).
+fn pad(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+fn pad_left(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{}{s}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// The terminal summary of one table: headline, then one line per rule.
+pub fn render_table(t: &TableSummary, lang: Lang) -> String {
+    let text = Text::new(lang);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · {} ({}.{})",
+        t.library_name, t.title, t.library, t.name
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        text.headline(
+            &thousands(t.rows),
+            &thousands(t.anomalous_rows),
+            &thousands(t.passed_rows),
+            &percent_floor(t.passed_rows, t.rows)
+        )
+    );
+    let header = text.rule_header();
+    let rows: Vec<[String; 6]> = t
+        .rules
+        .iter()
+        .map(|r| {
+            let dim = crate::rules::Dimension::parse(&r.dimension).map_or(r.dimension.clone(), |d| text.dimension(d).to_string());
+            [
+                r.id.clone(),
+                r.name.clone(),
+                dim,
+                thousands(r.failed_rows),
+                percent_ceil(r.failed_rows, r.applicable_rows),
+                text.verdict(r.verdict).to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(UnicodeWidthStr::width);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        format!(
+            "  {}  {}  {}  {}  {}  {}",
+            pad(cells[0], widths[0]),
+            pad(cells[1], widths[1]),
+            pad(cells[2], widths[2]),
+            pad_left(cells[3], widths[3]),
+            pad_left(cells[4], widths[4]),
+            cells[5]
+        )
+        .trim_end()
+        .to_string()
+    };
+    let _ = writeln!(out, "{}", line(header));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+    }
+    out
+}
+
+/// The whole terminal summary.
+pub fn render(summary: &RunSummary, out_dir: &str, seconds: f64, lang: Lang) -> String {
+    let text = Text::new(lang);
+    let mut out = String::new();
+    for t in &summary.tables {
+        out.push_str(&render_table(t, lang));
+        if let Some(f) = &t.anomalies_file {
+            let path = format!("{out_dir}/{f}");
+            let _ = writeln!(out, "  {}", text.anomalies_written(&path, &thousands(t.anomalous_rows)));
+        }
+        out.push('\n');
+    }
+    let failed = summary.tables.iter().filter(|t| t.verdict == Verdict::Fail).count();
+    let _ = writeln!(out, "{}", text.run_footer(summary.tables.len(), failed, out_dir, seconds));
+    out
+}

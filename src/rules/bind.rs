@@ -1,0 +1,757 @@
+//! [`Pack`] + the sources' schemas → [`BoundPack`]: every name resolved, every type checked,
+//! every rule compiled to a DataFusion expression. All problems are collected, none stops
+//! the others from being found.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::DFSchema;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::Expr;
+
+use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::rules::codelists::CodeLists;
+use crate::rules::parse::Pack;
+use crate::rules::{ColumnType, Dimension, Severity, Spanned, TableDoc, Threshold};
+use crate::scan::{self, CsvOptions, SourceFormat};
+
+/// A pack whose every table and rule is resolved and compiled.
+#[derive(Debug)]
+pub struct BoundPack {
+    pub path: PathBuf,
+    pub library: Library,
+    pub tables: Vec<BoundTable>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Library {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug)]
+pub struct BoundTable {
+    pub library: Library,
+    pub name: String,
+    /// Chinese title (falls back to the name).
+    pub title: String,
+    pub source: BoundSource,
+    /// The columns as the engine will see them (declared, or all of a Parquet file's).
+    pub columns: Vec<BoundColumn>,
+    /// The scan's full schema, including qc's CSV metadata columns.
+    pub schema: SchemaRef,
+    pub key: Vec<String>,
+    pub provider: Option<String>,
+    pub rules: Vec<BoundRule>,
+}
+
+impl BoundTable {
+    /// `library.table`, the name used in SQL, summaries and `--data`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.library.id, self.name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BoundColumn {
+    pub name: String,
+    pub ty: ColumnType,
+    pub arrow: DataType,
+    pub title: Option<String>,
+    /// CSV date/timestamp format (chrono), if declared.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoundSource {
+    /// The path or glob as written (or as given by `--data`).
+    pub pattern: String,
+    pub files: Vec<PathBuf>,
+    pub format: SourceFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoundRule {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub dimension: Dimension,
+    pub severity: Severity,
+    /// Check kind (`not_null`, `pattern`, …; `parse` for qc's built-in CSV parse rules).
+    pub kind: &'static str,
+    /// Precondition: the rule applies where this is true.
+    pub when: Option<Expr>,
+    /// True where the row passes.
+    pub check: Expr,
+    /// Columns the rule reads (exported with anomalies).
+    pub columns: Vec<String>,
+    pub threshold: Threshold,
+    /// True for qc's built-in rules (CSV parse rules).
+    pub builtin: bool,
+}
+
+/// Everything a check needs while it binds: the table's columns, the SQL context, the code
+/// lists, and the diagnostics sink.
+pub struct BindCx<'a> {
+    pub pack: &'a Pack,
+    pub columns: &'a [BoundColumn],
+    pub df_schema: &'a DFSchema,
+    pub state: &'a SessionState,
+    pub codelists: &'a CodeLists,
+    pub diagnostics: &'a mut Vec<Diagnostic>,
+    /// Columns read by the rule being bound.
+    pub read: Vec<String>,
+}
+
+impl BindCx<'_> {
+    pub fn span<T>(&self, v: &Spanned<T>) -> Span {
+        self.pack.span(v)
+    }
+
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
+    pub fn error<T>(&mut self, code: &'static str, at: &Spanned<T>, message: impl Into<String>) {
+        let d = Diagnostic::error(code, message).at(self.span(at));
+        self.diagnostics.push(d);
+    }
+
+    /// Look a column up by name, reporting `unknown-column` (with a suggestion) when absent.
+    pub fn column(&mut self, name: &Spanned<String>) -> Option<BoundColumn> {
+        match self.columns.iter().find(|c| c.name == name.value) {
+            Some(c) => {
+                if !self.read.contains(&c.name) {
+                    self.read.push(c.name.clone());
+                }
+                Some(c.clone())
+            }
+            None => {
+                let d = unknown_column(&name.value, self.columns, self.span(name));
+                self.diagnostics.push(d);
+                None
+            }
+        }
+    }
+
+    /// Record that the rule reads `name` (for columns found through SQL).
+    pub fn note_read(&mut self, name: &str) {
+        if !self.read.iter().any(|r| r == name) {
+            self.read.push(name.to_string());
+        }
+    }
+}
+
+pub fn unknown_column(name: &str, columns: &[BoundColumn], span: Span) -> Diagnostic {
+    let mut d = Diagnostic::error("unknown-column", format!("unknown column `{name}`")).at(span);
+    if let Some(best) = did_you_mean(name, columns.iter().map(|c| c.name.as_str())) {
+        d = d.help(format!("did you mean `{best}`?"));
+    } else {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        d = d.help(format!("the table's columns are: {}", names.join(", ")));
+    }
+    d
+}
+
+/// `--data TABLE=PATH` overrides, keyed by `table` or `library.table`.
+pub type SourceOverrides = HashMap<String, PathBuf>;
+
+/// Bind every table of a pack. Returns the bound pack only if no error was found; the
+/// diagnostics (errors and warnings) are returned in either case.
+pub async fn bind(
+    pack: &Pack,
+    state: &SessionState,
+    overrides: &SourceOverrides,
+) -> (Option<BoundPack>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let library = Library {
+        id: pack.doc.library.id.value.clone(),
+        name: pack.doc.library.name.clone(),
+    };
+    if !is_identifier(&library.id) {
+        diags.push(
+            Diagnostic::error(
+                "invalid-name",
+                format!("library id `{}` is not an identifier", library.id),
+            )
+            .at(pack.span(&pack.doc.library.id))
+            .help("use lower-case letters, digits and `_`, starting with a letter"),
+        );
+    }
+    let codelists = CodeLists::beside(pack.dir());
+
+    let mut seen_tables: HashSet<&str> = HashSet::new();
+    let mut seen_rules: HashMap<&str, Span> = HashMap::new();
+    let mut tables = Vec::new();
+    for t in &pack.doc.tables {
+        if !seen_tables.insert(t.name.value.as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-table",
+                    format!("table `{}` is declared twice", t.name.value),
+                )
+                .at(pack.span(&t.name)),
+            );
+            continue;
+        }
+        for r in &t.rules {
+            let span = pack.span(&r.id);
+            if let Some(first) = seen_rules.get(r.id.value.as_str()) {
+                diags.push(
+                    Diagnostic::error(
+                        "duplicate-rule-id",
+                        format!("rule id `{}` is used twice", r.id.value),
+                    )
+                    .at(span)
+                    .help(format!(
+                        "first used at {}:{}:{}",
+                        first.file.path.display(),
+                        first.line,
+                        first.column
+                    )),
+                );
+            } else {
+                seen_rules.insert(r.id.value.as_str(), span);
+            }
+        }
+        if let Some(bt) =
+            bind_table(pack, t, &library, state, overrides, &codelists, &mut diags).await
+        {
+            tables.push(bt);
+        }
+    }
+    let ok = !diags.iter().any(Diagnostic::is_error);
+    let bound = ok.then(|| BoundPack {
+        path: pack.file.path.clone(),
+        library,
+        tables,
+    });
+    (bound, diags)
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+async fn bind_table(
+    pack: &Pack,
+    t: &TableDoc,
+    library: &Library,
+    state: &SessionState,
+    overrides: &SourceOverrides,
+    codelists: &CodeLists,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BoundTable> {
+    let errors_before = diags.iter().filter(|d| d.is_error()).count();
+    let name = t.name.value.clone();
+    if !is_identifier(&name) {
+        diags.push(
+            Diagnostic::error(
+                "invalid-name",
+                format!("table name `{name}` is not an identifier"),
+            )
+            .at(pack.span(&t.name)),
+        );
+    }
+    let qualified = format!("{}.{}", library.id, name);
+    let source = bind_source(pack, t, overrides.get(&qualified).or(overrides.get(&name)), diags)?;
+
+    // Columns: as declared (checked against the files), or all of a Parquet file's.
+    let mut declared = Vec::new();
+    let mut seen = HashSet::new();
+    for c in &t.columns {
+        if c.name.value.starts_with(scan::META_PREFIX) {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    format!("column names starting with `{}` are reserved for qc", scan::META_PREFIX),
+                )
+                .at(pack.span(&c.name)),
+            );
+            continue;
+        }
+        if !seen.insert(c.name.value.clone()) {
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-column",
+                    format!("column `{}` is declared twice", c.name.value),
+                )
+                .at(pack.span(&c.name)),
+            );
+            continue;
+        }
+        let Some(ty) = ColumnType::parse(&c.data_type.value) else {
+            let mut d = Diagnostic::error(
+                "unknown-type",
+                format!("unknown column type `{}`", c.data_type.value),
+            )
+            .at(pack.span(&c.data_type));
+            d = d.help(match did_you_mean(&c.data_type.value, ColumnType::NAMES) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => format!("the types are: {}", ColumnType::NAMES.join(", ")),
+            });
+            diags.push(d);
+            continue;
+        };
+        if c.format.is_some() && !ty.is_temporal() {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-option",
+                    "`format` applies to date and timestamp columns only",
+                )
+                .at(pack.span(c.format.as_ref()?)),
+            );
+        }
+        declared.push((c, ty));
+    }
+
+    let (columns, schema) = match &source.format {
+        SourceFormat::Parquet => {
+            let file_schema = match scan::parquet::schema(state, &source.files).await {
+                Ok(s) => s,
+                Err(message) => {
+                    diags.push(
+                        Diagnostic::error("source-unreadable", message).at(pack.span(&t.source.path)),
+                    );
+                    return None;
+                }
+            };
+            let mut columns = Vec::new();
+            if declared.is_empty() {
+                for f in file_schema.fields() {
+                    if let Some(ty) = ColumnType::of_arrow(f.data_type()) {
+                        columns.push(BoundColumn {
+                            name: f.name().clone(),
+                            ty,
+                            arrow: f.data_type().clone(),
+                            title: None,
+                            format: None,
+                        });
+                    }
+                }
+            }
+            for (c, ty) in &declared {
+                match file_schema.field_with_name(&c.name.value) {
+                    Ok(f) => {
+                        let found = ColumnType::of_arrow(f.data_type());
+                        if found != Some(*ty) {
+                            diags.push(
+                                Diagnostic::error(
+                                    "type-mismatch",
+                                    format!(
+                                        "column `{}` is declared {} but the Parquet source holds {}",
+                                        c.name.value,
+                                        ty,
+                                        f.data_type()
+                                    ),
+                                )
+                                .at(pack.span(&c.data_type)),
+                            );
+                        }
+                        columns.push(BoundColumn {
+                            name: c.name.value.clone(),
+                            ty: *ty,
+                            arrow: f.data_type().clone(),
+                            title: c.title.clone(),
+                            format: None,
+                        });
+                    }
+                    Err(_) => {
+                        let mut d = Diagnostic::error(
+                            "source-missing-column",
+                            format!(
+                                "column `{}` is not in the Parquet source {}",
+                                c.name.value,
+                                source.files[0].display()
+                            ),
+                        )
+                        .at(pack.span(&c.name));
+                        if let Some(best) = did_you_mean(
+                            &c.name.value,
+                            file_schema.fields().iter().map(|f| f.name().as_str()),
+                        ) {
+                            d = d.help(format!("the file has `{best}`"));
+                        }
+                        diags.push(d);
+                    }
+                }
+            }
+            (columns, file_schema)
+        }
+        SourceFormat::Csv(opts) => {
+            if declared.is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        "missing-columns",
+                        format!("CSV table `{name}` must declare its columns and their types"),
+                    )
+                    .at(pack.span(&t.name)),
+                );
+                return None;
+            }
+            let columns: Vec<BoundColumn> = declared
+                .iter()
+                .map(|(c, ty)| BoundColumn {
+                    name: c.name.value.clone(),
+                    ty: *ty,
+                    arrow: ty.arrow_type(),
+                    title: c.title.clone(),
+                    format: c.format.as_ref().map(|f| f.value.clone()),
+                })
+                .collect();
+            if opts.header {
+                for file in &source.files {
+                    match scan::csv::read_header(file, opts) {
+                        Ok(header) => {
+                            for (c, _) in &declared {
+                                if !header.iter().any(|h| h == &c.name.value) {
+                                    let mut d = Diagnostic::error(
+                                        "source-missing-column",
+                                        format!(
+                                            "column `{}` is not in the header of {}",
+                                            c.name.value,
+                                            file.display()
+                                        ),
+                                    )
+                                    .at(pack.span(&c.name));
+                                    if let Some(best) = did_you_mean(
+                                        &c.name.value,
+                                        header.iter().map(String::as_str),
+                                    ) {
+                                        d = d.help(format!("the header has `{best}`"));
+                                    }
+                                    diags.push(d);
+                                }
+                            }
+                        }
+                        Err(message) => diags.push(
+                            Diagnostic::error("source-unreadable", message)
+                                .at(pack.span(&t.source.path)),
+                        ),
+                    }
+                }
+            }
+            let schema = scan::csv::table_schema(&columns);
+            (columns, schema)
+        }
+    };
+
+    let key = bind_key_columns(pack, t, &columns, diags);
+    let provider = t.provider.as_ref().and_then(|p| {
+        if columns.iter().any(|c| c.name == p.value) {
+            Some(p.value.clone())
+        } else {
+            diags.push(unknown_column(&p.value, &columns, pack.span(p)));
+            None
+        }
+    });
+
+    let df_schema = match DFSchema::try_from(schema.as_ref().clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(Diagnostic::error("source-unreadable", e.to_string()).at(pack.span(&t.name)));
+            return None;
+        }
+    };
+    let mut rules = Vec::new();
+    if matches!(source.format, SourceFormat::Csv(_)) {
+        rules.extend(scan::csv::parse_rules());
+    }
+    for r in &t.rules {
+        let mut cx = BindCx {
+            pack,
+            columns: &columns,
+            df_schema: &df_schema,
+            state,
+            codelists,
+            diagnostics: diags,
+            read: Vec::new(),
+        };
+        let dimension = Dimension::parse(&r.dimension.value);
+        if dimension.is_none() {
+            let names: Vec<String> = Dimension::ALL
+                .iter()
+                .map(|d| format!("{} ({})", d.zh(), d.en()))
+                .collect();
+            cx.report(
+                Diagnostic::error(
+                    "unknown-dimension",
+                    format!("unknown quality dimension `{}`", r.dimension.value),
+                )
+                .at(cx.span(&r.dimension))
+                .help(format!("the dimensions are: {}", names.join(", "))),
+            );
+        }
+        let severity = match &r.severity {
+            None => Some(Severity::Error),
+            Some(s) => {
+                let parsed = Severity::parse(&s.value);
+                if parsed.is_none() {
+                    cx.error(
+                        "unknown-severity",
+                        s,
+                        format!("unknown severity `{}` (expected error or warn)", s.value),
+                    );
+                }
+                parsed
+            }
+        };
+        if let Some(th) = &r.threshold
+            && th.max_rate.is_some_and(|x| !(0.0..=1.0).contains(&x))
+        {
+            cx.error(
+                "invalid-threshold",
+                &r.id,
+                "threshold max_rate must be between 0 and 1",
+            );
+        }
+        let when = r
+            .when
+            .as_ref()
+            .and_then(|w| crate::checks::expr::bind_boolean(w, "when", &mut cx));
+        let check = r.check.value.bind(&mut cx);
+        let read = std::mem::take(&mut cx.read);
+        if let (Some(dimension), Some(severity), Some(check)) = (dimension, severity, check)
+            && (r.when.is_none() || when.is_some())
+        {
+            rules.push(BoundRule {
+                id: r.id.value.clone(),
+                name: r.name.clone(),
+                description: r.description.clone(),
+                dimension,
+                severity,
+                kind: r.check.value.kind(),
+                when,
+                check,
+                columns: read,
+                threshold: r.threshold.unwrap_or_default(),
+                builtin: false,
+            });
+        }
+    }
+    let errors_after = diags.iter().filter(|d| d.is_error()).count();
+    (errors_after == errors_before).then(|| BoundTable {
+        library: library.clone(),
+        title: t.title.clone().unwrap_or_else(|| name.clone()),
+        name,
+        source,
+        columns,
+        schema,
+        key,
+        provider,
+        rules,
+    })
+}
+
+fn bind_key_columns(
+    pack: &Pack,
+    t: &TableDoc,
+    columns: &[BoundColumn],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    if t.key.is_empty() {
+        diags.push(
+            Diagnostic::error("missing-key", format!("table `{}` declares no key column", t.name.value))
+                .at(pack.span(&t.name)),
+        );
+    }
+    let mut key = Vec::new();
+    for k in &t.key {
+        if columns.iter().any(|c| c.name == k.value) {
+            key.push(k.value.clone());
+        } else {
+            diags.push(unknown_column(&k.value, columns, pack.span(k)));
+        }
+    }
+    key
+}
+
+fn bind_source(
+    pack: &Pack,
+    t: &TableDoc,
+    override_path: Option<&PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BoundSource> {
+    let src = &t.source;
+    let at = pack.span(&src.path);
+    let pattern = match override_path {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => resolve(pack.dir(), &src.path.value),
+    };
+    let files = match expand(&pattern) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => {
+            let what = if override_path.is_some() { "--data path" } else { "source" };
+            diags.push(
+                Diagnostic::error("source-not-found", format!("{what} `{pattern}` matches no file"))
+                    .at(at),
+            );
+            return None;
+        }
+        Err(message) => {
+            diags.push(Diagnostic::error("source-not-found", message).at(at));
+            return None;
+        }
+    };
+    let format_name = match &src.format {
+        Some(f) => f.value.to_ascii_lowercase(),
+        None => {
+            let ext = files[0]
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            if ext == "parquet" || ext == "csv" {
+                ext
+            } else {
+                diags.push(
+                    Diagnostic::error(
+                        "missing-format",
+                        format!("cannot tell the format of `{pattern}` from its extension"),
+                    )
+                    .at(at)
+                    .help("add `format: csv` or `format: parquet` to the source"),
+                );
+                return None;
+            }
+        }
+    };
+    let csv_only: [(&str, bool); 5] = [
+        ("encoding", src.encoding.is_some()),
+        ("delimiter", src.delimiter.is_some()),
+        ("quote", src.quote.is_some()),
+        ("header", src.header.is_some()),
+        ("null_values", src.null_values.is_some()),
+    ];
+    let format = match format_name.as_str() {
+        "parquet" => {
+            if let Some((opt, _)) = csv_only.iter().find(|(_, set)| *set) {
+                diags.push(
+                    Diagnostic::error("invalid-option", format!("`{opt}` applies to CSV sources only"))
+                        .at(at.clone()),
+                );
+            }
+            SourceFormat::Parquet
+        }
+        "csv" => SourceFormat::Csv(bind_csv_options(pack, t, diags)?),
+        other => {
+            let f = src.format.as_ref()?;
+            diags.push(
+                Diagnostic::error("unknown-format", format!("unknown source format `{other}`"))
+                    .at(pack.span(f))
+                    .help("the formats are: csv, parquet"),
+            );
+            return None;
+        }
+    };
+    Some(BoundSource {
+        pattern,
+        files,
+        format,
+    })
+}
+
+fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> Option<CsvOptions> {
+    let src = &t.source;
+    let mut ok = true;
+    let encoding = match &src.encoding {
+        None => encoding_rs::UTF_8,
+        Some(e) => match e.value.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => encoding_rs::UTF_8,
+            "gbk" => encoding_rs::GBK,
+            "gb18030" => encoding_rs::GB18030,
+            _ => {
+                diags.push(
+                    Diagnostic::error("unknown-encoding", format!("unknown encoding `{}`", e.value))
+                        .at(pack.span(e))
+                        .help("the encodings are: utf-8, gbk, gb18030"),
+                );
+                ok = false;
+                encoding_rs::UTF_8
+            }
+        },
+    };
+    let mut one_byte = |v: &Option<Spanned<String>>, what: &str, default: u8| -> u8 {
+        match v {
+            None => default,
+            Some(s) => {
+                let text = if s.value == "\\t" { "\t" } else { s.value.as_str() };
+                match text.as_bytes() {
+                    [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                "invalid-option",
+                                format!("{what} must be one ASCII character"),
+                            )
+                            .at(pack.span(s)),
+                        );
+                        ok = false;
+                        default
+                    }
+                }
+            }
+        }
+    };
+    let delimiter = one_byte(&src.delimiter, "delimiter", b',');
+    let quote = one_byte(&src.quote, "quote", b'"');
+    if delimiter == quote {
+        diags.push(
+            Diagnostic::error("invalid-option", "delimiter and quote must differ")
+                .at(pack.span(&src.path)),
+        );
+        ok = false;
+    }
+    ok.then(|| CsvOptions {
+        encoding,
+        delimiter,
+        quote,
+        header: src.header.unwrap_or(true),
+        null_values: src.null_values.clone().unwrap_or_else(|| vec![String::new()]),
+    })
+}
+
+/// A source path resolved against the pack's folder (absolute paths stay as they are).
+fn resolve(dir: &Path, path: &str) -> String {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        path.to_string()
+    } else {
+        dir.join(p).to_string_lossy().into_owned()
+    }
+}
+
+/// The files a path or glob names, sorted.
+fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if !is_glob {
+        let p = PathBuf::from(pattern);
+        return Ok(if p.exists() { vec![p] } else { Vec::new() });
+    }
+    let paths = glob::glob(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+    let mut files = BTreeMap::new();
+    for entry in paths {
+        match entry {
+            Ok(p) if p.is_file() => {
+                files.insert(p, ());
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("{}: {}", e.path().display(), e.error())),
+        }
+    }
+    Ok(files.into_keys().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("marriage_2"));
+        assert!(!is_identifier("2x"));
+        assert!(!is_identifier("婚姻"));
+    }
+}

@@ -1,0 +1,146 @@
+//! Rule SQL (`expr` checks and `when` preconditions): accepted as a boolean expression over
+//! one row of one table, and nothing else.
+//!
+//! Rejected: statements of any kind (DDL, DML, COPY, CREATE EXTERNAL TABLE, SET, …),
+//! subqueries (the only way an expression could name another table or a table function),
+//! aggregate and window functions (a row rule sees one row), placeholders, aliases.
+//! DataFusion's scalar functions read no files and reach no network, so an expression that
+//! passes these checks can only compute over the row's own values.
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{DFSchema, DataFusionError, SchemaError};
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{Expr, ExprSchemable};
+use datafusion::sql::parser::DFParser;
+
+/// Why rule SQL was refused, with the position inside the SQL text when known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlProblem {
+    pub code: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+    /// 1-based (line, column) inside the SQL text.
+    pub position: Option<(usize, usize)>,
+    /// The unknown column, for `unknown-column`.
+    pub column: Option<String>,
+}
+
+impl SqlProblem {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        SqlProblem {
+            code,
+            message: message.into(),
+            help: None,
+            position: None,
+            column: None,
+        }
+    }
+}
+
+const STATEMENT_KEYWORDS: [&str; 22] = [
+    "SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER",
+    "TRUNCATE", "COPY", "SET", "RESET", "SHOW", "EXPLAIN", "DESCRIBE", "ATTACH", "DETACH",
+    "INSTALL", "LOAD", "PRAGMA", "GRANT",
+];
+
+/// Compile `sql` into a boolean expression over `schema`. Returns the expression and the
+/// columns it reads.
+pub fn compile_row_expr(
+    sql: &str,
+    state: &SessionState,
+    schema: &DFSchema,
+) -> Result<(Expr, Vec<String>), SqlProblem> {
+    let trimmed = sql.trim_start();
+    let first_word: String = trimmed
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if trimmed.contains(';') || STATEMENT_KEYWORDS.contains(&first_word.as_str()) {
+        return Err(SqlProblem {
+            help: Some("write a condition on the row's columns, e.g. `death_date >= birth_date`".into()),
+            ..SqlProblem::new(
+                "forbidden-sql",
+                "rule SQL must be one boolean expression over the row, not a statement",
+            )
+        });
+    }
+    let parsed = DFParser::parse_sql_into_expr(sql).map_err(|e| sql_problem(&e))?;
+    if parsed.alias.is_some() {
+        return Err(SqlProblem::new("forbidden-sql", "rule SQL may not name an alias (`AS`)"));
+    }
+    let expr = state
+        .create_logical_expr_from_sql_expr(parsed, schema)
+        .map_err(|e| sql_problem(&e))?;
+
+    let mut problem = None;
+    let mut columns = Vec::new();
+    let _ = expr.apply(|e| {
+        let forbidden = match e {
+            Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) | Expr::SetComparison(_) => {
+                Some("a subquery")
+            }
+            Expr::AggregateFunction(_) => Some("an aggregate function"),
+            Expr::WindowFunction(_) => Some("a window function"),
+            Expr::Placeholder(_) => Some("a placeholder"),
+            Expr::OuterReferenceColumn(..) => Some("an outer reference"),
+            #[allow(deprecated)]
+            Expr::Wildcard { .. } => Some("`*`"),
+            Expr::Unnest(_) => Some("UNNEST"),
+            Expr::ScalarVariable(..) => Some("a session variable"),
+            Expr::GroupingSet(_) => Some("a grouping set"),
+            Expr::Column(c) => {
+                if !columns.contains(&c.name) {
+                    columns.push(c.name.clone());
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(what) = forbidden {
+            problem = Some(SqlProblem::new(
+                "forbidden-sql",
+                format!("rule SQL may not use {what}: a rule sees one row of its own table"),
+            ));
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if let Some(p) = problem {
+        return Err(p);
+    }
+    match expr.get_type(schema) {
+        Ok(arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) => Ok((expr, columns)),
+        Ok(other) => Err(SqlProblem::new(
+            "type-mismatch",
+            format!("rule SQL must be a boolean condition, but this expression is of type {other}"),
+        )),
+        Err(e) => Err(sql_problem(&e)),
+    }
+}
+
+fn sql_problem(e: &DataFusionError) -> SqlProblem {
+    let position = e.diagnostic().and_then(|d| d.span).and_then(|s| {
+        (s.start.line > 0).then(|| (s.start.line as usize, s.start.column as usize))
+    });
+    if let DataFusionError::SchemaError(err, _) = e.find_root()
+        && let SchemaError::FieldNotFound { field, .. } = err.as_ref()
+    {
+        return SqlProblem {
+            position,
+            column: Some(field.name.clone()),
+            ..SqlProblem::new("unknown-column", format!("unknown column `{}`", field.name))
+        };
+    }
+    let message = e.find_root().strip_backtrace();
+    let message = message
+        .trim_start_matches("SQL error: ")
+        .trim_start_matches("Error during planning: ")
+        .trim_start_matches("ParserError(\"")
+        .trim_end_matches("\")")
+        .to_string();
+    SqlProblem {
+        position,
+        ..SqlProblem::new("invalid-sql", format!("invalid SQL: {message}"))
+    }
+}

@@ -1,0 +1,733 @@
+//! qc's CSV scan: the files providers really send (UTF-8 with or without BOM, GBK, GB18030),
+//! decoded while streaming, parsed per RFC 4180 by `csv-core`, converted to the declared
+//! column types.
+//!
+//! Policy for damage (README "Guarantees"):
+//! - **record-level** damage never stops the scan and never drops a row. The row is kept,
+//!   flagged in [`META_ERROR`](super::META_ERROR) (`structure`: wrong field count or
+//!   unbalanced quotes; `encoding`: bytes invalid in the declared encoding; `type`: a value
+//!   that does not parse as its column's type), with its file, line and raw text. The
+//!   built-in `PARSE-*` rules count these rows; no other rule is evaluated on them. Values
+//!   that could be read are kept (best effort, so the provider column usually survives).
+//! - **file-level** damage (missing, unreadable, a declared column absent from the header)
+//!   is an error naming the file.
+//!
+//! Each file is one partition, read on its own thread; the plan spreads the rows across
+//! cores after the scan.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, DictionaryArray, Float64Builder, Int64Builder,
+    StringArray, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use csv_core::{ReadRecordResult, ReaderBuilder, Terminator};
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
+use datafusion::logical_expr::{ident, lit};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+
+use super::values::{parse_bool, parse_date, parse_timestamp};
+use super::{CsvOptions, META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
+use crate::error::Error;
+use crate::rules::bind::{BoundColumn, BoundRule, BoundTable};
+use crate::rules::{ColumnType, Dimension, Severity, Threshold};
+
+const READ_CHUNK: usize = 1 << 20;
+
+/// Kinds of record-level damage, as stored in [`META_ERROR`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    Structure,
+    Encoding,
+    Type,
+}
+
+impl ParseError {
+    pub const ALL: [ParseError; 3] = [ParseError::Structure, ParseError::Encoding, ParseError::Type];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ParseError::Structure => "structure",
+            ParseError::Encoding => "encoding",
+            ParseError::Type => "type",
+        }
+    }
+
+    pub fn rule_id(self) -> &'static str {
+        match self {
+            ParseError::Structure => "PARSE-STRUCTURE",
+            ParseError::Encoding => "PARSE-ENCODING",
+            ParseError::Type => "PARSE-TYPE",
+        }
+    }
+
+    fn rule_name(self) -> &'static str {
+        match self {
+            ParseError::Structure => "记录结构错误（字段数不符或引号不配对）",
+            ParseError::Encoding => "字符编码错误（含声明编码下无效的字节）",
+            ParseError::Type => "字段类型错误（值无法解析为声明的类型）",
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The built-in rules that count malformed records of a CSV table.
+pub fn parse_rules() -> Vec<BoundRule> {
+    ParseError::ALL
+        .iter()
+        .map(|e| BoundRule {
+            id: e.rule_id().to_string(),
+            name: e.rule_name().to_string(),
+            description: None,
+            dimension: Dimension::Conformity,
+            severity: Severity::Error,
+            kind: "parse",
+            when: None,
+            // NULL (a well-formed record) passes, as every check's NULL does.
+            check: ident(META_ERROR).not_eq(lit(e.code())),
+            columns: Vec::new(),
+            threshold: Threshold::default(),
+            builtin: true,
+        })
+        .collect()
+}
+
+/// The scan's schema: the declared columns, then qc's metadata columns.
+pub fn table_schema(columns: &[BoundColumn]) -> SchemaRef {
+    let mut fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field::new(&c.name, c.arrow.clone(), true))
+        .collect();
+    fields.extend(meta_fields());
+    Arc::new(Schema::new(fields))
+}
+
+fn meta_fields() -> [Field; 5] {
+    [
+        Field::new(
+            META_FILE,
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            false,
+        ),
+        Field::new(META_LINE, DataType::UInt64, false),
+        Field::new(META_ERROR, DataType::Utf8, true),
+        Field::new(META_DETAIL, DataType::Utf8, true),
+        Field::new(META_RAW, DataType::Utf8, true),
+    ]
+}
+
+/// The header record of a CSV file (decoded, trimmed, BOM removed).
+pub fn read_header(path: &Path, opts: &CsvOptions) -> Result<Vec<String>, String> {
+    let mut reader = RecordReader::open(path, opts).map_err(|e| e.to_string())?;
+    let header = reader.next_record().map_err(|e| e.to_string())?;
+    Ok(header.map_or_else(Vec::new, |r| {
+        (0..r.fields())
+            .map(|i| r.field(i).trim().to_string())
+            .collect()
+    }))
+}
+
+/// A streaming table with one partition per file, building only `needed` columns.
+pub fn provider(
+    table: &BoundTable,
+    opts: &CsvOptions,
+    needed: &[String],
+    progress: &ScanProgress,
+    state: &SessionState,
+) -> Arc<dyn TableProvider> {
+    let schema = Arc::clone(&table.schema);
+    let batch_size = state.config().batch_size();
+    let columns: Vec<Option<BoundColumn>> = table
+        .columns
+        .iter()
+        .map(|c| needed.contains(&c.name).then(|| c.clone()))
+        .collect();
+    let partitions: Vec<Arc<dyn PartitionStream>> = table
+        .source
+        .files
+        .iter()
+        .map(|f| {
+            Arc::new(CsvPartition {
+                file: f.clone(),
+                opts: opts.clone(),
+                all_columns: table.columns.clone(),
+                columns: columns.clone(),
+                schema: Arc::clone(&schema),
+                batch_size,
+                progress: Arc::clone(progress),
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
+    // The partitions' schema equals the table's, so construction cannot fail.
+    match StreamingTable::try_new(Arc::clone(&schema), partitions) {
+        Ok(t) => Arc::new(t),
+        Err(e) => unreachable!("CSV partitions share the table schema: {e}"),
+    }
+}
+
+#[derive(Debug)]
+struct CsvPartition {
+    file: PathBuf,
+    opts: CsvOptions,
+    all_columns: Vec<BoundColumn>,
+    /// Per declared column: `Some` when the plan needs it built, `None` to fill with NULLs.
+    columns: Vec<Option<BoundColumn>>,
+    schema: SchemaRef,
+    batch_size: usize,
+    progress: ScanProgress,
+}
+
+impl PartitionStream for CsvPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+        let job = CsvJob {
+            file: self.file.clone(),
+            opts: self.opts.clone(),
+            all_columns: self.all_columns.clone(),
+            columns: self.columns.clone(),
+            schema: Arc::clone(&self.schema),
+            batch_size: self.batch_size,
+            progress: Arc::clone(&self.progress),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("qc-csv".into())
+            .spawn(move || {
+                let result = job.run(&mut |batch| tx.blocking_send(Ok(batch)).is_ok());
+                if let Err(e) = result {
+                    let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
+                }
+            });
+        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        let stream: SendableRecordBatchStream = match spawned {
+            Ok(_) => Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), stream)),
+            Err(e) => {
+                let err = DataFusionError::External(Box::new(Error::io(&self.file, e)));
+                Box::pin(RecordBatchStreamAdapter::new(
+                    Arc::clone(&self.schema),
+                    futures::stream::once(async move { Err(err) }),
+                ))
+            }
+        };
+        stream
+    }
+}
+
+struct CsvJob {
+    file: PathBuf,
+    opts: CsvOptions,
+    all_columns: Vec<BoundColumn>,
+    columns: Vec<Option<BoundColumn>>,
+    schema: SchemaRef,
+    batch_size: usize,
+    progress: ScanProgress,
+}
+
+impl CsvJob {
+    fn run(self, emit: &mut dyn FnMut(RecordBatch) -> bool) -> Result<(), Error> {
+        let mut reader = RecordReader::open(&self.file, &self.opts)?;
+        // Field index of each declared column in the file's records.
+        let positions: Vec<usize> = if self.opts.header {
+            let Some(header) = reader.next_record()? else {
+                return Ok(()); // empty file: no header, no rows
+            };
+            let names: Vec<String> = (0..header.fields()).map(|i| header.field(i).trim().to_string()).collect();
+            let mut positions = Vec::with_capacity(self.all_columns.len());
+            for c in &self.all_columns {
+                match names.iter().position(|n| *n == c.name) {
+                    Some(p) => positions.push(p),
+                    None => {
+                        return Err(Error::data(
+                            &self.file,
+                            format!("line {}: the header has no column `{}`", header.line, c.name),
+                        ));
+                    }
+                }
+            }
+            reader.expected_fields = Some(names.len());
+            positions
+        } else {
+            reader.expected_fields = Some(self.all_columns.len());
+            (0..self.all_columns.len()).collect()
+        };
+
+        let file_name = self.file.display().to_string();
+        let mut batch = BatchBuilder::new(&self.columns, self.batch_size);
+        while let Some(rec) = reader.next_record()? {
+            batch.push(&rec, &positions, &self.opts.null_values);
+            if batch.len() >= self.batch_size {
+                let b = batch.finish(&self.schema, &file_name)?;
+                if !emit(b) {
+                    return Ok(()); // the consumer stopped
+                }
+            }
+            self.progress.store(reader.bytes_read, Ordering::Relaxed);
+        }
+        if batch.len() > 0 {
+            let b = batch.finish(&self.schema, &file_name)?;
+            emit(b);
+        }
+        self.progress.store(reader.bytes_read, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// One parsed record: its fields (decoded UTF-8), where it starts, and any damage found.
+pub struct Record<'a> {
+    text: &'a [u8],
+    ends: &'a [usize],
+    raw: &'a [u8],
+    pub line: u64,
+    pub error: Option<(ParseError, String)>,
+}
+
+impl Record<'_> {
+    pub fn fields(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        // The decoder emits UTF-8 and csv-core splits only at ASCII bytes.
+        std::str::from_utf8(&self.text[start..self.ends[i]]).unwrap_or("\u{FFFD}")
+    }
+
+    pub fn raw(&self) -> String {
+        String::from_utf8_lossy(self.raw).into_owned()
+    }
+}
+
+/// Decodes a file to UTF-8 chunk by chunk and splits it into records.
+struct RecordReader {
+    path: PathBuf,
+    file: File,
+    decoder: encoding_rs::Decoder,
+    csv: csv_core::Reader,
+    quote: u8,
+    raw_chunk: Vec<u8>,
+    eof: bool,
+    /// Decoded text not yet consumed; `buf[0]` is at `buf_base` in the decoded stream.
+    buf: Vec<u8>,
+    buf_base: u64,
+    pos: usize,
+    /// Decoded-stream offsets of replacement characters the decoder inserted.
+    malformed: std::collections::VecDeque<u64>,
+    /// Line number at `buf[pos]` when `pos` is at a record boundary.
+    line: u64,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    pub bytes_read: u64,
+    pub expected_fields: Option<usize>,
+}
+
+impl RecordReader {
+    fn open(path: &Path, opts: &CsvOptions) -> Result<RecordReader, Error> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::data(path, "is a folder, not a CSV file"));
+        }
+        Ok(RecordReader {
+            path: path.to_path_buf(),
+            file,
+            decoder: opts.encoding.new_decoder(),
+            csv: ReaderBuilder::new()
+                .delimiter(opts.delimiter)
+                .quote(opts.quote)
+                .double_quote(true)
+                .terminator(Terminator::CRLF)
+                .build(),
+            quote: opts.quote,
+            raw_chunk: vec![0; READ_CHUNK],
+            eof: false,
+            buf: Vec::with_capacity(READ_CHUNK * 2),
+            buf_base: 0,
+            pos: 0,
+            malformed: std::collections::VecDeque::new(),
+            line: 1,
+            fields: vec![0; 4096],
+            ends: vec![0; 64],
+            bytes_read: 0,
+            expected_fields: None,
+        })
+    }
+
+    /// Drop `buf[..keep_from]`, then read and decode the next chunk, appending to `buf`.
+    /// Returns false at end of file.
+    fn fill(&mut self, keep_from: usize) -> Result<bool, Error> {
+        // Drop what no record needs any more.
+        self.buf.drain(..keep_from);
+        self.buf_base += keep_from as u64;
+        self.pos -= keep_from;
+        if self.eof {
+            return Ok(false);
+        }
+        let n = loop {
+            match self.file.read(&mut self.raw_chunk) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(&self.path, e)),
+            }
+        };
+        self.bytes_read += n as u64;
+        let last = n == 0;
+        let mut src = &self.raw_chunk[..n];
+        loop {
+            let need = self
+                .decoder
+                .max_utf8_buffer_length_without_replacement(src.len())
+                .unwrap_or(src.len() * 3 + 16);
+            let start = self.buf.len();
+            self.buf.resize(start + need.max(4), 0);
+            let (result, read, written) =
+                self.decoder
+                    .decode_to_utf8_without_replacement(src, &mut self.buf[start..], last);
+            self.buf.truncate(start + written);
+            src = &src[read..];
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => break,
+                encoding_rs::DecoderResult::OutputFull => {}
+                encoding_rs::DecoderResult::Malformed(_, _) => {
+                    self.malformed.push_back(self.buf_base + self.buf.len() as u64);
+                    self.buf.extend_from_slice("\u{FFFD}".as_bytes());
+                }
+            }
+        }
+        if last {
+            self.eof = true;
+        }
+        Ok(true)
+    }
+
+    /// The next non-empty record, or `None` at end of file.
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
+        let Some(found) = self.advance()? else {
+            return Ok(None);
+        };
+        Ok(Some(Record {
+            text: &self.fields[..found.nfields],
+            ends: &self.ends[..found.nends],
+            raw: &self.buf[found.raw.clone()],
+            line: found.line,
+            error: found.error,
+        }))
+    }
+
+    /// Parse up to the end of the next non-empty record; say where its parts are.
+    fn advance(&mut self) -> Result<Option<Found>, Error> {
+        let mut start = self.pos;
+        let mut nfields = 0;
+        let mut nends = 0;
+        loop {
+            let input = if self.pos < self.buf.len() { &self.buf[self.pos..] } else { &[][..] };
+            let (res, nin, nout, nend) =
+                self.csv
+                    .read_record(input, &mut self.fields[nfields..], &mut self.ends[nends..]);
+            self.pos += nin;
+            nfields += nout;
+            nends += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {
+                    // At end of file the next call, with empty input, flushes the record.
+                    self.fill(start)?;
+                    start = 0;
+                }
+                ReadRecordResult::OutputFull => {
+                    let n = self.fields.len() * 2;
+                    self.fields.resize(n, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                ReadRecordResult::Record => {
+                    let raw_all = &self.buf[start..self.pos];
+                    let line_at_start = self.line;
+                    self.line += memchr_count(b'\n', raw_all);
+                    // Leading line breaks (blank lines) belong to no record.
+                    let lead = raw_all.iter().take_while(|b| **b == b'\n' || **b == b'\r').count();
+                    let line = line_at_start + memchr_count(b'\n', &raw_all[..lead]);
+                    let raw_len = trim_line_end(&raw_all[lead..]).len();
+                    let raw = start + lead..start + lead + raw_len;
+                    if raw_len == 0 {
+                        start = self.pos;
+                        nfields = 0;
+                        nends = 0;
+                        continue;
+                    }
+                    let abs_start = self.buf_base + raw.start as u64;
+                    let abs_end = self.buf_base + self.pos as u64;
+                    while self.malformed.front().is_some_and(|o| *o < abs_start) {
+                        self.malformed.pop_front();
+                    }
+                    let error = if self.malformed.front().is_some_and(|o| *o < abs_end) {
+                        Some((ParseError::Encoding, "bytes invalid in the declared encoding".to_string()))
+                    } else if memchr_count(self.quote, &self.buf[raw.clone()]) % 2 == 1 {
+                        Some((ParseError::Structure, "unbalanced quotes".to_string()))
+                    } else {
+                        self.expected_fields.filter(|e| *e != nends).map(|expected| {
+                            (ParseError::Structure, format!("expected {expected} fields, found {nends}"))
+                        })
+                    };
+                    return Ok(Some(Found {
+                        raw,
+                        nfields,
+                        nends,
+                        line,
+                        error,
+                    }));
+                }
+                ReadRecordResult::End => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Where the parts of a parsed record are in the reader's buffers.
+struct Found {
+    raw: std::ops::Range<usize>,
+    nfields: usize,
+    nends: usize,
+    line: u64,
+    error: Option<(ParseError, String)>,
+}
+
+fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
+    hay.iter().filter(|b| **b == needle).count() as u64
+}
+
+fn trim_line_end(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = s {
+        s = rest;
+    }
+    s
+}
+
+enum ColumnBuilder {
+    Skip,
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder, Option<String>),
+    Ts(TimestampMicrosecondBuilder, Option<String>),
+    Bool(BooleanBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(c: Option<&BoundColumn>, cap: usize) -> ColumnBuilder {
+        let Some(c) = c else { return ColumnBuilder::Skip };
+        match c.ty {
+            ColumnType::String => ColumnBuilder::Str(StringBuilder::with_capacity(cap, cap * 16)),
+            ColumnType::Int => ColumnBuilder::Int(Int64Builder::with_capacity(cap)),
+            ColumnType::Float => ColumnBuilder::Float(Float64Builder::with_capacity(cap)),
+            ColumnType::Date => ColumnBuilder::Date(Date32Builder::with_capacity(cap), c.format.clone()),
+            ColumnType::Timestamp => ColumnBuilder::Ts(TimestampMicrosecondBuilder::with_capacity(cap), c.format.clone()),
+            ColumnType::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(cap)),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Skip => {}
+            ColumnBuilder::Str(b) => b.append_null(),
+            ColumnBuilder::Int(b) => b.append_null(),
+            ColumnBuilder::Float(b) => b.append_null(),
+            ColumnBuilder::Date(b, _) => b.append_null(),
+            ColumnBuilder::Ts(b, _) => b.append_null(),
+            ColumnBuilder::Bool(b) => b.append_null(),
+        }
+    }
+
+    /// Append a non-null text value; false (and a NULL appended) when it does not parse.
+    fn append(&mut self, text: &str) -> bool {
+        let t = text.trim();
+        let ok = match self {
+            ColumnBuilder::Skip => return true,
+            ColumnBuilder::Str(b) => {
+                b.append_value(text);
+                return true;
+            }
+            ColumnBuilder::Int(b) => t.parse::<i64>().map(|v| b.append_value(v)).is_ok(),
+            ColumnBuilder::Float(b) => t.parse::<f64>().map(|v| b.append_value(v)).is_ok(),
+            ColumnBuilder::Date(b, f) => parse_date(t, f.as_deref()).map(|v| b.append_value(v)).is_some(),
+            ColumnBuilder::Ts(b, f) => parse_timestamp(t, f.as_deref()).map(|v| b.append_value(v)).is_some(),
+            ColumnBuilder::Bool(b) => parse_bool(t).map(|v| b.append_value(v)).is_some(),
+        };
+        if !ok {
+            self.append_null();
+        }
+        ok
+    }
+
+    fn finish(&mut self, len: usize, dt: &DataType) -> ArrayRef {
+        match self {
+            ColumnBuilder::Skip => arrow::array::new_null_array(dt, len),
+            ColumnBuilder::Str(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date(b, _) => Arc::new(b.finish()),
+            ColumnBuilder::Ts(b, _) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+struct BatchBuilder {
+    columns: Vec<ColumnBuilder>,
+    names: Vec<String>,
+    line: UInt64Builder,
+    error: StringBuilder,
+    detail: StringBuilder,
+    raw: StringBuilder,
+    len: usize,
+}
+
+impl BatchBuilder {
+    fn new(columns: &[Option<BoundColumn>], cap: usize) -> BatchBuilder {
+        BatchBuilder {
+            columns: columns.iter().map(|c| ColumnBuilder::new(c.as_ref(), cap)).collect(),
+            names: columns.iter().map(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default()).collect(),
+            line: UInt64Builder::with_capacity(cap),
+            error: StringBuilder::new(),
+            detail: StringBuilder::new(),
+            raw: StringBuilder::new(),
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, rec: &Record<'_>, positions: &[usize], nulls: &[String]) {
+        let mut error = rec.error.clone();
+        for (i, col) in self.columns.iter_mut().enumerate() {
+            let p = positions[i];
+            if p >= rec.fields() {
+                col.append_null();
+                continue;
+            }
+            let text = rec.field(p);
+            if nulls.iter().any(|n| n == text) {
+                col.append_null();
+            } else if !col.append(text) && error.is_none() {
+                error = Some((
+                    ParseError::Type,
+                    format!("column `{}`: `{}` does not parse as its declared type", self.names[i], text),
+                ));
+            }
+        }
+        self.line.append_value(rec.line);
+        match error {
+            Some((kind, detail)) => {
+                self.error.append_value(kind.code());
+                self.detail.append_value(detail);
+                self.raw.append_value(rec.raw());
+            }
+            None => {
+                self.error.append_null();
+                self.detail.append_null();
+                self.raw.append_null();
+            }
+        }
+        self.len += 1;
+    }
+
+    fn finish(&mut self, schema: &SchemaRef, file: &str) -> Result<RecordBatch, Error> {
+        let len = std::mem::take(&mut self.len);
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for (b, f) in self.columns.iter_mut().zip(schema.fields().iter()) {
+            arrays.push(b.finish(len, f.data_type()));
+        }
+        let keys = arrow::array::Int32Array::from(vec![0; len]);
+        let values = Arc::new(StringArray::from(vec![file]));
+        let files = DictionaryArray::<Int32Type>::try_new(keys, values)
+            .map_err(|e| Error::Internal(format!("file column: {e}")))?;
+        arrays.push(Arc::new(files));
+        arrays.push(Arc::new(self.line.finish()));
+        arrays.push(Arc::new(self.error.finish()));
+        arrays.push(Arc::new(self.detail.finish()));
+        arrays.push(Arc::new(self.raw.finish()));
+        RecordBatch::try_new(Arc::clone(schema), arrays)
+            .map_err(|e| Error::Internal(format!("CSV batch: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(encoding: &'static encoding_rs::Encoding) -> CsvOptions {
+        CsvOptions {
+            encoding,
+            delimiter: b',',
+            quote: b'"',
+            header: true,
+            null_values: vec![String::new()],
+        }
+    }
+
+    fn records(bytes: &[u8], o: &CsvOptions) -> Vec<(u64, Vec<String>, Option<ParseError>, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, bytes).unwrap();
+        let mut r = RecordReader::open(&p, o).unwrap();
+        r.expected_fields = Some(2);
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            let fields = (0..rec.fields()).map(|i| rec.field(i).to_string()).collect();
+            out.push((rec.line, fields, rec.error.as_ref().map(|e| e.0), rec.raw()));
+        }
+        out
+    }
+
+    #[test]
+    fn lines_quotes_and_blank_lines() {
+        let data = b"\xEF\xBB\xBFa,b\r\n1,\"x\ny\"\n\n3,4\n5\n6,\"7\n";
+        let recs = records(data, &opts(encoding_rs::UTF_8));
+        let lines: Vec<u64> = recs.iter().map(|r| r.0).collect();
+        assert_eq!(lines, vec![1, 2, 5, 6, 7]);
+        assert_eq!(recs[0].1, vec!["a", "b"]);
+        assert_eq!(recs[1].1, vec!["1", "x\ny"]);
+        assert_eq!(recs[3].2, Some(ParseError::Structure));
+        assert_eq!(recs[4].2, Some(ParseError::Structure));
+        assert_eq!(recs[4].3, "6,\"7");
+    }
+
+    #[test]
+    fn gbk_decodes_and_flags_invalid_bytes() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("名称,区\n黄浦,上海\n");
+        let mut data = gbk.into_owned();
+        data.extend_from_slice(b"\xFF\xFF,x\n");
+        let recs = records(&data, &opts(encoding_rs::GBK));
+        assert_eq!(recs[1].1, vec!["黄浦", "上海"]);
+        assert_eq!(recs[1].2, None);
+        assert_eq!(recs[2].2, Some(ParseError::Encoding));
+        assert_eq!(recs[2].0, 3);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_encoding_error() {
+        let recs = records(b"a,b\n\xC4\xE3,1\nok,2\n", &opts(encoding_rs::UTF_8));
+        assert_eq!(recs[1].2, Some(ParseError::Encoding));
+        assert_eq!(recs[2].2, None);
+    }
+}

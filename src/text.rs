@@ -1,0 +1,151 @@
+//! Every user-facing phrase, in Chinese (default) and English. Nothing else hard-codes prose.
+
+use crate::rules::Dimension;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// Phrases of the run summary and the `check` report.
+pub struct Text {
+    pub lang: Lang,
+}
+
+impl Text {
+    pub fn new(lang: Lang) -> Text {
+        Text { lang }
+    }
+
+    fn pick(&self, zh: &'static str, en: &'static str) -> &'static str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    pub fn dimension(&self, d: Dimension) -> &'static str {
+        match self.lang {
+            Lang::Zh => d.zh(),
+            Lang::En => d.en(),
+        }
+    }
+
+    /// The headline of a table: `N rows audited · A anomalous · P passed (R%)`.
+    pub fn headline(&self, rows: &str, anomalous: &str, passed: &str, rate: &str) -> String {
+        match self.lang {
+            Lang::Zh => format!("已稽核 {rows} 行 · 异常 {anomalous} 行 · 通过 {passed} 行（通过率 {rate}）"),
+            Lang::En => format!("{rows} rows audited · {anomalous} anomalous · {passed} passed ({rate})"),
+        }
+    }
+
+    pub fn rule_header(&self) -> [&'static str; 6] {
+        match self.lang {
+            Lang::Zh => ["规则", "名称", "维度", "异常行数", "异常率", "结论"],
+            Lang::En => ["rule", "name", "dimension", "failed", "rate", "verdict"],
+        }
+    }
+
+    pub fn verdict(&self, v: crate::results::summary::Verdict) -> &'static str {
+        use crate::results::summary::Verdict;
+        match v {
+            Verdict::Pass => self.pick("通过", "pass"),
+            Verdict::Warn => self.pick("警告", "warn"),
+            Verdict::Fail => self.pick("不通过", "fail"),
+        }
+    }
+
+    pub fn table_label(&self) -> &'static str {
+        self.pick("表", "table")
+    }
+
+    pub fn anomalies_written(&self, path: &str, rows: &str) -> String {
+        match self.lang {
+            Lang::Zh => format!("异常数据 {rows} 行已导出：{path}"),
+            Lang::En => format!("{rows} anomalous rows exported: {path}"),
+        }
+    }
+
+    pub fn run_footer(&self, tables: usize, failed: usize, out: &str, seconds: f64) -> String {
+        match self.lang {
+            Lang::Zh => format!(
+                "共 {tables} 张表，{failed} 张未达阈值；用时 {seconds:.1} 秒；结果目录：{out}"
+            ),
+            Lang::En => format!(
+                "{tables} table(s), {failed} failed a threshold; {seconds:.1} s; output: {out}"
+            ),
+        }
+    }
+
+    pub fn check_ok(&self, packs: usize, tables: usize, rules: usize) -> String {
+        match self.lang {
+            Lang::Zh => format!("检查通过：{packs} 个规则包，{tables} 张表，{rules} 条规则"),
+            Lang::En => format!("ok: {packs} pack(s), {tables} table(s), {rules} rule(s)"),
+        }
+    }
+
+    pub fn check_failed(&self, errors: usize, warnings: usize) -> String {
+        match self.lang {
+            Lang::Zh => format!("检查未通过：{errors} 个错误，{warnings} 个警告"),
+            Lang::En => format!("check failed: {errors} error(s), {warnings} warning(s)"),
+        }
+    }
+
+    pub fn provider_unknown(&self) -> &'static str {
+        self.pick("（未知）", "(unknown)")
+    }
+}
+
+/// `31411241` → `31,411,241`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `part / whole` as a percentage with 4 decimals, rounded **down**, so 1 anomaly in 10^7 rows
+/// never shows a 100.0000% pass rate.
+pub fn percent_floor(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "—".to_string();
+    }
+    let scaled = u128::from(part) * 1_000_000 / u128::from(whole);
+    format!("{}.{:04}%", scaled / 10_000, scaled % 10_000)
+}
+
+/// `part / whole` as a percentage with 4 decimals, rounded **up**, so a rule with one failure
+/// never shows 0.0000%.
+pub fn percent_ceil(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "—".to_string();
+    }
+    let (p, w) = (u128::from(part), u128::from(whole));
+    let scaled = (p * 1_000_000).div_ceil(w);
+    format!("{}.{:04}%", scaled / 10_000, scaled % 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_of_the_municipal_report() {
+        assert_eq!(thousands(31_411_241), "31,411,241");
+        assert_eq!(thousands(1_336), "1,336");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(percent_floor(31_409_905, 31_411_241), "99.9957%");
+        assert_eq!(percent_ceil(1_336, 31_411_241), "0.0043%");
+        assert_eq!(percent_floor(9_999_999, 10_000_000), "99.9999%");
+        assert_eq!(percent_ceil(1, 10_000_000), "0.0001%");
+        assert_eq!(percent_floor(5, 5), "100.0000%");
+    }
+}

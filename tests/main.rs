@@ -1,0 +1,16 @@
+//! qc's integration tests: one test binary (faster to link than one per file).
+
+/// Helpers: the built `qc` binary, temporary folders, snapshot filters.
+mod util;
+
+/// Hand-counted fixtures: every check kind, NULLs, malformed CSV, GBK.
+mod cases;
+
+/// `qc check`: every diagnostic, rendered (snapshots).
+mod check;
+
+/// `qc run` output: text summary in zh and en, summary.json, exit codes (snapshots + counts).
+mod run;
+
+/// Generated tables against the generator's truth file; thread counts agree.
+mod truth;

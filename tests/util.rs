@@ -1,0 +1,80 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use qc::results::summary::RunSummary;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `qc` binary, run from the repository root.
+pub fn qc() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_qc"));
+    c.current_dir(root());
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    qc().args(args).output().expect("qc runs")
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("qc exits with a code")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Run an audit into `out` with `--format json`; return the exit code and the summary
+/// read back from `summary.json` (after checking stdout holds the same document).
+pub fn audit(pack: &str, out: &Path, extra: &[&str]) -> (i32, RunSummary) {
+    let out_s = out.to_string_lossy().into_owned();
+    let mut args = vec!["run", "--rules", pack, "--out", &out_s, "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let file = std::fs::read_to_string(out.join("summary.json"))
+        .unwrap_or_else(|e| panic!("summary.json missing ({e}); stderr: {}", stderr(&o)));
+    assert_eq!(stdout(&o), file, "stdout and summary.json differ");
+    (code(&o), serde_json::from_str(&file).expect("summary.json parses"))
+}
+
+/// insta settings that hide what changes between runs: temp paths, timings, run ids.
+pub fn settings(tmp: &Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex::escape(&tmp.to_string_lossy()), "[TMP]");
+    s.add_filter(r"用时 \d+\.\d 秒", "用时 [T] 秒");
+    s.add_filter(r"\d+\.\d s;", "[T] s;");
+    s.add_filter(r"\d{8}T\d{6}Z-[0-9a-f]{4}", "[RUN-ID]");
+    s.add_filter(r#""(started_at|finished_at)": "[^"]+""#, r#""$1": "[TIME]""#);
+    s.add_filter(r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#);
+    s.add_filter(r#""qc_version": "[^"]+""#, r#""qc_version": "[V]""#);
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// All rows of a Parquet file, each rendered as one line (sorted), for set comparisons.
+pub fn parquet_rows(path: &Path) -> Vec<String> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let file = std::fs::File::open(path).expect("anomaly file opens");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("parquet")
+        .build()
+        .expect("reader");
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.expect("batch");
+        let opts = FormatOptions::default().with_null("∅");
+        let fmts: Vec<_> = batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).expect("fmt")).collect();
+        for i in 0..batch.num_rows() {
+            let cells: Vec<String> = fmts.iter().map(|f| f.value(i).to_string()).collect();
+            rows.push(cells.join("|"));
+        }
+    }
+    rows.sort();
+    rows
+}
