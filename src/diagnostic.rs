@@ -99,8 +99,11 @@ fn token_len(mut rest: impl Iterator<Item = char>) -> usize {
     if let Some(i) = text.find(" #") {
         text.truncate(i);
     }
-    // A flow collection ends the token at `,` `}` `]`.
+    // A flow collection ends the token at `,` `}` `]`; a mapping key at `: `.
     if let Some(i) = text.find([',', '}', ']']) {
+        text.truncate(i);
+    }
+    if let Some(i) = text.find(": ") {
         text.truncate(i);
     }
     text.trim_end().chars().count().max(1)
@@ -165,12 +168,7 @@ impl Diagnostic {
     /// `file:line:column` of the spot, or the file alone.
     pub fn location(&self) -> Option<String> {
         match (&self.span, &self.file) {
-            (Some(s), _) => Some(format!(
-                "{}:{}:{}",
-                s.file.path.display(),
-                s.line,
-                s.column
-            )),
+            (Some(s), _) => Some(format!("{}:{}:{}", s.file.path.display(), s.line, s.column)),
             (None, Some(f)) => Some(f.display().to_string()),
             (None, None) => None,
         }
@@ -199,7 +197,9 @@ impl Diagnostic {
             None => groups.push(Group::with_title(title)),
         }
         if let Some(help) = &self.help {
-            groups.push(Group::with_title(Level::HELP.secondary_title(help.as_str())));
+            groups.push(Group::with_title(
+                Level::HELP.secondary_title(help.as_str()),
+            ));
         }
         let mut out = Renderer::plain().render(&groups).to_string();
         if self.span.is_none()

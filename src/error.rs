@@ -104,9 +104,10 @@ impl Error {
     fn clone_shallow(&self) -> Self {
         match self {
             Error::Data { path, message } => Error::data(path.clone(), message.clone()),
-            Error::Io { path, source } => {
-                Error::io(path.clone(), std::io::Error::new(source.kind(), source.to_string()))
-            }
+            Error::Io { path, source } => Error::io(
+                path.clone(),
+                std::io::Error::new(source.kind(), source.to_string()),
+            ),
             other => Error::Internal(other.to_string()),
         }
     }

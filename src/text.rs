@@ -37,8 +37,12 @@ impl Text {
     /// The headline of a table: `N rows audited · A anomalous · P passed (R%)`.
     pub fn headline(&self, rows: &str, anomalous: &str, passed: &str, rate: &str) -> String {
         match self.lang {
-            Lang::Zh => format!("已稽核 {rows} 行 · 异常 {anomalous} 行 · 通过 {passed} 行（通过率 {rate}）"),
-            Lang::En => format!("{rows} rows audited · {anomalous} anomalous · {passed} passed ({rate})"),
+            Lang::Zh => format!(
+                "已稽核 {rows} 行 · 异常 {anomalous} 行 · 通过 {passed} 行（通过率 {rate}）"
+            ),
+            Lang::En => {
+                format!("{rows} rows audited · {anomalous} anomalous · {passed} passed ({rate})")
+            }
         }
     }
 

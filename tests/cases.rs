@@ -6,11 +6,18 @@ use qc::results::summary::{RunSummary, TableSummary, Verdict};
 use crate::util::{audit, parquet_rows};
 
 fn table<'a>(s: &'a RunSummary, name: &str) -> &'a TableSummary {
-    s.tables.iter().find(|t| t.name == name).expect("table in summary")
+    s.tables
+        .iter()
+        .find(|t| t.name == name)
+        .expect("table in summary")
 }
 
 fn failed(t: &TableSummary, id: &str) -> (u64, u64) {
-    let r = t.rules.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("rule {id} in summary"));
+    let r = t
+        .rules
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("rule {id} in summary"));
     (r.failed_rows, r.applicable_rows)
 }
 
@@ -53,12 +60,19 @@ fn every_check_kind_counts_exactly() {
         assert_eq!(verdict("K-NN"), Verdict::Fail);
         assert_eq!(verdict("PARSE-ENCODING"), Verdict::Pass);
 
-        let by: std::collections::BTreeMap<_, _> =
-            t.providers.iter().map(|p| (p.provider.clone(), (p.rows, p.anomalous_rows))).collect();
+        let by: std::collections::BTreeMap<_, _> = t
+            .providers
+            .iter()
+            .map(|p| (p.provider.clone(), (p.rows, p.anomalous_rows)))
+            .collect();
         assert_eq!(by[&Some("黄浦区".to_string())], (6, 3));
         assert_eq!(by[&Some("徐汇区".to_string())], (4, 3));
         assert_eq!(by[&Some("长宁区".to_string())], (1, 1));
-        assert_eq!(by[&None], (2, 2), "rows 10 and 13 lost their provider field");
+        assert_eq!(
+            by[&None],
+            (2, 2),
+            "rows 10 and 13 lost their provider field"
+        );
 
         // The export holds each anomalous row once, with its failed rules and, for damaged
         // records, file, line and raw text.
@@ -71,7 +85,10 @@ fn every_check_kind_counts_exactly() {
         let row6 = rows.iter().find(|r| r.starts_with("6|")).unwrap();
         assert!(row6.contains("[K-PAT, K-CL, K-LEN, K-EXPR]"), "{row6}");
         let row10 = rows.iter().find(|r| r.starts_with("10|")).unwrap();
-        assert!(row10.contains("kinds.csv|11|expected 10 fields, found 6|10,郑十,1,30,50,1990-01-01"), "{row10}");
+        assert!(
+            row10.contains("kinds.csv|11|expected 10 fields, found 6|10,郑十,1,30,50,1990-01-01"),
+            "{row10}"
+        );
         let row13 = rows.iter().find(|r| r.starts_with("13|")).unwrap();
         assert!(row13.contains("|14|unbalanced quotes|"), "{row13}");
     }
@@ -86,9 +103,22 @@ fn gbk_with_crlf_and_an_invalid_byte() {
     assert_eq!((t.rows, t.anomalous_rows), (4, 2));
     assert_eq!(failed(t, "PARSE-ENCODING").0, 1);
     assert_eq!(failed(t, "G-NN").0, 1);
-    assert_eq!(failed(t, "G-PAT").0, 0, "GBK names decode to Han characters");
-    let anomalous: Vec<(Option<String>, u64)> =
-        t.providers.iter().map(|p| (p.provider.clone(), p.anomalous_rows)).collect();
-    assert!(anomalous.contains(&(Some("长宁区".into()), 1)), "{anomalous:?}");
-    assert!(anomalous.contains(&(Some("徐汇区".into()), 1)), "{anomalous:?}");
+    assert_eq!(
+        failed(t, "G-PAT").0,
+        0,
+        "GBK names decode to Han characters"
+    );
+    let anomalous: Vec<(Option<String>, u64)> = t
+        .providers
+        .iter()
+        .map(|p| (p.provider.clone(), p.anomalous_rows))
+        .collect();
+    assert!(
+        anomalous.contains(&(Some("长宁区".into()), 1)),
+        "{anomalous:?}"
+    );
+    assert!(
+        anomalous.contains(&(Some("徐汇区".into()), 1)),
+        "{anomalous:?}"
+    );
 }

@@ -31,10 +31,20 @@ fn yaml_errors_are_located() {
 
 #[test]
 fn check_json_lists_diagnostics() {
-    let o = run(&["check", "testdata/bad_packs/many_errors.yaml", "--format", "json"]);
+    let o = run(&[
+        "check",
+        "testdata/bad_packs/many_errors.yaml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&o), 2);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let codes: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
     for expected in [
         "unknown-type",
         "unknown-column",
@@ -46,7 +56,10 @@ fn check_json_lists_diagnostics() {
         "forbidden-sql",
         "unknown-dimension",
     ] {
-        assert!(codes.contains(&expected), "{expected} missing from {codes:?}");
+        assert!(
+            codes.contains(&expected),
+            "{expected} missing from {codes:?}"
+        );
     }
 }
 

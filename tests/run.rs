@@ -8,17 +8,28 @@ fn text_summary_in_chinese_and_english() {
     for lang in ["zh", "en"] {
         let out = dir.path().join(lang);
         let out_s = out.to_string_lossy().into_owned();
-        let o = run(&["run", "--rules", "testdata/cases/kinds.yaml", "--out", &out_s, "--lang", lang, "--threads", "2"]);
+        let o = run(&[
+            "run",
+            "--rules",
+            "testdata/cases/kinds.yaml",
+            "--out",
+            &out_s,
+            "--lang",
+            lang,
+            "--threads",
+            "2",
+        ]);
         assert_eq!(code(&o), 1, "{}", stderr(&o));
-        settings(dir.path()).bind(|| insta::assert_snapshot!(format!("run_text_{lang}"), stdout(&o)));
+        settings(dir.path())
+            .bind(|| insta::assert_snapshot!(format!("run_text_{lang}"), stdout(&o)));
     }
 }
 
 #[test]
 fn summary_json_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _) = audit("testdata/cases/gbk.yaml", dir.path(), &["--threads", "1"]);
-    assert_eq!(code, 1);
+    let (exit, _) = audit("testdata/cases/gbk.yaml", dir.path(), &["--threads", "1"]);
+    assert_eq!(exit, 1);
     let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     settings(dir.path()).bind(|| insta::assert_snapshot!("summary_json", text));
 }
@@ -26,13 +37,17 @@ fn summary_json_schema() {
 #[test]
 fn the_readme_demo_passes_its_thresholds() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, s) = audit("rules/spatial.yaml", dir.path(), &[]);
-    assert_eq!(code, 0, "the committed sample meets the pack's thresholds");
-    let truth: qc::generate::truth::Truth =
-        serde_json::from_str(&std::fs::read_to_string(root().join("testdata/spatial/address.truth.json")).unwrap())
-            .unwrap();
+    let (exit, s) = audit("rules/spatial.yaml", dir.path(), &[]);
+    assert_eq!(exit, 0, "the committed sample meets the pack's thresholds");
+    let truth: qc::generate::truth::Truth = serde_json::from_str(
+        &std::fs::read_to_string(root().join("testdata/spatial/address.truth.json")).unwrap(),
+    )
+    .unwrap();
     let t = &s.tables[0];
-    assert_eq!((t.rows, t.anomalous_rows), (truth.rows, truth.anomalous_rows));
+    assert_eq!(
+        (t.rows, t.anomalous_rows),
+        (truth.rows, truth.anomalous_rows)
+    );
 }
 
 #[test]
@@ -40,22 +55,50 @@ fn exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_string_lossy().into_owned();
     // 2: a pack error.
-    let o = run(&["run", "--rules", "testdata/bad_packs/many_errors.yaml", "--out", &out]);
+    let o = run(&[
+        "run",
+        "--rules",
+        "testdata/bad_packs/many_errors.yaml",
+        "--out",
+        &out,
+    ]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("error[unknown-column]"));
     assert!(!dir.path().join("summary.json").exists());
     // 3: the data cannot be read.
-    let o = run(&["run", "--rules", "testdata/bad_packs/missing_source.yaml", "--out", &out]);
+    let o = run(&[
+        "run",
+        "--rules",
+        "testdata/bad_packs/missing_source.yaml",
+        "--out",
+        &out,
+    ]);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     // 2: usage.
-    let o = run(&["run", "--rules", "rules/spatial.yaml", "--data", "nosuchtable=x.parquet", "--out", &out]);
+    let o = run(&[
+        "run",
+        "--rules",
+        "rules/spatial.yaml",
+        "--data",
+        "nosuchtable=x.parquet",
+        "--out",
+        &out,
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert_eq!(code(&run(&["run"])), 2);
     // 3: a corrupt Parquet file named in the error.
     let bad = dir.path().join("corrupt.parquet");
     std::fs::write(&bad, b"PAR1 this is not parquet").unwrap();
     let data = format!("address={}", bad.display());
-    let o = run(&["run", "--rules", "rules/spatial.yaml", "--data", &data, "--out", &out]);
+    let o = run(&[
+        "run",
+        "--rules",
+        "rules/spatial.yaml",
+        "--data",
+        &data,
+        "--out",
+        &out,
+    ]);
     assert_eq!(code(&o), 3);
     assert!(stderr(&o).contains("corrupt.parquet"), "{}", stderr(&o));
 }
@@ -63,14 +106,31 @@ fn exit_codes() {
 #[test]
 fn a_failed_run_leaves_no_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _) = audit("testdata/cases/gbk.yaml", dir.path(), &[]);
-    assert_eq!(code, 1);
+    let (exit, _) = audit("testdata/cases/gbk.yaml", dir.path(), &[]);
+    assert_eq!(exit, 1);
     assert!(dir.path().join("summary.json").exists());
     // Rerun into the same folder with unreadable data: the stale summary must go.
     let out = dir.path().to_string_lossy().into_owned();
-    let o = run(&["run", "--rules", "testdata/bad_packs/missing_source.yaml", "--out", &out]);
+    let o = run(&[
+        "run",
+        "--rules",
+        "testdata/bad_packs/missing_source.yaml",
+        "--out",
+        &out,
+    ]);
     assert_eq!(code(&o), 3);
-    let o = run(&["run", "--rules", "rules/spatial.yaml", "--data", "address=Cargo.toml", "--out", &out]);
+    let o = run(&[
+        "run",
+        "--rules",
+        "rules/spatial.yaml",
+        "--data",
+        "address=Cargo.toml",
+        "--out",
+        &out,
+    ]);
     assert_ne!(code(&o), 0);
-    assert!(!dir.path().join("summary.json").exists(), "a failed run must not leave a summary");
+    assert!(
+        !dir.path().join("summary.json").exists(),
+        "a failed run must not leave a summary"
+    );
 }

@@ -8,13 +8,21 @@ use qc::results::summary::RunSummary;
 
 use crate::util::{audit, code, parquet_rows, root, run, stderr};
 
-fn gen(args: &[&str]) -> Truth {
+fn generate(args: &[&str]) -> Truth {
     let mut all = vec!["gen", "spatial"];
     all.extend_from_slice(args);
     let o = run(&all);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let out = args.iter().position(|a| *a == "--out").map(|i| args[i + 1]).unwrap();
-    let stem = Path::new(out).file_stem().unwrap().to_string_lossy().into_owned();
+    let out = args
+        .iter()
+        .position(|a| *a == "--out")
+        .map(|i| args[i + 1])
+        .unwrap();
+    let stem = Path::new(out)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let truth = Path::new(out).with_file_name(format!("{stem}.truth.json"));
     serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap()
 }
@@ -28,15 +36,28 @@ fn assert_matches_truth(s: &RunSummary, truth: &Truth) {
         assert_eq!(r.failed_rows, expected, "rule {}", r.id);
     }
     for id in truth.rules.keys() {
-        assert!(t.rules.iter().any(|r| &r.id == id), "rule {id} of the truth is missing");
+        assert!(
+            t.rules.iter().any(|r| &r.id == id),
+            "rule {id} of the truth is missing"
+        );
     }
     assert_eq!(t.providers.len(), truth.providers.len(), "providers");
     for p in &t.providers {
-        let name = p.provider.clone().expect("generated rows all have a provider");
+        let name = p
+            .provider
+            .clone()
+            .expect("generated rows all have a provider");
         let e = &truth.providers[&name];
-        assert_eq!((p.rows, p.anomalous_rows), (e.rows, e.anomalous_rows), "provider {name}");
-        let got: std::collections::BTreeMap<String, u64> =
-            p.rules.iter().map(|r| (r.id.clone(), r.failed_rows)).collect();
+        assert_eq!(
+            (p.rows, p.anomalous_rows),
+            (e.rows, e.anomalous_rows),
+            "provider {name}"
+        );
+        let got: std::collections::BTreeMap<String, u64> = p
+            .rules
+            .iter()
+            .map(|r| (r.id.clone(), r.failed_rows))
+            .collect();
         assert_eq!(got, e.rules, "provider {name} per rule");
     }
 }
@@ -46,19 +67,43 @@ fn parquet_audit_matches_truth_at_every_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("address.parquet");
     let data_s = data.to_string_lossy().into_owned();
-    let truth = gen(&["--rows", "150000", "--seed", "11", "--anomaly-rate", "0.03", "--out", &data_s]);
-    assert!(truth.anomalous_rows > 3000, "the generator injected anomalies");
+    let truth = generate(&[
+        "--rows",
+        "150000",
+        "--seed",
+        "11",
+        "--anomaly-rate",
+        "0.03",
+        "--out",
+        &data_s,
+    ]);
+    assert!(
+        truth.anomalous_rows > 3000,
+        "the generator injected anomalies"
+    );
     let over = format!("address={data_s}");
     let mut exports = Vec::new();
     for threads in ["1", "2", "4"] {
         let out = dir.path().join(format!("out{threads}"));
-        let (_, s) = audit("rules/spatial.yaml", &out, &["--data", &over, "--threads", threads]);
+        let (_, s) = audit(
+            "rules/spatial.yaml",
+            &out,
+            &["--data", &over, "--threads", threads],
+        );
         assert_matches_truth(&s, &truth);
-        exports.push(parquet_rows(&out.join(s.tables[0].anomalies_file.as_ref().unwrap())));
+        exports.push(parquet_rows(
+            &out.join(s.tables[0].anomalies_file.as_ref().unwrap()),
+        ));
     }
     assert_eq!(exports[0].len() as u64, truth.anomalous_rows);
-    assert_eq!(exports[0], exports[1], "1 vs 2 threads: same anomalous rows");
-    assert_eq!(exports[0], exports[2], "1 vs 4 threads: same anomalous rows");
+    assert_eq!(
+        exports[0], exports[1],
+        "1 vs 2 threads: same anomalous rows"
+    );
+    assert_eq!(
+        exports[0], exports[2],
+        "1 vs 4 threads: same anomalous rows"
+    );
 }
 
 #[test]
@@ -66,21 +111,41 @@ fn gbk_csv_with_damaged_records_matches_truth() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("address.csv");
     let data_s = data.to_string_lossy().into_owned();
-    let truth = gen(&[
-        "--rows", "40000", "--seed", "5", "--anomaly-rate", "0.02", "--parse-damage-rate", "0.01",
-        "--format", "csv", "--encoding", "gbk", "--out", &data_s,
+    let truth = generate(&[
+        "--rows",
+        "40000",
+        "--seed",
+        "5",
+        "--anomaly-rate",
+        "0.02",
+        "--parse-damage-rate",
+        "0.01",
+        "--format",
+        "csv",
+        "--encoding",
+        "gbk",
+        "--out",
+        &data_s,
     ]);
     for rule in ["PARSE-STRUCTURE", "PARSE-ENCODING", "PARSE-TYPE"] {
-        assert!(truth.rules.get(rule).copied().unwrap_or(0) > 0, "{rule} injected");
+        assert!(
+            truth.rules.get(rule).copied().unwrap_or(0) > 0,
+            "{rule} injected"
+        );
     }
     // The shipped pack with its source switched to this GBK CSV.
-    let pack = std::fs::read_to_string(root().join("rules/spatial.yaml")).unwrap().replace(
-        "path: ../testdata/spatial/address.parquet",
-        &format!("path: {data_s}\n      format: csv\n      encoding: gbk"),
-    );
+    let pack = std::fs::read_to_string(root().join("rules/spatial.yaml"))
+        .unwrap()
+        .replace(
+            "path: ../testdata/spatial/address.parquet",
+            &format!("path: {data_s}\n      format: csv\n      encoding: gbk"),
+        );
     let pack_path = dir.path().join("spatial_csv.yaml");
     std::fs::write(&pack_path, pack).unwrap();
-    copy_dir(&root().join("rules/codelists"), &dir.path().join("codelists"));
+    copy_dir(
+        &root().join("rules/codelists"),
+        &dir.path().join("codelists"),
+    );
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("out{threads}"));
         let (_, s) = audit(&pack_path.to_string_lossy(), &out, &["--threads", threads]);

@@ -40,7 +40,10 @@ pub fn audit(pack: &str, out: &Path, extra: &[&str]) -> (i32, RunSummary) {
     let file = std::fs::read_to_string(out.join("summary.json"))
         .unwrap_or_else(|e| panic!("summary.json missing ({e}); stderr: {}", stderr(&o)));
     assert_eq!(stdout(&o), file, "stdout and summary.json differ");
-    (code(&o), serde_json::from_str(&file).expect("summary.json parses"))
+    (
+        code(&o),
+        serde_json::from_str(&file).expect("summary.json parses"),
+    )
 }
 
 /// insta settings that hide what changes between runs: temp paths, timings, run ids.
@@ -50,7 +53,10 @@ pub fn settings(tmp: &Path) -> insta::Settings {
     s.add_filter(r"用时 \d+\.\d 秒", "用时 [T] 秒");
     s.add_filter(r"\d+\.\d s;", "[T] s;");
     s.add_filter(r"\d{8}T\d{6}Z-[0-9a-f]{4}", "[RUN-ID]");
-    s.add_filter(r#""(started_at|finished_at)": "[^"]+""#, r#""$1": "[TIME]""#);
+    s.add_filter(
+        r#""(started_at|finished_at)": "[^"]+""#,
+        r#""$1": "[TIME]""#,
+    );
     s.add_filter(r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#);
     s.add_filter(r#""qc_version": "[^"]+""#, r#""qc_version": "[V]""#);
     s.set_prepend_module_to_snapshot(false);
@@ -69,7 +75,11 @@ pub fn parquet_rows(path: &Path) -> Vec<String> {
     for batch in reader {
         let batch = batch.expect("batch");
         let opts = FormatOptions::default().with_null("∅");
-        let fmts: Vec<_> = batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).expect("fmt")).collect();
+        let fmts: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).expect("fmt"))
+            .collect();
         for i in 0..batch.num_rows() {
             let cells: Vec<String> = fmts.iter().map(|f| f.value(i).to_string()).collect();
             rows.push(cells.join("|"));

@@ -89,7 +89,10 @@ impl Allowed {
             match v.literal_for(&c) {
                 Ok(l) => list.push(l),
                 Err(message) => {
-                    let at = self.values.as_ref().map_or_else(|| cx.span(&self.column), |s| cx.span(s));
+                    let at = self
+                        .values
+                        .as_ref()
+                        .map_or_else(|| cx.span(&self.column), |s| cx.span(s));
                     cx.report(Diagnostic::error("type-mismatch", message).at(at));
                     return None;
                 }

@@ -61,7 +61,8 @@ pub fn bind_boolean(sql: &Spanned<String>, what: &str, cx: &mut BindCx<'_>) -> O
             let d = match &p.column {
                 Some(name) => unknown_column(name, cx.columns, span),
                 None => {
-                    let mut d = Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
+                    let mut d =
+                        Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
                     if let Some(h) = p.help {
                         d = d.help(h);
                     }

@@ -55,7 +55,11 @@ impl Length {
         if let (Some(lo), Some(hi)) = (self.min, self.max)
             && lo > hi
         {
-            cx.error("invalid-option", &self.column, format!("`min` {lo} is greater than `max` {hi}"));
+            cx.error(
+                "invalid-option",
+                &self.column,
+                format!("`min` {lo} is greater than `max` {hi}"),
+            );
             return None;
         }
         let len = character_length(ident(&c.name));
@@ -65,7 +69,11 @@ impl Length {
             (Some(lo), None) => Some(len.gt_eq(lit(i64::from(lo)))),
             (None, Some(hi)) => Some(len.lt_eq(lit(i64::from(hi)))),
             (None, None) => {
-                cx.error("invalid-option", &self.column, "`length` needs `min`, `max` or both");
+                cx.error(
+                    "invalid-option",
+                    &self.column,
+                    "`length` needs `min`, `max` or both",
+                );
                 None
             }
         }

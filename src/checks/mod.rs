@@ -78,20 +78,34 @@ impl Scalar {
     /// A literal of `column`'s type, or why the value does not fit it.
     pub fn literal_for(&self, column: &BoundColumn) -> Result<Expr, String> {
         use datafusion::common::ScalarValue;
-        let bad = || format!("value `{self}` does not fit column `{}` of type {}", column.name, column.ty);
+        let bad = || {
+            format!(
+                "value `{self}` does not fit column `{}` of type {}",
+                column.name, column.ty
+            )
+        };
         let value = match (column.ty, self) {
             (ColumnType::String, _) => ScalarValue::Utf8(Some(self.to_string())),
             (ColumnType::Int, Scalar::Int(i)) => ScalarValue::Int64(Some(*i)),
-            (ColumnType::Int, Scalar::Text(t)) => ScalarValue::Int64(Some(t.trim().parse().map_err(|_| bad())?)),
+            (ColumnType::Int, Scalar::Text(t)) => {
+                ScalarValue::Int64(Some(t.trim().parse().map_err(|_| bad())?))
+            }
             #[allow(clippy::cast_precision_loss)] // a bound written as an integer
             (ColumnType::Float, Scalar::Int(i)) => ScalarValue::Float64(Some(*i as f64)),
             (ColumnType::Float, Scalar::Float(f)) => ScalarValue::Float64(Some(*f)),
-            (ColumnType::Float, Scalar::Text(t)) => ScalarValue::Float64(Some(t.trim().parse().map_err(|_| bad())?)),
+            (ColumnType::Float, Scalar::Text(t)) => {
+                ScalarValue::Float64(Some(t.trim().parse().map_err(|_| bad())?))
+            }
             (ColumnType::Date, Scalar::Text(t)) => ScalarValue::Date32(Some(
-                crate::scan::values::parse_date(t.trim(), None).ok_or_else(|| format!("{}; write dates as YYYY-MM-DD", bad()))?,
+                crate::scan::values::parse_date(t.trim(), None)
+                    .ok_or_else(|| format!("{}; write dates as YYYY-MM-DD", bad()))?,
             )),
             (ColumnType::Timestamp, Scalar::Text(t)) => ScalarValue::TimestampMicrosecond(
-                Some(crate::scan::values::parse_timestamp(t.trim(), None).ok_or_else(|| format!("{}; write timestamps as YYYY-MM-DD HH:MM:SS", bad()))?),
+                Some(
+                    crate::scan::values::parse_timestamp(t.trim(), None).ok_or_else(|| {
+                        format!("{}; write timestamps as YYYY-MM-DD HH:MM:SS", bad())
+                    })?,
+                ),
                 None,
             ),
             (ColumnType::Bool, Scalar::Bool(b)) => ScalarValue::Boolean(Some(*b)),

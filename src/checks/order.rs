@@ -53,12 +53,17 @@ impl Order {
             ">" => Expr::gt,
             other => {
                 let at = self.op.as_ref()?;
-                cx.error("invalid-option", at, format!("unknown comparison `{other}` (expected <, <=, =, >=, >)"));
+                cx.error(
+                    "invalid-option",
+                    at,
+                    format!("unknown comparison `{other}` (expected <, <=, =, >=, >)"),
+                );
                 return None;
             }
         };
         let (l, r) = (left?, right?);
-        let comparable = (l.ty.is_numeric() && r.ty.is_numeric()) || (l.ty.is_temporal() && r.ty.is_temporal());
+        let comparable =
+            (l.ty.is_numeric() && r.ty.is_numeric()) || (l.ty.is_temporal() && r.ty.is_temporal());
         if !comparable {
             cx.error(
                 "type-mismatch",

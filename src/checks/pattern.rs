@@ -52,7 +52,10 @@ impl Pattern {
             let last = detail.lines().last().unwrap_or("").trim().to_string();
             let d = crate::diagnostic::Diagnostic::error(
                 "invalid-regex",
-                format!("invalid regular expression: {}", last.trim_start_matches("error: ")),
+                format!(
+                    "invalid regular expression: {}",
+                    last.trim_start_matches("error: ")
+                ),
             )
             .at(cx.span(&self.regex));
             cx.report(d);

@@ -56,17 +56,27 @@ impl Range {
             cx.error(
                 "type-mismatch",
                 &self.column,
-                format!("`range` needs a number, date or timestamp column; `{}` is {}", c.name, c.ty),
+                format!(
+                    "`range` needs a number, date or timestamp column; `{}` is {}",
+                    c.name, c.ty
+                ),
             );
             return None;
         }
         if self.min.is_none() && self.max.is_none() {
-            cx.error("invalid-option", &self.column, "`range` needs `min`, `max` or both");
+            cx.error(
+                "invalid-option",
+                &self.column,
+                "`range` needs `min`, `max` or both",
+            );
             return None;
         }
         let value = ident(&c.name);
         let mut parts = Vec::new();
-        for (bound, exclusive, is_min) in [(&self.min, self.exclusive_min, true), (&self.max, self.exclusive_max, false)] {
+        for (bound, exclusive, is_min) in [
+            (&self.min, self.exclusive_min, true),
+            (&self.max, self.exclusive_max, false),
+        ] {
             let Some(b) = bound else { continue };
             match b.value.literal_for(&c) {
                 Ok(l) => parts.push(match (is_min, exclusive) {

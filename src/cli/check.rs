@@ -40,15 +40,23 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
     }
     let rt = super::runtime(1)?;
     let ctx = local::session(1);
-    let (packs, diagnostics) = rt.block_on(crate::rules::load(&args.packs, &ctx.state(), &Default::default()))?;
+    let (packs, diagnostics) = rt.block_on(crate::rules::load(
+        &args.packs,
+        &ctx.state(),
+        &Default::default(),
+    ))?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let text = Text::new(args.output.lang);
     match args.output.format {
         Format::Json => {
             let list: Vec<JsonDiagnostic<'_>> = diagnostics.iter().map(json).collect();
-            let doc = serde_json::json!({ "errors": errors, "warnings": warnings, "diagnostics": list });
-            output::stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(e.to_string()))?));
+            let doc =
+                serde_json::json!({ "errors": errors, "warnings": warnings, "diagnostics": list });
+            output::stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal(e.to_string()))?
+            ));
         }
         Format::Text if !args.output.quiet || errors > 0 => {
             let mut out = String::new();
@@ -72,7 +80,11 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
         }
         Format::Text => {}
     }
-    Ok(if errors > 0 { ExitStatus::RuleError } else { ExitStatus::Passed })
+    Ok(if errors > 0 {
+        ExitStatus::RuleError
+    } else {
+        ExitStatus::Passed
+    })
 }
 
 fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {
@@ -93,7 +105,10 @@ fn explain(kind: &str) -> Result<ExitStatus> {
         }
         None => {
             let kinds: Vec<&str> = crate::checks::DOCS.iter().map(|d| d.kind).collect();
-            Err(Error::Usage(format!("unknown check kind `{kind}`; the kinds are: {}", kinds.join(", "))))
+            Err(Error::Usage(format!(
+                "unknown check kind `{kind}`; the kinds are: {}",
+                kinds.join(", ")
+            )))
         }
     }
 }

@@ -40,12 +40,19 @@ pub struct GenArgs {
 }
 
 pub fn generate(args: &GenArgs) -> Result<ExitStatus> {
-    for (name, rate) in [("--anomaly-rate", args.anomaly_rate), ("--parse-damage-rate", args.parse_damage_rate)] {
+    for (name, rate) in [
+        ("--anomaly-rate", args.anomaly_rate),
+        ("--parse-damage-rate", args.parse_damage_rate),
+    ] {
         if !(0.0..=1.0).contains(&rate) {
-            return Err(crate::error::Error::Usage(format!("{name} must be between 0 and 1")));
+            return Err(crate::error::Error::Usage(format!(
+                "{name} must be between 0 and 1"
+            )));
         }
     }
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(super::threads(args.threads)).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(super::threads(args.threads))
+        .build_global();
     let spec = GenSpec {
         rows: args.rows,
         seed: args.seed,

@@ -22,13 +22,24 @@ pub fn enabled(quiet: bool, json: bool) -> bool {
 }
 
 /// Start a bar for one table; `None` when bars are off.
-pub fn start(label: String, workload: Workload, progress: &Arc<TableProgress>, on: bool) -> Option<Ticker> {
+pub fn start(
+    label: String,
+    workload: Workload,
+    progress: &Arc<TableProgress>,
+    on: bool,
+) -> Option<Ticker> {
     if !on {
         return None;
     }
     let (len, template) = match workload {
-        Workload::Rows(n) => (n, "{prefix} [{bar:30}] {human_pos}/{human_len} rows · {per_sec} · ETA {eta}"),
-        Workload::Bytes(n) => (n, "{prefix} [{bar:30}] {bytes}/{total_bytes} · {bytes_per_sec} · ETA {eta}"),
+        Workload::Rows(n) => (
+            n,
+            "{prefix} [{bar:30}] {human_pos}/{human_len} rows · {per_sec} · ETA {eta}",
+        ),
+        Workload::Bytes(n) => (
+            n,
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} · {bytes_per_sec} · ETA {eta}",
+        ),
     };
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(5));
     if let Ok(style) = ProgressStyle::with_template(template) {

@@ -45,13 +45,19 @@ pub fn parse_data_override(s: &str) -> std::result::Result<(String, PathBuf), St
 
 /// A new run id: UTC time plus a random suffix, e.g. `20261125T231100Z-3f2a`.
 pub fn new_run_id(now: chrono::DateTime<chrono::Utc>) -> String {
-    format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), rand::random::<u16>())
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitStatus> {
     let threads = super::threads(args.threads);
     // Rayon does CPU work outside DataFusion's executor; size it like the engine.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
     let rt = super::runtime(threads)?;
     rt.block_on(run_async(args, threads))
 }
@@ -64,7 +70,10 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
     let ctx = local::session(threads);
     // Claim the output folder first: whatever happens next, no earlier summary.json remains
     // there to pass for this run's result.
-    let out_path = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&run_id));
+    let out_path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&run_id));
     let out = OutputDir::prepare(&out_path)?;
 
     let overrides: SourceOverrides = args.data.iter().cloned().collect();
@@ -88,7 +97,11 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
             .flat_map(|p| &p.tables)
             .any(|t| t.name == *key || t.qualified_name() == *key);
         if !known {
-            let names: Vec<String> = packs.iter().flat_map(|p| &p.tables).map(|t| t.qualified_name()).collect();
+            let names: Vec<String> = packs
+                .iter()
+                .flat_map(|p| &p.tables)
+                .map(|t| t.qualified_name())
+                .collect();
             return Err(Error::Usage(format!(
                 "--data names no table `{key}`; the tables are: {}",
                 names.join(", ")
@@ -110,14 +123,25 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         drop(ticker);
         let outcome = outcome?;
         let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
-            p.strip_prefix(&out.path).ok().map(|r| r.display().to_string())
+            p.strip_prefix(&out.path)
+                .ok()
+                .map(|r| r.display().to_string())
         });
         let elapsed = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
-        tables.push(summary::table_summary(table, &outcome.counts, anomalies_file, elapsed));
+        tables.push(summary::table_summary(
+            table,
+            &outcome.counts,
+            anomalies_file,
+            elapsed,
+        ));
     }
 
     let failed = tables.iter().any(|t| t.verdict == Verdict::Fail);
-    let status = if failed { ExitStatus::ThresholdFailed } else { ExitStatus::Passed };
+    let status = if failed {
+        ExitStatus::ThresholdFailed
+    } else {
+        ExitStatus::Passed
+    };
     let summary = RunSummary {
         schema_version: summary::SCHEMA_VERSION,
         run_id,
@@ -137,7 +161,8 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
             .collect(),
         tables,
     };
-    let doc = serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    let doc =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
     // The last file of a run: its presence marks the run complete.
     out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
     if json {
@@ -162,7 +187,10 @@ mod tests {
     fn data_override_parsing() {
         assert_eq!(
             parse_data_override("marriage.registration=/tmp/x.parquet"),
-            Ok(("marriage.registration".into(), PathBuf::from("/tmp/x.parquet")))
+            Ok((
+                "marriage.registration".into(),
+                PathBuf::from("/tmp/x.parquet")
+            ))
         );
         assert!(parse_data_override("nopath").is_err());
         assert!(parse_data_override("=x").is_err());
@@ -170,7 +198,9 @@ mod tests {
 
     #[test]
     fn run_ids_sort_by_time() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-11-25T23:11:00Z").unwrap().to_utc();
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-25T23:11:00Z")
+            .unwrap()
+            .to_utc();
         assert!(new_run_id(t).starts_with("20261125T231100Z-"));
     }
 }

@@ -77,12 +77,17 @@ pub async fn audit_table(
     let state = ctx.state();
     let provider = scan::provider(&state, table, &plan.needed, &progress.bytes).await?;
     local::ensure_library_schema(ctx, &table.library.id)?;
-    let reference = TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
-    ctx.deregister_table(reference.clone()).map_err(|e| Error::engine(what(), e))?;
+    let reference =
+        TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
+    ctx.deregister_table(reference.clone())
+        .map_err(|e| Error::engine(what(), e))?;
     ctx.register_table(reference.clone(), provider)
         .map_err(|e| Error::engine(what(), e))?;
 
-    let mut df = ctx.table(reference).await.map_err(|e| Error::engine(what(), e))?;
+    let mut df = ctx
+        .table(reference)
+        .await
+        .map_err(|e| Error::engine(what(), e))?;
     let threads = state.config().target_partitions();
     if matches!(table.source.format, SourceFormat::Csv(_)) && threads > 1 {
         // One CSV file is one partition: spread its rows so all cores evaluate rules.
@@ -93,14 +98,18 @@ pub async fn audit_table(
     let df = df
         .select(plan.projection.clone())
         .map_err(|e| Error::engine(what(), e))?;
-    let physical = df.create_physical_plan().await.map_err(|e| Error::engine(what(), e))?;
+    let physical = df
+        .create_physical_plan()
+        .await
+        .map_err(|e| Error::engine(what(), e))?;
     let anomaly_schema = tally::anomaly_schema(physical.schema().as_ref(), &plan.layout);
     let file = out_dir
         .join("anomalies")
         .join(format!("{}.parquet", table.qualified_name()));
     let sink = AnomalySink::start(file, Arc::clone(&anomaly_schema))?;
 
-    let streams = execute_stream_partitioned(physical, ctx.task_ctx()).map_err(|e| Error::engine(what(), e))?;
+    let streams = execute_stream_partitioned(physical, ctx.task_ctx())
+        .map_err(|e| Error::engine(what(), e))?;
     let plan = Arc::new(plan);
     let mut tasks = Vec::with_capacity(streams.len());
     for mut stream in streams {
@@ -117,7 +126,9 @@ pub async fn audit_table(
                         .await
                         .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
                 }
-                progress.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                progress
+                    .rows
+                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             }
             Ok::<_, Error>(counts)
         }));
@@ -131,14 +142,17 @@ pub async fn audit_table(
                 first_error.get_or_insert(e);
             }
             Err(join) => {
-                first_error.get_or_insert(Error::Internal(format!("partition task failed: {join}")));
+                first_error
+                    .get_or_insert(Error::Internal(format!("partition task failed: {join}")));
             }
         }
     }
     let anomalies = sink.finish();
     if let Some(e) = first_error {
         return Err(match e {
-            Error::Engine { context, source } => Error::engine(format!("{}: {context}", what()), *source),
+            Error::Engine { context, source } => {
+                Error::engine(format!("{}: {context}", what()), *source)
+            }
             other => other,
         });
     }

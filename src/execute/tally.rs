@@ -136,7 +136,9 @@ pub fn tally(
         }
         rules_list.append(true);
     }
-    let mut columns: Vec<ArrayRef> = (0..layout.data.len()).map(|i| Arc::clone(picked.column(i))).collect();
+    let mut columns: Vec<ArrayRef> = (0..layout.data.len())
+        .map(|i| Arc::clone(picked.column(i)))
+        .collect();
     columns.push(Arc::new(rules_list.finish()));
     if let Some([file, line, _error, detail, raw]) = layout.meta {
         columns.push(cast(picked.column(file), &DataType::Utf8).map_err(arrow_err)?);
@@ -155,7 +157,9 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
 
 /// The provider column as text, or `None` when the table has no provider column.
 fn provider_values(batch: &RecordBatch, layout: &Layout) -> Result<Option<ArrayRef>> {
-    let Some(i) = layout.provider else { return Ok(None) };
+    let Some(i) = layout.provider else {
+        return Ok(None);
+    };
     let col = batch.column(i);
     if col.data_type() == &DataType::Utf8 {
         return Ok(Some(Arc::clone(col)));

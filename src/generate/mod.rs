@@ -43,7 +43,10 @@ pub struct GenSpec {
 
 impl GenSpec {
     pub fn truth_path(&self) -> PathBuf {
-        let stem = self.out.file_stem().map_or_else(|| "table".into(), |s| s.to_string_lossy().into_owned());
+        let stem = self
+            .out
+            .file_stem()
+            .map_or_else(|| "table".into(), |s| s.to_string_lossy().into_owned());
         self.out.with_file_name(format!("{stem}.truth.json"))
     }
 }
@@ -54,7 +57,9 @@ pub const CHUNK_ROWS: u64 = 65_536;
 /// A per-chunk random generator, independent of thread scheduling.
 pub fn chunk_rng(seed: u64, chunk: u64) -> rand::rngs::StdRng {
     use rand::SeedableRng as _;
-    rand::rngs::StdRng::seed_from_u64(seed ^ chunk.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+    rand::rngs::StdRng::seed_from_u64(
+        seed ^ chunk.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17),
+    )
 }
 
 /// Generate the spatial library's address table.

@@ -32,8 +32,18 @@ const DISTRICTS: &str = include_str!("../../rules/codelists/shanghai_districts.c
 const DEPARTMENTS: [&str; 3] = ["市规划资源局", "市公安局", "市民政局"];
 /// Road names that contain no district name (so address texts stay unambiguous).
 const ROADS: [&str; 12] = [
-    "长乐路", "复兴中路", "淮海西路", "四川北路", "羽山路", "花园石桥路", "沪南公路", "曹杨路", "江场路",
-    "金沙江路", "虹梅路", "云台路",
+    "长乐路",
+    "复兴中路",
+    "淮海西路",
+    "四川北路",
+    "羽山路",
+    "花园石桥路",
+    "沪南公路",
+    "曹杨路",
+    "江场路",
+    "金沙江路",
+    "虹梅路",
+    "云台路",
 ];
 
 /// A first-of-file date bound: 2005-01-01 and 2025-12-31 as days since 1970-01-01.
@@ -60,7 +70,10 @@ static REFERENCE: LazyLock<Reference> = LazyLock::new(|| {
         .into_iter()
         .map(|r| (r[0].clone(), r[2].clone(), r[2][..6].to_string()))
         .collect();
-    let street_names = rows(STREETS).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let street_names = rows(STREETS)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
     let d = rows(DISTRICTS);
     Reference {
         communities,
@@ -142,7 +155,12 @@ pub enum Damage {
 }
 
 impl Damage {
-    pub const ALL: [Damage; 4] = [Damage::MissingFields, Damage::UnbalancedQuote, Damage::InvalidBytes, Damage::BadDate];
+    pub const ALL: [Damage; 4] = [
+        Damage::MissingFields,
+        Damage::UnbalancedQuote,
+        Damage::InvalidBytes,
+        Damage::BadDate,
+    ];
 
     pub fn rule(self) -> &'static str {
         match self {
@@ -155,8 +173,8 @@ impl Damage {
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
 pub const RULES: [&str; 14] = [
-    "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008", "ADR-009",
-    "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014",
+    "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
+    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014",
 ];
 
 #[derive(Debug, Clone)]
@@ -189,7 +207,11 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
         1 => format!("{number}-{}号", rng.random_range(1..9)),
         _ => format!("{number}号"),
     };
-    let lane = if rng.random_bool(0.5) { format!("{}弄", rng.random_range(1..300)) } else { String::new() };
+    let lane = if rng.random_bool(0.5) {
+        format!("{}弄", rng.random_range(1..300))
+    } else {
+        String::new()
+    };
     let provider = if rng.random_bool(0.85) {
         district_name.clone()
     } else {
@@ -198,7 +220,9 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
     Row {
         address_code: Some(format!("{community}{:06}", index % 1_000_000)),
         provider,
-        address: Some(format!("上海市{district_name}{street_name}{road}{lane}{house_number}")),
+        address: Some(format!(
+            "上海市{district_name}{street_name}{road}{lane}{house_number}"
+        )),
         district_code: district.clone(),
         district_name,
         street_code: street.clone(),
@@ -207,7 +231,11 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
         house_number,
         longitude: round6(rng.random_range(121.0..121.9)),
         latitude: round6(rng.random_range(30.8..31.6)),
-        postcode: format!("20{}{:03}", rng.random_range(0..3), rng.random_range(0..1000)),
+        postcode: format!(
+            "20{}{:03}",
+            rng.random_range(0..3),
+            rng.random_range(0..1000)
+        ),
         updated_on: rng.random_range(DATE_MIN..=DATE_MAX),
         damage: None,
     }
@@ -251,8 +279,20 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
             };
             row.community_code = community.clone();
         }
-        Defect::LongitudeOutside => row.longitude = if rng.random_bool(0.5) { 116.397_128 } else { 0.0 },
-        Defect::LatitudeOutside => row.latitude = if rng.random_bool(0.5) { 39.916_527 } else { 0.0 },
+        Defect::LongitudeOutside => {
+            row.longitude = if rng.random_bool(0.5) {
+                116.397_128
+            } else {
+                0.0
+            }
+        }
+        Defect::LatitudeOutside => {
+            row.latitude = if rng.random_bool(0.5) {
+                39.916_527
+            } else {
+                0.0
+            }
+        }
         Defect::SwappedCoordinates => std::mem::swap(&mut row.longitude, &mut row.latitude),
         Defect::BadPostcode => row.postcode = "100001".into(),
         Defect::OtherDistrictInAddress => {
@@ -292,7 +332,13 @@ fn chunk(spec: &GenSpec, chunk: u64) -> (Vec<Row>, Truth) {
             apply(&mut row, d, &mut rng);
             broken = d.breaks();
         }
-        debug_assert!(broken.contains(&"ADR-011") || row.address.as_ref().is_none_or(|a| a.contains(&row.district_name)));
+        debug_assert!(
+            broken.contains(&"ADR-011")
+                || row
+                    .address
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&row.district_name))
+        );
         truth.add_row(&row.provider, broken);
         rows.push(row);
     }
@@ -319,7 +365,9 @@ fn schema() -> SchemaRef {
 }
 
 fn batch(rows: &[Row]) -> Result<RecordBatch> {
-    let text = |f: &dyn Fn(&Row) -> Option<&str>| -> ArrayRef { Arc::new(rows.iter().map(f).collect::<StringArray>()) };
+    let text = |f: &dyn Fn(&Row) -> Option<&str>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<StringArray>())
+    };
     let columns: Vec<ArrayRef> = vec![
         text(&|r| r.address_code.as_deref()),
         text(&|r| Some(&r.provider)),
@@ -330,12 +378,25 @@ fn batch(rows: &[Row]) -> Result<RecordBatch> {
         text(&|r| Some(&r.community_code)),
         text(&|r| Some(&r.road)),
         text(&|r| Some(&r.house_number)),
-        Arc::new(rows.iter().map(|r| Some(r.longitude)).collect::<Float64Array>()),
-        Arc::new(rows.iter().map(|r| Some(r.latitude)).collect::<Float64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.longitude))
+                .collect::<Float64Array>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.latitude))
+                .collect::<Float64Array>(),
+        ),
         text(&|r| Some(&r.postcode)),
-        Arc::new(rows.iter().map(|r| Some(r.updated_on)).collect::<Date32Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.updated_on))
+                .collect::<Date32Array>(),
+        ),
     ];
-    RecordBatch::try_new(schema(), columns).map_err(|e| Error::Internal(format!("generated batch: {e}")))
+    RecordBatch::try_new(schema(), columns)
+        .map_err(|e| Error::Internal(format!("generated batch: {e}")))
 }
 
 fn date_text(days: i32) -> String {
@@ -405,17 +466,29 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
         ..Truth::default()
     };
     let io = |e: std::io::Error| Error::io(&tmp, e);
-    let pq = |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
+    let pq =
+        |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
     let mut parquet_writer = match spec.format {
         GenFormat::Parquet => {
-            let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-            Some(ArrowWriter::try_new(file.try_clone().map_err(io)?, schema(), Some(props)).map_err(pq)?)
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            Some(
+                ArrowWriter::try_new(file.try_clone().map_err(io)?, schema(), Some(props))
+                    .map_err(pq)?,
+            )
         }
         GenFormat::Csv => None,
     };
     let mut csv_out = BufWriter::new(file);
     if spec.format == GenFormat::Csv {
-        let header = schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(",") + "\n";
+        let header = schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n";
         csv_out.write_all(header.as_bytes()).map_err(io)?;
     }
     // Generate a window of chunks in parallel, write them in order.
@@ -452,7 +525,8 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
         }
     }
     std::fs::rename(&tmp, &spec.out).map_err(|e| Error::io(&spec.out, e))?;
-    let json = serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    let json =
+        serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))? + "\n";
     let truth_path = spec.truth_path();
     std::fs::write(&truth_path, json).map_err(|e| Error::io(&truth_path, e))?;
     Ok(truth)

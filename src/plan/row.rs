@@ -83,7 +83,8 @@ pub fn compile(table: &BoundTable) -> Result<TablePlan> {
     for (i, rule) in table.rules.iter().enumerate() {
         let passed = rule.check.clone().is_not_false();
         // A malformed CSV record is judged by the PARSE rules only.
-        let mut applies: Option<Expr> = (is_csv && !rule.builtin).then(|| ident(scan::META_ERROR).is_null());
+        let mut applies: Option<Expr> =
+            (is_csv && !rule.builtin).then(|| ident(scan::META_ERROR).is_null());
         if let Some(w) = &rule.when {
             let w = w.clone().is_true();
             applies = Some(match applies {

@@ -98,7 +98,8 @@ fn open(target: &Path, schema: &SchemaRef) -> Result<(ArrowWriter<File>, PathBuf
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
-    let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props)).map_err(|e| write_error(&tmp, &e))?;
+    let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
+        .map_err(|e| write_error(&tmp, &e))?;
     Ok((w, tmp))
 }
 

@@ -83,17 +83,27 @@ mod tests {
         let mut t = TableCounts::new(1);
         t.rows = rows;
         t.anomalous = anomalous;
-        t.rules[0] = RuleCounts { applicable: rows, failed };
+        t.rules[0] = RuleCounts {
+            applicable: rows,
+            failed,
+        };
         let p = t.provider_mut(Some(provider));
         p.rows = rows;
         p.anomalous = anomalous;
-        p.rules[0] = RuleCounts { applicable: rows, failed };
+        p.rules[0] = RuleCounts {
+            applicable: rows,
+            failed,
+        };
         t
     }
 
     #[test]
     fn merge_is_order_independent_and_sums() {
-        let parts = [part(10, 2, "黄浦区", 2), part(5, 1, "徐汇区", 1), part(7, 0, "黄浦区", 0)];
+        let parts = [
+            part(10, 2, "黄浦区", 2),
+            part(5, 1, "徐汇区", 1),
+            part(7, 0, "黄浦区", 0),
+        ];
         let mut a = TableCounts::new(1);
         for p in &parts {
             a.merge(p);

@@ -103,7 +103,11 @@ pub struct ProviderRule {
 
 #[allow(clippy::cast_precision_loss)] // rates are for display and scoring, counts stay exact
 fn rate(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 pub fn rule_verdict(rule: &BoundRule, failed: u64, applicable: u64) -> Verdict {
@@ -181,11 +185,20 @@ pub fn table_summary(
             crate::scan::SourceFormat::Parquet => "parquet".into(),
             crate::scan::SourceFormat::Csv(_) => "csv".into(),
         },
-        files: table.source.files.iter().map(|f| f.display().to_string()).collect(),
+        files: table
+            .source
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
         rows: counts.rows,
         anomalous_rows: counts.anomalous,
         passed_rows: counts.passed(),
-        pass_rate: if counts.rows == 0 { 1.0 } else { rate(counts.passed(), counts.rows) },
+        pass_rate: if counts.rows == 0 {
+            1.0
+        } else {
+            rate(counts.passed(), counts.rows)
+        },
         verdict,
         anomalies_file,
         elapsed_ms,
@@ -229,7 +242,8 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
         .rules
         .iter()
         .map(|r| {
-            let dim = crate::rules::Dimension::parse(&r.dimension).map_or(r.dimension.clone(), |d| text.dimension(d).to_string());
+            let dim = crate::rules::Dimension::parse(&r.dimension)
+                .map_or(r.dimension.clone(), |d| text.dimension(d).to_string());
             [
                 r.id.clone(),
                 r.name.clone(),
@@ -274,11 +288,23 @@ pub fn render(summary: &RunSummary, out_dir: &str, seconds: f64, lang: Lang) -> 
         out.push_str(&render_table(t, lang));
         if let Some(f) = &t.anomalies_file {
             let path = format!("{out_dir}/{f}");
-            let _ = writeln!(out, "  {}", text.anomalies_written(&path, &thousands(t.anomalous_rows)));
+            let _ = writeln!(
+                out,
+                "  {}",
+                text.anomalies_written(&path, &thousands(t.anomalous_rows))
+            );
         }
         out.push('\n');
     }
-    let failed = summary.tables.iter().filter(|t| t.verdict == Verdict::Fail).count();
-    let _ = writeln!(out, "{}", text.run_footer(summary.tables.len(), failed, out_dir, seconds));
+    let failed = summary
+        .tables
+        .iter()
+        .filter(|t| t.verdict == Verdict::Fail)
+        .count();
+    let _ = writeln!(
+        out,
+        "{}",
+        text.run_footer(summary.tables.len(), failed, out_dir, seconds)
+    );
     out
 }

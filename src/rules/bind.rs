@@ -257,7 +257,12 @@ async fn bind_table(
         );
     }
     let qualified = format!("{}.{}", library.id, name);
-    let source = bind_source(pack, t, overrides.get(&qualified).or(overrides.get(&name)), diags)?;
+    let source = bind_source(
+        pack,
+        t,
+        overrides.get(&qualified).or(overrides.get(&name)),
+        diags,
+    )?;
 
     // Columns: as declared (checked against the files), or all of a Parquet file's.
     let mut declared = Vec::new();
@@ -267,7 +272,10 @@ async fn bind_table(
             diags.push(
                 Diagnostic::error(
                     "invalid-name",
-                    format!("column names starting with `{}` are reserved for qc", scan::META_PREFIX),
+                    format!(
+                        "column names starting with `{}` are reserved for qc",
+                        scan::META_PREFIX
+                    ),
                 )
                 .at(pack.span(&c.name)),
             );
@@ -314,7 +322,8 @@ async fn bind_table(
                 Ok(s) => s,
                 Err(message) => {
                     diags.push(
-                        Diagnostic::error("source-unreadable", message).at(pack.span(&t.source.path)),
+                        Diagnostic::error("source-unreadable", message)
+                            .at(pack.span(&t.source.path)),
                     );
                     return None;
                 }
@@ -452,7 +461,8 @@ async fn bind_table(
     let df_schema = match DFSchema::try_from(schema.as_ref().clone()) {
         Ok(s) => s,
         Err(e) => {
-            diags.push(Diagnostic::error("source-unreadable", e.to_string()).at(pack.span(&t.name)));
+            diags
+                .push(Diagnostic::error("source-unreadable", e.to_string()).at(pack.span(&t.name)));
             return None;
         }
     };
@@ -554,8 +564,11 @@ fn bind_key_columns(
 ) -> Vec<String> {
     if t.key.is_empty() {
         diags.push(
-            Diagnostic::error("missing-key", format!("table `{}` declares no key column", t.name.value))
-                .at(pack.span(&t.name)),
+            Diagnostic::error(
+                "missing-key",
+                format!("table `{}` declares no key column", t.name.value),
+            )
+            .at(pack.span(&t.name)),
         );
     }
     let mut key = Vec::new();
@@ -584,10 +597,17 @@ fn bind_source(
     let files = match expand(&pattern) {
         Ok(files) if !files.is_empty() => files,
         Ok(_) => {
-            let what = if override_path.is_some() { "--data path" } else { "source" };
+            let what = if override_path.is_some() {
+                "--data path"
+            } else {
+                "source"
+            };
             diags.push(
-                Diagnostic::error("source-not-found", format!("{what} `{pattern}` matches no file"))
-                    .at(at),
+                Diagnostic::error(
+                    "source-not-found",
+                    format!("{what} `{pattern}` matches no file"),
+                )
+                .at(at),
             );
             return None;
         }
@@ -629,8 +649,11 @@ fn bind_source(
         "parquet" => {
             if let Some((opt, _)) = csv_only.iter().find(|(_, set)| *set) {
                 diags.push(
-                    Diagnostic::error("invalid-option", format!("`{opt}` applies to CSV sources only"))
-                        .at(at.clone()),
+                    Diagnostic::error(
+                        "invalid-option",
+                        format!("`{opt}` applies to CSV sources only"),
+                    )
+                    .at(at.clone()),
                 );
             }
             SourceFormat::Parquet
@@ -664,9 +687,12 @@ fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> O
             "gb18030" => encoding_rs::GB18030,
             _ => {
                 diags.push(
-                    Diagnostic::error("unknown-encoding", format!("unknown encoding `{}`", e.value))
-                        .at(pack.span(e))
-                        .help("the encodings are: utf-8, gbk, gb18030"),
+                    Diagnostic::error(
+                        "unknown-encoding",
+                        format!("unknown encoding `{}`", e.value),
+                    )
+                    .at(pack.span(e))
+                    .help("the encodings are: utf-8, gbk, gb18030"),
                 );
                 ok = false;
                 encoding_rs::UTF_8
@@ -677,7 +703,11 @@ fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> O
         match v {
             None => default,
             Some(s) => {
-                let text = if s.value == "\\t" { "\t" } else { s.value.as_str() };
+                let text = if s.value == "\\t" {
+                    "\t"
+                } else {
+                    s.value.as_str()
+                };
                 match text.as_bytes() {
                     [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
                     _ => {
@@ -709,7 +739,10 @@ fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> O
         delimiter,
         quote,
         header: src.header.unwrap_or(true),
-        null_values: src.null_values.clone().unwrap_or_else(|| vec![String::new()]),
+        null_values: src
+            .null_values
+            .clone()
+            .unwrap_or_else(|| vec![String::new()]),
     })
 }
 

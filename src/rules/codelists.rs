@@ -47,7 +47,8 @@ impl CodeLists {
             return Err(format!("`{name}` is not a code-list name"));
         }
         let path = self.path(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut codes = Vec::new();
         for (i, line) in text.lines().enumerate().skip(1) {
             let code = line.split(',').next().unwrap_or("").trim();

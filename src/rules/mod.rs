@@ -307,7 +307,8 @@ pub async fn load(
 ) -> crate::error::Result<(Vec<bind::BoundPack>, Vec<crate::diagnostic::Diagnostic>)> {
     let mut packs = Vec::new();
     let mut diagnostics = Vec::new();
-    let mut libraries: std::collections::HashMap<String, std::path::PathBuf> = std::collections::HashMap::new();
+    let mut libraries: std::collections::HashMap<String, std::path::PathBuf> =
+        std::collections::HashMap::new();
     for path in parse::pack_paths(args)? {
         let pack = match parse::parse_file(&path)? {
             Ok(p) => p,
@@ -321,7 +322,11 @@ pub async fn load(
             diagnostics.push(
                 crate::diagnostic::Diagnostic::error(
                     "duplicate-library",
-                    format!("library `{}` is also declared in {}", id.value, first.display()),
+                    format!(
+                        "library `{}` is also declared in {}",
+                        id.value,
+                        first.display()
+                    ),
                 )
                 .at(pack.span(id)),
             );

@@ -44,7 +44,11 @@ pub fn parse_str(path: &Path, text: String) -> Result<Pack, Diagnostic> {
             let mut d = Diagnostic::error("invalid-pack", clean_yaml_message(&e));
             match e.location() {
                 Some(loc) if loc.line() > 0 => {
-                    d = d.at(Span::at_token(&file, loc.line() as usize, loc.column() as usize));
+                    d = d.at(Span::at_token(
+                        &file,
+                        loc.line() as usize,
+                        loc.column() as usize,
+                    ));
                 }
                 _ => d = d.in_file(path),
             }
@@ -58,7 +62,14 @@ pub fn parse_str(path: &Path, text: String) -> Result<Pack, Diagnostic> {
 fn clean_yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    match first.find(" at line ") {
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // Drop a leading "line N column M: " (qc prints the location itself).
+    let first = match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
+        _ => first,
+    };
+    // …and a trailing " at line N, column M".
+    match first.rfind(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first.to_string(),
     }

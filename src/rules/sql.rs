@@ -12,6 +12,8 @@ use datafusion::common::{DFSchema, DataFusionError, SchemaError};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::sql::parser::DFParser;
+use datafusion::sql::sqlparser::ast::{self, Spanned as _, visit_expressions};
+use std::ops::ControlFlow;
 
 /// Why rule SQL was refused, with the position inside the SQL text when known.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,9 +40,9 @@ impl SqlProblem {
 }
 
 const STATEMENT_KEYWORDS: [&str; 22] = [
-    "SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER",
-    "TRUNCATE", "COPY", "SET", "RESET", "SHOW", "EXPLAIN", "DESCRIBE", "ATTACH", "DETACH",
-    "INSTALL", "LOAD", "PRAGMA", "GRANT",
+    "SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE",
+    "COPY", "SET", "RESET", "SHOW", "EXPLAIN", "DESCRIBE", "ATTACH", "DETACH", "INSTALL", "LOAD",
+    "PRAGMA", "GRANT",
 ];
 
 /// Compile `sql` into a boolean expression over `schema`. Returns the expression and the
@@ -58,7 +60,9 @@ pub fn compile_row_expr(
         .to_ascii_uppercase();
     if trimmed.contains(';') || STATEMENT_KEYWORDS.contains(&first_word.as_str()) {
         return Err(SqlProblem {
-            help: Some("write a condition on the row's columns, e.g. `death_date >= birth_date`".into()),
+            help: Some(
+                "write a condition on the row's columns, e.g. `death_date >= birth_date`".into(),
+            ),
             ..SqlProblem::new(
                 "forbidden-sql",
                 "rule SQL must be one boolean expression over the row, not a statement",
@@ -66,8 +70,33 @@ pub fn compile_row_expr(
         });
     }
     let parsed = DFParser::parse_sql_into_expr(sql).map_err(|e| sql_problem(&e))?;
+    // Subqueries are refused on the syntax tree, before planning looks any table up.
+    let mut subquery = None;
+    let _ = visit_expressions(&parsed.expr, |e| {
+        if matches!(
+            e,
+            ast::Expr::Subquery(_) | ast::Expr::Exists { .. } | ast::Expr::InSubquery { .. }
+        ) {
+            subquery = Some(e.span());
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    if let Some(span) = subquery {
+        return Err(SqlProblem {
+            position: (span.start.line > 0)
+                .then(|| (span.start.line as usize, span.start.column as usize)),
+            ..SqlProblem::new(
+                "forbidden-sql",
+                "rule SQL may not use a subquery: a rule sees one row of its own table",
+            )
+        });
+    }
     if parsed.alias.is_some() {
-        return Err(SqlProblem::new("forbidden-sql", "rule SQL may not name an alias (`AS`)"));
+        return Err(SqlProblem::new(
+            "forbidden-sql",
+            "rule SQL may not name an alias (`AS`)",
+        ));
     }
     let expr = state
         .create_logical_expr_from_sql_expr(parsed, schema)
@@ -77,9 +106,10 @@ pub fn compile_row_expr(
     let mut columns = Vec::new();
     let _ = expr.apply(|e| {
         let forbidden = match e {
-            Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) | Expr::SetComparison(_) => {
-                Some("a subquery")
-            }
+            Expr::ScalarSubquery(_)
+            | Expr::Exists(_)
+            | Expr::InSubquery(_)
+            | Expr::SetComparison(_) => Some("a subquery"),
             Expr::AggregateFunction(_) => Some("an aggregate function"),
             Expr::WindowFunction(_) => Some("a window function"),
             Expr::Placeholder(_) => Some("a placeholder"),
@@ -110,7 +140,9 @@ pub fn compile_row_expr(
         return Err(p);
     }
     match expr.get_type(schema) {
-        Ok(arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) => Ok((expr, columns)),
+        Ok(arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) => {
+            Ok((expr, columns))
+        }
         Ok(other) => Err(SqlProblem::new(
             "type-mismatch",
             format!("rule SQL must be a boolean condition, but this expression is of type {other}"),
@@ -120,9 +152,10 @@ pub fn compile_row_expr(
 }
 
 fn sql_problem(e: &DataFusionError) -> SqlProblem {
-    let position = e.diagnostic().and_then(|d| d.span).and_then(|s| {
-        (s.start.line > 0).then(|| (s.start.line as usize, s.start.column as usize))
-    });
+    let position = e
+        .diagnostic()
+        .and_then(|d| d.span)
+        .and_then(|s| (s.start.line > 0).then(|| (s.start.line as usize, s.start.column as usize)));
     if let DataFusionError::SchemaError(err, _) = e.find_root()
         && let SchemaError::FieldNotFound { field, .. } = err.as_ref()
     {
@@ -139,6 +172,18 @@ fn sql_problem(e: &DataFusionError) -> SqlProblem {
         .trim_start_matches("ParserError(\"")
         .trim_end_matches("\")")
         .to_string();
+    // sqlparser puts the position in the message: point there instead of repeating it.
+    let (message, position) = match message.rfind(" at Line: ") {
+        Some(i) if position.is_none() => {
+            let nums: Vec<usize> = message[i..]
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            let pos = (nums.len() == 2).then(|| (nums[0], nums[1]));
+            (message[..i].to_string(), pos)
+        }
+        _ => (message, position),
+    };
     SqlProblem {
         position,
         ..SqlProblem::new("invalid-sql", format!("invalid SQL: {message}"))

@@ -54,7 +54,11 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    pub const ALL: [ParseError; 3] = [ParseError::Structure, ParseError::Encoding, ParseError::Type];
+    pub const ALL: [ParseError; 3] = [
+        ParseError::Structure,
+        ParseError::Encoding,
+        ParseError::Type,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -217,9 +221,13 @@ impl PartitionStream for CsvPartition {
                     let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
                 }
             });
-        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        let stream =
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
         let stream: SendableRecordBatchStream = match spawned {
-            Ok(_) => Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), stream)),
+            Ok(_) => Box::pin(RecordBatchStreamAdapter::new(
+                Arc::clone(&self.schema),
+                stream,
+            )),
             Err(e) => {
                 let err = DataFusionError::External(Box::new(Error::io(&self.file, e)));
                 Box::pin(RecordBatchStreamAdapter::new(
@@ -250,7 +258,9 @@ impl CsvJob {
             let Some(header) = reader.next_record()? else {
                 return Ok(()); // empty file: no header, no rows
             };
-            let names: Vec<String> = (0..header.fields()).map(|i| header.field(i).trim().to_string()).collect();
+            let names: Vec<String> = (0..header.fields())
+                .map(|i| header.field(i).trim().to_string())
+                .collect();
             let mut positions = Vec::with_capacity(self.all_columns.len());
             for c in &self.all_columns {
                 match names.iter().position(|n| *n == c.name) {
@@ -258,7 +268,10 @@ impl CsvJob {
                     None => {
                         return Err(Error::data(
                             &self.file,
-                            format!("line {}: the header has no column `{}`", header.line, c.name),
+                            format!(
+                                "line {}: the header has no column `{}`",
+                                header.line, c.name
+                            ),
                         ));
                     }
                 }
@@ -406,7 +419,8 @@ impl RecordReader {
                 encoding_rs::DecoderResult::InputEmpty => break,
                 encoding_rs::DecoderResult::OutputFull => {}
                 encoding_rs::DecoderResult::Malformed(_, _) => {
-                    self.malformed.push_back(self.buf_base + self.buf.len() as u64);
+                    self.malformed
+                        .push_back(self.buf_base + self.buf.len() as u64);
                     self.buf.extend_from_slice("\u{FFFD}".as_bytes());
                 }
             }
@@ -437,7 +451,12 @@ impl RecordReader {
         let mut nfields = 0;
         let mut nends = 0;
         loop {
-            let input = if self.pos < self.buf.len() { &self.buf[self.pos..] } else { &[][..] };
+            // csv-core reads empty input as the end of the file: refill before that.
+            while self.pos >= self.buf.len() && !self.eof {
+                self.fill(start)?;
+                start = 0;
+            }
+            let input = &self.buf[self.pos..];
             let (res, nin, nout, nend) =
                 self.csv
                     .read_record(input, &mut self.fields[nfields..], &mut self.ends[nends..]);
@@ -463,7 +482,10 @@ impl RecordReader {
                     let line_at_start = self.line;
                     self.line += memchr_count(b'\n', raw_all);
                     // Leading line breaks (blank lines) belong to no record.
-                    let lead = raw_all.iter().take_while(|b| **b == b'\n' || **b == b'\r').count();
+                    let lead = raw_all
+                        .iter()
+                        .take_while(|b| **b == b'\n' || **b == b'\r')
+                        .count();
                     let line = line_at_start + memchr_count(b'\n', &raw_all[..lead]);
                     let raw_len = trim_line_end(&raw_all[lead..]).len();
                     let raw = start + lead..start + lead + raw_len;
@@ -479,13 +501,21 @@ impl RecordReader {
                         self.malformed.pop_front();
                     }
                     let error = if self.malformed.front().is_some_and(|o| *o < abs_end) {
-                        Some((ParseError::Encoding, "bytes invalid in the declared encoding".to_string()))
+                        Some((
+                            ParseError::Encoding,
+                            "bytes invalid in the declared encoding".to_string(),
+                        ))
                     } else if memchr_count(self.quote, &self.buf[raw.clone()]) % 2 == 1 {
                         Some((ParseError::Structure, "unbalanced quotes".to_string()))
                     } else {
-                        self.expected_fields.filter(|e| *e != nends).map(|expected| {
-                            (ParseError::Structure, format!("expected {expected} fields, found {nends}"))
-                        })
+                        self.expected_fields
+                            .filter(|e| *e != nends)
+                            .map(|expected| {
+                                (
+                                    ParseError::Structure,
+                                    format!("expected {expected} fields, found {nends}"),
+                                )
+                            })
                     };
                     return Ok(Some(Found {
                         raw,
@@ -533,13 +563,20 @@ enum ColumnBuilder {
 
 impl ColumnBuilder {
     fn new(c: Option<&BoundColumn>, cap: usize) -> ColumnBuilder {
-        let Some(c) = c else { return ColumnBuilder::Skip };
+        let Some(c) = c else {
+            return ColumnBuilder::Skip;
+        };
         match c.ty {
             ColumnType::String => ColumnBuilder::Str(StringBuilder::with_capacity(cap, cap * 16)),
             ColumnType::Int => ColumnBuilder::Int(Int64Builder::with_capacity(cap)),
             ColumnType::Float => ColumnBuilder::Float(Float64Builder::with_capacity(cap)),
-            ColumnType::Date => ColumnBuilder::Date(Date32Builder::with_capacity(cap), c.format.clone()),
-            ColumnType::Timestamp => ColumnBuilder::Ts(TimestampMicrosecondBuilder::with_capacity(cap), c.format.clone()),
+            ColumnType::Date => {
+                ColumnBuilder::Date(Date32Builder::with_capacity(cap), c.format.clone())
+            }
+            ColumnType::Timestamp => ColumnBuilder::Ts(
+                TimestampMicrosecondBuilder::with_capacity(cap),
+                c.format.clone(),
+            ),
             ColumnType::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(cap)),
         }
     }
@@ -567,8 +604,12 @@ impl ColumnBuilder {
             }
             ColumnBuilder::Int(b) => t.parse::<i64>().map(|v| b.append_value(v)).is_ok(),
             ColumnBuilder::Float(b) => t.parse::<f64>().map(|v| b.append_value(v)).is_ok(),
-            ColumnBuilder::Date(b, f) => parse_date(t, f.as_deref()).map(|v| b.append_value(v)).is_some(),
-            ColumnBuilder::Ts(b, f) => parse_timestamp(t, f.as_deref()).map(|v| b.append_value(v)).is_some(),
+            ColumnBuilder::Date(b, f) => parse_date(t, f.as_deref())
+                .map(|v| b.append_value(v))
+                .is_some(),
+            ColumnBuilder::Ts(b, f) => parse_timestamp(t, f.as_deref())
+                .map(|v| b.append_value(v))
+                .is_some(),
             ColumnBuilder::Bool(b) => parse_bool(t).map(|v| b.append_value(v)).is_some(),
         };
         if !ok {
@@ -603,8 +644,14 @@ struct BatchBuilder {
 impl BatchBuilder {
     fn new(columns: &[Option<BoundColumn>], cap: usize) -> BatchBuilder {
         BatchBuilder {
-            columns: columns.iter().map(|c| ColumnBuilder::new(c.as_ref(), cap)).collect(),
-            names: columns.iter().map(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default()).collect(),
+            columns: columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.as_ref(), cap))
+                .collect(),
+            names: columns
+                .iter()
+                .map(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default())
+                .collect(),
             line: UInt64Builder::with_capacity(cap),
             error: StringBuilder::new(),
             detail: StringBuilder::new(),
@@ -631,7 +678,10 @@ impl BatchBuilder {
             } else if !col.append(text) && error.is_none() {
                 error = Some((
                     ParseError::Type,
-                    format!("column `{}`: `{}` does not parse as its declared type", self.names[i], text),
+                    format!(
+                        "column `{}`: `{}` does not parse as its declared type",
+                        self.names[i], text
+                    ),
                 ));
             }
         }
@@ -685,7 +735,10 @@ mod tests {
         }
     }
 
-    fn records(bytes: &[u8], o: &CsvOptions) -> Vec<(u64, Vec<String>, Option<ParseError>, String)> {
+    fn records(
+        bytes: &[u8],
+        o: &CsvOptions,
+    ) -> Vec<(u64, Vec<String>, Option<ParseError>, String)> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.csv");
         std::fs::write(&p, bytes).unwrap();
@@ -693,7 +746,9 @@ mod tests {
         r.expected_fields = Some(2);
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
-            let fields = (0..rec.fields()).map(|i| rec.field(i).to_string()).collect();
+            let fields = (0..rec.fields())
+                .map(|i| rec.field(i).to_string())
+                .collect();
             out.push((rec.line, fields, rec.error.as_ref().map(|e| e.0), rec.raw()));
         }
         out

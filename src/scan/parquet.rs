@@ -8,7 +8,9 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::execution::SessionState;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -22,7 +24,10 @@ pub fn footer(path: &Path) -> Result<(SchemaRef, u64), String> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format!("{}: not a readable Parquet file: {e}", path.display()))?;
     let rows = builder.metadata().file_metadata().num_rows();
-    Ok((Arc::clone(builder.schema()), u64::try_from(rows).unwrap_or(0)))
+    Ok((
+        Arc::clone(builder.schema()),
+        u64::try_from(rows).unwrap_or(0),
+    ))
 }
 
 /// The table's schema as DataFusion scans it, after checking that every file's footer is
@@ -36,7 +41,9 @@ pub async fn schema(state: &SessionState, files: &[PathBuf]) -> Result<SchemaRef
             Some((p0, s0)) => {
                 for field in s0.fields() {
                     match s.field_with_name(field.name()) {
-                        Ok(g) if ColumnType::of_arrow(g.data_type()) == ColumnType::of_arrow(field.data_type()) => {}
+                        Ok(g)
+                            if ColumnType::of_arrow(g.data_type())
+                                == ColumnType::of_arrow(field.data_type()) => {}
                         Ok(g) => {
                             return Err(format!(
                                 "{}: column `{}` is {} but {} has {}",
@@ -61,7 +68,10 @@ pub async fn schema(state: &SessionState, files: &[PathBuf]) -> Result<SchemaRef
         }
     }
     let config = listing_config(files).map_err(|e| e.to_string())?;
-    let config = config.infer_schema(state).await.map_err(|e| e.to_string())?;
+    let config = config
+        .infer_schema(state)
+        .await
+        .map_err(|e| e.to_string())?;
     config
         .file_schema
         .ok_or_else(|| "no schema could be read".to_string())
@@ -75,8 +85,7 @@ fn listing_config(files: &[PathBuf]) -> Result<ListingTableConfig> {
             .map_err(|e| Error::engine(format!("reading {}", f.display()), e))?;
         urls.push(url);
     }
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension("");
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
     Ok(ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options))
 }
 
@@ -90,5 +99,9 @@ pub async fn provider(_state: &SessionState, table: &BoundTable) -> Result<Arc<d
 
 /// Total rows in the files' footers (for the progress bar's ETA).
 pub fn total_rows(files: &[PathBuf]) -> u64 {
-    files.iter().filter_map(|f| footer(f).ok()).map(|(_, n)| n).sum()
+    files
+        .iter()
+        .filter_map(|f| footer(f).ok())
+        .map(|(_, n)| n)
+        .sum()
 }

@@ -40,13 +40,17 @@ fn digits(b: &[u8]) -> Option<u32> {
 pub fn parse_timestamp(s: &str, format: Option<&str>) -> Option<i64> {
     let dt = match format {
         Some(f) => NaiveDateTime::parse_from_str(s, f).ok()?,
-        None => ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-            .or_else(|| {
-                let days = parse_date(s, None)?;
-                NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE)?.and_hms_opt(0, 0, 0)
-            })?,
+        None => [
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y/%m/%d %H:%M:%S%.f",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            let days = parse_date(s, None)?;
+            NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_FROM_CE)?.and_hms_opt(0, 0, 0)
+        })?,
     };
     Some(dt.and_utc().timestamp_micros())
 }
@@ -71,12 +75,18 @@ mod tests {
         assert_eq!(parse_date("1970/01/03", None), Some(2));
         assert_eq!(parse_date("1990-02-30", None), None);
         assert_eq!(parse_date("1990-2-3", None), None);
-        assert_eq!(parse_date("2021.03.04", Some("%Y.%m.%d")), parse_date("2021-03-04", None));
+        assert_eq!(
+            parse_date("2021.03.04", Some("%Y.%m.%d")),
+            parse_date("2021-03-04", None)
+        );
     }
 
     #[test]
     fn timestamps() {
-        assert_eq!(parse_timestamp("1970-01-01 00:00:01", None), Some(1_000_000));
+        assert_eq!(
+            parse_timestamp("1970-01-01 00:00:01", None),
+            Some(1_000_000)
+        );
         assert_eq!(parse_timestamp("1970-01-02", None), Some(86_400_000_000));
         assert_eq!(parse_timestamp("yesterday", None), None);
     }
