@@ -12,5 +12,8 @@ mod check;
 /// `qc run` output: text summary in zh and en, summary.json, exit codes (snapshots + counts).
 mod run;
 
+/// The shape of the physical plan: one scan, one fused projection.
+mod plan;
+
 /// Generated tables against the generator's truth file; thread counts agree.
 mod truth;

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use datafusion::common::TableReference;
 use datafusion::logical_expr::Partitioning;
-use datafusion::physical_plan::execute_stream_partitioned;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use crate::error::{Error, Result};
-use crate::plan;
+use crate::plan::{self, TablePlan};
 use crate::results::anomalies::AnomalySink;
 use crate::results::counts::TableCounts;
 use crate::rules::bind::BoundTable;
@@ -64,16 +64,15 @@ pub struct TableOutcome {
     pub elapsed: Duration,
 }
 
-/// Audit one table: one scan, all row rules, exact counts, anomalies to `out_dir/anomalies/`.
-pub async fn audit_table(
+/// The physical plan of a table's audit: its scan, registered as `library.table`, under one
+/// fused projection.
+pub async fn physical_plan(
     ctx: &SessionContext,
     table: &BoundTable,
-    out_dir: &Path,
-    progress: &Arc<TableProgress>,
-) -> Result<TableOutcome> {
-    let started = Instant::now();
-    let what = || format!("auditing {}", table.qualified_name());
-    let plan = plan::compile(table)?;
+    plan: &TablePlan,
+    progress: &TableProgress,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let what = || format!("planning {}", table.qualified_name());
     let state = ctx.state();
     let provider = scan::provider(&state, table, &plan.needed, &progress.bytes).await?;
     local::ensure_library_schema(ctx, &table.library.id)?;
@@ -95,13 +94,24 @@ pub async fn audit_table(
             .repartition(Partitioning::RoundRobinBatch(threads))
             .map_err(|e| Error::engine(what(), e))?;
     }
-    let df = df
-        .select(plan.projection.clone())
-        .map_err(|e| Error::engine(what(), e))?;
-    let physical = df
+    df.select(plan.projection.clone())
+        .map_err(|e| Error::engine(what(), e))?
         .create_physical_plan()
         .await
-        .map_err(|e| Error::engine(what(), e))?;
+        .map_err(|e| Error::engine(what(), e))
+}
+
+/// Audit one table: one scan, all row rules, exact counts, anomalies to `out_dir/anomalies/`.
+pub async fn audit_table(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    out_dir: &Path,
+    progress: &Arc<TableProgress>,
+) -> Result<TableOutcome> {
+    let started = Instant::now();
+    let what = || format!("auditing {}", table.qualified_name());
+    let plan = plan::compile(table)?;
+    let physical = physical_plan(ctx, table, &plan, progress).await?;
     let anomaly_schema = tally::anomaly_schema(physical.schema().as_ref(), &plan.layout);
     let file = out_dir
         .join("anomalies")

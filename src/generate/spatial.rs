@@ -451,6 +451,9 @@ fn csv_bytes(rows: &[Row], encoding: GenEncoding) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// One generated chunk: its truth, and its CSV bytes or its Arrow batch.
+type Part = (Truth, Vec<u8>, Option<RecordBatch>);
+
 pub fn generate(spec: &GenSpec) -> Result<Truth> {
     if let Some(dir) = spec.out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -496,7 +499,7 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
     let mut next = 0;
     while next < chunks {
         let ids: Vec<u64> = (next..(next + window).min(chunks)).collect();
-        let parts: Vec<Result<(Truth, Vec<u8>, Option<RecordBatch>)>> = ids
+        let parts: Vec<Result<Part>> = ids
             .par_iter()
             .map(|&c| {
                 let (rows, t) = chunk(spec, c);

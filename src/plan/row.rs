@@ -62,7 +62,7 @@ pub fn compile(table: &BoundTable) -> Result<TablePlan> {
         .as_ref()
         .and_then(|p| data.iter().position(|d| d == p));
 
-    let mut projection: Vec<Expr> = data.iter().map(|d| ident(d)).collect();
+    let mut projection: Vec<Expr> = data.iter().map(ident).collect();
     let is_csv = matches!(table.source.format, SourceFormat::Csv(_));
     let meta = if is_csv {
         let start = projection.len();

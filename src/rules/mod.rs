@@ -313,7 +313,7 @@ pub async fn load(
         let pack = match parse::parse_file(&path)? {
             Ok(p) => p,
             Err(d) => {
-                diagnostics.push(d);
+                diagnostics.push(*d);
                 continue;
             }
         };

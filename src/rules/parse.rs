@@ -33,7 +33,7 @@ impl Pack {
 }
 
 /// Parse one pack from text (the path is used in diagnostics and to resolve relative paths).
-pub fn parse_str(path: &Path, text: String) -> Result<Pack, Diagnostic> {
+pub fn parse_str(path: &Path, text: String) -> Result<Pack, Box<Diagnostic>> {
     let file = Arc::new(SourceFile {
         path: path.to_path_buf(),
         text,
@@ -52,7 +52,7 @@ pub fn parse_str(path: &Path, text: String) -> Result<Pack, Diagnostic> {
                 }
                 _ => d = d.in_file(path),
             }
-            Err(d)
+            Err(Box::new(d))
         }
     }
 }
@@ -76,7 +76,7 @@ fn clean_yaml_message(e: &serde_saphyr::Error) -> String {
 }
 
 /// Read and parse one pack file.
-pub fn parse_file(path: &Path) -> Result<Result<Pack, Diagnostic>> {
+pub fn parse_file(path: &Path) -> Result<Result<Pack, Box<Diagnostic>>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     Ok(parse_str(path, text))
 }

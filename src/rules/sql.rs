@@ -85,7 +85,7 @@ pub fn compile_row_expr(
     if let Some(span) = subquery {
         return Err(SqlProblem {
             position: (span.start.line > 0)
-                .then(|| (span.start.line as usize, span.start.column as usize)),
+                .then_some((span.start.line as usize, span.start.column as usize)),
             ..SqlProblem::new(
                 "forbidden-sql",
                 "rule SQL may not use a subquery: a rule sees one row of its own table",
@@ -152,10 +152,9 @@ pub fn compile_row_expr(
 }
 
 fn sql_problem(e: &DataFusionError) -> SqlProblem {
-    let position = e
-        .diagnostic()
-        .and_then(|d| d.span)
-        .and_then(|s| (s.start.line > 0).then(|| (s.start.line as usize, s.start.column as usize)));
+    let position = e.diagnostic().and_then(|d| d.span).and_then(|s| {
+        (s.start.line > 0).then_some((s.start.line as usize, s.start.column as usize))
+    });
     if let DataFusionError::SchemaError(err, _) = e.find_root()
         && let SchemaError::FieldNotFound { field, .. } = err.as_ref()
     {

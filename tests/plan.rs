@@ -1,0 +1,50 @@
+//! Plan shape: all row rules of a table are evaluated by projections over one scan.
+
+use datafusion::physical_plan::displayable;
+use qc::execute::{TableProgress, local, physical_plan};
+
+fn plan_text(pack: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ctx = local::session(2);
+        let root = crate::util::root();
+        let (packs, diags) = qc::rules::load(&[root.join(pack)], &ctx.state(), &Default::default())
+            .await
+            .unwrap();
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let table = &packs[0].tables[0];
+        let plan = qc::plan::compile(table).unwrap();
+        let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
+            .await
+            .unwrap();
+        displayable(physical.as_ref()).indent(true).to_string()
+    })
+}
+
+#[test]
+fn one_scan_one_projection_for_every_rule() {
+    for (pack, scan, rules) in [
+        ("rules/spatial.yaml", "DataSourceExec", 14),
+        ("testdata/cases/kinds.yaml", "StreamingTableExec", 14),
+    ] {
+        let text = plan_text(pack);
+        assert_eq!(text.matches(scan).count(), 1, "{text}");
+        // Projections only (the optimizer may split one to share subexpressions): rows stream
+        // through; nothing filters, sorts, joins or aggregates.
+        for op in [
+            "FilterExec",
+            "SortExec",
+            "AggregateExec",
+            "JoinExec",
+            "CoalesceBatchesExec: fetch",
+        ] {
+            assert!(!text.contains(op), "{op} in {text}");
+        }
+        for i in 0..rules {
+            assert!(
+                text.contains(&format!("__qc_rule_{i}")),
+                "rule {i} missing: {text}"
+            );
+        }
+    }
+}
