@@ -60,7 +60,7 @@ pub fn tally(
         let arr: &BooleanArray = col
             .as_boolean_opt()
             .ok_or_else(|| Error::Internal("rule column is not boolean".into()))?;
-        let f = match arr.nulls() {
+        let f = match arr.nulls().filter(|n| n.null_count() > 0) {
             Some(nulls) => &!arr.values() & nulls.inner(),
             None => !arr.values(),
         };
@@ -96,7 +96,7 @@ pub fn tally(
     }
     for (i, f) in failed.iter().enumerate() {
         let arr = batch.column(layout.rules_start + i);
-        match arr.nulls() {
+        match arr.nulls().filter(|n| n.null_count() > 0) {
             None => {
                 for d in &mut delta {
                     d.rules[i].applicable += d.rows;
@@ -155,13 +155,14 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("anomaly batch: {e}"))
 }
 
-/// The provider column as text, or `None` when the table has no provider column.
+/// The provider column as text (string columns as they are, others cast), or `None` when
+/// the table has no provider column.
 fn provider_values(batch: &RecordBatch, layout: &Layout) -> Result<Option<ArrayRef>> {
     let Some(i) = layout.provider else {
         return Ok(None);
     };
     let col = batch.column(i);
-    if col.data_type() == &DataType::Utf8 {
+    if matches!(col.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
         return Ok(Some(Arc::clone(col)));
     }
     cast(col, &DataType::Utf8).map(Some).map_err(arrow_err)
@@ -172,12 +173,23 @@ fn slot_per_row(providers: Option<&ArrayRef>, n: usize) -> (Vec<usize>, Vec<Opti
     let Some(arr) = providers else {
         return (vec![0; n], vec![None]);
     };
-    let arr = arr.as_string::<i32>();
+    match arr.data_type() {
+        DataType::Utf8View => slots(arr.as_string_view().iter(), n),
+        DataType::LargeUtf8 => slots(arr.as_string::<i64>().iter(), n),
+        _ => slots(arr.as_string::<i32>().iter(), n),
+    }
+}
+
+fn slots<'a>(
+    values: impl Iterator<Item = Option<&'a str>>,
+    n: usize,
+) -> (Vec<usize>, Vec<Option<String>>) {
     let mut names: Vec<Option<String>> = Vec::new();
     let mut index: HashMap<Option<&str>, usize> = HashMap::new();
     let mut slots = Vec::with_capacity(n);
+    // Providers come in runs (files are usually per provider): skip the hash on repeats.
     let mut last: Option<(Option<&str>, usize)> = None;
-    for v in arr.iter() {
+    for v in values {
         let slot = match last {
             Some((prev, s)) if prev == v => s,
             _ => *index.entry(v).or_insert_with(|| {

@@ -167,7 +167,7 @@ pub fn provider(
         .files
         .iter()
         .map(|f| {
-            Arc::new(CsvPartition {
+            Arc::new(CsvPartition(CsvJob {
                 file: f.clone(),
                 opts: opts.clone(),
                 all_columns: table.columns.clone(),
@@ -175,7 +175,7 @@ pub fn provider(
                 schema: Arc::clone(&schema),
                 batch_size,
                 progress: Arc::clone(progress),
-            }) as Arc<dyn PartitionStream>
+            })) as Arc<dyn PartitionStream>
         })
         .collect();
     // The partitions' schema equals the table's, so construction cannot fail.
@@ -185,8 +185,9 @@ pub fn provider(
     }
 }
 
-#[derive(Debug)]
-struct CsvPartition {
+/// One file's scan: what to read and how to build its batches.
+#[derive(Debug, Clone)]
+struct CsvJob {
     file: PathBuf,
     opts: CsvOptions,
     all_columns: Vec<BoundColumn>,
@@ -197,22 +198,20 @@ struct CsvPartition {
     progress: ScanProgress,
 }
 
+/// A file as a DataFusion partition: each execution reads it on its own thread.
+#[derive(Debug)]
+struct CsvPartition(CsvJob);
+
 impl PartitionStream for CsvPartition {
     fn schema(&self) -> &SchemaRef {
-        &self.schema
+        &self.0.schema
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
-        let job = CsvJob {
-            file: self.file.clone(),
-            opts: self.opts.clone(),
-            all_columns: self.all_columns.clone(),
-            columns: self.columns.clone(),
-            schema: Arc::clone(&self.schema),
-            batch_size: self.batch_size,
-            progress: Arc::clone(&self.progress),
-        };
+        let job = self.0.clone();
+        let schema = Arc::clone(&job.schema);
+        let file = job.file.clone();
         let spawned = std::thread::Builder::new()
             .name("qc-csv".into())
             .spawn(move || {
@@ -223,31 +222,17 @@ impl PartitionStream for CsvPartition {
             });
         let stream =
             futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-        let stream: SendableRecordBatchStream = match spawned {
-            Ok(_) => Box::pin(RecordBatchStreamAdapter::new(
-                Arc::clone(&self.schema),
-                stream,
-            )),
+        match spawned {
+            Ok(_) => Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
             Err(e) => {
-                let err = DataFusionError::External(Box::new(Error::io(&self.file, e)));
+                let err = DataFusionError::External(Box::new(Error::io(&file, e)));
                 Box::pin(RecordBatchStreamAdapter::new(
-                    Arc::clone(&self.schema),
+                    schema,
                     futures::stream::once(async move { Err(err) }),
                 ))
             }
-        };
-        stream
+        }
     }
-}
-
-struct CsvJob {
-    file: PathBuf,
-    opts: CsvOptions,
-    all_columns: Vec<BoundColumn>,
-    columns: Vec<Option<BoundColumn>>,
-    schema: SchemaRef,
-    batch_size: usize,
-    progress: ScanProgress,
 }
 
 impl CsvJob {
