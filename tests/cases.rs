@@ -122,3 +122,209 @@ fn gbk_with_crlf_and_an_invalid_byte() {
         "{anomalous:?}"
     );
 }
+
+/// A Parquet fixture written here (typed columns: Int32, Float32, Date32, NULLs, a blank
+/// name), audited by the kinds pack's rules with the columns taken from the file.
+#[test]
+fn parquet_fixture_counts_exactly() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Date32Array, Float32Array, Int32Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+
+    let dir = tempfile::tempdir().unwrap();
+    let day = |y: i32, m: u32, d: u32| {
+        i32::try_from(
+            (chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days(),
+        )
+        .unwrap()
+    };
+    let s = |v: &[Option<&str>]| -> ArrayRef { Arc::new(StringArray::from(v.to_vec())) };
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "id",
+            Arc::new(Int32Array::from((1..=8).collect::<Vec<i32>>())) as ArrayRef,
+        ),
+        (
+            "name",
+            s(&[
+                Some("张三"),
+                None,
+                Some("  "),
+                Some("李四"),
+                Some("王五"),
+                Some("欧阳小明明"),
+                Some("孙七"),
+                Some("周八"),
+            ]),
+        ),
+        (
+            "sex",
+            s(&[
+                Some("1"),
+                Some("1"),
+                Some("2"),
+                Some("3"),
+                None,
+                Some("2"),
+                Some("2"),
+                Some("1"),
+            ]),
+        ),
+        (
+            "age",
+            Arc::new(Int32Array::from(vec![
+                Some(30),
+                Some(40),
+                Some(19),
+                Some(150),
+                None,
+                Some(17),
+                Some(22),
+                Some(18),
+            ])),
+        ),
+        (
+            "score",
+            Arc::new(Float32Array::from(vec![
+                Some(88.5),
+                Some(70.0),
+                Some(60.0),
+                Some(0.0),
+                None,
+                Some(99.0),
+                Some(100.0),
+                Some(100.5),
+            ])),
+        ),
+        (
+            "birth_date",
+            Arc::new(Date32Array::from(vec![
+                Some(day(1990, 1, 1)),
+                Some(day(1980, 2, 2)),
+                Some(day(2001, 1, 1)),
+                Some(day(1870, 1, 1)),
+                None,
+                Some(day(2008, 3, 3)),
+                Some(day(1995, 5, 5)),
+                Some(day(1990, 1, 1)),
+            ])),
+        ),
+        (
+            "reg_date",
+            Arc::new(Date32Array::from(vec![
+                Some(day(2020, 5, 1)),
+                Some(day(2010, 1, 1)),
+                Some(day(2000, 12, 31)),
+                Some(day(2021, 1, 1)),
+                None,
+                Some(day(2024, 1, 1)),
+                None,
+                Some(day(2019, 1, 1)),
+            ])),
+        ),
+        (
+            "code",
+            s(&[
+                Some("A123"),
+                Some("A124"),
+                Some("D003"),
+                Some("b001"),
+                None,
+                Some("E004"),
+                Some("E005"),
+                Some("F006"),
+            ]),
+        ),
+        (
+            "district",
+            s(&[
+                Some("310101"),
+                Some("310104"),
+                Some("310101"),
+                Some("310199"),
+                None,
+                Some("310104"),
+                Some("310104"),
+                Some("310101"),
+            ]),
+        ),
+        (
+            "provider",
+            s(&[
+                Some("黄浦区"),
+                Some("徐汇区"),
+                Some("黄浦区"),
+                Some("长宁区"),
+                Some("黄浦区"),
+                Some("徐汇区"),
+                None,
+                Some("黄浦区"),
+            ]),
+        ),
+    ])
+    .unwrap();
+    let data = dir.path().join("kinds.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&data).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    // The kinds pack, its source switched to this file and its column list dropped.
+    let text =
+        std::fs::read_to_string(crate::util::root().join("testdata/cases/kinds.yaml")).unwrap();
+    let (head, rest) = text.split_once("    source:").unwrap();
+    let rules = &rest[rest.find("    rules:").unwrap()..];
+    let pack = format!(
+        "{head}    source:\n      path: kinds.parquet\n    key: [id]\n    provider: provider\n{rules}"
+    );
+    std::fs::write(dir.path().join("kinds.yaml"), pack).unwrap();
+    std::fs::create_dir_all(dir.path().join("codelists")).unwrap();
+    std::fs::copy(
+        crate::util::root().join("testdata/cases/codelists/mini_districts.csv"),
+        dir.path().join("codelists/mini_districts.csv"),
+    )
+    .unwrap();
+
+    let (code, s) = audit(
+        &dir.path().join("kinds.yaml").to_string_lossy(),
+        &dir.path().join("out"),
+        &[],
+    );
+    assert_eq!(code, 1);
+    let t = table(&s, "kinds");
+    assert_eq!((t.rows, t.anomalous_rows, t.passed_rows), (8, 5, 3));
+    let expected = [
+        ("K-NN", 2),
+        ("K-PAT", 1),
+        ("K-ALL", 1),
+        ("K-CL", 1),
+        ("K-RNG", 1),
+        ("K-RNGX", 2),
+        ("K-DATE", 1),
+        ("K-LEN", 1),
+        ("K-ORD", 1),
+        ("K-EXPR", 1),
+        ("K-WHEN", 2),
+    ];
+    assert_eq!(t.rules.len(), expected.len(), "no parse rules for Parquet");
+    for (id, n) in expected {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+    assert_eq!(failed(t, "K-WHEN").1, 3, "rows 3, 6, 7 have sex 2");
+    let by: std::collections::BTreeMap<_, _> = t
+        .providers
+        .iter()
+        .map(|p| (p.provider.clone(), (p.rows, p.anomalous_rows)))
+        .collect();
+    assert_eq!(by[&Some("黄浦区".to_string())], (4, 2));
+    assert_eq!(by[&Some("徐汇区".to_string())], (2, 2));
+    assert_eq!(by[&Some("长宁区".to_string())], (1, 1));
+    assert_eq!(by[&None], (1, 0));
+}

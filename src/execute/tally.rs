@@ -162,7 +162,10 @@ fn provider_values(batch: &RecordBatch, layout: &Layout) -> Result<Option<ArrayR
         return Ok(None);
     };
     let col = batch.column(i);
-    if matches!(col.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+    if matches!(
+        col.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) {
         return Ok(Some(Arc::clone(col)));
     }
     cast(col, &DataType::Utf8).map(Some).map_err(arrow_err)
