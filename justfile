@@ -29,6 +29,6 @@ snap:
 bench:
     bash benches/scale.sh
 
-# Generate a spatial table of N rows into scratch/ (not committed).
+# Generate the spatial library at N rows into scratch/ (not committed).
 gen rows="1000000":
-    cargo run --release -- gen spatial --rows {{rows}} --out scratch/spatial_{{rows}}.parquet
+    cargo run --release -- gen --library spatial --rows {{rows}} --out scratch/spatial_{{rows}}

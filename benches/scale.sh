@@ -15,21 +15,21 @@ mkdir -p scratch/bench
 
 gen() { # rows format extra...
   local rows=$1 fmt=$2; shift 2
-  local f=scratch/bench/spatial_${rows}.${fmt}
-  [ -f "$f" ] || "$QC" gen spatial --rows "$rows" --seed 42 --anomaly-rate 0.001 --format "$fmt" "$@" --out "$f"
-  echo "$f"
+  local dir=scratch/bench/spatial_${rows}_${fmt}
+  [ -f "$dir/truth.json" ] || "$QC" gen --library spatial --rows "$rows" --seed 42 --anomaly-rate 0.001 --format "$fmt" "$@" --out "$dir" >&2
+  echo "$dir/address.$fmt"
 }
 
 # One measured run: prints "wall_seconds peak_rss_kib"; fails when counts differ from truth.
 measure() { # pack data
   local pack=$1 data=$2 out=scratch/bench/out
-  local truth="${data%.*}.truth.json"
+  local truth="$(dirname "$data")/truth.json"
   /usr/bin/time -f "%e %M" -o scratch/bench/time.txt \
     "$QC" run --rules "$pack" --data "address=$data" --out "$out" --format json --quiet > /dev/null || [ $? -eq 1 ]
   python3 - "$out/summary.json" "$truth" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["tables"][0]
-t = json.load(open(sys.argv[2]))
+t = json.load(open(sys.argv[2]))["tables"]["address"]
 assert (s["rows"], s["anomalous_rows"]) == (t["rows"], t["anomalous_rows"]), (s["rows"], s["anomalous_rows"], t["rows"], t["anomalous_rows"])
 for r in s["rules"]:
     assert r["failed_rows"] == t["rules"].get(r["id"], 0), r["id"]

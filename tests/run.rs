@@ -40,14 +40,14 @@ fn the_readme_demo_passes_its_thresholds() {
     let (exit, s) = audit("rules/spatial.yaml", dir.path(), &[]);
     assert_eq!(exit, 0, "the committed sample meets the pack's thresholds");
     let truth: qc::generate::truth::Truth = serde_json::from_str(
-        &std::fs::read_to_string(root().join("testdata/spatial/address.truth.json")).unwrap(),
+        &std::fs::read_to_string(root().join("testdata/spatial/truth.json")).unwrap(),
     )
     .unwrap();
-    let t = &s.tables[0];
-    assert_eq!(
-        (t.rows, t.anomalous_rows),
-        (truth.rows, truth.anomalous_rows)
-    );
+    let (t, e) = (&s.tables[0], &truth.tables["address"]);
+    assert_eq!((t.rows, t.anomalous_rows), (e.rows, e.anomalous_rows));
+    for r in &t.rules {
+        assert_eq!(r.failed_rows, e.rules[&r.id], "{}", r.id);
+    }
 }
 
 #[test]

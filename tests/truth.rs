@@ -3,31 +3,24 @@
 
 use std::path::Path;
 
-use qc::generate::truth::Truth;
+use qc::generate::truth::{TableTruth, Truth};
 use qc::results::summary::RunSummary;
 
 use crate::util::{audit, code, parquet_rows, root, run, stderr};
 
-fn generate(args: &[&str]) -> Truth {
-    let mut all = vec!["gen", "spatial"];
+fn generate(out: &Path, args: &[&str]) -> TableTruth {
+    let out_s = out.to_string_lossy().into_owned();
+    let mut all = vec!["gen", "--library", "spatial", "--out", &out_s];
     all.extend_from_slice(args);
     let o = run(&all);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let out = args
-        .iter()
-        .position(|a| *a == "--out")
-        .map(|i| args[i + 1])
-        .unwrap();
-    let stem = Path::new(out)
-        .file_stem()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let truth = Path::new(out).with_file_name(format!("{stem}.truth.json"));
-    serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap()
+    let truth: Truth =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
+    assert_eq!(truth.library, "spatial");
+    truth.tables["address"].clone()
 }
 
-fn assert_matches_truth(s: &RunSummary, truth: &Truth) {
+fn assert_matches_truth(s: &RunSummary, truth: &TableTruth) {
     let t = &s.tables[0];
     assert_eq!(t.rows, truth.rows, "rows");
     assert_eq!(t.anomalous_rows, truth.anomalous_rows, "anomalous rows");
@@ -65,22 +58,16 @@ fn assert_matches_truth(s: &RunSummary, truth: &Truth) {
 #[test]
 fn parquet_audit_matches_truth_at_every_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("address.parquet");
-    let data_s = data.to_string_lossy().into_owned();
-    let truth = generate(&[
-        "--rows",
-        "150000",
-        "--seed",
-        "11",
-        "--anomaly-rate",
-        "0.03",
-        "--out",
-        &data_s,
-    ]);
-    assert!(
-        truth.anomalous_rows > 3000,
-        "the generator injected anomalies"
+    let truth = generate(
+        dir.path(),
+        &["--rows", "150000", "--seed", "11", "--anomalies", "4321"],
     );
+    assert_eq!(truth.anomalous_rows, 4321);
+    let data_s = dir
+        .path()
+        .join("address.parquet")
+        .to_string_lossy()
+        .into_owned();
     let over = format!("address={data_s}");
     let mut exports = Vec::new();
     for threads in ["1", "2", "4"] {
@@ -109,30 +96,33 @@ fn parquet_audit_matches_truth_at_every_thread_count() {
 #[test]
 fn gbk_csv_with_damaged_records_matches_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("address.csv");
-    let data_s = data.to_string_lossy().into_owned();
-    let truth = generate(&[
-        "--rows",
-        "40000",
-        "--seed",
-        "5",
-        "--anomaly-rate",
-        "0.02",
-        "--parse-damage-rate",
-        "0.01",
-        "--format",
-        "csv",
-        "--encoding",
-        "gbk",
-        "--out",
-        &data_s,
-    ]);
+    let truth = generate(
+        dir.path(),
+        &[
+            "--rows",
+            "40000",
+            "--seed",
+            "5",
+            "--anomaly-rate",
+            "0.02",
+            "--format",
+            "csv",
+            "--encoding",
+            "gbk",
+        ],
+    );
+    assert_eq!(truth.anomalous_rows, 800);
     for rule in ["PARSE-STRUCTURE", "PARSE-ENCODING", "PARSE-TYPE"] {
         assert!(
             truth.rules.get(rule).copied().unwrap_or(0) > 0,
             "{rule} injected"
         );
     }
+    let data_s = dir
+        .path()
+        .join("address.csv")
+        .to_string_lossy()
+        .into_owned();
     // The shipped pack with its source switched to this GBK CSV.
     let pack = std::fs::read_to_string(root().join("rules/spatial.yaml"))
         .unwrap()
@@ -159,4 +149,30 @@ fn copy_dir(from: &Path, to: &Path) {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
+}
+
+#[test]
+fn generation_is_identical_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let args = [
+        "--rows",
+        "140000",
+        "--seed",
+        "3",
+        "--anomalies",
+        "70",
+        "--format",
+        "csv",
+        "--encoding",
+        "gbk",
+    ];
+    let ta = generate(&a, &[&args[..], &["--threads", "1"]].concat());
+    let tb = generate(&b, &[&args[..], &["--threads", "2"]].concat());
+    assert_eq!(ta, tb);
+    assert_eq!(
+        std::fs::read(a.join("address.csv")).unwrap(),
+        std::fs::read(b.join("address.csv")).unwrap()
+    );
 }

@@ -1,37 +1,39 @@
-//! `qc gen LIBRARY --rows N --out FILE`: a synthetic table with anomalies at known rows, and
-//! its truth file (`<stem>.truth.json`) beside it.
+//! `qc gen --library L --rows N --out DIR`: a library's tables with anomalies at known rows,
+//! one file per table (`<table>.parquet` or `<table>.csv`), and `truth.json` beside them.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::output;
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::generate::{GenEncoding, GenFormat, GenSpec};
 use crate::text::thousands;
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("how_many").args(["anomalies", "anomaly_rate"]))]
 pub struct GenArgs {
     /// Library to generate (spatial).
+    #[arg(long)]
     pub library: String,
-    /// Rows to generate.
+    /// Rows of the library's main table.
     #[arg(long, default_value_t = 10_000)]
     pub rows: u64,
-    /// Random seed: the same seed gives the same table and truth.
+    /// Random seed: the same seed gives byte-identical files and truth.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Share of rows with one injected row-level defect.
-    #[arg(long, default_value_t = 0.005)]
-    pub anomaly_rate: f64,
-    /// CSV only: share of records damaged (wrong field count, bad quote, bad bytes, bad date).
-    #[arg(long, default_value_t = 0.0)]
-    pub parse_damage_rate: f64,
+    /// Exactly this many anomalous rows.
+    #[arg(long)]
+    pub anomalies: Option<u64>,
+    /// Or this share of the rows (rounded to a whole number of rows) [default: 0.005].
+    #[arg(long)]
+    pub anomaly_rate: Option<f64>,
     #[arg(long, value_enum, default_value_t = GenFormat::Parquet)]
     pub format: GenFormat,
     /// CSV only.
     #[arg(long, value_enum, default_value_t = GenEncoding::Utf8)]
     pub encoding: GenEncoding,
-    /// Data file to write.
+    /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
     /// Worker threads [default: all cores].
@@ -40,35 +42,43 @@ pub struct GenArgs {
 }
 
 pub fn generate(args: &GenArgs) -> Result<ExitStatus> {
-    for (name, rate) in [
-        ("--anomaly-rate", args.anomaly_rate),
-        ("--parse-damage-rate", args.parse_damage_rate),
-    ] {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(crate::error::Error::Usage(format!(
-                "{name} must be between 0 and 1"
-            )));
+    let anomalies = match (args.anomalies, args.anomaly_rate) {
+        (Some(k), _) => k,
+        (None, rate) => {
+            let rate = rate.unwrap_or(0.005);
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(Error::Usage(
+                    "--anomaly-rate must be between 0 and 1".into(),
+                ));
+            }
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let k = (rate * args.rows as f64).round() as u64;
+            k
         }
-    }
+    };
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(super::threads(args.threads))
         .build_global();
     let spec = GenSpec {
         rows: args.rows,
         seed: args.seed,
-        anomaly_rate: args.anomaly_rate,
-        parse_damage_rate: args.parse_damage_rate,
+        anomalies,
         format: args.format,
         encoding: args.encoding,
         out: args.out.clone(),
     };
-    let truth = crate::generate::table(&args.library, &spec)?;
-    output::stderr(&format!(
-        "{}: {} rows, {} anomalous; truth: {}\n",
-        spec.out.display(),
-        thousands(truth.rows),
-        thousands(truth.anomalous_rows),
-        spec.truth_path().display()
-    ));
+    let truth = crate::generate::library(&args.library, &spec)?;
+    for (table, t) in &truth.tables {
+        output::stderr(&format!(
+            "{}: {table}: {} rows, {} anomalous\n",
+            spec.out.display(),
+            thousands(t.rows),
+            thousands(t.anomalous_rows),
+        ));
+    }
     Ok(ExitStatus::Passed)
 }

@@ -43,7 +43,15 @@ pub fn start(
     };
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(5));
     if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
+        let style = style.progress_chars("=> ").with_key(
+            "rows_per_sec",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a display rate
+                let rate = state.per_sec() as u64;
+                let _ = write!(w, "{} rows/s", crate::text::thousands(rate));
+            },
+        );
+        bar.set_style(style);
     }
     bar.set_prefix(label);
     let stop = Arc::new(AtomicBool::new(false));

@@ -2,9 +2,9 @@
 //!
 //! Clean rows are consistent by construction: a committee drawn from the 2023 code list gives
 //! the street and district; the address text names the district; coordinates fall inside
-//! Shanghai; dates lie in 2005–2025. A share of rows then gets exactly one [`Defect`], whose
-//! [`Defect::breaks`] lists the rules of `spatial.yaml` it makes fail, and (CSV only) a share
-//! of records gets one [`Damage`], counted by the built-in `PARSE-*` rules instead.
+//! Shanghai; dates lie in 2005–2025. Each anomalous row then gets exactly one [`Injury`]: a
+//! [`Defect`] breaking exactly one rule of `spatial.yaml`, or (CSV only) a record [`Damage`]
+//! counted by one built-in `PARSE-*` rule. Injuries take turns, so every rule gets its share.
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -20,8 +20,8 @@ use rand::Rng as _;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
-use super::truth::Truth;
-use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, chunk_rng};
+use super::truth::{TableTruth, Truth};
+use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, chunk_rng};
 use crate::error::{Error, Result};
 
 const COMMUNITIES: &str = include_str!("../../rules/codelists/shanghai_communities.csv");
@@ -83,19 +83,21 @@ static REFERENCE: LazyLock<Reference> = LazyLock::new(|| {
     }
 });
 
-/// Row-level defects, each breaking exactly the rules it lists.
+/// The generated table's name in `spatial.yaml`.
+pub const TABLE: &str = "address";
+
+/// Row-level defects, each breaking exactly the rule it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Defect {
     NullCode,
     MalformedCode,
     NullAddress,
-    UnknownDistrict,
+    PaddedDistrictCode,
     UnknownStreet,
     StreetOfOtherDistrict,
     CommunityOfOtherStreet,
     LongitudeOutside,
     LatitudeOutside,
-    SwappedCoordinates,
     BadPostcode,
     OtherDistrictInAddress,
     BadHouseNumber,
@@ -104,17 +106,16 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: [Defect; 15] = [
+    pub const ALL: [Defect; 14] = [
         Defect::NullCode,
         Defect::MalformedCode,
         Defect::NullAddress,
-        Defect::UnknownDistrict,
+        Defect::PaddedDistrictCode,
         Defect::UnknownStreet,
         Defect::StreetOfOtherDistrict,
         Defect::CommunityOfOtherStreet,
         Defect::LongitudeOutside,
         Defect::LatitudeOutside,
-        Defect::SwappedCoordinates,
         Defect::BadPostcode,
         Defect::OtherDistrictInAddress,
         Defect::BadHouseNumber,
@@ -122,25 +123,24 @@ impl Defect {
         Defect::AncientUpdate,
     ];
 
-    /// The rules of `rules/spatial.yaml` a row with this defect fails.
-    pub fn breaks(self) -> &'static [&'static str] {
+    /// The rule of `rules/spatial.yaml` a row with this defect fails (and no other).
+    pub fn breaks(self) -> &'static str {
         match self {
-            Defect::NullCode => &["ADR-001"],
-            Defect::MalformedCode => &["ADR-002"],
-            Defect::NullAddress => &["ADR-003"],
-            // 3101xx outside the list: not a district, and the street no longer belongs to it.
-            Defect::UnknownDistrict => &["ADR-004", "ADR-006"],
-            Defect::UnknownStreet => &["ADR-005"],
-            Defect::StreetOfOtherDistrict => &["ADR-006"],
-            Defect::CommunityOfOtherStreet => &["ADR-007"],
-            Defect::LongitudeOutside => &["ADR-008"],
-            Defect::LatitudeOutside => &["ADR-009"],
-            Defect::SwappedCoordinates => &["ADR-008", "ADR-009"],
-            Defect::BadPostcode => &["ADR-010"],
-            Defect::OtherDistrictInAddress => &["ADR-011"],
-            Defect::BadHouseNumber => &["ADR-012"],
-            Defect::FutureUpdate => &["ADR-013"],
-            Defect::AncientUpdate => &["ADR-014"],
+            Defect::NullCode => "ADR-001",
+            Defect::MalformedCode => "ADR-002",
+            Defect::NullAddress => "ADR-003",
+            // A 6-digit code padded to 9 digits: not a district code, same 6-digit prefix.
+            Defect::PaddedDistrictCode => "ADR-004",
+            Defect::UnknownStreet => "ADR-005",
+            Defect::StreetOfOtherDistrict => "ADR-006",
+            Defect::CommunityOfOtherStreet => "ADR-007",
+            Defect::LongitudeOutside => "ADR-008",
+            Defect::LatitudeOutside => "ADR-009",
+            Defect::BadPostcode => "ADR-010",
+            Defect::OtherDistrictInAddress => "ADR-011",
+            Defect::BadHouseNumber => "ADR-012",
+            Defect::FutureUpdate => "ADR-013",
+            Defect::AncientUpdate => "ADR-014",
         }
     }
 }
@@ -167,6 +167,38 @@ impl Damage {
             Damage::MissingFields | Damage::UnbalancedQuote => "PARSE-STRUCTURE",
             Damage::InvalidBytes => "PARSE-ENCODING",
             Damage::BadDate => "PARSE-TYPE",
+        }
+    }
+}
+
+/// What is done to an anomalous row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injury {
+    Defect(Defect),
+    Damage(Damage),
+}
+
+impl Injury {
+    /// The `i`-th anomalous row's injury: defects (and, for CSV, damages) take turns.
+    fn nth(i: u64, csv: bool) -> Injury {
+        let defects = Defect::ALL.len() as u64;
+        let all = if csv {
+            defects + Damage::ALL.len() as u64
+        } else {
+            defects
+        };
+        let k = i % all;
+        if k < defects {
+            Injury::Defect(Defect::ALL[usize::try_from(k).unwrap_or(0)])
+        } else {
+            Injury::Damage(Damage::ALL[usize::try_from(k - defects).unwrap_or(0)])
+        }
+    }
+
+    fn rule(self) -> &'static str {
+        match self {
+            Injury::Defect(d) => d.breaks(),
+            Injury::Damage(d) => d.rule(),
         }
     }
 }
@@ -255,7 +287,7 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
             }
         }
         Defect::NullAddress => row.address = None,
-        Defect::UnknownDistrict => row.district_code = "310199".into(),
+        Defect::PaddedDistrictCode => row.district_code = format!("{}000", row.district_code),
         Defect::UnknownStreet => {
             row.street_code = format!("{}9{:02}", row.district_code, rng.random_range(0..100));
             row.community_code = format!("{}001", row.street_code);
@@ -293,7 +325,6 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
                 0.0
             }
         }
-        Defect::SwappedCoordinates => std::mem::swap(&mut row.longitude, &mut row.latitude),
         Defect::BadPostcode => row.postcode = "100001".into(),
         Defect::OtherDistrictInAddress => {
             let other = loop {
@@ -310,36 +341,29 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
     }
 }
 
-/// Generate one chunk of rows and its truth.
-fn chunk(spec: &GenSpec, chunk: u64) -> (Vec<Row>, Truth) {
+/// Generate one chunk of rows and its truth; `anomalous` holds the sorted anomalous rows.
+fn chunk(spec: &GenSpec, chunk: u64, anomalous: &[u64]) -> (Vec<Row>, TableTruth) {
     let mut rng = chunk_rng(spec.seed, chunk);
     let start = chunk * CHUNK_ROWS;
     let end = (start + CHUNK_ROWS).min(spec.rows);
-    let mut truth = Truth::default();
+    let mut truth = TableTruth::default();
     let mut rows = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
     let csv = spec.format == GenFormat::Csv;
+    // Ordinal (among all anomalous rows) of the next anomalous row in this chunk.
+    let mut ordinal = anomalous.partition_point(|r| *r < start);
     for i in start..end {
         let mut row = clean_row(&mut rng, i);
-        let mut broken: &[&str] = &[];
-        let mut parse_rule = [""; 1];
-        if csv && rng.random_bool(spec.parse_damage_rate) {
-            let d = Damage::ALL[rng.random_range(0..Damage::ALL.len())];
-            row.damage = Some(d);
-            parse_rule[0] = d.rule();
-            broken = &parse_rule;
-        } else if rng.random_bool(spec.anomaly_rate) {
-            let d = Defect::ALL[rng.random_range(0..Defect::ALL.len())];
-            apply(&mut row, d, &mut rng);
-            broken = d.breaks();
+        let mut broken: Option<&str> = None;
+        if anomalous.get(ordinal) == Some(&i) {
+            let injury = Injury::nth(ordinal as u64, csv);
+            match injury {
+                Injury::Defect(d) => apply(&mut row, d, &mut rng),
+                Injury::Damage(d) => row.damage = Some(d),
+            }
+            broken = Some(injury.rule());
+            ordinal += 1;
         }
-        debug_assert!(
-            broken.contains(&"ADR-011")
-                || row
-                    .address
-                    .as_ref()
-                    .is_none_or(|a| a.contains(&row.district_name))
-        );
-        truth.add_row(&row.provider, broken);
+        truth.add_row(&row.provider, broken.as_slice());
         rows.push(row);
     }
     (rows, truth)
@@ -452,21 +476,20 @@ fn csv_bytes(rows: &[Row], encoding: GenEncoding) -> Result<Vec<u8>> {
 }
 
 /// One generated chunk: its truth, and its CSV bytes or its Arrow batch.
-type Part = (Truth, Vec<u8>, Option<RecordBatch>);
+type Part = (TableTruth, Vec<u8>, Option<RecordBatch>);
 
 pub fn generate(spec: &GenSpec) -> Result<Truth> {
-    if let Some(dir) = spec.out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let tmp = spec.out.with_extension("partial");
+    let target = spec.out.join(match spec.format {
+        GenFormat::Parquet => format!("{TABLE}.parquet"),
+        GenFormat::Csv => format!("{TABLE}.csv"),
+    });
+    let anomalous = anomalous_rows(spec.rows, spec.anomalies, spec.seed)?;
+    let tmp = target.with_extension("partial");
     let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let chunks = spec.rows.div_ceil(CHUNK_ROWS);
-    let mut truth = Truth {
-        library: "spatial".into(),
-        table: "address".into(),
-        seed: spec.seed,
+    let mut truth = TableTruth {
         rules: RULES.iter().map(|r| ((*r).to_string(), 0)).collect(),
-        ..Truth::default()
+        ..TableTruth::default()
     };
     let io = |e: std::io::Error| Error::io(&tmp, e);
     let pq =
@@ -502,7 +525,7 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
         let parts: Vec<Result<Part>> = ids
             .par_iter()
             .map(|&c| {
-                let (rows, t) = chunk(spec, c);
+                let (rows, t) = chunk(spec, c, &anomalous);
                 Ok(match spec.format {
                     GenFormat::Parquet => (t, Vec::new(), Some(batch(&rows)?)),
                     GenFormat::Csv => (t, csv_bytes(&rows, spec.encoding)?, None),
@@ -527,10 +550,10 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
             csv_out.flush().map_err(io)?;
         }
     }
-    std::fs::rename(&tmp, &spec.out).map_err(|e| Error::io(&spec.out, e))?;
-    let json =
-        serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))? + "\n";
-    let truth_path = spec.truth_path();
-    std::fs::write(&truth_path, json).map_err(|e| Error::io(&truth_path, e))?;
-    Ok(truth)
+    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+    Ok(Truth {
+        library: "spatial".into(),
+        seed: spec.seed,
+        tables: [(TABLE.to_string(), truth)].into_iter().collect(),
+    })
 }

@@ -1,8 +1,10 @@
-//! The truth file: what an audit of a generated table must report, exactly.
+//! `truth.json`: what an audit of a generated library must report, exactly.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub const TRUTH_FILE: &str = "truth.json";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderTruth {
@@ -12,11 +14,9 @@ pub struct ProviderTruth {
     pub rules: BTreeMap<String, u64>,
 }
 
+/// One table's expected counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Truth {
-    pub library: String,
-    pub table: String,
-    pub seed: u64,
+pub struct TableTruth {
     pub rows: u64,
     pub anomalous_rows: u64,
     /// Failed rows per rule id, every rule of the pack listed (0 included).
@@ -24,7 +24,14 @@ pub struct Truth {
     pub providers: BTreeMap<String, ProviderTruth>,
 }
 
-impl Truth {
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truth {
+    pub library: String,
+    pub seed: u64,
+    pub tables: BTreeMap<String, TableTruth>,
+}
+
+impl TableTruth {
     /// Record one generated row: its provider and the rules it breaks (empty: a clean row).
     pub fn add_row(&mut self, provider: &str, broken: &[&str]) {
         self.rows += 1;
@@ -41,7 +48,7 @@ impl Truth {
     }
 
     /// Add another chunk's truth.
-    pub fn merge(&mut self, other: &Truth) {
+    pub fn merge(&mut self, other: &TableTruth) {
         self.rows += other.rows;
         self.anomalous_rows += other.anomalous_rows;
         for (r, n) in &other.rules {
