@@ -1,11 +1,10 @@
 //! qc's one error type, grouped by whose fault it is; the exit code follows from the group.
 //!
 //! Data problems inside a table (a rule that fails, a malformed CSV record) are *results*,
-//! never errors. Only what stops a run is an [`Error`].
+//! never errors. Rule-pack problems are [`crate::diagnostic::Diagnostic`]s, all collected and
+//! printed by the command that found them. Only what stops a run is an [`Error`].
 
 use std::path::PathBuf;
-
-use crate::diagnostic::Diagnostic;
 
 /// Exit status of the `qc` process (documented in README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,28 +32,23 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    /// One or more rule-pack problems, all of them (never only the first).
-    #[error("{} rule-pack error(s)", .0.iter().filter(|d| d.is_error()).count())]
-    Rules(Vec<Diagnostic>),
-
     /// Input data that cannot be read at all (file-level damage).
     #[error("{}: {message}", path.display())]
     Data { path: PathBuf, message: String },
 
     /// An I/O failure on a named file or folder.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // Shown in the message itself, so not a `#[source]` (it would print twice).
+        error: std::io::Error,
     },
 
     /// The query engine failed; the string says what qc was doing at the time.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Engine {
         context: String,
-        #[source]
-        source: Box<datafusion::error::DataFusionError>,
+        error: Box<datafusion::error::DataFusionError>,
     },
 
     /// A bug in qc: an invariant did not hold.
@@ -65,7 +59,7 @@ pub enum Error {
 impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Usage(_) | Error::Rules(_) => ExitStatus::RuleError,
+            Error::Usage(_) => ExitStatus::RuleError,
             Error::Data { .. } | Error::Io { .. } | Error::Engine { .. } | Error::Internal(_) => {
                 ExitStatus::RuntimeError
             }
@@ -75,7 +69,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 
@@ -96,7 +90,7 @@ impl Error {
         }
         Error::Engine {
             context: context.into(),
-            source: Box::new(source),
+            error: Box::new(source),
         }
     }
 
@@ -104,9 +98,9 @@ impl Error {
     fn clone_shallow(&self) -> Self {
         match self {
             Error::Data { path, message } => Error::data(path.clone(), message.clone()),
-            Error::Io { path, source } => Error::io(
+            Error::Io { path, error } => Error::io(
                 path.clone(),
-                std::io::Error::new(source.kind(), source.to_string()),
+                std::io::Error::new(error.kind(), error.to_string()),
             ),
             other => Error::Internal(other.to_string()),
         }

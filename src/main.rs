@@ -10,10 +10,6 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
             qc::cli::output::error(&e);
-            if let qc::error::Error::Rules(diagnostics) = &e {
-                let text: String = diagnostics.iter().map(|d| d.render() + "\n\n").collect();
-                qc::cli::output::stderr(&text);
-            }
             ExitCode::from(e.exit_status().code())
         }
     }

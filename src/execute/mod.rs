@@ -160,8 +160,8 @@ pub async fn audit_table(
     let anomalies = sink.finish();
     if let Some(e) = first_error {
         return Err(match e {
-            Error::Engine { context, source } => {
-                Error::engine(format!("{}: {context}", what()), *source)
+            Error::Engine { context, error } => {
+                Error::engine(format!("{}: {context}", what()), *error)
             }
             other => other,
         });
