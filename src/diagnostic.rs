@@ -201,7 +201,7 @@ impl Diagnostic {
                 Level::HELP.secondary_title(help.as_str()),
             ));
         }
-        let mut out = Renderer::plain().render(&groups).to_string();
+        let mut out = Renderer::plain().render(&groups).clone();
         if self.span.is_none()
             && let Some(f) = &self.file
         {
@@ -209,6 +209,12 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// A 1-based (line, column) from a parser's `u64` pair.
+pub fn position(line: u64, column: u64) -> (usize, usize) {
+    let at = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    (at(line), at(column))
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a likely typo.

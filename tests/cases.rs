@@ -78,12 +78,14 @@ fn every_check_kind_counts_exactly() {
         // records, file, line and raw text.
         let rows = parquet_rows(&out.join(t.anomalies_file.as_ref().expect("anomalies exported")));
         assert_eq!(rows.len(), 9);
-        let ids: Vec<&str> = rows.iter().map(|r| r.split('|').next().unwrap()).collect();
-        let mut ids: Vec<i64> = ids.iter().map(|i| i.parse().unwrap_or(-1)).collect();
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.split('|').next().unwrap().parse().unwrap_or(-1))
+            .collect();
         ids.sort_unstable();
         assert_eq!(ids, vec![2, 3, 4, 5, 6, 9, 10, 12, 13]);
-        let row6 = rows.iter().find(|r| r.starts_with("6|")).unwrap();
-        assert!(row6.contains("[K-PAT, K-CL, K-LEN, K-EXPR]"), "{row6}");
+        let sixth = rows.iter().find(|r| r.starts_with("6|")).unwrap();
+        assert!(sixth.contains("[K-PAT, K-CL, K-LEN, K-EXPR]"), "{sixth}");
         let row10 = rows.iter().find(|r| r.starts_with("10|")).unwrap();
         assert!(
             row10.contains("kinds.csv|11|expected 10 fields, found 6|10,郑十,1,30,50,1990-01-01"),

@@ -8,9 +8,13 @@ fn plan_text(pack: &str) -> String {
     rt.block_on(async {
         let ctx = local::session(2);
         let root = crate::util::root();
-        let (packs, diags) = qc::rules::load(&[root.join(pack)], &ctx.state(), &Default::default())
-            .await
-            .unwrap();
+        let (packs, diags) = qc::rules::load(
+            &[root.join(pack)],
+            &ctx.state(),
+            &qc::rules::bind::SourceOverrides::default(),
+        )
+        .await
+        .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
         let plan = qc::plan::compile(table).unwrap();

@@ -58,16 +58,14 @@ pub fn bind_boolean(sql: &Spanned<String>, what: &str, cx: &mut BindCx<'_>) -> O
                 }
                 _ => base,
             };
-            let d = match &p.column {
-                Some(name) => unknown_column(name, cx.columns, span),
-                None => {
-                    let mut d =
-                        Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
-                    if let Some(h) = p.help {
-                        d = d.help(h);
-                    }
-                    d
+            let d = if let Some(name) = &p.column {
+                unknown_column(name, cx.columns, span)
+            } else {
+                let mut d = Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
+                if let Some(h) = p.help {
+                    d = d.help(h);
                 }
+                d
             };
             cx.report(d);
             None

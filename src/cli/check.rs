@@ -43,7 +43,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let (packs, diagnostics) = rt.block_on(crate::rules::load(
         &args.packs,
         &ctx.state(),
-        &Default::default(),
+        &crate::rules::bind::SourceOverrides::default(),
     ))?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
@@ -98,17 +98,14 @@ fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {
 }
 
 fn explain(kind: &str) -> Result<ExitStatus> {
-    match crate::checks::DOCS.iter().find(|d| d.kind == kind) {
-        Some(doc) => {
-            output::stdout(doc.text);
-            Ok(ExitStatus::Passed)
-        }
-        None => {
-            let kinds: Vec<&str> = crate::checks::DOCS.iter().map(|d| d.kind).collect();
-            Err(Error::Usage(format!(
-                "unknown check kind `{kind}`; the kinds are: {}",
-                kinds.join(", ")
-            )))
-        }
+    if let Some(doc) = crate::checks::DOCS.iter().find(|d| d.kind == kind) {
+        output::stdout(doc.text);
+        Ok(ExitStatus::Passed)
+    } else {
+        let kinds: Vec<&str> = crate::checks::DOCS.iter().map(|d| d.kind).collect();
+        Err(Error::Usage(format!(
+            "unknown check kind `{kind}`; the kinds are: {}",
+            kinds.join(", ")
+        )))
     }
 }

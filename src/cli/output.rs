@@ -26,10 +26,11 @@ pub fn stderr(text: &str) {
 
 /// An error line: `qc: <message>` then its causes, one per line.
 pub fn error(e: &(dyn std::error::Error + 'static)) {
+    use std::fmt::Write as _;
     let mut text = format!("qc: {e}\n");
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(&format!("  cause: {s}\n"));
+        let _ = writeln!(text, "  cause: {s}");
         source = s.source();
     }
     stderr(&text);

@@ -100,7 +100,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
             let names: Vec<String> = packs
                 .iter()
                 .flat_map(|p| &p.tables)
-                .map(|t| t.qualified_name())
+                .map(super::super::rules::bind::BoundTable::qualified_name)
                 .collect();
             return Err(Error::Usage(format!(
                 "--data names no table `{key}`; the tables are: {}",

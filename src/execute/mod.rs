@@ -74,7 +74,7 @@ pub async fn physical_plan(
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let what = || format!("planning {}", table.qualified_name());
     let state = ctx.state();
-    let provider = scan::provider(&state, table, &plan.needed, &progress.bytes).await?;
+    let provider = scan::provider(&state, table, &plan.needed, &progress.bytes)?;
     local::ensure_library_schema(ctx, &table.library.id)?;
     let reference =
         TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());

@@ -151,6 +151,7 @@ pub fn tally(
         .map_err(arrow_err)
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(arrow_err)`
 fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("anomaly batch: {e}"))
 }

@@ -299,8 +299,8 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
                     break c;
                 }
             };
-            row.street_code = street.clone();
-            row.community_code = community.clone();
+            row.street_code.clone_from(street);
+            row.community_code.clone_from(community);
         }
         Defect::CommunityOfOtherStreet => {
             let (community, _, _) = loop {
@@ -309,7 +309,7 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
                     break c;
                 }
             };
-            row.community_code = community.clone();
+            row.community_code.clone_from(community);
         }
         Defect::LongitudeOutside => {
             row.longitude = if rng.random_bool(0.5) {

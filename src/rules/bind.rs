@@ -2,7 +2,7 @@
 //! every rule compiled to a DataFusion expression. All problems are collected, none stops
 //! the others from being found.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::{DataType, SchemaRef};
@@ -120,18 +120,15 @@ impl BindCx<'_> {
 
     /// Look a column up by name, reporting `unknown-column` (with a suggestion) when absent.
     pub fn column(&mut self, name: &Spanned<String>) -> Option<BoundColumn> {
-        match self.columns.iter().find(|c| c.name == name.value) {
-            Some(c) => {
-                if !self.read.contains(&c.name) {
-                    self.read.push(c.name.clone());
-                }
-                Some(c.clone())
+        if let Some(c) = self.columns.iter().find(|c| c.name == name.value) {
+            if !self.read.contains(&c.name) {
+                self.read.push(c.name.clone());
             }
-            None => {
-                let d = unknown_column(&name.value, self.columns, self.span(name));
-                self.diagnostics.push(d);
-                None
-            }
+            Some(c.clone())
+        } else {
+            let d = unknown_column(&name.value, self.columns, self.span(name));
+            self.diagnostics.push(d);
+            None
         }
     }
 
@@ -343,49 +340,46 @@ async fn bind_table(
                 }
             }
             for (c, ty) in &declared {
-                match file_schema.field_with_name(&c.name.value) {
-                    Ok(f) => {
-                        let found = ColumnType::of_arrow(f.data_type());
-                        if found != Some(*ty) {
-                            diags.push(
-                                Diagnostic::error(
-                                    "type-mismatch",
-                                    format!(
-                                        "column `{}` is declared {} but the Parquet source holds {}",
-                                        c.name.value,
-                                        ty,
-                                        f.data_type()
-                                    ),
-                                )
-                                .at(pack.span(&c.data_type)),
-                            );
-                        }
-                        columns.push(BoundColumn {
-                            name: c.name.value.clone(),
-                            ty: *ty,
-                            arrow: f.data_type().clone(),
-                            title: c.title.clone(),
-                            format: None,
-                        });
+                if let Ok(f) = file_schema.field_with_name(&c.name.value) {
+                    let found = ColumnType::of_arrow(f.data_type());
+                    if found != Some(*ty) {
+                        diags.push(
+                            Diagnostic::error(
+                                "type-mismatch",
+                                format!(
+                                    "column `{}` is declared {} but the Parquet source holds {}",
+                                    c.name.value,
+                                    ty,
+                                    f.data_type()
+                                ),
+                            )
+                            .at(pack.span(&c.data_type)),
+                        );
                     }
-                    Err(_) => {
-                        let mut d = Diagnostic::error(
-                            "source-missing-column",
-                            format!(
-                                "column `{}` is not in the Parquet source {}",
-                                c.name.value,
-                                source.files[0].display()
-                            ),
-                        )
-                        .at(pack.span(&c.name));
-                        if let Some(best) = did_you_mean(
-                            &c.name.value,
-                            file_schema.fields().iter().map(|f| f.name().as_str()),
-                        ) {
-                            d = d.help(format!("the file has `{best}`"));
-                        }
-                        diags.push(d);
+                    columns.push(BoundColumn {
+                        name: c.name.value.clone(),
+                        ty: *ty,
+                        arrow: f.data_type().clone(),
+                        title: c.title.clone(),
+                        format: None,
+                    });
+                } else {
+                    let mut d = Diagnostic::error(
+                        "source-missing-column",
+                        format!(
+                            "column `{}` is not in the Parquet source {}",
+                            c.name.value,
+                            source.files[0].display()
+                        ),
+                    )
+                    .at(pack.span(&c.name));
+                    if let Some(best) = did_you_mean(
+                        &c.name.value,
+                        file_schema.fields().iter().map(|f| f.name().as_str()),
+                    ) {
+                        d = d.help(format!("the file has `{best}`"));
                     }
+                    diags.push(d);
                 }
             }
             (columns, file_schema)
@@ -616,26 +610,25 @@ fn bind_source(
             return None;
         }
     };
-    let format_name = match &src.format {
-        Some(f) => f.value.to_ascii_lowercase(),
-        None => {
-            let ext = files[0]
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            if ext == "parquet" || ext == "csv" {
-                ext
-            } else {
-                diags.push(
-                    Diagnostic::error(
-                        "missing-format",
-                        format!("cannot tell the format of `{pattern}` from its extension"),
-                    )
-                    .at(at)
-                    .help("add `format: csv` or `format: parquet` to the source"),
-                );
-                return None;
-            }
+    let format_name = if let Some(f) = &src.format {
+        f.value.to_ascii_lowercase()
+    } else {
+        let ext = files[0]
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if ext == "parquet" || ext == "csv" {
+            ext
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    "missing-format",
+                    format!("cannot tell the format of `{pattern}` from its extension"),
+                )
+                .at(at)
+                .help("add `format: csv` or `format: parquet` to the source"),
+            );
+            return None;
         }
     };
     let csv_only: [(&str, bool); 5] = [
@@ -764,17 +757,17 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
         return Ok(if p.exists() { vec![p] } else { Vec::new() });
     }
     let paths = glob::glob(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
-    let mut files = BTreeMap::new();
+    let mut files = BTreeSet::new();
     for entry in paths {
         match entry {
             Ok(p) if p.is_file() => {
-                files.insert(p, ());
+                files.insert(p);
             }
             Ok(_) => {}
             Err(e) => return Err(format!("{}: {}", e.path().display(), e.error())),
         }
     }
-    Ok(files.into_keys().collect())
+    Ok(files.into_iter().collect())
 }
 
 #[cfg(test)]

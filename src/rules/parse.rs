@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, SourceFile, Span};
+use crate::diagnostic::{Diagnostic, SourceFile, Span, position};
 use crate::error::{Error, Result};
 
 use super::{PackDoc, Spanned};
@@ -23,7 +23,8 @@ impl Pack {
     /// The span of a spanned YAML value in this pack.
     pub fn span<T>(&self, v: &Spanned<T>) -> Span {
         let loc = v.referenced;
-        Span::at_token(&self.file, loc.line() as usize, loc.column() as usize)
+        let (line, column) = position(loc.line(), loc.column());
+        Span::at_token(&self.file, line, column)
     }
 
     /// The folder relative source paths are resolved against.
@@ -44,11 +45,8 @@ pub fn parse_str(path: &Path, text: String) -> Result<Pack, Box<Diagnostic>> {
             let mut d = Diagnostic::error("invalid-pack", clean_yaml_message(&e));
             match e.location() {
                 Some(loc) if loc.line() > 0 => {
-                    d = d.at(Span::at_token(
-                        &file,
-                        loc.line() as usize,
-                        loc.column() as usize,
-                    ));
+                    let (line, column) = position(loc.line(), loc.column());
+                    d = d.at(Span::at_token(&file, line, column));
                 }
                 _ => d = d.in_file(path),
             }

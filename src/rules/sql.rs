@@ -12,6 +12,8 @@ use datafusion::common::{DFSchema, DataFusionError, SchemaError};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::sql::parser::DFParser;
+
+use crate::diagnostic::position;
 use datafusion::sql::sqlparser::ast::{self, Spanned as _, visit_expressions};
 use std::ops::ControlFlow;
 
@@ -84,8 +86,7 @@ pub fn compile_row_expr(
     });
     if let Some(span) = subquery {
         return Err(SqlProblem {
-            position: (span.start.line > 0)
-                .then_some((span.start.line as usize, span.start.column as usize)),
+            position: (span.start.line > 0).then_some(position(span.start.line, span.start.column)),
             ..SqlProblem::new(
                 "forbidden-sql",
                 "rule SQL may not use a subquery: a rule sees one row of its own table",
@@ -152,9 +153,10 @@ pub fn compile_row_expr(
 }
 
 fn sql_problem(e: &DataFusionError) -> SqlProblem {
-    let position = e.diagnostic().and_then(|d| d.span).and_then(|s| {
-        (s.start.line > 0).then_some((s.start.line as usize, s.start.column as usize))
-    });
+    let position = e
+        .diagnostic()
+        .and_then(|d| d.span)
+        .and_then(|s| (s.start.line > 0).then_some(position(s.start.line, s.start.column)));
     if let DataFusionError::SchemaError(err, _) = e.find_root()
         && let SchemaError::FieldNotFound { field, .. } = err.as_ref()
     {

@@ -526,7 +526,7 @@ struct Found {
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
-    hay.iter().filter(|b| **b == needle).count() as u64
+    memchr::memchr_iter(needle, hay).count() as u64
 }
 
 fn trim_line_end(mut s: &[u8]) -> &[u8] {
@@ -671,17 +671,14 @@ impl BatchBuilder {
             }
         }
         self.line.append_value(rec.line);
-        match error {
-            Some((kind, detail)) => {
-                self.error.append_value(kind.code());
-                self.detail.append_value(detail);
-                self.raw.append_value(rec.raw());
-            }
-            None => {
-                self.error.append_null();
-                self.detail.append_null();
-                self.raw.append_null();
-            }
+        if let Some((kind, detail)) = error {
+            self.error.append_value(kind.code());
+            self.detail.append_value(detail);
+            self.raw.append_value(rec.raw());
+        } else {
+            self.error.append_null();
+            self.detail.append_null();
+            self.raw.append_null();
         }
         self.len += 1;
     }

@@ -52,14 +52,14 @@ pub struct CsvOptions {
 pub type ScanProgress = Arc<AtomicU64>;
 
 /// The provider that scans `table`, building only `columns` (CSV; Parquet projects itself).
-pub async fn provider(
+pub fn provider(
     state: &SessionState,
     table: &BoundTable,
     columns: &[String],
     progress: &ScanProgress,
 ) -> Result<Arc<dyn TableProvider>> {
     match &table.source.format {
-        SourceFormat::Parquet => parquet::provider(state, table).await,
+        SourceFormat::Parquet => parquet::provider(table),
         SourceFormat::Csv(opts) => Ok(csv::provider(table, opts, columns, progress, state)),
     }
 }

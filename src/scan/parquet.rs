@@ -90,7 +90,7 @@ fn listing_config(files: &[PathBuf]) -> Result<ListingTableConfig> {
 }
 
 /// DataFusion's listing table over exactly the bound files, with the bound schema.
-pub async fn provider(_state: &SessionState, table: &BoundTable) -> Result<Arc<dyn TableProvider>> {
+pub fn provider(table: &BoundTable) -> Result<Arc<dyn TableProvider>> {
     let config = listing_config(&table.source.files)?.with_schema(Arc::clone(&table.schema));
     let t = ListingTable::try_new(config)
         .map_err(|e| Error::engine(format!("opening {}", table.qualified_name()), e))?;

@@ -7,19 +7,24 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Parse a date: `format` (chrono) if given, else `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD`.
 pub fn parse_date(s: &str, format: Option<&str>) -> Option<i32> {
-    let date = match format {
-        Some(f) => NaiveDate::parse_from_str(s, f).ok()?,
-        None => {
-            let b = s.as_bytes();
-            let (y, m, d) = match b.len() {
-                8 => (digits(&b[0..4])?, digits(&b[4..6])?, digits(&b[6..8])?),
-                10 if (b[4] == b'-' && b[7] == b'-') || (b[4] == b'/' && b[7] == b'/') => {
-                    (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?)
-                }
-                _ => return None,
-            };
-            NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?
-        }
+    let date = if let Some(f) = format {
+        NaiveDate::parse_from_str(s, f).ok()?
+    } else {
+        let text = s.as_bytes();
+        let (year, month, day) = match text.len() {
+            8 => (
+                digits(&text[0..4])?,
+                digits(&text[4..6])?,
+                digits(&text[6..8])?,
+            ),
+            10 if (text[4] == b'-' && text[7] == b'-') || (text[4] == b'/' && text[7] == b'/') => (
+                digits(&text[0..4])?,
+                digits(&text[5..7])?,
+                digits(&text[8..10])?,
+            ),
+            _ => return None,
+        };
+        NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
     };
     Some(date_to_days(date))
 }
