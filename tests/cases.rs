@@ -330,3 +330,22 @@ fn parquet_fixture_counts_exactly() {
     assert_eq!(by[&Some("长宁区".to_string())], (1, 1));
     assert_eq!(by[&None], (1, 0));
 }
+
+#[test]
+fn identity_number_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/ids.yaml", dir.path(), &[]);
+    let t = table(&s, "people");
+    assert_eq!((t.rows, t.anomalous_rows, t.passed_rows), (12, 9, 3));
+    for (id, n) in [
+        ("PARSE-STRUCTURE", 0),
+        ("I-VALID", 6),
+        ("I-NORM", 2),
+        ("I-ADDR", 1),
+        ("I-BIRTH", 1),
+        ("I-SEX", 1),
+        ("I-SQL", 1),
+    ] {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+}

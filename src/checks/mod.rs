@@ -10,11 +10,13 @@
 
 pub mod allowed;
 pub mod expr;
+pub mod id_number;
 pub mod length;
 pub mod not_null;
 pub mod order;
 pub mod pattern;
 pub mod range;
+pub mod udf;
 
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
@@ -33,6 +35,7 @@ pub enum CheckDoc {
     Length(length::Length),
     Order(order::Order),
     Expr(Spanned<String>),
+    IdNumber(id_number::kind_check::IdNumber),
 }
 
 impl CheckDoc {
@@ -46,6 +49,7 @@ impl CheckDoc {
             CheckDoc::Length(_) => "length",
             CheckDoc::Order(_) => "order",
             CheckDoc::Expr(_) => "expr",
+            CheckDoc::IdNumber(_) => "id_number",
         }
     }
 
@@ -60,6 +64,7 @@ impl CheckDoc {
             CheckDoc::Length(c) => c.bind(cx),
             CheckDoc::Order(c) => c.bind(cx),
             CheckDoc::Expr(sql) => expr::bind(sql, cx),
+            CheckDoc::IdNumber(c) => c.bind(cx),
         }
     }
 }
@@ -133,7 +138,7 @@ pub struct KindDoc {
 }
 
 /// Every kind's documentation, in the order of the catalogue.
-pub const DOCS: [KindDoc; 7] = [
+pub const DOCS: [KindDoc; 8] = [
     KindDoc {
         kind: "not_null",
         text: not_null::DOC,
@@ -161,6 +166,10 @@ pub const DOCS: [KindDoc; 7] = [
     KindDoc {
         kind: "expr",
         text: expr::DOC,
+    },
+    KindDoc {
+        kind: "id_number",
+        text: id_number::kind_check::DOC,
     },
 ];
 

@@ -27,7 +27,9 @@ pub fn session(threads: usize) -> SessionContext {
         .with_config(config)
         .with_default_features()
         .build();
-    SessionContext::new_with_state(state)
+    let ctx = SessionContext::new_with_state(state);
+    crate::checks::udf::register(&ctx);
+    ctx
 }
 
 /// Make `library` a schema of qc's catalog (idempotent).

@@ -1,0 +1,471 @@
+//! Resident identity numbers (公民身份号码, GB 11643-1999): structure, birth date, sex digit,
+//! address code and the ISO 7064 MOD 11-2 check character; 15-digit legacy numbers
+//! (GB 11643-1989) and their upgrade; the related 18-character numbers that are not citizens'
+//! IDs (Hong Kong / Macau / Taiwan residence permits 81/82/83xxxx, foreigners' permanent
+//! residence cards starting with 9).
+//!
+//! The functions here work on `&str` without allocating; [`super::udf`] wraps them as
+//! DataFusion scalar functions (`qc_id_*`), usable in rule SQL and by the `id_*` check kinds.
+
+use std::sync::LazyLock;
+
+use chrono::{Datelike, NaiveDate};
+
+/// `W[i] = 2^(17-i) mod 11`, the MOD 11-2 weights of positions 1–17.
+const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/// Check character by `S mod 11`.
+const CHECK: &[u8; 11] = b"10X98765432";
+
+/// Earliest birth date accepted (the standard's own example is born 1880).
+const EARLIEST_BIRTH: (i32, u32, u32) = (1880, 1, 1);
+
+/// What an identity-number-like value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// 18 characters, citizen of the mainland (first digit 1–6 or 7 for Taiwan in old lists).
+    Citizen,
+    /// 15 digits, GB 11643-1989 (no check character).
+    Legacy,
+    /// 18 characters with address code 810000 / 820000 / 830000: HK, Macau, Taiwan residents.
+    HkMacauTaiwan,
+    /// 18 characters starting with 9: foreigners' permanent residence card (from 2023-12).
+    ForeignPermanent,
+    /// None of the above shapes.
+    Malformed,
+}
+
+impl IdKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            IdKind::Citizen => "citizen",
+            IdKind::Legacy => "legacy15",
+            IdKind::HkMacauTaiwan => "hk_mo_tw",
+            IdKind::ForeignPermanent => "foreign",
+            IdKind::Malformed => "malformed",
+        }
+    }
+}
+
+/// The MOD 11-2 check character for 17 body digits (ASCII), or `None` if a byte is not a digit.
+pub fn check_char(body: &[u8]) -> Option<u8> {
+    if body.len() != 17 {
+        return None;
+    }
+    let mut sum = 0u32;
+    for (b, w) in body.iter().zip(WEIGHTS) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        sum += u32::from(b - b'0') * w;
+    }
+    Some(CHECK[(sum % 11) as usize])
+}
+
+/// The shape of `s` taken as written (no trimming: see [`is_normalized`]).
+pub fn kind(s: &str) -> IdKind {
+    let b = s.as_bytes();
+    match b.len() {
+        15 if b.iter().all(u8::is_ascii_digit) => IdKind::Legacy,
+        18 if b[..17].iter().all(u8::is_ascii_digit)
+            && (b[17].is_ascii_digit() || b[17] == b'X') =>
+        {
+            match b[0] {
+                b'9' => IdKind::ForeignPermanent,
+                b'8' if matches!(&b[..6], b"810000" | b"820000" | b"830000") => {
+                    IdKind::HkMacauTaiwan
+                }
+                _ => IdKind::Citizen,
+            }
+        }
+        _ => IdKind::Malformed,
+    }
+}
+
+/// Whether the value is written in normal form: exactly 18 characters (17 ASCII digits and a
+/// digit or upper-case `X`) or 15 ASCII digits, with nothing around them. Lower-case `x`,
+/// full-width digits, spaces, an Excel apostrophe or a float rendering (`3.1e17`) are not.
+pub fn is_normalized(s: &str) -> bool {
+    kind(s) != IdKind::Malformed
+}
+
+/// The value in normal form if it can be recovered: trimmed (also of `'` and full-width
+/// spaces), full-width digits and `Ｘ` made ASCII, `x` upper-cased. `None` if that does not
+/// yield a well-shaped number (e.g. a float rendering, whose digits are lost).
+pub fn normalize(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(18);
+    for c in s
+        .trim_matches(|c: char| c.is_whitespace() || c == '\'' || c == '\u{3000}')
+        .chars()
+    {
+        let c = match c {
+            '０'..='９' => char::from(b'0' + u8::try_from(u32::from(c) - u32::from('０')).ok()?),
+            'x' | 'Ｘ' | 'ｘ' => 'X',
+            c if c.is_whitespace() || c == '\u{3000}' => continue,
+            c => c,
+        };
+        out.push(c);
+    }
+    (kind(&out) != IdKind::Malformed).then_some(out)
+}
+
+/// The birth date encoded in the number (15-digit numbers: 19YY), if it is a real date on or
+/// after 1880-01-01.
+pub fn birth_date(s: &str) -> Option<NaiveDate> {
+    let digits = s.as_bytes();
+    let (year, month, day) = match kind(s) {
+        IdKind::Citizen | IdKind::HkMacauTaiwan => (
+            num(&digits[6..10])?,
+            num(&digits[10..12])?,
+            num(&digits[12..14])?,
+        ),
+        IdKind::Legacy => (
+            1900 + num(&digits[6..8])?,
+            num(&digits[8..10])?,
+            num(&digits[10..12])?,
+        ),
+        IdKind::ForeignPermanent | IdKind::Malformed => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let earliest = NaiveDate::from_ymd_opt(EARLIEST_BIRTH.0, EARLIEST_BIRTH.1, EARLIEST_BIRTH.2)?;
+    (date >= earliest).then_some(date)
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// Whether the check character matches (18-character numbers only; `None` for others).
+pub fn checksum_ok(s: &str) -> Option<bool> {
+    match kind(s) {
+        IdKind::Citizen | IdKind::HkMacauTaiwan | IdKind::ForeignPermanent => {
+            let b = s.as_bytes();
+            Some(check_char(&b[..17]) == Some(b[17]))
+        }
+        IdKind::Legacy | IdKind::Malformed => None,
+    }
+}
+
+/// A citizen's number (18 or 15 digits) that is well formed: right shape, a real birth date
+/// on or after 1880-01-01, and for 18 characters the right check character. HK/Macau/Taiwan
+/// and foreigners' numbers are *not* citizens' numbers (see [`kind`]).
+pub fn is_valid_citizen(s: &str) -> bool {
+    match kind(s) {
+        IdKind::Citizen => checksum_ok(s) == Some(true) && birth_date(s).is_some(),
+        IdKind::Legacy => birth_date(s).is_some(),
+        _ => false,
+    }
+}
+
+/// Sex by the sequence digit (position 17 of 18, 15 of 15): `"1"` male (odd), `"2"` female
+/// (even), per GB/T 2261.1.
+pub fn sex(s: &str) -> Option<&'static str> {
+    let b = s.as_bytes();
+    let digit = match kind(s) {
+        IdKind::Citizen | IdKind::HkMacauTaiwan => b[16],
+        IdKind::Legacy => b[14],
+        IdKind::ForeignPermanent | IdKind::Malformed => return None,
+    };
+    Some(if (digit - b'0') % 2 == 1 { "1" } else { "2" })
+}
+
+/// The 18-character form of a 15-digit number: `19` inserted after the address code, then
+/// the check character (the address code is kept, even when retired).
+pub fn upgrade(s: &str) -> Option<String> {
+    if kind(s) != IdKind::Legacy {
+        return None;
+    }
+    let mut body = String::with_capacity(18);
+    body.push_str(&s[..6]);
+    body.push_str("19");
+    body.push_str(&s[6..]);
+    let check = check_char(body.as_bytes())?;
+    body.push(char::from(check));
+    Some(body)
+}
+
+/// Shanghai county-level codes that can appear in ID numbers: current and retired
+/// (`rules/codelists/shanghai_district_codes_history.csv`).
+static SHANGHAI_CODES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    include_str!("../../rules/codelists/shanghai_district_codes_history.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next().map(str::to_string))
+        .filter(|c| c.len() == 6)
+        .collect()
+});
+
+/// Province-level prefixes of GB/T 2260 (mainland 11–65, Taiwan 71, HK 81, Macau 82, 83 for
+/// Taiwan residents' permits).
+const PROVINCES: [&str; 35] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82", "83",
+];
+
+/// Whether the address code (first 6 digits) is known: for Shanghai (31xxxx), one of the 31
+/// current or retired county-level codes; elsewhere, a valid province prefix (qc ships no
+/// national county list). Retired codes such as 310103 卢湾区 are legitimate for life.
+pub fn address_known(s: &str) -> Option<bool> {
+    match kind(s) {
+        IdKind::Citizen | IdKind::Legacy => {
+            let code = &s[..6];
+            Some(if code.starts_with("31") {
+                SHANGHAI_CODES.iter().any(|c| c == code)
+            } else {
+                PROVINCES.contains(&&code[..2])
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Days since 1970-01-01 (Arrow Date32) of a date.
+pub fn days(date: NaiveDate) -> i32 {
+    date.num_days_from_ce() - 719_163
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Σ aᵢ·2^(i−1) ≡ 1 (mod 11) over all 18 characters, positions counted from the right,
+    /// X = 10: the standard's own statement, independent of the weight table above.
+    fn satisfies_mod_11_2(id: &str) -> bool {
+        let sum: u64 = id
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, c)| {
+                let a = if c == b'X' { 10 } else { u64::from(c - b'0') };
+                a * (1u64 << i) % 11
+            })
+            .sum();
+        sum % 11 == 1
+    }
+
+    #[test]
+    fn worked_examples_of_the_domain_brief() {
+        // 1: the standard's example, Beijing 朝阳区, female, born 1949-12-31.
+        assert!(is_valid_citizen("11010519491231002X"));
+        assert_eq!(sex("11010519491231002X"), Some("2"));
+        assert_eq!(
+            birth_date("11010519491231002X"),
+            NaiveDate::from_ymd_opt(1949, 12, 31)
+        );
+        // 2: 浦东新区, male; the wrong check digit is rejected.
+        assert_eq!(check_char(b"31011519900307123"), Some(b'9'));
+        assert!(is_valid_citizen("310115199003071239"));
+        assert!(!is_valid_citizen("310115199003071235"));
+        assert_eq!(sex("310115199003071239"), Some("1"));
+        // 3: a 15-digit number with the retired code 310103 卢湾区, upgraded.
+        assert_eq!(
+            upgrade("310103800101123").as_deref(),
+            Some("310103198001011232")
+        );
+        assert!(is_valid_citizen("310103800101123"));
+        assert_eq!(address_known("310103198001011232"), Some(true));
+        // 4: retired code 310230 崇明县, female.
+        assert_eq!(check_char(b"31023019561120004"), Some(b'X'));
+        assert_eq!(sex("31023019561120004X"), Some("2"));
+        // The standard's second example, born 1880.
+        assert!(is_valid_citizen("440524188001010014"));
+    }
+
+    #[test]
+    fn impossible_dates_and_shapes() {
+        let body = "31011519900230123";
+        let id = format!("{body}{}", char::from(check_char(body.as_bytes()).unwrap()));
+        assert_eq!(checksum_ok(&id), Some(true));
+        assert!(!is_valid_citizen(&id), "1990-02-30 is no date");
+        assert_eq!(kind("31011519900307123x"), IdKind::Malformed);
+        assert_eq!(kind("3.10115199003071e17"), IdKind::Malformed);
+        assert_eq!(kind("810000199003071234"), IdKind::HkMacauTaiwan);
+        assert_eq!(kind("911234199003071234"), IdKind::ForeignPermanent);
+        assert!(!is_valid_citizen("810000199003071234"));
+    }
+
+    #[test]
+    fn normalization() {
+        assert!(!is_normalized(" 310115199003071239"));
+        assert_eq!(
+            normalize(" '３１０１１５１９９００３０７１２３９ ").as_deref(),
+            Some("310115199003071239")
+        );
+        assert_eq!(
+            normalize("31023019561120004x").as_deref(),
+            Some("31023019561120004X")
+        );
+        assert_eq!(normalize("3.10115199003071e17"), None);
+    }
+
+    #[test]
+    fn address_codes() {
+        assert_eq!(
+            address_known("310119199001011234"),
+            Some(true),
+            "南汇区, retired 2009"
+        );
+        assert_eq!(address_known("310199199001011234"), Some(false));
+        assert_eq!(address_known("440524188001010014"), Some(true));
+        assert_eq!(
+            address_known("990524188001010014"),
+            None,
+            "9… is a foreigner's card"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn check_char_agrees_with_the_standards_formula(body in "[0-9]{17}") {
+            let id = format!("{body}{}", char::from(check_char(body.as_bytes()).unwrap()));
+            proptest::prop_assert!(satisfies_mod_11_2(&id), "{}", id);
+            proptest::prop_assert_eq!(checksum_ok(&id), Some(true));
+            // Any other final character breaks the formula, and qc rejects it.
+            for c in "0123456789X".chars().filter(|c| !id.ends_with(*c)) {
+                let other = format!("{body}{c}");
+                proptest::prop_assert!(!satisfies_mod_11_2(&other));
+                proptest::prop_assert_eq!(checksum_ok(&other), Some(false));
+            }
+        }
+
+        #[test]
+        fn upgrade_keeps_date_sex_and_address(body in "[1-8][0-9]{5}[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}") {
+            let long = upgrade(&body).unwrap();
+            proptest::prop_assert!(satisfies_mod_11_2(&long));
+            proptest::prop_assert_eq!(&long[..6], &body[..6]);
+            proptest::prop_assert_eq!(birth_date(&long), birth_date(&body));
+            proptest::prop_assert_eq!(sex(&long), sex(&body));
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,24}") {
+            let _ = (kind(&s), normalize(&s), birth_date(&s), sex(&s), checksum_ok(&s), address_known(&s), upgrade(&s));
+        }
+    }
+}
+
+/// `id_number` check kind: one aspect of an identity number per rule.
+pub mod kind_check {
+    use datafusion::logical_expr::{Expr, ident};
+    use serde::Deserialize;
+
+    use crate::diagnostic::Diagnostic;
+    use crate::rules::bind::BindCx;
+    use crate::rules::{ColumnType, Spanned};
+
+    pub const DOC: &str = "\
+# id_number
+
+## What it checks
+One aspect of a resident identity number (GB 11643-1999), chosen by `aspect`:
+- `valid` (default): a citizen's number, well formed: 18 characters with a real birth date
+  (≥ 1880-01-01) and the right MOD 11-2 check character, or a 15-digit legacy number with a
+  real date. HK/Macau/Taiwan (81/82/83xxxx) and foreigners' (9…) numbers are not citizens'.
+- `normalized`: written in normal form (no spaces, full-width digits, lower-case x, float
+  renderings); a conformity check kept apart from `valid`.
+- `address`: the address code is a current or retired Shanghai code (310103 卢湾区 stays
+  legitimate), or a valid province prefix elsewhere.
+- `birth_date`: the encoded birth date equals the `birth_date` column.
+- `sex`: the sequence digit's parity equals the `sex` column (`1` male odd, `2` female even).
+
+## NULL
+A NULL number passes; for `birth_date` and `sex`, a NULL column or a number whose date or
+sex cannot be read passes too (the `valid` rule reports those numbers).
+
+## Parameters
+- `column`: the text column holding the number.
+- `aspect`: `valid` | `normalized` | `address` | `birth_date` | `sex`.
+- `birth_date`: the date column (aspect `birth_date`).
+- `sex`: the sex-code column, GB/T 2261.1 (aspect `sex`).
+
+## Example
+```yaml
+check:
+  id_number: { column: male_id, aspect: sex, sex: male_sex }
+```
+
+## Anomaly reason
+zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}` fails ({aspect})
+";
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct IdNumber {
+        pub column: Spanned<String>,
+        #[serde(default)]
+        pub aspect: Option<Spanned<String>>,
+        #[serde(default)]
+        pub birth_date: Option<Spanned<String>>,
+        #[serde(default)]
+        pub sex: Option<Spanned<String>>,
+    }
+
+    const ASPECTS: [&str; 5] = ["valid", "normalized", "address", "birth_date", "sex"];
+
+    impl IdNumber {
+        pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
+            let c = cx.column(&self.column)?;
+            if c.ty != ColumnType::String {
+                cx.error(
+                    "type-mismatch",
+                    &self.column,
+                    format!(
+                        "`id_number` needs a string column; `{}` is {}",
+                        c.name, c.ty
+                    ),
+                );
+                return None;
+            }
+            let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
+            let call = |name: &str| -> Option<Expr> {
+                let f = cx.state.scalar_functions().get(name)?.clone();
+                Some(f.call(vec![ident(&c.name)]))
+            };
+            let other =
+                |cx: &mut BindCx<'_>, col: &Option<Spanned<String>>, what: &str, ty: ColumnType| {
+                    let Some(col) = col else {
+                        cx.error(
+                            "invalid-option",
+                            &self.column,
+                            format!("aspect `{what}` needs the `{what}` column"),
+                        );
+                        return None;
+                    };
+                    let bound = cx.column(col)?;
+                    if bound.ty != ty {
+                        cx.error(
+                            "type-mismatch",
+                            col,
+                            format!("`{}` must be a {ty} column; it is {}", bound.name, bound.ty),
+                        );
+                        return None;
+                    }
+                    Some(ident(&bound.name))
+                };
+            match aspect {
+                "valid" => call("qc_id_valid"),
+                "normalized" => call("qc_id_normalized"),
+                "address" => call("qc_id_address_known"),
+                "birth_date" => {
+                    let f = call("qc_id_birth_date")?;
+                    Some(f.eq(other(cx, &self.birth_date, "birth_date", ColumnType::Date)?))
+                }
+                "sex" => {
+                    let f = call("qc_id_sex")?;
+                    Some(f.eq(other(cx, &self.sex, "sex", ColumnType::String)?))
+                }
+                unknown => {
+                    let at = self.aspect.as_ref()?;
+                    let d =
+                        Diagnostic::error("invalid-option", format!("unknown aspect `{unknown}`"))
+                            .at(cx.span(at))
+                            .help(format!("the aspects are: {}", ASPECTS.join(", ")));
+                    cx.report(d);
+                    None
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! qc's domain functions as DataFusion scalar UDFs (`qc_*`), usable in rule SQL and compiled
+//! into plans by the domain check kinds.
+//!
+//! Every function takes one text argument (Utf8, LargeUtf8 or Utf8View: Ballista disables
+//! view types) and maps each value on its own: NULL in, NULL out. They are plain scalar UDFs,
+//! registered by name, so a Ballista executor with [`register`] called can run the same plans.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, StringArray};
+use arrow::datatypes::DataType;
+use datafusion::common::{ScalarValue, exec_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+use super::id_number;
+
+/// What a text function returns per value.
+#[derive(Debug, Clone, Copy)]
+pub enum TextFn {
+    Bool(fn(&str) -> Option<bool>),
+    /// Days since 1970-01-01.
+    Date(fn(&str) -> Option<i32>),
+    Text(fn(&str) -> Option<String>),
+}
+
+/// A one-argument text function. Functions are identified by name (names are unique).
+#[derive(Debug)]
+pub struct TextUdf {
+    name: &'static str,
+    f: TextFn,
+    signature: Signature,
+}
+
+impl PartialEq for TextUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for TextUdf {}
+
+impl std::hash::Hash for TextUdf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl TextUdf {
+    pub fn new(name: &'static str, f: TextFn) -> TextUdf {
+        let text = [DataType::Utf8, DataType::LargeUtf8, DataType::Utf8View];
+        TextUdf {
+            name,
+            f,
+            signature: Signature::new(
+                TypeSignature::OneOf(
+                    text.into_iter()
+                        .map(|t| TypeSignature::Exact(vec![t]))
+                        .collect(),
+                ),
+                Volatility::Immutable,
+            ),
+        }
+    }
+
+    fn map_values<'a>(&self, values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+        match self.f {
+            TextFn::Bool(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<BooleanArray>()),
+            TextFn::Date(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Date32Array>()),
+            TextFn::Text(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<StringArray>()),
+        }
+    }
+
+    fn scalar(&self, v: Option<&str>) -> ScalarValue {
+        match self.f {
+            TextFn::Bool(f) => ScalarValue::Boolean(v.and_then(f)),
+            TextFn::Date(f) => ScalarValue::Date32(v.and_then(f)),
+            TextFn::Text(f) => ScalarValue::Utf8(v.and_then(f)),
+        }
+    }
+}
+
+impl ScalarUDFImpl for TextUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(match self.f {
+            TextFn::Bool(_) => DataType::Boolean,
+            TextFn::Date(_) => DataType::Date32,
+            TextFn::Text(_) => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [arg] = args.args.as_slice() else {
+            return exec_err!("{} takes one argument", self.name);
+        };
+        match arg {
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(match a.data_type() {
+                DataType::Utf8 => self.map_values(a.as_string::<i32>().iter()),
+                DataType::LargeUtf8 => self.map_values(a.as_string::<i64>().iter()),
+                DataType::Utf8View => self.map_values(a.as_string_view().iter()),
+                other => return exec_err!("{} takes text, not {other}", self.name),
+            })),
+            ColumnarValue::Scalar(s) => match s {
+                ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
+                    Ok(ColumnarValue::Scalar(self.scalar(v.as_deref())))
+                }
+                other => exec_err!("{} takes text, not {}", self.name, other.data_type()),
+            },
+        }
+    }
+}
+
+/// Every qc function, with a one-line description (README's function reference).
+pub fn functions() -> Vec<(TextUdf, &'static str)> {
+    use id_number as id;
+    vec![
+        (
+            TextUdf::new(
+                "qc_id_valid",
+                TextFn::Bool(|s| Some(id::is_valid_citizen(s))),
+            ),
+            "citizen ID (18 or 15 digits) well formed: shape, real birth date ≥ 1880, check character",
+        ),
+        (
+            TextUdf::new("qc_id_checksum_ok", TextFn::Bool(id::checksum_ok)),
+            "18-character number: the MOD 11-2 check character matches (NULL for other shapes)",
+        ),
+        (
+            TextUdf::new(
+                "qc_id_normalized",
+                TextFn::Bool(|s| Some(id::is_normalized(s))),
+            ),
+            "written in normal form: 18 chars (digits + digit/X) or 15 digits, nothing else",
+        ),
+        (
+            TextUdf::new("qc_id_normalize", TextFn::Text(id::normalize)),
+            "normal form of a number written with spaces, full-width digits or lower-case x",
+        ),
+        (
+            TextUdf::new(
+                "qc_id_kind",
+                TextFn::Text(|s| Some(id::kind(s).code().to_string())),
+            ),
+            "citizen, legacy15, hk_mo_tw (81/82/83), foreign (9…) or malformed",
+        ),
+        (
+            TextUdf::new(
+                "qc_id_birth_date",
+                TextFn::Date(|s| id::birth_date(s).map(id::days)),
+            ),
+            "birth date encoded in the number (15 digits: 19YY)",
+        ),
+        (
+            TextUdf::new(
+                "qc_id_sex",
+                TextFn::Text(|s| id::sex(s).map(str::to_string)),
+            ),
+            "'1' male (odd sequence digit) or '2' female (even), GB/T 2261.1",
+        ),
+        (
+            TextUdf::new("qc_id_address_known", TextFn::Bool(id::address_known)),
+            "address code known: a current or retired Shanghai code, or a valid province elsewhere",
+        ),
+        (
+            TextUdf::new("qc_id_upgrade", TextFn::Text(id::upgrade)),
+            "18-character form of a 15-digit number",
+        ),
+    ]
+}
+
+/// Register every qc function on a session (also to be called on Ballista executors).
+pub fn register(ctx: &SessionContext) {
+    for (f, _) in functions() {
+        ctx.register_udf(ScalarUDF::new_from_impl(f));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn functions_run_in_sql_over_every_text_type() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let ctx = SessionContext::new();
+            register(&ctx);
+            let sql = "SELECT qc_id_valid(a), qc_id_sex(arrow_cast(a, 'Utf8View')), \
+                       qc_id_birth_date(arrow_cast(a, 'LargeUtf8')), qc_id_upgrade('310103800101123') \
+                       FROM (VALUES ('11010519491231002X'), ('310115199003071235'), (NULL)) AS t(a)";
+            let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+            let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+            assert!(text.contains("| true "), "{text}");
+            assert!(text.contains("| false "), "{text}");
+            assert!(text.contains("1949-12-31"), "{text}");
+            assert!(text.contains("310103198001011232"), "{text}");
+        });
+    }
+}
