@@ -496,8 +496,11 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
         |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
     let mut parquet_writer = match spec.format {
         GenFormat::Parquet => {
+            // Row groups of two chunks: small enough that a reader's memory does not depend
+            // on the file's size, large enough to compress well.
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
+                .set_max_row_group_size(usize::try_from(2 * CHUNK_ROWS).unwrap_or(usize::MAX))
                 .build();
             Some(
                 ArrowWriter::try_new(file.try_clone().map_err(io)?, schema(), Some(props))

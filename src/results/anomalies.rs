@@ -23,6 +23,9 @@ pub const SOURCE_LINE: &str = "qc_source_line";
 pub const PARSE_ERROR: &str = "qc_parse_error";
 pub const RAW_RECORD: &str = "qc_raw_record";
 
+/// Rows per row group of an anomaly export.
+const ANOMALY_ROW_GROUP: usize = 65_536;
+
 pub struct AnomalySink {
     tx: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
     writer: Option<std::thread::JoinHandle<Result<u64>>>,
@@ -95,8 +98,11 @@ fn open(target: &Path, schema: &SchemaRef) -> Result<(ArrowWriter<File>, PathBuf
     }
     let tmp = target.with_extension("parquet.partial");
     let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    // Small row groups: the writer buffers one row group, so this bounds the sink's memory
+    // however many rows are anomalous.
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_size(ANOMALY_ROW_GROUP)
         .build();
     let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
         .map_err(|e| write_error(&tmp, &e))?;
