@@ -406,18 +406,7 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
 
     impl IdNumber {
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
-            let c = cx.column(&self.column)?;
-            if c.ty != ColumnType::String {
-                cx.error(
-                    "type-mismatch",
-                    &self.column,
-                    format!(
-                        "`id_number` needs a string column; `{}` is {}",
-                        c.name, c.ty
-                    ),
-                );
-                return None;
-            }
+            let c = cx.column_of(&self.column, "id_number", &[ColumnType::String])?;
             let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
             let call = |name: &str| -> Option<Expr> {
                 let f = cx.state.scalar_functions().get(name)?.clone();

@@ -43,15 +43,7 @@ pub struct Length {
 
 impl Length {
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
-        let c = cx.column(&self.column)?;
-        if c.ty != ColumnType::String {
-            cx.error(
-                "type-mismatch",
-                &self.column,
-                format!("`length` needs a string column; `{}` is {}", c.name, c.ty),
-            );
-            return None;
-        }
+        let c = cx.column_of(&self.column, "length", &[ColumnType::String])?;
         if let (Some(lo), Some(hi)) = (self.min, self.max)
             && lo > hi
         {

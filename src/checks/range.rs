@@ -4,8 +4,8 @@ use datafusion::logical_expr::{Expr, ident};
 use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
-use crate::rules::Spanned;
 use crate::rules::bind::BindCx;
+use crate::rules::{ColumnType, Spanned};
 
 use super::Scalar;
 
@@ -51,18 +51,16 @@ pub struct Range {
 
 impl Range {
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
-        let c = cx.column(&self.column)?;
-        if !(c.ty.is_numeric() || c.ty.is_temporal()) {
-            cx.error(
-                "type-mismatch",
-                &self.column,
-                format!(
-                    "`range` needs a number, date or timestamp column; `{}` is {}",
-                    c.name, c.ty
-                ),
-            );
-            return None;
-        }
+        let c = cx.column_of(
+            &self.column,
+            "range",
+            &[
+                ColumnType::Int,
+                ColumnType::Float,
+                ColumnType::Date,
+                ColumnType::Timestamp,
+            ],
+        )?;
         if self.min.is_none() && self.max.is_none() {
             cx.error(
                 "invalid-option",

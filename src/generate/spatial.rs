@@ -500,7 +500,7 @@ pub fn generate(spec: &GenSpec) -> Result<Truth> {
             // on the file's size, large enough to compress well.
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
-                .set_max_row_group_size(usize::try_from(2 * CHUNK_ROWS).unwrap_or(usize::MAX))
+                .set_max_row_group_row_count(usize::try_from(2 * CHUNK_ROWS).ok())
                 .build();
             Some(
                 ArrowWriter::try_new(file.try_clone().map_err(io)?, schema(), Some(props))

@@ -102,7 +102,7 @@ fn open(target: &Path, schema: &SchemaRef) -> Result<(ArrowWriter<File>, PathBuf
     // however many rows are anomalous.
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_size(ANOMALY_ROW_GROUP)
+        .set_max_row_group_row_count(Some(ANOMALY_ROW_GROUP))
         .build();
     let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
         .map_err(|e| write_error(&tmp, &e))?;

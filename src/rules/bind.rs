@@ -132,6 +132,31 @@ impl BindCx<'_> {
         }
     }
 
+    /// Look a column up and require one of `types`, reporting `type-mismatch` for `kind`.
+    pub fn column_of(
+        &mut self,
+        name: &Spanned<String>,
+        kind: &str,
+        types: &[ColumnType],
+    ) -> Option<BoundColumn> {
+        let c = self.column(name)?;
+        if types.contains(&c.ty) {
+            return Some(c);
+        }
+        let wanted: Vec<String> = types.iter().map(ToString::to_string).collect();
+        self.error(
+            "type-mismatch",
+            name,
+            format!(
+                "`{kind}` needs a column of type {}; `{}` is {}",
+                wanted.join(", "),
+                c.name,
+                c.ty
+            ),
+        );
+        None
+    }
+
     /// Record that the rule reads `name` (for columns found through SQL).
     pub fn note_read(&mut self, name: &str) {
         if !self.read.iter().any(|r| r == name) {
