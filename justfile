@@ -32,3 +32,9 @@ bench:
 # Generate the spatial library at N rows into scratch/ (not committed).
 gen rows="1000000":
     cargo run --release -- gen --library spatial --rows {{rows}} --out scratch/spatial_{{rows}}
+
+# The municipal report's figures, reproduced: 31,411,241 addresses, 1,336 anomalous.
+headline:
+    cargo build --release
+    target/release/qc gen --library spatial --rows 31411241 --anomalies 1336 --seed 1 --out scratch/headline
+    target/release/qc run --rules rules/spatial.yaml --data address=scratch/headline/address.parquet --out scratch/headline/out
