@@ -349,3 +349,14 @@ fn identity_number_checks() {
         assert_eq!(failed(t, id).0, n, "{id}");
     }
 }
+
+#[test]
+fn division_codes_and_district_boundaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/admin.yaml", dir.path(), &[]);
+    let t = table(&s, "places");
+    assert_eq!((t.rows, t.anomalous_rows), (7, 5));
+    for (id, n) in [("A-DIST", 4), ("A-ASOF", 3), ("A-STREET", 1), ("A-REG", 1)] {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+}

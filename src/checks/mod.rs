@@ -8,6 +8,7 @@
 //! *passes* (presence is `not_null`'s job), so one missing value is reported once, by the rule
 //! meant for it.
 
+pub mod admin_code;
 pub mod allowed;
 pub mod expr;
 pub mod id_number;
@@ -16,6 +17,7 @@ pub mod not_null;
 pub mod order;
 pub mod pattern;
 pub mod range;
+pub mod region;
 pub mod udf;
 
 use datafusion::logical_expr::Expr;
@@ -36,6 +38,8 @@ pub enum CheckDoc {
     Order(order::Order),
     Expr(Spanned<String>),
     IdNumber(id_number::kind_check::IdNumber),
+    AdminCode(admin_code::kind_check::AdminCode),
+    WithinRegion(region::kind_check::WithinRegion),
 }
 
 impl CheckDoc {
@@ -50,6 +54,8 @@ impl CheckDoc {
             CheckDoc::Order(_) => "order",
             CheckDoc::Expr(_) => "expr",
             CheckDoc::IdNumber(_) => "id_number",
+            CheckDoc::AdminCode(_) => "admin_code",
+            CheckDoc::WithinRegion(_) => "within_region",
         }
     }
 
@@ -65,6 +71,8 @@ impl CheckDoc {
             CheckDoc::Order(c) => c.bind(cx),
             CheckDoc::Expr(sql) => expr::bind(sql, cx),
             CheckDoc::IdNumber(c) => c.bind(cx),
+            CheckDoc::AdminCode(c) => c.bind(cx),
+            CheckDoc::WithinRegion(c) => c.bind(cx),
         }
     }
 }
@@ -138,7 +146,7 @@ pub struct KindDoc {
 }
 
 /// Every kind's documentation, in the order of the catalogue.
-pub const DOCS: [KindDoc; 8] = [
+pub const DOCS: [KindDoc; 10] = [
     KindDoc {
         kind: "not_null",
         text: not_null::DOC,
@@ -170,6 +178,14 @@ pub const DOCS: [KindDoc; 8] = [
     KindDoc {
         kind: "id_number",
         text: id_number::kind_check::DOC,
+    },
+    KindDoc {
+        kind: "admin_code",
+        text: admin_code::kind_check::DOC,
+    },
+    KindDoc {
+        kind: "within_region",
+        text: region::kind_check::DOC,
     },
 ];
 

@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use super::id_number;
+use super::{admin_code as admin, id_number, region};
 
 /// What a text function returns per value.
 #[derive(Debug, Clone, Copy)]
@@ -177,6 +177,34 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             TextUdf::new("qc_id_upgrade", TextFn::Text(id::upgrade)),
             "18-character form of a 15-digit number",
         ),
+        (
+            TextUdf::new(
+                "qc_admin_current",
+                TextFn::Bool(|s| Some(admin::is_current(s))),
+            ),
+            "a current Shanghai division code: district (6), street/town (9) or community (12 digits)",
+        ),
+        (
+            TextUdf::new(
+                "qc_district_known",
+                TextFn::Bool(|s| Some(admin::is_known_district(s))),
+            ),
+            "a current or retired (since 1980) Shanghai district code",
+        ),
+        (
+            TextUdf::new(
+                "qc_district_name",
+                TextFn::Text(|s| admin::district_name(s).map(str::to_string)),
+            ),
+            "name of a current or retired district code (310103 → 卢湾区)",
+        ),
+        (
+            TextUdf::new(
+                "qc_district_retired_on",
+                TextFn::Date(|s| admin::retired_on(s).map(id::days)),
+            ),
+            "January 1st of the year a retired district code went out of use; NULL if current",
+        ),
     ]
 }
 
@@ -185,6 +213,7 @@ pub fn register(ctx: &SessionContext) {
     for (f, _) in functions() {
         ctx.register_udf(ScalarUDF::new_from_impl(f));
     }
+    ctx.register_udf(ScalarUDF::new_from_impl(region::PointInDistrict::default()));
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use rayon::prelude::*;
 
 use super::truth::{TableTruth, Truth};
 use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, chunk_rng};
+use crate::checks::region;
 use crate::error::{Error, Result};
 
 const COMMUNITIES: &str = include_str!("../../rules/codelists/shanghai_communities.csv");
@@ -103,10 +104,11 @@ pub enum Defect {
     BadHouseNumber,
     FutureUpdate,
     AncientUpdate,
+    PointInOtherDistrict,
 }
 
 impl Defect {
-    pub const ALL: [Defect; 14] = [
+    pub const ALL: [Defect; 15] = [
         Defect::NullCode,
         Defect::MalformedCode,
         Defect::NullAddress,
@@ -121,6 +123,7 @@ impl Defect {
         Defect::BadHouseNumber,
         Defect::FutureUpdate,
         Defect::AncientUpdate,
+        Defect::PointInOtherDistrict,
     ];
 
     /// The rule of `rules/spatial.yaml` a row with this defect fails (and no other).
@@ -141,6 +144,7 @@ impl Defect {
             Defect::BadHouseNumber => "ADR-012",
             Defect::FutureUpdate => "ADR-013",
             Defect::AncientUpdate => "ADR-014",
+            Defect::PointInOtherDistrict => "ADR-015",
         }
     }
 }
@@ -204,9 +208,9 @@ impl Injury {
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub const RULES: [&str; 14] = [
+pub const RULES: [&str; 15] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
-    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014",
+    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015",
 ];
 
 #[derive(Debug, Clone)]
@@ -249,6 +253,7 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
     } else {
         DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())].to_string()
     };
+    let (longitude, latitude) = point_in(rng, district, None);
     Row {
         address_code: Some(format!("{community}{:06}", index % 1_000_000)),
         provider,
@@ -261,8 +266,8 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
         community_code: community.clone(),
         road,
         house_number,
-        longitude: round6(rng.random_range(121.0..121.9)),
-        latitude: round6(rng.random_range(30.8..31.6)),
+        longitude,
+        latitude,
         postcode: format!(
             "20{}{:03}",
             rng.random_range(0..3),
@@ -270,6 +275,23 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
         ),
         updated_on: rng.random_range(DATE_MIN..=DATE_MAX),
         damage: None,
+    }
+}
+
+/// A point inside district `code`'s boundary (and, with `not_in`, outside that district's),
+/// rounded to 6 decimals as written.
+fn point_in(rng: &mut StdRng, code: &str, not_in: Option<&str>) -> (f64, f64) {
+    let districts = &*region::DISTRICTS;
+    let Some(d) = districts.iter().find(|d| d.code == code) else {
+        unreachable!("generated districts come from the boundary file's code list")
+    };
+    let other = not_in.and_then(|c| districts.iter().find(|d| d.code == c));
+    loop {
+        let lon = round6(rng.random_range(d.bbox.min().x..d.bbox.max().x));
+        let lat = round6(rng.random_range(d.bbox.min().y..d.bbox.max().y));
+        if d.contains(lon, lat) && other.is_none_or(|o| !o.contains(lon, lat)) {
+            return (lon, lat);
+        }
     }
 }
 
@@ -338,6 +360,15 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
         Defect::BadHouseNumber => row.house_number = format!("甲{}号", rng.random_range(1..100)),
         Defect::FutureUpdate => row.updated_on = 47_482, // 2099-12-31
         Defect::AncientUpdate => row.updated_on = rng.random_range(9_000..10_957), // 1994–1999
+        Defect::PointInOtherDistrict => {
+            let other = loop {
+                let d = &r.districts[rng.random_range(0..r.districts.len())];
+                if *d != row.district_code {
+                    break d;
+                }
+            };
+            (row.longitude, row.latitude) = point_in(rng, other, Some(&row.district_code));
+        }
     }
 }
 
