@@ -8,16 +8,37 @@ use qc::results::summary::RunSummary;
 
 use crate::util::{audit, code, parquet_rows, root, run, stderr};
 
-fn generate(out: &Path, args: &[&str]) -> TableTruth {
+/// Generate `library` into `out`; return the truth of its table `table`.
+fn generate_library(library: &str, table: &str, out: &Path, args: &[&str]) -> TableTruth {
     let out_s = out.to_string_lossy().into_owned();
-    let mut all = vec!["gen", "--library", "spatial", "--out", &out_s];
+    let mut all = vec!["gen", "--library", library, "--out", &out_s];
     all.extend_from_slice(args);
     let o = run(&all);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let truth: Truth =
         serde_json::from_str(&std::fs::read_to_string(out.join("truth.json")).unwrap()).unwrap();
-    assert_eq!(truth.library, "spatial");
-    truth.tables["address"].clone()
+    assert_eq!(truth.library, library);
+    truth.tables[table].clone()
+}
+
+fn generate(out: &Path, args: &[&str]) -> TableTruth {
+    generate_library("spatial", "address", out, args)
+}
+
+/// The shipped pack `rules/<library>.yaml` with the source of its (only) table switched to
+/// `data` read as CSV in `encoding`; written into `dir` beside a copy of the code lists.
+fn csv_pack(library: &str, dir: &Path, data: &Path, encoding: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join(format!("rules/{library}.yaml"))).unwrap();
+    let (head, rest) = text.split_once("    source:\n      path: ").unwrap();
+    let rest = &rest[rest.find('\n').unwrap()..];
+    let pack = format!(
+        "{head}    source:\n      path: {}\n      format: csv\n      encoding: {encoding}{rest}",
+        data.display()
+    );
+    let path = dir.join(format!("{library}_csv.yaml"));
+    std::fs::write(&path, pack).unwrap();
+    copy_dir(&root().join("rules/codelists"), &dir.join("codelists"));
+    path
 }
 
 fn assert_matches_truth(s: &RunSummary, truth: &TableTruth) {
@@ -118,23 +139,11 @@ fn gbk_csv_with_damaged_records_matches_truth() {
             "{rule} injected"
         );
     }
-    let data_s = dir
-        .path()
-        .join("address.csv")
-        .to_string_lossy()
-        .into_owned();
-    // The shipped pack with its source switched to this GBK CSV.
-    let pack = std::fs::read_to_string(root().join("rules/spatial.yaml"))
-        .unwrap()
-        .replace(
-            "path: ../testdata/spatial/address.parquet",
-            &format!("path: {data_s}\n      format: csv\n      encoding: gbk"),
-        );
-    let pack_path = dir.path().join("spatial_csv.yaml");
-    std::fs::write(&pack_path, pack).unwrap();
-    copy_dir(
-        &root().join("rules/codelists"),
-        &dir.path().join("codelists"),
+    let pack_path = csv_pack(
+        "spatial",
+        dir.path(),
+        &dir.path().join("address.csv"),
+        "gbk",
     );
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("out{threads}"));
@@ -175,4 +184,55 @@ fn generation_is_identical_whatever_the_thread_count() {
         std::fs::read(a.join("address.csv")).unwrap(),
         std::fs::read(b.join("address.csv")).unwrap()
     );
+}
+
+#[test]
+fn marriage_matches_truth_in_parquet_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("pq");
+    let truth = generate_library(
+        "marriage",
+        "registration",
+        &pq,
+        &["--rows", "60000", "--seed", "8", "--anomalies", "1200"],
+    );
+    assert_eq!(truth.anomalous_rows, 1200);
+    assert!(
+        truth.rules.values().all(|n| *n == 60),
+        "every rule gets its share: {:?}",
+        truth.rules
+    );
+    let over = format!("registration={}", pq.join("registration.parquet").display());
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let (_, s) = audit(
+            "rules/marriage.yaml",
+            &out,
+            &["--data", &over, "--threads", threads],
+        );
+        assert_matches_truth(&s, &truth);
+    }
+    for encoding in ["utf-8", "gbk"] {
+        let d = dir.path().join(encoding);
+        let truth = generate_library(
+            "marriage",
+            "registration",
+            &d,
+            &[
+                "--rows",
+                "30000",
+                "--seed",
+                "9",
+                "--anomalies",
+                "480",
+                "--format",
+                "csv",
+                "--encoding",
+                encoding,
+            ],
+        );
+        let pack = csv_pack("marriage", &d, &d.join("registration.csv"), encoding);
+        let (_, s) = audit(&pack.to_string_lossy(), &d.join("out"), &[]);
+        assert_matches_truth(&s, &truth);
+    }
 }

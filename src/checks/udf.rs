@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array, StringArray};
 use arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use super::{admin_code as admin, id_number, region};
+use super::{admin_code as admin, certificate as cert, id_number, region};
 
 /// What a text function returns per value.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,7 @@ pub enum TextFn {
     Bool(fn(&str) -> Option<bool>),
     /// Days since 1970-01-01.
     Date(fn(&str) -> Option<i32>),
+    Int(fn(&str) -> Option<i64>),
     Text(fn(&str) -> Option<String>),
 }
 
@@ -71,6 +72,7 @@ impl TextUdf {
         match self.f {
             TextFn::Bool(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<BooleanArray>()),
             TextFn::Date(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Date32Array>()),
+            TextFn::Int(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Int64Array>()),
             TextFn::Text(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<StringArray>()),
         }
     }
@@ -79,6 +81,7 @@ impl TextUdf {
         match self.f {
             TextFn::Bool(f) => ScalarValue::Boolean(v.and_then(f)),
             TextFn::Date(f) => ScalarValue::Date32(v.and_then(f)),
+            TextFn::Int(f) => ScalarValue::Int64(v.and_then(f)),
             TextFn::Text(f) => ScalarValue::Utf8(v.and_then(f)),
         }
     }
@@ -97,6 +100,7 @@ impl ScalarUDFImpl for TextUdf {
         Ok(match self.f {
             TextFn::Bool(_) => DataType::Boolean,
             TextFn::Date(_) => DataType::Date32,
+            TextFn::Int(_) => DataType::Int64,
             TextFn::Text(_) => DataType::Utf8,
         })
     }
@@ -204,6 +208,38 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
                 TextFn::Date(|s| admin::retired_on(s).map(id::days)),
             ),
             "January 1st of the year a retired district code went out of use; NULL if current",
+        ),
+        (
+            TextUdf::new(
+                "qc_cert_type",
+                TextFn::Text(|s| cert::parts(s).map(|p| p.0.to_string())),
+            ),
+            "certificate number's type: J, L, BJ or BL (NULL if malformed)",
+        ),
+        (
+            TextUdf::new(
+                "qc_cert_business",
+                TextFn::Text(|s| {
+                    cert::parts(s)
+                        .and_then(|p| cert::business_type(p.0))
+                        .map(str::to_string)
+                }),
+            ),
+            "business type its type letter stands for: 结婚, 离婚, 补领结婚证, 补领离婚证",
+        ),
+        (
+            TextUdf::new(
+                "qc_cert_organ",
+                TextFn::Text(|s| cert::parts(s).map(|p| p.1.to_string())),
+            ),
+            "certificate number's registering-organ division code",
+        ),
+        (
+            TextUdf::new(
+                "qc_cert_year",
+                TextFn::Int(|s| cert::parts(s).map(|p| i64::from(p.2))),
+            ),
+            "certificate number's year",
         ),
     ]
 }

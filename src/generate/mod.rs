@@ -7,7 +7,9 @@
 //! Rows are generated in chunks on rayon's pool; chunk `i` is seeded from `(seed, i)`, so the
 //! output is byte-identical whatever the thread count.
 
+pub mod marriage;
 pub mod spatial;
+pub mod table;
 pub mod truth;
 
 use std::collections::HashSet;
@@ -79,13 +81,25 @@ pub fn anomalous_rows(n: u64, k: u64, seed: u64) -> Result<Vec<u64>> {
 /// Generate a library's tables into `spec.out`.
 pub fn library(library: &str, spec: &GenSpec) -> Result<truth::Truth> {
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
-    let truth = match library {
-        "spatial" => spatial::generate(spec)?,
+    let tables = match library {
+        "spatial" => vec![(spatial::TABLE, table::write(&spatial::Address, spec)?)],
+        "marriage" => vec![(
+            marriage::TABLE,
+            table::write(&marriage::Registration, spec)?,
+        )],
         other => {
             return Err(Error::Usage(format!(
-                "no generator for library `{other}`; available: spatial"
+                "no generator for library `{other}`; available: marriage, spatial"
             )));
         }
+    };
+    let truth = truth::Truth {
+        library: library.to_string(),
+        seed: spec.seed,
+        tables: tables
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect(),
     };
     let json = serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))?;
     let path = spec.out.join(truth::TRUTH_FILE);

@@ -6,22 +6,15 @@
 //! [`Defect`] breaking exactly one rule of `spatial.yaml`, or (CSV only) a record [`Damage`]
 //! counted by one built-in `PARSE-*` rule. Injuries take turns, so every rule gets its share.
 
-use std::fs::File;
-use std::io::{BufWriter, Write as _};
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use rand::Rng as _;
 use rand::rngs::StdRng;
-use rayon::prelude::*;
 
-use super::truth::{TableTruth, Truth};
-use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, chunk_rng};
+use super::table::TableGen;
 use crate::checks::region;
 use crate::error::{Error, Result};
 
@@ -149,64 +142,6 @@ impl Defect {
     }
 }
 
-/// Record-level damage of CSV output, each counted by one built-in parse rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Damage {
-    MissingFields,
-    UnbalancedQuote,
-    InvalidBytes,
-    BadDate,
-}
-
-impl Damage {
-    pub const ALL: [Damage; 4] = [
-        Damage::MissingFields,
-        Damage::UnbalancedQuote,
-        Damage::InvalidBytes,
-        Damage::BadDate,
-    ];
-
-    pub fn rule(self) -> &'static str {
-        match self {
-            Damage::MissingFields | Damage::UnbalancedQuote => "PARSE-STRUCTURE",
-            Damage::InvalidBytes => "PARSE-ENCODING",
-            Damage::BadDate => "PARSE-TYPE",
-        }
-    }
-}
-
-/// What is done to an anomalous row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Injury {
-    Defect(Defect),
-    Damage(Damage),
-}
-
-impl Injury {
-    /// The `i`-th anomalous row's injury: defects (and, for CSV, damages) take turns.
-    fn nth(i: u64, csv: bool) -> Injury {
-        let defects = Defect::ALL.len() as u64;
-        let all = if csv {
-            defects + Damage::ALL.len() as u64
-        } else {
-            defects
-        };
-        let k = i % all;
-        if k < defects {
-            Injury::Defect(Defect::ALL[usize::try_from(k).unwrap_or(0)])
-        } else {
-            Injury::Damage(Damage::ALL[usize::try_from(k - defects).unwrap_or(0)])
-        }
-    }
-
-    fn rule(self) -> &'static str {
-        match self {
-            Injury::Defect(d) => d.breaks(),
-            Injury::Damage(d) => d.rule(),
-        }
-    }
-}
-
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
 pub const RULES: [&str; 15] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
@@ -214,7 +149,8 @@ pub const RULES: [&str; 15] = [
 ];
 
 #[derive(Debug, Clone)]
-struct Row {
+/// One generated address.
+pub struct Row {
     address_code: Option<String>,
     provider: String,
     address: Option<String>,
@@ -228,7 +164,6 @@ struct Row {
     latitude: f64,
     postcode: String,
     updated_on: i32,
-    damage: Option<Damage>,
 }
 
 fn clean_row(rng: &mut StdRng, index: u64) -> Row {
@@ -274,7 +209,6 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
             rng.random_range(0..1000)
         ),
         updated_on: rng.random_range(DATE_MIN..=DATE_MAX),
-        damage: None,
     }
 }
 
@@ -372,34 +306,6 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
     }
 }
 
-/// Generate one chunk of rows and its truth; `anomalous` holds the sorted anomalous rows.
-fn chunk(spec: &GenSpec, chunk: u64, anomalous: &[u64]) -> (Vec<Row>, TableTruth) {
-    let mut rng = chunk_rng(spec.seed, chunk);
-    let start = chunk * CHUNK_ROWS;
-    let end = (start + CHUNK_ROWS).min(spec.rows);
-    let mut truth = TableTruth::default();
-    let mut rows = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
-    let csv = spec.format == GenFormat::Csv;
-    // Ordinal (among all anomalous rows) of the next anomalous row in this chunk.
-    let mut ordinal = anomalous.partition_point(|r| *r < start);
-    for i in start..end {
-        let mut row = clean_row(&mut rng, i);
-        let mut broken: Option<&str> = None;
-        if anomalous.get(ordinal) == Some(&i) {
-            let injury = Injury::nth(ordinal as u64, csv);
-            match injury {
-                Injury::Defect(d) => apply(&mut row, d, &mut rng),
-                Injury::Damage(d) => row.damage = Some(d),
-            }
-            broken = Some(injury.rule());
-            ordinal += 1;
-        }
-        truth.add_row(&row.provider, broken.as_slice());
-        rows.push(row);
-    }
-    (rows, truth)
-}
-
 fn schema() -> SchemaRef {
     let s = |n: &str| Field::new(n, DataType::Utf8, true);
     Arc::new(Schema::new(vec![
@@ -454,140 +360,63 @@ fn batch(rows: &[Row]) -> Result<RecordBatch> {
         .map_err(|e| Error::Internal(format!("generated batch: {e}")))
 }
 
-fn date_text(days: i32) -> String {
-    chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)
-        .map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string())
+/// The `address` table of `rules/spatial.yaml`.
+pub struct Address;
+
+/// The rule each defect (in [`Defect::ALL`] order) breaks.
+const DEFECT_RULES: [&str; 15] = [
+    "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
+    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015",
+];
+
+impl TableGen for Address {
+    type Row = Row;
+
+    fn name(&self) -> &'static str {
+        TABLE
+    }
+
+    fn rules(&self) -> &'static [&'static str] {
+        &RULES
+    }
+
+    fn defects(&self) -> &'static [&'static str] {
+        &DEFECT_RULES
+    }
+
+    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
+        clean_row(rng, index)
+    }
+
+    fn apply(&self, row: &mut Row, k: usize, rng: &mut StdRng) {
+        apply(row, Defect::ALL[k], rng);
+    }
+
+    fn provider<'a>(&self, row: &'a Row) -> &'a str {
+        &row.provider
+    }
+
+    fn schema(&self) -> SchemaRef {
+        schema()
+    }
+
+    fn batch(&self, rows: &[Row]) -> Result<RecordBatch> {
+        batch(rows)
+    }
+
+    fn damage_columns(&self) -> (usize, usize) {
+        (8, 12) // house_number, updated_on
+    }
 }
 
-/// CSV bytes of a chunk (header not included), encoded as asked.
-fn csv_bytes(rows: &[Row], encoding: GenEncoding) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(rows.len() * 160);
-    for r in rows {
-        let mut fields: Vec<String> = vec![
-            r.address_code.clone().unwrap_or_default(),
-            r.provider.clone(),
-            r.address.clone().unwrap_or_default(),
-            r.district_code.clone(),
-            r.district_name.clone(),
-            r.street_code.clone(),
-            r.community_code.clone(),
-            r.road.clone(),
-            r.house_number.clone(),
-            format!("{}", r.longitude),
-            format!("{}", r.latitude),
-            r.postcode.clone(),
-            date_text(r.updated_on),
-        ];
-        let mut invalid_bytes = false;
-        match r.damage {
-            Some(Damage::MissingFields) => fields.truncate(fields.len() - 2),
-            Some(Damage::UnbalancedQuote) => fields[8] = format!("{}\"", fields[8]),
-            Some(Damage::BadDate) => fields[12] = "2021-13-45".into(),
-            Some(Damage::InvalidBytes) => invalid_bytes = true,
-            None => {}
-        }
-        let line = fields.join(",") + "\n";
-        let mut bytes = match encoding {
-            GenEncoding::Utf8 => line.into_bytes(),
-            GenEncoding::Gbk => {
-                let (b, _, unmappable) = encoding_rs::GBK.encode(&line);
-                if unmappable {
-                    return Err(Error::Internal(format!("not representable in GBK: {line}")));
-                }
-                b.into_owned()
-            }
-        };
-        if invalid_bytes {
-            // 0xFF starts no character in UTF-8 nor in GBK.
-            bytes.insert(0, 0xFF);
-        }
-        out.extend_from_slice(&bytes);
-    }
-    Ok(out)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// One generated chunk: its truth, and its CSV bytes or its Arrow batch.
-type Part = (TableTruth, Vec<u8>, Option<RecordBatch>);
-
-pub fn generate(spec: &GenSpec) -> Result<Truth> {
-    let target = spec.out.join(match spec.format {
-        GenFormat::Parquet => format!("{TABLE}.parquet"),
-        GenFormat::Csv => format!("{TABLE}.csv"),
-    });
-    let anomalous = anomalous_rows(spec.rows, spec.anomalies, spec.seed)?;
-    let tmp = target.with_extension("partial");
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let chunks = spec.rows.div_ceil(CHUNK_ROWS);
-    let mut truth = TableTruth {
-        rules: RULES.iter().map(|r| ((*r).to_string(), 0)).collect(),
-        ..TableTruth::default()
-    };
-    let io = |e: std::io::Error| Error::io(&tmp, e);
-    let pq =
-        |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
-    let mut parquet_writer = match spec.format {
-        GenFormat::Parquet => {
-            // Row groups of two chunks: small enough that a reader's memory does not depend
-            // on the file's size, large enough to compress well.
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(usize::try_from(2 * CHUNK_ROWS).ok())
-                .build();
-            Some(
-                ArrowWriter::try_new(file.try_clone().map_err(io)?, schema(), Some(props))
-                    .map_err(pq)?,
-            )
-        }
-        GenFormat::Csv => None,
-    };
-    let mut csv_out = BufWriter::new(file);
-    if spec.format == GenFormat::Csv {
-        let header = schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect::<Vec<_>>()
-            .join(",")
-            + "\n";
-        csv_out.write_all(header.as_bytes()).map_err(io)?;
-    }
-    // Generate a window of chunks in parallel, write them in order.
-    let window = (rayon::current_num_threads() * 2) as u64;
-    let mut next = 0;
-    while next < chunks {
-        let ids: Vec<u64> = (next..(next + window).min(chunks)).collect();
-        let parts: Vec<Result<Part>> = ids
-            .par_iter()
-            .map(|&c| {
-                let (rows, t) = chunk(spec, c, &anomalous);
-                Ok(match spec.format {
-                    GenFormat::Parquet => (t, Vec::new(), Some(batch(&rows)?)),
-                    GenFormat::Csv => (t, csv_bytes(&rows, spec.encoding)?, None),
-                })
-            })
-            .collect();
-        for part in parts {
-            let (t, bytes, b) = part?;
-            truth.merge(&t);
-            match (&mut parquet_writer, b) {
-                (Some(w), Some(b)) => w.write(&b).map_err(pq)?,
-                _ => csv_out.write_all(&bytes).map_err(io)?,
-            }
-        }
-        next += window;
-    }
-    match parquet_writer {
-        Some(w) => {
-            w.close().map_err(pq)?;
-        }
-        None => {
-            csv_out.flush().map_err(io)?;
+    #[test]
+    fn each_defect_names_its_rule() {
+        for (k, d) in Defect::ALL.iter().enumerate() {
+            assert_eq!(d.breaks(), DEFECT_RULES[k]);
         }
     }
-    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-    Ok(Truth {
-        library: "spatial".into(),
-        seed: spec.seed,
-        tables: [(TABLE.to_string(), truth)].into_iter().collect(),
-    })
 }

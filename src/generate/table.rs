@@ -1,0 +1,267 @@
+//! Writing one generated table: rows made in chunks on rayon's pool, exactly K anomalous rows
+//! (each with one injury), written in order as Parquet or CSV (UTF-8 or GBK), with the truth.
+//! A library's generator only says how to make a clean row, how to break it, and how rows
+//! become an Arrow batch ([`TableGen`]).
+
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use rand::rngs::StdRng;
+use rayon::prelude::*;
+
+use super::truth::TableTruth;
+use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, chunk_rng};
+use crate::error::{Error, Result};
+
+/// How a library makes one of its tables.
+pub trait TableGen: Sync {
+    type Row: Send;
+
+    /// The table's name in the pack (and the file's stem).
+    fn name(&self) -> &'static str;
+    /// Every rule id of the table in the pack, so the truth lists zeros too.
+    fn rules(&self) -> &'static [&'static str];
+    /// The rule each row-level defect breaks (defect `k` is the `k`-th entry), and no other.
+    fn defects(&self) -> &'static [&'static str];
+    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Self::Row;
+    /// Inject defect `k` (an index into [`TableGen::defects`]).
+    fn apply(&self, row: &mut Self::Row, k: usize, rng: &mut StdRng);
+    fn provider<'a>(&self, row: &'a Self::Row) -> &'a str;
+    fn schema(&self) -> SchemaRef;
+    fn batch(&self, rows: &[Self::Row]) -> Result<RecordBatch>;
+    /// CSV damages: the index of a text column (for a stray quote) and of a date column.
+    fn damage_columns(&self) -> (usize, usize);
+}
+
+/// Record-level damage of CSV output, each counted by one built-in parse rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    MissingFields,
+    UnbalancedQuote,
+    InvalidBytes,
+    BadDate,
+}
+
+impl Damage {
+    pub const ALL: [Damage; 4] = [
+        Damage::MissingFields,
+        Damage::UnbalancedQuote,
+        Damage::InvalidBytes,
+        Damage::BadDate,
+    ];
+
+    pub fn rule(self) -> &'static str {
+        match self {
+            Damage::MissingFields | Damage::UnbalancedQuote => "PARSE-STRUCTURE",
+            Damage::InvalidBytes => "PARSE-ENCODING",
+            Damage::BadDate => "PARSE-TYPE",
+        }
+    }
+}
+
+/// What is done to the `i`-th anomalous row: defects (and, for CSV, damages) take turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Injury {
+    Defect(usize),
+    Damage(Damage),
+}
+
+impl Injury {
+    fn nth(i: u64, defects: usize, csv: bool) -> Injury {
+        let d = defects as u64;
+        let all = if csv { d + Damage::ALL.len() as u64 } else { d };
+        let k = usize::try_from(i % all).unwrap_or(0);
+        if k < defects {
+            Injury::Defect(k)
+        } else {
+            Injury::Damage(Damage::ALL[k - defects])
+        }
+    }
+}
+
+/// One chunk: its rows, the CSV damage of each, and its truth.
+type Chunk<R> = (Vec<R>, Vec<Option<Damage>>, TableTruth);
+
+fn chunk<T: TableGen>(g: &T, spec: &GenSpec, c: u64, anomalous: &[u64]) -> Chunk<T::Row> {
+    let mut rng = chunk_rng(spec.seed, c);
+    let start = c * CHUNK_ROWS;
+    let end = (start + CHUNK_ROWS).min(spec.rows);
+    let len = usize::try_from(end - start).unwrap_or(0);
+    let (mut rows, mut damages) = (Vec::with_capacity(len), Vec::with_capacity(len));
+    let mut truth = TableTruth::default();
+    let csv = spec.format == GenFormat::Csv;
+    // Ordinal (among all anomalous rows) of the next anomalous row in this chunk.
+    let mut ordinal = anomalous.partition_point(|r| *r < start);
+    for i in start..end {
+        let mut row = g.clean_row(&mut rng, i);
+        let mut broken: Option<&str> = None;
+        let mut damage = None;
+        if anomalous.get(ordinal) == Some(&i) {
+            match Injury::nth(ordinal as u64, g.defects().len(), csv) {
+                Injury::Defect(k) => {
+                    g.apply(&mut row, k, &mut rng);
+                    broken = Some(g.defects()[k]);
+                }
+                Injury::Damage(d) => {
+                    damage = Some(d);
+                    broken = Some(d.rule());
+                }
+            }
+            ordinal += 1;
+        }
+        truth.add_row(g.provider(&row), broken.as_slice());
+        rows.push(row);
+        damages.push(damage);
+    }
+    (rows, damages, truth)
+}
+
+/// CSV bytes of a batch (no header), with the given damages, encoded as asked.
+fn csv_bytes(
+    batch: &RecordBatch,
+    damages: &[Option<Damage>],
+    (quote_col, date_col): (usize, usize),
+    encoding: GenEncoding,
+) -> Result<Vec<u8>> {
+    let opts = FormatOptions::default();
+    let formatters: Vec<ArrayFormatter<'_>> = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Internal(format!("CSV formatting: {e}")))?;
+    let mut out = Vec::with_capacity(batch.num_rows() * 160);
+    for (row, damage) in damages.iter().enumerate() {
+        let mut fields: Vec<String> = formatters
+            .iter()
+            .enumerate()
+            .map(|(c, f)| {
+                if batch.column(c).is_null(row) {
+                    String::new()
+                } else {
+                    f.value(row).to_string()
+                }
+            })
+            .collect();
+        if let Some(bad) = fields.iter().find(|f| f.contains([',', '"', '\n', '\r'])) {
+            return Err(Error::Internal(format!(
+                "generated value needs quoting: {bad}"
+            )));
+        }
+        match damage {
+            Some(Damage::MissingFields) => fields.truncate(fields.len() - 2),
+            Some(Damage::UnbalancedQuote) => fields[quote_col].push('"'),
+            Some(Damage::BadDate) => fields[date_col] = "2021-13-45".into(),
+            Some(Damage::InvalidBytes) | None => {}
+        }
+        let line = fields.join(",") + "\n";
+        let mut bytes = match encoding {
+            GenEncoding::Utf8 => line.into_bytes(),
+            GenEncoding::Gbk => {
+                let (b, _, unmappable) = encoding_rs::GBK.encode(&line);
+                if unmappable {
+                    return Err(Error::Internal(format!("not representable in GBK: {line}")));
+                }
+                b.into_owned()
+            }
+        };
+        if *damage == Some(Damage::InvalidBytes) {
+            // 0xFF starts no character in UTF-8 nor in GBK.
+            bytes.insert(0, 0xFF);
+        }
+        out.extend_from_slice(&bytes);
+    }
+    Ok(out)
+}
+
+use arrow::array::Array as _;
+
+/// Write table `g` into `spec.out` as `<name>.parquet` or `<name>.csv`; return its truth.
+pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
+    let file_name = match spec.format {
+        GenFormat::Parquet => format!("{}.parquet", g.name()),
+        GenFormat::Csv => format!("{}.csv", g.name()),
+    };
+    let target = spec.out.join(file_name);
+    let anomalous = anomalous_rows(spec.rows, spec.anomalies, spec.seed)?;
+    let tmp = target.with_extension("partial");
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let io = |e: std::io::Error| Error::io(&tmp, e);
+    let pq =
+        |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
+    let mut truth = TableTruth {
+        rules: g.rules().iter().map(|r| ((*r).to_string(), 0)).collect(),
+        ..TableTruth::default()
+    };
+    let mut parquet_writer = match spec.format {
+        GenFormat::Parquet => {
+            // Row groups of two chunks: small enough that a reader's memory does not depend
+            // on the file's size, large enough to compress well.
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(usize::try_from(2 * CHUNK_ROWS).ok())
+                .build();
+            Some(
+                ArrowWriter::try_new(file.try_clone().map_err(io)?, g.schema(), Some(props))
+                    .map_err(pq)?,
+            )
+        }
+        GenFormat::Csv => None,
+    };
+    let mut csv_out = BufWriter::new(file);
+    if spec.format == GenFormat::Csv {
+        let names: Vec<String> = g
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        csv_out
+            .write_all((names.join(",") + "\n").as_bytes())
+            .map_err(io)?;
+    }
+    // Generate a window of chunks in parallel, write them in order.
+    let chunks = spec.rows.div_ceil(CHUNK_ROWS);
+    let window = (rayon::current_num_threads() * 2) as u64;
+    let mut next = 0;
+    while next < chunks {
+        let ids: Vec<u64> = (next..(next + window).min(chunks)).collect();
+        let parts: Vec<Result<(TableTruth, RecordBatch, Vec<u8>)>> = ids
+            .par_iter()
+            .map(|&c| {
+                let (rows, damages, t) = chunk(g, spec, c, &anomalous);
+                let batch = g.batch(&rows)?;
+                let bytes = match spec.format {
+                    GenFormat::Parquet => Vec::new(),
+                    GenFormat::Csv => {
+                        csv_bytes(&batch, &damages, g.damage_columns(), spec.encoding)?
+                    }
+                };
+                Ok((t, batch, bytes))
+            })
+            .collect();
+        for part in parts {
+            let (t, batch, bytes) = part?;
+            truth.merge(&t);
+            match &mut parquet_writer {
+                Some(w) => w.write(&batch).map_err(pq)?,
+                None => csv_out.write_all(&bytes).map_err(io)?,
+            }
+        }
+        next += window;
+    }
+    match parquet_writer {
+        Some(w) => {
+            w.close().map_err(pq)?;
+        }
+        None => csv_out.flush().map_err(io)?,
+    }
+    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+    Ok(truth)
+}
