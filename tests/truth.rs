@@ -236,3 +236,48 @@ fn marriage_matches_truth_in_parquet_and_csv() {
         assert_matches_truth(&s, &truth);
     }
 }
+
+#[test]
+fn death_matches_truth_in_parquet_and_gbk_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("pq");
+    let truth = generate_library(
+        "death",
+        "record",
+        &pq,
+        &["--rows", "50000", "--seed", "4", "--anomalies", "800"],
+    );
+    assert!(
+        truth.rules.values().all(|n| *n == 50),
+        "every rule gets its share: {:?}",
+        truth.rules
+    );
+    let over = format!("record={}", pq.join("record.parquet").display());
+    let (_, s) = audit(
+        "rules/death.yaml",
+        &dir.path().join("out"),
+        &["--data", &over],
+    );
+    assert_matches_truth(&s, &truth);
+    let d = dir.path().join("gbk");
+    let truth = generate_library(
+        "death",
+        "record",
+        &d,
+        &[
+            "--rows",
+            "30000",
+            "--seed",
+            "6",
+            "--anomalies",
+            "400",
+            "--format",
+            "csv",
+            "--encoding",
+            "gbk",
+        ],
+    );
+    let pack = csv_pack("death", &d, &d.join("record.csv"), "gbk");
+    let (_, s) = audit(&pack.to_string_lossy(), &d.join("out"), &["--threads", "1"]);
+    assert_matches_truth(&s, &truth);
+}

@@ -11,6 +11,7 @@
 pub mod admin_code;
 pub mod allowed;
 pub mod certificate;
+pub mod dates;
 pub mod expr;
 pub mod id_number;
 pub mod length;

@@ -250,6 +250,7 @@ pub fn register(ctx: &SessionContext) {
         ctx.register_udf(ScalarUDF::new_from_impl(f));
     }
     ctx.register_udf(ScalarUDF::new_from_impl(region::PointInDistrict::default()));
+    ctx.register_udf(ScalarUDF::new_from_impl(super::dates::AgeYears::default()));
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! Rows are generated in chunks on rayon's pool; chunk `i` is seeded from `(seed, i)`, so the
 //! output is byte-identical whatever the thread count.
 
+pub mod death;
 pub mod marriage;
+pub mod people;
 pub mod spatial;
 pub mod table;
 pub mod truth;
@@ -83,13 +85,14 @@ pub fn library(library: &str, spec: &GenSpec) -> Result<truth::Truth> {
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
     let tables = match library {
         "spatial" => vec![(spatial::TABLE, table::write(&spatial::Address, spec)?)],
+        "death" => vec![(death::TABLE, table::write(&death::Record, spec)?)],
         "marriage" => vec![(
             marriage::TABLE,
             table::write(&marriage::Registration, spec)?,
         )],
         other => {
             return Err(Error::Usage(format!(
-                "no generator for library `{other}`; available: marriage, spatial"
+                "no generator for library `{other}`; available: death, marriage, spatial"
             )));
         }
     };
