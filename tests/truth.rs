@@ -281,3 +281,56 @@ fn death_matches_truth_in_parquet_and_gbk_csv() {
     let (_, s) = audit(&pack.to_string_lossy(), &d.join("out"), &["--threads", "1"]);
     assert_matches_truth(&s, &truth);
 }
+
+#[test]
+fn every_library_matches_truth_in_parquet_and_csv_utf8_and_gbk() {
+    let dir = tempfile::tempdir().unwrap();
+    let libraries = [
+        ("spatial", "address"),
+        ("marriage", "registration"),
+        ("death", "record"),
+        ("building", "building"),
+    ];
+    for (library, table) in libraries {
+        for (seed, format, encoding) in [
+            ("21", "parquet", "utf-8"),
+            ("22", "csv", "utf-8"),
+            ("23", "csv", "gbk"),
+        ] {
+            let d = dir.path().join(format!("{library}-{format}-{encoding}"));
+            let truth = generate_library(
+                library,
+                table,
+                &d,
+                &[
+                    "--rows",
+                    "12000",
+                    "--seed",
+                    seed,
+                    "--anomalies",
+                    "360",
+                    "--format",
+                    format,
+                    "--encoding",
+                    encoding,
+                ],
+            );
+            assert_eq!(truth.anomalous_rows, 360, "{library}");
+            let (pack, extra) = if format == "csv" {
+                (
+                    csv_pack(library, &d, &d.join(format!("{table}.csv")), encoding),
+                    vec![],
+                )
+            } else {
+                let over = format!("{table}={}", d.join(format!("{table}.parquet")).display());
+                (
+                    root().join(format!("rules/{library}.yaml")),
+                    vec!["--data".to_string(), over],
+                )
+            };
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let (_, s) = audit(&pack.to_string_lossy(), &d.join("out"), &extra);
+            assert_matches_truth(&s, &truth);
+        }
+    }
+}

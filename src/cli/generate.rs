@@ -13,7 +13,7 @@ use crate::text::thousands;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("how_many").args(["anomalies", "anomaly_rate"]))]
 pub struct GenArgs {
-    /// Library to generate (death, marriage, spatial).
+    /// Library to generate (building, death, marriage, spatial).
     #[arg(long)]
     pub library: String,
     /// Rows of the library's main table.

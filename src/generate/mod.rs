@@ -7,6 +7,7 @@
 //! Rows are generated in chunks on rayon's pool; chunk `i` is seeded from `(seed, i)`, so the
 //! output is byte-identical whatever the thread count.
 
+pub mod building;
 pub mod death;
 pub mod marriage;
 pub mod people;
@@ -85,6 +86,7 @@ pub fn library(library: &str, spec: &GenSpec) -> Result<truth::Truth> {
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
     let tables = match library {
         "spatial" => vec![(spatial::TABLE, table::write(&spatial::Address, spec)?)],
+        "building" => vec![(building::TABLE, table::write(&building::Building, spec)?)],
         "death" => vec![(death::TABLE, table::write(&death::Record, spec)?)],
         "marriage" => vec![(
             marriage::TABLE,
@@ -92,7 +94,7 @@ pub fn library(library: &str, spec: &GenSpec) -> Result<truth::Truth> {
         )],
         other => {
             return Err(Error::Usage(format!(
-                "no generator for library `{other}`; available: death, marriage, spatial"
+                "no generator for library `{other}`; available: building, death, marriage, spatial"
             )));
         }
     };

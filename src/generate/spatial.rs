@@ -25,7 +25,7 @@ const DISTRICTS: &str = include_str!("../../rules/codelists/shanghai_districts.c
 /// Municipal departments that also supply addresses (the rest come from the districts).
 const DEPARTMENTS: [&str; 3] = ["市规划资源局", "市公安局", "市民政局"];
 /// Road names that contain no district name (so address texts stay unambiguous).
-const ROADS: [&str; 12] = [
+pub(crate) const ROADS: [&str; 12] = [
     "长乐路",
     "复兴中路",
     "淮海西路",
@@ -41,18 +41,18 @@ const ROADS: [&str; 12] = [
 ];
 
 /// A first-of-file date bound: 2005-01-01 and 2025-12-31 as days since 1970-01-01.
-const DATE_MIN: i32 = 12_784;
-const DATE_MAX: i32 = 20_453;
+pub(crate) const DATE_MIN: i32 = 12_784;
+pub(crate) const DATE_MAX: i32 = 20_453;
 
-struct Reference {
+pub(crate) struct Reference {
     /// (community code, street code, district code)
-    communities: Vec<(String, String, String)>,
+    pub(crate) communities: Vec<(String, String, String)>,
     street_names: std::collections::HashMap<String, String>,
-    district_names: std::collections::HashMap<String, String>,
-    districts: Vec<String>,
+    pub(crate) district_names: std::collections::HashMap<String, String>,
+    pub(crate) districts: Vec<String>,
 }
 
-static REFERENCE: LazyLock<Reference> = LazyLock::new(|| {
+pub(crate) static REFERENCE: LazyLock<Reference> = LazyLock::new(|| {
     let rows = |text: &'static str| {
         text.lines()
             .skip(1)
@@ -214,7 +214,7 @@ fn clean_row(rng: &mut StdRng, index: u64) -> Row {
 
 /// A point inside district `code`'s boundary (and, with `not_in`, outside that district's),
 /// rounded to 6 decimals as written.
-fn point_in(rng: &mut StdRng, code: &str, not_in: Option<&str>) -> (f64, f64) {
+pub(crate) fn point_in(rng: &mut StdRng, code: &str, not_in: Option<&str>) -> (f64, f64) {
     let districts = &*region::DISTRICTS;
     let Some(d) = districts.iter().find(|d| d.code == code) else {
         unreachable!("generated districts come from the boundary file's code list")
