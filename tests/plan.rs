@@ -28,7 +28,7 @@ fn plan_text(pack: &str) -> String {
 #[test]
 fn one_scan_one_projection_for_every_rule() {
     for (pack, scan, rules) in [
-        ("rules/spatial.yaml", "DataSourceExec", 15),
+        ("rules/spatial.yaml", "DataSourceExec", 16),
         ("testdata/cases/kinds.yaml", "StreamingTableExec", 14),
     ] {
         let text = plan_text(pack);

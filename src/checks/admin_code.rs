@@ -53,6 +53,19 @@ pub fn retired_on(code: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, 1, 1)
 }
 
+/// The enclosing division's code: a 12-digit community's 9-digit street, a 9-digit street's
+/// 6-digit district.
+pub fn parent(code: &str) -> Option<&str> {
+    if !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match code.len() {
+        12 => Some(&code[..9]),
+        9 => Some(&code[..6]),
+        _ => None,
+    }
+}
+
 /// Whether `code` was ever a Shanghai district code (current or retired).
 pub fn is_known_district(code: &str) -> bool {
     HISTORY.contains_key(code)

@@ -8,6 +8,7 @@
 //! *passes* (presence is `not_null`'s job), so one missing value is reported once, by the rule
 //! meant for it.
 
+pub mod address;
 pub mod admin_code;
 pub mod allowed;
 pub mod certificate;

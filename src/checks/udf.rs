@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use super::{admin_code as admin, certificate as cert, id_number, region};
+use super::{address, admin_code as admin, certificate as cert, id_number, region};
 
 /// What a text function returns per value.
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +208,69 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
                 TextFn::Date(|s| admin::retired_on(s).map(id::days)),
             ),
             "January 1st of the year a retired district code went out of use; NULL if current",
+        ),
+        (
+            TextUdf::new(
+                "qc_admin_parent",
+                TextFn::Text(|s| admin::parent(s).map(str::to_string)),
+            ),
+            "the enclosing division: 12-digit community → 9-digit street, 9-digit street → district",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_district",
+                TextFn::Text(|s| address::part(s, "district").map(str::to_string)),
+            ),
+            "district part of an address text (黄浦区), per the address grammar in README",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_street",
+                TextFn::Text(|s| address::part(s, "street").map(str::to_string)),
+            ),
+            "street/town part (南京东路街道, 七宝镇)",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_zone",
+                TextFn::Text(|s| address::part(s, "zone").map(str::to_string)),
+            ),
+            "development zone, park or farm standing for a street (张江高科技园区, 前卫农场)",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_road",
+                TextFn::Text(|s| address::part(s, "road").map(str::to_string)),
+            ),
+            "road part (四川北路, 沪南公路, 曹杨二村)",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_lane",
+                TextFn::Text(|s| address::part(s, "lane").map(str::to_string)),
+            ),
+            "lane part (1746弄)",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_number",
+                TextFn::Text(|s| address::part(s, "number").map(str::to_string)),
+            ),
+            "house number part (45号, 12-1号, 12号甲)",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_building",
+                TextFn::Text(|s| address::part(s, "building").map(str::to_string)),
+            ),
+            "building part (3号楼, 5幢)",
+        ),
+        (
+            TextUdf::new(
+                "qc_addr_room",
+                TextFn::Text(|s| address::part(s, "room").map(str::to_string)),
+            ),
+            "room part (601室)",
         ),
         (
             TextUdf::new(

@@ -98,10 +98,11 @@ pub enum Defect {
     FutureUpdate,
     AncientUpdate,
     PointInOtherDistrict,
+    AddressWithoutNumber,
 }
 
 impl Defect {
-    pub const ALL: [Defect; 15] = [
+    pub const ALL: [Defect; 16] = [
         Defect::NullCode,
         Defect::MalformedCode,
         Defect::NullAddress,
@@ -117,6 +118,7 @@ impl Defect {
         Defect::FutureUpdate,
         Defect::AncientUpdate,
         Defect::PointInOtherDistrict,
+        Defect::AddressWithoutNumber,
     ];
 
     /// The rule of `rules/spatial.yaml` a row with this defect fails (and no other).
@@ -138,14 +140,15 @@ impl Defect {
             Defect::FutureUpdate => "ADR-013",
             Defect::AncientUpdate => "ADR-014",
             Defect::PointInOtherDistrict => "ADR-015",
+            Defect::AddressWithoutNumber => "ADR-016",
         }
     }
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub const RULES: [&str; 15] = [
+pub const RULES: [&str; 16] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
-    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015",
+    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
 ];
 
 #[derive(Debug, Clone)]
@@ -303,6 +306,9 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
             };
             (row.longitude, row.latitude) = point_in(rng, other, Some(&row.district_code));
         }
+        Defect::AddressWithoutNumber => {
+            row.address = Some(format!("上海市{}{}", row.district_name, row.road));
+        }
     }
 }
 
@@ -364,9 +370,9 @@ fn batch(rows: &[Row]) -> Result<RecordBatch> {
 pub struct Address;
 
 /// The rule each defect (in [`Defect::ALL`] order) breaks.
-const DEFECT_RULES: [&str; 15] = [
+const DEFECT_RULES: [&str; 16] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
-    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015",
+    "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
 ];
 
 impl TableGen for Address {
