@@ -20,42 +20,163 @@
 //! ```
 //!
 //! Each part is the shortest text that ends with its suffix, so 南京东路街道 is a street and
-//! the road comes after it. An address the grammar cannot read gives NULL parts (and `rest`).
-
-use std::sync::LazyLock;
-
-use regex::Regex;
-
-static GRAMMAR: LazyLock<Regex> = LazyLock::new(|| {
-    let pattern = concat!(
-        r"^(?:上海市|上海)?",
-        r"(?P<district>\p{Han}{1,5}?(?:新区|区|县))?",
-        // "真如镇街道" is one street: the longer suffix is tried first.
-        r"(?P<street>\p{Han}{1,8}?(?:镇街道|街道|镇|乡))?",
-        r"(?P<zone>[\p{Han}（）()]{1,30}?(?:开发区|工业区|园区|新区|农场|林场|度假区|加工区|旅游区|试验区)(?:[（(]\p{Han}+[）)])?)?",
-        r"(?P<road>[\p{Han}\d]{1,20}?(?:公路|大道|路|街|巷|新村|村))?",
-        r"(?P<lane>\d+弄)?",
-        // "3号楼" is a building, not number 3 followed by 楼.
-        r"(?:(?P<tower>\d+号楼)|(?P<number>\d+(?:-\d+)?号[甲乙丙丁]?)?(?P<building>\d+(?:幢|栋|号楼))?)",
-        r"(?P<room>\d+室)?",
-        r"(?P<rest>.*)$",
-    );
-    Regex::new(pattern).unwrap_or_else(|e| unreachable!("the address grammar compiles: {e}"))
-});
+//! the road comes after it; parts are read left to right, each once (no backtracking). An
+//! address the grammar cannot read gives NULL parts (and `rest`). Digits are ASCII 0–9.
 
 /// The parts of an address, by name.
 pub const PARTS: [&str; 9] = [
     "district", "street", "zone", "road", "lane", "number", "building", "room", "rest",
 ];
 
+/// A Chinese character (CJK unified ideographs, extensions and compatibility, 〇).
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{3007}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+/// The shortest prefix of `s` made of 1..=`max` characters accepted by `body`, then one of
+/// `suffixes` (tried in order); its length in bytes.
+fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str]) -> Option<usize> {
+    let mut chars = s
+        .char_indices()
+        .skip(1)
+        .map(|(i, _)| i)
+        .chain(std::iter::once(s.len()));
+    for (n, c) in s.chars().enumerate() {
+        if n >= max || !body(c) {
+            return None;
+        }
+        let end = chars.next()?;
+        if let Some(suffix) = suffixes.iter().find(|x| s[end..].starts_with(**x)) {
+            return Some(end + suffix.len());
+        }
+    }
+    None
+}
+
+/// Length in bytes of the ASCII digits `s` starts with.
+fn digits(s: &str) -> usize {
+    s.bytes().take_while(u8::is_ascii_digit).count()
+}
+
+/// `digits suffix` at the start of `s` (one of `suffixes`, in order).
+fn numbered(s: &str, suffixes: &[&str]) -> Option<usize> {
+    let n = digits(s);
+    if n == 0 {
+        return None;
+    }
+    suffixes
+        .iter()
+        .find(|x| s[n..].starts_with(**x))
+        .map(|x| n + x.len())
+}
+
+/// `digits ["-" digits] "号" [甲乙丙丁]` at the start of `s`.
+fn house_number(s: &str) -> Option<usize> {
+    let mut n = digits(s);
+    if n == 0 {
+        return None;
+    }
+    if s[n..].starts_with('-') && digits(&s[n + 1..]) > 0 {
+        n += 1 + digits(&s[n + 1..]);
+    }
+    if !s[n..].starts_with('号') {
+        return None;
+    }
+    n += '号'.len_utf8();
+    if let Some(c) = s[n..].chars().next().filter(|c| "甲乙丙丁".contains(*c)) {
+        n += c.len_utf8();
+    }
+    Some(n)
+}
+
+/// Cut the first `len` bytes of `s` (when the part was found) into `parts[slot]`.
+fn take<'a>(parts: &mut [Option<&'a str>; 9], slot: usize, len: Option<usize>, s: &mut &'a str) {
+    if let Some(n) = len {
+        let (head, tail) = s.split_at(n);
+        parts[slot] = Some(head);
+        *s = tail;
+    }
+}
+
+/// Split `address` into [`PARTS`], in grammar order; absent parts are `None`.
+pub fn parse(address: &str) -> [Option<&str>; 9] {
+    let mut parts = [None; 9];
+    let mut s = address.trim();
+    for city in ["上海市", "上海"] {
+        if let Some(rest) = s.strip_prefix(city) {
+            s = rest;
+            break;
+        }
+    }
+    let han_or_paren = |c: char| is_han(c) || "（）()".contains(c);
+    take(
+        &mut parts,
+        0,
+        shortest(s, 5, is_han, &["新区", "区", "县"]),
+        &mut s,
+    );
+    // "真如镇街道" is one street: the longer suffix is tried first.
+    take(
+        &mut parts,
+        1,
+        shortest(s, 8, is_han, &["镇街道", "街道", "镇", "乡"]),
+        &mut s,
+    );
+    let zones = [
+        "开发区",
+        "工业区",
+        "园区",
+        "新区",
+        "农场",
+        "林场",
+        "度假区",
+        "加工区",
+        "旅游区",
+        "试验区",
+    ];
+    let zone = shortest(s, 30, han_or_paren, &zones).map(|n| {
+        // An optional parenthesised qualifier: 试验区（保税片区）.
+        let rest = &s[n..];
+        let open = rest.chars().next().filter(|c| "（(".contains(*c));
+        let close = open.and_then(|o| {
+            let inner = &rest[o.len_utf8()..];
+            let han: usize = inner
+                .chars()
+                .take_while(|c| is_han(*c))
+                .map(char::len_utf8)
+                .sum();
+            let c = inner[han..].chars().next().filter(|c| "）)".contains(*c))?;
+            (han > 0).then(|| o.len_utf8() + han + c.len_utf8())
+        });
+        n + close.unwrap_or(0)
+    });
+    take(&mut parts, 2, zone, &mut s);
+    let roads = ["公路", "大道", "路", "街", "巷", "新村", "村"];
+    take(
+        &mut parts,
+        3,
+        shortest(s, 20, |c| is_han(c) || c.is_ascii_digit(), &roads),
+        &mut s,
+    );
+    take(&mut parts, 4, numbered(s, &["弄"]), &mut s);
+    // "3号楼" is a building, not number 3 followed by 楼.
+    if let Some(n) = numbered(s, &["号楼"]) {
+        take(&mut parts, 6, Some(n), &mut s);
+    } else {
+        take(&mut parts, 5, house_number(s), &mut s);
+        take(&mut parts, 6, numbered(s, &["幢", "栋", "号楼"]), &mut s);
+    }
+    take(&mut parts, 7, numbered(s, &["室"]), &mut s);
+    if !s.is_empty() {
+        parts[8] = Some(s);
+    }
+    parts
+}
+
 /// One part of `address` (see [`PARTS`]), or `None` when absent.
 pub fn part<'a>(address: &'a str, name: &str) -> Option<&'a str> {
-    let caps = GRAMMAR.captures(address.trim())?;
-    let found = match name {
-        "building" => caps.name("tower").or_else(|| caps.name("building")),
-        other => caps.name(other),
-    };
-    found.map(|m| m.as_str()).filter(|s| !s.is_empty())
+    let i = PARTS.iter().position(|p| *p == name)?;
+    parse(address)[i]
 }
 
 #[cfg(test)]
