@@ -25,9 +25,11 @@ lint:
 snap:
     cargo insta review
 
-# Benchmarks: peak memory flat from 1M to 10M rows, and throughput of the fused pass.
+# Benchmarks: peak memory flat from 1M to 10M rows, throughput of the fused pass, and the
+# domain functions per value (criterion).
 bench:
     bash benches/scale.sh
+    cargo bench --bench domain
 
 # Generate the spatial library at N rows into scratch/ (not committed).
 gen rows="1000000":
