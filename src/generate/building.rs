@@ -7,14 +7,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
 use super::spatial::{DATE_MAX, DATE_MIN, REFERENCE, ROADS, point_in};
-use super::table::TableGen;
+use super::table::{TableGen, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "building";
@@ -188,9 +188,6 @@ impl TableGen for Building {
     }
 
     fn batch(&self, rows: &[Row]) -> Result<RecordBatch> {
-        let text = |f: &dyn Fn(&Row) -> Option<String>| -> ArrayRef {
-            Arc::new(rows.iter().map(f).collect::<StringArray>())
-        };
         let float = |f: &dyn Fn(&Row) -> f64| -> ArrayRef {
             Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Float64Array>())
         };
@@ -198,20 +195,20 @@ impl TableGen for Building {
             Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Int64Array>())
         };
         let columns: Vec<ArrayRef> = vec![
-            text(&|r| r.building_id.clone()),
-            text(&|r| Some(r.provider.clone())),
-            text(&|r| Some(r.unit_code.clone())),
-            text(&|r| r.address.clone()),
-            text(&|r| Some(r.address_code.clone())),
-            text(&|r| Some(r.district_code.clone())),
+            text_column(rows, |r| r.building_id.clone()),
+            text_column(rows, |r| Some(r.provider.clone())),
+            text_column(rows, |r| Some(r.unit_code.clone())),
+            text_column(rows, |r| r.address.clone()),
+            text_column(rows, |r| Some(r.address_code.clone())),
+            text_column(rows, |r| Some(r.district_code.clone())),
             float(&|r| r.longitude),
             float(&|r| r.latitude),
             int(&|r| r.floors),
             int(&|r| r.build_year),
             float(&|r| r.building_area),
             float(&|r| r.footprint_area),
-            text(&|r| Some(r.structure.clone())),
-            text(&|r| Some(r.usage.clone())),
+            text_column(rows, |r| Some(r.structure.clone())),
+            text_column(rows, |r| Some(r.usage.clone())),
             Arc::new(
                 rows.iter()
                     .map(|r| Some(r.updated_on))

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Array, Int64Array, StringArray};
+use arrow::array::{ArrayRef, Int64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, Duration, NaiveDate};
@@ -16,8 +16,7 @@ use rand::Rng as _;
 use rand::rngs::StdRng;
 
 use super::people::{DISTRICTS, Party, date, person, years_before};
-use super::table::TableGen;
-use crate::checks::id_number::days;
+use super::table::{TableGen, date_column, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
@@ -200,28 +199,22 @@ impl TableGen for Record {
     }
 
     fn batch(&self, rows: &[Row]) -> Result<RecordBatch> {
-        let text = |f: &dyn Fn(&Row) -> Option<String>| -> ArrayRef {
-            Arc::new(rows.iter().map(f).collect::<StringArray>())
-        };
-        let dates = |f: &dyn Fn(&Row) -> Option<NaiveDate>| -> ArrayRef {
-            Arc::new(rows.iter().map(|r| f(r).map(days)).collect::<Date32Array>())
-        };
         let columns: Vec<ArrayRef> = vec![
-            text(&|r| r.record_id.clone()),
-            text(&|r| Some(r.provider.clone())),
-            text(&|r| Some(r.person.name.clone())),
-            text(&|r| Some(r.person.id())),
-            text(&|r| Some(r.person.sex.to_string())),
-            dates(&|r| Some(r.person.birth)),
-            dates(&|r| Some(r.death)),
+            text_column(rows, |r| r.record_id.clone()),
+            text_column(rows, |r| Some(r.provider.clone())),
+            text_column(rows, |r| Some(r.person.name.clone())),
+            text_column(rows, |r| Some(r.person.id())),
+            text_column(rows, |r| Some(r.person.sex.to_string())),
+            date_column(rows, |r| Some(r.person.birth)),
+            date_column(rows, |r| Some(r.death)),
             Arc::new(rows.iter().map(|r| Some(r.age)).collect::<Int64Array>()),
-            text(&|r| Some(r.place.to_string())),
-            text(&|r| r.pregnancy.map(str::to_string)),
-            text(&|r| Some(r.icd10.clone())),
-            dates(&|r| Some(r.issue)),
-            dates(&|r| Some(r.report)),
-            dates(&|r| r.cremation),
-            text(&|r| Some(r.district.to_string())),
+            text_column(rows, |r| Some(r.place.to_string())),
+            text_column(rows, |r| r.pregnancy.map(str::to_string)),
+            text_column(rows, |r| Some(r.icd10.clone())),
+            date_column(rows, |r| Some(r.issue)),
+            date_column(rows, |r| Some(r.report)),
+            date_column(rows, |r| r.cremation),
+            text_column(rows, |r| Some(r.district.to_string())),
         ];
         RecordBatch::try_new(self.schema(), columns)
             .map_err(|e| Error::Internal(format!("generated batch: {e}")))

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Array, StringArray};
+use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
@@ -16,8 +16,7 @@ use rand::Rng as _;
 use rand::rngs::StdRng;
 
 use super::people::{DISTRICTS, Party, SURNAMES, date, person, years_before};
-use super::table::TableGen;
-use crate::checks::id_number::days;
+use super::table::{TableGen, date_column, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "registration";
@@ -242,17 +241,11 @@ impl TableGen for Registration {
     }
 
     fn batch(&self, rows: &[Row]) -> Result<RecordBatch> {
-        let text = |f: &dyn Fn(&Row) -> Option<String>| -> ArrayRef {
-            Arc::new(rows.iter().map(f).collect::<StringArray>())
-        };
-        let dates = |f: &dyn Fn(&Row) -> Option<NaiveDate>| -> ArrayRef {
-            Arc::new(rows.iter().map(|r| f(r).map(days)).collect::<Date32Array>())
-        };
         let columns: Vec<ArrayRef> = vec![
-            text(&|r| r.reg_id.clone()),
-            text(&|r| Some(r.provider.clone())),
-            text(&|r| Some(r.business.clone())),
-            text(&|r| {
+            text_column(rows, |r| r.reg_id.clone()),
+            text_column(rows, |r| Some(r.provider.clone())),
+            text_column(rows, |r| Some(r.business.clone())),
+            text_column(rows, |r| {
                 Some(r.cert_override.clone().unwrap_or_else(|| {
                     format!(
                         "{}{}-{}-{:06}",
@@ -260,17 +253,17 @@ impl TableGen for Registration {
                     )
                 }))
             }),
-            dates(&|r| Some(r.reg_date)),
-            dates(&|r| r.application),
-            text(&|r| Some(r.organ.to_string())),
-            text(&|r| Some(r.male.name.clone())),
-            text(&|r| Some(r.male.id())),
-            dates(&|r| Some(r.male.birth)),
-            text(&|r| Some(r.male.sex.to_string())),
-            text(&|r| Some(r.female.name.clone())),
-            text(&|r| Some(r.female.id())),
-            dates(&|r| Some(r.female.birth)),
-            text(&|r| Some(r.female.sex.to_string())),
+            date_column(rows, |r| Some(r.reg_date)),
+            date_column(rows, |r| r.application),
+            text_column(rows, |r| Some(r.organ.to_string())),
+            text_column(rows, |r| Some(r.male.name.clone())),
+            text_column(rows, |r| Some(r.male.id())),
+            date_column(rows, |r| Some(r.male.birth)),
+            text_column(rows, |r| Some(r.male.sex.to_string())),
+            text_column(rows, |r| Some(r.female.name.clone())),
+            text_column(rows, |r| Some(r.female.id())),
+            date_column(rows, |r| Some(r.female.birth)),
+            text_column(rows, |r| Some(r.female.sex.to_string())),
         ];
         RecordBatch::try_new(self.schema(), columns)
             .map_err(|e| Error::Internal(format!("generated batch: {e}")))

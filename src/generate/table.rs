@@ -6,9 +6,12 @@
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 
-use arrow::array::RecordBatch;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use chrono::NaiveDate;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -17,6 +20,7 @@ use rayon::prelude::*;
 
 use super::truth::TableTruth;
 use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, chunk_rng};
+use crate::checks::id_number::days;
 use crate::error::{Error, Result};
 
 /// How a library makes one of its tables.
@@ -37,6 +41,16 @@ pub trait TableGen: Sync {
     fn batch(&self, rows: &[Self::Row]) -> Result<RecordBatch>;
     /// CSV damages: the index of a text column (for a stray quote) and of a date column.
     fn damage_columns(&self) -> (usize, usize);
+}
+
+/// A text column of generated rows (for [`TableGen::batch`]).
+pub fn text_column<R>(rows: &[R], f: impl Fn(&R) -> Option<String>) -> ArrayRef {
+    Arc::new(rows.iter().map(f).collect::<StringArray>())
+}
+
+/// A date column of generated rows (for [`TableGen::batch`]).
+pub fn date_column<R>(rows: &[R], f: impl Fn(&R) -> Option<NaiveDate>) -> ArrayRef {
+    Arc::new(rows.iter().map(|r| f(r).map(days)).collect::<Date32Array>())
 }
 
 /// Record-level damage of CSV output, each counted by one built-in parse rule.
