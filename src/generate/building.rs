@@ -72,10 +72,6 @@ impl TableGen for Building {
         &RULES
     }
 
-    fn defects(&self) -> &'static [&'static str] {
-        &RULES
-    }
-
     fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
         let r = &*REFERENCE;
         let (community, _, district) = &r.communities[rng.random_range(0..r.communities.len())];

@@ -70,10 +70,6 @@ impl TableGen for Record {
         &RULES
     }
 
-    fn defects(&self) -> &'static [&'static str] {
-        &RULES
-    }
-
     fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
         let death = date(rng.random_range(17_167..=20_453)); // 2017-01-01 ..= 2025-12-31
         let age = if rng.random_bool(0.85) {

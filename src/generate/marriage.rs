@@ -4,7 +4,7 @@
 //! built from business type, office code, year and a serial; both parties with plausible
 //! names, ID numbers consistent with their birth date and sex (70% Shanghai address codes),
 //! ages at least a year past the legal minimum; divorces accepted 31–60 days before
-//! registration. Each defect breaks exactly one rule (`DEFECT_RULES`).
+//! registration. Defect `k` breaks rule `RULES[k]` and no other.
 
 use std::sync::Arc;
 
@@ -21,13 +21,12 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "registration";
 
-/// The rules of `rules/marriage.yaml`, in order; defect `k` breaks `DEFECT_RULES[k]`.
+/// The rules of `rules/marriage.yaml`, in order; defect `k` breaks `RULES[k]`.
 const RULES: [&str; 20] = [
     "MAR-001", "MAR-002", "MAR-003", "MAR-004", "MAR-005", "MAR-006", "MAR-007", "MAR-008",
     "MAR-009", "MAR-010", "MAR-011", "MAR-012", "MAR-013", "MAR-014", "MAR-015", "MAR-016",
     "MAR-017", "MAR-018", "MAR-019", "MAR-020",
 ];
-const DEFECT_RULES: [&str; 20] = RULES;
 
 /// One registration.
 #[derive(Debug, Clone)]
@@ -88,10 +87,6 @@ impl TableGen for Registration {
 
     fn rules(&self) -> &'static [&'static str] {
         &RULES
-    }
-
-    fn defects(&self) -> &'static [&'static str] {
-        &DEFECT_RULES
     }
 
     fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {

@@ -32,7 +32,10 @@ pub trait TableGen: Sync {
     /// Every rule id of the table in the pack, so the truth lists zeros too.
     fn rules(&self) -> &'static [&'static str];
     /// The rule each row-level defect breaks (defect `k` is the `k`-th entry), and no other.
-    fn defects(&self) -> &'static [&'static str];
+    /// By default one defect per rule, in the rules' order.
+    fn defects(&self) -> &'static [&'static str] {
+        self.rules()
+    }
     fn clean_row(&self, rng: &mut StdRng, index: u64) -> Self::Row;
     /// Inject defect `k` (an index into [`TableGen::defects`]).
     fn apply(&self, row: &mut Self::Row, k: usize, rng: &mut StdRng);
