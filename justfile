@@ -13,7 +13,7 @@ check:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
     cargo test --all-targets
-    cargo run -- check rules/
+    ./target/debug/qc check rules/
 
 fmt:
     cargo fmt --all
