@@ -121,9 +121,6 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
     impl AdminCode {
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
             let c = cx.column_of(&self.column, "admin_code", &[ColumnType::String])?;
-            let call = |cx: &BindCx<'_>, name: &str, arg: Expr| -> Option<Expr> {
-                Some(cx.state.scalar_functions().get(name)?.call(vec![arg]))
-            };
             let digits = match self.level.value.as_str() {
                 "district" => 6,
                 "street" => 9,
@@ -137,7 +134,7 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
                 }
             };
             let value = ident(&c.name);
-            let current = call(cx, "qc_admin_current", value.clone())?;
+            let current = cx.call("qc_admin_current", vec![value.clone()])?;
             let length_ok =
                 datafusion::functions::unicode::expr_fn::character_length(value.clone())
                     .eq(datafusion::logical_expr::lit(digits));
@@ -153,8 +150,8 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
                 return None;
             }
             let date = cx.column_of(as_of, "admin_code", &[ColumnType::Date])?;
-            let retired = call(cx, "qc_district_retired_on", value.clone())?;
-            let known = call(cx, "qc_district_known", value)?;
+            let retired = cx.call("qc_district_retired_on", vec![value.clone()])?;
+            let known = cx.call("qc_district_known", vec![value])?;
             let date = ident(&date.name);
             // Current, or a code still in use on the record's own date.
             let in_use_then = known.and(retired.clone().is_null().or(date.clone().lt(retired)));

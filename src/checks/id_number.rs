@@ -408,10 +408,7 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
             let c = cx.column_of(&self.column, "id_number", &[ColumnType::String])?;
             let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
-            let call = |name: &str| -> Option<Expr> {
-                let f = cx.state.scalar_functions().get(name)?.clone();
-                Some(f.call(vec![ident(&c.name)]))
-            };
+            let value = ident(&c.name);
             let other =
                 |cx: &mut BindCx<'_>, col: &Option<Spanned<String>>, what: &str, ty: ColumnType| {
                     let Some(col) = col else {
@@ -434,15 +431,15 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
                     Some(ident(&bound.name))
                 };
             match aspect {
-                "valid" => call("qc_id_valid"),
-                "normalized" => call("qc_id_normalized"),
-                "address" => call("qc_id_address_known"),
+                "valid" => cx.call("qc_id_valid", vec![value]),
+                "normalized" => cx.call("qc_id_normalized", vec![value]),
+                "address" => cx.call("qc_id_address_known", vec![value]),
                 "birth_date" => {
-                    let f = call("qc_id_birth_date")?;
+                    let f = cx.call("qc_id_birth_date", vec![value])?;
                     Some(f.eq(other(cx, &self.birth_date, "birth_date", ColumnType::Date)?))
                 }
                 "sex" => {
-                    let f = call("qc_id_sex")?;
+                    let f = cx.call("qc_id_sex", vec![value])?;
                     Some(f.eq(other(cx, &self.sex, "sex", ColumnType::String)?))
                 }
                 unknown => {

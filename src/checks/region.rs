@@ -183,7 +183,7 @@ impl ScalarUDFImpl for PointInDistrict {
 /// `within_region` check kind.
 pub mod kind_check {
     use arrow::datatypes::DataType;
-    use datafusion::logical_expr::{Expr, ScalarUDF, cast, ident};
+    use datafusion::logical_expr::{Expr, cast, ident};
     use serde::Deserialize;
 
     use crate::rules::bind::BindCx;
@@ -232,12 +232,14 @@ zh: 坐标不在「{district}」所指区的范围内 · en: the point is outsid
             let lat = cx.column_of(&self.latitude, "within_region", &numbers);
             let code = cx.column_of(&self.district, "within_region", &[ColumnType::String]);
             let (lon, lat, code) = (lon?, lat?, code?);
-            let f = ScalarUDF::new_from_impl(super::PointInDistrict::default());
-            Some(f.call(vec![
-                cast(ident(&lon.name), DataType::Float64),
-                cast(ident(&lat.name), DataType::Float64),
-                cast(ident(&code.name), DataType::Utf8),
-            ]))
+            cx.call(
+                "qc_point_in_district",
+                vec![
+                    cast(ident(&lon.name), DataType::Float64),
+                    cast(ident(&lat.name), DataType::Float64),
+                    cast(ident(&code.name), DataType::Utf8),
+                ],
+            )
         }
     }
 }

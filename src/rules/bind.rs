@@ -157,6 +157,19 @@ impl BindCx<'_> {
         None
     }
 
+    /// A call of one of qc's registered functions (`qc_*`). A missing one is a qc bug,
+    /// reported rather than letting the rule vanish.
+    pub fn call(&mut self, function: &str, args: Vec<Expr>) -> Option<Expr> {
+        if let Some(f) = self.state.scalar_functions().get(function) {
+            return Some(f.call(args));
+        }
+        self.diagnostics.push(Diagnostic::error(
+            "internal",
+            format!("qc function `{function}` is not registered (a qc bug)"),
+        ));
+        None
+    }
+
     /// Record that the rule reads `name` (for columns found through SQL).
     pub fn note_read(&mut self, name: &str) {
         if !self.read.iter().any(|r| r == name) {

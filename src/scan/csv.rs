@@ -274,11 +274,11 @@ impl CsvJob {
             batch.push(&rec, &positions, &self.opts.null_values);
             if batch.len() >= self.batch_size {
                 let b = batch.finish(&self.schema, &file_name)?;
+                self.progress.store(reader.bytes_read, Ordering::Relaxed);
                 if !emit(b) {
                     return Ok(()); // the consumer stopped
                 }
             }
-            self.progress.store(reader.bytes_read, Ordering::Relaxed);
         }
         if batch.len() > 0 {
             let b = batch.finish(&self.schema, &file_name)?;
