@@ -59,6 +59,31 @@ impl Text {
             Verdict::Pass => self.pick("通过", "pass"),
             Verdict::Warn => self.pick("警告", "warn"),
             Verdict::Fail => self.pick("不通过", "fail"),
+            Verdict::Skipped => self.pick("跳过", "skipped"),
+        }
+    }
+
+    /// Header of the table-level checks' lines.
+    pub fn table_check_header(&self) -> [&'static str; 5] {
+        match self.lang {
+            Lang::Zh => ["表级检查", "名称", "实测", "要求", "结论"],
+            Lang::En => ["table check", "name", "observed", "expected", "verdict"],
+        }
+    }
+
+    /// A rule left out of the run, and why (the reason is in English).
+    pub fn rule_skipped(&self, id: &str, name: &str, reason: &str) -> String {
+        match self.lang {
+            Lang::Zh => format!("已跳过 {id} {name}：{reason}"),
+            Lang::En => format!("skipped {id} {name}: {reason}"),
+        }
+    }
+
+    /// The violating tuples of a set-based rule, e.g. `重复组 3`.
+    pub fn violations(&self, unit: crate::checks::set::ViolationUnit, count: &str) -> String {
+        match self.lang {
+            Lang::Zh => format!("{} {count}", unit.zh()),
+            Lang::En => format!("{count} {}", unit.en().replace('_', " ")),
         }
     }
 

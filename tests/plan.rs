@@ -10,14 +10,14 @@ fn plan_text(pack: &str) -> String {
         let root = crate::util::root();
         let (packs, diags) = qc::rules::load(
             &[root.join(pack)],
-            &ctx.state(),
+            &ctx,
             &qc::rules::bind::SourceOverrides::default(),
         )
         .await
         .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
-        let plan = qc::plan::compile(table).unwrap();
+        let plan = qc::plan::compile(table, &[]).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
             .await
             .unwrap();

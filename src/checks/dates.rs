@@ -21,7 +21,8 @@ pub fn age_years(birth: NaiveDate, on: NaiveDate) -> i64 {
     years
 }
 
-fn from_days(d: i32) -> Option<NaiveDate> {
+/// Days since 1970-01-01 → date.
+pub fn from_days(d: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(d.checked_add(719_163)?)
 }
 

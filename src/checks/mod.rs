@@ -19,9 +19,14 @@ pub mod length;
 pub mod not_null;
 pub mod order;
 pub mod pattern;
+pub mod query;
 pub mod range;
+pub mod reference;
 pub mod region;
+pub mod set;
+pub mod table;
 pub mod udf;
+pub mod unique;
 
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
@@ -43,6 +48,9 @@ pub enum CheckDoc {
     IdNumber(id_number::kind_check::IdNumber),
     AdminCode(admin_code::kind_check::AdminCode),
     WithinRegion(region::kind_check::WithinRegion),
+    Unique(unique::Unique),
+    Reference(reference::Reference),
+    Query(query::Query),
 }
 
 impl CheckDoc {
@@ -59,6 +67,9 @@ impl CheckDoc {
             CheckDoc::IdNumber(_) => "id_number",
             CheckDoc::AdminCode(_) => "admin_code",
             CheckDoc::WithinRegion(_) => "within_region",
+            CheckDoc::Unique(_) => "unique",
+            CheckDoc::Reference(_) => "reference",
+            CheckDoc::Query(_) => "query",
         }
     }
 
@@ -76,7 +87,32 @@ impl CheckDoc {
             CheckDoc::IdNumber(c) => c.bind(cx),
             CheckDoc::AdminCode(c) => c.bind(cx),
             CheckDoc::WithinRegion(c) => c.bind(cx),
+            CheckDoc::Unique(_) | CheckDoc::Reference(_) | CheckDoc::Query(_) => {
+                cx.report(crate::diagnostic::Diagnostic::error(
+                    "internal",
+                    format!("set-based kind `{}` bound as a row check (a qc bug)", self.kind()),
+                ));
+                None
+            }
         }
+    }
+
+    /// Whether the kind is set-based (its verdict on a row depends on other rows).
+    pub fn is_set(&self) -> bool {
+        matches!(
+            self,
+            CheckDoc::Unique(_) | CheckDoc::Reference(_) | CheckDoc::Query(_)
+        )
+    }
+
+    /// Bind a set-based kind (see [`set`]); `None` for row kinds.
+    pub async fn bind_set<T>(&self, at: &Spanned<T>, cx: &mut set::SetCx<'_>) -> Option<set::SetOutcome> {
+        Some(match self {
+            CheckDoc::Unique(c) => c.bind(at, cx).await,
+            CheckDoc::Reference(c) => c.bind(at, cx).await,
+            CheckDoc::Query(c) => c.bind(at, cx).await,
+            _ => return None,
+        })
     }
 }
 
@@ -149,7 +185,7 @@ pub struct KindDoc {
 }
 
 /// Every kind's documentation, in the order of the catalogue.
-pub const DOCS: [KindDoc; 10] = [
+pub const DOCS: [KindDoc; 14] = [
     KindDoc {
         kind: "not_null",
         text: not_null::DOC,
@@ -189,6 +225,22 @@ pub const DOCS: [KindDoc; 10] = [
     KindDoc {
         kind: "within_region",
         text: region::kind_check::DOC,
+    },
+    KindDoc {
+        kind: "unique",
+        text: unique::DOC,
+    },
+    KindDoc {
+        kind: "reference",
+        text: reference::DOC,
+    },
+    KindDoc {
+        kind: "query",
+        text: query::DOC,
+    },
+    KindDoc {
+        kind: "table_checks",
+        text: table::DOC,
     },
 ];
 

@@ -42,7 +42,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let ctx = local::session(1);
     let (packs, diagnostics) = rt.block_on(crate::rules::load(
         &args.packs,
-        &ctx.state(),
+        &ctx,
         &crate::rules::bind::SourceOverrides::default(),
     ))?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();

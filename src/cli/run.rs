@@ -29,6 +29,13 @@ pub struct RunArgs {
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Memory for sorts, aggregates and joins of set-based rules, e.g. `1GiB`, `512MB`;
+    /// beyond it they spill to disk [default: half of physical memory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// The run date freshness checks measure against, `YYYY-MM-DD` [default: today].
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<chrono::NaiveDate>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -41,6 +48,14 @@ pub fn parse_data_override(s: &str) -> std::result::Result<(String, PathBuf), St
         }
         _ => Err(format!("expected TABLE=PATH, got `{s}`")),
     }
+}
+
+/// `1GiB`, `512MB`, `2g`, `1073741824` → bytes.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("invalid size `{s}`: {e}"))
 }
 
 /// A new run id: UTC time plus a random suffix, e.g. `20261125T231100Z-3f2a`.
@@ -67,7 +82,13 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
     let started_at = chrono::Utc::now();
     let run_id = new_run_id(started_at);
     let json = args.output.format == Format::Json;
-    let ctx = local::session(threads);
+    let ctx = local::session_with_limit(
+        threads,
+        args.memory_limit.unwrap_or_else(local::default_memory_limit),
+    );
+    let as_of = i64::from(crate::checks::id_number::days(
+        args.as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+    ));
     // Claim the output folder first: whatever happens next, no earlier summary.json remains
     // there to pass for this run's result.
     let out_path = args
@@ -77,7 +98,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
     let out = OutputDir::prepare(&out_path)?;
 
     let overrides: SourceOverrides = args.data.iter().cloned().collect();
-    let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx.state(), &overrides).await?;
+    let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx, &overrides).await?;
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     if !diagnostics.is_empty() && (!errors.is_empty() || !args.output.quiet) {
         let text: String = diagnostics.iter().map(|d| d.render() + "\n\n").collect();
@@ -119,7 +140,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
             &progress,
             bars,
         );
-        let outcome = execute::audit_table(&ctx, table, &out.path, &progress).await;
+        let outcome = execute::audit_table(&ctx, table, &out.path, &progress, as_of).await;
         drop(ticker);
         let outcome = outcome?;
         let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
@@ -127,13 +148,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
                 .ok()
                 .map(|r| r.display().to_string())
         });
-        let elapsed = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
-        tables.push(summary::table_summary(
-            table,
-            &outcome.counts,
-            anomalies_file,
-            elapsed,
-        ));
+        tables.push(summary::table_summary(table, &outcome, anomalies_file));
     }
 
     let failed = tables.iter().any(|t| t.verdict == Verdict::Fail);

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -11,8 +13,29 @@ use crate::error::{Error, Result};
 /// Catalog under which each library is a schema: tables are `library.table` in SQL.
 pub const CATALOG: &str = "qc";
 
-/// A session with `threads` partitions, qc's SQL settings, and an empty catalog.
+/// A session with `threads` partitions, qc's SQL settings, an empty catalog, and the
+/// default memory limit ([`default_memory_limit`]).
 pub fn session(threads: usize) -> SessionContext {
+    session_with_limit(threads, default_memory_limit())
+}
+
+/// The default memory limit of the engine's operators: half the machine's memory (4 GiB when
+/// it cannot be read).
+pub fn default_memory_limit() -> u64 {
+    total_memory().map_or(4 << 30, |m| m / 2)
+}
+
+/// Physical memory in bytes, from `/proc/meminfo` (Linux).
+fn total_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A session whose sorts, aggregates and joins share `memory_limit` bytes and spill to the
+/// system's temporary folder beyond it.
+pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
         .with_default_catalog_and_schema(CATALOG, "public")
@@ -23,8 +46,14 @@ pub fn session(threads: usize) -> SessionContext {
     options.sql_parser.enable_ident_normalization = false;
     // Positions inside rule SQL, for diagnostics that point at the spot.
     options.sql_parser.collect_spans = true;
+    let pool = FairSpillPool::new(usize::try_from(memory_limit).unwrap_or(usize::MAX));
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .build_arc()
+        .unwrap_or_default();
     let state = SessionStateBuilder::new()
         .with_config(config)
+        .with_runtime_env(runtime)
         .with_default_features()
         .build();
     let ctx = SessionContext::new_with_state(state);

@@ -3,7 +3,9 @@
 //! one batch at a time, and counts are per provider, not per row.
 
 pub mod local;
+pub mod table_checks;
 pub mod tally;
+pub mod violations;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -59,6 +61,10 @@ pub fn workload(table: &BoundTable) -> Workload {
 #[derive(Debug)]
 pub struct TableOutcome {
     pub counts: TableCounts,
+    /// Per rule: the number of violating tuples of a set-based rule.
+    pub violation_keys: Vec<Option<u64>>,
+    /// What the table-level checks are judged on.
+    pub facts: crate::checks::table::TableFacts,
     /// The anomaly export and its row count, when the table has anomalies.
     pub anomalies: Option<(std::path::PathBuf, u64)>,
     pub elapsed: Duration,
@@ -101,16 +107,24 @@ pub async fn physical_plan(
         .map_err(|e| Error::engine(what(), e))
 }
 
-/// Audit one table: one scan, all row rules, exact counts, anomalies to `out_dir/anomalies/`.
+/// Audit one table: set-based rules' violating tuples first, then one scan for all rules,
+/// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
+/// `as_of` is the run date (days since 1970-01-01).
 pub async fn audit_table(
     ctx: &SessionContext,
     table: &BoundTable,
     out_dir: &Path,
     progress: &Arc<TableProgress>,
+    as_of: i64,
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = || format!("auditing {}", table.qualified_name());
-    let plan = plan::compile(table)?;
+    let sets = violations::compute(ctx, table).await?;
+    let violation_keys = sets
+        .iter()
+        .map(|s| s.as_ref().map(|s| s.len() as u64))
+        .collect();
+    let plan = plan::compile(table, &sets)?;
     let physical = physical_plan(ctx, table, &plan, progress).await?;
     let anomaly_schema = tally::anomaly_schema(physical.schema().as_ref(), &plan.layout);
     let file = out_dir
@@ -166,9 +180,13 @@ pub async fn audit_table(
             other => other,
         });
     }
+    let anomalies = anomalies?;
+    let facts = table_checks::facts(ctx, table, counts.rows, as_of).await?;
     Ok(TableOutcome {
         counts,
-        anomalies: anomalies?,
+        violation_keys,
+        facts,
+        anomalies,
         elapsed: started.elapsed(),
     })
 }

@@ -2,9 +2,11 @@
 //! for every row, one nullable boolean per rule (NULL: not applicable; true: passed;
 //! false: failed) next to the columns anomaly exports need.
 //!
-//! The plan uses only DataFusion expressions, literals and `IN` lists (no in-memory tables),
-//! so it can be shipped to a Ballista cluster unchanged.
+//! Row rules use only DataFusion expressions, literals and `IN` lists. A set-based rule
+//! enters the projection as a membership test against its violating tuples ([`keyset`]),
+//! computed before the pass.
 
+pub mod keyset;
 pub mod row;
 
 pub use row::{Layout, TablePlan, compile};

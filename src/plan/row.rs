@@ -5,7 +5,9 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ident, lit, when};
 
 use crate::error::{Error, Result};
-use crate::rules::bind::{BoundRule, BoundTable};
+use crate::plan::keyset::{KeySet, violates};
+use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
+use std::sync::Arc;
 use crate::scan::{self, SourceFormat};
 
 /// Name of rule `i`'s output column in the fused projection.
@@ -36,8 +38,9 @@ pub struct TablePlan {
     pub needed: Vec<String>,
 }
 
-/// Compile a table's rules into one fused projection.
-pub fn compile(table: &BoundTable) -> Result<TablePlan> {
+/// Compile a table's rules into one fused projection. `sets[i]` holds the violating tuples
+/// of rule `i` when it is set-based (computed beforehand by the engine).
+pub fn compile(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Result<TablePlan> {
     let mut data: Vec<String> = Vec::new();
     let mut push = |name: &str| {
         if !data.iter().any(|d| d == name) {
@@ -81,12 +84,31 @@ pub fn compile(table: &BoundTable) -> Result<TablePlan> {
     };
     let rules_start = projection.len();
     for (i, rule) in table.rules.iter().enumerate() {
-        let passed = rule.check.clone().is_not_false();
+        let (passed, condition) = match &rule.check {
+            RuleCheck::Row(expr) => (
+                expr.clone().is_not_false(),
+                rule.when.as_ref().map(|w| w.clone().is_true()),
+            ),
+            RuleCheck::Set(Some(check)) => {
+                let Some(Some(set)) = sets.get(i) else {
+                    return Err(Error::Internal(format!(
+                        "rule {}: violating tuples were not computed",
+                        rule.id
+                    )));
+                };
+                (
+                    violates(Arc::clone(set), &check.on).is_not_true(),
+                    Some(crate::checks::set::applicable(&check.on, rule.when.as_ref())),
+                )
+            }
+            RuleCheck::Set(None) => {
+                return Err(Error::Internal(format!("rule {} is not bound", rule.id)));
+            }
+        };
         // A malformed CSV record is judged by the PARSE rules only.
         let mut applies: Option<Expr> =
             (is_csv && !rule.builtin).then(|| ident(scan::META_ERROR).is_null());
-        if let Some(w) = &rule.when {
-            let w = w.clone().is_true();
+        if let Some(w) = condition {
             applies = Some(match applies {
                 Some(a) => a.and(w),
                 None => w,

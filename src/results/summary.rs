@@ -7,8 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use unicode_width::UnicodeWidthStr;
 
-use crate::results::counts::TableCounts;
-use crate::rules::bind::{BoundRule, BoundTable};
+use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
 use crate::rules::{Severity, Threshold};
 use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
 
@@ -20,6 +19,8 @@ pub enum Verdict {
     Pass,
     Warn,
     Fail,
+    /// A table check that could not be evaluated (e.g. no earlier run to compare with).
+    Skipped,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +60,10 @@ pub struct TableSummary {
     /// passed_rows / rows (1.0 for an empty table).
     pub pass_rate: f64,
     pub verdict: Verdict,
+    /// Table-level checks (row count, freshness, completeness).
+    pub table_checks: Vec<TableCheckSummary>,
+    /// Rules left out of this run, with the reason.
+    pub skipped_rules: Vec<SkippedRuleSummary>,
     /// The anomaly export, relative to the output folder (absent when there is no anomaly).
     pub anomalies_file: Option<String>,
     pub elapsed_ms: u64,
@@ -81,6 +86,36 @@ pub struct RuleSummary {
     pub failed_rate: f64,
     pub threshold: Threshold,
     pub verdict: Verdict,
+    /// Set-based rules: the number of violating tuples (duplicated groups, dangling values,
+    /// keys returned by a query).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Violations>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Violations {
+    /// `duplicated_groups`, `dangling_values` or `violating_keys`.
+    pub unit: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableCheckSummary {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub dimension: String,
+    pub severity: String,
+    pub observed: String,
+    pub expected: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SkippedRuleSummary {
+    pub id: String,
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,46 +146,88 @@ fn rate(part: u64, whole: u64) -> f64 {
 }
 
 pub fn rule_verdict(rule: &BoundRule, failed: u64, applicable: u64) -> Verdict {
-    if rule.threshold.is_met(failed, applicable) {
+    severity_verdict(rule.threshold.is_met(failed, applicable), rule.severity)
+}
+
+fn severity_verdict(passed: bool, severity: Severity) -> Verdict {
+    if passed {
         Verdict::Pass
-    } else if rule.severity == Severity::Warn {
+    } else if severity == Severity::Warn {
         Verdict::Warn
     } else {
         Verdict::Fail
     }
 }
 
+fn severity_name(s: Severity) -> String {
+    match s {
+        Severity::Error => "error".into(),
+        Severity::Warn => "warn".into(),
+    }
+}
+
 /// Summarize one audited table.
 pub fn table_summary(
     table: &BoundTable,
-    counts: &TableCounts,
+    outcome: &crate::execute::TableOutcome,
     anomalies_file: Option<String>,
-    elapsed_ms: u64,
 ) -> TableSummary {
+    let counts = &outcome.counts;
+    let elapsed_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
     let rules: Vec<RuleSummary> = table
         .rules
         .iter()
         .zip(&counts.rules)
-        .map(|(r, c)| RuleSummary {
+        .zip(&outcome.violation_keys)
+        .map(|((r, c), keys)| RuleSummary {
             id: r.id.clone(),
             name: r.name.clone(),
             kind: r.kind.to_string(),
             dimension: r.dimension.en().to_string(),
-            severity: match r.severity {
-                Severity::Error => "error".into(),
-                Severity::Warn => "warn".into(),
-            },
+            severity: severity_name(r.severity),
             builtin: r.builtin,
             applicable_rows: c.applicable,
             failed_rows: c.failed,
             failed_rate: rate(c.failed, c.applicable),
             threshold: r.threshold,
             verdict: rule_verdict(r, c.failed, c.applicable),
+            violations: match (&r.check, keys) {
+                (RuleCheck::Set(Some(check)), Some(n)) => Some(Violations {
+                    unit: check.unit.en().to_string(),
+                    count: *n,
+                }),
+                _ => None,
+            },
         })
         .collect();
-    let verdict = if rules.iter().any(|r| r.verdict == Verdict::Fail) {
+    let table_checks: Vec<TableCheckSummary> = table
+        .table_checks
+        .iter()
+        .map(|c| {
+            let outcome = c.kind.evaluate(&outcome.facts);
+            TableCheckSummary {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                kind: c.kind.kind().to_string(),
+                dimension: c.dimension.en().to_string(),
+                severity: severity_name(c.severity),
+                observed: outcome.observed,
+                expected: outcome.expected,
+                verdict: outcome
+                    .passed
+                    .map_or(Verdict::Skipped, |p| severity_verdict(p, c.severity)),
+            }
+        })
+        .collect();
+    let verdicts = || {
+        rules
+            .iter()
+            .map(|r| r.verdict)
+            .chain(table_checks.iter().map(|c| c.verdict))
+    };
+    let verdict = if verdicts().any(|v| v == Verdict::Fail) {
         Verdict::Fail
-    } else if rules.iter().any(|r| r.verdict == Verdict::Warn) {
+    } else if verdicts().any(|v| v == Verdict::Warn) {
         Verdict::Warn
     } else {
         Verdict::Pass
@@ -200,6 +277,16 @@ pub fn table_summary(
             rate(counts.passed(), counts.rows)
         },
         verdict,
+        table_checks,
+        skipped_rules: table
+            .skipped
+            .iter()
+            .map(|r| SkippedRuleSummary {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                reason: r.reason.clone(),
+            })
+            .collect(),
         anomalies_file,
         elapsed_ms,
         rules,
@@ -248,7 +335,18 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
                 r.id.clone(),
                 r.name.clone(),
                 dim,
-                thousands(r.failed_rows),
+                match &r.violations {
+                    Some(v) => format!(
+                        "{} ({})",
+                        thousands(r.failed_rows),
+                        text.violations(
+                            crate::checks::set::ViolationUnit::parse(&v.unit)
+                                .unwrap_or(crate::checks::set::ViolationUnit::ViolatingKey),
+                            &thousands(v.count)
+                        )
+                    ),
+                    None => thousands(r.failed_rows),
+                },
                 percent_ceil(r.failed_rows, r.applicable_rows),
                 text.verdict(r.verdict).to_string(),
             ]
@@ -276,6 +374,45 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
     let _ = writeln!(out, "{}", line(header));
     for r in &rows {
         let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+    }
+    if !t.table_checks.is_empty() {
+        let header = text.table_check_header();
+        let rows: Vec<[String; 5]> = t
+            .table_checks
+            .iter()
+            .map(|c| {
+                [
+                    c.id.clone(),
+                    c.name.clone(),
+                    c.observed.clone(),
+                    c.expected.clone(),
+                    text.verdict(c.verdict).to_string(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(UnicodeWidthStr::width);
+        for r in &rows {
+            for (w, cell) in widths.iter_mut().zip(r) {
+                *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
+            }
+        }
+        let line = |cells: [&str; 5]| {
+            let padded: Vec<String> = cells[..4]
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| pad(c, w))
+                .collect();
+            format!("  {}  {}", padded.join("  "), cells[4])
+                .trim_end()
+                .to_string()
+        };
+        let _ = writeln!(out, "{}", line(header));
+        for r in &rows {
+            let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+    }
+    for r in &t.skipped_rules {
+        let _ = writeln!(out, "  {}", text.rule_skipped(&r.id, &r.name, &r.reason));
     }
     out
 }

@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::execution::SessionState;
+use datafusion::prelude::SessionContext;
 use datafusion::logical_expr::Expr;
 
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::rules::codelists::CodeLists;
 use crate::rules::parse::Pack;
+use crate::checks::set::{RunTables, SetCheck, SetCx, SetOutcome};
+use crate::checks::table::TableCheckKind;
 use crate::rules::{ColumnType, Dimension, Severity, Spanned, TableDoc, Threshold};
 use crate::scan::{self, CsvOptions, SourceFormat};
 
@@ -44,6 +47,26 @@ pub struct BoundTable {
     pub key: Vec<String>,
     pub provider: Option<String>,
     pub rules: Vec<BoundRule>,
+    pub table_checks: Vec<BoundTableCheck>,
+    /// Rules left out of this run, with the reason (e.g. their other library is not in it).
+    pub skipped: Vec<SkippedRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SkippedRule {
+    pub id: String,
+    pub name: String,
+    pub reason: String,
+}
+
+/// A bound table-level check.
+#[derive(Debug, Clone)]
+pub struct BoundTableCheck {
+    pub id: String,
+    pub name: String,
+    pub dimension: Dimension,
+    pub severity: Severity,
+    pub kind: TableCheckKind,
 }
 
 impl BoundTable {
@@ -82,13 +105,21 @@ pub struct BoundRule {
     pub kind: &'static str,
     /// Precondition: the rule applies where this is true.
     pub when: Option<Expr>,
-    /// True where the row passes.
-    pub check: Expr,
+    pub check: RuleCheck,
     /// Columns the rule reads (exported with anomalies).
     pub columns: Vec<String>,
     pub threshold: Threshold,
     /// True for qc's built-in rules (CSV parse rules).
     pub builtin: bool,
+}
+
+/// What decides a rule's verdict on a row.
+#[derive(Debug, Clone)]
+pub enum RuleCheck {
+    /// True where the row passes.
+    Row(Expr),
+    /// Set-based: bound once every table of the run is known (`None` until then).
+    Set(Option<Box<SetCheck>>),
 }
 
 /// Everything a check needs while it binds: the table's columns, the SQL context, the code
@@ -230,13 +261,14 @@ pub async fn bind(
             );
             continue;
         }
-        for r in &t.rules {
-            let span = pack.span(&r.id);
-            if let Some(first) = seen_rules.get(r.id.value.as_str()) {
+        let ids = t.rules.iter().map(|r| &r.id).chain(t.table_checks.iter().map(|c| &c.id));
+        for id in ids {
+            let span = pack.span(id);
+            if let Some(first) = seen_rules.get(id.value.as_str()) {
                 diags.push(
                     Diagnostic::error(
                         "duplicate-rule-id",
-                        format!("rule id `{}` is used twice", r.id.value),
+                        format!("rule id `{}` is used twice", id.value),
                     )
                     .at(span)
                     .help(format!(
@@ -247,7 +279,7 @@ pub async fn bind(
                     )),
                 );
             } else {
-                seen_rules.insert(r.id.value.as_str(), span);
+                seen_rules.insert(id.value.as_str(), span);
             }
         }
         if let Some(bt) =
@@ -263,6 +295,78 @@ pub async fn bind(
         tables,
     });
     (bound, diags)
+}
+
+/// Stage two of binding: register every table of the run in `ctx`, then bind the set-based
+/// rules, which may read any of them. A rule whose other library's pack sits beside the run's
+/// packs but is not in the run is skipped, with a warning and a note in the summary.
+pub async fn bind_set_rules(
+    packs: &mut [(Pack, BoundPack)],
+    ctx: &SessionContext,
+    elsewhere: std::collections::BTreeMap<String, PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) -> crate::error::Result<()> {
+    let mut run = RunTables {
+        tables: std::collections::BTreeMap::new(),
+        elsewhere,
+    };
+    for (_, bound) in packs.iter() {
+        for table in &bound.tables {
+            scan::register(ctx, table)?;
+            run.tables
+                .insert(table.qualified_name(), table.columns.clone());
+        }
+    }
+    for (pack, bound) in packs.iter_mut() {
+        for (doc, table) in pack.doc.tables.iter().zip(bound.tables.iter_mut()) {
+            let mut keep = Vec::with_capacity(table.rules.len());
+            for mut rule in std::mem::take(&mut table.rules) {
+                if !matches!(rule.check, RuleCheck::Set(None)) {
+                    keep.push(rule);
+                    continue;
+                }
+                let Some(rdoc) = doc.rules.iter().find(|r| r.id.value == rule.id) else {
+                    continue;
+                };
+                let mut cx = SetCx {
+                    pack,
+                    ctx,
+                    table,
+                    when: rule.when.clone(),
+                    run: &run,
+                    diagnostics: diags,
+                };
+                match rdoc.check.value.bind_set(&rdoc.check, &mut cx).await {
+                    Some(SetOutcome::Bound(check)) => {
+                        for c in &check.on {
+                            if !rule.columns.contains(&c.name) {
+                                rule.columns.push(c.name.clone());
+                            }
+                        }
+                        rule.check = RuleCheck::Set(Some(Box::new(check)));
+                        keep.push(rule);
+                    }
+                    Some(SetOutcome::Skipped(reason)) => {
+                        diags.push(
+                            Diagnostic::warning(
+                                "rule-skipped",
+                                format!("rule {} is skipped: {reason}", rule.id),
+                            )
+                            .at(pack.span(&rdoc.id)),
+                        );
+                        table.skipped.push(SkippedRule {
+                            id: rule.id.clone(),
+                            name: rule.name.clone(),
+                            reason,
+                        });
+                    }
+                    Some(SetOutcome::Failed) | None => {}
+                }
+            }
+            table.rules = keep;
+        }
+    }
+    Ok(())
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -512,35 +616,7 @@ async fn bind_table(
             diagnostics: diags,
             read: Vec::new(),
         };
-        let dimension = Dimension::parse(&r.dimension.value);
-        if dimension.is_none() {
-            let names: Vec<String> = Dimension::ALL
-                .iter()
-                .map(|d| format!("{} ({})", d.zh(), d.en()))
-                .collect();
-            cx.report(
-                Diagnostic::error(
-                    "unknown-dimension",
-                    format!("unknown quality dimension `{}`", r.dimension.value),
-                )
-                .at(cx.span(&r.dimension))
-                .help(format!("the dimensions are: {}", names.join(", "))),
-            );
-        }
-        let severity = match &r.severity {
-            None => Some(Severity::Error),
-            Some(s) => {
-                let parsed = Severity::parse(&s.value);
-                if parsed.is_none() {
-                    cx.error(
-                        "unknown-severity",
-                        s,
-                        format!("unknown severity `{}` (expected error or warn)", s.value),
-                    );
-                }
-                parsed
-            }
-        };
+        let head = bind_head(&mut cx, &r.dimension, r.severity.as_ref());
         if let Some(th) = &r.threshold
             && th.max_rate.is_some_and(|x| !(0.0..=1.0).contains(&x))
         {
@@ -554,9 +630,13 @@ async fn bind_table(
             .when
             .as_ref()
             .and_then(|w| crate::checks::expr::bind_boolean(w, "when", &mut cx));
-        let check = r.check.value.bind(&mut cx);
+        let check = if r.check.value.is_set() {
+            Some(RuleCheck::Set(None))
+        } else {
+            r.check.value.bind(&mut cx).map(RuleCheck::Row)
+        };
         let read = std::mem::take(&mut cx.read);
-        if let (Some(dimension), Some(severity), Some(check)) = (dimension, severity, check)
+        if let (Some((dimension, severity)), Some(check)) = (head, check)
             && (r.when.is_none() || when.is_some())
         {
             rules.push(BoundRule {
@@ -574,6 +654,37 @@ async fn bind_table(
             });
         }
     }
+    let mut table_checks = Vec::new();
+    for c in &t.table_checks {
+        let mut cx = BindCx {
+            pack,
+            columns: &columns,
+            df_schema: &df_schema,
+            state,
+            codelists,
+            diagnostics: diags,
+            read: Vec::new(),
+        };
+        let head = bind_head(&mut cx, &c.dimension, c.severity.as_ref());
+        let kind = &c.check.value;
+        let mut ok = true;
+        if let Some(problem) = kind.invalid() {
+            cx.error("invalid-option", &c.check, problem);
+            ok = false;
+        }
+        if let Some(name) = kind.column() {
+            ok &= cx.column_of(name, kind.kind(), kind.column_types()).is_some();
+        }
+        if let (Some((dimension, severity)), true) = (head, ok) {
+            table_checks.push(BoundTableCheck {
+                id: c.id.value.clone(),
+                name: c.name.clone(),
+                dimension,
+                severity,
+                kind: kind.clone(),
+            });
+        }
+    }
     let errors_after = diags.iter().filter(|d| d.is_error()).count();
     (errors_after == errors_before).then(|| BoundTable {
         library: library.clone(),
@@ -585,7 +696,47 @@ async fn bind_table(
         key,
         provider,
         rules,
+        table_checks,
+        skipped: Vec::new(),
     })
+}
+
+/// A rule's or table check's dimension and severity (problems reported).
+fn bind_head(
+    cx: &mut BindCx<'_>,
+    dimension: &Spanned<String>,
+    severity: Option<&Spanned<String>>,
+) -> Option<(Dimension, Severity)> {
+    let parsed = Dimension::parse(&dimension.value);
+    if parsed.is_none() {
+        let names: Vec<String> = Dimension::ALL
+            .iter()
+            .map(|d| format!("{} ({})", d.zh(), d.en()))
+            .collect();
+        cx.report(
+            Diagnostic::error(
+                "unknown-dimension",
+                format!("unknown quality dimension `{}`", dimension.value),
+            )
+            .at(cx.span(dimension))
+            .help(format!("the dimensions are: {}", names.join(", "))),
+        );
+    }
+    let severity = match severity {
+        None => Some(Severity::Error),
+        Some(s) => {
+            let parsed = Severity::parse(&s.value);
+            if parsed.is_none() {
+                cx.error(
+                    "unknown-severity",
+                    s,
+                    format!("unknown severity `{}` (expected error or warn)", s.value),
+                );
+            }
+            parsed
+        }
+    };
+    Some((parsed?, severity?))
 }
 
 fn bind_key_columns(

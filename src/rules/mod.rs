@@ -57,6 +57,9 @@ pub struct TableDoc {
     pub provider: Option<Spanned<String>>,
     #[serde(default)]
     pub rules: Vec<RuleDoc>,
+    /// Checks of the table as a whole (row count, freshness, completeness rate).
+    #[serde(default)]
+    pub table_checks: Vec<TableCheckDoc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +117,20 @@ pub struct RuleDoc {
     #[serde(default)]
     pub threshold: Option<Threshold>,
     pub check: Spanned<CheckDoc>,
+}
+
+/// A check of a table as a whole: it has a verdict but no anomalous rows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableCheckDoc {
+    pub id: Spanned<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub dimension: Spanned<String>,
+    #[serde(default)]
+    pub severity: Option<Spanned<String>>,
+    pub check: Spanned<crate::checks::table::TableCheckKind>,
 }
 
 /// How many failed rows a rule tolerates before its verdict turns (default: none).
@@ -300,15 +317,20 @@ impl fmt::Display for ColumnType {
 
 /// Parse and bind every pack named by `args` (files, or folders of packs). Returns the packs
 /// that bound cleanly and every diagnostic found, in file order.
+///
+/// Two stages: each pack's tables and row rules bind on their own; then, with every table of
+/// the run registered in `ctx`, the set-based rules (`unique`, `reference`, `query`) bind,
+/// since they may read other tables and other packs.
 pub async fn load(
     args: &[std::path::PathBuf],
-    state: &datafusion::execution::SessionState,
+    ctx: &datafusion::prelude::SessionContext,
     overrides: &bind::SourceOverrides,
 ) -> crate::error::Result<(Vec<bind::BoundPack>, Vec<crate::diagnostic::Diagnostic>)> {
     let mut packs = Vec::new();
     let mut diagnostics = Vec::new();
     let mut libraries: std::collections::HashMap<String, std::path::PathBuf> =
         std::collections::HashMap::new();
+    let state = ctx.state();
     for path in parse::pack_paths(args)? {
         let pack = match parse::parse_file(&path)? {
             Ok(p) => p,
@@ -333,9 +355,38 @@ pub async fn load(
             continue;
         }
         libraries.insert(id.value.clone(), path.clone());
-        let (bound, diags) = bind::bind(&pack, state, overrides).await;
+        let (bound, diags) = bind::bind(&pack, &state, overrides).await;
         diagnostics.extend(diags);
-        packs.extend(bound);
+        if let Some(b) = bound {
+            packs.push((pack, b));
+        }
     }
-    Ok((packs, diagnostics))
+    let elsewhere = sibling_libraries(&libraries);
+    bind::bind_set_rules(&mut packs, ctx, elsewhere, &mut diagnostics).await?;
+    Ok((packs.into_iter().map(|(_, b)| b).collect(), diagnostics))
+}
+
+/// Libraries declared by packs beside the run's packs but not in the run (id → pack path).
+fn sibling_libraries(
+    in_run: &std::collections::HashMap<String, std::path::PathBuf>,
+) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    let folders: std::collections::BTreeSet<std::path::PathBuf> = in_run
+        .values()
+        .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for folder in folders {
+        let Ok(paths) = parse::pack_paths(std::slice::from_ref(&folder)) else {
+            continue;
+        };
+        for path in paths {
+            if let Ok(Ok(pack)) = parse::parse_file(&path) {
+                let id = pack.doc.library.id.value;
+                if !in_run.contains_key(&id) {
+                    out.entry(id).or_insert(path);
+                }
+            }
+        }
+    }
+    out
 }

@@ -40,7 +40,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use super::values::{parse_bool, parse_date, parse_timestamp};
 use super::{CsvOptions, META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
 use crate::error::Error;
-use crate::rules::bind::{BoundColumn, BoundRule, BoundTable};
+use crate::rules::bind::{BoundColumn, BoundRule, BoundTable, RuleCheck};
 use crate::rules::{ColumnType, Dimension, Severity, Threshold};
 
 const READ_CHUNK: usize = 1 << 20;
@@ -104,7 +104,7 @@ pub fn parse_rules() -> Vec<BoundRule> {
             kind: "parse",
             when: None,
             // NULL (a well-formed record) passes, as every check's NULL does.
-            check: ident(META_ERROR).not_eq(lit(e.code())),
+            check: RuleCheck::Row(ident(META_ERROR).not_eq(lit(e.code()))),
             columns: Vec::new(),
             threshold: Threshold::default(),
             builtin: true,

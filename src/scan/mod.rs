@@ -63,3 +63,39 @@ pub fn provider(
         SourceFormat::Csv(opts) => Ok(csv::provider(table, opts, columns, progress, state)),
     }
 }
+
+/// Register `table` as `qc.<library>.<table>` with all its columns, for rule SQL that reads
+/// whole tables (set-based rules). A CSV table is registered as a view of its well-formed
+/// records and declared columns: malformed records are the parse rules' business, not data.
+pub fn register(ctx: &datafusion::prelude::SessionContext, table: &BoundTable) -> Result<()> {
+    use datafusion::catalog::view::ViewTable;
+    use datafusion::datasource::provider_as_source;
+    use datafusion::logical_expr::{LogicalPlanBuilder, ident};
+
+    let what = || format!("registering {}", table.qualified_name());
+    let state = ctx.state();
+    let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let raw = provider(&state, table, &columns, &ScanProgress::default())?;
+    let registered: Arc<dyn TableProvider> = match &table.source.format {
+        SourceFormat::Parquet => raw,
+        SourceFormat::Csv(_) => {
+            let plan = LogicalPlanBuilder::scan(table.name.as_str(), provider_as_source(raw), None)
+                .and_then(|b| b.filter(ident(META_ERROR).is_null()))
+                .and_then(|b| b.project(columns.iter().map(ident)))
+                .and_then(LogicalPlanBuilder::build)
+                .map_err(|e| crate::error::Error::engine(what(), e))?;
+            Arc::new(ViewTable::new(plan, None))
+        }
+    };
+    crate::execute::local::ensure_library_schema(ctx, &table.library.id)?;
+    let reference = datafusion::common::TableReference::full(
+        crate::execute::local::CATALOG,
+        table.library.id.clone(),
+        table.name.clone(),
+    );
+    ctx.deregister_table(reference.clone())
+        .map_err(|e| crate::error::Error::engine(what(), e))?;
+    ctx.register_table(reference, registered)
+        .map_err(|e| crate::error::Error::engine(what(), e))?;
+    Ok(())
+}

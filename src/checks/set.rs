@@ -1,0 +1,255 @@
+//! Set-based checks (`unique`, `reference`, `query`): a row's verdict depends on other rows
+//! of its table or of other tables.
+//!
+//! Each compiles to a **violation relation**: a plan whose result is the distinct tuples of
+//! the table's `on` columns that violate the rule. The engine runs it before the table's
+//! single pass (DataFusion's spilling aggregates and joins, under the run's memory limit),
+//! holds the tuples as a hash set, and the fused pass marks every row whose `on` values are
+//! in the set as failed. So set-based failures join the same anomaly export and the same
+//! once-per-row anomalous count as row-level ones, whatever the partitioning.
+//!
+//! Rows with a NULL in any `on` column are not applicable (like SQL's UNIQUE and foreign
+//! keys), nor are rows where the rule's `when` is not true.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::{Expr, LogicalPlan, ident};
+use datafusion::prelude::SessionContext;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::execute::local::CATALOG;
+use crate::rules::bind::{BoundColumn, BoundTable};
+use crate::rules::parse::Pack;
+use crate::rules::{ColumnType, Spanned};
+
+/// What one violating tuple of a set-based rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViolationUnit {
+    /// A value (combination) held by more than one row.
+    DuplicatedGroup,
+    /// A value (combination) with no match in the target table.
+    DanglingValue,
+    /// A key returned by a `query` rule.
+    ViolatingKey,
+}
+
+impl ViolationUnit {
+    pub const ALL: [ViolationUnit; 3] = [
+        ViolationUnit::DuplicatedGroup,
+        ViolationUnit::DanglingValue,
+        ViolationUnit::ViolatingKey,
+    ];
+
+    /// The unit named `en` (as in `summary.json`).
+    pub fn parse(en: &str) -> Option<ViolationUnit> {
+        ViolationUnit::ALL.into_iter().find(|u| u.en() == en)
+    }
+
+    /// Stable English name, used in `summary.json`.
+    pub fn en(self) -> &'static str {
+        match self {
+            ViolationUnit::DuplicatedGroup => "duplicated_groups",
+            ViolationUnit::DanglingValue => "dangling_values",
+            ViolationUnit::ViolatingKey => "violating_keys",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            ViolationUnit::DuplicatedGroup => "重复组",
+            ViolationUnit::DanglingValue => "无匹配值",
+            ViolationUnit::ViolatingKey => "违规键",
+        }
+    }
+}
+
+/// A bound set-based check.
+#[derive(Debug, Clone)]
+pub struct SetCheck {
+    /// The table's columns a violation is matched on.
+    pub on: Vec<BoundColumn>,
+    /// Distinct tuples of `on` values that violate the rule.
+    pub violations: LogicalPlan,
+    pub unit: ViolationUnit,
+    /// Tables (`library.table`) the check reads besides its own.
+    pub reads: Vec<String>,
+}
+
+/// The tables of a run, for resolving the tables set-based rules name.
+#[derive(Debug, Default)]
+pub struct RunTables {
+    /// `library.table` → its columns.
+    pub tables: BTreeMap<String, Vec<BoundColumn>>,
+    /// Libraries whose packs sit beside the run's packs but are not in the run (id → pack).
+    pub elsewhere: BTreeMap<String, PathBuf>,
+}
+
+impl RunTables {
+    pub fn libraries(&self) -> BTreeSet<&str> {
+        self.tables
+            .keys()
+            .filter_map(|t| t.split_once('.').map(|(l, _)| l))
+            .collect()
+    }
+}
+
+/// How binding a set-based rule ended.
+pub enum SetOutcome {
+    Bound(SetCheck),
+    /// The rule reads a library whose pack is not in this run: it is skipped, with a reason.
+    Skipped(String),
+    /// Problems were reported.
+    Failed,
+}
+
+/// Everything a set-based check needs while it binds.
+pub struct SetCx<'a> {
+    pub pack: &'a Pack,
+    pub ctx: &'a SessionContext,
+    pub table: &'a BoundTable,
+    /// The rule's precondition, already bound.
+    pub when: Option<Expr>,
+    pub run: &'a RunTables,
+    pub diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+/// Either a problem was reported, or the rule is skipped for the given reason.
+pub enum Stop {
+    Reported,
+    Skip(String),
+}
+
+impl From<Stop> for SetOutcome {
+    fn from(s: Stop) -> SetOutcome {
+        match s {
+            Stop::Reported => SetOutcome::Failed,
+            Stop::Skip(reason) => SetOutcome::Skipped(reason),
+        }
+    }
+}
+
+impl SetCx<'_> {
+    pub fn error<T>(&mut self, code: &'static str, at: &Spanned<T>, message: impl Into<String>) {
+        let d = Diagnostic::error(code, message).at(self.pack.span(at));
+        self.diagnostics.push(d);
+    }
+
+    /// The rule's own table's columns named by `names` (reported when unknown).
+    pub fn own_columns(&mut self, names: &[Spanned<String>]) -> Option<Vec<BoundColumn>> {
+        let mut out = Vec::new();
+        for n in names {
+            match self.table.columns.iter().find(|c| c.name == n.value) {
+                Some(c) => out.push(c.clone()),
+                None => {
+                    let d = crate::rules::bind::unknown_column(
+                        &n.value,
+                        &self.table.columns,
+                        self.pack.span(n),
+                    );
+                    self.diagnostics.push(d);
+                }
+            }
+        }
+        (out.len() == names.len()).then_some(out)
+    }
+
+    /// Resolve a table named `library.table` in this run. A library whose pack is beside
+    /// this one but not in the run skips the rule; anything else unknown is an error.
+    pub fn resolve_table<T>(
+        &mut self,
+        name: &str,
+        at: &Spanned<T>,
+    ) -> Result<(String, Vec<BoundColumn>), Stop> {
+        let Some((library, table)) = name.split_once('.') else {
+            self.error(
+                "unknown-table",
+                at,
+                format!("write the table as `library.table`, not `{name}`"),
+            );
+            return Err(Stop::Reported);
+        };
+        if let Some(columns) = self.run.tables.get(name) {
+            return Ok((name.to_string(), columns.clone()));
+        }
+        if !self.run.libraries().contains(library) {
+            if let Some(pack) = self.run.elsewhere.get(library) {
+                return Err(Stop::Skip(format!(
+                    "it reads `{name}`, whose pack {} is not in this run (pass it with --rules)",
+                    pack.display()
+                )));
+            }
+            let libraries: Vec<&str> = self.run.libraries().into_iter().collect();
+            self.error(
+                "unknown-table",
+                at,
+                format!(
+                    "no pack in this run or beside this one declares library `{library}` (the run has: {})",
+                    libraries.join(", ")
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        let mut d = Diagnostic::error(
+            "unknown-table",
+            format!("library `{library}` has no table `{table}`"),
+        )
+        .at(self.pack.span(at));
+        if let Some(best) = did_you_mean(name, self.run.tables.keys().map(String::as_str)) {
+            d = d.help(format!("did you mean `{best}`?"));
+        }
+        self.diagnostics.push(d);
+        Err(Stop::Reported)
+    }
+
+    /// A table of the run as a DataFrame.
+    pub async fn frame(&mut self, qualified: &str) -> Result<DataFrame, Stop> {
+        let (library, table) = qualified.split_once('.').unwrap_or(("", qualified));
+        match self
+            .ctx
+            .table(TableReference::full(CATALOG, library, table))
+            .await
+        {
+            Ok(df) => Ok(df),
+            Err(e) => {
+                self.diagnostics.push(Diagnostic::error(
+                    "internal",
+                    format!("table {qualified} is not registered: {e}"),
+                ));
+                Err(Stop::Reported)
+            }
+        }
+    }
+
+    /// Report a DataFusion error while building the violation plan.
+    pub fn engine_error<T>(&mut self, at: &Spanned<T>, e: &datafusion::error::DataFusionError) -> Stop {
+        let message = e.strip_backtrace();
+        self.error("invalid-rule", at, message.lines().next().unwrap_or_default().to_string());
+        Stop::Reported
+    }
+
+    /// The rows of this rule's table it applies to: `on` columns all present, `when` true.
+    pub fn applicable_rows(&self, on: &[BoundColumn]) -> Expr {
+        applicable(on, self.when.as_ref())
+    }
+}
+
+/// `on` columns all non-NULL, and `when` true.
+pub fn applicable(on: &[BoundColumn], when: Option<&Expr>) -> Expr {
+    let mut cond = on
+        .iter()
+        .map(|c| ident(&c.name).is_not_null())
+        .reduce(Expr::and)
+        .unwrap_or_else(|| datafusion::logical_expr::lit(true));
+    if let Some(w) = when {
+        cond = cond.and(w.clone().is_true());
+    }
+    cond
+}
+
+/// Whether two column types can be matched by equality.
+pub fn comparable(a: ColumnType, b: ColumnType) -> bool {
+    a == b || (a.is_numeric() && b.is_numeric())
+}

@@ -1,0 +1,198 @@
+//! The violating tuples of a set-based rule as a hash set, and the row expression that tests
+//! a row against it (`qc_violates(on...)`: true when the row's tuple is in the set, NULL when
+//! any of its values is NULL).
+//!
+//! Tuples are compared in Arrow's row format after casting each column to its declared type's
+//! canonical Arrow type, so a Parquet `Utf8View` column matches a CSV `Utf8` one.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+use datafusion::common::{Result as DfResult, exec_datafusion_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ident,
+};
+
+use crate::error::{Error, Result};
+use crate::rules::bind::BoundColumn;
+
+/// Distinct tuples of a rule's `on` columns.
+pub struct KeySet {
+    types: Vec<DataType>,
+    converter: RowConverter,
+    rows: HashSet<Box<[u8]>>,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySet")
+            .field("types", &self.types)
+            .field("len", &self.rows.len())
+            .finish()
+    }
+}
+
+impl KeySet {
+    /// An empty set of tuples of `on`'s declared types.
+    pub fn new(on: &[BoundColumn]) -> Result<KeySet> {
+        let types: Vec<DataType> = on.iter().map(|c| c.ty.arrow_type()).collect();
+        let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect())
+            .map_err(|e| Error::Internal(format!("key set: {e}")))?;
+        Ok(KeySet {
+            types,
+            converter,
+            rows: HashSet::new(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn canonical(&self, columns: &[ArrayRef]) -> arrow::error::Result<Vec<ArrayRef>> {
+        columns
+            .iter()
+            .zip(&self.types)
+            .map(|(c, t)| {
+                if c.data_type() == t {
+                    Ok(Arc::clone(c))
+                } else {
+                    cast(c, t)
+                }
+            })
+            .collect()
+    }
+
+    /// Add a batch of violating tuples (its columns in `on` order). Tuples with a NULL are
+    /// left out: they can match no row.
+    pub fn extend(&mut self, batch: &RecordBatch) -> Result<()> {
+        let columns = self
+            .canonical(batch.columns())
+            .map_err(|e| Error::Internal(format!("key set: {e}")))?;
+        let rows = self
+            .converter
+            .convert_columns(&columns)
+            .map_err(|e| Error::Internal(format!("key set: {e}")))?;
+        for (i, row) in rows.iter().enumerate() {
+            if columns.iter().all(|c| c.is_valid(i)) {
+                self.rows.insert(row.as_ref().into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Per row: whether its tuple is in the set (NULL when any value is NULL).
+    fn contains(&self, columns: &[ArrayRef], n: usize) -> arrow::error::Result<BooleanArray> {
+        let columns = self.canonical(columns)?;
+        let rows = self.converter.convert_columns(&columns)?;
+        Ok((0..n)
+            .map(|i| {
+                columns
+                    .iter()
+                    .all(|c| c.is_valid(i))
+                    .then(|| self.rows.contains(rows.row(i).as_ref()))
+            })
+            .collect())
+    }
+}
+
+/// `qc_violates(on...)` over one rule's key set.
+#[derive(Debug)]
+struct Violates {
+    set: Arc<KeySet>,
+    signature: Signature,
+}
+
+impl PartialEq for Violates {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.set, &other.set)
+    }
+}
+
+impl Eq for Violates {}
+
+impl Hash for Violates {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.set), state);
+    }
+}
+
+impl ScalarUDFImpl for Violates {
+    fn name(&self) -> &'static str {
+        "qc_violates"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let out = self
+            .set
+            .contains(&arrays, n)
+            .map_err(|e| exec_datafusion_err!("qc_violates: {e}"))?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// True where the row's `on` tuple is in `set` (NULL when any value is NULL).
+pub fn violates(set: Arc<KeySet>, on: &[BoundColumn]) -> Expr {
+    let udf = ScalarUDF::new_from_impl(Violates {
+        set,
+        signature: Signature::variadic_any(Volatility::Immutable),
+    });
+    udf.call(on.iter().map(|c| ident(&c.name)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, StringViewArray};
+    use arrow::datatypes::{Field, Schema};
+
+    fn column(name: &str) -> BoundColumn {
+        BoundColumn {
+            name: name.into(),
+            ty: crate::rules::ColumnType::String,
+            arrow: DataType::Utf8,
+            title: None,
+            format: None,
+        }
+    }
+
+    #[test]
+    fn membership_across_string_types_and_nulls() {
+        let mut set = KeySet::new(&[column("a")]).unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true)]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from(vec![Some("x"), None, Some("y")]))],
+        )
+        .unwrap();
+        set.extend(&batch).unwrap();
+        assert_eq!(set.len(), 2, "NULL tuples are left out");
+        let probe: ArrayRef = Arc::new(StringViewArray::from(vec![Some("y"), Some("z"), None]));
+        let hit = set.contains(&[probe], 3).unwrap();
+        assert_eq!(
+            hit.iter().collect::<Vec<_>>(),
+            vec![Some(true), Some(false), None]
+        );
+    }
+}
