@@ -17,12 +17,13 @@ Properties of the whole table, listed under a table's `table_checks:` (not `rule
   previous complete run of the same table in the run history; skipped, with a notice, when
   there is no history to compare with;
 - `freshness: { column: C, max_age_days: N }` — the latest value of date/timestamp column C
-  is at most N days before the run date (`qc run --as-of DATE`, default today);
+  not after the run date is at most N days before it (`qc run --as-of DATE`, default
+  today); dates after the run date are left to the rules that check them;
 - `completeness: { column: C, min_rate: R }` — at least the share R (0–1) of rows have a
   value in C.
 
 ## NULL
-`freshness` ignores NULL dates; a column with no date at all fails. `completeness` counts
+`freshness` ignores NULL dates; a column with no date up to the run date fails. `completeness` counts
 NULL as missing.
 
 ## Parameters

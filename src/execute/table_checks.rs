@@ -5,7 +5,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::common::TableReference;
 use datafusion::functions_aggregate::expr_fn::{count, max};
-use datafusion::logical_expr::{Expr, cast, ident};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use datafusion::prelude::SessionContext;
 
 use crate::checks::table::{TableCheckKind, TableFacts};
@@ -26,9 +27,13 @@ pub async fn facts(ctx: &SessionContext, table: &BoundTable, rows: u64, as_of: i
         match &c.kind {
             TableCheckKind::Freshness(f) => {
                 let name = f.column.value.clone();
-                aggregates.push(
-                    max(cast(ident(&name), DataType::Date32)).alias(format!("latest_{}", wanted.len())),
-                );
+                // Dates after the run date are other rules' anomalies, not freshness.
+                let day = cast(ident(&name), DataType::Date32);
+                let as_of_day = lit(ScalarValue::Date32(i32::try_from(as_of).ok()));
+                let latest = when(day.clone().lt_eq(as_of_day), day)
+                    .end()
+                    .map_err(|e| Error::engine("freshness", e))?;
+                aggregates.push(max(latest).alias(format!("latest_{}", wanted.len())));
                 wanted.push((true, name));
             }
             TableCheckKind::Completeness(p) => {
