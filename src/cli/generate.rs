@@ -1,5 +1,6 @@
-//! `qc gen --library L --rows N --out DIR`: a library's tables with anomalies at known rows,
-//! one file per table (`<table>.parquet` or `<table>.csv`), and `truth.json` beside them.
+//! `qc gen --library L[,L…] --rows N --out DIR`: libraries' tables with anomalies at known
+//! rows, one file per table (`<table>.parquet` or `<table>.csv`), and `truth.json` beside
+//! them. Several libraries go to `DIR/<library>/` and refer to each other.
 
 use std::path::PathBuf;
 
@@ -13,16 +14,19 @@ use crate::text::thousands;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("how_many").args(["anomalies", "anomaly_rate"]))]
 pub struct GenArgs {
-    /// Library to generate (building, death, marriage, spatial).
-    #[arg(long)]
-    pub library: String,
-    /// Rows of the library's main table.
+    /// Libraries to generate (building, death, marriage, spatial), comma-separated or
+    /// repeated. Libraries generated together refer to each other (marriage × death,
+    /// building → spatial), so the cross-library rules have exact truths.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub library: Vec<String>,
+    /// Rows of each library's main table.
     #[arg(long, default_value_t = 10_000)]
     pub rows: u64,
     /// Random seed: the same seed gives byte-identical files and truth.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Exactly this many anomalous rows.
+    /// Exactly this many anomalous rows per library (plus, for death generated with marriage,
+    /// one appended record per marriage after death).
     #[arg(long)]
     pub anomalies: Option<u64>,
     /// Or this share of the rows (rounded to a whole number of rows) [default: 0.005].
@@ -71,14 +75,15 @@ pub fn generate(args: &GenArgs) -> Result<ExitStatus> {
         encoding: args.encoding,
         out: args.out.clone(),
     };
-    let truth = crate::generate::library(&args.library, &spec)?;
-    for (table, t) in &truth.tables {
-        output::stderr(&format!(
-            "{}: {table}: {} rows, {} anomalous\n",
-            spec.out.display(),
-            thousands(t.rows),
-            thousands(t.anomalous_rows),
-        ));
+    for truth in crate::generate::libraries(&args.library, &spec)? {
+        for (table, t) in &truth.tables {
+            output::stderr(&format!(
+                "{}.{table}: {} rows, {} anomalous\n",
+                truth.library,
+                thousands(t.rows),
+                thousands(t.anomalous_rows),
+            ));
+        }
     }
     Ok(ExitStatus::Passed)
 }

@@ -3,7 +3,11 @@
 //! Clean rows: a building on a standard address (a committee from the 2023 code list, a road
 //! and number), a point inside its district's boundary, a 28-character real-estate unit code
 //! starting with the district code, 1–60 floors, built 1900–2024, a building area at least
-//! its footprint. Each defect breaks exactly one rule.
+//! its footprint. Each defect breaks exactly one rule — and, when the spatial library is
+//! generated too, the buildings stand on its clean addresses (same code, committee and
+//! district), so a defect that damages the address code also leaves it without a match.
+//! Scenarios: two rows sharing one building id, and (with the spatial library) an address
+//! code no address has.
 
 use std::sync::Arc;
 
@@ -14,16 +18,21 @@ use rand::Rng as _;
 use rand::rngs::StdRng;
 
 use super::spatial::{DATE_MAX, DATE_MIN, REFERENCE, ROADS, point_in};
-use super::table::{TableGen, text_column};
+use super::table::{RowCx, TableGen, row_at, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "building";
 
-const RULES: [&str; 18] = [
+static RULES: [&str; 20] = [
     "BLD-001", "BLD-002", "BLD-003", "BLD-004", "BLD-005", "BLD-006", "BLD-007", "BLD-008",
     "BLD-009", "BLD-010", "BLD-011", "BLD-012", "BLD-013", "BLD-014", "BLD-015", "BLD-016",
-    "BLD-017", "BLD-018",
+    "BLD-017", "BLD-018", "BLD-019", "BLD-020",
 ];
+/// Row defects, one per row-level rule; then the scenarios.
+const ROW_DEFECTS: usize = 18;
+const DUPLICATE_FIRST: usize = ROW_DEFECTS;
+const DUPLICATE_SECOND: usize = ROW_DEFECTS + 1;
+const DANGLING: usize = ROW_DEFECTS + 2;
 const STRUCTURES: [&str; 5] = ["钢结构", "钢混结构", "砖混结构", "砖木结构", "其他结构"];
 const USAGES: [&str; 6] = ["住宅", "商业", "办公", "工业", "公共服务", "其他"];
 const PROVIDERS: [&str; 2] = ["市规划资源局", "市住房城乡建设管理委"];
@@ -58,8 +67,55 @@ fn other_district(rng: &mut StdRng, not: &str) -> String {
     }
 }
 
+/// The spatial library generated with the buildings: its table, and how it was made.
+pub struct SpatialLink {
+    pub seed: u64,
+    pub rows: u64,
+    pub anomalous: Vec<u64>,
+    pub csv: bool,
+}
+
+impl SpatialLink {
+    fn cx(&self) -> RowCx<'_> {
+        RowCx {
+            seed: self.seed,
+            rows: self.rows,
+            anomalous: &self.anomalous,
+            csv: self.csv,
+        }
+    }
+
+    /// The clean address building `index` stands on.
+    fn address_for(&self, index: u64) -> Option<super::spatial::Row> {
+        let cx = self.cx();
+        let start = index.wrapping_mul(7_919) % self.rows.max(1);
+        (0..self.rows)
+            .map(|step| (start + step) % self.rows)
+            .find(|&j| !cx.is_anomalous(j))
+            .map(|j| row_at(&super::spatial::Address, &cx, j).0)
+    }
+
+    /// An address code under `community` that no address of the table has.
+    fn missing_code(&self, community: &str, ordinal: usize) -> String {
+        let cx = self.cx();
+        let mut suffix = (self.rows + ordinal as u64) % 1_000_000;
+        loop {
+            let code = format!("{community}{suffix:06}");
+            let taken = (suffix..self.rows)
+                .step_by(1_000_000)
+                .any(|j| row_at(&super::spatial::Address, &cx, j).0.address_code() == Some(&code));
+            if !taken {
+                return code;
+            }
+            suffix = (suffix + 1) % 1_000_000;
+        }
+    }
+}
+
 /// The `building` table of `rules/building.yaml`.
-pub struct Building;
+pub struct Building {
+    pub spatial: Option<SpatialLink>,
+}
 
 impl TableGen for Building {
     type Row = Row;
@@ -72,9 +128,29 @@ impl TableGen for Building {
         &RULES
     }
 
-    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
+    fn defects(&self) -> usize {
+        if self.spatial.is_some() {
+            DANGLING + 1
+        } else {
+            DANGLING
+        }
+    }
+
+    fn clean_row(&self, _cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
         let r = &*REFERENCE;
         let (community, _, district) = &r.communities[rng.random_range(0..r.communities.len())];
+        let (district, address_code) =
+            match self.spatial.as_ref().and_then(|s| s.address_for(index)) {
+                Some(address) => (
+                    address.district_code().to_string(),
+                    address.address_code().unwrap_or_default().to_string(),
+                ),
+                None => (
+                    district.clone(),
+                    format!("{community}{:06}", index % 1_000_000),
+                ),
+            };
+        let district = &district;
         let district_name = &r.district_names[district];
         let (longitude, latitude) = point_in(rng, district, None);
         let floors = rng.random_range(1..=60);
@@ -103,7 +179,7 @@ impl TableGen for Building {
                 ROADS[rng.random_range(0..ROADS.len())],
                 rng.random_range(1..2000)
             )),
-            address_code: format!("{community}{:06}", index % 1_000_000),
+            address_code,
             district_code: district.clone(),
             longitude,
             latitude,
@@ -117,7 +193,38 @@ impl TableGen for Building {
         }
     }
 
-    fn apply(&self, row: &mut Row, k: usize, rng: &mut StdRng) {
+    fn apply(
+        &self,
+        cx: &RowCx<'_>,
+        row: &mut Row,
+        k: usize,
+        ordinal: usize,
+        rng: &mut StdRng,
+    ) -> &'static [&'static str] {
+        match k {
+            DUPLICATE_FIRST if ordinal + 1 < cx.anomalous.len() => {
+                row.building_id = Some(format!("BDDUP{ordinal:010}"));
+                return &RULES[18..19];
+            }
+            DUPLICATE_FIRST => {
+                // The last anomalous row has no partner to share an id with.
+                row.building_id = None;
+                return &RULES[0..1];
+            }
+            DUPLICATE_SECOND => {
+                row.building_id = Some(format!("BDDUP{:010}", ordinal - 1));
+                return &RULES[18..19];
+            }
+            DANGLING => {
+                if let Some(link) = &self.spatial {
+                    let community = row.address_code[..12].to_string();
+                    row.address_code = link.missing_code(&community, ordinal);
+                }
+                return &RULES[19..20];
+            }
+            _ => {}
+        }
+        let linked = self.spatial.is_some();
         match k {
             0 => row.building_id = None,
             1 => {
@@ -153,6 +260,12 @@ impl TableGen for Building {
             15 => row.usage = "仓储".into(),
             16 => row.address = None,
             _ => row.updated_on = 47_482, // 2099-12-31
+        }
+        match k {
+            // A damaged address code has no address to refer to.
+            4 if linked => &["BLD-005", "BLD-020"],
+            5 if linked => &["BLD-006", "BLD-020"],
+            _ => &RULES[k..=k],
         }
     }
 

@@ -1,10 +1,14 @@
 //! Generator for the 死亡 library's `record` table (`rules/death.yaml`).
 //!
-//! Clean rows: deaths of 2017–2025, ages skewed to 60–100 with some younger, the age field
-//! exact by construction (birth between age+1 years and age years before death, never on the
-//! boundary), an ID number consistent with birth and sex, a common underlying cause fitting
-//! the sex, certificates issued 0–2 days after death and reported within 14 days, cremation
-//! 1–10 days after death (or not recorded). Each defect breaks exactly one rule.
+//! Clean rows: deaths of 2017–2025 of distinct people of [`Space::Death`] (born 1917–2016),
+//! the age field exact by construction, an ID number consistent with birth and sex, a common
+//! underlying cause fitting the sex, certificates issued 0–2 days after death and reported
+//! within 14 days, cremation 1–10 days after death (or not recorded). Each defect breaks
+//! exactly one rule, except that an impossible age typed into the age field also contradicts
+//! the dates, and dates moved 80 years on may make the age exceed 122. Then
+//! the set-based scenario: one person's death recorded twice, the second later; and, when
+//! the marriage library is generated too, records appended for husbands who marry after
+//! their recorded death.
 
 use std::sync::Arc;
 
@@ -15,16 +19,23 @@ use chrono::{Datelike, Duration, NaiveDate};
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::people::{DISTRICTS, Party, date, person, years_before};
-use super::table::{TableGen, date_column, text_column};
+use super::people::{DISTRICTS, Party, Space, date, identity};
+use super::table::{RowCx, TableGen, date_column, text_column};
+use crate::checks::dates::age_years;
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-const RULES: [&str; 16] = [
+static RULES: [&str; 19] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
+    "DEA-017", "DEA-018", "DEA-019",
 ];
+/// Row defects, one per row-level rule; then the scenario's two rows.
+const ROW_DEFECTS: usize = 16;
+const TWICE_FIRST: usize = ROW_DEFECTS;
+const TWICE_SECOND: usize = ROW_DEFECTS + 1;
+
 
 /// Underlying causes for either sex (heart disease, stroke, lung cancer, COPD, diabetes, …).
 const CAUSES: [&str; 10] = [
@@ -50,36 +61,17 @@ pub struct Row {
     district: &'static str,
 }
 
-/// A birth date that makes the age at `death` exactly `age` full years: 1–300 days before
-/// the `age`-th birthday would fall on `death`.
-fn birth_for(rng: &mut StdRng, death: NaiveDate, age: i32) -> NaiveDate {
-    years_before(death, age) - Duration::days(rng.random_range(1..=300))
+/// The `record` table of `rules/death.yaml`.
+pub struct Record {
+    /// People whose death must be recorded before the given date (a marriage of theirs).
+    pub before_marriage: Vec<(Party, NaiveDate)>,
 }
 
-/// The `record` table of `rules/death.yaml`.
-pub struct Record;
-
-impl TableGen for Record {
-    type Row = Row;
-
-    fn name(&self) -> &'static str {
-        TABLE
-    }
-
-    fn rules(&self) -> &'static [&'static str] {
-        &RULES
-    }
-
-    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
-        let death = date(rng.random_range(17_167..=20_453)); // 2017-01-01 ..= 2025-12-31
-        let age = if rng.random_bool(0.85) {
-            rng.random_range(60..101)
-        } else {
-            rng.random_range(1..60)
-        };
-        let sex = if rng.random_bool(0.5) { "1" } else { "2" };
-        let birth = birth_for(rng, death, age);
-        let person = person(rng, birth, sex);
+impl Record {
+    /// A clean record of `person`'s death on `death`.
+    fn record(rng: &mut StdRng, index: u64, person: Party, death: NaiveDate) -> Row {
+        let age = age_years(person.birth, death);
+        let sex = person.sex;
         let issue = death + Duration::days(rng.random_range(0..=2));
         let (code, name) = DISTRICTS[rng.random_range(0..DISTRICTS.len())];
         let provider = if rng.random_bool(0.6) {
@@ -92,7 +84,7 @@ impl TableGen for Record {
             provider,
             person,
             death,
-            age: i64::from(age),
+            age,
             place: PLACES[rng.random_range(0..PLACES.len())],
             pregnancy: match (sex, age < 50, rng.random_range(0..100)) {
                 ("2", true, 0..5) => Some("1"),
@@ -108,38 +100,106 @@ impl TableGen for Record {
             district: code,
         }
     }
+}
 
-    fn apply(&self, row: &mut Row, k: usize, rng: &mut StdRng) {
+impl TableGen for Record {
+    type Row = Row;
+
+    fn name(&self) -> &'static str {
+        TABLE
+    }
+
+    fn rules(&self) -> &'static [&'static str] {
+        &RULES
+    }
+
+    fn defects(&self) -> usize {
+        TWICE_SECOND + 1
+    }
+
+    fn clean_row(&self, _cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
+        let sex = if rng.random_bool(0.5) { "1" } else { "2" };
+        let person = identity(Space::Death, index, sex);
+        // A death in 2017-01-01 ..= 2025-12-31, after the person's first birthday.
+        let first = person.birth.num_days_from_ce() - 719_163 + 366;
+        let death = date(rng.random_range(first.max(17_167)..=20_453));
+        Record::record(rng, index, person, death)
+    }
+
+    fn appended(&self, cx: &RowCx<'_>) -> Result<Vec<(Row, &'static [&'static str])>> {
+        Ok(self
+            .before_marriage
+            .iter()
+            .enumerate()
+            .map(|(n, (person, married))| {
+                let index = cx.rows + n as u64;
+                let mut rng = cx.rng(index);
+                let death = *married - Duration::days(rng.random_range(10..=400));
+                let row = Record::record(&mut rng, index, person.clone(), death);
+                (row, &RULES[18..19])
+            })
+            .collect())
+    }
+
+    fn apply(
+        &self,
+        cx: &RowCx<'_>,
+        row: &mut Row,
+        k: usize,
+        ordinal: usize,
+        rng: &mut StdRng,
+    ) -> &'static [&'static str] {
+        match k {
+            // The last anomalous row has no second record.
+            TWICE_FIRST if ordinal + 1 < cx.anomalous.len() => return &RULES[16..18],
+            TWICE_FIRST => {
+                row.record_id = None;
+                return &RULES[0..1];
+            }
+            TWICE_SECOND => {
+                let first = cx.anomalous[ordinal - 1];
+                let earlier = self.clean_row(cx, &mut cx.rng(first), first);
+                let death = earlier.death + Duration::days(rng.random_range(1..=100));
+                let index = cx.anomalous[ordinal];
+                *row = Record::record(rng, index, earlier.person, death);
+                return &RULES[16..17];
+            }
+            _ => {}
+        }
         let p = &mut row.person;
         match k {
             0 => row.record_id = None,
             1 => p.bad_check = true,
             2 => {
-                // The column moves a day later; the ID keeps the real date (age unchanged:
-                // the birth stays at least a day before the birthday boundary).
+                // The column moves a day later (the age with it); the ID keeps the real date.
                 p.id_birth = Some(p.birth);
                 p.birth = p.birth.succ_opt().unwrap_or(p.birth);
+                row.age = age_years(p.birth, row.death);
             }
             3 => {
                 let other = if p.sex == "1" { "2" } else { "1" };
                 p.seq_for(other);
             }
             4 => {
-                // Every date 80 years later: only "not in the future" breaks.
+                // Every event date 80 years later, the age with them.
                 let shift = |d: NaiveDate| {
                     NaiveDate::from_ymd_opt(d.year() + 80, d.month(), d.day().min(28)).unwrap_or(d)
                 };
-                let age = i32::try_from(row.age).unwrap_or(0);
                 row.death = shift(row.death);
                 row.issue = row.death;
                 row.report = row.death;
                 row.cremation = row.cremation.map(|_| row.death + Duration::days(1));
-                p.birth = birth_for(rng, row.death, age);
+                row.age = age_years(p.birth, row.death);
+                if row.age > 122 {
+                    return &["DEA-005", "DEA-007"];
+                }
             }
             5 => row.age += 1,
             6 => {
+                // An age no one reaches, typed into the age field: it no longer matches the
+                // dates either (moving the birth date would move the ID number too).
                 row.age = 130;
-                p.birth = birth_for(rng, row.death, 130);
+                return &["DEA-006", "DEA-007"];
             }
             7 => row.cremation = Some(row.death - Duration::days(3)),
             8 => row.icd10 = "I2".into(),
@@ -166,6 +226,7 @@ impl TableGen for Record {
                 row.report = row.issue + Duration::days(1);
             }
         }
+        &RULES[k..=k]
     }
 
     fn provider<'a>(&self, row: &'a Row) -> &'a str {

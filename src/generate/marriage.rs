@@ -1,10 +1,18 @@
 //! Generator for the 婚姻 library's `registration` table (`rules/marriage.yaml`).
 //!
-//! Clean rows: registrations of 2017–2025 at the 16 district offices; certificate numbers
-//! built from business type, office code, year and a serial; both parties with plausible
-//! names, ID numbers consistent with their birth date and sex (70% Shanghai address codes),
-//! ages at least a year past the legal minimum; divorces accepted 31–60 days before
-//! registration. Defect `k` breaks rule `RULES[k]` and no other.
+//! Clean rows come in blocks of ten, so the set-based rules hold on them: a marriage
+//! (row 0), the same couple's divorce 90–1200 days later (row 1, accepted 31–60 days before),
+//! the husband's remarriage 30–400 days after that (row 2), six other couples' marriages
+//! (rows 3–8) and a certificate reissue (row 9). Registrations are at the 16 district
+//! offices, certificate numbers are built from business type, office, year and a serial, and
+//! every party is a distinct person of [`Space::Marriage`]. A row related to an anomalous
+//! row is made a plain marriage of its own couple instead, so an injury never spreads.
+//!
+//! Row defect `k` < 20 breaks `RULES[k]` (underage parties keep their ID number, so the
+//! birth-date rule breaks too; a divorce with too short a cooling-off has no marriage before
+//! it). Then the set-based scenarios: two rows sharing one registration id, a marriage while
+//! an earlier one is not dissolved, a divorce with no marriage, and — when the death library
+//! is generated too — a marriage after a party's recorded death.
 
 use std::sync::Arc;
 
@@ -15,18 +23,46 @@ use chrono::{Datelike, NaiveDate};
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::people::{DISTRICTS, Party, SURNAMES, date, person, years_before};
-use super::table::{TableGen, date_column, text_column};
+use super::people::{DISTRICTS, Party, SURNAMES, Space, date, identity, years_before};
+use super::table::{RowCx, TableGen, date_column, row_at, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "registration";
 
-/// The rules of `rules/marriage.yaml`, in order; defect `k` breaks `RULES[k]`.
-const RULES: [&str; 20] = [
+/// The rules of `rules/marriage.yaml`, in order; row defect `k` < 20 breaks `RULES[k]`.
+static RULES: [&str; 24] = [
     "MAR-001", "MAR-002", "MAR-003", "MAR-004", "MAR-005", "MAR-006", "MAR-007", "MAR-008",
     "MAR-009", "MAR-010", "MAR-011", "MAR-012", "MAR-013", "MAR-014", "MAR-015", "MAR-016",
-    "MAR-017", "MAR-018", "MAR-019", "MAR-020",
+    "MAR-017", "MAR-018", "MAR-019", "MAR-020", "MAR-021", "MAR-022", "MAR-023", "MAR-024",
 ];
+
+/// Row defects, one per row-level rule.
+const ROW_DEFECTS: usize = 20;
+
+/// Set-based scenarios, after the row defects in the rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// This row and the next anomalous row share a registration id.
+    DuplicateFirst,
+    DuplicateSecond,
+    /// A husband of one of the block's plain marriages marries again, undivorced.
+    Overlap,
+    /// A divorce of a couple never married.
+    OrphanDivorce,
+    /// The husband's death is recorded before this marriage (death library generated too).
+    MarriedAfterDeath,
+}
+
+const SCENARIOS: [Scenario; 5] = [
+    Scenario::DuplicateFirst,
+    Scenario::DuplicateSecond,
+    Scenario::Overlap,
+    Scenario::OrphanDivorce,
+    Scenario::MarriedAfterDeath,
+];
+
+/// Rows per block of related registrations.
+const BLOCK: u64 = 10;
 
 /// One registration.
 #[derive(Debug, Clone)]
@@ -46,6 +82,16 @@ pub struct Row {
     female: Party,
 }
 
+impl Row {
+    pub fn reg_date(&self) -> NaiveDate {
+        self.reg_date
+    }
+
+    pub fn male(&self) -> &Party {
+        &self.male
+    }
+}
+
 fn kind_of(business: &str) -> &'static str {
     match business {
         "离婚" => "L",
@@ -55,20 +101,11 @@ fn kind_of(business: &str) -> &'static str {
     }
 }
 
-/// A party to a registration at `reg`, at least two years past `min_age`.
-fn party(rng: &mut StdRng, reg: NaiveDate, min_age: i32, sex: &'static str) -> Party {
-    let age = rng.random_range(min_age + 2..min_age + 30);
-    let birth = NaiveDate::from_ymd_opt(
-        reg.year() - age,
-        rng.random_range(1..=12),
-        rng.random_range(1..=28),
-    )
-    .unwrap_or(reg);
-    person(rng, birth, sex)
-}
-
 /// The `registration` table of `rules/marriage.yaml`.
-pub struct Registration;
+pub struct Registration {
+    /// Whether the death library is generated with it (married-after-death scenarios).
+    pub with_death: bool,
+}
 
 impl Registration {
     fn recertify(row: &mut Row) {
@@ -76,27 +113,20 @@ impl Registration {
         row.cert_organ = row.organ;
         row.cert_year = row.reg_date.year();
     }
-}
 
-impl TableGen for Registration {
-    type Row = Row;
-
-    fn name(&self) -> &'static str {
-        TABLE
+    fn scenario(k: usize) -> Option<Scenario> {
+        k.checked_sub(ROW_DEFECTS).and_then(|s| SCENARIOS.get(s).copied())
     }
 
-    fn rules(&self) -> &'static [&'static str] {
-        &RULES
-    }
-
-    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
-        let business = match rng.random_range(0..100) {
-            0..65 => "结婚",
-            65..90 => "离婚",
-            90..96 => "补领结婚证",
-            _ => "补领离婚证",
-        };
-        let reg_date = date(rng.random_range(17_167..=20_453)); // 2017-01-01 ..= 2025-12-31
+    /// A registration of `business` by the couple of identity slot `slot`, on `reg_date`.
+    fn registration(
+        rng: &mut StdRng,
+        index: u64,
+        business: &str,
+        reg_date: NaiveDate,
+        male: Party,
+        female: Party,
+    ) -> Row {
         let (organ, name) = DISTRICTS[rng.random_range(0..DISTRICTS.len())];
         let application = (business == "离婚")
             .then(|| reg_date - chrono::Duration::days(rng.random_range(31..=60)));
@@ -112,14 +142,33 @@ impl TableGen for Registration {
             application,
             organ,
             provider: format!("{name}民政局婚姻登记处"),
-            male: party(rng, reg_date, 22, "1"),
-            female: party(rng, reg_date, 20, "2"),
+            male,
+            female,
         };
         Registration::recertify(&mut row);
         row
     }
 
-    fn apply(&self, row: &mut Row, k: usize, rng: &mut StdRng) {
+    /// A marriage of row `index`'s own couple on a date of 2017-01-01 ..= 2025-06-30.
+    fn own_marriage(rng: &mut StdRng, index: u64) -> Row {
+        let reg_date = date(rng.random_range(17_167..=20_269));
+        Registration::registration(
+            rng,
+            index,
+            "结婚",
+            reg_date,
+            identity(Space::Marriage, index, "1"),
+            identity(Space::Marriage, index, "2"),
+        )
+    }
+
+    /// The clean row `j` (not anomalous) as generated.
+    fn clean_at(&self, cx: &RowCx<'_>, j: u64) -> Row {
+        self.clean_row(cx, &mut cx.rng(j), j)
+    }
+
+    /// Row defect `k` (< 20); returns the rules it breaks.
+    fn defect(row: &mut Row, k: usize, rng: &mut StdRng) -> &'static [&'static str] {
         match k {
             0 => row.reg_id = None,
             1 => row.business = "结 婚".into(),
@@ -166,11 +215,13 @@ impl TableGen for Registration {
                 row.business = "结婚".into();
                 row.application = None;
                 Registration::recertify(row);
-                if k == 12 {
-                    row.male.birth = years_before(row.reg_date, 20);
+                let (p, years) = if k == 12 {
+                    (&mut row.male, 20)
                 } else {
-                    row.female.birth = years_before(row.reg_date, 19);
-                }
+                    (&mut row.female, 19)
+                };
+                p.id_birth = Some(p.birth);
+                p.birth = years_before(row.reg_date, years);
             }
             14 => {
                 row.reg_date = date(47_300); // 2099-07-02
@@ -205,6 +256,152 @@ impl TableGen for Registration {
                 row.reg_date = date(16_587); // 2015-06-01
                 Registration::recertify(row);
             }
+        }
+        match k {
+            // The ID number keeps the true birth date: the birth-date rule breaks too.
+            12 => &["MAR-009", "MAR-013"],
+            13 => &["MAR-010", "MAR-014"],
+            // A divorce of a couple with no marriage before it.
+            17 => &["MAR-018", "MAR-024"],
+            _ => &RULES[k..=k],
+        }
+    }
+
+    /// Make `row` a divorce (with a lawful cooling-off) of its couple, never married.
+    fn orphan_divorce(row: &mut Row) -> &'static [&'static str] {
+        row.business = "离婚".into();
+        row.application = Some(row.reg_date - chrono::Duration::days(40));
+        Registration::recertify(row);
+        &RULES[23..24]
+    }
+
+    /// For an overlap at row `i`: a plain marriage of the same block (rows 3–8), clean.
+    fn overlap_partner(&self, cx: &RowCx<'_>, i: u64) -> Option<Row> {
+        let block = i - i % BLOCK;
+        (block + 3..block + 9)
+            .filter(|&j| j != i && j < cx.rows && !cx.is_anomalous(j))
+            .map(|j| self.clean_at(cx, j))
+            .next()
+    }
+
+    /// Husbands whose death the death library must record before their marriage, with the
+    /// marriage's date: one per married-after-death scenario.
+    pub fn deaths_to_record(&self, cx: &RowCx<'_>) -> Vec<(Party, NaiveDate)> {
+        cx.anomalous
+            .iter()
+            .filter_map(|&i| {
+                let (row, _, broken) = row_at(self, cx, i);
+                (broken == [RULES[21]]).then(|| (row.male, row.reg_date))
+            })
+            .collect()
+    }
+}
+
+impl TableGen for Registration {
+    type Row = Row;
+
+    fn name(&self) -> &'static str {
+        TABLE
+    }
+
+    fn rules(&self) -> &'static [&'static str] {
+        &RULES
+    }
+
+    fn defects(&self) -> usize {
+        ROW_DEFECTS + SCENARIOS.len() - usize::from(!self.with_death)
+    }
+
+    fn clean_row(&self, cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
+        let block = index - index % BLOCK;
+        let plain = |j: u64| j < cx.rows && !cx.is_anomalous(j);
+        if !plain(index) {
+            // An anomalous row is a plain marriage of its own couple before its injury.
+            return Registration::own_marriage(rng, index);
+        }
+        match index % BLOCK {
+            1 if plain(block) => {
+                let married = self.clean_at(cx, block);
+                let reg_date =
+                    married.reg_date + chrono::Duration::days(rng.random_range(90..=1200));
+                Registration::registration(
+                    rng,
+                    index,
+                    "离婚",
+                    reg_date,
+                    married.male,
+                    married.female,
+                )
+            }
+            2 if plain(block) && plain(block + 1) => {
+                let divorced = self.clean_at(cx, block + 1);
+                let reg_date =
+                    divorced.reg_date + chrono::Duration::days(rng.random_range(30..=400));
+                Registration::registration(
+                    rng,
+                    index,
+                    "结婚",
+                    reg_date,
+                    divorced.male,
+                    identity(Space::Marriage, index, "2"),
+                )
+            }
+            9 => {
+                let mut row = Registration::own_marriage(rng, index);
+                row.business = if (index / BLOCK) % 2 == 0 {
+                    "补领结婚证"
+                } else {
+                    "补领离婚证"
+                }
+                .into();
+                Registration::recertify(&mut row);
+                row
+            }
+            // The first of a block marries by mid-2021: its divorce and the remarriage
+            // that follow stay in the past.
+            0 => {
+                let mut row = Registration::own_marriage(rng, index);
+                row.reg_date = date(rng.random_range(17_167..=18_808));
+                Registration::recertify(&mut row);
+                row
+            }
+            _ => Registration::own_marriage(rng, index),
+        }
+    }
+
+    fn apply(
+        &self,
+        cx: &RowCx<'_>,
+        row: &mut Row,
+        k: usize,
+        ordinal: usize,
+        rng: &mut StdRng,
+    ) -> &'static [&'static str] {
+        let index = cx.anomalous[ordinal];
+        match Registration::scenario(k) {
+            None => Registration::defect(row, k, rng),
+            Some(Scenario::DuplicateFirst) if ordinal + 1 < cx.anomalous.len() => {
+                row.reg_id = Some(format!("MRDUP{ordinal:010}"));
+                &RULES[20..21]
+            }
+            // The last anomalous row has no partner to share an id with.
+            Some(Scenario::DuplicateFirst) => Registration::defect(row, 0, rng),
+            Some(Scenario::DuplicateSecond) => {
+                row.reg_id = Some(format!("MRDUP{:010}", ordinal - 1));
+                &RULES[20..21]
+            }
+            Some(Scenario::MarriedAfterDeath) => &RULES[21..22],
+            Some(Scenario::Overlap) => match self.overlap_partner(cx, index) {
+                Some(partner) => {
+                    row.male = partner.male;
+                    row.reg_date =
+                        partner.reg_date + chrono::Duration::days(rng.random_range(30..=300));
+                    Registration::recertify(row);
+                    &RULES[22..23]
+                }
+                None => Registration::orphan_divorce(row),
+            },
+            Some(Scenario::OrphanDivorce) => Registration::orphan_divorce(row),
         }
     }
 

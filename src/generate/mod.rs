@@ -4,8 +4,9 @@
 //! The truth is known **by construction**: exactly K rows are anomalous, chosen up front;
 //! each carries one injected defect, and each defect kind lists the rules it breaks. Defects
 //! take turns, so they spread evenly over the pack's rules. Nothing here evaluates a rule.
-//! Rows are generated in chunks on rayon's pool; chunk `i` is seeded from `(seed, i)`, so the
-//! output is byte-identical whatever the thread count.
+//! Rows are generated in chunks on rayon's pool; row `i` has its own random generator seeded
+//! from `(seed, i)`, so the output is byte-identical whatever the thread count, and a row can
+//! be made again on its own when another row or library refers to it.
 
 pub mod building;
 pub mod death;
@@ -52,12 +53,11 @@ pub struct GenSpec {
 /// Rows per generated chunk (one rayon task, one output batch).
 pub const CHUNK_ROWS: u64 = 65_536;
 
-/// A per-chunk random generator, independent of thread scheduling.
-pub fn chunk_rng(seed: u64, chunk: u64) -> rand::rngs::StdRng {
+/// Row `i`'s own random generator: any row can be made again on its own (a scenario that
+/// spans rows or libraries rebuilds the rows it refers to), whatever the thread count.
+pub fn row_rng(seed: u64, i: u64) -> rand::rngs::StdRng {
     use rand::SeedableRng as _;
-    rand::rngs::StdRng::seed_from_u64(
-        seed ^ chunk.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17),
-    )
+    rand::rngs::StdRng::seed_from_u64(seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
 }
 
 /// The anomalous rows: `k` distinct indices of `0..n`, sorted (Floyd's sampling, so memory is
@@ -68,7 +68,7 @@ pub fn anomalous_rows(n: u64, k: u64, seed: u64) -> Result<Vec<u64>> {
             "--anomalies {k} is more than --rows {n}"
         )));
     }
-    let mut rng = chunk_rng(seed, u64::MAX);
+    let mut rng = row_rng(seed, u64::MAX);
     let mut chosen: HashSet<u64> = HashSet::with_capacity(usize::try_from(k).unwrap_or(0));
     for j in n - k..n {
         let t = rng.random_range(0..=j);
@@ -81,35 +81,104 @@ pub fn anomalous_rows(n: u64, k: u64, seed: u64) -> Result<Vec<u64>> {
     Ok(rows)
 }
 
-/// Generate a library's tables into `spec.out`.
-pub fn library(library: &str, spec: &GenSpec) -> Result<truth::Truth> {
-    std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
-    let tables = match library {
-        "spatial" => vec![(spatial::TABLE, table::write(&spatial::Address, spec)?)],
-        "building" => vec![(building::TABLE, table::write(&building::Building, spec)?)],
-        "death" => vec![(death::TABLE, table::write(&death::Record, spec)?)],
-        "marriage" => vec![(
-            marriage::TABLE,
-            table::write(&marriage::Registration, spec)?,
-        )],
-        other => {
+/// The libraries `qc gen` can make.
+pub const LIBRARIES: [&str; 4] = ["building", "death", "marriage", "spatial"];
+
+/// A library's own seed: libraries generated together draw independent rows.
+pub fn library_seed(seed: u64, library: &str) -> u64 {
+    // FNV-1a of the name.
+    let hash = library.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    seed ^ hash
+}
+
+/// Generate `libraries` together. One library is written into `spec.out`; several into
+/// `spec.out/<library>/`. Libraries generated together refer to each other, so that the
+/// cross-library rules have exact truths: marriages and deaths share people (and husbands
+/// who marry after their recorded death), buildings stand on the addresses of the spatial
+/// library (and some on addresses it lacks).
+pub fn libraries(libraries: &[String], spec: &GenSpec) -> Result<Vec<truth::Truth>> {
+    for l in libraries {
+        if !LIBRARIES.contains(&l.as_str()) {
             return Err(Error::Usage(format!(
-                "no generator for library `{other}`; available: building, death, marriage, spatial"
+                "no generator for library `{l}`; available: {}",
+                LIBRARIES.join(", ")
             )));
         }
+    }
+    let has = |l: &str| libraries.iter().any(|x| x == l);
+    let spec_of = |library: &str| GenSpec {
+        seed: library_seed(spec.seed, library),
+        out: if libraries.len() == 1 {
+            spec.out.clone()
+        } else {
+            spec.out.join(library)
+        },
+        ..spec.clone()
     };
-    let truth = truth::Truth {
-        library: library.to_string(),
-        seed: spec.seed,
-        tables: tables
-            .into_iter()
-            .map(|(n, t)| (n.to_string(), t))
-            .collect(),
-    };
-    let json = serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))?;
-    let path = spec.out.join(truth::TRUTH_FILE);
-    std::fs::write(&path, json + "\n").map_err(|e| Error::io(&path, e))?;
-    Ok(truth)
+    let csv = spec.format == GenFormat::Csv;
+    let mut out = Vec::new();
+    for library in libraries {
+        let lib = spec_of(library);
+        std::fs::create_dir_all(&lib.out).map_err(|e| Error::io(&lib.out, e))?;
+        let tables = match library.as_str() {
+            "spatial" => vec![(spatial::TABLE, table::write(&spatial::Address, &lib)?)],
+            "building" => {
+                let spatial = if has("spatial") {
+                    let s = spec_of("spatial");
+                    Some(building::SpatialLink {
+                        anomalous: anomalous_rows(s.rows, s.anomalies, s.seed)?,
+                        seed: s.seed,
+                        rows: s.rows,
+                        csv,
+                    })
+                } else {
+                    None
+                };
+                let g = building::Building { spatial };
+                vec![(building::TABLE, table::write(&g, &lib)?)]
+            }
+            "death" => {
+                let before_marriage = if has("marriage") {
+                    let m = spec_of("marriage");
+                    let anomalous = anomalous_rows(m.rows, m.anomalies, m.seed)?;
+                    let cx = table::RowCx {
+                        seed: m.seed,
+                        rows: m.rows,
+                        anomalous: &anomalous,
+                        csv,
+                    };
+                    marriage::Registration { with_death: true }.deaths_to_record(&cx)
+                } else {
+                    Vec::new()
+                };
+                let g = death::Record { before_marriage };
+                vec![(death::TABLE, table::write(&g, &lib)?)]
+            }
+            _ => {
+                let g = marriage::Registration {
+                    with_death: has("death"),
+                };
+                vec![(marriage::TABLE, table::write(&g, &lib)?)]
+            }
+        };
+        let truth = truth::Truth {
+            library: library.clone(),
+            seed: spec.seed,
+            generated_with: libraries.iter().filter(|l| *l != library).cloned().collect(),
+            tables: tables
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t))
+                .collect(),
+        };
+        let json =
+            serde_json::to_string_pretty(&truth).map_err(|e| Error::Internal(e.to_string()))?;
+        let path = lib.out.join(truth::TRUTH_FILE);
+        std::fs::write(&path, json + "\n").map_err(|e| Error::io(&path, e))?;
+        out.push(truth);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

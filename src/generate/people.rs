@@ -65,11 +65,13 @@ impl Party {
         format!("{body}{check}")
     }
 
-    /// Give the sequence number the parity of `sex` ('1' odd, '2' even).
+    /// Give the sequence number the parity of `sex` ('1' odd, '2' even) by flipping its
+    /// lowest bit: the number stays unique, since the twin number is the other sex's of the
+    /// same identity slot.
     pub fn seq_for(&mut self, sex: &str) {
         let odd = sex == "1";
         if (self.seq % 2 == 1) != odd {
-            self.seq = if self.seq == 999 { 998 } else { self.seq + 1 };
+            self.seq ^= 1;
         }
     }
 }
@@ -84,25 +86,99 @@ pub fn years_before(d: NaiveDate, years: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year() - years, d.month(), d.day().min(28)).unwrap_or(d)
 }
 
-/// A random person born on `birth` with sex `sex` ('1' male, '2' female).
-pub fn person(rng: &mut StdRng, birth: NaiveDate, sex: &'static str) -> Party {
-    let address = if rng.random_bool(0.7) {
-        DISTRICTS[rng.random_range(0..DISTRICTS.len())].0
+/// A population whose people have distinct ID numbers by construction.
+///
+/// Identity slot `n` of a space maps one-to-one (a multiplicative permutation, so neighbouring
+/// slots spread over the whole range) to a birth date in the space's window, one of the 21
+/// address codes, and one of 150 sequence pairs; the sex picks the pair's odd (male) or even
+/// (female) number. Spaces use disjoint sequence ranges, so a marriage party and a deceased
+/// person never share an ID number unless a generator makes them the same person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// Parties to marriages: born 1963–1992, sequence numbers 000–299.
+    Marriage,
+    /// The deceased: born 1917–2016, sequence numbers 300–599.
+    Death,
+}
+
+const SEQ_PAIRS: u64 = 150;
+
+impl Space {
+    fn window(self) -> (i32, u64) {
+        match self {
+            // 1963-01-01, 30 years
+            Space::Marriage => (-2_557, 10_957),
+            // 1917-01-01, 100 years
+            Space::Death => (-19_358, 36_524),
+        }
+    }
+
+    fn seq_base(self) -> u32 {
+        match self {
+            Space::Marriage => 0,
+            Space::Death => 300,
+        }
+    }
+
+    /// How many people (of each sex) the space holds.
+    pub fn capacity(self) -> u64 {
+        self.window().1 * SEQ_PAIRS * (DISTRICTS.len() + ELSEWHERE.len()) as u64
+    }
+}
+
+/// The person of identity slot `slot` of `space` with sex `sex` ('1' male, '2' female); slots
+/// at or past [`Space::capacity`] wrap around (callers check the capacity first).
+pub fn identity(space: Space, slot: u64, sex: &'static str) -> Party {
+    use rand::SeedableRng as _;
+    let capacity = space.capacity();
+    // A prime that divides no capacity: multiplying by it permutes 0..capacity.
+    let n = u64::try_from((u128::from(slot % capacity) * 1_000_000_007) % u128::from(capacity))
+        .unwrap_or(0);
+    let addresses = (DISTRICTS.len() + ELSEWHERE.len()) as u64;
+    let address_index = usize::try_from(n % addresses).unwrap_or(0);
+    let rest = n / addresses;
+    let pair = u32::try_from(rest % SEQ_PAIRS).unwrap_or(0);
+    let (first_day, _) = space.window();
+    let day = i32::try_from(rest / SEQ_PAIRS).unwrap_or(0);
+    let address = if address_index < DISTRICTS.len() {
+        DISTRICTS[address_index].0
     } else {
-        ELSEWHERE[rng.random_range(0..ELSEWHERE.len())]
+        ELSEWHERE[address_index - DISTRICTS.len()]
     };
+    let mut rng = StdRng::seed_from_u64(n ^ (u64::from(space.seq_base()) << 48));
     let given: String = (0..rng.random_range(1..=2))
         .map(|_| GIVEN[rng.random_range(0..GIVEN.len())])
         .collect();
-    let mut p = Party {
+    Party {
         name: format!("{}{given}", SURNAMES[rng.random_range(0..SURNAMES.len())]),
         address,
-        birth,
-        seq: rng.random_range(0..1000),
+        birth: date(first_day + day),
+        seq: space.seq_base() + 2 * pair + u32::from(sex == "1"),
         sex,
         bad_check: false,
         id_birth: None,
-    };
-    p.seq_for(sex);
-    p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn identities_are_distinct_within_and_across_spaces() {
+        let mut seen = HashSet::new();
+        for space in [Space::Marriage, Space::Death] {
+            for slot in 0..20_000 {
+                for sex in ["1", "2"] {
+                    let p = identity(space, slot, sex);
+                    assert!(seen.insert(p.id()), "{space:?} slot {slot} sex {sex}");
+                }
+            }
+        }
+        let p = identity(Space::Marriage, 7, "1");
+        assert!(p.birth >= date(-2_557) && p.birth < date(8_400));
+        assert_eq!(p.seq % 2, 1);
+        assert!(Space::Marriage.capacity() > 31_411_241);
+    }
 }

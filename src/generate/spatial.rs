@@ -14,7 +14,7 @@ use arrow::record_batch::RecordBatch;
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::table::TableGen;
+use super::table::{RowCx, TableGen};
 use crate::checks::region;
 use crate::error::{Error, Result};
 
@@ -146,7 +146,7 @@ impl Defect {
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub const RULES: [&str; 16] = [
+pub static RULES: [&str; 16] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
     "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
 ];
@@ -167,6 +167,20 @@ pub struct Row {
     latitude: f64,
     postcode: String,
     updated_on: i32,
+}
+
+impl Row {
+    pub fn address_code(&self) -> Option<&str> {
+        self.address_code.as_deref()
+    }
+
+    pub fn community_code(&self) -> &str {
+        &self.community_code
+    }
+
+    pub fn district_code(&self) -> &str {
+        &self.district_code
+    }
 }
 
 fn clean_row(rng: &mut StdRng, index: u64) -> Row {
@@ -380,12 +394,20 @@ impl TableGen for Address {
         &RULES
     }
 
-    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Row {
+    fn clean_row(&self, _cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
         clean_row(rng, index)
     }
 
-    fn apply(&self, row: &mut Row, k: usize, rng: &mut StdRng) {
+    fn apply(
+        &self,
+        _cx: &RowCx<'_>,
+        row: &mut Row,
+        k: usize,
+        _ordinal: usize,
+        rng: &mut StdRng,
+    ) -> &'static [&'static str] {
         apply(row, Defect::ALL[k], rng);
+        &RULES[k..=k]
     }
 
     fn provider<'a>(&self, row: &'a Row) -> &'a str {

@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rayon::prelude::*;
 
 use super::truth::TableTruth;
-use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, chunk_rng};
+use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, row_rng};
 use crate::checks::id_number::days;
 use crate::error::{Error, Result};
 
@@ -31,19 +31,81 @@ pub trait TableGen: Sync {
     fn name(&self) -> &'static str;
     /// Every rule id of the table in the pack, so the truth lists zeros too.
     fn rules(&self) -> &'static [&'static str];
-    /// The rule each row-level defect breaks (defect `k` is the `k`-th entry), and no other.
-    /// By default one defect per rule, in the rules' order.
-    fn defects(&self) -> &'static [&'static str] {
-        self.rules()
+    /// How many kinds of defect the table injects; the anomalous rows take them in turn.
+    /// By default one per rule.
+    fn defects(&self) -> usize {
+        self.rules().len()
     }
-    fn clean_row(&self, rng: &mut StdRng, index: u64) -> Self::Row;
-    /// Inject defect `k` (an index into [`TableGen::defects`]).
-    fn apply(&self, row: &mut Self::Row, k: usize, rng: &mut StdRng);
+    /// A clean row: it breaks no rule, alone or together with the table's other rows.
+    fn clean_row(&self, cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Self::Row;
+    /// Inject defect `k` into the anomalous row of rank `ordinal` (among anomalous rows);
+    /// return the rules the row then breaks — known by construction, never evaluated.
+    fn apply(
+        &self,
+        cx: &RowCx<'_>,
+        row: &mut Self::Row,
+        k: usize,
+        ordinal: usize,
+        rng: &mut StdRng,
+    ) -> &'static [&'static str];
+    /// Rows written after the generated ones (scenarios that span libraries), each with the
+    /// rules it breaks.
+    fn appended(&self, _cx: &RowCx<'_>) -> Result<Vec<(Self::Row, &'static [&'static str])>> {
+        Ok(Vec::new())
+    }
     fn provider<'a>(&self, row: &'a Self::Row) -> &'a str;
     fn schema(&self) -> SchemaRef;
     fn batch(&self, rows: &[Self::Row]) -> Result<RecordBatch>;
     /// CSV damages: the index of a text column (for a stray quote) and of a date column.
     fn damage_columns(&self) -> (usize, usize);
+}
+
+/// What a generator knows about the other rows of its table: every row can be made again
+/// on its own (each has its own random generator), and which rows are anomalous.
+#[derive(Debug, Clone, Copy)]
+pub struct RowCx<'a> {
+    pub seed: u64,
+    pub rows: u64,
+    /// The anomalous rows, sorted.
+    pub anomalous: &'a [u64],
+    pub csv: bool,
+}
+
+impl RowCx<'_> {
+    /// Row `i`'s own random generator.
+    pub fn rng(&self, i: u64) -> StdRng {
+        row_rng(self.seed, i)
+    }
+
+    /// The rank of row `i` among the anomalous rows, if it is one.
+    pub fn ordinal(&self, i: u64) -> Option<usize> {
+        self.anomalous.binary_search(&i).ok()
+    }
+
+    pub fn is_anomalous(&self, i: u64) -> bool {
+        self.ordinal(i).is_some()
+    }
+}
+
+/// Row `i` of table `g` exactly as it is written: clean, then injured when anomalous.
+/// Returns the row, its CSV damage, and the rules it breaks.
+pub fn row_at<T: TableGen>(
+    g: &T,
+    cx: &RowCx<'_>,
+    i: u64,
+) -> (T::Row, Option<Damage>, &'static [&'static str]) {
+    let mut rng = cx.rng(i);
+    let mut row = g.clean_row(cx, &mut rng, i);
+    let Some(ordinal) = cx.ordinal(i) else {
+        return (row, None, &[]);
+    };
+    match Injury::nth(ordinal as u64, g.defects(), cx.csv) {
+        Injury::Defect(k) => {
+            let broken = g.apply(cx, &mut row, k, ordinal, &mut rng);
+            (row, None, broken)
+        }
+        Injury::Damage(d) => (row, Some(d), d.rules()),
+    }
 }
 
 /// A text column of generated rows (for [`TableGen::batch`]).
@@ -73,11 +135,12 @@ impl Damage {
         Damage::BadDate,
     ];
 
-    pub fn rule(self) -> &'static str {
+    /// The built-in parse rule the damage breaks.
+    pub fn rules(self) -> &'static [&'static str] {
         match self {
-            Damage::MissingFields | Damage::UnbalancedQuote => "PARSE-STRUCTURE",
-            Damage::InvalidBytes => "PARSE-ENCODING",
-            Damage::BadDate => "PARSE-TYPE",
+            Damage::MissingFields | Damage::UnbalancedQuote => &["PARSE-STRUCTURE"],
+            Damage::InvalidBytes => &["PARSE-ENCODING"],
+            Damage::BadDate => &["PARSE-TYPE"],
         }
     }
 }
@@ -105,34 +168,15 @@ impl Injury {
 /// One chunk: its rows, the CSV damage of each, and its truth.
 type Chunk<R> = (Vec<R>, Vec<Option<Damage>>, TableTruth);
 
-fn chunk<T: TableGen>(g: &T, spec: &GenSpec, c: u64, anomalous: &[u64]) -> Chunk<T::Row> {
-    let mut rng = chunk_rng(spec.seed, c);
+fn chunk<T: TableGen>(g: &T, cx: &RowCx<'_>, c: u64) -> Chunk<T::Row> {
     let start = c * CHUNK_ROWS;
-    let end = (start + CHUNK_ROWS).min(spec.rows);
+    let end = (start + CHUNK_ROWS).min(cx.rows);
     let len = usize::try_from(end - start).unwrap_or(0);
     let (mut rows, mut damages) = (Vec::with_capacity(len), Vec::with_capacity(len));
     let mut truth = TableTruth::default();
-    let csv = spec.format == GenFormat::Csv;
-    // Ordinal (among all anomalous rows) of the next anomalous row in this chunk.
-    let mut ordinal = anomalous.partition_point(|r| *r < start);
     for i in start..end {
-        let mut row = g.clean_row(&mut rng, i);
-        let mut broken: Option<&str> = None;
-        let mut damage = None;
-        if anomalous.get(ordinal) == Some(&i) {
-            match Injury::nth(ordinal as u64, g.defects().len(), csv) {
-                Injury::Defect(k) => {
-                    g.apply(&mut row, k, &mut rng);
-                    broken = Some(g.defects()[k]);
-                }
-                Injury::Damage(d) => {
-                    damage = Some(d);
-                    broken = Some(d.rule());
-                }
-            }
-            ordinal += 1;
-        }
-        truth.add_row(g.provider(&row), broken.as_slice());
+        let (row, damage, broken) = row_at(g, cx, i);
+        truth.add_row(g.provider(&row), broken);
         rows.push(row);
         damages.push(damage);
     }
@@ -207,6 +251,12 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
     };
     let target = spec.out.join(file_name);
     let anomalous = anomalous_rows(spec.rows, spec.anomalies, spec.seed)?;
+    let cx = RowCx {
+        seed: spec.seed,
+        rows: spec.rows,
+        anomalous: &anomalous,
+        csv: spec.format == GenFormat::Csv,
+    };
     let tmp = target.with_extension("partial");
     let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let io = |e: std::io::Error| Error::io(&tmp, e);
@@ -252,7 +302,7 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
         let parts: Vec<Result<(TableTruth, RecordBatch, Vec<u8>)>> = ids
             .par_iter()
             .map(|&c| {
-                let (rows, damages, t) = chunk(g, spec, c, &anomalous);
+                let (rows, damages, t) = chunk(g, &cx, c);
                 let batch = g.batch(&rows)?;
                 let bytes = match spec.format {
                     GenFormat::Parquet => Vec::new(),
@@ -272,6 +322,23 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             }
         }
         next += window;
+    }
+    let appended = g.appended(&cx)?;
+    if !appended.is_empty() {
+        let mut rows = Vec::with_capacity(appended.len());
+        for (row, broken) in appended {
+            truth.add_row(g.provider(&row), broken);
+            rows.push(row);
+        }
+        let batch = g.batch(&rows)?;
+        match &mut parquet_writer {
+            Some(w) => w.write(&batch).map_err(pq)?,
+            None => {
+                let clean = vec![None; rows.len()];
+                let bytes = csv_bytes(&batch, &clean, g.damage_columns(), spec.encoding)?;
+                csv_out.write_all(&bytes).map_err(io)?;
+            }
+        }
     }
     match parquet_writer {
         Some(w) => {

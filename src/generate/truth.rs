@@ -28,6 +28,9 @@ pub struct TableTruth {
 pub struct Truth {
     pub library: String,
     pub seed: u64,
+    /// The libraries generated together with this one (cross-library rules see them).
+    #[serde(default)]
+    pub generated_with: Vec<String>,
     pub tables: BTreeMap<String, TableTruth>,
 }
 

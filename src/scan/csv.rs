@@ -322,6 +322,8 @@ struct RecordReader {
     csv: csv_core::Reader,
     quote: u8,
     raw_chunk: Vec<u8>,
+    /// Scratch output of the decoder (see `fill`).
+    decoded: Vec<u8>,
     eof: bool,
     /// Decoded text not yet consumed; `buf[0]` is at `buf_base` in the decoded stream.
     buf: Vec<u8>,
@@ -355,6 +357,7 @@ impl RecordReader {
                 .build(),
             quote: opts.quote,
             raw_chunk: vec![0; READ_CHUNK],
+            decoded: Vec::new(),
             eof: false,
             buf: Vec::with_capacity(READ_CHUNK * 2),
             buf_base: 0,
@@ -389,16 +392,21 @@ impl RecordReader {
         let last = n == 0;
         let mut src = &self.raw_chunk[..n];
         loop {
+            // Decode into the scratch buffer, sized once: a chunk full of undecodable bytes
+            // (GBK read as UTF-8) stops the decoder at each one, and must not cost a new
+            // zero-filled buffer per stop.
             let need = self
                 .decoder
                 .max_utf8_buffer_length_without_replacement(src.len())
-                .unwrap_or(src.len() * 3 + 16);
-            let start = self.buf.len();
-            self.buf.resize(start + need.max(4), 0);
+                .unwrap_or(src.len() * 3 + 16)
+                .max(4);
+            if self.decoded.len() < need {
+                self.decoded.resize(need, 0);
+            }
             let (result, read, written) =
                 self.decoder
-                    .decode_to_utf8_without_replacement(src, &mut self.buf[start..], last);
-            self.buf.truncate(start + written);
+                    .decode_to_utf8_without_replacement(src, &mut self.decoded, last);
+            self.buf.extend_from_slice(&self.decoded[..written]);
             src = &src[read..];
             match result {
                 encoding_rs::DecoderResult::InputEmpty => break,

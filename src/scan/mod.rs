@@ -76,10 +76,15 @@ pub fn register(ctx: &datafusion::prelude::SessionContext, table: &BoundTable) -
     let state = ctx.state();
     let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
     let raw = provider(&state, table, &columns, &ScanProgress::default())?;
+    let reference = datafusion::common::TableReference::full(
+        crate::execute::local::CATALOG,
+        table.library.id.clone(),
+        table.name.clone(),
+    );
     let registered: Arc<dyn TableProvider> = match &table.source.format {
         SourceFormat::Parquet => raw,
         SourceFormat::Csv(_) => {
-            let plan = LogicalPlanBuilder::scan(table.name.as_str(), provider_as_source(raw), None)
+            let plan = LogicalPlanBuilder::scan(reference.clone(), provider_as_source(raw), None)
                 .and_then(|b| b.filter(ident(META_ERROR).is_null()))
                 .and_then(|b| b.project(columns.iter().map(ident)))
                 .and_then(LogicalPlanBuilder::build)
@@ -88,11 +93,6 @@ pub fn register(ctx: &datafusion::prelude::SessionContext, table: &BoundTable) -
         }
     };
     crate::execute::local::ensure_library_schema(ctx, &table.library.id)?;
-    let reference = datafusion::common::TableReference::full(
-        crate::execute::local::CATALOG,
-        table.library.id.clone(),
-        table.name.clone(),
-    );
     ctx.deregister_table(reference.clone())
         .map_err(|e| crate::error::Error::engine(what(), e))?;
     ctx.register_table(reference, registered)
