@@ -71,11 +71,75 @@ impl Text {
         }
     }
 
-    /// A rule left out of the run, and why (the reason is in English).
-    pub fn rule_skipped(&self, id: &str, name: &str, reason: &str) -> String {
+    /// A rule left out of the run, and why.
+    pub fn rule_skipped(&self, r: &crate::results::summary::SkippedRuleSummary) -> String {
+        let (id, name, table, pack) = (&r.id, &r.name, &r.reads, &r.pack);
         match self.lang {
-            Lang::Zh => format!("已跳过 {id} {name}：{reason}"),
-            Lang::En => format!("skipped {id} {name}: {reason}"),
+            Lang::Zh => format!(
+                "已跳过 {id} {name}：需读取 {table}，其规则包 {pack} 未纳入本次稽核（用 --rules 一并加入）"
+            ),
+            Lang::En => format!(
+                "skipped {id} {name}: it reads {table}, whose pack {pack} is not in this run (add it with --rules)"
+            ),
+        }
+    }
+
+    /// What a table check measured.
+    pub fn observed(&self, m: &crate::checks::table::Measured) -> String {
+        use crate::checks::table::{Measured, change_percent};
+        match m {
+            Measured::RowCount { rows, .. } => thousands(*rows),
+            Measured::RowCountChange {
+                rows,
+                previous: Some(p),
+                ..
+            } => self.with_detail(
+                &format!("{:+.2}%", change_percent(*p, *rows)),
+                &format!("{} → {}", thousands(*p), thousands(*rows)),
+            ),
+            Measured::RowCountChange { previous: None, .. } => {
+                self.pick("无历史记录", "no earlier run").to_string()
+            }
+            Measured::Freshness {
+                latest: Some(latest),
+                age_days: Some(age),
+                ..
+            } => match self.lang {
+                Lang::Zh => self.with_detail(&format!("{age} 天"), &format!("最近 {latest}")),
+                Lang::En => self.with_detail(&format!("{age} days"), &format!("latest {latest}")),
+            },
+            Measured::Freshness { .. } => self.pick("无日期", "no date").to_string(),
+            Measured::Completeness { present, rows, .. } => self.with_detail(
+                &percent_floor(*present, *rows),
+                &format!("{}/{}", thousands(*present), thousands(*rows)),
+            ),
+        }
+    }
+
+    /// `value (detail)`, with full-width parentheses in Chinese.
+    fn with_detail(&self, value: &str, detail: &str) -> String {
+        match self.lang {
+            Lang::Zh => format!("{value}（{detail}）"),
+            Lang::En => format!("{value} ({detail})"),
+        }
+    }
+
+    /// What a table check expected.
+    pub fn expected(&self, m: &crate::checks::table::Measured) -> String {
+        use crate::checks::table::Measured;
+        match m {
+            Measured::RowCount { min, max, .. } => match (min, max) {
+                (Some(a), Some(b)) => format!("{}–{}", thousands(*a), thousands(*b)),
+                (Some(a), None) => format!("≥ {}", thousands(*a)),
+                (None, Some(b)) => format!("≤ {}", thousands(*b)),
+                (None, None) => String::new(),
+            },
+            Measured::RowCountChange { max_percent, .. } => format!("±{max_percent}%"),
+            Measured::Freshness { max_age_days, .. } => match self.lang {
+                Lang::Zh => format!("≤ {max_age_days} 天"),
+                Lang::En => format!("≤ {max_age_days} days"),
+            },
+            Measured::Completeness { min_rate, .. } => format!("≥ {}%", min_rate * 100.0),
         }
     }
 
@@ -83,7 +147,7 @@ impl Text {
     pub fn violations(&self, unit: crate::checks::set::ViolationUnit, count: &str) -> String {
         match self.lang {
             Lang::Zh => format!("{} {count}", unit.zh()),
-            Lang::En => format!("{count} {}", unit.en().replace('_', " ")),
+            Lang::En => format!("{}: {count}", unit.en().replace('_', " ")),
         }
     }
 

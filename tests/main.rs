@@ -15,5 +15,8 @@ mod run;
 /// The shape of the physical plan: one scan, one fused projection.
 mod plan;
 
+/// Set-based rules, table checks, verdicts, rule SQL confinement (hand-counted fixtures).
+mod sets;
+
 /// Generated tables against the generator's truth file; thread counts agree.
 mod truth;

@@ -5,7 +5,7 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SQLOptions;
-use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use serde::Deserialize;
 
@@ -78,6 +78,14 @@ impl Query {
         };
         let state = cx.ctx.state();
         let sql = &self.sql;
+        if DFParser::parse_sql(&sql.value).is_ok_and(|statements| statements.len() > 1) {
+            cx.error(
+                "forbidden-sql",
+                sql,
+                "a `query` rule must be one SELECT, not several statements",
+            );
+            return Err(Stop::Reported);
+        }
         let statement = match state.sql_to_statement(&sql.value, &datafusion::config::Dialect::Generic) {
             Ok(s) => s,
             Err(e) => {

@@ -99,8 +99,8 @@ impl RunTables {
 /// How binding a set-based rule ended.
 pub enum SetOutcome {
     Bound(SetCheck),
-    /// The rule reads a library whose pack is not in this run: it is skipped, with a reason.
-    Skipped(String),
+    /// The rule reads a library whose pack is not in this run: it is skipped.
+    Skipped(Absent),
     /// Problems were reported.
     Failed,
 }
@@ -116,17 +116,25 @@ pub struct SetCx<'a> {
     pub diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-/// Either a problem was reported, or the rule is skipped for the given reason.
+/// A table a rule reads that is not in the run, and the pack that declares it.
+#[derive(Debug, Clone)]
+pub struct Absent {
+    /// `library.table`.
+    pub table: String,
+    pub pack: PathBuf,
+}
+
+/// Either a problem was reported, or the rule is skipped (it reads a table not in the run).
 pub enum Stop {
     Reported,
-    Skip(String),
+    Skip(Absent),
 }
 
 impl From<Stop> for SetOutcome {
     fn from(s: Stop) -> SetOutcome {
         match s {
             Stop::Reported => SetOutcome::Failed,
-            Stop::Skip(reason) => SetOutcome::Skipped(reason),
+            Stop::Skip(absent) => SetOutcome::Skipped(absent),
         }
     }
 }
@@ -167,7 +175,10 @@ impl SetCx<'_> {
             self.error(
                 "unknown-table",
                 at,
-                format!("write the table as `library.table`, not `{name}`"),
+                format!(
+                    "`{name}` is not a table of this run: write tables as `library.table` \
+                     (table functions and file paths are refused)"
+                ),
             );
             return Err(Stop::Reported);
         };
@@ -176,10 +187,10 @@ impl SetCx<'_> {
         }
         if !self.run.libraries().contains(library) {
             if let Some(pack) = self.run.elsewhere.get(library) {
-                return Err(Stop::Skip(format!(
-                    "it reads `{name}`, whose pack {} is not in this run (pass it with --rules)",
-                    pack.display()
-                )));
+                return Err(Stop::Skip(Absent {
+                    table: name.to_string(),
+                    pack: pack.clone(),
+                }));
             }
             let libraries: Vec<&str> = self.run.libraries().into_iter().collect();
             self.error(

@@ -2,7 +2,7 @@
 //! the change of that count since the previous run, how recent its latest date is, and how
 //! complete a column is. Each has a verdict; none has anomalous rows.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::{ColumnType, Spanned};
 
@@ -149,101 +149,118 @@ pub struct TableFacts {
     pub as_of: i64,
 }
 
-/// The outcome of one table check.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    /// `None`: the check could not be evaluated (see `observed`).
-    pub passed: Option<bool>,
-    /// What was measured, in words (English, stable; summaries localize around it).
-    pub observed: String,
-    pub expected: String,
+/// What one table check measured, with what it expected: `summary.json` keeps it as is,
+/// summaries and reports word it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Measured {
+    RowCount {
+        rows: u64,
+        min: Option<u64>,
+        max: Option<u64>,
+    },
+    RowCountChange {
+        rows: u64,
+        /// Rows of the previous complete run; `None`: no history to compare with.
+        previous: Option<u64>,
+        max_percent: f64,
+    },
+    Freshness {
+        column: String,
+        /// The latest date not after the run date (`YYYY-MM-DD`); `None`: no such date.
+        latest: Option<String>,
+        /// Days from `latest` to the run date.
+        age_days: Option<i64>,
+        max_age_days: u32,
+    },
+    Completeness {
+        column: String,
+        present: u64,
+        rows: u64,
+        min_rate: f64,
+    },
+}
+
+impl Measured {
+    /// Whether the expectation holds; `None` when it could not be evaluated.
+    #[allow(clippy::cast_precision_loss)] // rates and percentages are compared, not counted
+    pub fn passed(&self) -> Option<bool> {
+        match self {
+            Measured::RowCount { rows, min, max } => {
+                Some(min.is_none_or(|m| *rows >= m) && max.is_none_or(|m| *rows <= m))
+            }
+            Measured::RowCountChange {
+                rows,
+                previous,
+                max_percent,
+            } => previous.map(|p| change_percent(p, *rows).abs() <= *max_percent),
+            Measured::Freshness {
+                age_days,
+                max_age_days,
+                ..
+            } => Some(age_days.is_some_and(|a| a <= i64::from(*max_age_days))),
+            Measured::Completeness {
+                present,
+                rows,
+                min_rate,
+                ..
+            } => Some(*rows == 0 || *present as f64 >= min_rate * *rows as f64),
+        }
+    }
+}
+
+/// Change from `previous` to `rows`, in percent of `previous`.
+#[allow(clippy::cast_precision_loss)]
+pub fn change_percent(previous: u64, rows: u64) -> f64 {
+    if previous == 0 {
+        if rows == 0 { 0.0 } else { f64::INFINITY }
+    } else {
+        (rows as f64 - previous as f64) / previous as f64 * 100.0
+    }
 }
 
 impl TableCheckKind {
-    /// Judge the check against what was measured.
-    #[allow(clippy::cast_precision_loss)] // rates and percentages are compared, not counted
-    pub fn evaluate(&self, facts: &TableFacts) -> Outcome {
+    /// Measure the check on what the engine found.
+    pub fn measure(&self, facts: &TableFacts) -> Measured {
         match self {
-            TableCheckKind::RowCount(r) => {
-                let ok = r.min.is_none_or(|m| facts.rows >= m) && r.max.is_none_or(|m| facts.rows <= m);
-                let expected = match (r.min, r.max) {
-                    (Some(a), Some(b)) => format!("{a}..={b}"),
-                    (Some(a), None) => format!(">= {a}"),
-                    (None, Some(b)) => format!("<= {b}"),
-                    (None, None) => String::new(),
-                };
-                Outcome {
-                    passed: Some(ok),
-                    observed: facts.rows.to_string(),
-                    expected,
-                }
-            }
-            TableCheckKind::RowCountChange(c) => {
-                let expected = format!("±{}%", c.max_percent);
-                match facts.previous_rows {
-                    None => Outcome {
-                        passed: None,
-                        observed: "no previous run".into(),
-                        expected,
-                    },
-                    Some(prev) => {
-                        let change = if prev == 0 {
-                            if facts.rows == 0 { 0.0 } else { f64::INFINITY }
-                        } else {
-                            (facts.rows as f64 - prev as f64) / prev as f64 * 100.0
-                        };
-                        Outcome {
-                            passed: Some(change.abs() <= c.max_percent),
-                            observed: format!("{change:+.2}% ({prev} → {})", facts.rows),
-                            expected,
-                        }
-                    }
-                }
-            }
+            TableCheckKind::RowCount(r) => Measured::RowCount {
+                rows: facts.rows,
+                min: r.min,
+                max: r.max,
+            },
+            TableCheckKind::RowCountChange(c) => Measured::RowCountChange {
+                rows: facts.rows,
+                previous: facts.previous_rows,
+                max_percent: c.max_percent,
+            },
             TableCheckKind::Freshness(f) => {
                 let latest = facts
                     .latest
                     .iter()
                     .find(|(c, _)| *c == f.column.value)
                     .and_then(|(_, d)| *d);
-                let expected = format!("<= {} days", f.max_age_days);
-                match latest {
-                    None => Outcome {
-                        passed: Some(false),
-                        observed: "no date".into(),
-                        expected,
-                    },
-                    Some(days) => {
-                        let age = facts.as_of - days;
-                        let date = i32::try_from(days)
+                Measured::Freshness {
+                    column: f.column.value.clone(),
+                    latest: latest.and_then(|d| {
+                        i32::try_from(d)
                             .ok()
                             .and_then(super::dates::from_days)
-                            .map_or_else(|| days.to_string(), |d| d.to_string());
-                        Outcome {
-                            passed: Some(age <= i64::from(f.max_age_days)),
-                            observed: format!("{age} days (latest {date})"),
-                            expected,
-                        }
-                    }
+                            .map(|d| d.to_string())
+                    }),
+                    age_days: latest.map(|d| facts.as_of - d),
+                    max_age_days: f.max_age_days,
                 }
             }
-            TableCheckKind::Completeness(c) => {
-                let present = facts
+            TableCheckKind::Completeness(c) => Measured::Completeness {
+                column: c.column.value.clone(),
+                present: facts
                     .present
                     .iter()
                     .find(|(n, _)| *n == c.column.value)
-                    .map_or(0, |(_, n)| *n);
-                let rate = if facts.rows == 0 {
-                    1.0
-                } else {
-                    present as f64 / facts.rows as f64
-                };
-                Outcome {
-                    passed: Some(rate >= c.min_rate),
-                    observed: format!("{:.4} ({present}/{})", rate, facts.rows),
-                    expected: format!(">= {}", c.min_rate),
-                }
-            }
+                    .map_or(0, |(_, n)| *n),
+                rows: facts.rows,
+                min_rate: c.min_rate,
+            },
         }
     }
 }
@@ -267,15 +284,15 @@ mod tests {
             min: Some(100),
             max: Some(200),
         });
-        assert_eq!(bounds.evaluate(&facts).passed, Some(true));
+        assert_eq!(bounds.measure(&facts).passed(), Some(true));
         let change = TableCheckKind::RowCountChange(RowCountChange { max_percent: 20.0 });
         // +25% is beyond ±20%.
-        assert_eq!(change.evaluate(&facts).passed, Some(false));
+        assert_eq!(change.measure(&facts).passed(), Some(false));
         let no_history = TableFacts {
             previous_rows: None,
             ..facts
         };
-        assert_eq!(change.evaluate(&no_history).passed, None);
+        assert_eq!(change.measure(&no_history).passed(), None);
     }
 
     #[test]
@@ -293,15 +310,15 @@ mod tests {
                 max_age_days: n,
             })
         };
-        assert_eq!(fresh(31).evaluate(&facts).passed, Some(true));
-        assert_eq!(fresh(30).evaluate(&facts).passed, Some(false));
+        assert_eq!(fresh(31).measure(&facts).passed(), Some(true));
+        assert_eq!(fresh(30).measure(&facts).passed(), Some(false));
         let complete = |r| {
             TableCheckKind::Completeness(Completeness {
                 column: spanned("c"),
                 min_rate: r,
             })
         };
-        assert_eq!(complete(0.75).evaluate(&facts).passed, Some(true));
-        assert_eq!(complete(0.76).evaluate(&facts).passed, Some(false));
+        assert_eq!(complete(0.75).measure(&facts).passed(), Some(true));
+        assert_eq!(complete(0.76).measure(&facts).passed(), Some(false));
     }
 }

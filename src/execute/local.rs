@@ -73,3 +73,13 @@ pub fn ensure_library_schema(ctx: &SessionContext, library: &str) -> Result<()> 
     }
     Ok(())
 }
+
+/// `state` with joins planned as sort-merge joins, which spill to disk under the memory limit
+/// (hash joins hold their build side in memory and cannot).
+pub fn sort_merge_joins(state: &datafusion::execution::SessionState) -> datafusion::execution::SessionState {
+    let mut config = state.config().clone();
+    config.options_mut().optimizer.prefer_hash_join = false;
+    SessionStateBuilder::new_from_existing(state.clone())
+        .with_config(config)
+        .build()
+}

@@ -1,14 +1,21 @@
-//! Before a table's pass: run each set-based rule's violation plan (aggregates and joins that
-//! spill under the run's memory limit) and hold its violating tuples as a [`KeySet`].
+//! Before a table's pass: run each set-based rule's violation plan and hold its violating
+//! tuples as a [`KeySet`].
+//!
+//! Aggregates and sorts spill to disk under the run's memory limit. Joins are first planned as
+//! hash joins (fast, but their build side must fit in memory); a plan that exhausts the memory
+//! limit is run again with sort-merge joins, which spill. The result is the same either way.
 
 use std::sync::Arc;
 
 use datafusion::dataframe::DataFrame;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::SessionState;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
+use crate::checks::set::SetCheck;
 use crate::rules::bind::{BoundTable, RuleCheck};
 
 /// Per rule of `table` (same order): its violating tuples when it is set-based.
@@ -20,15 +27,31 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Opt
             continue;
         };
         let what = || format!("rule {} of {}", rule.id, table.qualified_name());
-        let mut set = KeySet::new(&check.on)?;
-        let mut stream = DataFrame::new(ctx.state(), check.violations.clone())
-            .execute_stream()
-            .await
-            .map_err(|e| Error::engine(what(), e))?;
-        while let Some(batch) = stream.next().await {
-            set.extend(&batch.map_err(|e| Error::engine(what(), e))?)?;
+        let state = ctx.state();
+        let set = match collect(&state, check).await {
+            Err(e) if is_memory_exhausted(&e) => {
+                collect(&super::local::sort_merge_joins(&state), check).await
+            }
+            other => other,
         }
+        .map_err(|e| Error::engine(what(), e))?;
         out.push(Some(Arc::new(set)));
     }
     Ok(out)
+}
+
+async fn collect(state: &SessionState, check: &SetCheck) -> DfResult<KeySet> {
+    let mut set = KeySet::new(&check.on).map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let mut stream = DataFrame::new(state.clone(), check.violations.clone())
+        .execute_stream()
+        .await?;
+    while let Some(batch) = stream.next().await {
+        set.extend(&batch?)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    }
+    Ok(set)
+}
+
+fn is_memory_exhausted(e: &DataFusionError) -> bool {
+    matches!(e.find_root(), DataFusionError::ResourcesExhausted(_))
 }

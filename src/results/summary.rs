@@ -103,11 +103,10 @@ pub struct Violations {
 pub struct TableCheckSummary {
     pub id: String,
     pub name: String,
-    pub kind: String,
     pub dimension: String,
     pub severity: String,
-    pub observed: String,
-    pub expected: String,
+    /// What was measured and expected, tagged by the check's `kind`.
+    pub measured: crate::checks::table::Measured,
     pub verdict: Verdict,
 }
 
@@ -115,7 +114,10 @@ pub struct TableCheckSummary {
 pub struct SkippedRuleSummary {
     pub id: String,
     pub name: String,
-    pub reason: String,
+    /// The table (`library.table`) the rule reads that is not in the run.
+    pub reads: String,
+    /// The pack that declares it.
+    pub pack: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,18 +206,16 @@ pub fn table_summary(
         .table_checks
         .iter()
         .map(|c| {
-            let outcome = c.kind.evaluate(&outcome.facts);
+            let measured = c.kind.measure(&outcome.facts);
             TableCheckSummary {
                 id: c.id.clone(),
                 name: c.name.clone(),
-                kind: c.kind.kind().to_string(),
                 dimension: c.dimension.en().to_string(),
                 severity: severity_name(c.severity),
-                observed: outcome.observed,
-                expected: outcome.expected,
-                verdict: outcome
-                    .passed
+                verdict: measured
+                    .passed()
                     .map_or(Verdict::Skipped, |p| severity_verdict(p, c.severity)),
+                measured,
             }
         })
         .collect();
@@ -284,7 +284,8 @@ pub fn table_summary(
             .map(|r| SkippedRuleSummary {
                 id: r.id.clone(),
                 name: r.name.clone(),
-                reason: r.reason.clone(),
+                reads: r.reads.clone(),
+                pack: r.pack.clone(),
             })
             .collect(),
         anomalies_file,
@@ -384,8 +385,8 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
                 [
                     c.id.clone(),
                     c.name.clone(),
-                    c.observed.clone(),
-                    c.expected.clone(),
+                    text.observed(&c.measured),
+                    text.expected(&c.measured),
                     text.verdict(c.verdict).to_string(),
                 ]
             })
@@ -412,7 +413,7 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
         }
     }
     for r in &t.skipped_rules {
-        let _ = writeln!(out, "  {}", text.rule_skipped(&r.id, &r.name, &r.reason));
+        let _ = writeln!(out, "  {}", text.rule_skipped(r));
     }
     out
 }

@@ -56,7 +56,10 @@ pub struct BoundTable {
 pub struct SkippedRule {
     pub id: String,
     pub name: String,
-    pub reason: String,
+    /// The table (`library.table`) it reads that is not in the run.
+    pub reads: String,
+    /// The pack that declares that table.
+    pub pack: String,
 }
 
 /// A bound table-level check.
@@ -346,18 +349,25 @@ pub async fn bind_set_rules(
                         rule.check = RuleCheck::Set(Some(Box::new(check)));
                         keep.push(rule);
                     }
-                    Some(SetOutcome::Skipped(reason)) => {
+                    Some(SetOutcome::Skipped(absent)) => {
                         diags.push(
                             Diagnostic::warning(
                                 "rule-skipped",
-                                format!("rule {} is skipped: {reason}", rule.id),
+                                format!(
+                                    "rule {} is skipped: it reads `{}`, whose pack {} is not in this run",
+                                    rule.id,
+                                    absent.table,
+                                    absent.pack.display()
+                                ),
                             )
-                            .at(pack.span(&rdoc.id)),
+                            .at(pack.span(&rdoc.id))
+                            .help("pass that pack with --rules too (or --rules with the packs' folder)"),
                         );
                         table.skipped.push(SkippedRule {
                             id: rule.id.clone(),
                             name: rule.name.clone(),
-                            reason,
+                            reads: absent.table,
+                            pack: absent.pack.display().to_string(),
                         });
                     }
                     Some(SetOutcome::Failed) | None => {}

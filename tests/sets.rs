@@ -1,0 +1,187 @@
+//! Set-based rules (unique, reference, query), table-level checks, verdicts and exit codes,
+//! on hand-counted rows (`testdata/cases/sets/`, expectations in the pack's header).
+
+use std::path::Path;
+
+use qc::results::summary::{RuleSummary, TableSummary, Verdict};
+
+use crate::util::{audit, code, parquet_rows, root, run, settings, stdout};
+
+const REGISTRY: &str = "testdata/cases/sets/registry.yaml";
+const AS_OF: [&str; 2] = ["--as-of", "2026-01-20"];
+
+fn rule<'a>(t: &'a TableSummary, id: &str) -> &'a RuleSummary {
+    t.rules.iter().find(|r| r.id == id).unwrap()
+}
+
+fn person(s: &qc::results::summary::RunSummary) -> &TableSummary {
+    s.tables.iter().find(|t| t.name == "person").unwrap()
+}
+
+#[test]
+fn set_rules_and_table_checks_count_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(threads);
+        let (code, s) = audit(REGISTRY, &out, &[&AS_OF[..], &["--threads", threads]].concat());
+        assert_eq!(code, 1, "S-001 (error, no threshold) fails the table");
+        let t = person(&s);
+        assert_eq!((t.rows, t.anomalous_rows, t.passed_rows), (10, 7, 3));
+        assert_eq!(t.verdict, Verdict::Fail);
+
+        let unique = rule(t, "S-001");
+        assert_eq!((unique.applicable_rows, unique.failed_rows), (9, 4));
+        let v = unique.violations.as_ref().unwrap();
+        assert_eq!((v.unit.as_str(), v.count), ("duplicated_groups", 2));
+        assert_eq!(unique.verdict, Verdict::Fail);
+
+        let reference = rule(t, "S-002");
+        assert_eq!((reference.applicable_rows, reference.failed_rows), (9, 3));
+        assert_eq!(reference.violations.as_ref().unwrap().count, 2);
+        assert_eq!(reference.verdict, Verdict::Pass, "within max_count 5");
+
+        let query = rule(t, "S-003");
+        assert_eq!((query.applicable_rows, query.failed_rows), (9, 2));
+        assert_eq!(query.violations.as_ref().unwrap().count, 1);
+        assert_eq!(query.verdict, Verdict::Warn);
+
+        assert_eq!(t.skipped_rules.len(), 1);
+        assert_eq!(t.skipped_rules[0].id, "S-004");
+        assert!(t.rules.iter().all(|r| r.id != "S-004"));
+
+        let checks: Vec<(&str, Verdict)> = t
+            .table_checks
+            .iter()
+            .map(|c| (c.id.as_str(), c.verdict))
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                ("S-T1", Verdict::Pass),
+                ("S-T2", Verdict::Warn),
+                ("S-T3", Verdict::Pass),
+                ("S-T4", Verdict::Skipped),
+            ]
+        );
+        assert_eq!(
+            t.table_checks[2].measured,
+            qc::checks::table::Measured::Freshness {
+                column: "joined".into(),
+                latest: Some("2026-01-12".into()),
+                age_days: Some(8),
+                max_age_days: 10,
+            }
+        );
+
+        // Each anomalous row once, with every rule it fails.
+        let rows = parquet_rows(&out.join(t.anomalies_file.as_ref().unwrap()));
+        assert_eq!(rows.len(), 7);
+        let p7: Vec<&String> = rows.iter().filter(|r| r.starts_with("P7|")).collect();
+        assert_eq!(p7.len(), 2);
+        assert!(p7.iter().all(|r| r.contains("[S-001, S-003]")), "{p7:?}");
+    }
+}
+
+#[test]
+fn summaries_with_set_rules_and_table_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(dir.path());
+    for lang in ["zh", "en"] {
+        let out = dir.path().join(lang).to_string_lossy().into_owned();
+        let o = run(&[
+            "run", "--rules", REGISTRY, "--out", &out, "--lang", lang, AS_OF[0], AS_OF[1],
+        ]);
+        assert_eq!(code(&o), 1);
+        s.bind(|| insta::assert_snapshot!(format!("sets_summary_{lang}"), stdout(&o)));
+    }
+}
+
+/// The pack with `replace` applied, written beside the shipped one's data.
+fn variant(dir: &Path, replace: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join(REGISTRY)).unwrap();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let text = text.replace("path: ../", &format!("path: {}/testdata/cases/", root().display()));
+    let path = dir.join("variant.yaml");
+    std::fs::write(&path, text).unwrap();
+    // The library S-004 reads stays beside the pack (and out of the run).
+    std::fs::copy(
+        root().join("testdata/cases/sets/elsewhere.yaml"),
+        dir.join("elsewhere.yaml"),
+    )
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn verdicts_decide_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only warnings: exit 0.
+    let warn_only = variant(
+        dir.path(),
+        &[("dimension: 唯一性\n", "dimension: 唯一性\n        severity: warn\n")],
+    );
+    let (c, s) = audit(&warn_only, &dir.path().join("a"), &AS_OF);
+    assert_eq!(c, 0);
+    assert_eq!(person(&s).verdict, Verdict::Warn);
+    // A failed error-severity table check fails the table although every rule passes.
+    let table_fails = variant(
+        dir.path(),
+        &[
+            ("dimension: 唯一性\n", "dimension: 唯一性\n        severity: warn\n"),
+            ("min: 5, max: 20", "min: 50"),
+        ],
+    );
+    let (c, s) = audit(&table_fails, &dir.path().join("b"), &AS_OF);
+    assert_eq!(c, 1);
+    let t = person(&s);
+    assert_eq!(t.verdict, Verdict::Fail);
+    assert!(t.rules.iter().all(|r| r.verdict != Verdict::Fail));
+    // A rule threshold turns a failing rule into a pass.
+    let tolerated = variant(
+        dir.path(),
+        &[(
+            "check: { unique: { columns: [pid] } }",
+            "threshold: { max_rate: 0.5 }\n        check: { unique: { columns: [pid] } }",
+        )],
+    );
+    let (c, s) = audit(&tolerated, &dir.path().join("c"), &AS_OF);
+    assert_eq!(c, 0);
+    assert_eq!(rule(person(&s), "S-001").verdict, Verdict::Pass);
+}
+
+#[test]
+fn rule_sql_cannot_escape() {
+    let o = run(&["check", "testdata/bad_packs/queries.yaml", "--format", "json"]);
+    assert_eq!(code(&o), 2);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let list = doc["diagnostics"].as_array().unwrap();
+    // One error per rule Q-001..Q-015, each at its own line.
+    assert_eq!(doc["errors"], 15, "{list:#?}");
+    let mut lines: Vec<&str> = list
+        .iter()
+        .map(|d| d["location"].as_str().unwrap())
+        .collect();
+    lines.dedup();
+    assert_eq!(lines.len(), 15);
+    let codes: Vec<&str> = list.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes.iter().filter(|c| **c == "forbidden-sql").count(), 8);
+    assert_eq!(codes.iter().filter(|c| **c == "unknown-table").count(), 6);
+    assert!(codes.contains(&"query-shape"));
+    assert!(!Path::new("/tmp/qc_leak.csv").exists(), "COPY never ran");
+    let o = run(&["check", "testdata/bad_packs/queries.yaml"]);
+    insta::assert_snapshot!("check_queries", stdout(&o));
+}
+
+#[test]
+fn a_rule_reading_a_library_outside_the_run_is_skipped_and_listed() {
+    // With the sibling pack in the run, S-004 runs (every pid is in `elsewhere.people`).
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/sets/", dir.path(), &AS_OF);
+    let t = person(&s);
+    assert!(t.skipped_rules.is_empty());
+    assert_eq!(rule(t, "S-004").failed_rows, 0);
+    assert_eq!(rule(t, "S-004").applicable_rows, 9);
+}
