@@ -31,9 +31,17 @@ bench:
     bash benches/scale.sh
     cargo bench --bench domain
 
-# Generate the spatial library at N rows into scratch/ (not committed).
+# Set-based rules under a memory limit: the death pack on 50M generated rows at 1 GiB.
+bench-memory rows="50000000" +limits="1GiB":
+    bash benches/memory.sh {{rows}} {{limits}}
+
+# Generate the four libraries together at N rows each into scratch/ (not committed).
 gen rows="1000000":
-    cargo run --release -- gen --library spatial --rows {{rows}} --out scratch/spatial_{{rows}}
+    cargo run --release -- gen --library spatial,marriage,death,building --rows {{rows}} --out scratch/libraries_{{rows}}
+
+# Audit every shipped pack together on the committed samples (cross-library rules included).
+demo-all:
+    cargo run --release -- run --rules rules/
 
 # The municipal report's figures, reproduced: 31,411,241 addresses, 1,336 anomalous.
 headline:

@@ -52,3 +52,35 @@ fn one_scan_one_projection_for_every_rule() {
         }
     }
 }
+
+/// A table with set-based rules still has one scan and no join in its pass: the violating
+/// tuples are computed first and tested per row against a hash set.
+#[test]
+fn set_based_rules_keep_the_pass_a_single_scan() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let text = rt.block_on(async {
+        let ctx = local::session(2);
+        let root = crate::util::root();
+        let (packs, diags) = qc::rules::load(
+            &[root.join("testdata/cases/sets/registry.yaml")],
+            &ctx,
+            &qc::rules::bind::SourceOverrides::default(),
+        )
+        .await
+        .unwrap();
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let table = &packs[0].tables[0];
+        let sets = qc::execute::violations::compute(&ctx, table).await.unwrap();
+        assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
+        let plan = qc::plan::compile(table, &sets).unwrap();
+        let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
+            .await
+            .unwrap();
+        displayable(physical.as_ref()).indent(true).to_string()
+    });
+    assert_eq!(text.matches("StreamingTableExec").count(), 1, "{text}");
+    for op in ["JoinExec", "AggregateExec", "SortExec"] {
+        assert!(!text.contains(op), "{op} in {text}");
+    }
+    assert!(text.contains("qc_violates"), "{text}");
+}

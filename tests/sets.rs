@@ -23,7 +23,11 @@ fn set_rules_and_table_checks_count_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     for threads in ["1", "2"] {
         let out = dir.path().join(threads);
-        let (code, s) = audit(REGISTRY, &out, &[&AS_OF[..], &["--threads", threads]].concat());
+        let (code, s) = audit(
+            REGISTRY,
+            &out,
+            &[&AS_OF[..], &["--threads", threads]].concat(),
+        );
         assert_eq!(code, 1, "S-001 (error, no threshold) fails the table");
         let t = person(&s);
         assert_eq!((t.rows, t.anomalous_rows, t.passed_rows), (10, 7, 3));
@@ -103,7 +107,10 @@ fn variant(dir: &Path, replace: &[(&str, &str)]) -> String {
         assert!(text.contains(from), "{from}");
         text = text.replacen(from, to, 1);
     }
-    let text = text.replace("path: ../", &format!("path: {}/testdata/cases/", root().display()));
+    let text = text.replace(
+        "path: ../",
+        &format!("path: {}/testdata/cases/", root().display()),
+    );
     let path = dir.join("variant.yaml");
     std::fs::write(&path, text).unwrap();
     // The library S-004 reads stays beside the pack (and out of the run).
@@ -121,7 +128,10 @@ fn verdicts_decide_the_exit_code() {
     // Only warnings: exit 0.
     let warn_only = variant(
         dir.path(),
-        &[("dimension: 唯一性\n", "dimension: 唯一性\n        severity: warn\n")],
+        &[(
+            "dimension: 唯一性\n",
+            "dimension: 唯一性\n        severity: warn\n",
+        )],
     );
     let (c, s) = audit(&warn_only, &dir.path().join("a"), &AS_OF);
     assert_eq!(c, 0);
@@ -130,7 +140,10 @@ fn verdicts_decide_the_exit_code() {
     let table_fails = variant(
         dir.path(),
         &[
-            ("dimension: 唯一性\n", "dimension: 唯一性\n        severity: warn\n"),
+            (
+                "dimension: 唯一性\n",
+                "dimension: 唯一性\n        severity: warn\n",
+            ),
             ("min: 5, max: 20", "min: 50"),
         ],
     );
@@ -154,7 +167,12 @@ fn verdicts_decide_the_exit_code() {
 
 #[test]
 fn rule_sql_cannot_escape() {
-    let o = run(&["check", "testdata/bad_packs/queries.yaml", "--format", "json"]);
+    let o = run(&[
+        "check",
+        "testdata/bad_packs/queries.yaml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&o), 2);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let list = doc["diagnostics"].as_array().unwrap();

@@ -90,7 +90,10 @@ impl CheckDoc {
             CheckDoc::Unique(_) | CheckDoc::Reference(_) | CheckDoc::Query(_) => {
                 cx.report(crate::diagnostic::Diagnostic::error(
                     "internal",
-                    format!("set-based kind `{}` bound as a row check (a qc bug)", self.kind()),
+                    format!(
+                        "set-based kind `{}` bound as a row check (a qc bug)",
+                        self.kind()
+                    ),
                 ));
                 None
             }
@@ -106,7 +109,11 @@ impl CheckDoc {
     }
 
     /// Bind a set-based kind (see [`set`]); `None` for row kinds.
-    pub async fn bind_set<T>(&self, at: &Spanned<T>, cx: &mut set::SetCx<'_>) -> Option<set::SetOutcome> {
+    pub async fn bind_set<T>(
+        &self,
+        at: &Spanned<T>,
+        cx: &mut set::SetCx<'_>,
+    ) -> Option<set::SetOutcome> {
         Some(match self {
             CheckDoc::Unique(c) => c.bind(at, cx).await,
             CheckDoc::Reference(c) => c.bind(at, cx).await,

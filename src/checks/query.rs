@@ -86,14 +86,19 @@ impl Query {
             );
             return Err(Stop::Reported);
         }
-        let statement = match state.sql_to_statement(&sql.value, &datafusion::config::Dialect::Generic) {
-            Ok(s) => s,
-            Err(e) => {
-                let message = e.strip_backtrace();
-                cx.error("invalid-sql", sql, message.lines().next().unwrap_or_default().to_string());
-                return Err(Stop::Reported);
-            }
-        };
+        let statement =
+            match state.sql_to_statement(&sql.value, &datafusion::config::Dialect::Generic) {
+                Ok(s) => s,
+                Err(e) => {
+                    let message = e.strip_backtrace();
+                    cx.error(
+                        "invalid-sql",
+                        sql,
+                        message.lines().next().unwrap_or_default().to_string(),
+                    );
+                    return Err(Stop::Reported);
+                }
+            };
         if !matches!(&statement, DfStatement::Statement(s) if matches!(**s, Statement::Query(_))) {
             cx.error(
                 "forbidden-sql",
@@ -204,4 +209,3 @@ fn foreign_scan(plan: &LogicalPlan, cx: &SetCx<'_>) -> Option<String> {
     });
     found
 }
-

@@ -79,11 +79,8 @@ impl Reference {
         let mut targets = Vec::new();
         for (own, t) in on.iter().zip(target_names) {
             let Some(tc) = target_columns.iter().find(|c| c.name == t.value) else {
-                let d = crate::rules::bind::unknown_column(
-                    &t.value,
-                    &target_columns,
-                    cx.pack.span(t),
-                );
+                let d =
+                    crate::rules::bind::unknown_column(&t.value, &target_columns, cx.pack.span(t));
                 cx.diagnostics.push(d);
                 return Err(Stop::Reported);
             };

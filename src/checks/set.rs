@@ -149,16 +149,15 @@ impl SetCx<'_> {
     pub fn own_columns(&mut self, names: &[Spanned<String>]) -> Option<Vec<BoundColumn>> {
         let mut out = Vec::new();
         for n in names {
-            match self.table.columns.iter().find(|c| c.name == n.value) {
-                Some(c) => out.push(c.clone()),
-                None => {
-                    let d = crate::rules::bind::unknown_column(
-                        &n.value,
-                        &self.table.columns,
-                        self.pack.span(n),
-                    );
-                    self.diagnostics.push(d);
-                }
+            if let Some(c) = self.table.columns.iter().find(|c| c.name == n.value) {
+                out.push(c.clone());
+            } else {
+                let d = crate::rules::bind::unknown_column(
+                    &n.value,
+                    &self.table.columns,
+                    self.pack.span(n),
+                );
+                self.diagnostics.push(d);
             }
         }
         (out.len() == names.len()).then_some(out)
@@ -235,9 +234,17 @@ impl SetCx<'_> {
     }
 
     /// Report a DataFusion error while building the violation plan.
-    pub fn engine_error<T>(&mut self, at: &Spanned<T>, e: &datafusion::error::DataFusionError) -> Stop {
+    pub fn engine_error<T>(
+        &mut self,
+        at: &Spanned<T>,
+        e: &datafusion::error::DataFusionError,
+    ) -> Stop {
         let message = e.strip_backtrace();
-        self.error("invalid-rule", at, message.lines().next().unwrap_or_default().to_string());
+        self.error(
+            "invalid-rule",
+            at,
+            message.lines().next().unwrap_or_default().to_string(),
+        );
         Stop::Reported
     }
 

@@ -18,7 +18,8 @@ pub struct CheckArgs {
     /// Rule packs, or folders of packs (every *.yaml inside).
     #[arg(required_unless_present = "explain")]
     pub packs: Vec<PathBuf>,
-    /// Print the documentation of a check kind (not_null, pattern, allowed, range, length, order, expr).
+    /// Print the documentation of a check kind (not_null, pattern, allowed, range, length, order,
+    /// expr, id_number, admin_code, within_region, unique, reference, query, table_checks).
     #[arg(long, value_name = "KIND")]
     pub explain: Option<String>,
     #[command(flatten)]

@@ -30,7 +30,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Memory for sorts, aggregates and joins of set-based rules, e.g. `1GiB`, `512MB`;
-    /// beyond it they spill to disk [default: half of physical memory].
+    /// beyond it they spill to disk [default: 1/16 of physical memory, 512 MiB to 4 GiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     /// The run date freshness checks measure against, `YYYY-MM-DD` [default: today].
@@ -84,10 +84,12 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
     let json = args.output.format == Format::Json;
     let ctx = local::session_with_limit(
         threads,
-        args.memory_limit.unwrap_or_else(local::default_memory_limit),
+        args.memory_limit
+            .unwrap_or_else(local::default_memory_limit),
     );
     let as_of = i64::from(crate::checks::id_number::days(
-        args.as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        args.as_of
+            .unwrap_or_else(|| chrono::Local::now().date_naive()),
     ));
     // Claim the output folder first: whatever happens next, no earlier summary.json remains
     // there to pass for this run's result.

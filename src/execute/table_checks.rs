@@ -3,9 +3,9 @@
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use datafusion::common::ScalarValue;
 use datafusion::common::TableReference;
 use datafusion::functions_aggregate::expr_fn::{count, max};
-use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use datafusion::prelude::SessionContext;
 
@@ -15,7 +15,12 @@ use crate::execute::local::CATALOG;
 use crate::rules::bind::BoundTable;
 
 /// Measure what `table`'s checks need. `rows` is the pass's row count.
-pub async fn facts(ctx: &SessionContext, table: &BoundTable, rows: u64, as_of: i64) -> Result<TableFacts> {
+pub async fn facts(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    rows: u64,
+    as_of: i64,
+) -> Result<TableFacts> {
     let mut facts = TableFacts {
         rows,
         as_of,
@@ -50,7 +55,11 @@ pub async fn facts(ctx: &SessionContext, table: &BoundTable, rows: u64, as_of: i
     let what = || format!("table checks of {}", table.qualified_name());
     crate::scan::register(ctx, table)?;
     let batches = ctx
-        .table(TableReference::full(CATALOG, table.library.id.clone(), table.name.clone()))
+        .table(TableReference::full(
+            CATALOG,
+            table.library.id.clone(),
+            table.name.clone(),
+        ))
         .await
         .and_then(|df| df.aggregate(vec![], aggregates))
         .map_err(|e| Error::engine(what(), e))?

@@ -13,9 +13,9 @@ use datafusion::execution::SessionState;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
+use crate::checks::set::SetCheck;
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
-use crate::checks::set::SetCheck;
 use crate::rules::bind::{BoundTable, RuleCheck};
 
 /// Per rule of `table` (same order): its violating tuples when it is set-based.

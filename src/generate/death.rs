@@ -36,7 +36,6 @@ const ROW_DEFECTS: usize = 16;
 const TWICE_FIRST: usize = ROW_DEFECTS;
 const TWICE_SECOND: usize = ROW_DEFECTS + 1;
 
-
 /// Underlying causes for either sex (heart disease, stroke, lung cancer, COPD, diabetes, …).
 const CAUSES: [&str; 10] = [
     "I21.9", "I63.9", "C34.9", "J44.9", "I25.1", "E11.9", "C16.9", "C22.0", "J18.9", "W19",
@@ -182,10 +181,9 @@ impl TableGen for Record {
             }
             4 => {
                 // Every event date 80 years later, the age with them.
-                let shift = |d: NaiveDate| {
-                    NaiveDate::from_ymd_opt(d.year() + 80, d.month(), d.day().min(28)).unwrap_or(d)
-                };
-                row.death = shift(row.death);
+                let d = row.death;
+                row.death =
+                    NaiveDate::from_ymd_opt(d.year() + 80, d.month(), d.day().min(28)).unwrap_or(d);
                 row.issue = row.death;
                 row.report = row.death;
                 row.cremation = row.cremation.map(|_| row.death + Duration::days(1));

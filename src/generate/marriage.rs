@@ -115,7 +115,8 @@ impl Registration {
     }
 
     fn scenario(k: usize) -> Option<Scenario> {
-        k.checked_sub(ROW_DEFECTS).and_then(|s| SCENARIOS.get(s).copied())
+        k.checked_sub(ROW_DEFECTS)
+            .and_then(|s| SCENARIOS.get(s).copied())
     }
 
     /// A registration of `business` by the couple of identity slot `slot`, on `reg_date`.
@@ -291,7 +292,7 @@ impl Registration {
             .iter()
             .filter_map(|&i| {
                 let (row, _, broken) = row_at(self, cx, i);
-                (broken == [RULES[21]]).then(|| (row.male, row.reg_date))
+                (broken == [RULES[21]]).then_some((row.male, row.reg_date))
             })
             .collect()
     }
@@ -348,7 +349,7 @@ impl TableGen for Registration {
             }
             9 => {
                 let mut row = Registration::own_marriage(rng, index);
-                row.business = if (index / BLOCK) % 2 == 0 {
+                row.business = if (index / BLOCK).is_multiple_of(2) {
                     "补领结婚证"
                 } else {
                     "补领离婚证"

@@ -166,7 +166,11 @@ pub fn libraries(libraries: &[String], spec: &GenSpec) -> Result<Vec<truth::Trut
         let truth = truth::Truth {
             library: library.clone(),
             seed: spec.seed,
-            generated_with: libraries.iter().filter(|l| *l != library).cloned().collect(),
+            generated_with: libraries
+                .iter()
+                .filter(|l| *l != library)
+                .cloned()
+                .collect(),
             tables: tables
                 .into_iter()
                 .map(|(n, t)| (n.to_string(), t))

@@ -293,6 +293,21 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             .write_all((names.join(",") + "\n").as_bytes())
             .map_err(io)?;
     }
+    // Rows as a batch, and for CSV its bytes (with the rows' damages).
+    let encode = |rows: &[T::Row], damages: &[Option<Damage>]| -> Result<(RecordBatch, Vec<u8>)> {
+        let batch = g.batch(rows)?;
+        let bytes = match spec.format {
+            GenFormat::Parquet => Vec::new(),
+            GenFormat::Csv => csv_bytes(&batch, damages, g.damage_columns(), spec.encoding)?,
+        };
+        Ok((batch, bytes))
+    };
+    let mut emit = |batch: &RecordBatch, bytes: &[u8]| -> Result<()> {
+        match &mut parquet_writer {
+            Some(w) => w.write(batch).map_err(pq),
+            None => csv_out.write_all(bytes).map_err(io),
+        }
+    };
     // Generate a window of chunks in parallel, write them in order.
     let chunks = spec.rows.div_ceil(CHUNK_ROWS);
     let window = (rayon::current_num_threads() * 2) as u64;
@@ -303,23 +318,14 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             .par_iter()
             .map(|&c| {
                 let (rows, damages, t) = chunk(g, &cx, c);
-                let batch = g.batch(&rows)?;
-                let bytes = match spec.format {
-                    GenFormat::Parquet => Vec::new(),
-                    GenFormat::Csv => {
-                        csv_bytes(&batch, &damages, g.damage_columns(), spec.encoding)?
-                    }
-                };
+                let (batch, bytes) = encode(&rows, &damages)?;
                 Ok((t, batch, bytes))
             })
             .collect();
         for part in parts {
             let (t, batch, bytes) = part?;
             truth.merge(&t);
-            match &mut parquet_writer {
-                Some(w) => w.write(&batch).map_err(pq)?,
-                None => csv_out.write_all(&bytes).map_err(io)?,
-            }
+            emit(&batch, &bytes)?;
         }
         next += window;
     }
@@ -330,15 +336,8 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             truth.add_row(g.provider(&row), broken);
             rows.push(row);
         }
-        let batch = g.batch(&rows)?;
-        match &mut parquet_writer {
-            Some(w) => w.write(&batch).map_err(pq)?,
-            None => {
-                let clean = vec![None; rows.len()];
-                let bytes = csv_bytes(&batch, &clean, g.damage_columns(), spec.encoding)?;
-                csv_out.write_all(&bytes).map_err(io)?;
-            }
-        }
+        let (batch, bytes) = encode(&rows, &vec![None; rows.len()])?;
+        emit(&batch, &bytes)?;
     }
     match parquet_writer {
         Some(w) => {

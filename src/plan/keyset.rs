@@ -16,8 +16,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::{Result as DfResult, exec_datafusion_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-    ident,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, ident,
 };
 
 use crate::error::{Error, Result};
@@ -35,7 +34,7 @@ impl std::fmt::Debug for KeySet {
         f.debug_struct("KeySet")
             .field("types", &self.types)
             .field("len", &self.rows.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -183,7 +182,11 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true)]));
         let batch = RecordBatch::try_new(
             schema,
-            vec![Arc::new(StringArray::from(vec![Some("x"), None, Some("y")]))],
+            vec![Arc::new(StringArray::from(vec![
+                Some("x"),
+                None,
+                Some("y"),
+            ]))],
         )
         .unwrap();
         set.extend(&batch).unwrap();

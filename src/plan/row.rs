@@ -7,8 +7,8 @@ use datafusion::logical_expr::{Expr, ident, lit, when};
 use crate::error::{Error, Result};
 use crate::plan::keyset::{KeySet, violates};
 use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
-use std::sync::Arc;
 use crate::scan::{self, SourceFormat};
+use std::sync::Arc;
 
 /// Name of rule `i`'s output column in the fused projection.
 pub fn rule_column(i: usize) -> String {
@@ -98,7 +98,10 @@ pub fn compile(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Result<Table
                 };
                 (
                     violates(Arc::clone(set), &check.on).is_not_true(),
-                    Some(crate::checks::set::applicable(&check.on, rule.when.as_ref())),
+                    Some(crate::checks::set::applicable(
+                        &check.on,
+                        rule.when.as_ref(),
+                    )),
                 )
             }
             RuleCheck::Set(None) => {

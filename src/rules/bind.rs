@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::execution::SessionState;
-use datafusion::prelude::SessionContext;
 use datafusion::logical_expr::Expr;
+use datafusion::prelude::SessionContext;
 
+use crate::checks::set::{RunTables, SetCheck, SetCx, SetOutcome};
+use crate::checks::table::TableCheckKind;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::rules::codelists::CodeLists;
 use crate::rules::parse::Pack;
-use crate::checks::set::{RunTables, SetCheck, SetCx, SetOutcome};
-use crate::checks::table::TableCheckKind;
 use crate::rules::{ColumnType, Dimension, Severity, Spanned, TableDoc, Threshold};
 use crate::scan::{self, CsvOptions, SourceFormat};
 
@@ -264,7 +264,11 @@ pub async fn bind(
             );
             continue;
         }
-        let ids = t.rules.iter().map(|r| &r.id).chain(t.table_checks.iter().map(|c| &c.id));
+        let ids = t
+            .rules
+            .iter()
+            .map(|r| &r.id)
+            .chain(t.table_checks.iter().map(|c| &c.id));
         for id in ids {
             let span = pack.span(id);
             if let Some(first) = seen_rules.get(id.value.as_str()) {
@@ -683,7 +687,9 @@ async fn bind_table(
             ok = false;
         }
         if let Some(name) = kind.column() {
-            ok &= cx.column_of(name, kind.kind(), kind.column_types()).is_some();
+            ok &= cx
+                .column_of(name, kind.kind(), kind.column_types())
+                .is_some();
         }
         if let (Some((dimension, severity)), true) = (head, ok) {
             table_checks.push(BoundTableCheck {
