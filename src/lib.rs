@@ -34,6 +34,7 @@ pub mod error;
 pub mod execute;
 pub mod generate;
 pub mod plan;
+pub mod report;
 pub mod results;
 pub mod rules;
 pub mod scan;

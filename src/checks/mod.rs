@@ -100,6 +100,77 @@ impl CheckDoc {
         }
     }
 
+    /// Why a row fails, in Chinese and English, naming the columns involved (feedback
+    /// files and reports).
+    pub fn reason(&self) -> (String, String) {
+        let list = |cols: &[Spanned<String>]| {
+            cols.iter()
+                .map(|c| c.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            CheckDoc::NotNull(c) => (
+                format!("{} 为空", c.column.value),
+                format!("{} is empty", c.column.value),
+            ),
+            CheckDoc::Pattern(c) => (
+                format!("{} 格式不符合要求", c.column.value),
+                format!("{} does not have the required format", c.column.value),
+            ),
+            CheckDoc::Allowed(c) => (
+                format!("{} 不在允许的取值中", c.column.value),
+                format!("{} is not an allowed value", c.column.value),
+            ),
+            CheckDoc::Range(c) => (
+                format!("{} 超出允许范围", c.column.value),
+                format!("{} is out of range", c.column.value),
+            ),
+            CheckDoc::Length(c) => (
+                format!("{} 长度不符合要求", c.column.value),
+                format!("{} has the wrong length", c.column.value),
+            ),
+            CheckDoc::Order(c) => (
+                format!("{} 与 {} 的先后关系不符", c.left.value, c.right.value),
+                format!("{} and {} are out of order", c.left.value, c.right.value),
+            ),
+            CheckDoc::Expr(sql) => (
+                format!("不满足条件：{}", sql.value.trim()),
+                format!("condition does not hold: {}", sql.value.trim()),
+            ),
+            CheckDoc::IdNumber(c) => (
+                format!("{} 身份证号校验不通过", c.column.value),
+                format!("{} fails the ID-number check", c.column.value),
+            ),
+            CheckDoc::AdminCode(c) => (
+                format!("{} 不是有效的行政区划代码", c.column.value),
+                format!("{} is not a valid division code", c.column.value),
+            ),
+            CheckDoc::WithinRegion(c) => (
+                format!(
+                    "坐标（{}, {}）不在 {} 所填区范围内",
+                    c.longitude.value, c.latitude.value, c.district.value
+                ),
+                format!(
+                    "point ({}, {}) lies outside the district in {}",
+                    c.longitude.value, c.latitude.value, c.district.value
+                ),
+            ),
+            CheckDoc::Unique(c) => (
+                format!("{} 重复", list(&c.columns)),
+                format!("duplicate {}", list(&c.columns)),
+            ),
+            CheckDoc::Reference(c) => (
+                format!("{} 在 {} 中不存在", list(&c.columns), c.table.value),
+                format!("{} not found in {}", list(&c.columns), c.table.value),
+            ),
+            CheckDoc::Query(_) => (
+                "命中规则查询（见规则说明）".to_string(),
+                "returned by the rule's query (see the rule's description)".to_string(),
+            ),
+        }
+    }
+
     /// Whether the kind is set-based (its verdict on a row depends on other rows).
     pub fn is_set(&self) -> bool {
         matches!(

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod generate;
+pub mod history;
 pub mod output;
 pub mod progress;
 pub mod run;
@@ -39,6 +40,12 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Generate a synthetic table with anomalies at known rows, and its truth file.
     Gen(generate::GenArgs),
+    /// List the runs in the run history.
+    Runs(history::RunsArgs),
+    /// Render the monthly quality report from the run history (HTML, Markdown, JSON).
+    Report(history::ReportArgs),
+    /// Write one feedback file per data provider (xlsx and CSV) for a run.
+    Feedback(history::FeedbackArgs),
 }
 
 /// Options shared by commands that print results.
@@ -61,6 +68,9 @@ pub fn main(cli: Cli) -> Result<ExitStatus> {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::check(&args),
         Command::Gen(args) => generate::generate(&args),
+        Command::Runs(args) => history::runs(&args),
+        Command::Report(args) => history::report(&args),
+        Command::Feedback(args) => history::feedback(&args),
     }
 }
 

@@ -11,6 +11,7 @@ use super::OutputArgs;
 use super::output::{self, Format};
 use crate::error::{Error, ExitStatus, Result};
 use crate::execute::{self, TableProgress, local};
+use crate::results::store::{RunExtras, Store};
 use crate::results::summary::{self, PackSummary, RunSummary, Verdict};
 use crate::results::{OutputDir, SUMMARY_FILE};
 use crate::rules::bind::SourceOverrides;
@@ -33,9 +34,13 @@ pub struct RunArgs {
     /// beyond it they spill to disk [default: 1/16 of physical memory, 512 MiB to 4 GiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
-    /// The run date freshness checks measure against, `YYYY-MM-DD` [default: today].
+    /// The run date freshness checks measure against, and the month reports file the run
+    /// under, `YYYY-MM-DD` [default: today].
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Run history file [default: qc.db beside the output folder].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -56,6 +61,14 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
         .parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("invalid size `{s}`: {e}"))
+}
+
+/// The run history beside an output folder: `qc.db` in its parent folder.
+pub fn default_store(out: &std::path::Path) -> PathBuf {
+    out.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .join(crate::results::store::DEFAULT_FILE)
 }
 
 /// A new run id: UTC time plus a random suffix, e.g. `20261125T231100Z-3f2a`.
@@ -87,10 +100,11 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         args.memory_limit
             .unwrap_or_else(local::default_memory_limit),
     );
-    let as_of = i64::from(crate::checks::id_number::days(
-        args.as_of
-            .unwrap_or_else(|| chrono::Local::now().date_naive()),
-    ));
+    let as_of_date = args
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let as_of = i64::from(crate::checks::id_number::days(as_of_date));
+    let as_of_text = as_of_date.format("%Y-%m-%d").to_string();
     // Claim the output folder first: whatever happens next, no earlier summary.json remains
     // there to pass for this run's result.
     let out_path = args
@@ -98,6 +112,12 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&run_id));
     let out = OutputDir::prepare(&out_path)?;
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| default_store(&out.path));
+    let mut store = Store::open(&store_path)?;
+    let started_text = started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
 
     let overrides: SourceOverrides = args.data.iter().cloned().collect();
     let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx, &overrides).await?;
@@ -144,7 +164,9 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         );
         let outcome = execute::audit_table(&ctx, table, &out.path, &progress, as_of).await;
         drop(ticker);
-        let outcome = outcome?;
+        let mut outcome = outcome?;
+        outcome.facts.previous_rows =
+            store.previous_rows(&table.library.id, &table.name, &as_of_text, &started_text)?;
         let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
             p.strip_prefix(&out.path)
                 .ok()
@@ -163,7 +185,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         schema_version: summary::SCHEMA_VERSION,
         run_id,
         qc_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        started_at: started_text.clone(),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         threads,
         status: if failed { "threshold_failed" } else { "passed" }.to_string(),
@@ -180,8 +202,16 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
     };
     let doc =
         serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
-    // The last file of a run: its presence marks the run complete.
-    out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
+    // The last file of a run: its presence marks the run complete. The run is then recorded
+    // in the store in one transaction; if that fails, the summary goes again, so nothing
+    // claims a run that the history lacks.
+    let summary_path = out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
+    let recorded = RunExtras::collect(&packs, &summary, &out.path, &as_of_text)
+        .and_then(|extras| store.save(&summary, &extras));
+    if let Err(e) = recorded {
+        let _ = std::fs::remove_file(&summary_path);
+        return Err(e);
+    }
     if json {
         output::stdout(&doc);
     } else if !args.output.quiet {

@@ -173,6 +173,7 @@ mod tests {
             arrow: DataType::Utf8,
             title: None,
             format: None,
+            pii: None,
         }
     }
 

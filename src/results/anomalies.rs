@@ -112,3 +112,62 @@ fn open(target: &Path, schema: &SchemaRef) -> Result<(ArrowWriter<File>, PathBuf
 fn write_error(path: &Path, e: &parquet::errors::ParquetError) -> Error {
     Error::io(path, std::io::Error::other(e.to_string()))
 }
+
+/// One row of an anomaly export, as text.
+#[derive(Debug, Clone)]
+pub struct ExportedRow {
+    /// The data columns (source names) and their values; NULL as `None`.
+    pub values: Vec<(String, Option<String>)>,
+    /// Ids of the rules the row failed.
+    pub failed_rules: Vec<String>,
+}
+
+/// Read an anomaly export row by row; `f` returns false to stop early.
+pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Result<()> {
+    use arrow::array::{Array, AsArray};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let bad = |e: &dyn std::fmt::Display| Error::data(path, format!("anomaly export: {e}"));
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| bad(&e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(&e))?;
+        let schema = batch.schema();
+        let failed_at = schema.index_of(FAILED_RULES).map_err(|e| bad(&e))?;
+        // Data columns come before qc's own columns.
+        let data: Vec<usize> = (0..failed_at).collect();
+        let options = FormatOptions::default();
+        let formatters: Vec<ArrayFormatter<'_>> = data
+            .iter()
+            .map(|&i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| bad(&e))?;
+        let failed = batch.column(failed_at).as_list::<i32>();
+        for row in 0..batch.num_rows() {
+            let values = data
+                .iter()
+                .zip(&formatters)
+                .map(|(&i, fmt)| {
+                    let value = batch
+                        .column(i)
+                        .is_valid(row)
+                        .then(|| fmt.value(row).to_string());
+                    (schema.field(i).name().clone(), value)
+                })
+                .collect();
+            let ids = failed.value(row);
+            let ids = ids.as_string::<i32>();
+            let failed_rules = (0..ids.len()).map(|j| ids.value(j).to_string()).collect();
+            if !f(ExportedRow {
+                values,
+                failed_rules,
+            }) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}

@@ -6,6 +6,9 @@
 
 pub mod anomalies;
 pub mod counts;
+pub mod feedback;
+pub mod mask;
+pub mod store;
 pub mod summary;
 
 use std::path::{Path, PathBuf};

@@ -127,7 +127,7 @@ pub struct ProviderSummary {
     pub rows: u64,
     pub anomalous_rows: u64,
     pub passed_rows: u64,
-    /// Rules that failed at least one of this provider's rows.
+    /// Every rule that applied to at least one of this provider's rows (for its scores).
     pub rules: Vec<ProviderRule>,
 }
 
@@ -138,8 +138,13 @@ pub struct ProviderRule {
     pub failed_rows: u64,
 }
 
+/// `passed / rows`, 1.0 for an empty table.
+pub fn pass_rate(passed: u64, rows: u64) -> f64 {
+    if rows == 0 { 1.0 } else { rate(passed, rows) }
+}
+
 #[allow(clippy::cast_precision_loss)] // rates are for display and scoring, counts stay exact
-fn rate(part: u64, whole: u64) -> f64 {
+pub fn rate(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -244,7 +249,7 @@ pub fn table_summary(
                 .rules
                 .iter()
                 .zip(&p.rules)
-                .filter(|(_, c)| c.failed > 0)
+                .filter(|(_, c)| c.applicable > 0)
                 .map(|(r, c)| ProviderRule {
                     id: r.id.clone(),
                     applicable_rows: c.applicable,
@@ -271,11 +276,7 @@ pub fn table_summary(
         rows: counts.rows,
         anomalous_rows: counts.anomalous,
         passed_rows: counts.passed(),
-        pass_rate: if counts.rows == 0 {
-            1.0
-        } else {
-            rate(counts.passed(), counts.rows)
-        },
+        pass_rate: pass_rate(counts.passed(), counts.rows),
         verdict,
         table_checks,
         skipped_rules: table

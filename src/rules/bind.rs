@@ -14,6 +14,8 @@ use datafusion::prelude::SessionContext;
 use crate::checks::set::{RunTables, SetCheck, SetCx, SetOutcome};
 use crate::checks::table::TableCheckKind;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::report::score::ScoringModel;
+use crate::results::mask::Pii;
 use crate::rules::codelists::CodeLists;
 use crate::rules::parse::Pack;
 use crate::rules::{ColumnType, Dimension, Severity, Spanned, TableDoc, Threshold};
@@ -25,6 +27,8 @@ pub struct BoundPack {
     pub path: PathBuf,
     pub library: Library,
     pub tables: Vec<BoundTable>,
+    /// How the library's scores are computed.
+    pub scoring: ScoringModel,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +91,8 @@ pub struct BoundColumn {
     pub title: Option<String>,
     /// CSV date/timestamp format (chrono), if declared.
     pub format: Option<String>,
+    /// Personal data kind, if declared (masked in reports and feedback).
+    pub pii: Option<Pii>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +120,8 @@ pub struct BoundRule {
     pub threshold: Threshold,
     /// True for qc's built-in rules (CSV parse rules).
     pub builtin: bool,
+    /// Why a row fails: Chinese, English.
+    pub reason: (String, String),
 }
 
 /// What decides a rule's verdict on a row.
@@ -296,10 +304,16 @@ pub async fn bind(
         }
     }
     let ok = !diags.iter().any(Diagnostic::is_error);
+    let scoring = pack.doc.scoring.clone().unwrap_or_default();
+    if let Some(problem) = scoring.invalid() {
+        diags.push(Diagnostic::error("invalid-scoring", problem).in_file(&pack.file.path));
+    }
+    let ok = ok && scoring.invalid().is_none();
     let bound = ok.then(|| BoundPack {
         path: pack.file.path.clone(),
         library,
         tables,
+        scoring,
     });
     (bound, diags)
 }
@@ -457,6 +471,18 @@ async fn bind_table(
             diags.push(d);
             continue;
         };
+        if let Some(p) = &c.pii
+            && Pii::parse(&p.value).is_none()
+        {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-option",
+                    format!("unknown personal-data kind `{}`", p.value),
+                )
+                .at(pack.span(p))
+                .help("the kinds are: id_number, name"),
+            );
+        }
         if c.format.is_some() && !ty.is_temporal() {
             diags.push(
                 Diagnostic::error(
@@ -491,6 +517,7 @@ async fn bind_table(
                             arrow: f.data_type().clone(),
                             title: None,
                             format: None,
+                            pii: None,
                         });
                     }
                 }
@@ -518,6 +545,7 @@ async fn bind_table(
                         arrow: f.data_type().clone(),
                         title: c.title.clone(),
                         format: None,
+                        pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
                     });
                 } else {
                     let mut d = Diagnostic::error(
@@ -559,6 +587,7 @@ async fn bind_table(
                     arrow: ty.arrow_type(),
                     title: c.title.clone(),
                     format: c.format.as_ref().map(|f| f.value.clone()),
+                    pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
                 })
                 .collect();
             if opts.header {
@@ -665,6 +694,7 @@ async fn bind_table(
                 columns: read,
                 threshold: r.threshold.unwrap_or_default(),
                 builtin: false,
+                reason: r.check.value.reason(),
             });
         }
     }

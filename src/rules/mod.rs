@@ -25,6 +25,10 @@ use crate::checks::CheckDoc;
 pub struct PackDoc {
     pub library: LibraryDoc,
     pub tables: Vec<TableDoc>,
+    /// How the library's scores weigh dimensions and severities (default: equal dimensions,
+    /// warnings half an error).
+    #[serde(default)]
+    pub scoring: Option<crate::report::score::ScoringModel>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +102,9 @@ pub struct ColumnDoc {
     /// CSV only, for date and timestamp columns: a chrono format such as `%Y%m%d`.
     #[serde(default)]
     pub format: Option<Spanned<String>>,
+    /// Personal data, masked in reports and feedback: `id_number` or `name`.
+    #[serde(default)]
+    pub pii: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -83,6 +83,14 @@ impl ParseError {
             ParseError::Type => "字段类型错误（值无法解析为声明的类型）",
         }
     }
+
+    fn rule_name_en(self) -> &'static str {
+        match self {
+            ParseError::Structure => "malformed record (field count or unbalanced quotes)",
+            ParseError::Encoding => "bytes invalid in the declared encoding",
+            ParseError::Type => "a value does not parse as its column's type",
+        }
+    }
 }
 
 impl fmt::Display for ParseError {
@@ -108,6 +116,7 @@ pub fn parse_rules() -> Vec<BoundRule> {
             columns: Vec::new(),
             threshold: Threshold::default(),
             builtin: true,
+            reason: (e.rule_name().to_string(), e.rule_name_en().to_string()),
         })
         .collect()
 }

@@ -1,0 +1,435 @@
+//! Stage 5, REPORT: the monthly quality report (公共数据质量报告), built from the run history
+//! only, so it can be rebuilt at any time with the same figures.
+//!
+//! For the month, each library's figures come from its latest complete run dated in that
+//! month (`qc run --as-of`, default the day it ran); the previous month's latest run gives the
+//! change (环比), and the twelve months ending with this one the trend.
+//!
+//! - [`score`]: the scoring model;
+//! - [`render`]: HTML (self-contained, charts as inline SVG), Markdown and JSON.
+
+pub mod render;
+pub mod score;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::results::mask::Pii;
+use crate::results::store::{Store, StoredRun};
+use crate::results::summary::{TableSummary, Verdict, pass_rate};
+use score::{RuleCount, Score, ScoringModel};
+
+/// Rules listed as the library's top failing ones.
+const TOP_RULES: usize = 10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthlyReport {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub previous_month: String,
+    /// Whether ID numbers and names in samples are masked.
+    pub masked: bool,
+    pub libraries: Vec<LibraryReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LibraryReport {
+    pub library: String,
+    pub library_name: String,
+    /// The run the month's figures come from, and its date.
+    pub run_id: String,
+    pub as_of: String,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    pub passed_rows: u64,
+    pub pass_rate: f64,
+    pub score: Score,
+    pub previous: Option<PreviousMonth>,
+    /// Score change from the previous month, in points.
+    pub score_change: Option<f64>,
+    /// Change of the rows audited from the previous month, in percent.
+    pub rows_change_percent: Option<f64>,
+    /// The twelve months ending with this one, oldest first.
+    pub trend: Vec<TrendPoint>,
+    pub tables: Vec<TableReport>,
+    /// Ranked by score, best first.
+    pub providers: Vec<ProviderReport>,
+    pub top_rules: Vec<RuleReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousMonth {
+    pub run_id: String,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendPoint {
+    pub month: String,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub name: String,
+    pub title: String,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    pub pass_rate: f64,
+    pub score: Score,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderReport {
+    pub rank: usize,
+    /// `None` for rows without a provider.
+    pub provider: Option<String>,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    pub pass_rate: f64,
+    pub score: Score,
+    pub previous_score: Option<f64>,
+    pub score_change: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    pub table: String,
+    pub id: String,
+    pub name: String,
+    /// English dimension name.
+    pub dimension: String,
+    pub severity: String,
+    pub applicable_rows: u64,
+    pub failed_rows: u64,
+    pub failed_rate: f64,
+    pub reason_zh: String,
+    pub reason_en: String,
+    /// A few anomalous records: column → value (masked unless `--no-mask`).
+    pub samples: Vec<Vec<(String, Option<String>)>>,
+}
+
+/// `YYYY-MM` → its first day.
+pub fn parse_month(month: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d")
+        .map_err(|_| Error::Usage(format!("--month expects YYYY-MM, got `{month}`")))
+}
+
+fn month_text(first: NaiveDate) -> String {
+    first.format("%Y-%m").to_string()
+}
+
+/// The first day of the month `n` months before the one starting at `first`.
+fn months_back(first: NaiveDate, n: u32) -> NaiveDate {
+    first
+        .checked_sub_months(chrono::Months::new(n))
+        .unwrap_or(first)
+}
+
+fn last_day(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(first)
+}
+
+/// Reads runs from the store once each.
+struct Runs<'a> {
+    store: &'a Store,
+    loaded: BTreeMap<String, StoredRun>,
+}
+
+impl Runs<'_> {
+    fn get(&mut self, id: &str) -> Result<&StoredRun> {
+        if !self.loaded.contains_key(id) {
+            let run = self.store.load(id)?;
+            self.loaded.insert(id.to_string(), run);
+        }
+        self.loaded
+            .get(id)
+            .ok_or_else(|| Error::Internal("run vanished from the cache".into()))
+    }
+
+    /// Per library: the id of its latest complete run dated in the month starting `first`.
+    fn latest_per_library(&mut self, first: NaiveDate) -> Result<BTreeMap<String, String>> {
+        let ids = self.store.runs_between(
+            &first.format("%Y-%m-%d").to_string(),
+            &last_day(first).format("%Y-%m-%d").to_string(),
+        )?;
+        let mut latest = BTreeMap::new();
+        for id in ids {
+            for t in &self.get(&id)?.tables {
+                latest.insert(t.library.clone(), id.clone());
+            }
+        }
+        Ok(latest)
+    }
+}
+
+fn model(run: &StoredRun, library: &str) -> ScoringModel {
+    run.scoring
+        .get(library)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}
+
+fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount<'_>> {
+    t.rules.iter().map(|r| RuleCount {
+        dimension: &r.dimension,
+        severity: &r.severity,
+        applicable: r.applicable_rows,
+        failed: r.failed_rows,
+    })
+}
+
+fn library_tables<'r>(run: &'r StoredRun, library: &str) -> Vec<&'r TableSummary> {
+    run.tables.iter().filter(|t| t.library == library).collect()
+}
+
+/// The library's score in `run`.
+fn library_score(run: &StoredRun, library: &str) -> Score {
+    let tables = library_tables(run, library);
+    model(run, library).score(tables.into_iter().flat_map(table_rules))
+}
+
+/// Per provider: rows, anomalous rows and score over the library's tables.
+fn provider_scores(run: &StoredRun, library: &str) -> BTreeMap<Option<String>, (u64, u64, Score)> {
+    let model = model(run, library);
+    let mut counts: BTreeMap<Option<String>, (u64, u64, Vec<RuleCount<'_>>)> = BTreeMap::new();
+    for t in library_tables(run, library) {
+        for p in &t.providers {
+            let e = counts.entry(p.provider.clone()).or_default();
+            e.0 += p.rows;
+            e.1 += p.anomalous_rows;
+            for pr in &p.rules {
+                if let Some(r) = t.rules.iter().find(|r| r.id == pr.id) {
+                    e.2.push(RuleCount {
+                        dimension: &r.dimension,
+                        severity: &r.severity,
+                        applicable: pr.applicable_rows,
+                        failed: pr.failed_rows,
+                    });
+                }
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(p, (rows, anomalous, rules))| (p, (rows, anomalous, model.score(rules))))
+        .collect()
+}
+
+#[allow(clippy::cast_precision_loss)] // a percentage for display
+fn change_percent(previous: u64, now: u64) -> Option<f64> {
+    (previous > 0).then(|| (now as f64 - previous as f64) / previous as f64 * 100.0)
+}
+
+/// Mask the personal-data columns of a sample record.
+fn masked(
+    record: &[(String, Option<String>)],
+    pii: &BTreeMap<String, Pii>,
+    mask: bool,
+) -> Vec<(String, Option<String>)> {
+    record
+        .iter()
+        .map(|(c, v)| {
+            let v = match (v, pii.get(c)) {
+                (Some(v), Some(kind)) if mask => Some(kind.mask(v)),
+                (v, _) => v.clone(),
+            };
+            (c.clone(), v)
+        })
+        .collect()
+}
+
+/// Build the report of `month` (`YYYY-MM`) from the store: every library with a run that
+/// month, or only `libraries` when given.
+pub fn build(
+    store: &Store,
+    month: &str,
+    libraries: &[String],
+    mask: bool,
+) -> Result<MonthlyReport> {
+    let first = parse_month(month)?;
+    let previous_first = months_back(first, 1);
+    let mut runs = Runs {
+        store,
+        loaded: BTreeMap::new(),
+    };
+    let this_month = runs.latest_per_library(first)?;
+    let previous_month = runs.latest_per_library(previous_first)?;
+    let mut trend_months = Vec::new();
+    for back in (0..12).rev() {
+        let m = months_back(first, back);
+        trend_months.push((month_text(m), runs.latest_per_library(m)?));
+    }
+    if let Some(missing) = libraries.iter().find(|l| !this_month.contains_key(*l)) {
+        return Err(Error::Usage(format!(
+            "{}: no complete run of library `{missing}` dated in {}",
+            store.path().display(),
+            month_text(first)
+        )));
+    }
+    let mut out = Vec::new();
+    for (library, run_id) in &this_month {
+        if !libraries.is_empty() && !libraries.contains(library) {
+            continue;
+        }
+        let run = runs.get(run_id)?.clone();
+        let tables = library_tables(&run, library);
+        let rows: u64 = tables.iter().map(|t| t.rows).sum();
+        let anomalous: u64 = tables.iter().map(|t| t.anomalous_rows).sum();
+        let score = library_score(&run, library);
+        let previous = match previous_month.get(library) {
+            Some(id) => {
+                let prev = runs.get(id)?;
+                let pt = library_tables(prev, library);
+                Some((
+                    PreviousMonth {
+                        run_id: id.clone(),
+                        rows: pt.iter().map(|t| t.rows).sum(),
+                        anomalous_rows: pt.iter().map(|t| t.anomalous_rows).sum(),
+                        score: library_score(prev, library).total,
+                    },
+                    provider_scores(prev, library),
+                ))
+            }
+            None => None,
+        };
+        let mut trend = Vec::new();
+        for (m, latest) in &trend_months {
+            let score = match latest.get(library) {
+                Some(id) => library_score(runs.get(id)?, library).total,
+                None => None,
+            };
+            trend.push(TrendPoint {
+                month: m.clone(),
+                score,
+            });
+        }
+        let mut providers: Vec<ProviderReport> = provider_scores(&run, library)
+            .into_iter()
+            .map(|(provider, (rows, anomalous, score))| {
+                let previous_score = previous
+                    .as_ref()
+                    .and_then(|(_, p)| p.get(&provider))
+                    .and_then(|(_, _, s)| s.total);
+                ProviderReport {
+                    rank: 0,
+                    score_change: score.total.zip(previous_score).map(|(a, b)| a - b),
+                    provider,
+                    rows,
+                    anomalous_rows: anomalous,
+                    pass_rate: pass_rate(rows - anomalous.min(rows), rows),
+                    score,
+                    previous_score,
+                }
+            })
+            .collect();
+        providers.sort_by(|a, b| {
+            b.score
+                .total
+                .unwrap_or(-1.0)
+                .total_cmp(&a.score.total.unwrap_or(-1.0))
+                .then_with(|| a.provider.cmp(&b.provider))
+        });
+        for (i, p) in providers.iter_mut().enumerate() {
+            p.rank = i + 1;
+        }
+        let mut top_rules: Vec<RuleReport> = tables
+            .iter()
+            .flat_map(|t| t.rules.iter().map(move |r| (t, r)))
+            .filter(|(_, r)| r.failed_rows > 0)
+            .map(|(t, r)| {
+                let key = (t.library.clone(), t.name.clone(), r.id.clone());
+                let text = run.rules.get(&key).cloned().unwrap_or_default();
+                let pii = run
+                    .table_texts
+                    .get(&format!("{}.{}", t.library, t.name))
+                    .map(|x| x.pii.clone())
+                    .unwrap_or_default();
+                RuleReport {
+                    table: t.name.clone(),
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    dimension: r.dimension.clone(),
+                    severity: r.severity.clone(),
+                    applicable_rows: r.applicable_rows,
+                    failed_rows: r.failed_rows,
+                    failed_rate: r.failed_rate,
+                    reason_zh: text.reason_zh,
+                    reason_en: text.reason_en,
+                    samples: run
+                        .samples
+                        .iter()
+                        .filter(|s| {
+                            s.library == t.library && s.table == t.name && s.rule_id == r.id
+                        })
+                        .map(|s| masked(&s.record, &pii, mask))
+                        .collect(),
+                }
+            })
+            .collect();
+        top_rules.sort_by(|a, b| {
+            b.failed_rows
+                .cmp(&a.failed_rows)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        top_rules.truncate(TOP_RULES);
+        out.push(LibraryReport {
+            library: library.clone(),
+            library_name: tables
+                .first()
+                .map_or_else(|| library.clone(), |t| t.library_name.clone()),
+            run_id: run.id.clone(),
+            as_of: run.as_of.clone(),
+            rows,
+            anomalous_rows: anomalous,
+            passed_rows: rows - anomalous.min(rows),
+            pass_rate: pass_rate(rows - anomalous.min(rows), rows),
+            score_change: score
+                .total
+                .zip(previous.as_ref().and_then(|(p, _)| p.score))
+                .map(|(a, b)| a - b),
+            rows_change_percent: previous
+                .as_ref()
+                .and_then(|(p, _)| change_percent(p.rows, rows)),
+            score,
+            previous: previous.map(|(p, _)| p),
+            trend,
+            tables: tables
+                .iter()
+                .map(|t| TableReport {
+                    name: t.name.clone(),
+                    title: t.title.clone(),
+                    rows: t.rows,
+                    anomalous_rows: t.anomalous_rows,
+                    pass_rate: t.pass_rate,
+                    score: model(&run, library).score(table_rules(t)),
+                    verdict: t.verdict,
+                })
+                .collect(),
+            providers,
+            top_rules,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no complete run dated in {} (runs are dated by `qc run --as-of`, default the day they ran)",
+            store.path().display(),
+            month_text(first)
+        )));
+    }
+    Ok(MonthlyReport {
+        month: month_text(first),
+        previous_month: month_text(previous_first),
+        masked: mask,
+        libraries: out,
+    })
+}

@@ -1,0 +1,390 @@
+//! The monthly report as HTML (one self-contained file: CSS inline, charts as inline SVG drawn
+//! by plotters, no script, no external font or CDN; every data value HTML-escaped by the
+//! template engine), Markdown (table cells escaped) and JSON (the [`MonthlyReport`] itself).
+
+use askama::Template;
+use plotters::prelude::*;
+
+use super::{LibraryReport, MonthlyReport};
+use crate::error::{Error, Result};
+use crate::rules::Dimension;
+use crate::text::{Lang, thousands};
+
+/// Words of the report in one language.
+struct Labels {
+    title: &'static str,
+    month: &'static str,
+    masked: &'static str,
+    unmasked: &'static str,
+    run: &'static str,
+    score: &'static str,
+    change: &'static str,
+    rows_change: &'static str,
+    no_previous: &'static str,
+    trend: &'static str,
+    dimensions: &'static str,
+    tables: &'static str,
+    providers: &'static str,
+    rules: &'static str,
+    table: &'static str,
+    provider: &'static str,
+    rank: &'static str,
+    rows: &'static str,
+    anomalous: &'static str,
+    pass_rate: &'static str,
+    verdict: &'static str,
+    rule: &'static str,
+    name: &'static str,
+    dimension: &'static str,
+    failed: &'static str,
+    reason: &'static str,
+    samples: &'static str,
+    none: &'static str,
+    no_provider: &'static str,
+}
+
+const ZH: Labels = Labels {
+    title: "公共数据质量报告",
+    month: "报告月份",
+    masked: "样例数据中的身份证号、姓名已脱敏。",
+    unmasked: "样例数据未脱敏，请按敏感数据管理。",
+    run: "数据来源：稽核运行",
+    score: "质量得分",
+    change: "环比",
+    rows_change: "稽核量环比",
+    no_previous: "上月无数据",
+    trend: "近 12 个月质量得分",
+    dimensions: "各维度得分",
+    tables: "各表",
+    providers: "数据提供单位排名",
+    rules: "问题最多的规则",
+    table: "表",
+    provider: "提供单位",
+    rank: "排名",
+    rows: "稽核行数",
+    anomalous: "异常行数",
+    pass_rate: "通过率",
+    verdict: "结论",
+    rule: "规则",
+    name: "名称",
+    dimension: "维度",
+    failed: "异常行数",
+    reason: "问题说明",
+    samples: "样例",
+    none: "—",
+    no_provider: "（未标明）",
+};
+
+const EN: Labels = Labels {
+    title: "Public data quality report",
+    month: "Month",
+    masked: "ID numbers and names in samples are masked.",
+    unmasked: "Samples are NOT masked: handle as personal data.",
+    run: "From run",
+    score: "Quality score",
+    change: "month over month",
+    rows_change: "rows audited, month over month",
+    no_previous: "no previous month",
+    trend: "Quality score, last 12 months",
+    dimensions: "Scores by dimension",
+    tables: "Tables",
+    providers: "Providers ranked",
+    rules: "Top failing rules",
+    table: "table",
+    provider: "provider",
+    rank: "rank",
+    rows: "rows audited",
+    anomalous: "anomalous",
+    pass_rate: "pass rate",
+    verdict: "verdict",
+    rule: "rule",
+    name: "name",
+    dimension: "dimension",
+    failed: "failed rows",
+    reason: "reason",
+    samples: "samples",
+    none: "—",
+    no_provider: "(none)",
+};
+
+fn labels(lang: Lang) -> &'static Labels {
+    match lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
+    }
+}
+
+/// Everything the templates print, as text.
+struct LibView {
+    name: String,
+    id: String,
+    run: String,
+    headline: String,
+    score: String,
+    change: String,
+    rows_change: String,
+    chart: String,
+    dimensions: Vec<(String, String)>,
+    tables: Vec<[String; 6]>,
+    providers: Vec<ProviderView>,
+    rules: Vec<RuleView>,
+}
+
+struct ProviderView {
+    rank: usize,
+    name: String,
+    rows: String,
+    anomalous: String,
+    pass_rate: String,
+    score: String,
+    change: String,
+    /// Width of the score bar, percent.
+    bar: u32,
+}
+
+struct RuleView {
+    id: String,
+    name: String,
+    table: String,
+    dimension: String,
+    failed: String,
+    rate: String,
+    reason: String,
+    samples: Vec<String>,
+}
+
+fn score_text(s: Option<f64>) -> String {
+    s.map_or_else(|| "—".to_string(), |s| format!("{s:.2}"))
+}
+
+fn signed(v: Option<f64>, unit: &str, none: &str) -> String {
+    v.map_or_else(|| none.to_string(), |v| format!("{v:+.2}{unit}"))
+}
+
+fn percent(rate: f64) -> String {
+    format!("{:.4}%", rate * 100.0)
+}
+
+fn dimension_name(en: &str, lang: Lang) -> String {
+    Dimension::parse(en).map_or_else(
+        || en.to_string(),
+        |d| match lang {
+            Lang::Zh => d.zh().to_string(),
+            Lang::En => d.en().to_string(),
+        },
+    )
+}
+
+/// `cell` made safe for a Markdown table cell.
+fn md_cell(cell: &str) -> String {
+    cell.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\n', '\r'], " ")
+}
+
+fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<LibView> {
+    let l = labels(lang);
+    let text = crate::text::Text::new(lang);
+    Ok(LibView {
+        name: escape(&lib.library_name),
+        id: escape(&lib.library),
+        run: format!("{} {} ({})", l.run, lib.run_id, lib.as_of),
+        headline: text.headline(
+            &thousands(lib.rows),
+            &thousands(lib.anomalous_rows),
+            &thousands(lib.passed_rows),
+            &crate::text::percent_floor(lib.passed_rows, lib.rows),
+        ),
+        score: score_text(lib.score.total),
+        change: signed(lib.score_change, "", l.no_previous),
+        rows_change: signed(lib.rows_change_percent, "%", l.no_previous),
+        chart: trend_chart(lib)?,
+        dimensions: lib
+            .score
+            .dimensions
+            .iter()
+            .map(|(d, s)| (dimension_name(d, lang), format!("{s:.2}")))
+            .collect(),
+        tables: lib
+            .tables
+            .iter()
+            .map(|t| {
+                [
+                    escape(&format!("{} ({})", t.title, t.name)),
+                    thousands(t.rows),
+                    thousands(t.anomalous_rows),
+                    percent(t.pass_rate),
+                    score_text(t.score.total),
+                    text.verdict(t.verdict).to_string(),
+                ]
+            })
+            .collect(),
+        providers: lib
+            .providers
+            .iter()
+            .map(|p| ProviderView {
+                rank: p.rank,
+                name: escape(p.provider.as_deref().unwrap_or(l.no_provider)),
+                rows: thousands(p.rows),
+                anomalous: thousands(p.anomalous_rows),
+                pass_rate: percent(p.pass_rate),
+                score: score_text(p.score.total),
+                change: signed(p.score_change, "", l.none),
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                bar: p
+                    .score
+                    .total
+                    .map_or(0, |s| s.clamp(0.0, 100.0).round() as u32),
+            })
+            .collect(),
+        rules: lib
+            .top_rules
+            .iter()
+            .map(|r| RuleView {
+                id: escape(&r.id),
+                name: escape(&r.name),
+                table: escape(&r.table),
+                dimension: dimension_name(&r.dimension, lang),
+                failed: thousands(r.failed_rows),
+                rate: percent(r.failed_rate),
+                reason: escape(match lang {
+                    Lang::Zh => &r.reason_zh,
+                    Lang::En => &r.reason_en,
+                }),
+                samples: r
+                    .samples
+                    .iter()
+                    .map(|s| {
+                        escape(
+                            &s.iter()
+                                .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("∅")))
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// The 12-month score trend as an SVG line chart (plotters; its text is XML-escaped).
+fn trend_chart(lib: &LibraryReport) -> Result<String> {
+    let err = |e: &dyn std::fmt::Display| Error::Internal(format!("trend chart: {e}"));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 220)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let n = i32::try_from(lib.trend.len()).unwrap_or(12).max(2);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0..n - 1, 0f64..100f64)
+            .map_err(|e| err(&e))?;
+        let months: Vec<String> = lib.trend.iter().map(|p| p.month.clone()).collect();
+        chart
+            .configure_mesh()
+            .x_labels(12)
+            .y_labels(6)
+            .x_label_formatter(&|i| {
+                usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| months.get(i))
+                    .map_or_else(String::new, |m| m.get(2..).unwrap_or(m).to_string())
+            })
+            .draw()
+            .map_err(|e| err(&e))?;
+        let points: Vec<(i32, f64)> = lib
+            .trend
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i32::try_from(i).ok()?, p.score?)))
+            .collect();
+        let colour = RGBColor(31, 90, 160);
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Html<'a> {
+    l: &'a Labels,
+    lang: &'a str,
+    month: &'a str,
+    note: &'a str,
+    libraries: Vec<LibView>,
+}
+
+#[derive(Template)]
+#[template(path = "report.md")]
+struct Markdown<'a> {
+    l: &'a Labels,
+    month: &'a str,
+    note: &'a str,
+    libraries: Vec<LibView>,
+}
+
+fn note(report: &MonthlyReport, l: &Labels) -> &'static str {
+    if report.masked { l.masked } else { l.unmasked }
+}
+
+fn render_err(e: &askama::Error) -> Error {
+    Error::Internal(format!("report template: {e}"))
+}
+
+/// The report as one self-contained HTML page.
+pub fn html(report: &MonthlyReport, lang: Lang) -> Result<String> {
+    let l = labels(lang);
+    let libraries = report
+        .libraries
+        .iter()
+        .map(|lib| view(lib, lang, str::to_string))
+        .collect::<Result<_>>()?;
+    Html {
+        l,
+        lang: match lang {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        },
+        month: &report.month,
+        note: note(report, l),
+        libraries,
+    }
+    .render()
+    .map_err(|e| render_err(&e))
+}
+
+/// The report as Markdown.
+pub fn markdown(report: &MonthlyReport, lang: Lang) -> Result<String> {
+    let l = labels(lang);
+    let libraries = report
+        .libraries
+        .iter()
+        .map(|lib| view(lib, lang, md_cell))
+        .collect::<Result<_>>()?;
+    Markdown {
+        l,
+        month: &report.month,
+        note: note(report, l),
+        libraries,
+    }
+    .render()
+    .map_err(|e| render_err(&e))
+}
+
+/// The report as JSON (the report's own structure; field names in English).
+pub fn json(report: &MonthlyReport) -> Result<String> {
+    serde_json::to_string_pretty(report)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Internal(e.to_string()))
+}

@@ -1,0 +1,201 @@
+//! The scoring model: a score out of 100 per table, provider and library, computed from the
+//! exact counts the store keeps — so any score can be recomputed from the store.
+//!
+//! - rule `r` (per table) with `N_r` applicable and `F_r` failed rows: pass rate
+//!   `p_r = 1 − F_r / N_r` (rules applicable to no row are left out);
+//! - dimension `d`: `S_d = Σ w_r p_r / Σ w_r` over its rules, `w_r` the weight of the rule's
+//!   severity (default: error 1, warn 0.5);
+//! - total: `S = Σ W_d S_d / Σ W_d` over the dimensions that have rules, `W_d` the dimension's
+//!   weight (default: 1 each); shown × 100.
+//!
+//! A provider's score uses the same rules with its own rows' counts; a library's pools the
+//! rules of all its tables. A pack may set the weights:
+//!
+//! ```yaml
+//! scoring:
+//!   dimensions: { 完整性: 2, 准确性: 2, 一致性: 1 }   # unlisted dimensions weigh 1
+//!   severity: { error: 1, warn: 0.5 }
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::Dimension;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringModel {
+    /// Dimension (Chinese or English name) → weight; unlisted dimensions weigh 1.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub severity: SeverityWeights,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityWeights {
+    pub error: f64,
+    pub warn: f64,
+}
+
+impl Default for SeverityWeights {
+    fn default() -> Self {
+        SeverityWeights {
+            error: 1.0,
+            warn: 0.5,
+        }
+    }
+}
+
+impl Default for ScoringModel {
+    fn default() -> Self {
+        ScoringModel {
+            dimensions: BTreeMap::new(),
+            severity: SeverityWeights::default(),
+        }
+    }
+}
+
+impl ScoringModel {
+    /// A problem with the model, if any.
+    pub fn invalid(&self) -> Option<String> {
+        for (name, w) in &self.dimensions {
+            if Dimension::parse(name).is_none() {
+                return Some(format!("scoring: unknown dimension `{name}`"));
+            }
+            if !w.is_finite() || *w < 0.0 {
+                return Some(format!(
+                    "scoring: weight of `{name}` must be a non-negative number"
+                ));
+            }
+        }
+        let s = self.severity;
+        if !(s.error.is_finite() && s.warn.is_finite() && s.error >= 0.0 && s.warn >= 0.0) {
+            return Some("scoring: severity weights must be non-negative numbers".into());
+        }
+        None
+    }
+
+    fn dimension_weight(&self, d: Dimension) -> f64 {
+        self.dimensions
+            .iter()
+            .find(|(name, _)| Dimension::parse(name) == Some(d))
+            .map_or(1.0, |(_, w)| *w)
+    }
+
+    fn severity_weight(&self, severity: &str) -> f64 {
+        if severity == "warn" {
+            self.severity.warn
+        } else {
+            self.severity.error
+        }
+    }
+
+    /// The score of a set of rule counts.
+    pub fn score<'a>(&self, rules: impl IntoIterator<Item = RuleCount<'a>>) -> Score {
+        // Per dimension: Σ w_r p_r and Σ w_r.
+        let mut sums: BTreeMap<Dimension, (f64, f64)> = BTreeMap::new();
+        for r in rules {
+            let Some(d) = Dimension::parse(r.dimension) else {
+                continue;
+            };
+            if r.applicable == 0 {
+                continue;
+            }
+            #[allow(clippy::cast_precision_loss)] // a rate, not a count
+            let pass = 1.0 - r.failed as f64 / r.applicable as f64;
+            let w = self.severity_weight(r.severity);
+            let e = sums.entry(d).or_default();
+            e.0 += w * pass;
+            e.1 += w;
+        }
+        let dimensions: Vec<(Dimension, f64)> = sums
+            .into_iter()
+            .filter(|(_, (_, w))| *w > 0.0)
+            .map(|(d, (sum, w))| (d, 100.0 * sum / w))
+            .collect();
+        let (weighted, weights) = dimensions.iter().fold((0.0, 0.0), |(s, w), (d, score)| {
+            let wd = self.dimension_weight(*d);
+            (s + wd * score, w + wd)
+        });
+        Score {
+            total: (weights > 0.0).then(|| weighted / weights),
+            dimensions: dimensions
+                .into_iter()
+                .map(|(d, s)| (d.en().to_string(), s))
+                .collect(),
+        }
+    }
+}
+
+/// One rule's counts, as the model reads them.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleCount<'a> {
+    /// English or Chinese dimension name.
+    pub dimension: &'a str,
+    /// `error` or `warn`.
+    pub severity: &'a str,
+    pub applicable: u64,
+    pub failed: u64,
+}
+
+/// A score out of 100, total and per dimension (English dimension name → score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// `None` when no rule applied to any row.
+    pub total: Option<f64>,
+    pub dimensions: BTreeMap<String, f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rc(dimension: &str, severity: &str, applicable: u64, failed: u64) -> RuleCount<'static> {
+        let dimension: &'static str = Box::leak(dimension.to_string().into_boxed_str());
+        let severity: &'static str = Box::leak(severity.to_string().into_boxed_str());
+        RuleCount {
+            dimension,
+            severity,
+            applicable,
+            failed,
+        }
+    }
+
+    #[test]
+    fn hand_computed_scores() {
+        let rules = [
+            rc("completeness", "error", 100, 10), // p = 0.9
+            rc("completeness", "warn", 100, 50),  // p = 0.5, weight 0.5
+            rc("accuracy", "error", 200, 20),     // p = 0.9
+            rc("accuracy", "error", 0, 0),        // not applicable: left out
+        ];
+        let s = ScoringModel::default().score(rules);
+        // completeness: (1×0.9 + 0.5×0.5) / 1.5 = 0.766666…; accuracy 0.9
+        let c = s.dimensions["completeness"];
+        assert!((c - 76.666_666_666).abs() < 1e-6, "{c}");
+        assert!((s.dimensions["accuracy"] - 90.0).abs() < 1e-9);
+        // equal dimension weights: (76.666… + 90) / 2 = 83.333…
+        assert!((s.total.unwrap() - 83.333_333_333).abs() < 1e-6);
+
+        let model = ScoringModel {
+            dimensions: [("准确性".to_string(), 3.0)].into_iter().collect(),
+            ..ScoringModel::default()
+        };
+        // (1 × 76.666… + 3 × 90) / 4 = 86.666…
+        let t = model.score(rules).total.unwrap();
+        assert!((t - 86.666_666_666).abs() < 1e-6, "{t}");
+
+        assert_eq!(ScoringModel::default().score([]).total, None);
+        assert!(
+            ScoringModel {
+                dimensions: [("质量".to_string(), 1.0)].into_iter().collect(),
+                ..ScoringModel::default()
+            }
+            .invalid()
+            .is_some()
+        );
+    }
+}

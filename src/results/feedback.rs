@@ -1,0 +1,262 @@
+//! Feedback files (问题数据反馈): for one run, a file per data provider listing each of its
+//! anomalous records once per rule it fails — library, table, record key, rule id, rule name,
+//! reason, and the values involved — as xlsx and as UTF-8-with-BOM CSV (which Excel opens
+//! with the right encoding). ID numbers and names are masked unless asked otherwise.
+//!
+//! Each file is written under a temporary name and renamed when complete.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::results::anomalies::read_export;
+use crate::results::store::StoredRun;
+use crate::text::Lang;
+
+/// One line of a feedback file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackLine {
+    pub library: String,
+    pub table: String,
+    pub key: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub reason: String,
+    pub values: String,
+}
+
+fn header(lang: Lang) -> [&'static str; 7] {
+    match lang {
+        Lang::Zh => [
+            "专题库",
+            "表",
+            "记录标识",
+            "规则编号",
+            "规则名称",
+            "问题说明",
+            "问题数据",
+        ],
+        Lang::En => [
+            "library",
+            "table",
+            "record key",
+            "rule id",
+            "rule name",
+            "reason",
+            "values",
+        ],
+    }
+}
+
+/// The lines of `run`'s anomalies, grouped by provider (`None`: rows without one).
+pub fn lines(
+    run: &StoredRun,
+    mask: bool,
+    lang: Lang,
+) -> Result<BTreeMap<Option<String>, Vec<FeedbackLine>>> {
+    let mut by_provider: BTreeMap<Option<String>, Vec<FeedbackLine>> = BTreeMap::new();
+    for t in &run.tables {
+        let Some(file) = &t.anomalies_file else {
+            continue;
+        };
+        let qualified = format!("{}.{}", t.library, t.name);
+        let text = run.table_texts.get(&qualified).cloned().unwrap_or_default();
+        let provider_column = text.provider.clone();
+        let export = Path::new(&run.out_dir).join(file);
+        read_export(&export, |row| {
+            let value_of = |c: &str| {
+                row.values
+                    .iter()
+                    .find(|(n, _)| n == c)
+                    .and_then(|(_, v)| v.clone())
+            };
+            let shown = |c: &str, v: &str| match text.pii.get(c) {
+                Some(kind) if mask => kind.mask(v),
+                _ => v.to_string(),
+            };
+            let key = text
+                .key
+                .iter()
+                .map(|k| value_of(k).map_or_else(|| "∅".to_string(), |v| shown(k, &v)))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            let provider = provider_column.as_deref().and_then(value_of);
+            for id in &row.failed_rules {
+                let rule = run
+                    .rules
+                    .get(&(t.library.clone(), t.name.clone(), id.clone()));
+                let name = t
+                    .rules
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .map_or_else(String::new, |r| r.name.clone());
+                let (reason, columns) = rule.map_or_else(
+                    || (String::new(), Vec::new()),
+                    |r| {
+                        (
+                            match lang {
+                                Lang::Zh => r.reason_zh.clone(),
+                                Lang::En => r.reason_en.clone(),
+                            },
+                            r.columns.clone(),
+                        )
+                    },
+                );
+                let values = columns
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{c}={}",
+                            value_of(c).map_or_else(|| "∅".to_string(), |v| shown(c, &v))
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                by_provider
+                    .entry(provider.clone())
+                    .or_default()
+                    .push(FeedbackLine {
+                        library: t.library_name.clone(),
+                        table: t.title.clone(),
+                        key: key.clone(),
+                        rule_id: id.clone(),
+                        rule_name: name,
+                        reason,
+                        values,
+                    });
+            }
+            true
+        })?;
+    }
+    Ok(by_provider)
+}
+
+/// A file name for a provider: its name with path separators and control characters
+/// replaced.
+pub fn file_stem(provider: Option<&str>, lang: Lang) -> String {
+    let name = provider.unwrap_or(match lang {
+        Lang::Zh => "未标明提供单位",
+        Lang::En => "no-provider",
+    });
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim().trim_matches('.');
+    if trimmed.is_empty() {
+        "_".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// Write one provider's lines as `<stem>.xlsx` and `<stem>.csv` into `dir`; return the paths.
+pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Result<[PathBuf; 2]> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let head = header(lang);
+    let rows = lines.iter().map(|l| {
+        [
+            l.library.as_str(),
+            l.table.as_str(),
+            l.key.as_str(),
+            l.rule_id.as_str(),
+            l.rule_name.as_str(),
+            l.reason.as_str(),
+            l.values.as_str(),
+        ]
+    });
+
+    let csv_path = dir.join(format!("{stem}.csv"));
+    let tmp = dir.join(format!(".{stem}.csv.partial"));
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
+    let io = |e| Error::io(&tmp, e);
+    out.write_all("\u{FEFF}".as_bytes()).map_err(io)?;
+    let record = |cells: &[&str]| -> String {
+        cells
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\r\n"
+    };
+    out.write_all(record(&head).as_bytes()).map_err(io)?;
+    for r in rows.clone() {
+        out.write_all(record(&r).as_bytes()).map_err(io)?;
+    }
+    out.into_inner()
+        .map_err(|e| Error::io(&tmp, e.into_error()))?
+        .sync_all()
+        .map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &csv_path).map_err(|e| Error::io(&csv_path, e))?;
+
+    let xlsx_path = dir.join(format!("{stem}.xlsx"));
+    let tmp = dir.join(format!(".{stem}.xlsx.partial"));
+    let xerr =
+        |e: rust_xlsxwriter::XlsxError| Error::io(&xlsx_path, std::io::Error::other(e.to_string()));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, h) in head.iter().enumerate() {
+        let c = u16::try_from(c).unwrap_or(u16::MAX);
+        sheet
+            .write_string_with_format(0, c, *h, &bold)
+            .map_err(xerr)?;
+    }
+    for (i, r) in rows.enumerate() {
+        let row = u32::try_from(i + 1).map_err(|_| {
+            Error::data(
+                &xlsx_path,
+                "more rows than an xlsx sheet holds; use the CSV file",
+            )
+        })?;
+        for (c, v) in r.iter().enumerate() {
+            let c = u16::try_from(c).unwrap_or(u16::MAX);
+            sheet.write_string(row, c, *v).map_err(xerr)?;
+        }
+    }
+    sheet.set_column_width(2, 24).map_err(xerr)?;
+    sheet.set_column_width(4, 30).map_err(xerr)?;
+    sheet.set_column_width(5, 36).map_err(xerr)?;
+    sheet.set_column_width(6, 60).map_err(xerr)?;
+    book.save(&tmp).map_err(xerr)?;
+    std::fs::rename(&tmp, &xlsx_path).map_err(|e| Error::io(&xlsx_path, e))?;
+    Ok([xlsx_path, csv_path])
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or
+/// `@` is prefixed with `'` so spreadsheets show it as text, not a formula.
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_and_file_names() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(file_stem(Some("黄浦区/民政局"), Lang::Zh), "黄浦区_民政局");
+        assert_eq!(file_stem(None, Lang::Zh), "未标明提供单位");
+        assert_eq!(file_stem(Some(".."), Lang::Zh), "_");
+    }
+}
