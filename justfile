@@ -43,6 +43,28 @@ gen rows="1000000":
 demo-all:
     cargo run --release -- run --rules rules/
 
+# Three months of runs of the marriage and spatial libraries (anomalies 40, 120, 60 per
+# library), then the latest month's report and the per-provider feedback files, in scratch/demo.
+demo-report:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release --quiet
+    qc=target/release/qc
+    demo=scratch/demo
+    rm -rf "$demo" && mkdir -p "$demo"
+    for month in "2026-08-31 40" "2026-09-30 120" "2026-10-31 60"; do
+      set -- $month
+      data="$demo/data-$1"
+      "$qc" gen --library spatial,marriage --rows 20000 --seed 7 --anomalies "$2" --out "$data"
+      "$qc" run --rules rules/spatial.yaml --rules rules/marriage.yaml \
+        --data "spatial.address=$data/spatial/address.parquet" \
+        --data "marriage.registration=$data/marriage/registration.parquet" \
+        --as-of "$1" --store "$demo/qc.db" --out "$demo/run-$1" --quiet || [ $? -eq 1 ]
+    done
+    "$qc" runs --store "$demo/qc.db"
+    "$qc" report --month 2026-10 --store "$demo/qc.db" --out "$demo/reports"
+    "$qc" feedback --store "$demo/qc.db" --out "$demo/feedback"
+
 # The municipal report's figures, reproduced: 31,411,241 addresses, 1,336 anomalous.
 headline:
     cargo build --release

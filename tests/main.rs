@@ -18,5 +18,8 @@ mod plan;
 /// Set-based rules, table checks, verdicts, rule SQL confinement (hand-counted fixtures).
 mod sets;
 
+/// Run history, monthly report (Markdown, JSON, HTML in a browser), feedback files.
+mod history;
+
 /// Generated tables against the generator's truth file; thread counts agree.
 mod truth;

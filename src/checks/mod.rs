@@ -134,10 +134,13 @@ impl CheckDoc {
                 format!("{} 与 {} 的先后关系不符", c.left.value, c.right.value),
                 format!("{} and {} are out of order", c.left.value, c.right.value),
             ),
-            CheckDoc::Expr(sql) => (
-                format!("不满足条件：{}", sql.value.trim()),
-                format!("condition does not hold: {}", sql.value.trim()),
-            ),
+            CheckDoc::Expr(sql) => {
+                let sql = sql.value.split_whitespace().collect::<Vec<_>>().join(" ");
+                (
+                    format!("不满足条件：{sql}"),
+                    format!("condition does not hold: {sql}"),
+                )
+            }
             CheckDoc::IdNumber(c) => (
                 format!("{} 身份证号校验不通过", c.column.value),
                 format!("{} fails the ID-number check", c.column.value),

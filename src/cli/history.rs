@@ -1,5 +1,6 @@
 //! `qc runs`, `qc report --month`, `qc feedback`: what the run history holds, read back.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -56,8 +57,9 @@ pub fn runs(args: &RunsArgs) -> Result<ExitStatus> {
         Format::Text => {
             let mut text = String::new();
             for r in &runs {
-                text.push_str(&format!(
-                    "{}  {}  {}  exit {}  {} tables  {} rows  {} anomalous\n",
+                let _ = writeln!(
+                    text,
+                    "{}  {}  {}  exit {}  {} tables  {} rows  {} anomalous",
                     r.id,
                     r.as_of,
                     r.finished_at,
@@ -65,7 +67,7 @@ pub fn runs(args: &RunsArgs) -> Result<ExitStatus> {
                     r.tables,
                     thousands(r.rows),
                     thousands(r.anomalous_rows)
-                ));
+                );
             }
             output::stdout(&text);
         }
@@ -162,12 +164,13 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
     for (provider, lines) in &by_provider {
         let stem = crate::results::feedback::file_stem(provider.as_deref(), args.lang);
         let [xlsx, csv] = crate::results::feedback::write(&dir, &stem, lines, args.lang)?;
-        text.push_str(&format!(
-            "{}  {}  {}\n",
+        let _ = writeln!(
+            text,
+            "{}  {}  {}",
             thousands(lines.len() as u64),
             xlsx.display(),
             csv.display()
-        ));
+        );
     }
     output::stdout(&text);
     Ok(ExitStatus::Passed)

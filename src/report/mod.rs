@@ -251,7 +251,7 @@ fn masked(
 /// Build the report of `month` (`YYYY-MM`) from the store: every library with a run that
 /// month, or only `libraries` when given.
 pub fn build(
-    store: &Store,
+    history: &Store,
     month: &str,
     libraries: &[String],
     mask: bool,
@@ -259,7 +259,7 @@ pub fn build(
     let first = parse_month(month)?;
     let previous_first = months_back(first, 1);
     let mut runs = Runs {
-        store,
+        store: history,
         loaded: BTreeMap::new(),
     };
     let this_month = runs.latest_per_library(first)?;
@@ -272,7 +272,7 @@ pub fn build(
     if let Some(missing) = libraries.iter().find(|l| !this_month.contains_key(*l)) {
         return Err(Error::Usage(format!(
             "{}: no complete run of library `{missing}` dated in {}",
-            store.path().display(),
+            history.path().display(),
             month_text(first)
         )));
     }
@@ -422,7 +422,7 @@ pub fn build(
     if out.is_empty() {
         return Err(Error::Usage(format!(
             "{}: no complete run dated in {} (runs are dated by `qc run --as-of`, default the day they ran)",
-            store.path().display(),
+            history.path().display(),
             month_text(first)
         )));
     }

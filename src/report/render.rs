@@ -278,11 +278,18 @@ fn trend_chart(lib: &LibraryReport) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, (640, 220)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let n = i32::try_from(lib.trend.len()).unwrap_or(12).max(2);
+        // From just below the lowest score to 100, so month-to-month changes show.
+        let low = lib
+            .trend
+            .iter()
+            .filter_map(|p| p.score)
+            .fold(100f64, f64::min);
+        let floor = ((low - 0.5).floor()).clamp(0.0, 99.0);
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(28)
-            .y_label_area_size(40)
-            .build_cartesian_2d(0..n - 1, 0f64..100f64)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0..n - 1, floor..100f64)
             .map_err(|e| err(&e))?;
         let months: Vec<String> = lib.trend.iter().map(|p| p.month.clone()).collect();
         chart

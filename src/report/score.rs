@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::rules::Dimension;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoringModel {
     /// Dimension (Chinese or English name) → weight; unlisted dimensions weigh 1.
@@ -45,15 +45,6 @@ impl Default for SeverityWeights {
         SeverityWeights {
             error: 1.0,
             warn: 0.5,
-        }
-    }
-}
-
-impl Default for ScoringModel {
-    fn default() -> Self {
-        ScoringModel {
-            dimensions: BTreeMap::new(),
-            severity: SeverityWeights::default(),
         }
     }
 }

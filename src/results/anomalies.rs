@@ -131,7 +131,8 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
     let bad = |e: &dyn std::fmt::Display| Error::data(path, format!("anomaly export: {e}"));
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
+        .map_err(|e| bad(&e))?
+        .build()
         .map_err(|e| bad(&e))?;
     for batch in reader {
         let batch = batch.map_err(|e| bad(&e))?;

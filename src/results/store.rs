@@ -205,6 +205,11 @@ fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
     Error::io(path, std::io::Error::other(format!("run history: {e}")))
 }
 
+/// A count or position as SQLite's integer.
+fn int<T: TryInto<i64>>(n: T) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
 fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
@@ -230,7 +235,7 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let conn = Connection::open(path).map_err(|e| db_err(path, &e))?;
-        conn.busy_timeout(Duration::from_secs(60))
+        conn.busy_timeout(Duration::from_mins(1))
             .map_err(|e| db_err(path, &e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| db_err(path, &e))?;
@@ -304,7 +309,7 @@ impl Store {
                 summary.finished_at,
                 extras.as_of,
                 summary.qc_version,
-                summary.threads as i64,
+                int(summary.threads),
                 summary.exit_code,
                 extras.out_dir
             ],
@@ -337,11 +342,11 @@ impl Store {
                     t.name,
                     t.title,
                     t.format,
-                    t.rows as i64,
-                    t.anomalous_rows as i64,
+                    int(t.rows),
+                    int(t.anomalous_rows),
                     verdict_name(t.verdict),
                     t.anomalies_file,
-                    t.elapsed_ms as i64,
+                    int(t.elapsed_ms),
                     json(&(&table_text.key, &table_text.provider)),
                     json(&table_text.pii)
                 ],
@@ -360,15 +365,15 @@ impl Store {
                         summary.run_id,
                         t.library,
                         t.name,
-                        i as i64,
+                        int(i),
                         r.id,
                         r.name,
                         r.kind,
                         r.dimension,
                         r.severity,
                         r.builtin,
-                        r.applicable_rows as i64,
-                        r.failed_rows as i64,
+                        int(r.applicable_rows),
+                        int(r.failed_rows),
                         json(&r.threshold),
                         verdict_name(r.verdict),
                         text.reason_zh,
@@ -386,8 +391,8 @@ impl Store {
                         t.library,
                         t.name,
                         p.provider,
-                        p.rows as i64,
-                        p.anomalous_rows as i64
+                        int(p.rows),
+                        int(p.anomalous_rows)
                     ],
                 )
                 .map_err(e)?;
@@ -400,8 +405,8 @@ impl Store {
                             t.name,
                             p.provider,
                             r.id,
-                            r.applicable_rows as i64,
-                            r.failed_rows as i64
+                            int(r.applicable_rows),
+                            int(r.failed_rows)
                         ],
                     )
                     .map_err(e)?;
@@ -414,7 +419,7 @@ impl Store {
                         summary.run_id,
                         t.library,
                         t.name,
-                        i as i64,
+                        int(i),
                         c.id,
                         c.name,
                         c.dimension,
@@ -457,7 +462,7 @@ impl Store {
             )
             .map_err(e)?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
+            .query_map([int(limit)], |r| {
                 Ok(RunRow {
                     id: r.get(0)?,
                     started_at: r.get(1)?,
@@ -791,10 +796,14 @@ impl RunExtras {
         };
         for p in packs {
             let bytes = std::fs::read(&p.path).map_err(|e| Error::io(&p.path, e))?;
-            let sha: String = Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sha =
+                Sha256::digest(&bytes)
+                    .iter()
+                    .fold(String::with_capacity(64), |mut hex, b| {
+                        use std::fmt::Write as _;
+                        let _ = write!(hex, "{b:02x}");
+                        hex
+                    });
             let scoring = serde_json::to_string(&p.scoring).unwrap_or_default();
             extras
                 .packs

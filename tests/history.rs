@@ -1,0 +1,518 @@
+//! The run history, the monthly report and the feedback files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use calamine::{Reader, Xlsx, open_workbook};
+
+use crate::util::{code, qc, run, settings, stderr, stdout};
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Complete runs recorded in `store`.
+fn run_count(store: &Path) -> usize {
+    let o = run(&[
+        "runs",
+        "--store",
+        &s(store),
+        "--format",
+        "json",
+        "--limit",
+        "1000",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    serde_json::from_str::<Vec<serde_json::Value>>(&stdout(&o))
+        .unwrap()
+        .len()
+}
+
+fn audit_into(store: &Path, out: &Path, extra: &[&str]) -> i32 {
+    let mut args = vec![
+        "run",
+        "--rules",
+        "testdata/cases/sets/registry.yaml",
+        "--store",
+        &*Box::leak(s(store).into_boxed_str()),
+        "--out",
+        &*Box::leak(s(out).into_boxed_str()),
+        "--quiet",
+        "--as-of",
+        "2026-01-20",
+    ];
+    args.extend_from_slice(extra);
+    code(&run(&args))
+}
+
+#[test]
+fn only_complete_runs_are_recorded_and_concurrent_runs_both_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qc.db");
+    assert_eq!(audit_into(&store, &dir.path().join("a"), &[]), 1);
+    assert_eq!(
+        run_count(&store),
+        1,
+        "a run that fails a threshold is complete"
+    );
+
+    // A run that stops on a data error records nothing.
+    let o = run(&[
+        "run",
+        "--rules",
+        "testdata/bad_packs/missing_source.yaml",
+        "--store",
+        &s(&store),
+        "--out",
+        &s(&dir.path().join("b")),
+    ]);
+    assert_ne!(code(&o), 0);
+    assert_eq!(run_count(&store), 1);
+
+    // Two runs at once on one store: both land.
+    let spawn = |out: &str| {
+        qc().args([
+            "run",
+            "--rules",
+            "testdata/cases/sets/registry.yaml",
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&dir.path().join(out)),
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap()
+    };
+    let (mut x, mut y) = (spawn("c"), spawn("d"));
+    assert!(x.wait().unwrap().code().is_some());
+    assert!(y.wait().unwrap().code().is_some());
+    assert_eq!(run_count(&store), 3);
+}
+
+#[test]
+fn a_killed_run_leaves_no_record_and_no_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = run(&[
+        "gen",
+        "--library",
+        "spatial",
+        "--rows",
+        "400000",
+        "--seed",
+        "3",
+        "--out",
+        &s(&data),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let store = dir.path().join("qc.db");
+    let out = dir.path().join("killed");
+    let mut child = qc()
+        .args([
+            "run",
+            "--rules",
+            "rules/spatial.yaml",
+            "--data",
+            &format!("address={}", data.join("address.parquet").display()),
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&out),
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    // Kill it once it has claimed its output folder (the audit takes far longer).
+    let started = std::time::Instant::now();
+    while !out.exists() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        status.code().is_none(),
+        "the run was killed, not finished: {status:?}"
+    );
+    assert!(!out.join("summary.json").exists());
+    if store.exists() {
+        assert_eq!(run_count(&store), 0);
+    }
+}
+
+#[test]
+fn the_store_migrates_an_empty_file_and_refuses_a_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let store = qc::results::store::Store::open(&empty).unwrap();
+    assert_eq!(store.version().unwrap(), 1);
+    assert!(store.runs(10).unwrap().is_empty());
+    drop(store);
+
+    let newer = dir.path().join("newer.db");
+    let conn = rusqlite::Connection::open(&newer).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let o = run(&["runs", "--store", &s(&newer)]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("newer than this qc knows"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A store with three months of spatial and marriage runs on generated data whose anomaly
+/// count changes month by month.
+fn three_months(dir: &Path) -> PathBuf {
+    let store = dir.join("qc.db");
+    for (month, anomalies) in [
+        ("2026-08-31", "40"),
+        ("2026-09-30", "120"),
+        ("2026-10-31", "60"),
+    ] {
+        let data = dir.join(format!("data-{month}"));
+        let o = run(&[
+            "gen",
+            "--library",
+            "spatial,marriage",
+            "--rows",
+            "6000",
+            "--seed",
+            "17",
+            "--anomalies",
+            anomalies,
+            "--out",
+            &s(&data),
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let o = run(&[
+            "run",
+            "--rules",
+            "rules/spatial.yaml",
+            "--rules",
+            "rules/marriage.yaml",
+            "--data",
+            &format!(
+                "spatial.address={}",
+                data.join("spatial/address.parquet").display()
+            ),
+            "--data",
+            &format!(
+                "marriage.registration={}",
+                data.join("marriage/registration.parquet").display()
+            ),
+            "--as-of",
+            month,
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&dir.join(format!("run-{month}"))),
+            "--quiet",
+        ]);
+        assert!(code(&o) <= 1, "{}", stderr(&o));
+    }
+    store
+}
+
+#[test]
+fn monthly_report_in_markdown_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = three_months(dir.path());
+    let out = dir.path().join("reports");
+    let o = run(&[
+        "report",
+        "--month",
+        "2026-10",
+        "--store",
+        &s(&store),
+        "--out",
+        &s(&out),
+        "--format",
+        "md,json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report-2026-10.json")).unwrap())
+            .unwrap();
+    let libraries = json["libraries"].as_array().unwrap();
+    assert_eq!(libraries.len(), 2);
+    let id_number = regex::Regex::new(r"\b\d{17}[\dX]\b").unwrap();
+    for lib in libraries {
+        // Month over month from the September run; twelve trend points, three with scores.
+        assert!(lib["previous"]["run_id"].is_string());
+        assert!(lib["score_change"].is_f64());
+        let trend = lib["trend"].as_array().unwrap();
+        assert_eq!(trend.len(), 12);
+        assert_eq!(trend.iter().filter(|p| p["score"].is_f64()).count(), 3);
+        assert_eq!(trend[11]["month"], "2026-10");
+        // Samples of marriage rules show masked ID numbers only (18-digit address codes
+        // of the spatial library are not personal data).
+        if lib["library"] != "marriage" {
+            continue;
+        }
+        let text: String = lib["top_rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["samples"].to_string())
+            .collect();
+        assert!(!id_number.is_match(&text), "unmasked ID number in {text}");
+    }
+    let st = settings(dir.path());
+    st.bind(|| {
+        insta::assert_snapshot!(
+            "report_md",
+            std::fs::read_to_string(out.join("report-2026-10.md")).unwrap()
+        );
+        insta::assert_json_snapshot!("report_json", json);
+    });
+}
+
+#[test]
+fn feedback_files_per_provider_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qc.db");
+    let o = run(&[
+        "run",
+        "--rules",
+        "rules/marriage.yaml",
+        "--store",
+        &s(&store),
+        "--out",
+        &s(&dir.path().join("run")),
+        "--format",
+        "json",
+    ]);
+    let summary: qc::results::summary::RunSummary = serde_json::from_str(&stdout(&o)).unwrap();
+    let expected: u64 = summary.tables[0].rules.iter().map(|r| r.failed_rows).sum();
+    let fb = dir.path().join("feedback");
+    let o = run(&["feedback", "--store", &s(&store), "--out", &s(&fb)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let id = regex::Regex::new(r"\b\d{17}[\dX]\b").unwrap();
+    let mut lines = 0u64;
+    let mut providers = 0;
+    for entry in std::fs::read_dir(&fb).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            providers += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                bytes.starts_with("\u{FEFF}".as_bytes()),
+                "BOM in {}",
+                path.display()
+            );
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.contains("规则编号"));
+            assert!(
+                !id.is_match(&text),
+                "unmasked ID number in {}",
+                path.display()
+            );
+            let records = text.lines().count() as u64 - 1;
+            lines += records;
+            // The xlsx twin holds the same rows.
+            let mut book: Xlsx<_> = open_workbook(path.with_extension("xlsx")).unwrap();
+            let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+            assert_eq!(sheet.height() as u64, records + 1);
+            let head: Vec<String> = sheet
+                .rows()
+                .next()
+                .unwrap()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(
+                head,
+                [
+                    "专题库",
+                    "表",
+                    "记录标识",
+                    "规则编号",
+                    "规则名称",
+                    "问题说明",
+                    "问题数据"
+                ]
+            );
+            let row: Vec<String> = sheet
+                .rows()
+                .nth(1)
+                .unwrap()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(row[0], "婚姻专题库");
+            assert!(row[3].starts_with("MAR-"), "{row:?}");
+        }
+    }
+    assert_eq!(
+        lines, expected,
+        "one line per anomalous record and failed rule"
+    );
+    assert!(providers >= 10);
+
+    // --no-mask shows the numbers.
+    let plain = dir.path().join("plain");
+    let o = run(&[
+        "feedback",
+        "--store",
+        &s(&store),
+        "--out",
+        &s(&plain),
+        "--no-mask",
+    ]);
+    assert_eq!(code(&o), 0);
+    let any = std::fs::read_dir(&plain)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .any(|p| id.is_match(&std::fs::read_to_string(p).unwrap()));
+    assert!(any, "--no-mask shows ID numbers");
+}
+
+/// The HTML report opens in a real browser (Debian's Chromium, headless): the title, a
+/// provider's score and the month-over-month figure are visible text in the DOM, and a data
+/// value holding markup shows as text. Runs wherever Chromium is installed; `.ci/run`
+/// installs it, and under CI a missing browser fails the test instead of skipping it.
+#[test]
+fn html_report_renders_in_a_browser_and_escapes_data() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(browser) = browser else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium (see .ci/run)"
+        );
+        #[allow(clippy::print_stderr)] // the skip must show in the test log
+        {
+            eprintln!("skipped: no chromium on this machine");
+        }
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // One table whose provider and values carry markup.
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "id,name,provider\n\
+         1,张三,\"<script>document.title='pwned'</script>\"\n\
+         2,,\"<script>document.title='pwned'</script>\"\n\
+         3,\"\"\"><img src=x onerror=alert(1)>\",民政局\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("xss.yaml"),
+        "library: { id: xss, name: 转义测试库 }\n\
+         tables:\n\
+         \x20 - name: people\n\
+         \x20   source: { path: people.csv }\n\
+         \x20   key: [id]\n\
+         \x20   provider: provider\n\
+         \x20   columns:\n\
+         \x20     - { name: id, type: string }\n\
+         \x20     - { name: name, type: string }\n\
+         \x20     - { name: provider, type: string }\n\
+         \x20   rules:\n\
+         \x20     - { id: X-1, name: 姓名不能为空, dimension: 完整性, check: { not_null: { column: name } } }\n\
+         \x20     - { id: X-2, name: 姓名为汉字, dimension: 规范性, check: { pattern: { column: name, regex: '\\p{Han}+' } } }\n",
+    )
+    .unwrap();
+    let store = dir.path().join("qc.db");
+    for month in ["2026-09-30", "2026-10-31"] {
+        let o = run(&[
+            "run",
+            "--rules",
+            &s(&dir.path().join("xss.yaml")),
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&dir.path().join(month)),
+            "--as-of",
+            month,
+            "--quiet",
+        ]);
+        assert!(code(&o) <= 1, "{}", stderr(&o));
+    }
+    let out = dir.path().join("reports");
+    let o = run(&[
+        "report",
+        "--month",
+        "2026-10",
+        "--store",
+        &s(&store),
+        "--out",
+        &s(&out),
+        "--no-mask",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let html_path = out.join("report-2026-10.html");
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(!html.contains("<script"), "no script element at all");
+    assert!(!html.contains("<img"), "no markup from data");
+    for fetch in ["src=\"http", "href=\"http", "url(http", "@import", "<link"] {
+        assert!(
+            !html.contains(fetch),
+            "nothing fetched from a network: {fetch}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report-2026-10.json")).unwrap())
+            .unwrap();
+    let lib = &json["libraries"][0];
+    let provider_score = format!(
+        "{:.2}",
+        lib["providers"][0]["score"]["total"].as_f64().unwrap()
+    );
+
+    let url = format!("file://{}", html_path.display());
+    let shot = dir.path().join("report.png");
+    let base = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+    ];
+    let o = Command::new(browser)
+        .args(base)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        dom.contains("<title>公共数据质量报告 · 2026-10</title>"),
+        "title untouched: {dom}"
+    );
+    assert!(dom.contains("id=\"title\">公共数据质量报告</h1>"));
+    assert!(dom.contains(&format!("class=\"provider-score\">{provider_score}</span>")));
+    assert!(
+        dom.contains("class=\"score-change\">+0.00</b>"),
+        "month over month shown"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "the provider's markup is text"
+    );
+    assert!(!dom.contains("<img"), "no element from data");
+    let o = Command::new(browser)
+        .args(base)
+        .arg("--window-size=1200,1600")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
+}
