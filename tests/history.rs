@@ -146,7 +146,7 @@ fn the_store_migrates_an_empty_file_and_refuses_a_newer_one() {
     let empty = dir.path().join("empty.db");
     std::fs::write(&empty, b"").unwrap();
     let store = qc::results::store::Store::open(&empty).unwrap();
-    assert_eq!(store.version().unwrap(), 1);
+    assert_eq!(store.version().unwrap(), qc::results::store::SCHEMA_VERSION);
     assert!(store.runs(10).unwrap().is_empty());
     drop(store);
 
@@ -259,6 +259,23 @@ fn monthly_report_in_markdown_and_json() {
             .map(|r| r["samples"].to_string())
             .collect();
         assert!(!id_number.is_match(&text), "unmasked ID number in {text}");
+    }
+    // The scores recorded with each run are the report's, recomputed from the stored counts.
+    let db = rusqlite::Connection::open(&store).unwrap();
+    for lib in libraries {
+        let stored: f64 = db
+            .query_row(
+                "SELECT score FROM run_score WHERE run_id = ?1 AND scope = 'library' \
+                 AND library = ?2 AND dimension = 'total'",
+                [
+                    lib["run_id"].as_str().unwrap(),
+                    lib["library"].as_str().unwrap(),
+                ],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let reported = lib["score"]["total"].as_f64().unwrap();
+        assert!((stored - reported).abs() < 1e-9, "{stored} vs {reported}");
     }
     let st = settings(dir.path());
     st.bind(|| {

@@ -53,7 +53,7 @@ fn the_readme_demo_passes_its_thresholds() {
 #[test]
 fn exit_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_string_lossy().into_owned();
+    let out = dir.path().join("out").to_string_lossy().into_owned();
     // 2: a pack error.
     let o = run(&[
         "run",
@@ -111,12 +111,15 @@ fn a_failed_run_leaves_no_summary() {
     assert!(dir.path().join("summary.json").exists());
     // Rerun into the same folder with unreadable data: the stale summary must go.
     let out = dir.path().to_string_lossy().into_owned();
+    let store = dir.path().join("qc.db").to_string_lossy().into_owned();
     let o = run(&[
         "run",
         "--rules",
         "testdata/bad_packs/missing_source.yaml",
         "--out",
         &out,
+        "--store",
+        &store,
     ]);
     assert_eq!(code(&o), 3);
     let o = run(&[
@@ -127,6 +130,8 @@ fn a_failed_run_leaves_no_summary() {
         "address=Cargo.toml",
         "--out",
         &out,
+        "--store",
+        &store,
     ]);
     assert_ne!(code(&o), 0);
     assert!(

@@ -34,7 +34,11 @@ pub fn stderr(o: &Output) -> String {
 /// read back from `summary.json` (after checking stdout holds the same document).
 pub fn audit(pack: &str, out: &Path, extra: &[&str]) -> (i32, RunSummary) {
     let out_s = out.to_string_lossy().into_owned();
-    let mut args = vec!["run", "--rules", pack, "--out", &out_s, "--format", "json"];
+    // Each audit keeps its own run history, inside its output folder.
+    let store = out.join("qc.db").to_string_lossy().into_owned();
+    let mut args = vec![
+        "run", "--rules", pack, "--out", &out_s, "--format", "json", "--store", &store,
+    ];
     args.extend_from_slice(extra);
     let o = run(&args);
     let file = std::fs::read_to_string(out.join("summary.json"))

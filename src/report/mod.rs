@@ -5,11 +5,11 @@
 //! month (`qc run --as-of`, default the day it ran); the previous month's latest run gives the
 //! change (环比), and the twelve months ending with this one the trend.
 //!
-//! - [`score`]: the scoring model;
+//! Scores come from [`crate::results::score`].
+//!
 //! - [`render`]: HTML (self-contained, charts as inline SVG), Markdown and JSON.
 
 pub mod render;
-pub mod score;
 
 use std::collections::BTreeMap;
 
@@ -18,9 +18,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::results::mask::Pii;
+use crate::results::score::{Score, ScoringModel, library_score, provider_scores, table_score};
 use crate::results::store::{Store, StoredRun};
 use crate::results::summary::{TableSummary, Verdict, pass_rate};
-use score::{RuleCount, Score, ScoringModel};
 
 /// Rules listed as the library's top failing ones.
 const TOP_RULES: usize = 10;
@@ -179,50 +179,21 @@ fn model(run: &StoredRun, library: &str) -> ScoringModel {
         .unwrap_or_default()
 }
 
-fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount<'_>> {
-    t.rules.iter().map(|r| RuleCount {
-        dimension: &r.dimension,
-        severity: &r.severity,
-        applicable: r.applicable_rows,
-        failed: r.failed_rows,
-    })
-}
-
 fn library_tables<'r>(run: &'r StoredRun, library: &str) -> Vec<&'r TableSummary> {
     run.tables.iter().filter(|t| t.library == library).collect()
 }
 
 /// The library's score in `run`.
-fn library_score(run: &StoredRun, library: &str) -> Score {
-    let tables = library_tables(run, library);
-    model(run, library).score(tables.into_iter().flat_map(table_rules))
+fn run_library_score(run: &StoredRun, library: &str) -> Score {
+    library_score(&model(run, library), &library_tables(run, library))
 }
 
-/// Per provider: rows, anomalous rows and score over the library's tables.
-fn provider_scores(run: &StoredRun, library: &str) -> BTreeMap<Option<String>, (u64, u64, Score)> {
-    let model = model(run, library);
-    let mut counts: BTreeMap<Option<String>, (u64, u64, Vec<RuleCount<'_>>)> = BTreeMap::new();
-    for t in library_tables(run, library) {
-        for p in &t.providers {
-            let e = counts.entry(p.provider.clone()).or_default();
-            e.0 += p.rows;
-            e.1 += p.anomalous_rows;
-            for pr in &p.rules {
-                if let Some(r) = t.rules.iter().find(|r| r.id == pr.id) {
-                    e.2.push(RuleCount {
-                        dimension: &r.dimension,
-                        severity: &r.severity,
-                        applicable: pr.applicable_rows,
-                        failed: pr.failed_rows,
-                    });
-                }
-            }
-        }
-    }
-    counts
-        .into_iter()
-        .map(|(p, (rows, anomalous, rules))| (p, (rows, anomalous, model.score(rules))))
-        .collect()
+/// Per provider: rows, anomalous rows and score over the library's tables in `run`.
+fn run_provider_scores(
+    run: &StoredRun,
+    library: &str,
+) -> BTreeMap<Option<String>, (u64, u64, Score)> {
+    provider_scores(&model(run, library), &library_tables(run, library))
 }
 
 #[allow(clippy::cast_precision_loss)] // a percentage for display
@@ -285,7 +256,7 @@ pub fn build(
         let tables = library_tables(&run, library);
         let rows: u64 = tables.iter().map(|t| t.rows).sum();
         let anomalous: u64 = tables.iter().map(|t| t.anomalous_rows).sum();
-        let score = library_score(&run, library);
+        let score = run_library_score(&run, library);
         let previous = match previous_month.get(library) {
             Some(id) => {
                 let prev = runs.get(id)?;
@@ -295,9 +266,9 @@ pub fn build(
                         run_id: id.clone(),
                         rows: pt.iter().map(|t| t.rows).sum(),
                         anomalous_rows: pt.iter().map(|t| t.anomalous_rows).sum(),
-                        score: library_score(prev, library).total,
+                        score: run_library_score(prev, library).total,
                     },
-                    provider_scores(prev, library),
+                    run_provider_scores(prev, library),
                 ))
             }
             None => None,
@@ -305,7 +276,7 @@ pub fn build(
         let mut trend = Vec::new();
         for (m, latest) in &trend_months {
             let score = match latest.get(library) {
-                Some(id) => library_score(runs.get(id)?, library).total,
+                Some(id) => run_library_score(runs.get(id)?, library).total,
                 None => None,
             };
             trend.push(TrendPoint {
@@ -313,7 +284,7 @@ pub fn build(
                 score,
             });
         }
-        let mut providers: Vec<ProviderReport> = provider_scores(&run, library)
+        let mut providers: Vec<ProviderReport> = run_provider_scores(&run, library)
             .into_iter()
             .map(|(provider, (rows, anomalous, score))| {
                 let previous_score = previous
@@ -411,7 +382,7 @@ pub fn build(
                     rows: t.rows,
                     anomalous_rows: t.anomalous_rows,
                     pass_rate: t.pass_rate,
-                    score: model(&run, library).score(table_rules(t)),
+                    score: table_score(&model(&run, library), t),
                     verdict: t.verdict,
                 })
                 .collect(),

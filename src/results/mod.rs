@@ -8,6 +8,7 @@ pub mod anomalies;
 pub mod counts;
 pub mod feedback;
 pub mod mask;
+pub mod score;
 pub mod store;
 pub mod summary;
 

@@ -23,8 +23,12 @@ use crate::rules::Threshold;
 /// The store's file name when `--store` is not given: beside the output folder.
 pub const DEFAULT_FILE: &str = "qc.db";
 
+/// The schema version this qc writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 1] = [r"
+const MIGRATIONS: [&str; 2] = [
+    r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
     started_at  TEXT NOT NULL,
@@ -119,7 +123,20 @@ CREATE TABLE run_sample (
 );
 CREATE INDEX run_as_of ON run(as_of);
 CREATE INDEX run_table_by_name ON run_table(library, table_name);
-"];
+",
+    // 2: scores recorded with each run.
+    r"
+CREATE TABLE run_score (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    scope      TEXT NOT NULL,  -- library | table | provider
+    library    TEXT NOT NULL,
+    table_name TEXT,           -- scope table
+    provider   TEXT,           -- scope provider (over the library's tables)
+    dimension  TEXT NOT NULL,  -- English dimension name, or total
+    score      REAL NOT NULL
+);
+",
+];
 
 /// What a run leaves in the store besides its summary.
 #[derive(Debug, Clone, Default)]
@@ -430,6 +447,21 @@ impl Store {
                 )
                 .map_err(e)?;
             }
+        }
+        for (scope, library, table, provider, dimension, score) in scores(summary, extras) {
+            tx.execute(
+                "INSERT INTO run_score VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    summary.run_id,
+                    scope,
+                    library,
+                    table,
+                    provider,
+                    dimension,
+                    score
+                ],
+            )
+            .map_err(e)?;
         }
         for s in &extras.samples {
             tx.execute(
@@ -775,6 +807,74 @@ mod erased {
             serde_json::to_string(self).unwrap_or_default()
         }
     }
+}
+
+/// One stored score: scope, library, table, provider, dimension (or `total`), score.
+type ScoreRow = (
+    &'static str,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    f64,
+);
+
+/// Every score of the run, by the library's scoring model (recorded with the run, so these
+/// can be recomputed from the store's counts).
+fn scores(summary: &RunSummary, extras: &RunExtras) -> Vec<ScoreRow> {
+    use crate::results::score::{Score, ScoringModel, library_score, provider_scores, table_score};
+    let mut out = Vec::new();
+    let mut push =
+        |scope, library: &str, table: Option<&str>, provider: Option<&str>, s: &Score| {
+            let row = |dimension: String, score: f64| {
+                (
+                    scope,
+                    library.to_string(),
+                    table.map(str::to_string),
+                    provider.map(str::to_string),
+                    dimension,
+                    score,
+                )
+            };
+            if let Some(total) = s.total {
+                out.push(row("total".into(), total));
+            }
+            for (d, v) in &s.dimensions {
+                out.push(row(d.clone(), *v));
+            }
+        };
+    for p in &summary.packs {
+        let model: ScoringModel = extras
+            .packs
+            .get(&p.path)
+            .and_then(|(_, m)| serde_json::from_str(m).ok())
+            .unwrap_or_default();
+        let tables: Vec<&TableSummary> = summary
+            .tables
+            .iter()
+            .filter(|t| t.library == p.library)
+            .collect();
+        push(
+            "library",
+            &p.library,
+            None,
+            None,
+            &library_score(&model, &tables),
+        );
+        for t in &tables {
+            push(
+                "table",
+                &p.library,
+                Some(&t.name),
+                None,
+                &table_score(&model, t),
+            );
+        }
+        for (provider, (_, _, s)) in provider_scores(&model, &tables) {
+            push("provider", &p.library, None, provider.as_deref(), &s);
+        }
+    }
+    out
 }
 
 /// Samples kept per rule and table.

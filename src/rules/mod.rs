@@ -28,7 +28,7 @@ pub struct PackDoc {
     /// How the library's scores weigh dimensions and severities (default: equal dimensions,
     /// warnings half an error).
     #[serde(default)]
-    pub scoring: Option<crate::report::score::ScoringModel>,
+    pub scoring: Option<crate::results::score::ScoringModel>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::summary::TableSummary;
 use crate::rules::Dimension;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -119,6 +120,54 @@ impl ScoringModel {
                 .collect(),
         }
     }
+}
+
+/// A table's score.
+pub fn table_score(model: &ScoringModel, t: &TableSummary) -> Score {
+    model.score(table_rules(t))
+}
+
+/// A library's score: the rules of all its tables pooled.
+pub fn library_score(model: &ScoringModel, tables: &[&TableSummary]) -> Score {
+    model.score(tables.iter().flat_map(|t| table_rules(t)))
+}
+
+/// Per provider (`None`: rows without one): rows, anomalous rows and score over `tables`.
+pub fn provider_scores(
+    model: &ScoringModel,
+    tables: &[&TableSummary],
+) -> BTreeMap<Option<String>, (u64, u64, Score)> {
+    let mut counts: BTreeMap<Option<String>, (u64, u64, Vec<RuleCount<'_>>)> = BTreeMap::new();
+    for t in tables {
+        for p in &t.providers {
+            let e = counts.entry(p.provider.clone()).or_default();
+            e.0 += p.rows;
+            e.1 += p.anomalous_rows;
+            for pr in &p.rules {
+                if let Some(r) = t.rules.iter().find(|r| r.id == pr.id) {
+                    e.2.push(RuleCount {
+                        dimension: &r.dimension,
+                        severity: &r.severity,
+                        applicable: pr.applicable_rows,
+                        failed: pr.failed_rows,
+                    });
+                }
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(p, (rows, anomalous, rules))| (p, (rows, anomalous, model.score(rules))))
+        .collect()
+}
+
+fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount<'_>> {
+    t.rules.iter().map(|r| RuleCount {
+        dimension: &r.dimension,
+        severity: &r.severity,
+        applicable: r.applicable_rows,
+        failed: r.failed_rows,
+    })
 }
 
 /// One rule's counts, as the model reads them.
