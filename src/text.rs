@@ -143,8 +143,8 @@ impl Text {
         }
     }
 
-    /// The violating tuples of a set-based rule, e.g. `重复组 3`.
-    pub fn violations(&self, unit: crate::checks::set::ViolationUnit, count: &str) -> String {
+    /// The anomalous tuples of a set-based rule, e.g. `重复组 3`.
+    pub fn anomalous_keys(&self, unit: crate::checks::set::KeyUnit, count: &str) -> String {
         match self.lang {
             Lang::Zh => format!("{} {count}", unit.zh()),
             Lang::En => format!("{}: {count}", unit.en().replace('_', " ")),

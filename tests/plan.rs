@@ -53,7 +53,7 @@ fn one_scan_one_projection_for_every_rule() {
     }
 }
 
-/// A table with set-based rules still has one scan and no join in its pass: the violating
+/// A table with set-based rules still has one scan and no join in its pass: the anomalous
 /// tuples are computed first and tested per row against a hash set.
 #[test]
 fn set_based_rules_keep_the_pass_a_single_scan() {
@@ -70,7 +70,7 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
         .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
-        let sets = qc::execute::violations::compute(&ctx, table).await.unwrap();
+        let sets = qc::execute::sets::compute(&ctx, table).await.unwrap();
         assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
         let plan = qc::plan::compile(table, &sets).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
@@ -82,5 +82,5 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
     for op in ["JoinExec", "AggregateExec", "SortExec"] {
         assert!(!text.contains(op), "{op} in {text}");
     }
-    assert!(text.contains("qc_violates"), "{text}");
+    assert!(text.contains("qc_in_set"), "{text}");
 }

@@ -35,18 +35,18 @@ fn set_rules_and_table_checks_count_by_hand() {
 
         let unique = rule(t, "S-001");
         assert_eq!((unique.applicable_rows, unique.failed_rows), (9, 4));
-        let v = unique.violations.as_ref().unwrap();
+        let v = unique.anomalous_keys.as_ref().unwrap();
         assert_eq!((v.unit.as_str(), v.count), ("duplicated_groups", 2));
         assert_eq!(unique.verdict, Verdict::Fail);
 
         let reference = rule(t, "S-002");
         assert_eq!((reference.applicable_rows, reference.failed_rows), (9, 3));
-        assert_eq!(reference.violations.as_ref().unwrap().count, 2);
+        assert_eq!(reference.anomalous_keys.as_ref().unwrap().count, 2);
         assert_eq!(reference.verdict, Verdict::Pass, "within max_count 5");
 
         let query = rule(t, "S-003");
         assert_eq!((query.applicable_rows, query.failed_rows), (9, 2));
-        assert_eq!(query.violations.as_ref().unwrap().count, 1);
+        assert_eq!(query.anomalous_keys.as_ref().unwrap().count, 1);
         assert_eq!(query.verdict, Verdict::Warn);
 
         assert_eq!(t.skipped_rules.len(), 1);

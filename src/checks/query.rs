@@ -1,4 +1,4 @@
-//! `query`: a read-only SELECT over the run's tables returns the keys of violating rows.
+//! `query`: a read-only SELECT over the run's tables returns the keys of anomalous rows.
 //! The general mechanism for cross-row and cross-library rules.
 
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -9,7 +9,7 @@ use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use serde::Deserialize;
 
-use super::set::{SetCheck, SetCx, SetOutcome, Stop, ViolationUnit};
+use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome, Stop};
 use crate::rules::Spanned;
 
 pub const DOC: &str = "\
@@ -17,7 +17,7 @@ pub const DOC: &str = "\
 
 ## What it checks
 A read-only SQL `SELECT` over the tables of the run (named `library.table`, tables of other
-packs included) returns the key values of this table's violating rows: a row fails when its
+packs included) returns the key values of this table's anomalous rows: a row fails when its
 `on` columns (default: the table's key) equal a returned tuple. The SELECT returns exactly
 as many columns as `on` names, in that order. This is how cross-row rules (two marriages of
 one person overlapping) and cross-library rules (a marriage registered after a party's
@@ -184,8 +184,8 @@ impl Query {
             .map_err(|e| cx.engine_error(at, &e))?;
         Ok(SetCheck {
             on,
-            violations: distinct.logical_plan().clone(),
-            unit: ViolationUnit::ViolatingKey,
+            keys: distinct.logical_plan().clone(),
+            unit: KeyUnit::ReturnedKey,
             reads,
         })
     }

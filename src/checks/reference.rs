@@ -4,7 +4,7 @@ use datafusion::common::JoinType;
 use datafusion::logical_expr::{col, ident};
 use serde::Deserialize;
 
-use super::set::{SetCheck, SetCx, SetOutcome, Stop, ViolationUnit, comparable};
+use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome, Stop, comparable};
 use crate::rules::Spanned;
 
 pub const DOC: &str = "\
@@ -146,8 +146,8 @@ impl Reference {
             .map_err(|e| cx.engine_error(at, &e))?;
         Ok(SetCheck {
             on,
-            violations: joined.logical_plan().clone(),
-            unit: ViolationUnit::DanglingValue,
+            keys: joined.logical_plan().clone(),
+            unit: KeyUnit::DanglingValue,
             reads: vec![target],
         })
     }

@@ -1,8 +1,8 @@
 //! Set-based checks (`unique`, `reference`, `query`): a row's verdict depends on other rows
 //! of its table or of other tables.
 //!
-//! Each compiles to a **violation relation**: a plan whose result is the distinct tuples of
-//! the table's `on` columns that violate the rule. The engine runs it before the table's
+//! Each compiles to a **key plan**: a plan whose result is the distinct tuples of
+//! the table's `on` columns that fail the rule. The engine runs it before the table's
 //! single pass (DataFusion's spilling aggregates and joins, under the run's memory limit),
 //! holds the tuples as a hash set, and the fused pass marks every row whose `on` values are
 //! in the set as failed. So set-based failures join the same anomaly export and the same
@@ -25,43 +25,43 @@ use crate::rules::bind::{BoundColumn, BoundTable};
 use crate::rules::parse::Pack;
 use crate::rules::{ColumnType, Spanned};
 
-/// What one violating tuple of a set-based rule is.
+/// What one anomalous tuple of a set-based rule is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViolationUnit {
+pub enum KeyUnit {
     /// A value (combination) held by more than one row.
     DuplicatedGroup,
     /// A value (combination) with no match in the target table.
     DanglingValue,
     /// A key returned by a `query` rule.
-    ViolatingKey,
+    ReturnedKey,
 }
 
-impl ViolationUnit {
-    pub const ALL: [ViolationUnit; 3] = [
-        ViolationUnit::DuplicatedGroup,
-        ViolationUnit::DanglingValue,
-        ViolationUnit::ViolatingKey,
+impl KeyUnit {
+    pub const ALL: [KeyUnit; 3] = [
+        KeyUnit::DuplicatedGroup,
+        KeyUnit::DanglingValue,
+        KeyUnit::ReturnedKey,
     ];
 
     /// The unit named `en` (as in `summary.json`).
-    pub fn parse(en: &str) -> Option<ViolationUnit> {
-        ViolationUnit::ALL.into_iter().find(|u| u.en() == en)
+    pub fn parse(en: &str) -> Option<KeyUnit> {
+        KeyUnit::ALL.into_iter().find(|u| u.en() == en)
     }
 
     /// Stable English name, used in `summary.json`.
     pub fn en(self) -> &'static str {
         match self {
-            ViolationUnit::DuplicatedGroup => "duplicated_groups",
-            ViolationUnit::DanglingValue => "dangling_values",
-            ViolationUnit::ViolatingKey => "violating_keys",
+            KeyUnit::DuplicatedGroup => "duplicated_groups",
+            KeyUnit::DanglingValue => "dangling_values",
+            KeyUnit::ReturnedKey => "returned_keys",
         }
     }
 
     pub fn zh(self) -> &'static str {
         match self {
-            ViolationUnit::DuplicatedGroup => "重复组",
-            ViolationUnit::DanglingValue => "无匹配值",
-            ViolationUnit::ViolatingKey => "违规键",
+            KeyUnit::DuplicatedGroup => "重复组",
+            KeyUnit::DanglingValue => "无匹配值",
+            KeyUnit::ReturnedKey => "命中键",
         }
     }
 }
@@ -69,11 +69,11 @@ impl ViolationUnit {
 /// A bound set-based check.
 #[derive(Debug, Clone)]
 pub struct SetCheck {
-    /// The table's columns a violation is matched on.
+    /// The table's columns a tuple is matched on.
     pub on: Vec<BoundColumn>,
-    /// Distinct tuples of `on` values that violate the rule.
-    pub violations: LogicalPlan,
-    pub unit: ViolationUnit,
+    /// Distinct tuples of `on` values that fail the rule.
+    pub keys: LogicalPlan,
+    pub unit: KeyUnit,
     /// Tables (`library.table`) the check reads besides its own.
     pub reads: Vec<String>,
 }
@@ -233,7 +233,7 @@ impl SetCx<'_> {
         }
     }
 
-    /// Report a DataFusion error while building the violation plan.
+    /// Report a DataFusion error while building the key plan.
     pub fn engine_error<T>(
         &mut self,
         at: &Spanned<T>,

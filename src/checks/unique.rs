@@ -4,7 +4,7 @@ use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{ident, lit};
 use serde::Deserialize;
 
-use super::set::{SetCheck, SetCx, SetOutcome, ViolationUnit};
+use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome};
 use crate::rules::Spanned;
 
 pub const DOC: &str = "\
@@ -61,8 +61,8 @@ impl Unique {
         match groups {
             Ok(df) => SetOutcome::Bound(SetCheck {
                 on,
-                violations: df.logical_plan().clone(),
-                unit: ViolationUnit::DuplicatedGroup,
+                keys: df.logical_plan().clone(),
+                unit: KeyUnit::DuplicatedGroup,
                 reads: Vec::new(),
             }),
             Err(e) => cx.engine_error(at, &e).into(),

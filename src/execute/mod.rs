@@ -3,9 +3,9 @@
 //! one batch at a time, and counts are per provider, not per row.
 
 pub mod local;
+pub mod sets;
 pub mod table_checks;
 pub mod tally;
-pub mod violations;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -61,8 +61,8 @@ pub fn workload(table: &BoundTable) -> Workload {
 #[derive(Debug)]
 pub struct TableOutcome {
     pub counts: TableCounts,
-    /// Per rule: the number of violating tuples of a set-based rule.
-    pub violation_keys: Vec<Option<u64>>,
+    /// Per rule: the number of anomalous tuples of a set-based rule.
+    pub set_keys: Vec<Option<u64>>,
     /// What the table-level checks are judged on.
     pub facts: crate::checks::table::TableFacts,
     /// The anomaly export and its row count, when the table has anomalies.
@@ -107,7 +107,7 @@ pub async fn physical_plan(
         .map_err(|e| Error::engine(what(), e))
 }
 
-/// Audit one table: set-based rules' violating tuples first, then one scan for all rules,
+/// Audit one table: set-based rules' anomalous tuples first, then one scan for all rules,
 /// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
 /// `as_of` is the run date (days since 1970-01-01).
 pub async fn audit_table(
@@ -119,8 +119,8 @@ pub async fn audit_table(
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = || format!("auditing {}", table.qualified_name());
-    let sets = violations::compute(ctx, table).await?;
-    let violation_keys = sets
+    let sets = sets::compute(ctx, table).await?;
+    let set_keys = sets
         .iter()
         .map(|s| s.as_ref().map(|s| s.len() as u64))
         .collect();
@@ -184,7 +184,7 @@ pub async fn audit_table(
     let facts = table_checks::facts(ctx, table, counts.rows, as_of).await?;
     Ok(TableOutcome {
         counts,
-        violation_keys,
+        set_keys,
         facts,
         anomalies,
         elapsed: started.elapsed(),

@@ -1,5 +1,5 @@
-//! The violating tuples of a set-based rule as a hash set, and the row expression that tests
-//! a row against it (`qc_violates(on...)`: true when the row's tuple is in the set, NULL when
+//! The anomalous tuples of a set-based rule as a hash set, and the row expression that tests
+//! a row against it (`qc_in_set(on...)`: true when the row's tuple is in the set, NULL when
 //! any of its values is NULL).
 //!
 //! Tuples are compared in Arrow's row format after casting each column to its declared type's
@@ -73,7 +73,7 @@ impl KeySet {
             .collect()
     }
 
-    /// Add a batch of violating tuples (its columns in `on` order). Tuples with a NULL are
+    /// Add a batch of anomalous tuples (its columns in `on` order). Tuples with a NULL are
     /// left out: they can match no row.
     pub fn extend(&mut self, batch: &RecordBatch) -> Result<()> {
         let columns = self
@@ -106,30 +106,30 @@ impl KeySet {
     }
 }
 
-/// `qc_violates(on...)` over one rule's key set.
+/// `qc_in_set(on...)` over one rule's key set.
 #[derive(Debug)]
-struct Violates {
+struct InSet {
     set: Arc<KeySet>,
     signature: Signature,
 }
 
-impl PartialEq for Violates {
+impl PartialEq for InSet {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.set, &other.set)
     }
 }
 
-impl Eq for Violates {}
+impl Eq for InSet {}
 
-impl Hash for Violates {
+impl Hash for InSet {
     fn hash<H: Hasher>(&self, state: &mut H) {
         std::ptr::hash(Arc::as_ptr(&self.set), state);
     }
 }
 
-impl ScalarUDFImpl for Violates {
+impl ScalarUDFImpl for InSet {
     fn name(&self) -> &'static str {
-        "qc_violates"
+        "qc_in_set"
     }
 
     fn signature(&self) -> &Signature {
@@ -146,14 +146,14 @@ impl ScalarUDFImpl for Violates {
         let out = self
             .set
             .contains(&arrays, n)
-            .map_err(|e| exec_datafusion_err!("qc_violates: {e}"))?;
+            .map_err(|e| exec_datafusion_err!("qc_in_set: {e}"))?;
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
 
 /// True where the row's `on` tuple is in `set` (NULL when any value is NULL).
-pub fn violates(set: Arc<KeySet>, on: &[BoundColumn]) -> Expr {
-    let udf = ScalarUDF::new_from_impl(Violates {
+pub fn in_set(set: Arc<KeySet>, on: &[BoundColumn]) -> Expr {
+    let udf = ScalarUDF::new_from_impl(InSet {
         set,
         signature: Signature::variadic_any(Volatility::Immutable),
     });

@@ -3,7 +3,7 @@
 //! false: failed) next to the columns anomaly exports need.
 //!
 //! Row rules use only DataFusion expressions, literals and `IN` lists. A set-based rule
-//! enters the projection as a membership test against its violating tuples ([`keyset`]),
+//! enters the projection as a membership test against its anomalous tuples ([`keyset`]),
 //! computed before the pass.
 
 pub mod keyset;

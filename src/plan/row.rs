@@ -5,7 +5,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ident, lit, when};
 
 use crate::error::{Error, Result};
-use crate::plan::keyset::{KeySet, violates};
+use crate::plan::keyset::{KeySet, in_set};
 use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
 use crate::scan::{self, SourceFormat};
 use std::sync::Arc;
@@ -38,7 +38,7 @@ pub struct TablePlan {
     pub needed: Vec<String>,
 }
 
-/// Compile a table's rules into one fused projection. `sets[i]` holds the violating tuples
+/// Compile a table's rules into one fused projection. `sets[i]` holds the anomalous tuples
 /// of rule `i` when it is set-based (computed beforehand by the engine).
 pub fn compile(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Result<TablePlan> {
     let mut data: Vec<String> = Vec::new();
@@ -92,12 +92,12 @@ pub fn compile(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Result<Table
             RuleCheck::Set(Some(check)) => {
                 let Some(Some(set)) = sets.get(i) else {
                     return Err(Error::Internal(format!(
-                        "rule {}: violating tuples were not computed",
+                        "rule {}: anomalous tuples were not computed",
                         rule.id
                     )));
                 };
                 (
-                    violates(Arc::clone(set), &check.on).is_not_true(),
+                    in_set(Arc::clone(set), &check.on).is_not_true(),
                     Some(crate::checks::set::applicable(
                         &check.on,
                         rule.when.as_ref(),

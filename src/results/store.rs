@@ -670,7 +670,7 @@ impl Store {
                             threshold: serde_json::from_str::<Threshold>(&threshold)
                                 .unwrap_or_default(),
                             verdict: verdict_of(&r.get::<_, String>(9)?),
-                            violations: None,
+                            anomalous_keys: None,
                         },
                         text,
                     ))

@@ -86,15 +86,15 @@ pub struct RuleSummary {
     pub failed_rate: f64,
     pub threshold: Threshold,
     pub verdict: Verdict,
-    /// Set-based rules: the number of violating tuples (duplicated groups, dangling values,
+    /// Set-based rules: the number of anomalous tuples (duplicated groups, dangling values,
     /// keys returned by a query).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub violations: Option<Violations>,
+    pub anomalous_keys: Option<AnomalousKeys>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Violations {
-    /// `duplicated_groups`, `dangling_values` or `violating_keys`.
+pub struct AnomalousKeys {
+    /// `duplicated_groups`, `dangling_values` or `returned_keys`.
     pub unit: String,
     pub count: u64,
 }
@@ -185,7 +185,7 @@ pub fn table_summary(
         .rules
         .iter()
         .zip(&counts.rules)
-        .zip(&outcome.violation_keys)
+        .zip(&outcome.set_keys)
         .map(|((r, c), keys)| RuleSummary {
             id: r.id.clone(),
             name: r.name.clone(),
@@ -198,8 +198,8 @@ pub fn table_summary(
             failed_rate: rate(c.failed, c.applicable),
             threshold: r.threshold,
             verdict: rule_verdict(r, c.failed, c.applicable),
-            violations: match (&r.check, keys) {
-                (RuleCheck::Set(Some(check)), Some(n)) => Some(Violations {
+            anomalous_keys: match (&r.check, keys) {
+                (RuleCheck::Set(Some(check)), Some(n)) => Some(AnomalousKeys {
                     unit: check.unit.en().to_string(),
                     count: *n,
                 }),
@@ -337,13 +337,13 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
                 r.id.clone(),
                 r.name.clone(),
                 dim,
-                match &r.violations {
+                match &r.anomalous_keys {
                     Some(v) => format!(
                         "{} ({})",
                         thousands(r.failed_rows),
-                        text.violations(
-                            crate::checks::set::ViolationUnit::parse(&v.unit)
-                                .unwrap_or(crate::checks::set::ViolationUnit::ViolatingKey),
+                        text.anomalous_keys(
+                            crate::checks::set::KeyUnit::parse(&v.unit)
+                                .unwrap_or(crate::checks::set::KeyUnit::ReturnedKey),
                             &thousands(v.count)
                         )
                     ),

@@ -1,4 +1,4 @@
-//! Before a table's pass: run each set-based rule's violation plan and hold its violating
+//! Before a table's pass: run each set-based rule's key plan and hold its anomalous
 //! tuples as a [`KeySet`].
 //!
 //! Aggregates and sorts spill to disk under the run's memory limit. Joins are first planned as
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
 use crate::rules::bind::{BoundTable, RuleCheck};
 
-/// Per rule of `table` (same order): its violating tuples when it is set-based.
+/// Per rule of `table` (same order): its anomalous tuples when it is set-based.
 pub async fn compute(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Option<Arc<KeySet>>>> {
     let mut out = Vec::with_capacity(table.rules.len());
     for rule in &table.rules {
@@ -42,7 +42,7 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Opt
 
 async fn collect(state: &SessionState, check: &SetCheck) -> DfResult<KeySet> {
     let mut set = KeySet::new(&check.on).map_err(|e| DataFusionError::External(Box::new(e)))?;
-    let mut stream = DataFrame::new(state.clone(), check.violations.clone())
+    let mut stream = DataFrame::new(state.clone(), check.keys.clone())
         .execute_stream()
         .await?;
     while let Some(batch) = stream.next().await {
