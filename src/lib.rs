@@ -14,6 +14,10 @@
 //!                                     │
 //!                                     ▼
 //!     RunSummary (terminal, summary.json) + anomaly exports     results/
+//!        + run history (SQLite) ─▶ feedback files (xlsx, CSV)
+//!                                     │
+//!                                     ▼
+//!     MonthlyReport (HTML, Markdown, JSON), from the history    report/
 //! ```
 //!
 //! ## Glossary
@@ -24,8 +28,11 @@
 //! - **provider**: the department or district (委办局/区) that supplied a row.
 //! - **anomaly**: a row failing at least one rule; **anomalous rows** count each row once.
 //! - **run**: one execution of `qc run`; its **summary** is written last.
-//! - **feedback**, **store**, **report**: per-provider files, run history and monthly report
-//!   (later stages).
+//! - **set-based rule**: a rule whose verdict on a row depends on other rows or tables
+//!   (`unique`, `reference`, `query`); its **anomalous keys** are computed before the pass.
+//! - **table check**: a property of a whole table (row count, freshness, completeness).
+//! - **store**: the run history; **feedback**: per-provider files of anomalous records;
+//!   **report**: the monthly quality report with **scores** out of 100.
 
 pub mod checks;
 pub mod cli;
