@@ -156,19 +156,13 @@ impl Runs<'_> {
             .ok_or_else(|| Error::Internal("run vanished from the cache".into()))
     }
 
-    /// Per library: the id of its latest complete run dated in the month starting `first`.
-    fn latest_per_library(&mut self, first: NaiveDate) -> Result<BTreeMap<String, String>> {
-        let ids = self.store.runs_between(
+    /// Per library: the id of its latest complete run dated in the month starting `first`
+    /// (the store answers from its index; only runs the report uses are loaded).
+    fn latest_per_library(&self, first: NaiveDate) -> Result<BTreeMap<String, String>> {
+        self.store.latest_per_library(
             &first.format("%Y-%m-%d").to_string(),
             &last_day(first).format("%Y-%m-%d").to_string(),
-        )?;
-        let mut latest = BTreeMap::new();
-        for id in ids {
-            for t in &self.get(&id)?.tables {
-                latest.insert(t.library.clone(), id.clone());
-            }
-        }
-        Ok(latest)
+        )
     }
 }
 

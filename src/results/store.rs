@@ -539,20 +539,31 @@ impl Store {
         Ok(self.runs(1)?.into_iter().next().map(|r| r.id))
     }
 
-    /// Ids of complete runs dated within `[from, to]` (`YYYY-MM-DD`), oldest first.
-    pub fn runs_between(&self, from: &str, to: &str) -> Result<Vec<String>> {
+    /// Per library: the id of its latest complete run dated within `[from, to]`
+    /// (`YYYY-MM-DD`).
+    pub fn latest_per_library(&self, from: &str, to: &str) -> Result<BTreeMap<String, String>> {
         let e = |e: rusqlite::Error| db_err(&self.path, &e);
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id FROM run WHERE status = 'complete' AND as_of >= ?1 AND as_of <= ?2 \
-                 ORDER BY as_of, started_at, rowid",
+                "SELECT DISTINCT t.library, r.id, r.as_of, r.started_at, r.rowid \
+                 FROM run r JOIN run_table t ON t.run_id = r.id \
+                 WHERE r.status = 'complete' AND r.as_of >= ?1 AND r.as_of <= ?2 \
+                 ORDER BY r.as_of, r.started_at, r.rowid",
             )
             .map_err(e)?;
-        let ids = stmt
-            .query_map(params![from, to], |r| r.get::<_, String>(0))
+        let rows = stmt
+            .query_map(params![from, to], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(e)?;
-        ids.collect::<std::result::Result<_, _>>().map_err(e)
+        let mut latest = BTreeMap::new();
+        for row in rows {
+            let (library, id) = row.map_err(e)?;
+            // Oldest first: the last one seen is the latest.
+            latest.insert(library, id);
+        }
+        Ok(latest)
     }
 
     /// Everything the store holds about run `id`.
