@@ -649,16 +649,17 @@ async fn bind_table(
     if matches!(source.format, SourceFormat::Csv(_)) {
         rules.extend(scan::csv::parse_rules());
     }
+    // One context for every rule and table check of the table; `read` is taken per rule.
+    let mut cx = BindCx {
+        pack,
+        columns: &columns,
+        df_schema: &df_schema,
+        state,
+        codelists,
+        diagnostics: diags,
+        read: Vec::new(),
+    };
     for r in &t.rules {
-        let mut cx = BindCx {
-            pack,
-            columns: &columns,
-            df_schema: &df_schema,
-            state,
-            codelists,
-            diagnostics: diags,
-            read: Vec::new(),
-        };
         let head = bind_head(&mut cx, &r.dimension, r.severity.as_ref());
         if let Some(th) = &r.threshold
             && th.max_rate.is_some_and(|x| !(0.0..=1.0).contains(&x))
@@ -700,15 +701,6 @@ async fn bind_table(
     }
     let mut table_checks = Vec::new();
     for c in &t.table_checks {
-        let mut cx = BindCx {
-            pack,
-            columns: &columns,
-            df_schema: &df_schema,
-            state,
-            codelists,
-            diagnostics: diags,
-            read: Vec::new(),
-        };
         let head = bind_head(&mut cx, &c.dimension, c.severity.as_ref());
         let kind = &c.check.value;
         let mut ok = true;
