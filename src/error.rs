@@ -94,6 +94,19 @@ impl Error {
         }
     }
 
+    /// A damaged file, as an error (its reason already names the file), pointing at
+    /// `--keep-going`.
+    pub fn damaged(f: &crate::rules::bind::LeftOutFile) -> Self {
+        let prefix = format!("{}: ", f.file.display());
+        let reason = f.reason.strip_prefix(&prefix).unwrap_or(&f.reason);
+        Error::data(
+            f.file.clone(),
+            format!(
+                "{reason} (`qc run --keep-going` audits the other files and marks the run partial)"
+            ),
+        )
+    }
+
     /// A copy of a data/I-O error reported from inside a stream (the original stays boxed there).
     fn clone_shallow(&self) -> Self {
         match self {

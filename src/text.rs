@@ -162,6 +162,23 @@ impl Text {
         }
     }
 
+    /// A damaged file left out under `--keep-going`; `reason` names the file.
+    pub fn file_left_out(&self, reason: &str) -> String {
+        match self.lang {
+            Lang::Zh => format!("已略过损坏文件（--keep-going）：{reason}"),
+            Lang::En => format!("left out a damaged file (--keep-going): {reason}"),
+        }
+    }
+
+    pub fn run_partial(&self, files: usize) -> String {
+        match self.lang {
+            Lang::Zh => format!("本次稽核不完整：{files} 个损坏文件未稽核，结果仅覆盖其余文件"),
+            Lang::En => format!(
+                "this run is partial: {files} damaged file(s) were not audited; the results cover the other files only"
+            ),
+        }
+    }
+
     pub fn run_footer(&self, tables: usize, failed: usize, out: &str, seconds: f64) -> String {
         match self.lang {
             Lang::Zh => format!(

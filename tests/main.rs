@@ -23,3 +23,6 @@ mod history;
 
 /// Generated tables against the generator's truth file; thread counts agree.
 mod truth;
+
+/// Damaged files and records: counted and exported, or named in a clear error; --keep-going.
+mod bad_data;

@@ -11,7 +11,7 @@ fn plan_text(pack: &str) -> String {
         let (packs, diags) = qc::rules::load(
             &[root.join(pack)],
             &ctx,
-            &qc::rules::bind::SourceOverrides::default(),
+            &qc::rules::bind::SourceOptions::default(),
         )
         .await
         .unwrap();
@@ -64,7 +64,7 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
         let (packs, diags) = qc::rules::load(
             &[root.join("testdata/cases/sets/registry.yaml")],
             &ctx,
-            &qc::rules::bind::SourceOverrides::default(),
+            &qc::rules::bind::SourceOptions::default(),
         )
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use qc::results::summary::RunSummary;
 use crate::util::{audit, code, parquet_rows, root, run, stderr};
 
 /// Generate `library` into `out`; return the truth of its table `table`.
-fn generate_library(library: &str, table: &str, out: &Path, args: &[&str]) -> TableTruth {
+pub fn generate_library(library: &str, table: &str, out: &Path, args: &[&str]) -> TableTruth {
     let out_s = out.to_string_lossy().into_owned();
     let mut all = vec!["gen", "--library", library, "--out", &out_s];
     all.extend_from_slice(args);
@@ -53,7 +53,7 @@ fn csv_pack_only(library: &str, dir: &Path, data: &Path, encoding: &str) -> std:
     path
 }
 
-fn assert_matches_truth(s: &RunSummary, truth: &TableTruth) {
+pub fn assert_matches_truth(s: &RunSummary, truth: &TableTruth) {
     let t = &s.tables[0];
     assert_eq!(t.rows, truth.rows, "rows");
     assert_eq!(t.anomalous_rows, truth.anomalous_rows, "anomalous rows");

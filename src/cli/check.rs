@@ -44,7 +44,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let (packs, diagnostics) = rt.block_on(crate::rules::load(
         &args.packs,
         &ctx,
-        &crate::rules::bind::SourceOverrides::default(),
+        &crate::rules::bind::SourceOptions::default(),
     ))?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;

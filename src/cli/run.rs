@@ -14,7 +14,9 @@ use crate::execute::{self, TableProgress, local};
 use crate::results::store::{RunExtras, Store};
 use crate::results::summary::{self, PackSummary, RunSummary, Verdict};
 use crate::results::{OutputDir, SUMMARY_FILE};
-use crate::rules::bind::SourceOverrides;
+use std::collections::HashSet;
+
+use crate::rules::bind::{BoundPack, BoundTable, LeftOutFile, SourceOptions};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -38,6 +40,10 @@ pub struct RunArgs {
     /// under, `YYYY-MM-DD` [default: today].
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Leave damaged files out (named in the summary) instead of stopping; the run is then
+    /// marked partial and exits with 3.
+    #[arg(long)]
+    pub keep_going: bool,
     /// Run history file [default: qc.db beside the output folder].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
@@ -112,46 +118,160 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&run_id));
     let out = OutputDir::prepare(&out_path)?;
-    let store_path = args
-        .store
-        .clone()
-        .unwrap_or_else(|| default_store(&out.path));
-    let mut store = Store::open(&store_path)?;
-    let started_text = started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // Whatever fails from here on, no output that looks complete is left behind.
+    let result: Result<ExitStatus> = async {
+        let store_path = args
+            .store
+            .clone()
+            .unwrap_or_else(|| default_store(&out.path));
+        let mut store = Store::open(&store_path)?;
+        let started_text = started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
 
-    let overrides: SourceOverrides = args.data.iter().cloned().collect();
-    let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx, &overrides).await?;
-    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
-    if !diagnostics.is_empty() && (!errors.is_empty() || !args.output.quiet) {
-        let text: String = diagnostics.iter().map(|d| d.render() + "\n\n").collect();
-        output::stderr(&text);
-    }
-    if !errors.is_empty() {
-        // Unreadable or missing data is a data error (3); anything else in a pack is 2.
-        return Ok(if errors.iter().all(|d| d.code.starts_with("source-")) {
-            ExitStatus::RuntimeError
-        } else {
-            ExitStatus::RuleError
-        });
-    }
-    for key in overrides.keys() {
-        let known = packs
-            .iter()
-            .flat_map(|p| &p.tables)
-            .any(|t| t.name == *key || t.qualified_name() == *key);
-        if !known {
-            let names: Vec<String> = packs
+        let mut sources = SourceOptions {
+            overrides: args.data.iter().cloned().collect(),
+            keep_going: args.keep_going,
+            damaged: Vec::new(),
+        };
+        let mut shown = HashSet::new();
+        // Bind, then audit every table. A file found damaged only while scanning is left out by
+        // binding again without it (under --keep-going): set-based rules' plans read it too.
+        let (packs, tables) = loop {
+            let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx, &sources).await?;
+            let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+            let text: String = diagnostics
                 .iter()
-                .flat_map(|p| &p.tables)
-                .map(super::super::rules::bind::BoundTable::qualified_name)
+                .map(|d| d.render() + "\n\n")
+                .filter(|t| shown.insert(t.clone()))
                 .collect();
+            if !text.is_empty() && (!errors.is_empty() || !args.output.quiet) {
+                output::stderr(&text);
+            }
+            if !errors.is_empty() {
+                // Unreadable or missing data is a data error (3); anything else in a pack is 2.
+                return Ok(if errors.iter().all(|d| d.code.starts_with("source-")) {
+                    ExitStatus::RuntimeError
+                } else {
+                    ExitStatus::RuleError
+                });
+            }
+            check_overrides(&sources, &packs)?;
+            match audit_tables(
+                args,
+                &ctx,
+                &packs,
+                &out,
+                &store,
+                as_of,
+                &as_of_text,
+                &started_text,
+            )
+            .await
+            {
+                Ok(tables) => break (packs, tables),
+                Err((failed, error)) => {
+                    let all = packs.iter().flat_map(|p| &p.tables);
+                    let damaged: Vec<LeftOutFile> = execute::damaged_files(all, &failed, &error)
+                        .into_iter()
+                        .filter(|d| !sources.damaged.contains(d))
+                        .collect();
+                    match damaged.first() {
+                        None => return Err(error),
+                        Some(first) if !args.keep_going => return Err(Error::damaged(first)),
+                        Some(_) => sources.damaged.extend(damaged),
+                    }
+                }
+            }
+        };
+
+        let failed = tables.iter().any(|t| t.verdict == Verdict::Fail);
+        let partial = tables.iter().any(|t| !t.left_out_files.is_empty());
+        let (status, status_name) = if partial {
+            (ExitStatus::RuntimeError, "partial")
+        } else if failed {
+            (ExitStatus::ThresholdFailed, "threshold_failed")
+        } else {
+            (ExitStatus::Passed, "passed")
+        };
+        let summary = RunSummary {
+            schema_version: summary::SCHEMA_VERSION,
+            run_id,
+            qc_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: started_text.clone(),
+            finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            threads,
+            status: status_name.to_string(),
+            exit_code: status.code(),
+            packs: packs
+                .iter()
+                .map(|p| PackSummary {
+                    path: p.path.display().to_string(),
+                    library: p.library.id.clone(),
+                    library_name: p.library.name.clone(),
+                })
+                .collect(),
+            tables,
+        };
+        let doc = serde_json::to_string_pretty(&summary)
+            .map_err(|e| Error::Internal(e.to_string()))?
+            + "\n";
+        // The last file of a run: its presence marks the run complete. The run is then recorded
+        // in the store in one transaction; if that fails, the summary goes again, so nothing
+        // claims a run that the history lacks.
+        let summary_path = out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
+        let recorded = RunExtras::collect(&packs, &summary, &out.path, &as_of_text)
+            .and_then(|extras| store.save(&summary, &extras));
+        if let Err(e) = recorded {
+            let _ = std::fs::remove_file(&summary_path);
+            return Err(e);
+        }
+        if json {
+            output::stdout(&doc);
+        } else if !args.output.quiet {
+            let text = summary::render(
+                &summary,
+                &out.path.display().to_string(),
+                started.elapsed().as_secs_f64(),
+                args.output.lang,
+            );
+            output::stdout(&text);
+        }
+        Ok(status)
+    }
+    .await;
+    if !out.path.join(SUMMARY_FILE).exists() {
+        out.discard();
+    }
+    result
+}
+
+/// Every `--data` override must name a table of the run.
+fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<()> {
+    let tables = || packs.iter().flat_map(|p| &p.tables);
+    for key in sources.overrides.keys() {
+        if !tables().any(|t| t.name == *key || t.qualified_name() == *key) {
+            let names: Vec<String> = tables().map(BoundTable::qualified_name).collect();
             return Err(Error::Usage(format!(
                 "--data names no table `{key}`; the tables are: {}",
                 names.join(", ")
             )));
         }
     }
+    Ok(())
+}
 
+/// Audit every table of the run in turn. On failure, the table being audited and the error.
+#[allow(clippy::too_many_arguments)]
+async fn audit_tables(
+    args: &RunArgs,
+    ctx: &datafusion::prelude::SessionContext,
+    packs: &[BoundPack],
+    out: &OutputDir,
+    store: &Store,
+    as_of: i64,
+    as_of_text: &str,
+    started_text: &str,
+) -> std::result::Result<Vec<summary::TableSummary>, (String, Error)> {
+    let json = args.output.format == Format::Json;
     let bars = super::progress::enabled(args.output.quiet, json);
     let mut tables = Vec::new();
     for table in packs.iter().flat_map(|p| &p.tables) {
@@ -162,11 +282,13 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
             &progress,
             bars,
         );
-        let outcome = execute::audit_table(&ctx, table, &out.path, &progress, as_of).await;
+        let outcome = execute::audit_table(ctx, table, &out.path, &progress, as_of).await;
         drop(ticker);
-        let mut outcome = outcome?;
-        outcome.facts.previous_rows =
-            store.previous_rows(&table.library.id, &table.name, &as_of_text, &started_text)?;
+        let fail = |e| (table.qualified_name(), e);
+        let mut outcome = outcome.map_err(fail)?;
+        outcome.facts.previous_rows = store
+            .previous_rows(&table.library.id, &table.name, as_of_text, started_text)
+            .map_err(fail)?;
         let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
             p.strip_prefix(&out.path)
                 .ok()
@@ -174,56 +296,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         });
         tables.push(summary::table_summary(table, &outcome, anomalies_file));
     }
-
-    let failed = tables.iter().any(|t| t.verdict == Verdict::Fail);
-    let status = if failed {
-        ExitStatus::ThresholdFailed
-    } else {
-        ExitStatus::Passed
-    };
-    let summary = RunSummary {
-        schema_version: summary::SCHEMA_VERSION,
-        run_id,
-        qc_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: started_text.clone(),
-        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        threads,
-        status: if failed { "threshold_failed" } else { "passed" }.to_string(),
-        exit_code: status.code(),
-        packs: packs
-            .iter()
-            .map(|p| PackSummary {
-                path: p.path.display().to_string(),
-                library: p.library.id.clone(),
-                library_name: p.library.name.clone(),
-            })
-            .collect(),
-        tables,
-    };
-    let doc =
-        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
-    // The last file of a run: its presence marks the run complete. The run is then recorded
-    // in the store in one transaction; if that fails, the summary goes again, so nothing
-    // claims a run that the history lacks.
-    let summary_path = out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
-    let recorded = RunExtras::collect(&packs, &summary, &out.path, &as_of_text)
-        .and_then(|extras| store.save(&summary, &extras));
-    if let Err(e) = recorded {
-        let _ = std::fs::remove_file(&summary_path);
-        return Err(e);
-    }
-    if json {
-        output::stdout(&doc);
-    } else if !args.output.quiet {
-        let text = summary::render(
-            &summary,
-            &out.path.display().to_string(),
-            started.elapsed().as_secs_f64(),
-            args.output.lang,
-        );
-        output::stdout(&text);
-    }
-    Ok(status)
+    Ok(tables)
 }
 
 #[cfg(test)]

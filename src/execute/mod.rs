@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::plan::{self, TablePlan};
 use crate::results::anomalies::AnomalySink;
 use crate::results::counts::TableCounts;
-use crate::rules::bind::BoundTable;
+use crate::rules::bind::{BoundTable, LeftOutFile};
 use crate::scan::{self, ScanProgress, SourceFormat};
 
 /// What a progress display can read while a table runs.
@@ -107,6 +107,47 @@ pub async fn physical_plan(
         .map_err(|e| Error::engine(what(), e))
 }
 
+/// The files to blame for `error`, raised while auditing the table named `failed`: the
+/// file a CSV or I/O error names, else every Parquet file that does not decode — those of
+/// `failed` first, then, if none is damaged, those of the other tables (set-based rules read
+/// them too). Empty when no file is to blame.
+pub fn damaged_files<'a>(
+    tables: impl Iterator<Item = &'a BoundTable> + Clone,
+    failed: &str,
+    error: &Error,
+) -> Vec<LeftOutFile> {
+    if let Error::Data { path, .. } | Error::Io { path, .. } = error
+        && tables.clone().any(|t| t.source.files.contains(path))
+    {
+        return vec![LeftOutFile {
+            file: path.clone(),
+            reason: error.to_string(),
+        }];
+    }
+    let check = |t: &BoundTable| -> Vec<LeftOutFile> {
+        if !matches!(t.source.format, SourceFormat::Parquet) {
+            return Vec::new();
+        }
+        t.source
+            .files
+            .iter()
+            .filter_map(|f| {
+                scan::parquet::verify(f).err().map(|reason| LeftOutFile {
+                    file: f.clone(),
+                    reason,
+                })
+            })
+            .collect()
+    };
+    let (own, others): (Vec<&BoundTable>, Vec<&BoundTable>) =
+        tables.partition(|t| t.qualified_name() == failed);
+    let damaged: Vec<LeftOutFile> = own.into_iter().flat_map(check).collect();
+    if !damaged.is_empty() {
+        return damaged;
+    }
+    others.into_iter().flat_map(check).collect()
+}
+
 /// Audit one table: set-based rules' anomalous tuples first, then one scan for all rules,
 /// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
 /// `as_of` is the run date (days since 1970-01-01).
@@ -171,8 +212,8 @@ pub async fn audit_table(
             }
         }
     }
-    let anomalies = sink.finish();
     if let Some(e) = first_error {
+        sink.abandon();
         return Err(match e {
             Error::Engine { context, error } => {
                 Error::engine(format!("{}: {context}", what()), *error)
@@ -180,7 +221,7 @@ pub async fn audit_table(
             other => other,
         });
     }
-    let anomalies = anomalies?;
+    let anomalies = sink.finish()?;
     let facts = table_checks::facts(ctx, table, counts.rows, as_of).await?;
     Ok(TableOutcome {
         counts,

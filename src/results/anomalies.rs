@@ -30,6 +30,9 @@ pub struct AnomalySink {
     tx: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
     writer: Option<std::thread::JoinHandle<Result<u64>>>,
     path: PathBuf,
+    /// Set when the table's audit failed: the writer deletes its temporary file instead of
+    /// renaming it into place.
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Where anomalies are pushed from the partitions' tasks.
@@ -40,27 +43,46 @@ impl AnomalySink {
     pub fn start(path: PathBuf, schema: SchemaRef) -> Result<AnomalySink> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(16);
         let target = path.clone();
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let abandon = Arc::clone(&abandoned);
         let writer = std::thread::Builder::new()
             .name("qc-anomalies".into())
             .spawn(move || -> Result<u64> {
                 let mut out: Option<(ArrowWriter<File>, PathBuf)> = None;
                 let mut rows = 0u64;
+                let mut failure = None;
                 while let Some(batch) = rx.blocking_recv() {
-                    if batch.num_rows() == 0 {
+                    if batch.num_rows() == 0 || failure.is_some() {
                         continue;
                     }
                     if out.is_none() {
-                        out = Some(open(&target, &schema)?);
+                        match open(&target, &schema) {
+                            Ok(o) => out = Some(o),
+                            Err(e) => failure = Some(e),
+                        }
                     }
-                    if let Some((w, tmp)) = out.as_mut() {
-                        w.write(&batch).map_err(|e| write_error(tmp, &e))?;
+                    if let Some((w, tmp)) = out.as_mut()
+                        && let Err(e) = w.write(&batch)
+                    {
+                        failure = Some(write_error(tmp, &e));
                     }
                     rows += batch.num_rows() as u64;
                 }
-                if let Some((w, tmp)) = out {
-                    w.close().map_err(|e| write_error(&tmp, &e))?;
-                    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+                let Some((w, tmp)) = out else {
+                    return failure.map_or(Ok(rows), Err);
+                };
+                let abandoned = abandon.load(std::sync::atomic::Ordering::Acquire);
+                let closed = match failure {
+                    Some(e) => Err(e),
+                    None if abandoned => Ok(()),
+                    None => w.close().map(|_| ()).map_err(|e| write_error(&tmp, &e)),
+                };
+                if abandoned || closed.is_err() {
+                    // Never leave a partial export behind, under any name.
+                    let _ = std::fs::remove_file(&tmp);
+                    return closed.map(|()| 0);
                 }
+                std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
                 Ok(rows)
             })
             .map_err(|e| Error::io(&path, e))?;
@@ -68,6 +90,7 @@ impl AnomalySink {
             tx: Some(tx),
             writer: Some(writer),
             path,
+            abandoned,
         })
     }
 
@@ -76,6 +99,11 @@ impl AnomalySink {
             Some(tx) => tx.clone(),
             None => unreachable!("sender() is called before finish()"),
         }
+    }
+
+    /// The table's audit failed: stop, and delete what was written.
+    pub fn abandon(self) {
+        drop(self);
     }
 
     /// Close the sink and wait for the file. Returns its path and row count, or `None` when
@@ -89,6 +117,18 @@ impl AnomalySink {
             None => 0,
         };
         Ok((rows > 0).then(|| (self.path.clone(), rows)))
+    }
+}
+
+impl Drop for AnomalySink {
+    /// A sink dropped without [`AnomalySink::finish`] (an early return on error) writes nothing.
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            self.abandoned
+                .store(true, std::sync::atomic::Ordering::Release);
+            drop(self.tx.take());
+            let _ = writer.join();
+        }
     }
 }
 
@@ -120,6 +160,19 @@ pub struct ExportedRow {
     pub values: Vec<(String, Option<String>)>,
     /// Ids of the rules the row failed.
     pub failed_rules: Vec<String>,
+    /// CSV sources: where the record is, and for a malformed one what is wrong and its text.
+    pub origin: Option<Origin>,
+}
+
+/// Where an exported CSV record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: u64,
+    /// What is wrong with a malformed record (English), else `None`.
+    pub parse_error: Option<String>,
+    /// A malformed record's text as read.
+    pub raw: Option<String>,
 }
 
 /// Read an anomaly export row by row; `f` returns false to stop early.
@@ -147,6 +200,28 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| bad(&e))?;
         let failed = batch.column(failed_at).as_list::<i32>();
+        let text_at = |name: &str| {
+            schema
+                .index_of(name)
+                .ok()
+                .map(|i| batch.column(i).as_string::<i32>())
+        };
+        let origin_columns = match (
+            text_at(SOURCE_FILE),
+            schema.index_of(SOURCE_LINE).ok(),
+            text_at(PARSE_ERROR),
+            text_at(RAW_RECORD),
+        ) {
+            (Some(file), Some(line), Some(error), Some(raw)) => Some((
+                file,
+                batch
+                    .column(line)
+                    .as_primitive::<arrow::datatypes::UInt64Type>(),
+                error,
+                raw,
+            )),
+            _ => None,
+        };
         for row in 0..batch.num_rows() {
             let values = data
                 .iter()
@@ -162,9 +237,18 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
             let ids = failed.value(row);
             let ids = ids.as_string::<i32>();
             let failed_rules = (0..ids.len()).map(|j| ids.value(j).to_string()).collect();
+            let text =
+                |a: &arrow::array::StringArray| a.is_valid(row).then(|| a.value(row).to_string());
+            let origin = origin_columns.map(|(file, line, error, raw)| Origin {
+                file: file.value(row).to_string(),
+                line: line.value(row),
+                parse_error: text(error),
+                raw: text(raw),
+            });
             if !f(ExportedRow {
                 values,
                 failed_rules,
+                origin,
             }) {
                 return Ok(());
             }

@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::results::anomalies::read_export;
+use crate::results::anomalies::{Origin, read_export};
 use crate::results::store::StoredRun;
 use crate::text::Lang;
 
@@ -103,6 +103,22 @@ pub fn lines(
                         )
                     },
                 );
+                let parse = t.rules.iter().any(|r| &r.id == id && r.builtin);
+                if parse && let Some(origin) = &row.origin {
+                    by_provider
+                        .entry(provider.clone())
+                        .or_default()
+                        .push(FeedbackLine {
+                            library: t.library_name.clone(),
+                            table: t.title.clone(),
+                            key: key.clone(),
+                            rule_id: id.clone(),
+                            rule_name: name,
+                            reason: parse_reason(&reason, origin, lang),
+                            values: raw_record(origin, mask && !text.pii.is_empty()),
+                        });
+                    continue;
+                }
                 let values = columns
                     .iter()
                     .map(|c| {
@@ -130,6 +146,39 @@ pub fn lines(
         })?;
     }
     Ok(by_provider)
+}
+
+/// A malformed record's reason: where it is and what is wrong with it.
+fn parse_reason(reason: &str, origin: &Origin, lang: Lang) -> String {
+    let detail = origin.parse_error.as_deref().unwrap_or_default();
+    match lang {
+        Lang::Zh => format!(
+            "{}（{} 第 {} 行：{detail}）",
+            reason, origin.file, origin.line
+        ),
+        Lang::En => format!("{reason} ({} line {}: {detail})", origin.file, origin.line),
+    }
+}
+
+/// A malformed record's text for a provider to find it by. Where the table holds personal
+/// data and masking is on, the text is withheld (its fields cannot be told apart reliably);
+/// the reason still gives the file and line.
+fn raw_record(origin: &Origin, withhold: bool) -> String {
+    match &origin.raw {
+        Some(_) if withhold => "…".to_string(),
+        // Control characters (a NUL byte, say) shown as escapes: spreadsheets drop them.
+        Some(raw) => raw
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+        None => String::new(),
+    }
 }
 
 /// A file name for a provider: its name with path separators and control characters

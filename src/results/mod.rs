@@ -41,6 +41,19 @@ impl OutputDir {
         })
     }
 
+    /// Remove what a run that did not finish wrote: the anomaly exports and any temporary
+    /// file. The folder itself stays (it may hold the user's other files).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_dir_all(self.path.join("anomalies"));
+        if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().ends_with(".partial") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+
     /// Write `bytes` to `name` inside the folder: temporary file, flush, rename.
     pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         use std::io::Write as _;

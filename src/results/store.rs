@@ -27,7 +27,7 @@ pub const DEFAULT_FILE: &str = "qc.db";
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -134,6 +134,16 @@ CREATE TABLE run_score (
     provider   TEXT,           -- scope provider (over the library's tables)
     dimension  TEXT NOT NULL,  -- English dimension name, or total
     score      REAL NOT NULL
+);
+",
+    // 3: runs with damaged files left out under --keep-going (run.status 'partial').
+    r"
+CREATE TABLE run_left_out (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    file       TEXT NOT NULL,
+    reason     TEXT NOT NULL
 );
 ",
 ];
@@ -319,7 +329,7 @@ impl Store {
             .map_err(e)?;
         tx.execute(
             "INSERT INTO run (id, started_at, finished_at, as_of, qc_version, threads, status, \
-             exit_code, out_dir) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'complete', ?7, ?8)",
+             exit_code, out_dir) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 summary.run_id,
                 summary.started_at,
@@ -327,6 +337,11 @@ impl Store {
                 extras.as_of,
                 summary.qc_version,
                 int(summary.threads),
+                if summary.status == "partial" {
+                    "partial"
+                } else {
+                    "complete"
+                },
                 summary.exit_code,
                 extras.out_dir
             ],
@@ -369,6 +384,19 @@ impl Store {
                 ],
             )
             .map_err(e)?;
+            for f in &t.left_out_files {
+                tx.execute(
+                    "INSERT INTO run_left_out VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        summary.run_id,
+                        t.library,
+                        t.name,
+                        f.file.to_string_lossy(),
+                        f.reason
+                    ],
+                )
+                .map_err(e)?;
+            }
             for (i, r) in t.rules.iter().enumerate() {
                 let text = extras
                     .rules
@@ -489,7 +517,7 @@ impl Store {
                 "SELECT r.id, r.started_at, r.finished_at, r.as_of, r.status, r.exit_code, \
                  count(t.table_name), coalesce(sum(t.rows), 0), coalesce(sum(t.anomalous_rows), 0) \
                  FROM run r LEFT JOIN run_table t ON t.run_id = r.id \
-                 WHERE r.status = 'complete' GROUP BY r.id \
+                 WHERE r.status IN ('complete', 'partial') GROUP BY r.id \
                  ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?1",
             )
             .map_err(e)?;
@@ -572,7 +600,8 @@ impl Store {
         let (started_at, as_of, out_dir): (String, String, String) = self
             .conn
             .query_row(
-                "SELECT started_at, as_of, out_dir FROM run WHERE id = ?1 AND status = 'complete'",
+                "SELECT started_at, as_of, out_dir FROM run \
+                 WHERE id = ?1 AND status IN ('complete', 'partial')",
                 [id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
@@ -638,6 +667,7 @@ impl Store {
                     verdict: verdict_of(&r.get::<_, String>(7)?),
                     table_checks: Vec::new(),
                     skipped_rules: Vec::new(),
+                    left_out_files: Vec::new(),
                     anomalies_file: r.get(8)?,
                     elapsed_ms: r.get::<_, i64>(9)?.unsigned_abs(),
                     rules: Vec::new(),
@@ -648,6 +678,23 @@ impl Store {
             .collect::<std::result::Result<_, _>>()
             .map_err(e)?;
         for mut t in heads {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT file, reason FROM run_left_out \
+                     WHERE run_id = ?1 AND library = ?2 AND table_name = ?3 ORDER BY rowid",
+                )
+                .map_err(e)?;
+            t.left_out_files = stmt
+                .query_map([id, &t.library, &t.name], |r| {
+                    Ok(crate::rules::bind::LeftOutFile {
+                        file: PathBuf::from(r.get::<_, String>(0)?),
+                        reason: r.get(1)?,
+                    })
+                })
+                .map_err(e)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(e)?;
             let mut stmt = self
                 .conn
                 .prepare(

@@ -32,7 +32,8 @@ pub struct RunSummary {
     pub started_at: String,
     pub finished_at: String,
     pub threads: usize,
-    /// `passed` or `threshold_failed`: a summary exists only for a complete run.
+    /// `passed`, `threshold_failed`, or `partial` (damaged files were left out under
+    /// `--keep-going`; exit code 3). A summary exists only for a run that finished.
     pub status: String,
     pub exit_code: u8,
     pub packs: Vec<PackSummary>,
@@ -64,6 +65,9 @@ pub struct TableSummary {
     pub table_checks: Vec<TableCheckSummary>,
     /// Rules left out of this run, with the reason.
     pub skipped_rules: Vec<SkippedRuleSummary>,
+    /// Damaged files left out under `--keep-going` (the run is then `partial`).
+    #[serde(default)]
+    pub left_out_files: Vec<crate::rules::bind::LeftOutFile>,
     /// The anomaly export, relative to the output folder (absent when there is no anomaly).
     pub anomalies_file: Option<String>,
     pub elapsed_ms: u64,
@@ -279,6 +283,7 @@ pub fn table_summary(
         pass_rate: pass_rate(counts.passed(), counts.rows),
         verdict,
         table_checks,
+        left_out_files: table.source.left_out.clone(),
         skipped_rules: table
             .skipped
             .iter()
@@ -416,6 +421,9 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
     for r in &t.skipped_rules {
         let _ = writeln!(out, "  {}", text.rule_skipped(r));
     }
+    for f in &t.left_out_files {
+        let _ = writeln!(out, "  {}", text.file_left_out(&f.reason));
+    }
     out
 }
 
@@ -445,5 +453,9 @@ pub fn render(summary: &RunSummary, out_dir: &str, seconds: f64, lang: Lang) -> 
         "{}",
         text.run_footer(summary.tables.len(), failed, out_dir, seconds)
     );
+    let left_out: usize = summary.tables.iter().map(|t| t.left_out_files.len()).sum();
+    if left_out > 0 {
+        let _ = writeln!(out, "{}", text.run_partial(left_out));
+    }
     out
 }

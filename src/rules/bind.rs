@@ -101,6 +101,15 @@ pub struct BoundSource {
     pub pattern: String,
     pub files: Vec<PathBuf>,
     pub format: SourceFormat,
+    /// Damaged files left out of the audit under `--keep-going`.
+    pub left_out: Vec<LeftOutFile>,
+}
+
+/// A damaged file left out of a run, and what was wrong with it (naming the file).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeftOutFile {
+    pub file: PathBuf,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone)]
@@ -231,15 +240,24 @@ pub fn unknown_column(name: &str, columns: &[BoundColumn], span: Span) -> Diagno
     d
 }
 
-/// `--data TABLE=PATH` overrides, keyed by `table` or `library.table`.
-pub type SourceOverrides = HashMap<String, PathBuf>;
+/// Where tables are read from and what a damaged file does to the run.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// `--data TABLE=PATH` overrides, keyed by `table` or `library.table`.
+    pub overrides: HashMap<String, PathBuf>,
+    /// `--keep-going`: leave a damaged file out (see [`BoundSource::left_out`]) instead of
+    /// failing the run.
+    pub keep_going: bool,
+    /// Files found damaged while scanning in an earlier attempt of this run: left out.
+    pub damaged: Vec<LeftOutFile>,
+}
 
 /// Bind every table of a pack. Returns the bound pack only if no error was found; the
 /// diagnostics (errors and warnings) are returned in either case.
 pub async fn bind(
     pack: &Pack,
     state: &SessionState,
-    overrides: &SourceOverrides,
+    sources: &SourceOptions,
 ) -> (Option<BoundPack>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let library = Library {
@@ -298,7 +316,7 @@ pub async fn bind(
             }
         }
         if let Some(bt) =
-            bind_table(pack, t, &library, state, overrides, &codelists, &mut diags).await
+            bind_table(pack, t, &library, state, sources, &codelists, &mut diags).await
         {
             tables.push(bt);
         }
@@ -408,7 +426,7 @@ async fn bind_table(
     t: &TableDoc,
     library: &Library,
     state: &SessionState,
-    overrides: &SourceOverrides,
+    sources: &SourceOptions,
     codelists: &CodeLists,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BoundTable> {
@@ -424,12 +442,23 @@ async fn bind_table(
         );
     }
     let qualified = format!("{}.{}", library.id, name);
-    let source = bind_source(
+    let mut source = bind_source(
         pack,
         t,
-        overrides.get(&qualified).or(overrides.get(&name)),
+        sources
+            .overrides
+            .get(&qualified)
+            .or(sources.overrides.get(&name)),
         diags,
     )?;
+
+    let known: Vec<(PathBuf, String)> = sources
+        .damaged
+        .iter()
+        .filter(|d| source.files.contains(&d.file))
+        .map(|d| (d.file.clone(), d.reason.clone()))
+        .collect();
+    leave_out_damaged(pack, t, &mut source, known, sources.keep_going, diags)?;
 
     // Columns: as declared (checked against the files), or all of a Parquet file's.
     let mut declared = Vec::new();
@@ -497,6 +526,19 @@ async fn bind_table(
 
     let (columns, schema) = match &source.format {
         SourceFormat::Parquet => {
+            let expected: Vec<(String, ColumnType)> = declared
+                .iter()
+                .map(|(c, ty)| (c.name.value.clone(), *ty))
+                .collect();
+            let check = scan::parquet::check_files(&source.files, &expected);
+            leave_out_damaged(
+                pack,
+                t,
+                &mut source,
+                check.damaged,
+                sources.keep_going,
+                diags,
+            )?;
             let file_schema = match scan::parquet::schema(state, &source.files).await {
                 Ok(s) => s,
                 Err(message) => {
@@ -590,38 +632,39 @@ async fn bind_table(
                     pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
                 })
                 .collect();
-            if opts.header {
-                for file in &source.files {
-                    match scan::csv::read_header(file, opts) {
-                        Ok(header) => {
-                            for (c, _) in &declared {
-                                if !header.iter().any(|h| h == &c.name.value) {
-                                    let mut d = Diagnostic::error(
-                                        "source-missing-column",
-                                        format!(
-                                            "column `{}` is not in the header of {}",
-                                            c.name.value,
-                                            file.display()
-                                        ),
-                                    )
-                                    .at(pack.span(&c.name));
-                                    if let Some(best) = did_you_mean(
-                                        &c.name.value,
-                                        header.iter().map(String::as_str),
-                                    ) {
-                                        d = d.help(format!("the header has `{best}`"));
-                                    }
-                                    diags.push(d);
-                                }
-                            }
+            let names: Vec<String> = declared.iter().map(|(c, _)| c.name.value.clone()).collect();
+            let check = scan::csv::check_files(&source.files, opts, &names);
+            // Files left after the check lack a column only when all of them do: the pack's
+            // columns are wrong, reported at each column.
+            for (file, header) in check.good.iter().filter(|_| opts.header) {
+                for (c, _) in &declared {
+                    if !header.iter().any(|h| h == &c.name.value) {
+                        let mut d = Diagnostic::error(
+                            "source-missing-column",
+                            format!(
+                                "column `{}` is not in the header of {}",
+                                c.name.value,
+                                file.display()
+                            ),
+                        )
+                        .at(pack.span(&c.name));
+                        if let Some(best) =
+                            did_you_mean(&c.name.value, header.iter().map(String::as_str))
+                        {
+                            d = d.help(format!("the header has `{best}`"));
                         }
-                        Err(message) => diags.push(
-                            Diagnostic::error("source-unreadable", message)
-                                .at(pack.span(&t.source.path)),
-                        ),
+                        diags.push(d);
                     }
                 }
             }
+            leave_out_damaged(
+                pack,
+                t,
+                &mut source,
+                check.damaged,
+                sources.keep_going,
+                diags,
+            )?;
             let schema = scan::csv::table_schema(&columns);
             (columns, schema)
         }
@@ -893,6 +936,7 @@ fn bind_source(
         pattern,
         files,
         format,
+        left_out: Vec::new(),
     })
 }
 
@@ -966,6 +1010,49 @@ fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> O
     })
 }
 
+/// Take damaged files out of `source`: under `keep_going` each is recorded in
+/// [`BoundSource::left_out`] with a warning, otherwise each is an error. `None` when no file
+/// is left to audit.
+fn leave_out_damaged(
+    pack: &Pack,
+    t: &TableDoc,
+    source: &mut BoundSource,
+    damaged: Vec<(PathBuf, String)>,
+    keep_going: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<()> {
+    let at = pack.span(&t.source.path);
+    for (file, reason) in damaged {
+        source.files.retain(|f| *f != file);
+        if keep_going {
+            diags.push(
+                Diagnostic::warning("source-left-out", format!("{reason}; the file is left out"))
+                    .at(at.clone()),
+            );
+            source.left_out.push(LeftOutFile { file, reason });
+        } else {
+            diags.push(
+                Diagnostic::error("source-unreadable", reason)
+                    .at(at.clone())
+                    .help("`qc run --keep-going` audits the other files and marks the run partial"),
+            );
+        }
+    }
+    if source.files.is_empty() {
+        if keep_going {
+            diags.push(
+                Diagnostic::error(
+                    "source-unreadable",
+                    format!("no readable file is left of `{}`", source.pattern),
+                )
+                .at(at),
+            );
+        }
+        return None;
+    }
+    Some(())
+}
+
 /// A source path resolved against the pack's folder (absolute paths stay as they are).
 fn resolve(dir: &Path, path: &str) -> String {
     let p = Path::new(path);
@@ -987,7 +1074,9 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let mut files = BTreeSet::new();
     for entry in paths {
         match entry {
-            Ok(p) if p.is_file() => {
+            // Anything but a folder: a file that cannot be opened (a dangling link, no
+            // permission) is then reported by name, not silently passed over.
+            Ok(p) if !p.is_dir() => {
                 files.insert(p);
             }
             Ok(_) => {}

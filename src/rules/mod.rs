@@ -331,7 +331,7 @@ impl fmt::Display for ColumnType {
 pub async fn load(
     args: &[std::path::PathBuf],
     ctx: &datafusion::prelude::SessionContext,
-    overrides: &bind::SourceOverrides,
+    sources: &bind::SourceOptions,
 ) -> crate::error::Result<(Vec<bind::BoundPack>, Vec<crate::diagnostic::Diagnostic>)> {
     let mut packs = Vec::new();
     let mut diagnostics = Vec::new();
@@ -362,7 +362,7 @@ pub async fn load(
             continue;
         }
         libraries.insert(id.value.clone(), path.clone());
-        let (bound, diags) = bind::bind(&pack, &state, overrides).await;
+        let (bound, diags) = bind::bind(&pack, &state, sources).await;
         diagnostics.extend(diags);
         if let Some(b) = bound {
             packs.push((pack, b));

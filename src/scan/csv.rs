@@ -5,12 +5,14 @@
 //! Policy for damage (README "Guarantees"):
 //! - **record-level** damage never stops the scan and never drops a row. The row is kept,
 //!   flagged in [`META_ERROR`](super::META_ERROR) (`structure`: wrong field count or
-//!   unbalanced quotes; `encoding`: bytes invalid in the declared encoding; `type`: a value
-//!   that does not parse as its column's type), with its file, line and raw text. The
+//!   unbalanced quotes; `encoding`: bytes invalid in the declared encoding, or a NUL byte;
+//!   `type`: a value that does not parse as its column's type), with its file, line and raw
+//!   text. Line breaks may be LF, CRLF or CR, mixed; fields have no size limit. The
 //!   built-in `PARSE-*` rules count these rows; no other rule is evaluated on them. Values
 //!   that could be read are kept (best effort, so the provider column usually survives).
-//! - **file-level** damage (missing, unreadable, a declared column absent from the header)
-//!   is an error naming the file.
+//! - **file-level** damage (missing, unreadable, empty with a header expected, a declared
+//!   column absent from the header) is an error naming the file; under `--keep-going` the
+//!   file is left out and the run is marked partial.
 //!
 //! Each file is one partition, read on its own thread; the plan spreads the rows across
 //! cores after the scan.
@@ -148,12 +150,53 @@ fn meta_fields() -> [Field; 5] {
 /// The header record of a CSV file (decoded, trimmed, BOM removed).
 pub fn read_header(path: &Path, opts: &CsvOptions) -> Result<Vec<String>, String> {
     let mut reader = RecordReader::open(path, opts).map_err(|e| e.to_string())?;
-    let header = reader.next_record().map_err(|e| e.to_string())?;
-    Ok(header.map_or_else(Vec::new, |r| {
-        (0..r.fields())
-            .map(|i| r.field(i).trim().to_string())
-            .collect()
-    }))
+    let Some(header) = reader.next_record().map_err(|e| e.to_string())? else {
+        return Err(format!(
+            "{}: the file is empty; expected a header line",
+            path.display()
+        ));
+    };
+    Ok((0..header.fields())
+        .map(|i| header.field(i).trim().to_string())
+        .collect())
+}
+
+/// Split `files` by their header: damaged when it cannot be read or lacks a `declared`
+/// column that other files have. When no file has all of them, the pack rather than the
+/// files is wrong: every readable file is kept, for binding to report the columns.
+pub fn check_files(
+    files: &[PathBuf],
+    opts: &CsvOptions,
+    declared: &[String],
+) -> super::FileCheck<Vec<String>> {
+    let mut check = super::FileCheck::default();
+    let mut readable = Vec::new();
+    for f in files {
+        if !opts.header {
+            // Without a header only opening the file can fail.
+            match RecordReader::open(f, opts) {
+                Ok(_) => check.good.push((f.clone(), Vec::new())),
+                Err(e) => check.damaged.push((f.clone(), e.to_string())),
+            }
+            continue;
+        }
+        match read_header(f, opts) {
+            Ok(header) => readable.push((f.clone(), header)),
+            Err(message) => check.damaged.push((f.clone(), message)),
+        }
+    }
+    let missing = |header: &[String]| declared.iter().find(|c| !header.contains(c));
+    let none_fit = readable.iter().all(|(_, h)| missing(h).is_some());
+    for (file, header) in readable {
+        match missing(&header) {
+            Some(c) if !none_fit => {
+                let message = format!("{}: the header has no column `{c}`", file.display());
+                check.damaged.push((file, message));
+            }
+            _ => check.good.push((file, header)),
+        }
+    }
+    check
 }
 
 /// A streaming table with one partition per file, building only `needed` columns.
@@ -342,6 +385,8 @@ struct RecordReader {
     malformed: std::collections::VecDeque<u64>,
     /// Line number at `buf[pos]` when `pos` is at a record boundary.
     line: u64,
+    /// The text consumed so far ended with CR: a LF right after it ends no further line.
+    after_cr: bool,
     fields: Vec<u8>,
     ends: Vec<usize>,
     pub bytes_read: u64,
@@ -373,6 +418,7 @@ impl RecordReader {
             pos: 0,
             malformed: std::collections::VecDeque::new(),
             line: 1,
+            after_cr: false,
             fields: vec![0; 4096],
             ends: vec![0; 64],
             bytes_read: 0,
@@ -482,13 +528,15 @@ impl RecordReader {
                 ReadRecordResult::Record => {
                     let raw_all = &self.buf[start..self.pos];
                     let line_at_start = self.line;
-                    self.line += memchr_count(b'\n', raw_all);
+                    let after_cr = self.after_cr;
+                    self.line += line_breaks(after_cr, raw_all);
+                    self.after_cr = raw_all.last() == Some(&b'\r');
                     // Leading line breaks (blank lines) belong to no record.
                     let lead = raw_all
                         .iter()
                         .take_while(|b| **b == b'\n' || **b == b'\r')
                         .count();
-                    let line = line_at_start + memchr_count(b'\n', &raw_all[..lead]);
+                    let line = line_at_start + line_breaks(after_cr, &raw_all[..lead]);
                     let raw_len = trim_line_end(&raw_all[lead..]).len();
                     let raw = start + lead..start + lead + raw_len;
                     if raw_len == 0 {
@@ -506,6 +554,11 @@ impl RecordReader {
                         Some((
                             ParseError::Encoding,
                             "bytes invalid in the declared encoding".to_string(),
+                        ))
+                    } else if memchr::memchr(0, &self.buf[raw.clone()]).is_some() {
+                        Some((
+                            ParseError::Encoding,
+                            "NUL byte (0x00) in the record".to_string(),
                         ))
                     } else if memchr_count(self.quote, &self.buf[raw.clone()]) % 2 == 1 {
                         Some((ParseError::Structure, "unbalanced quotes".to_string()))
@@ -540,6 +593,14 @@ struct Found {
     nends: usize,
     line: u64,
     error: Option<(ParseError, String)>,
+}
+
+/// Line breaks in `s` (LF, CR or CRLF, mixed freely); `after_cr`: the text before `s` ended
+/// with CR, so a LF opening `s` completes that break.
+fn line_breaks(after_cr: bool, s: &[u8]) -> u64 {
+    let crlf = memchr::memmem::find_iter(s, b"\r\n").count() as u64;
+    let joined = u64::from(after_cr && s.first() == Some(&b'\n'));
+    memchr_count(b'\n', s) + memchr_count(b'\r', s) - crlf - joined
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {

@@ -10,6 +10,7 @@ pub mod csv;
 pub mod parquet;
 pub mod values;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -46,6 +47,23 @@ pub struct CsvOptions {
     pub quote: u8,
     pub header: bool,
     pub null_values: Vec<String>,
+}
+
+/// A table's files sorted into readable ones (with what was read of each) and damaged ones
+/// (with the reason, naming the file).
+#[derive(Debug)]
+pub struct FileCheck<T> {
+    pub good: Vec<(PathBuf, T)>,
+    pub damaged: Vec<(PathBuf, String)>,
+}
+
+impl<T> Default for FileCheck<T> {
+    fn default() -> Self {
+        FileCheck {
+            good: Vec::new(),
+            damaged: Vec::new(),
+        }
+    }
 }
 
 /// Bytes (CSV) or rows (Parquet) read so far, for the progress bar.

@@ -30,43 +30,64 @@ pub fn footer(path: &Path) -> Result<(SchemaRef, u64), String> {
     ))
 }
 
-/// The table's schema as DataFusion scans it, after checking that every file's footer is
-/// readable and that all files agree on the columns' types (by qc's type families).
-pub async fn schema(state: &SessionState, files: &[PathBuf]) -> Result<SchemaRef, String> {
-    let mut first: Option<(PathBuf, SchemaRef)> = None;
+/// Split `files` into those whose footer reads and whose columns fit, and the damaged ones
+/// with what is wrong. A file fits when it has every `declared` column in its declared type
+/// family; with no declared columns, when it agrees with the first readable file. When no
+/// readable file fits the declared columns, the pack rather than the files is wrong: every
+/// readable file is kept, for binding to report the columns.
+pub fn check_files(
+    files: &[PathBuf],
+    declared: &[(String, ColumnType)],
+) -> super::FileCheck<SchemaRef> {
+    let mut check = super::FileCheck::default();
+    let mut readable = Vec::new();
     for f in files {
-        let (s, _) = footer(f)?;
-        match &first {
-            None => first = Some((f.clone(), s)),
-            Some((p0, s0)) => {
-                for field in s0.fields() {
-                    match s.field_with_name(field.name()) {
-                        Ok(g)
-                            if ColumnType::of_arrow(g.data_type())
-                                == ColumnType::of_arrow(field.data_type()) => {}
-                        Ok(g) => {
-                            return Err(format!(
-                                "{}: column `{}` is {} but {} has {}",
-                                f.display(),
-                                field.name(),
-                                g.data_type(),
-                                p0.display(),
-                                field.data_type()
-                            ));
-                        }
-                        Err(_) => {
-                            return Err(format!(
-                                "{}: column `{}` is missing (it is in {})",
-                                f.display(),
-                                field.name(),
-                                p0.display()
-                            ));
-                        }
-                    }
-                }
-            }
+        match footer(f) {
+            Ok((schema, _)) => readable.push((f.clone(), schema)),
+            Err(message) => check.damaged.push((f.clone(), message)),
         }
     }
+    let expected: Vec<(String, Option<ColumnType>)> = if declared.is_empty() {
+        readable.first().map_or_else(Vec::new, |(_, s)| {
+            s.fields()
+                .iter()
+                .map(|f| (f.name().clone(), ColumnType::of_arrow(f.data_type())))
+                .collect()
+        })
+    } else {
+        declared
+            .iter()
+            .map(|(n, t)| (n.clone(), Some(*t)))
+            .collect()
+    };
+    let misfit = |schema: &SchemaRef| -> Option<String> {
+        expected
+            .iter()
+            .find_map(|(name, ty)| match schema.field_with_name(name) {
+                Ok(f) if ColumnType::of_arrow(f.data_type()) == *ty => None,
+                Ok(f) => Some(format!(
+                    "column `{name}` holds {}, expected {}",
+                    f.data_type(),
+                    ty.map_or_else(|| "an unsupported type".to_string(), |t| t.to_string())
+                )),
+                Err(_) => Some(format!("column `{name}` is missing")),
+            })
+    };
+    let misfits: Vec<Option<String>> = readable.iter().map(|(_, s)| misfit(s)).collect();
+    let none_fit = !declared.is_empty() && misfits.iter().all(Option::is_some);
+    for ((file, schema), problem) in readable.into_iter().zip(misfits) {
+        match problem {
+            Some(p) if !none_fit => check
+                .damaged
+                .push((file.clone(), format!("{}: {p}", file.display()))),
+            _ => check.good.push((file, schema)),
+        }
+    }
+    check
+}
+
+/// The schema DataFusion scans `files` with (their footers already checked).
+pub async fn schema(state: &SessionState, files: &[PathBuf]) -> Result<SchemaRef, String> {
     let config = listing_config(files).map_err(|e| e.to_string())?;
     let config = config
         .infer_schema(state)
@@ -95,6 +116,21 @@ pub fn provider(table: &BoundTable) -> Result<Arc<dyn TableProvider>> {
     let t = ListingTable::try_new(config)
         .map_err(|e| Error::engine(format!("opening {}", table.qualified_name()), e))?;
     Ok(Arc::new(t))
+}
+
+/// Decode every page of `path`, all columns, in batches: `Err` names the file and the damage.
+/// Used after a scan failed, to say which file is damaged (DataFusion's error does not).
+pub fn verify(path: &Path) -> Result<(), String> {
+    let damaged =
+        |e: &dyn std::fmt::Display| format!("{}: damaged Parquet data: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(ParquetRecordBatchReaderBuilder::build)
+        .map_err(|e| damaged(&e))?;
+    for batch in reader {
+        batch.map_err(|e| damaged(&e))?;
+    }
+    Ok(())
 }
 
 /// Total rows in the files' footers (for the progress bar's ETA).
