@@ -17,6 +17,8 @@ pub enum ExitStatus {
     RuleError = 2,
     /// 3: data or runtime error (unreadable input, engine failure, I/O).
     RuntimeError = 3,
+    /// 130: interrupted (Ctrl-C), nothing written.
+    Interrupted = 130,
 }
 
 impl ExitStatus {
@@ -51,6 +53,12 @@ pub enum Error {
         error: Box<datafusion::error::DataFusionError>,
     },
 
+    /// Stopped by Ctrl-C (SIGINT) before the run completed.
+    #[error(
+        "已中断（Ctrl-C），未留下结果 / interrupted (Ctrl-C): the run stopped and left no result"
+    )]
+    Interrupted,
+
     /// A bug in qc: an invariant did not hold.
     #[error("internal error (a qc bug): {0}")]
     Internal(String),
@@ -60,6 +68,7 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) => ExitStatus::RuleError,
+            Error::Interrupted => ExitStatus::Interrupted,
             Error::Data { .. } | Error::Io { .. } | Error::Engine { .. } | Error::Internal(_) => {
                 ExitStatus::RuntimeError
             }

@@ -26,3 +26,6 @@ mod truth;
 
 /// Damaged files and records: counted and exported, or named in a clear error; --keep-going.
 mod bad_data;
+
+/// Faults: SIGKILL at random points, Ctrl-C, full and read-only disks.
+mod faults;

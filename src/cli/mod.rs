@@ -15,10 +15,11 @@ use crate::text::Lang;
 
 const EXIT_CODES: &str = "\
 Exit codes / 退出码:
-  0  all rule thresholds met / 全部规则达到阈值
-  1  some table failed a rule threshold / 有表未达规则阈值
-  2  usage or rule-pack error / 用法或规则包错误
-  3  data or runtime error / 数据或运行错误";
+    0  all rule thresholds met / 全部规则达到阈值
+    1  some table failed a rule threshold / 有表未达规则阈值
+    2  usage or rule-pack error / 用法或规则包错误
+    3  data or runtime error, or a partial run (--keep-going) / 数据或运行错误，或部分稽核（--keep-going）
+  130  interrupted (Ctrl-C), nothing written / 已中断（Ctrl-C），未写入结果";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,7 +80,9 @@ pub fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .thread_name("qc-worker")
+        // Time for the engine, I/O for the Ctrl-C signal.
         .enable_time()
+        .enable_io()
         .build()
         .map_err(|e| crate::error::Error::io("tokio runtime", e))
 }

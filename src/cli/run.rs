@@ -93,7 +93,10 @@ pub fn run(args: &RunArgs) -> Result<ExitStatus> {
         .num_threads(threads)
         .build_global();
     let rt = super::runtime(threads)?;
-    rt.block_on(run_async(args, threads))
+    let result = rt.block_on(run_async(args, threads));
+    // After Ctrl-C, engine tasks may still be winding down: do not wait for them.
+    rt.shutdown_background();
+    result
 }
 
 async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
@@ -118,8 +121,9 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&run_id));
     let out = OutputDir::prepare(&out_path)?;
-    // Whatever fails from here on, no output that looks complete is left behind.
-    let result: Result<ExitStatus> = async {
+    // Whatever fails from here on, Ctrl-C included, no output that looks complete is left
+    // behind.
+    let audit = async {
         let store_path = args
             .store
             .clone()
@@ -214,16 +218,13 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         let doc = serde_json::to_string_pretty(&summary)
             .map_err(|e| Error::Internal(e.to_string()))?
             + "\n";
-        // The last file of a run: its presence marks the run complete. The run is then recorded
-        // in the store in one transaction; if that fails, the summary goes again, so nothing
-        // claims a run that the history lacks.
-        let summary_path = out.write_atomic(SUMMARY_FILE, doc.as_bytes())?;
-        let recorded = RunExtras::collect(&packs, &summary, &out.path, &as_of_text)
-            .and_then(|extras| store.save(&summary, &extras));
-        if let Err(e) = recorded {
-            let _ = std::fs::remove_file(&summary_path);
-            return Err(e);
-        }
+        // The commit point of a run is the store's transaction. The summary, the folder's mark
+        // of a complete run, is written before it under a temporary name and renamed after
+        // it: killed at any moment, no summary.json exists for a run the history lacks.
+        let staged = out.stage(SUMMARY_FILE, doc.as_bytes())?;
+        RunExtras::collect(&packs, &summary, &out.path, &as_of_text)
+            .and_then(|extras| store.save(&summary, &extras))?;
+        staged.publish()?;
         if json {
             output::stdout(&doc);
         } else if !args.output.quiet {
@@ -236,8 +237,11 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
             output::stdout(&text);
         }
         Ok(status)
-    }
-    .await;
+    };
+    let result = tokio::select! {
+        r = audit => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+    };
     if !out.path.join(SUMMARY_FILE).exists() {
         out.discard();
     }

@@ -176,13 +176,14 @@ pub async fn audit_table(
     let streams = execute_stream_partitioned(physical, ctx.task_ctx())
         .map_err(|e| Error::engine(what(), e))?;
     let plan = Arc::new(plan);
-    let mut tasks = Vec::with_capacity(streams.len());
+    // Dropping the set (the run cancelled by Ctrl-C) aborts the partitions' tasks.
+    let mut tasks = tokio::task::JoinSet::new();
     for mut stream in streams {
         let plan = Arc::clone(&plan);
         let schema = Arc::clone(&anomaly_schema);
         let tx = sink.sender();
         let progress = Arc::clone(progress);
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let mut counts = TableCounts::new(plan.rules.len());
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine("reading", e))?;
@@ -196,11 +197,11 @@ pub async fn audit_table(
                     .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             }
             Ok::<_, Error>(counts)
-        }));
+        });
     }
     let mut counts = TableCounts::new(plan.rules.len());
     let mut first_error = None;
-    for joined in futures::future::join_all(tasks).await {
+    while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Ok(c)) => counts.merge(&c),
             Ok(Err(e)) => {

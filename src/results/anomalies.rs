@@ -103,7 +103,9 @@ impl AnomalySink {
 
     /// The table's audit failed: stop, and delete what was written.
     pub fn abandon(self) {
-        drop(self);
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Release);
+        let _ = self.finish();
     }
 
     /// Close the sink and wait for the file. Returns its path and row count, or `None` when
@@ -121,13 +123,13 @@ impl AnomalySink {
 }
 
 impl Drop for AnomalySink {
-    /// A sink dropped without [`AnomalySink::finish`] (an early return on error) writes nothing.
+    /// A sink dropped without [`AnomalySink::finish`] (an early return, a cancelled run)
+    /// publishes nothing: the writer deletes its temporary file once the last sender is gone.
+    /// It is not waited for, as senders may belong to tasks still being cancelled.
     fn drop(&mut self) {
-        if let Some(writer) = self.writer.take() {
+        if self.writer.take().is_some() {
             self.abandoned
                 .store(true, std::sync::atomic::Ordering::Release);
-            drop(self.tx.take());
-            let _ = writer.join();
         }
     }
 }

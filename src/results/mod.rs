@@ -56,13 +56,31 @@ impl OutputDir {
 
     /// Write `bytes` to `name` inside the folder: temporary file, flush, rename.
     pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.stage(name, bytes)?.publish()
+    }
+
+    /// Write `bytes` under a temporary name beside `name`, flushed to disk; it appears as
+    /// `name` only when [`Staged::publish`]ed.
+    pub fn stage(&self, name: &str, bytes: &[u8]) -> Result<Staged> {
         use std::io::Write as _;
         let target = self.path.join(name);
         let tmp = self.path.join(format!(".{name}.partial"));
         let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-        Ok(target)
+        Ok(Staged { tmp, target })
+    }
+}
+
+/// A file written under a temporary name, waiting to be renamed into place.
+pub struct Staged {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl Staged {
+    pub fn publish(self) -> Result<PathBuf> {
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        Ok(self.target.clone())
     }
 }
