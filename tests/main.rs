@@ -29,3 +29,9 @@ mod bad_data;
 
 /// Faults: SIGKILL at random points, Ctrl-C, full and read-only disks.
 mod faults;
+
+/// The fuzz targets' committed corpus and regressions, replayed.
+mod fuzz_corpus;
+
+/// Personal data masked in every human-facing output.
+mod masking;

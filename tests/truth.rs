@@ -39,7 +39,7 @@ fn csv_pack(library: &str, dir: &Path, data: &Path, encoding: &str) -> std::path
     path
 }
 
-fn csv_pack_only(library: &str, dir: &Path, data: &Path, encoding: &str) -> std::path::PathBuf {
+pub fn csv_pack_only(library: &str, dir: &Path, data: &Path, encoding: &str) -> std::path::PathBuf {
     let text = std::fs::read_to_string(root().join(format!("rules/{library}.yaml"))).unwrap();
     let (head, rest) = text.split_once("    source:\n      path: ").unwrap();
     let rest = &rest[rest.find('\n').unwrap()..];

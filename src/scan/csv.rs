@@ -237,6 +237,27 @@ pub fn provider(
     }
 }
 
+/// Read one CSV file into batches of every column in `columns` plus qc's metadata columns,
+/// as the table scan does; `emit` returns false to stop. `Err` is file-level damage.
+pub fn read_file(
+    file: &Path,
+    opts: &CsvOptions,
+    columns: &[BoundColumn],
+    batch_size: usize,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), Error> {
+    CsvJob {
+        file: file.to_path_buf(),
+        opts: opts.clone(),
+        all_columns: columns.to_vec(),
+        columns: columns.iter().cloned().map(Some).collect(),
+        schema: table_schema(columns),
+        batch_size: batch_size.max(1),
+        progress: ScanProgress::default(),
+    }
+    .run(emit)
+}
+
 /// One file's scan: what to read and how to build its batches.
 #[derive(Debug, Clone)]
 struct CsvJob {
