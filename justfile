@@ -70,3 +70,16 @@ headline:
     cargo build --release
     target/release/qc gen --library spatial --rows 31411241 --anomalies 1336 --seed 1 --out scratch/headline
     target/release/qc run --rules rules/spatial.yaml --data address=scratch/headline/address.parquet --out scratch/headline/out
+
+# Fuzz one target (pack, csv, id_number) for SECONDS with cargo-fuzz (nightly; outside CI).
+# Inputs that fail land in fuzz/artifacts/TARGET/: copy them to fuzz/regressions/TARGET/,
+# where the normal test suite replays them (tests/fuzz_corpus.rs).
+# New inputs go to fuzz/scratch/ (not committed); the committed corpus only seeds.
+fuzz target seconds="600":
+    mkdir -p fuzz/scratch/{{target}}
+    cd fuzz && cargo +nightly fuzz run {{target}} scratch/{{target}} corpus/{{target}} -- -max_total_time={{seconds}} -timeout=20 -rss_limit_mb=4096
+
+# Soak: the marriage pack on 50M generated rows, --memory-limit 1GiB, output on a nearly full
+# tmpfs (needs root): wall, peak RSS and outcome, then the same with too little room.
+soak rows="50000000":
+    bash benches/soak.sh {{rows}}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Soak: the marriage pack (row rules, set-based rules, table checks; MAR-022 needs the death
+# library and is skipped) on a generated table of ROWS rows (default 50M) with `--memory-limit 1GiB`, the output folder on a nearly full
+# tmpfs. Prints wall time, peak RSS and the outcome; counts are checked against the
+# generator's truth. Then the same run with too little room must fail cleanly: exit 3, a
+# clear error, no summary.json, no export, no history record. Needs root (mount).
+# Usage: bash benches/soak.sh [ROWS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-50000000}
+QC=target/release/qc
+cargo build --release --quiet
+dir=scratch/bench/marriage_$ROWS
+[ -f "$dir/marriage/truth.json" ] ||
+  "$QC" gen --library marriage --rows "$ROWS" --seed 51 --out "$dir/marriage" >&2
+
+disk=$(mktemp -d)
+mount -t tmpfs -o size=512m tmpfs "$disk"
+trap 'umount "$disk"; rmdir "$disk"' EXIT
+
+# Leave FREE bytes on the tmpfs, then audit into it.
+soak() { # label free_mib
+  local label=$1 free=$2 code=0
+  rm -rf "${disk:?}"/*
+  local avail
+  avail=$(df --output=avail -B1 "$disk" | tail -n 1)
+  head -c $((avail - free * 1024 * 1024)) /dev/zero > "$disk/filler"
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" \
+    "$QC" run --rules rules/marriage.yaml \
+      --data "marriage.registration=$dir/marriage/registration.parquet" \
+      --memory-limit 1GiB --out "$disk/out" --store "$disk/qc.db" --format json --quiet \
+      > /dev/null 2> "$dir/stderr.txt" || code=$?
+  read -r w m < <(tail -n 1 "$dir/time.txt")
+  printf '%-40s %12s rows  wall %7.2f s  peak RSS %7.1f MiB  exit %d\n' \
+    "$label" "$ROWS" "$w" "$(echo "$m / 1024" | bc -l)" "$code"
+  echo "$code"> "$dir/code.txt"
+}
+
+soak "marriage pack, 64 MiB free" 64
+if [ "$(cat "$dir/code.txt")" -le 1 ]; then
+  python3 - "$disk/out/summary.json" "$dir" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for t in s["tables"]:
+    truth = json.load(open(f"{sys.argv[2]}/{t['library']}/truth.json"))["tables"][t["name"]]
+    assert t["rows"] == truth["rows"], (t["name"], t["rows"], truth["rows"])
+    assert t["anomalous_rows"] == truth["anomalous_rows"], t["name"]
+    skipped = {r["id"] for r in t["skipped_rules"]}
+    for r in t["rules"]:
+        if r["id"] not in skipped:
+            assert r["failed_rows"] == truth["rules"].get(r["id"], 0), (r["id"], r["failed_rows"])
+print("counts = truth")
+PY
+  df -h "$disk" | tail -n 1
+else
+  cat "$dir/stderr.txt" >&2
+  exit 1
+fi
+
+soak "marriage pack, 1 MiB free" 1
+test "$(cat "$dir/code.txt")" -eq 3
+test ! -e "$disk/out/summary.json"
+test ! -e "$disk/out/anomalies"
+echo "too little room: exit 3, nothing left behind; the error:"
+cat "$dir/stderr.txt"
