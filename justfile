@@ -31,6 +31,11 @@ bench:
     bash benches/scale.sh
     cargo bench --bench domain
 
+# qc against DuckDB and Polars (PyPI, into scratch/venv) and the scan floor on the same files,
+# counts checked equal: marriage at 1M, 10M, 31,411,241 rows (Parquet) and 10M (CSV), spatial.
+bench-compare rows="1000000,10000000,31411241" runs="3":
+    python3 benches/compare.py --rows {{rows}} --runs {{runs}}
+
 # Set-based rules under a memory limit: the death pack on 50M generated rows at 1 GiB.
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}

@@ -59,10 +59,11 @@ pub fn runs(args: &RunsArgs) -> Result<ExitStatus> {
             for r in &runs {
                 let _ = writeln!(
                     text,
-                    "{}  {}  {}  exit {}  {} tables  {} rows  {} anomalous",
+                    "{}  {}  {}  {}  exit {}  {} tables  {} rows  {} anomalous",
                     r.id,
                     r.as_of,
                     r.finished_at,
+                    r.status,
                     r.exit_code,
                     r.tables,
                     thousands(r.rows),

@@ -1,0 +1,180 @@
+"""Side-by-side benchmark (`just bench-compare`): qc against DuckDB and Polars on the same
+files, and against the scan floor, each count checked equal before any figure is printed.
+
+For each dataset (marriage at each --rows, Parquet; and CSV at 10M), every tool runs --runs
+times as its own process; the table gives the median wall time, rows/s, peak RSS and the
+ratios qc/DuckDB, qc/Polars, qc/scan floor, qc 2 threads / 1 thread, all from this one run.
+
+- qc: benches/compare/marriage12.yaml (12 rules of the shipped marriage pack);
+- DuckDB, Polars: the same 12 rules, benches/compare/duckdb_marriage.py, polars_marriage.py,
+  installed from PyPI into scratch/venv (pinned below);
+- scan floor: qc reading the same columns under not_null rules only
+  (benches/compare/marriage_scan.yaml);
+- spatial: the shipped spatial pack (16 rules) against its scan floor.
+
+Usage: python3 benches/compare.py [--rows 1000000,10000000,31411241] [--runs 3] [--csv-rows N]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / "scratch" / "bench"
+VENV = ROOT / "scratch" / "venv"
+PINS = ["duckdb==2.0.1", "polars==2.1.0"]
+QC = ROOT / "target" / "release" / "qc"
+HERE = ROOT / "benches" / "compare"
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, **kw)
+
+
+def venv_python():
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        sh([sys.executable, "-m", "venv", str(VENV)])
+    probe = subprocess.run(
+        [str(py), "-c", "import duckdb, polars; print(duckdb.__version__, polars.__version__)"],
+        capture_output=True, text=True,
+    )
+    want = " ".join(p.split("==")[1] for p in PINS)
+    if probe.returncode != 0 or probe.stdout.strip() != want:
+        sh([str(py), "-m", "pip", "install", "--quiet", *PINS])
+    return str(py)
+
+
+def generate(library, rows, fmt):
+    d = SCRATCH / f"{library}_{rows}_{fmt}"
+    if not (d / "truth.json").exists():
+        sh([str(QC), "gen", "--library", library, "--rows", str(rows), "--seed", "60",
+            "--format", fmt, "--out", str(d)], stdout=subprocess.DEVNULL)
+    table = {"marriage": "registration", "spatial": "address"}[library]
+    return d / f"{table}.{fmt}", d
+
+
+def timed(cmd, out_json=None):
+    """Run cmd; return (wall seconds, peak RSS MiB, stdout)."""
+    t = SCRATCH / "time.txt"
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", str(t), *cmd],
+                       capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[0]} failed ({p.returncode}): {p.stderr}")
+    wall, rss = t.read_text().split()[-2:]
+    return float(wall), int(rss) / 1024, p.stdout
+
+
+def qc_counts(summary_path):
+    s = json.loads(Path(summary_path).read_text())["tables"][0]
+    return {"rows": s["rows"], "anomalous_rows": s["anomalous_rows"],
+            "rules": {r["id"]: r["failed_rows"] for r in s["rules"]
+                      if not r["id"].startswith("PARSE-")}}
+
+
+def qc_cmd(pack, data, out, threads=None):
+    cmd = [str(QC), "run", "--rules", str(pack), "--data", f"registration={data}"
+           if "marriage" in str(pack) else f"address={data}",
+           "--out", str(out), "--store", str(out.parent / "bench.db"), "--format", "json",
+           "--quiet"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return cmd
+
+
+def measure(label, cmd, runs, counts_of):
+    walls, rsss, counts = [], [], None
+    for _ in range(runs):
+        wall, rss, stdout = timed(cmd)
+        walls.append(wall)
+        rsss.append(rss)
+        c = counts_of(stdout)
+        if counts is not None and c != counts:
+            raise SystemExit(f"{label}: counts differ between runs")
+        counts = c
+    return {"label": label, "wall": statistics.median(walls), "rss": max(rsss),
+            "counts": counts}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", default="1000000,10000000,31411241")
+    ap.add_argument("--csv-rows", type=int, default=10_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    py = venv_python()
+    out = SCRATCH / "compare_out"
+    summary = out / "summary.json"
+
+    datasets = [("marriage", int(r), "parquet") for r in args.rows.split(",")]
+    if args.csv_rows:
+        datasets.append(("marriage", args.csv_rows, "csv"))
+    datasets += [("spatial", int(r), "parquet") for r in args.rows.split(",")]
+
+    rows_out = []
+    for library, n, fmt in datasets:
+        data, _ = generate(library, n, fmt)
+        name = f"{library} {n:,} {fmt}"
+        from_summary = lambda _stdout: qc_counts(summary)
+        results = []
+        if library == "marriage":
+            qc = measure("qc", qc_cmd(HERE / "marriage12.yaml", data, out), args.runs, from_summary)
+            results.append(qc)
+            for tool in ("duckdb", "polars"):
+                results.append(measure(
+                    tool, [py, str(HERE / f"{tool}_marriage.py"), str(data)], args.runs,
+                    json.loads))
+            for r in results[1:]:
+                if r["counts"] != qc["counts"]:
+                    raise SystemExit(f"{name}: {r['label']} counts differ from qc:\n"
+                                     f"{r['counts']}\n{qc['counts']}")
+            floor_pack = HERE / "marriage_scan.yaml"
+        else:
+            qc = measure("qc", qc_cmd(ROOT / "rules" / "spatial.yaml", data, out), args.runs,
+                         from_summary)
+            results.append(qc)
+            floor_pack = None
+        if floor_pack is None:
+            floor_pack = SCRATCH / "spatial_scan.yaml"
+            write_spatial_floor(floor_pack)
+        floor = measure("scan floor", qc_cmd(floor_pack, data, out), args.runs,
+                        from_summary)
+        if floor["counts"]["rows"] != qc["counts"]["rows"]:
+            raise SystemExit(f"{name}: the scan floor read another number of rows")
+        results.append(floor)
+        if n == 10_000_000 and fmt == "parquet" and library == "marriage":
+            results.append(measure("qc 1 thread", qc_cmd(HERE / "marriage12.yaml", data, out, 1),
+                                   args.runs, from_summary))
+        rows_out.append((name, n, results))
+
+    print(f"\n{'dataset':<28} {'tool':<12} {'wall s':>8} {'rows/s':>12} {'peak RSS':>10}  ratio qc/tool")
+    for name, n, results in rows_out:
+        qc = results[0]
+        for r in results:
+            ratio = "" if r is qc else f"{qc['wall'] / r['wall']:.2f}"
+            print(f"{name:<28} {r['label']:<12} {r['wall']:>8.2f} {n / r['wall']:>12,.0f} "
+                  f"{r['rss']:>8.0f} MiB  {ratio}")
+    print("\nAll counts equal across tools (per rule, rows, anomalous rows).")
+
+
+def write_spatial_floor(path):
+    """The spatial pack's columns under not_null rules only (the scan floor for spatial)."""
+    text = (ROOT / "rules" / "spatial.yaml").read_text()
+    head = text.split("    rules:\n")[0].replace("../testdata", str(ROOT / "testdata"))
+    head = head.replace("  id: spatial\n", "  id: spatial_scan\n", 1)
+    cols = [line.split("name:")[1].split(",")[0].strip()
+            for line in head.splitlines() if line.strip().startswith("- { name:")]
+    rules = "".join(
+        f"      - {{ id: SCAN-{i + 1:02}, name: 读取 {c}, dimension: 完整性, "
+        f"check: {{ not_null: {{ column: {c} }} }} }}\n" for i, c in enumerate(cols))
+    path.write_text(head + "    rules:\n" + rules)
+
+
+if __name__ == "__main__":
+    main()
