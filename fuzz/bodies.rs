@@ -2,6 +2,9 @@
 //! test that replays the committed corpus in the normal suite (tests/fuzz_corpus.rs). Each
 //! must return normally for any input: a panic is a bug.
 
+// Each fuzz target uses one of the bodies.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

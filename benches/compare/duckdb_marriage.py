@@ -19,7 +19,7 @@ def shape18(c):
 
 
 def shape15(c):
-    return f"regexp_full_match({c}, '[0-9]{{15}}')"
+    return f"regexp_full_match({c}, '[0-8][0-9]{{14}}')"
 
 
 def birth(c):

@@ -19,7 +19,7 @@ def shape18(c):
 
 
 def shape15(c):
-    return pl.col(c).str.contains(r"^[0-9]{15}$")
+    return pl.col(c).str.contains(r"^[0-8][0-9]{14}$")
 
 
 def not_foreign(c):

@@ -24,7 +24,7 @@ const EARLIEST_BIRTH: (i32, u32, u32) = (1880, 1, 1);
 pub enum IdKind {
     /// 18 characters, citizen of the mainland (first digit 1–6 or 7 for Taiwan in old lists).
     Citizen,
-    /// 15 digits, GB 11643-1989 (no check character).
+    /// 15 digits, GB 11643-1989 (no check character), not starting with 9.
     Legacy,
     /// 18 characters with address code 810000 / 820000 / 830000: HK, Macau, Taiwan residents.
     HkMacauTaiwan,
@@ -65,7 +65,9 @@ pub fn check_char(body: &[u8]) -> Option<u8> {
 pub fn kind(s: &str) -> IdKind {
     let b = s.as_bytes();
     match b.len() {
-        15 if b.iter().all(u8::is_ascii_digit) => IdKind::Legacy,
+        // A leading 9 marks foreigners' cards, which never had 15 digits (found by fuzzing:
+        // `932031010911224` upgraded to a foreigner's number).
+        15 if b.iter().all(u8::is_ascii_digit) && b[0] != b'9' => IdKind::Legacy,
         18 if b[..17].iter().all(u8::is_ascii_digit)
             && (b[17].is_ascii_digit() || b[17] == b'X') =>
         {
@@ -284,6 +286,10 @@ mod tests {
         assert_eq!(kind("810000199003071234"), IdKind::HkMacauTaiwan);
         assert_eq!(kind("911234199003071234"), IdKind::ForeignPermanent);
         assert!(!is_valid_citizen("810000199003071234"));
+        // 15 digits starting with 9: no citizen's number (found by fuzzing).
+        assert_eq!(kind("932031010911224"), IdKind::Malformed);
+        assert!(!is_valid_citizen("932031010911224"));
+        assert_eq!(upgrade("932031010911224"), None);
     }
 
     #[test]
@@ -361,8 +367,8 @@ pub mod kind_check {
 ## What it checks
 One aspect of a resident identity number (GB 11643-1999), chosen by `aspect`:
 - `valid` (default): a citizen's number, well formed: 18 characters with a real birth date
-  (≥ 1880-01-01) and the right MOD 11-2 check character, or a 15-digit legacy number with a
-  real date. HK/Macau/Taiwan (81/82/83xxxx) and foreigners' (9…) numbers are not citizens'.
+  (≥ 1880-01-01) and the right MOD 11-2 check character, or a 15-digit legacy number (not
+  starting with 9) with a real date. HK/Macau/Taiwan (81/82/83xxxx) and foreigners' (9…) numbers are not citizens'.
 - `normalized`: written in normal form (no spaces, full-width digits, lower-case x, float
   renderings); a conformity check kept apart from `valid`.
 - `address`: the address code is a current or retired Shanghai code (310103 卢湾区 stays
