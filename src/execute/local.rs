@@ -76,6 +76,26 @@ pub fn ensure_library_schema(ctx: &SessionContext, library: &str) -> Result<()> 
     Ok(())
 }
 
+/// `state` planning no repartitioning (partial aggregates still run per file partition).
+/// Under a memory limit, DataFusion 55's `RepartitionExec` can deadlock once it spills (all
+/// threads parked, found by the 50M-row soak, `benches/soak.sh`; the upstream report is
+/// apache/datafusion#24883): set-based rules' key plans run without it.
+pub fn without_repartitioning(
+    state: &datafusion::execution::SessionState,
+) -> datafusion::execution::SessionState {
+    let mut config = state.config().clone();
+    let optimizer = &mut config.options_mut().optimizer;
+    optimizer.repartition_aggregations = false;
+    optimizer.repartition_joins = false;
+    optimizer.repartition_sorts = false;
+    optimizer.repartition_windows = false;
+    optimizer.repartition_file_scans = false;
+    optimizer.enable_round_robin_repartition = false;
+    SessionStateBuilder::new_from_existing(state.clone())
+        .with_config(config)
+        .build()
+}
+
 /// `state` with joins planned as sort-merge joins, which spill to disk under the memory limit
 /// (hash joins hold their build side in memory and cannot).
 pub fn sort_merge_joins(

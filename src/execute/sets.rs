@@ -4,6 +4,8 @@
 //! Aggregates and sorts spill to disk under the run's memory limit. Joins are first planned as
 //! hash joins (fast, but their build side must fit in memory); a plan that exhausts the memory
 //! limit is run again with sort-merge joins, which spill. The result is the same either way.
+//! Key plans run first without repartitioning (see [`super::local::without_repartitioning`]);
+//! the sort-merge retry needs it.
 
 use std::sync::Arc;
 
@@ -28,7 +30,8 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Opt
         };
         let what = || format!("rule {} of {}", rule.id, table.qualified_name());
         let state = ctx.state();
-        let set = match collect(&state, check).await {
+        let set = match collect(&super::local::without_repartitioning(&state), check).await {
+            // DataFusion plans sort-merge joins only on hash-repartitioned inputs.
             Err(e) if is_memory_exhausted(&e) => {
                 collect(&super::local::sort_merge_joins(&state), check).await
             }
