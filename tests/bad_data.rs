@@ -28,17 +28,14 @@ fn good_parquet(dir: &Path) -> (PathBuf, qc::generate::truth::TableTruth) {
     (gen_dir.join("address.parquet"), truth)
 }
 
-/// `qc run` of the shipped spatial pack over `glob`, into `dir/out`.
-fn run_spatial(dir: &Path, glob: &Path, extra: &[&str]) -> std::process::Output {
+/// `qc run --rules PACK` into `dir/out` (history `dir/qc.db`, JSON summary), plus `extra`.
+fn run_in(dir: &Path, pack: &str, extra: &[&str]) -> std::process::Output {
     let out = dir.join("out");
-    let data = format!("address={}", glob.display());
     let store = dir.join("qc.db");
     let mut args = vec![
         "run",
         "--rules",
-        "rules/spatial.yaml",
-        "--data",
-        &data,
+        pack,
         "--out",
         out.to_str().unwrap(),
         "--store",
@@ -48,6 +45,16 @@ fn run_spatial(dir: &Path, glob: &Path, extra: &[&str]) -> std::process::Output 
     ];
     args.extend_from_slice(extra);
     run(&args)
+}
+
+/// `qc run` of the shipped spatial pack over `glob`, into `dir/out`.
+fn run_spatial(dir: &Path, glob: &Path, extra: &[&str]) -> std::process::Output {
+    let data = format!("address={}", glob.display());
+    run_in(
+        dir,
+        "rules/spatial.yaml",
+        &[&["--data", &data][..], extra].concat(),
+    )
 }
 
 fn summary(dir: &Path) -> RunSummary {
@@ -266,21 +273,7 @@ tables:
 fn csv_run(dir: &Path, encoding: &str, extra: &[&str]) -> std::process::Output {
     let pack = dir.join("bad.yaml");
     std::fs::write(&pack, CSV_PACK.replace("ENCODING", encoding)).unwrap();
-    let out = dir.join("out");
-    let store = dir.join("qc.db");
-    let mut args = vec![
-        "run",
-        "--rules",
-        pack.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
+    run_in(dir, pack.to_str().unwrap(), extra)
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {

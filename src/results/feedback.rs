@@ -104,31 +104,26 @@ pub fn lines(
                     },
                 );
                 let parse = t.rules.iter().any(|r| &r.id == id && r.builtin);
-                if parse && let Some(origin) = &row.origin {
-                    by_provider
-                        .entry(provider.clone())
-                        .or_default()
-                        .push(FeedbackLine {
-                            library: t.library_name.clone(),
-                            table: t.title.clone(),
-                            key: key.clone(),
-                            rule_id: id.clone(),
-                            rule_name: name,
-                            reason: parse_reason(&reason, origin, lang),
-                            values: raw_record(origin, mask && !text.pii.is_empty()),
-                        });
-                    continue;
-                }
-                let values = columns
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{c}={}",
-                            value_of(c).map_or_else(|| "∅".to_string(), |v| shown(c, &v))
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                // A malformed record: where it is and its text; otherwise the values read.
+                let (reason, values) = match &row.origin {
+                    Some(origin) if parse => (
+                        parse_reason(&reason, origin, lang),
+                        raw_record(origin, mask && !text.pii.is_empty()),
+                    ),
+                    _ => (
+                        reason,
+                        columns
+                            .iter()
+                            .map(|c| {
+                                format!(
+                                    "{c}={}",
+                                    value_of(c).map_or_else(|| "∅".to_string(), |v| shown(c, &v))
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                };
                 by_provider
                     .entry(provider.clone())
                     .or_default()
