@@ -1,7 +1,7 @@
 """Side-by-side benchmark (`just bench-compare`): qc against DuckDB and Polars on the same
 files, and against the scan floor, each count checked equal before any figure is printed.
 
-For each dataset (marriage at each --rows, Parquet; and CSV at 10M), every tool runs --runs
+For each dataset (marriage at each --rows, Parquet; CSV with --csv-rows), every tool runs --runs
 times as its own process; the table gives the median wall time, rows/s, peak RSS and the
 ratios qc/DuckDB, qc/Polars, qc/scan floor, qc 2 threads / 1 thread, all from this one run.
 
@@ -13,6 +13,7 @@ ratios qc/DuckDB, qc/Polars, qc/scan floor, qc 2 threads / 1 thread, all from th
 - spatial: the shipped spatial pack (16 rules) against its scan floor.
 
 Usage: python3 benches/compare.py [--rows 1000000,10000000,31411241] [--runs 3] [--csv-rows N]
+(--csv-rows: also a CSV dataset of N rows; see the note at the option.)
 """
 
 import argparse
@@ -58,13 +59,15 @@ def generate(library, rows, fmt):
     return d / f"{table}.{fmt}", d
 
 
-def timed(cmd, out_json=None):
-    """Run cmd; return (wall seconds, peak RSS MiB, stdout)."""
+def timed(cmd):
+    """Run cmd; return (wall seconds, peak RSS MiB, stdout). qc exits 1 when a rule fails
+    its threshold; the Python tools must exit 0."""
     t = SCRATCH / "time.txt"
     p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", str(t), *cmd],
                        capture_output=True, text=True)
-    if p.returncode not in (0, 1):
-        raise SystemExit(f"{cmd[0]} failed ({p.returncode}): {p.stderr}")
+    ok = (0, 1) if Path(cmd[0]) == QC else (0,)
+    if p.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr[-2000:]}")
     wall, rss = t.read_text().split()[-2:]
     return float(wall), int(rss) / 1024, p.stdout
 
@@ -103,7 +106,9 @@ def measure(label, cmd, runs, counts_of):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="1000000,10000000,31411241")
-    ap.add_argument("--csv-rows", type=int, default=10_000_000)
+    # CSV is off by default: generated CSV holds malformed records, which qc counts as PARSE-*
+    # anomalies and the other tools read differently (their counts cannot be compared yet).
+    ap.add_argument("--csv-rows", type=int, default=0)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     SCRATCH.mkdir(parents=True, exist_ok=True)
@@ -152,6 +157,8 @@ def main():
             results.append(measure("qc 1 thread", qc_cmd(HERE / "marriage12.yaml", data, out, 1),
                                    args.runs, from_summary))
         rows_out.append((name, n, results))
+        print(f"{name}: " + ", ".join(f"{r['label']} {r['wall']:.2f} s" for r in results),
+              flush=True)
 
     print(f"\n{'dataset':<28} {'tool':<12} {'wall s':>8} {'rows/s':>12} {'peak RSS':>10}  ratio qc/tool")
     for name, n, results in rows_out:
