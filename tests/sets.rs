@@ -92,12 +92,55 @@ fn summaries_with_set_rules_and_table_checks() {
     let s = settings(dir.path());
     for lang in ["zh", "en"] {
         let out = dir.path().join(lang).to_string_lossy().into_owned();
+        // Each language keeps its own history: S-T4 must find no earlier run.
+        let store = dir.path().join(format!("{lang}.db"));
+        let store = store.to_string_lossy();
         let o = run(&[
-            "run", "--rules", REGISTRY, "--out", &out, "--lang", lang, AS_OF[0], AS_OF[1],
+            "run", "--rules", REGISTRY, "--out", &out, "--lang", lang, "--store", &store, AS_OF[0],
+            AS_OF[1],
         ]);
         assert_eq!(code(&o), 1);
         s.bind(|| insta::assert_snapshot!(format!("sets_summary_{lang}"), stdout(&o)));
     }
+}
+
+#[test]
+fn row_count_change_compares_with_the_run_just_before() {
+    // Two runs in a row, same store and date: the second compares with the first,
+    // even when both start within the same second.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qc.db").to_string_lossy().into_owned();
+    let mut seen = Vec::new();
+    for n in ["1", "2"] {
+        let out = dir.path().join(n).to_string_lossy().into_owned();
+        let o = run(&[
+            "run", "--rules", REGISTRY, "--out", &out, "--format", "json", "--store", &store,
+            AS_OF[0], AS_OF[1],
+        ]);
+        assert_eq!(code(&o), 1);
+        let s: qc::results::summary::RunSummary = serde_json::from_str(&stdout(&o)).unwrap();
+        let t4 = person(&s)
+            .table_checks
+            .iter()
+            .find(|c| c.id == "S-T4")
+            .unwrap()
+            .clone();
+        seen.push((t4.verdict, t4.measured));
+    }
+    assert_eq!(
+        seen[0].0,
+        Verdict::Skipped,
+        "first run: nothing to compare with"
+    );
+    assert_eq!(seen[1].0, Verdict::Pass);
+    assert_eq!(
+        seen[1].1,
+        qc::checks::table::Measured::RowCountChange {
+            previous: Some(10),
+            rows: 10,
+            max_percent: 10.0,
+        }
+    );
 }
 
 /// The pack with `replace` applied, written beside the shipped one's data.

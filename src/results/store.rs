@@ -540,7 +540,8 @@ impl Store {
     }
 
     /// Rows of `library.table` in the latest complete run dated before `as_of` (or on it,
-    /// started earlier than `started_at`).
+    /// started no later than `started_at`: the asking run is not stored yet, so a run
+    /// stored within the same second is an earlier one).
     pub fn previous_rows(
         &self,
         library: &str,
@@ -552,7 +553,7 @@ impl Store {
             .query_row(
                 "SELECT t.rows FROM run_table t JOIN run r ON r.id = t.run_id \
                  WHERE r.status = 'complete' AND t.library = ?1 AND t.table_name = ?2 \
-                   AND (r.as_of < ?3 OR (r.as_of = ?3 AND r.started_at < ?4)) \
+                   AND (r.as_of < ?3 OR (r.as_of = ?3 AND r.started_at <= ?4)) \
                  ORDER BY r.as_of DESC, r.started_at DESC LIMIT 1",
                 params![library, table, as_of, started_at],
                 |r| r.get::<_, i64>(0),
