@@ -6,20 +6,20 @@ demo:
 
 # The README's test command (what .ci/run calls).
 test:
-    cargo test --all-targets
+    cargo test --all-targets --features cluster
 
 # Format check, lints, tests, and every shipped pack validated.
 check:
     cargo fmt --all -- --check
-    cargo clippy --all-targets -- -D warnings
-    cargo test --all-targets
+    cargo clippy --all-targets --features cluster -- -D warnings
+    cargo test --all-targets --features cluster
     ./target/debug/qc check rules/
 
 fmt:
     cargo fmt --all
 
 lint:
-    cargo clippy --all-targets -- -D warnings
+    cargo clippy --all-targets --features cluster -- -D warnings
 
 # Review changed snapshots.
 snap:
@@ -35,6 +35,11 @@ bench:
 # counts checked equal: marriage at 1M, 10M, 31,411,241 rows (Parquet), spatial against its floor.
 bench-compare rows="1000000,10000000,31411241" runs="3":
     python3 benches/compare.py --rows {{rows}} --runs {{runs}}
+
+# Local vs a scheduler and two executors on this machine: the marriage pack on 10M rows and on
+# the shipped sample (fixed cost per audit), counts checked against the truth and each other.
+bench-cluster rows="10000000" runs="3":
+    bash benches/cluster.sh {{rows}} {{runs}}
 
 # Set-based rules under a memory limit: the death pack on 50M generated rows at 1 GiB.
 bench-memory rows="50000000" +limits="1GiB":

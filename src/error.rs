@@ -53,6 +53,11 @@ pub enum Error {
         error: Box<datafusion::error::DataFusionError>,
     },
 
+    /// A cluster could not run the audit (unreachable, missing qc's functions, or a table or
+    /// rule that cannot run distributed); the message names what and why.
+    #[error("{0}")]
+    Cluster(String),
+
     /// Stopped by Ctrl-C (SIGINT) before the run completed.
     #[error(
         "已中断（Ctrl-C），未留下结果 / interrupted (Ctrl-C): the run stopped and left no result"
@@ -69,9 +74,11 @@ impl Error {
         match self {
             Error::Usage(_) => ExitStatus::RuleError,
             Error::Interrupted => ExitStatus::Interrupted,
-            Error::Data { .. } | Error::Io { .. } | Error::Engine { .. } | Error::Internal(_) => {
-                ExitStatus::RuntimeError
-            }
+            Error::Data { .. }
+            | Error::Io { .. }
+            | Error::Engine { .. }
+            | Error::Cluster(_)
+            | Error::Internal(_) => ExitStatus::RuntimeError,
         }
     }
 

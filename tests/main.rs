@@ -35,3 +35,7 @@ mod fuzz_corpus;
 
 /// Personal data masked in every human-facing output.
 mod masking;
+
+/// `qc run --cluster`: a real scheduler and two executors; counts equal truth and local.
+#[cfg(feature = "cluster")]
+mod cluster;

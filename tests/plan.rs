@@ -72,7 +72,7 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
         let table = &packs[0].tables[0];
         let sets = qc::execute::sets::compute(&ctx, table).await.unwrap();
         assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
-        let plan = qc::plan::compile(table, &sets).unwrap();
+        let plan = qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets)).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
             .await
             .unwrap();

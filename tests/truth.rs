@@ -359,47 +359,72 @@ fn every_library_matches_truth_in_parquet_and_csv_utf8_and_gbk() {
     }
 }
 
+/// The four libraries generated together, as (library, table).
+pub const TOGETHER: [(&str, &str); 4] = [
+    ("spatial", "address"),
+    ("marriage", "registration"),
+    ("death", "record"),
+    ("building", "building"),
+];
+
+/// Generate the four libraries together (marriages × deaths, buildings on addresses) into
+/// `d` in `format`; return each table's truth, in [`TOGETHER`] order.
+pub fn generate_together(d: &Path, rows: &str, anomalies: &str, format: &str) -> Vec<TableTruth> {
+    let d_s = d.to_string_lossy().into_owned();
+    let o = run(&[
+        "gen",
+        "--library",
+        "spatial,marriage,death,building",
+        "--rows",
+        rows,
+        "--seed",
+        "31",
+        "--anomalies",
+        anomalies,
+        "--format",
+        format,
+        "--out",
+        &d_s,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    TOGETHER
+        .iter()
+        .map(|(library, table)| {
+            let t: Truth = serde_json::from_str(
+                &std::fs::read_to_string(d.join(library).join("truth.json")).unwrap(),
+            )
+            .unwrap();
+            t.tables[*table].clone()
+        })
+        .collect()
+}
+
+/// `--data` arguments pointing the shipped packs at the Parquet tables generated into `d`.
+pub fn parquet_overrides(d: &Path) -> Vec<String> {
+    TOGETHER
+        .iter()
+        .flat_map(|(library, table)| {
+            [
+                "--data".to_string(),
+                format!(
+                    "{library}.{table}={}",
+                    d.join(library).join(format!("{table}.parquet")).display()
+                ),
+            ]
+        })
+        .collect()
+}
+
 /// The four libraries generated together (marriages × deaths, buildings on addresses), then
 /// audited together: set-based and cross-library rules match the truth exactly, in Parquet
 /// and CSV, at 1, 2 and 3 threads, and the anomaly exports agree row for row.
 #[test]
 fn libraries_generated_together_match_truth_with_cross_library_rules() {
     let dir = tempfile::tempdir().unwrap();
-    let libraries = [
-        ("spatial", "address"),
-        ("marriage", "registration"),
-        ("death", "record"),
-        ("building", "building"),
-    ];
+    let libraries = TOGETHER;
     for format in ["parquet", "csv"] {
         let d = dir.path().join(format);
-        let d_s = d.to_string_lossy().into_owned();
-        let o = run(&[
-            "gen",
-            "--library",
-            "spatial,marriage,death,building",
-            "--rows",
-            "24000",
-            "--seed",
-            "31",
-            "--anomalies",
-            "720",
-            "--format",
-            format,
-            "--out",
-            &d_s,
-        ]);
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
-        let truths: Vec<TableTruth> = libraries
-            .iter()
-            .map(|(library, table)| {
-                let t: Truth = serde_json::from_str(
-                    &std::fs::read_to_string(d.join(library).join("truth.json")).unwrap(),
-                )
-                .unwrap();
-                t.tables[*table].clone()
-            })
-            .collect();
+        let truths = generate_together(&d, "24000", "720", format);
         // Every set-based scenario was injected.
         for (i, rule) in [
             (1, "MAR-021"),
@@ -427,19 +452,10 @@ fn libraries_generated_together_match_truth_with_cross_library_rules() {
             }
             (packs.to_string_lossy().into_owned(), Vec::new())
         } else {
-            let extra = libraries
-                .iter()
-                .flat_map(|(library, table)| {
-                    [
-                        "--data".to_string(),
-                        format!(
-                            "{library}.{table}={}",
-                            d.join(library).join(format!("{table}.parquet")).display()
-                        ),
-                    ]
-                })
-                .collect();
-            (root().join("rules").to_string_lossy().into_owned(), extra)
+            (
+                root().join("rules").to_string_lossy().into_owned(),
+                parquet_overrides(&d),
+            )
         };
         let mut exports: Vec<Vec<Vec<String>>> = Vec::new();
         for threads in ["1", "2", "3"] {

@@ -15,7 +15,6 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility,
 };
-use datafusion::prelude::SessionContext;
 
 use super::{address, admin_code as admin, certificate as cert, id_number, region};
 
@@ -307,25 +306,30 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
     ]
 }
 
-/// Register every qc function on a session (also to be called on Ballista executors).
-pub fn register(ctx: &SessionContext) {
-    for (f, _) in functions() {
-        ctx.register_udf(ScalarUDF::new_from_impl(f));
-    }
-    ctx.register_udf(ScalarUDF::new_from_impl(region::PointInDistrict::default()));
-    ctx.register_udf(ScalarUDF::new_from_impl(super::dates::AgeYears::default()));
+/// Every function rule SQL may call.
+pub fn all() -> Vec<ScalarUDF> {
+    let mut all: Vec<ScalarUDF> = functions()
+        .into_iter()
+        .map(|(f, _)| ScalarUDF::new_from_impl(f))
+        .collect();
+    all.push(ScalarUDF::new_from_impl(region::PointInDistrict::default()));
+    all.push(ScalarUDF::new_from_impl(super::dates::AgeYears::default()));
+    all
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::prelude::SessionContext;
 
     #[test]
     fn functions_run_in_sql_over_every_text_type() {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let ctx = SessionContext::new();
-            register(&ctx);
+            for f in all() {
+                ctx.register_udf(f);
+            }
             let sql = "SELECT qc_id_valid(a), qc_id_sex(arrow_cast(a, 'Utf8View')), \
                        qc_id_birth_date(arrow_cast(a, 'LargeUtf8')), qc_id_upgrade('310103800101123') \
                        FROM (VALUES ('11010519491231002X'), ('310115199003071235'), (NULL)) AS t(a)";

@@ -2,6 +2,8 @@
 //! One file per subcommand, each thin: parse flags, call the pipeline, print.
 
 pub mod check;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod generate;
 pub mod history;
 pub mod output;
@@ -47,6 +49,12 @@ pub enum Command {
     Report(history::ReportArgs),
     /// Write one feedback file per data provider (xlsx and CSV) for a run.
     Feedback(history::FeedbackArgs),
+    /// Start a Ballista scheduler that knows qc's functions (for `qc run --cluster`).
+    #[cfg(feature = "cluster")]
+    Scheduler(cluster::SchedulerArgs),
+    /// Start a Ballista executor that knows qc's functions and join a scheduler.
+    #[cfg(feature = "cluster")]
+    Executor(cluster::ExecutorArgs),
 }
 
 /// Options shared by commands that print results.
@@ -72,6 +80,10 @@ pub fn main(cli: Cli) -> Result<ExitStatus> {
         Command::Runs(args) => history::runs(&args),
         Command::Report(args) => history::report(&args),
         Command::Feedback(args) => history::feedback(&args),
+        #[cfg(feature = "cluster")]
+        Command::Scheduler(args) => cluster::scheduler(&args),
+        #[cfg(feature = "cluster")]
+        Command::Executor(args) => cluster::executor(&args),
     }
 }
 

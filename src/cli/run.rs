@@ -47,6 +47,11 @@ pub struct RunArgs {
     /// Run history file [default: qc.db beside the output folder].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// Audit on the Ballista cluster whose scheduler is at `df://HOST:PORT` (started with
+    /// `qc scheduler` and `qc executor`; Parquet tables, paths every executor can read).
+    /// --threads then sets the partitions per stage.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -104,11 +109,15 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
     let started_at = chrono::Utc::now();
     let run_id = new_run_id(started_at);
     let json = args.output.format == Format::Json;
-    let ctx = local::session_with_limit(
-        threads,
-        args.memory_limit
-            .unwrap_or_else(local::default_memory_limit),
-    );
+    let engine = match &args.cluster {
+        Some(url) => execute::Engine::cluster(url, threads).await?,
+        None => execute::Engine::local(
+            threads,
+            args.memory_limit
+                .unwrap_or_else(local::default_memory_limit),
+        ),
+    };
+    let ctx = &engine.ctx;
     let as_of_date = args
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -140,7 +149,7 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
         // Bind, then audit every table. A file found damaged only while scanning is left out by
         // binding again without it (under --keep-going): set-based rules' plans read it too.
         let (packs, tables) = loop {
-            let (packs, diagnostics) = crate::rules::load(&args.rules, &ctx, &sources).await?;
+            let (packs, diagnostics) = crate::rules::load(&args.rules, ctx, &sources).await?;
             let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
             let text: String = diagnostics
                 .iter()
@@ -159,9 +168,10 @@ async fn run_async(args: &RunArgs, threads: usize) -> Result<ExitStatus> {
                 });
             }
             check_overrides(&sources, &packs)?;
+            engine.check_sources(packs.iter().flat_map(|p| &p.tables))?;
             match audit_tables(
                 args,
-                &ctx,
+                &engine,
                 &packs,
                 &out,
                 &store,
@@ -267,7 +277,7 @@ fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<()> {
 #[allow(clippy::too_many_arguments)]
 async fn audit_tables(
     args: &RunArgs,
-    ctx: &datafusion::prelude::SessionContext,
+    engine: &execute::Engine,
     packs: &[BoundPack],
     out: &OutputDir,
     store: &Store,
@@ -286,7 +296,7 @@ async fn audit_tables(
             &progress,
             bars,
         );
-        let outcome = execute::audit_table(ctx, table, &out.path, &progress, as_of).await;
+        let outcome = engine.audit_table(table, &out.path, &progress, as_of).await;
         drop(ticker);
         let fail = |e| (table.qualified_name(), e);
         let mut outcome = outcome.map_err(fail)?;

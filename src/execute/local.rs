@@ -59,7 +59,7 @@ pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
         .with_default_features()
         .build();
     let ctx = SessionContext::new_with_state(state);
-    crate::checks::udf::register(&ctx);
+    crate::plan::register_functions(&ctx);
     ctx
 }
 

@@ -2,6 +2,8 @@
 //! exactly and streaming anomalous rows to the sink. Memory stays flat: each partition holds
 //! one batch at a time, and counts are per provider, not per row.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod local;
 pub mod sets;
 pub mod table_checks;
@@ -25,6 +27,83 @@ use crate::results::anomalies::AnomalySink;
 use crate::results::counts::TableCounts;
 use crate::rules::bind::{BoundTable, LeftOutFile};
 use crate::scan::{self, ScanProgress, SourceFormat};
+
+/// Where a run's tables are audited: the embedded engine, or a Ballista cluster.
+#[derive(Clone)]
+pub struct Engine {
+    /// Plans rule SQL and runs (locally) or submits (cluster) every query.
+    pub ctx: SessionContext,
+    /// The cluster's `df://host:port`, when not local.
+    pub cluster: Option<String>,
+}
+
+impl Engine {
+    /// The embedded engine with `threads` partitions and `memory_limit` bytes for operators.
+    pub fn local(threads: usize, memory_limit: u64) -> Engine {
+        Engine {
+            ctx: local::session_with_limit(threads, memory_limit),
+            cluster: None,
+        }
+    }
+
+    /// A client of the cluster at `url`, planning `partitions` partitions per stage.
+    #[cfg(feature = "cluster")]
+    pub async fn cluster(url: &str, partitions: usize) -> Result<Engine> {
+        Ok(Engine {
+            ctx: cluster::session(url, partitions).await?,
+            cluster: Some(url.to_string()),
+        })
+    }
+
+    #[cfg(not(feature = "cluster"))]
+    #[allow(clippy::unused_async)] // same signature as with the feature
+    pub async fn cluster(url: &str, _partitions: usize) -> Result<Engine> {
+        Err(Error::Usage(format!(
+            "--cluster {url}: this qc was built without cluster support \
+             (build it with `cargo build --release --features cluster`)"
+        )))
+    }
+
+    /// The first of `tables` the engine cannot audit, as an error naming it. A cluster reads
+    /// Parquet only: qc's CSV reader (GBK decoding, malformed records counted and exported)
+    /// runs inside qc, so a CSV table is refused rather than read differently.
+    pub fn check_sources<'a>(
+        &self,
+        tables: impl IntoIterator<Item = &'a BoundTable>,
+    ) -> Result<()> {
+        if self.cluster.is_none() {
+            return Ok(());
+        }
+        match tables
+            .into_iter()
+            .find(|t| matches!(t.source.format, SourceFormat::Csv(_)))
+        {
+            Some(t) => Err(Error::Cluster(format!(
+                "table {} reads CSV files, which a cluster does not read: qc's CSV reader \
+                 (GBK decoding, malformed records counted and exported) runs inside qc. \
+                 Convert the table to Parquet for the cluster, or audit it without --cluster",
+                t.qualified_name()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Audit one table (see [`audit_table`]).
+    pub async fn audit_table(
+        &self,
+        table: &BoundTable,
+        out_dir: &Path,
+        progress: &Arc<TableProgress>,
+        as_of: i64,
+    ) -> Result<TableOutcome> {
+        self.check_sources([table])?;
+        #[cfg(feature = "cluster")]
+        if self.cluster.is_some() {
+            return cluster::audit_table(&self.ctx, table, out_dir, progress, as_of).await;
+        }
+        audit_table(&self.ctx, table, out_dir, progress, as_of).await
+    }
+}
 
 /// What a progress display can read while a table runs.
 #[derive(Debug, Default)]
@@ -165,7 +244,7 @@ pub async fn audit_table(
         .iter()
         .map(|s| s.as_ref().map(|s| s.len() as u64))
         .collect();
-    let plan = plan::compile(table, &sets)?;
+    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets))?;
     let physical = physical_plan(ctx, table, &plan, progress).await?;
     let anomaly_schema = tally::anomaly_schema(physical.schema().as_ref(), &plan.layout);
     let file = out_dir

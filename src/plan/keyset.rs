@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::error::{Error, Result};
-use crate::rules::bind::BoundColumn;
+use crate::rules::bind::{BoundColumn, BoundTable, RuleCheck};
 
 /// Distinct tuples of a rule's `on` columns.
 pub struct KeySet {
@@ -158,6 +158,18 @@ pub fn in_set(set: Arc<KeySet>, on: &[BoundColumn]) -> Expr {
         signature: Signature::variadic_any(Volatility::Immutable),
     });
     udf.call(on.iter().map(|c| ident(&c.name)).collect())
+}
+
+/// Per rule of `table`: the [`in_set`] test of its anomalous tuples `sets[i]` when it is
+/// set-based (what [`compile`](super::compile) takes).
+pub fn in_sets(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Vec<Option<Expr>> {
+    sets.iter()
+        .zip(&table.rules)
+        .map(|(set, rule)| match (set, &rule.check) {
+            (Some(set), RuleCheck::Set(Some(check))) => Some(in_set(Arc::clone(set), &check.on)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

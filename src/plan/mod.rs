@@ -6,7 +6,26 @@
 //! enters the projection as a membership test against its anomalous tuples ([`keyset`]),
 //! computed before the pass.
 
+pub mod failed;
 pub mod keyset;
 pub mod row;
 
 pub use row::{Layout, TablePlan, compile};
+
+/// Every function qc's plans call: rule SQL's functions and the plans' own. Each process
+/// that plans or executes them — the local engine, a cluster's scheduler and executors —
+/// registers these.
+pub fn functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    let mut all = crate::checks::udf::all();
+    all.push(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        failed::FailedRules::default(),
+    ));
+    all
+}
+
+/// Register [`functions`] on a session.
+pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
+    for f in functions() {
+        ctx.register_udf(f);
+    }
+}

@@ -5,10 +5,8 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ident, lit, when};
 
 use crate::error::{Error, Result};
-use crate::plan::keyset::{KeySet, in_set};
 use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
 use crate::scan::{self, SourceFormat};
-use std::sync::Arc;
 
 /// Name of rule `i`'s output column in the fused projection.
 pub fn rule_column(i: usize) -> String {
@@ -38,9 +36,11 @@ pub struct TablePlan {
     pub needed: Vec<String>,
 }
 
-/// Compile a table's rules into one fused projection. `sets[i]` holds the anomalous tuples
-/// of rule `i` when it is set-based (computed beforehand by the engine).
-pub fn compile(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Result<TablePlan> {
+/// Compile a table's rules into one fused projection. When rule `i` is set-based,
+/// `anomalous[i]` is the row expression that is true when the row's tuple is one of the
+/// rule's anomalous tuples (the engine's: a [`keyset::in_set`](super::keyset::in_set) test
+/// locally, a join's match marker on a cluster).
+pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePlan> {
     let mut data: Vec<String> = Vec::new();
     let mut push = |name: &str| {
         if !data.iter().any(|d| d == name) {
@@ -90,14 +90,14 @@ pub fn compile(table: &BoundTable, sets: &[Option<Arc<KeySet>>]) -> Result<Table
                 rule.when.as_ref().map(|w| w.clone().is_true()),
             ),
             RuleCheck::Set(Some(check)) => {
-                let Some(Some(set)) = sets.get(i) else {
+                let Some(Some(member)) = anomalous.get(i) else {
                     return Err(Error::Internal(format!(
                         "rule {}: anomalous tuples were not computed",
                         rule.id
                     )));
                 };
                 (
-                    in_set(Arc::clone(set), &check.on).is_not_true(),
+                    member.clone().is_not_true(),
                     Some(crate::checks::set::applicable(
                         &check.on,
                         rule.when.as_ref(),

@@ -1,0 +1,413 @@
+//! Stage 3 on an Apache DataFusion Ballista cluster (`qc run --cluster df://host:port`): the
+//! same bound tables and rule expressions as the embedded engine, run by the cluster's
+//! executors.
+//!
+//! What differs from [`super::audit_table`], and why:
+//! - a set-based rule's anomalous tuples are not collected into the client: the plan
+//!   joins the table with the rule's distinct anomalous tuples (a left join on the rule's
+//!   columns, each tuple once, so every row stays one row);
+//! - the counts are one aggregate query grouped by provider (the client receives one row
+//!   per provider, not the rows);
+//! - anomalous rows are written by the executors into the output folder, then gathered into
+//!   the same single export file a local run writes.
+//!
+//! Tables must be Parquet ([`super::Engine::check_sources`]).
+
+pub mod serve;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type};
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use datafusion::common::{Column, JoinType, TableReference};
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::functions_aggregate::expr_fn::{count, sum};
+use datafusion::logical_expr::{Expr, cast as cast_expr, col, ident, lit};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use super::{TableOutcome, TableProgress, local, table_checks, tally};
+use crate::error::{Error, Result};
+use crate::plan::{self, TablePlan};
+use crate::results::anomalies::{AnomalySink, FAILED_RULES};
+use crate::results::counts::{RuleCounts, TableCounts};
+use crate::rules::bind::{BoundTable, RuleCheck};
+use crate::scan;
+
+/// A client session of the cluster at `url` (`df://host:port`), planning with `partitions`
+/// partitions per stage. Nothing is contacted until the first query.
+pub async fn session(url: &str, partitions: usize) -> Result<SessionContext> {
+    let mut config = SessionConfig::new_with_ballista()
+        .with_target_partitions(partitions.max(1))
+        .with_default_catalog_and_schema(local::CATALOG, "public")
+        .with_create_default_catalog_and_schema(true)
+        .with_information_schema(false);
+    let options = config.options_mut();
+    options.sql_parser.enable_ident_normalization = false;
+    options.sql_parser.collect_spans = true;
+    // A rule without a condition (`x IS NOT FALSE`) is non-nullable to DataFusion 55's logical
+    // planner and nullable to its physical one; the aggregate over the fused projection
+    // would fail the planner's schema comparison on that difference alone. The setting is
+    // DataFusion's documented way around such planner disagreements.
+    options.execution.skip_physical_aggregate_schema_check = true;
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .build();
+    let ctx = SessionContext::remote_with_state(url, state)
+        .await
+        .map_err(|e| Error::Cluster(format!("cluster {url}: {e}")))?;
+    // The client plans rule SQL too: it needs the functions' signatures.
+    plan::register_functions(&ctx);
+    Ok(ctx)
+}
+
+/// Column names of rule `i`'s anomalous tuples in the joined plan.
+fn key_column(rule: usize, part: usize) -> String {
+    format!("{}set_{rule}_{part}", scan::META_PREFIX)
+}
+
+fn match_column(rule: usize) -> String {
+    format!("{}set_{rule}_match", scan::META_PREFIX)
+}
+
+/// Audit one table on the cluster: counts exactly as [`super::audit_table`] does, anomalies
+/// to `out_dir/anomalies/`.
+pub async fn audit_table(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    out_dir: &Path,
+    progress: &TableProgress,
+    as_of: i64,
+) -> Result<TableOutcome> {
+    let started = Instant::now();
+    let what = |doing: &str| format!("{doing} {} on the cluster", table.qualified_name());
+    scan::register(ctx, table)?;
+    let reference =
+        TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
+    let mut frame = ctx
+        .table(reference)
+        .await
+        .map_err(|e| Error::engine(what("reading"), e))?;
+
+    // Set-based rules: count their anomalous tuples, and join them to the table.
+    let mut set_keys = Vec::with_capacity(table.rules.len());
+    let mut anomalous = Vec::with_capacity(table.rules.len());
+    for (i, rule) in table.rules.iter().enumerate() {
+        let RuleCheck::Set(Some(check)) = &rule.check else {
+            set_keys.push(None);
+            anomalous.push(None);
+            continue;
+        };
+        let rule_what = || format!("rule {} of {}", rule.id, table.qualified_name());
+        let keys = DataFrame::new(ctx.state(), check.keys.clone());
+        let schema = keys.schema().clone();
+        let mut columns: Vec<Expr> = check
+            .on
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                cast_expr(
+                    Expr::Column(Column::from(schema.qualified_field(j))),
+                    c.ty.arrow_type(),
+                )
+                .alias(key_column(i, j))
+            })
+            .collect();
+        let not_null = (0..check.on.len())
+            .map(|j| col(key_column(i, j)).is_not_null())
+            .reduce(Expr::and)
+            .unwrap_or_else(|| lit(true));
+        columns.push(lit(true).alias(match_column(i)));
+        let keys = keys
+            .select(columns)
+            .and_then(|k| k.filter(not_null))
+            .and_then(DataFrame::distinct)
+            .map_err(|e| Error::engine(rule_what(), e))?;
+        let n = keys
+            .clone()
+            .count()
+            .await
+            .map_err(|e| cluster_error(rule_what(), e))?;
+        set_keys.push(Some(n as u64));
+        let on: Vec<Expr> = check
+            .on
+            .iter()
+            .enumerate()
+            .map(|(j, c)| cast_expr(ident(&c.name), c.ty.arrow_type()).eq(col(key_column(i, j))))
+            .collect();
+        frame = frame
+            .join_on(keys, JoinType::Left, on)
+            .map_err(|e| Error::engine(rule_what(), e))?;
+        anomalous.push(Some(col(match_column(i)).is_not_null()));
+    }
+
+    let plan = plan::compile(table, &anomalous)?;
+    let fused = frame
+        .select(plan.projection.clone())
+        .map_err(|e| Error::engine(what("planning"), e))?;
+    let counts = count_rows(fused.clone(), &plan)
+        .await
+        .map_err(|e| cluster_error(what("auditing"), e))?;
+    progress.rows.store(counts.rows, Ordering::Relaxed);
+
+    let anomalies = if counts.anomalous > 0 {
+        export_anomalies(fused, &plan, table, out_dir).await?
+    } else {
+        None
+    };
+    let facts = table_checks::facts(ctx, table, counts.rows, as_of)
+        .await
+        .map_err(|e| match e {
+            Error::Engine { context, error } => cluster_error(context, *error),
+            other => other,
+        })?;
+    Ok(TableOutcome {
+        counts,
+        set_keys,
+        facts,
+        anomalies,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Rule `i` failed on the row (false, not NULL).
+fn failed(i: usize) -> Expr {
+    col(plan::row::rule_column(i)).is_false()
+}
+
+fn any_failed(plan: &TablePlan) -> Expr {
+    (0..plan.rules.len())
+        .map(failed)
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false))
+}
+
+fn as_count(e: Expr) -> Expr {
+    cast_expr(e, DataType::Int64)
+}
+
+/// The table's counts: one aggregate over the fused projection, grouped by provider.
+async fn count_rows(
+    fused: DataFrame,
+    plan: &TablePlan,
+) -> std::result::Result<TableCounts, DataFusionError> {
+    let layout = &plan.layout;
+    let group: Vec<Expr> = layout
+        .provider
+        .map(|p| vec![cast_expr(ident(&layout.data[p]), DataType::Utf8).alias("provider")])
+        .unwrap_or_default();
+    let mut aggregates = vec![
+        count(lit(1)).alias("rows"),
+        sum(as_count(any_failed(plan))).alias("anomalous"),
+    ];
+    for i in 0..plan.rules.len() {
+        aggregates.push(count(col(plan::row::rule_column(i))).alias(format!("applicable_{i}")));
+        aggregates.push(sum(as_count(failed(i))).alias(format!("failed_{i}")));
+    }
+    let batches = fused
+        .aggregate(group.clone(), aggregates)?
+        .collect()
+        .await?;
+    let mut counts = TableCounts::new(plan.rules.len());
+    let skip = group.len();
+    for batch in &batches {
+        let number = |c: usize, row: usize| -> u64 {
+            let a = batch.column(skip + c).as_primitive::<Int64Type>();
+            if a.is_valid(row) {
+                a.value(row).unsigned_abs()
+            } else {
+                0
+            }
+        };
+        for row in 0..batch.num_rows() {
+            let rows = number(0, row);
+            if rows == 0 {
+                continue;
+            }
+            let name = (skip > 0)
+                .then(|| batch.column(0).as_string::<i32>())
+                .and_then(|a| a.is_valid(row).then(|| a.value(row).to_string()));
+            let rules: Vec<RuleCounts> = (0..plan.rules.len())
+                .map(|i| RuleCounts {
+                    applicable: number(2 + 2 * i, row),
+                    failed: number(3 + 2 * i, row),
+                })
+                .collect();
+            let part = TableCounts {
+                rows,
+                anomalous: number(1, row),
+                rules: rules.clone(),
+                providers: [(
+                    name,
+                    crate::results::counts::ProviderCounts {
+                        rows,
+                        anomalous: number(1, row),
+                        rules,
+                    },
+                )]
+                .into(),
+            };
+            counts.merge(&part);
+        }
+    }
+    Ok(counts)
+}
+
+/// Anomalous rows, written by the executors as part files next to the export, then gathered
+/// into `anomalies/<library>.<table>.parquet` (the part files are removed).
+async fn export_anomalies(
+    fused: DataFrame,
+    plan: &TablePlan,
+    table: &BoundTable,
+    out_dir: &Path,
+) -> Result<Option<(PathBuf, u64)>> {
+    let what = || format!("exporting the anomalies of {}", table.qualified_name());
+    let dir = out_dir.join("anomalies");
+    let parts = dir.join(format!(".{}.parts", table.qualified_name()));
+    let parts = std::path::absolute(&parts).map_err(|e| Error::io(&parts, e))?;
+    let _ = std::fs::remove_dir_all(&parts);
+    std::fs::create_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+    let result = async {
+        let mut columns: Vec<Expr> = plan.layout.data.iter().map(ident).collect();
+        columns.push(
+            plan::failed::failed_rules(
+                plan.rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.id.as_str(), col(plan::row::rule_column(i)))),
+            )
+            .alias(FAILED_RULES),
+        );
+        let rows = fused
+            .filter(any_failed(plan))
+            .and_then(|f| f.select(columns))
+            .map_err(|e| Error::engine(what(), e))?;
+        let schema = tally::anomaly_schema(rows.schema().as_arrow(), &plan.layout);
+        rows.write_parquet(
+            &format!("{}/", parts.display()),
+            DataFrameWriteOptions::new(),
+            None,
+        )
+        .await
+        .map_err(|e| cluster_error(what(), e))?;
+        gather(&parts, &dir, table, &schema).await
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&parts);
+    result
+}
+
+/// Copy the part files in `parts` into the table's export, through the same sink (and the
+/// same atomic rename) as a local run's.
+async fn gather(
+    parts: &Path,
+    dir: &Path,
+    table: &BoundTable,
+    schema: &arrow::datatypes::SchemaRef,
+) -> Result<Option<(PathBuf, u64)>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(parts)
+        .map_err(|e| Error::io(parts, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    let sink = AnomalySink::start(
+        dir.join(format!("{}.parquet", table.qualified_name())),
+        Arc::clone(schema),
+    )?;
+    let tx = sink.sender();
+    for f in &files {
+        let file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+            .map_err(|e| Error::data(f, e.to_string()))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::data(f, e.to_string()))?;
+            let batch = conform(&batch, schema).map_err(|e| Error::data(f, e))?;
+            if tx.send(batch).await.is_err() {
+                break;
+            }
+        }
+    }
+    drop(tx);
+    sink.finish()
+}
+
+/// `batch` with its columns cast to `schema` (the executors' writer may choose other
+/// string and list representations).
+fn conform(
+    batch: &RecordBatch,
+    schema: &arrow::datatypes::SchemaRef,
+) -> std::result::Result<RecordBatch, String> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(Arc::clone(c))
+            } else {
+                cast(c, f.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| e.to_string())
+}
+
+/// A cluster failure as qc's error: a function the cluster does not know is named, with the
+/// way to fix it.
+fn cluster_error(context: String, e: DataFusionError) -> Error {
+    let text = e.to_string();
+    if let Some(name) = unknown_function(&text) {
+        return Error::Cluster(format!(
+            "{context}: the cluster does not know qc's function `{name}`: start its scheduler \
+             and every executor with `qc scheduler` and `qc executor` (qc {}), not stock \
+             Ballista binaries",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    Error::engine(context, e)
+}
+
+/// The function name in a message saying a function is unknown: DataFusion's "There is no
+/// UDF named ..." or Ballista's "... not provided for scalar function ...".
+fn unknown_function(text: &str) -> Option<&str> {
+    let (at, marker) = ["UDF named", "scalar function"]
+        .into_iter()
+        .find_map(|m| text.find(m).map(|at| (at, m)))?;
+    let rest = &text[at + marker.len()..];
+    let rest = rest.trim_start().trim_start_matches(['"', '\'', '`', '\\']);
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unknown_function_is_read_from_the_message() {
+        assert_eq!(
+            super::unknown_function(
+                "Internal error: There is no UDF named \"qc_id_valid\" in the registry"
+            ),
+            Some("qc_id_valid")
+        );
+        assert_eq!(
+            super::unknown_function(
+                "NotImplemented(\\\"LogicalExtensionCodec is not provided for scalar function \
+                 qc_admin_current\\\")"
+            ),
+            Some("qc_admin_current")
+        );
+        assert_eq!(super::unknown_function("something else"), None);
+    }
+}
