@@ -4,7 +4,7 @@
 #   - locally (embedded engine, all cores), and
 #   - on a cluster on this machine: `qc scheduler` and two `qc executor` processes, one core
 #     each (so both sides have the machine's two cores);
-# then the shipped sample (testdata/, 20k rows) both ways, whose difference is the cluster's
+# then a 20k-row table both ways, whose difference is the cluster's
 # fixed cost per audit. Every run's counts must equal the generator's truth, and the cluster's
 # summary must equal the local one, before figures are printed.
 # Usage: bash benches/cluster.sh [ROWS] [RUNS]   (default 10000000 rows, median of 3 runs)
@@ -41,7 +41,8 @@ CLUSTER="df://127.0.0.1:$SP"
 measure() { # name data truth extra...
   local name=$1 data=$2 truth=$3; shift 3
   local out="$work/out_$name"
-  rm -rf "$out"
+  # A fresh history each run, so row_count_change sees no earlier run on either side.
+  rm -rf "$out" "$work/qc.db"
   /usr/bin/time -f "%e %M" -o "$work/time.txt" \
     "$QC" run --rules rules/marriage.yaml --data "registration=$data" --as-of 2026-11-01 \
       --out "$out" --store "$work/qc.db" --format json --quiet "$@" > /dev/null || [ $? -eq 1 ]
@@ -83,14 +84,16 @@ assert counts(sys.argv[1]) == counts(sys.argv[2]), "cluster and local summaries 
 PY
 }
 
-sample=testdata/marriage/registration.parquet
-sample_truth=testdata/marriage/truth.json
+small=scratch/bench/marriage_20000_parquet
+[ -f "$small/truth.json" ] || "$QC" gen --library marriage --rows 20000 --seed 42 --anomalies 60 --out "$small" >&2
+sample=$small/registration.parquet
+sample_truth=$small/truth.json
 echo "marriage pack, $ROWS rows (Parquet), $(nproc) cores, median of $RUNS runs"
 report "local, 2 threads"                  local   "$data/registration.parquet" "$data/truth.json" --threads 2
 report "cluster, 2 executors × 1 core"     cluster "$data/registration.parquet" "$data/truth.json" --cluster "$CLUSTER" --threads 2
 same_counts local cluster
-report "sample 20k rows, local"            slocal  "$sample" "$sample_truth" --threads 2
-report "sample 20k rows, cluster"          scluster "$sample" "$sample_truth" --cluster "$CLUSTER" --threads 2
+report "20k rows, local"                   slocal  "$sample" "$sample_truth" --threads 2
+report "20k rows, cluster"                 scluster "$sample" "$sample_truth" --cluster "$CLUSTER" --threads 2
 same_counts slocal scluster
 printf 'cluster/local: %.2f at %s rows; fixed cost of a cluster audit (sample): %.2f s\n' \
   "$(echo "${WALL[cluster]} / ${WALL[local]}" | bc -l)" "$ROWS" \

@@ -160,7 +160,7 @@ fn every_shipped_pack_on_a_cluster_matches_truth_and_the_local_run() {
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains(&remote.run_id));
-    // Nothing of the executors' part files is left in the output folder.
+    // Nothing the executors wrote besides the exports is left in the output folder.
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("cluster/anomalies"))
         .unwrap()
         .filter_map(Result::ok)
@@ -168,6 +168,10 @@ fn every_shipped_pack_on_a_cluster_matches_truth_and_the_local_run() {
         .filter(|n| !n.ends_with(".parquet") || n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(
+        !dir.path().join("cluster/.cluster").exists(),
+        "scratch files removed"
+    );
 }
 
 #[test]
@@ -188,6 +192,30 @@ fn csv_tables_are_refused_by_name_on_a_cluster() {
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("reads CSV files"), "{err}");
+    assert!(!dir.path().join("out/summary.json").exists());
+}
+
+#[test]
+fn an_unreachable_scheduler_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("df://127.0.0.1:{}", free_port());
+    let o = run(&[
+        "run",
+        "--rules",
+        "rules/spatial.yaml",
+        "--out",
+        &dir.path().join("out").to_string_lossy(),
+        "--store",
+        &dir.path().join("qc.db").to_string_lossy(),
+        "--cluster",
+        &url,
+    ]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&url) && err.contains("cannot reach the cluster's scheduler"),
+        "{err}"
+    );
     assert!(!dir.path().join("out/summary.json").exists());
 }
 

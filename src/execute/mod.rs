@@ -98,8 +98,8 @@ impl Engine {
     ) -> Result<TableOutcome> {
         self.check_sources([table])?;
         #[cfg(feature = "cluster")]
-        if self.cluster.is_some() {
-            return cluster::audit_table(&self.ctx, table, out_dir, progress, as_of).await;
+        if let Some(url) = &self.cluster {
+            return cluster::audit_table(&self.ctx, url, table, out_dir, progress, as_of).await;
         }
         audit_table(&self.ctx, table, out_dir, progress, as_of).await
     }

@@ -3,9 +3,9 @@
 //! executors.
 //!
 //! What differs from [`super::audit_table`], and why:
-//! - a set-based rule's anomalous tuples are not collected into the client: the plan
-//!   joins the table with the rule's distinct anomalous tuples (a left join on the rule's
-//!   columns, each tuple once, so every row stays one row);
+//! - a set-based rule's anomalous tuples are not collected into the client: the executors
+//!   write the rule's distinct anomalous tuples once, and the plan joins the table with them
+//!   (a left join on the rule's columns, each tuple once, so every row stays one row);
 //! - the counts are one aggregate query grouped by provider (the client receives one row
 //!   per provider, not the rows);
 //! - anomalous rows are written by the executors into the output folder, then gathered into
@@ -30,7 +30,8 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::functions_aggregate::expr_fn::{count, sum};
 use datafusion::logical_expr::{Expr, cast as cast_expr, col, ident, lit};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{TableOutcome, TableProgress, local, table_checks, tally};
 use crate::error::{Error, Result};
@@ -81,13 +82,14 @@ fn match_column(rule: usize) -> String {
 /// to `out_dir/anomalies/`.
 pub async fn audit_table(
     ctx: &SessionContext,
+    url: &str,
     table: &BoundTable,
     out_dir: &Path,
     progress: &TableProgress,
     as_of: i64,
 ) -> Result<TableOutcome> {
     let started = Instant::now();
-    let what = |doing: &str| format!("{doing} {} on the cluster", table.qualified_name());
+    let what = |doing: &str| format!("{doing} {} on the cluster {url}", table.qualified_name());
     scan::register(ctx, table)?;
     let reference =
         TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
@@ -96,7 +98,13 @@ pub async fn audit_table(
         .await
         .map_err(|e| Error::engine(what("reading"), e))?;
 
-    // Set-based rules: count their anomalous tuples, and join them to the table.
+    // Files the executors write for this table (anomalous tuples, anomaly rows); removed
+    // whatever happens.
+    let scratch = Scratch::new(out_dir, table)?;
+
+    // Set-based rules: their distinct anomalous tuples are computed once, written by the
+    // executors, counted from the files' footers, and joined to the table from the files
+    // (whose statistics let the planner broadcast them rather than shuffle the table).
     let mut set_keys = Vec::with_capacity(table.rules.len());
     let mut anomalous = Vec::with_capacity(table.rules.len());
     for (i, rule) in table.rules.iter().enumerate() {
@@ -130,12 +138,26 @@ pub async fn audit_table(
             .and_then(|k| k.filter(not_null))
             .and_then(DataFrame::distinct)
             .map_err(|e| Error::engine(rule_what(), e))?;
-        let n = keys
-            .clone()
-            .count()
+        let dir = scratch.folder(&format!("keys_{i}"))?;
+        keys.write_parquet(&folder_url(&dir), DataFrameWriteOptions::new(), None)
             .await
             .map_err(|e| cluster_error(rule_what(), e))?;
-        set_keys.push(Some(n as u64));
+        let (files, n) = parquet_files(&dir)?;
+        set_keys.push(Some(n));
+        if n == 0 {
+            anomalous.push(Some(lit(false)));
+            continue;
+        }
+        let keys = ctx
+            .read_parquet(
+                files
+                    .iter()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>(),
+                ParquetReadOptions::default(),
+            )
+            .await
+            .map_err(|e| Error::engine(rule_what(), e))?;
         let on: Vec<Expr> = check
             .on
             .iter()
@@ -158,7 +180,7 @@ pub async fn audit_table(
     progress.rows.store(counts.rows, Ordering::Relaxed);
 
     let anomalies = if counts.anomalous > 0 {
-        export_anomalies(fused, &plan, table, out_dir).await?
+        export_anomalies(fused, &plan, table, out_dir, &scratch).await?
     } else {
         None
     };
@@ -260,77 +282,51 @@ async fn count_rows(
     Ok(counts)
 }
 
-/// Anomalous rows, written by the executors as part files next to the export, then gathered
-/// into `anomalies/<library>.<table>.parquet` (the part files are removed).
+/// Anomalous rows, written by the executors as part files into the table's scratch folder,
+/// then gathered into `anomalies/<library>.<table>.parquet`.
 async fn export_anomalies(
     fused: DataFrame,
     plan: &TablePlan,
     table: &BoundTable,
     out_dir: &Path,
+    scratch: &Scratch,
 ) -> Result<Option<(PathBuf, u64)>> {
     let what = || format!("exporting the anomalies of {}", table.qualified_name());
-    let dir = out_dir.join("anomalies");
-    let parts = dir.join(format!(".{}.parts", table.qualified_name()));
-    let parts = std::path::absolute(&parts).map_err(|e| Error::io(&parts, e))?;
-    let _ = std::fs::remove_dir_all(&parts);
-    std::fs::create_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
-    let result = async {
-        let mut columns: Vec<Expr> = plan.layout.data.iter().map(ident).collect();
-        columns.push(
-            plan::failed::failed_rules(
-                plan.rules
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| (r.id.as_str(), col(plan::row::rule_column(i)))),
-            )
-            .alias(FAILED_RULES),
-        );
-        let rows = fused
-            .filter(any_failed(plan))
-            .and_then(|f| f.select(columns))
-            .map_err(|e| Error::engine(what(), e))?;
-        let schema = tally::anomaly_schema(rows.schema().as_arrow(), &plan.layout);
-        rows.write_parquet(
-            &format!("{}/", parts.display()),
-            DataFrameWriteOptions::new(),
-            None,
+    let parts = scratch.folder("anomalies")?;
+    let mut columns: Vec<Expr> = plan.layout.data.iter().map(ident).collect();
+    columns.push(
+        plan::failed::failed_rules(
+            plan.rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.as_str(), col(plan::row::rule_column(i)))),
         )
+        .alias(FAILED_RULES),
+    );
+    let rows = fused
+        .filter(any_failed(plan))
+        .and_then(|f| f.select(columns))
+        .map_err(|e| Error::engine(what(), e))?;
+    let schema = tally::anomaly_schema(rows.schema().as_arrow(), &plan.layout);
+    rows.write_parquet(&folder_url(&parts), DataFrameWriteOptions::new(), None)
         .await
         .map_err(|e| cluster_error(what(), e))?;
-        gather(&parts, &dir, table, &schema).await
-    }
-    .await;
-    let _ = std::fs::remove_dir_all(&parts);
-    result
-}
-
-/// Copy the part files in `parts` into the table's export, through the same sink (and the
-/// same atomic rename) as a local run's.
-async fn gather(
-    parts: &Path,
-    dir: &Path,
-    table: &BoundTable,
-    schema: &arrow::datatypes::SchemaRef,
-) -> Result<Option<(PathBuf, u64)>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(parts)
-        .map_err(|e| Error::io(parts, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
-    files.sort();
+    let (files, _) = parquet_files(&parts)?;
     let sink = AnomalySink::start(
-        dir.join(format!("{}.parquet", table.qualified_name())),
-        Arc::clone(schema),
+        out_dir
+            .join("anomalies")
+            .join(format!("{}.parquet", table.qualified_name())),
+        Arc::clone(&schema),
     )?;
     let tx = sink.sender();
     for f in &files {
         let file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(ParquetRecordBatchReaderBuilder::build)
             .map_err(|e| Error::data(f, e.to_string()))?;
         for batch in reader {
             let batch = batch.map_err(|e| Error::data(f, e.to_string()))?;
-            let batch = conform(&batch, schema).map_err(|e| Error::data(f, e))?;
+            let batch = conform(&batch, &schema).map_err(|e| Error::data(f, e))?;
             if tx.send(batch).await.is_err() {
                 break;
             }
@@ -338,6 +334,59 @@ async fn gather(
     }
     drop(tx);
     sink.finish()
+}
+
+/// A table's folder for what the executors write (`<out>/.cluster/<library>.<table>/`, an
+/// absolute path, as executors resolve it), removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(out_dir: &Path, table: &BoundTable) -> Result<Scratch> {
+        let dir = out_dir.join(".cluster").join(table.qualified_name());
+        let dir = std::path::absolute(&dir).map_err(|e| Error::io(&dir, e))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Scratch(dir))
+    }
+
+    /// A new empty subfolder.
+    fn folder(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.0.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        // `.cluster` itself, once no table uses it.
+        if let Some(parent) = self.0.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// `dir` as a folder to write into (the trailing slash makes DataFusion write part files
+/// inside it).
+fn folder_url(dir: &Path) -> String {
+    format!("{}/", dir.display())
+}
+
+/// The Parquet files the executors wrote into `dir` (sorted), and their rows (from footers).
+fn parquet_files(dir: &Path) -> Result<(Vec<PathBuf>, u64)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    let mut rows = 0;
+    for f in &files {
+        let (_, n) = scan::parquet::footer(f).map_err(|e| Error::data(f, e))?;
+        rows += n;
+    }
+    Ok((files, rows))
 }
 
 /// `batch` with its columns cast to `schema` (the executors' writer may choose other
@@ -362,10 +411,21 @@ fn conform(
     RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| e.to_string())
 }
 
-/// A cluster failure as qc's error: a function the cluster does not know is named, with the
-/// way to fix it.
+/// A cluster failure as qc's error: an unreachable scheduler, or a function the cluster does
+/// not know, is said plainly, with the way to fix it.
 fn cluster_error(context: String, e: DataFusionError) -> Error {
     let text = e.to_string();
+    if text.contains("tcp connect error") || text.contains("transport error") {
+        return Error::Cluster(format!(
+            "{context}: cannot reach the cluster's scheduler ({}): is `qc scheduler` running \
+             at that address?",
+            if text.contains("Connection refused") {
+                "connection refused"
+            } else {
+                text.as_str()
+            }
+        ));
+    }
     if let Some(name) = unknown_function(&text) {
         return Error::Cluster(format!(
             "{context}: the cluster does not know qc's function `{name}`: start its scheduler \
