@@ -25,11 +25,12 @@ lint:
 snap:
     cargo insta review
 
-# Benchmarks: peak memory flat from 1M to 10M rows, throughput of the fused pass, and the
-# domain functions per value (criterion).
+# Benchmarks: peak memory flat from 1M to 10M rows, throughput of the fused pass, the domain
+# functions per value and the fused evaluator kernel (criterion).
 bench:
     bash benches/scale.sh
     cargo bench --bench domain
+    cargo bench --bench kernel
 
 # qc against DuckDB and Polars (PyPI, into scratch/venv) and the scan floor on the same files,
 # counts checked equal: marriage at 1M, 10M, 31,411,241 rows (Parquet), spatial against its floor.

@@ -10,6 +10,12 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 
+/// Rows per batch. Rule evaluation pays a fixed cost per batch and expression; 32K rows
+/// beat DataFusion's default 8K by 11 % on the 12-rule marriage audit and 5 % on the
+/// spatial pack at 10M rows (2.75 → 2.45 s, 6.27 → 5.95 s, medians of 3), for 12 MiB more
+/// peak memory; 64K and 128K were slower again.
+pub const BATCH_ROWS: usize = 32 * 1024;
+
 /// Catalog under which each library is a schema: tables are `library.table` in SQL.
 pub const CATALOG: &str = "qc";
 
@@ -40,6 +46,7 @@ fn total_memory() -> Option<u64> {
 pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
+        .with_batch_size(BATCH_ROWS)
         .with_default_catalog_and_schema(CATALOG, "public")
         .with_create_default_catalog_and_schema(true)
         .with_information_schema(false);
