@@ -174,21 +174,26 @@ fn every_shipped_pack_on_a_cluster_matches_truth_and_the_local_run() {
     );
 }
 
+/// `qc run --rules PACK --cluster URL`, output and history inside `dir`.
+fn run_on_cluster(pack: &str, dir: &Path, url: &str) -> std::process::Output {
+    run(&[
+        "run",
+        "--rules",
+        pack,
+        "--out",
+        &dir.join("out").to_string_lossy(),
+        "--store",
+        &dir.join("qc.db").to_string_lossy(),
+        "--cluster",
+        url,
+    ])
+}
+
 #[test]
 fn csv_tables_are_refused_by_name_on_a_cluster() {
     let dir = tempfile::tempdir().unwrap();
     // No cluster is needed to refuse: the check comes before any query.
-    let o = run(&[
-        "run",
-        "--rules",
-        "testdata/cases/kinds.yaml",
-        "--out",
-        &dir.path().join("out").to_string_lossy(),
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--cluster",
-        "df://127.0.0.1:9",
-    ]);
+    let o = run_on_cluster("testdata/cases/kinds.yaml", dir.path(), "df://127.0.0.1:9");
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("reads CSV files"), "{err}");
@@ -199,17 +204,7 @@ fn csv_tables_are_refused_by_name_on_a_cluster() {
 fn an_unreachable_scheduler_is_said_plainly() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("df://127.0.0.1:{}", free_port());
-    let o = run(&[
-        "run",
-        "--rules",
-        "rules/spatial.yaml",
-        "--out",
-        &dir.path().join("out").to_string_lossy(),
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--cluster",
-        &url,
-    ]);
+    let o = run_on_cluster("rules/spatial.yaml", dir.path(), &url);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -248,17 +243,7 @@ fn stock_cluster() -> (tokio::runtime::Runtime, String) {
 fn a_cluster_without_qc_functions_is_named_in_the_error() {
     let (_stock, url) = stock_cluster();
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&[
-        "run",
-        "--rules",
-        "rules/spatial.yaml",
-        "--out",
-        &dir.path().join("out").to_string_lossy(),
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--cluster",
-        &url,
-    ]);
+    let o = run_on_cluster("rules/spatial.yaml", dir.path(), &url);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
