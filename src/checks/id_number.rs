@@ -48,17 +48,20 @@ impl IdKind {
 
 /// The MOD 11-2 check character for 17 body digits (ASCII), or `None` if a byte is not a digit.
 pub fn check_char(body: &[u8]) -> Option<u8> {
-    if body.len() != 17 {
-        return None;
-    }
-    let mut sum = 0u32;
-    for (b, w) in body.iter().zip(WEIGHTS) {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        sum += u32::from(b - b'0') * w;
-    }
-    Some(CHECK[(sum % 11) as usize])
+    (body.len() == 17 && body.iter().all(u8::is_ascii_digit)).then(|| check_char_of_digits(body))
+}
+
+/// [`check_char`] of a body already known to be 17 ASCII digits.
+fn check_char_of_digits(body: &[u8]) -> u8 {
+    let Ok(body) = <&[u8; 17]>::try_from(body) else {
+        return 0;
+    };
+    let sum: u32 = body
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b.wrapping_sub(b'0')) * w)
+        .sum();
+    CHECK[(sum % 11) as usize]
 }
 
 /// The shape of `s` taken as written (no trimming: see [`is_normalized`]).
@@ -67,20 +70,20 @@ pub fn kind(s: &str) -> IdKind {
     match b.len() {
         // A leading 9 marks foreigners' cards, which never had 15 digits (found by fuzzing:
         // `932031010911224` upgraded to a foreigner's number).
-        15 if b.iter().all(u8::is_ascii_digit) && b[0] != b'9' => IdKind::Legacy,
-        18 if b[..17].iter().all(u8::is_ascii_digit)
-            && (b[17].is_ascii_digit() || b[17] == b'X') =>
-        {
-            match b[0] {
-                b'9' => IdKind::ForeignPermanent,
-                b'8' if matches!(&b[..6], b"810000" | b"820000" | b"830000") => {
-                    IdKind::HkMacauTaiwan
-                }
-                _ => IdKind::Citizen,
-            }
-        }
+        15 if all_digits(b) && b[0] != b'9' => IdKind::Legacy,
+        18 if all_digits(&b[..17]) && (b[17].is_ascii_digit() || b[17] == b'X') => match b[0] {
+            b'9' => IdKind::ForeignPermanent,
+            b'8' if matches!(&b[..6], b"810000" | b"820000" | b"830000") => IdKind::HkMacauTaiwan,
+            _ => IdKind::Citizen,
+        },
         _ => IdKind::Malformed,
     }
+}
+
+/// Whether every byte is an ASCII digit; no early exit, so the loop compiles to SIMD (this
+/// runs several times per ID number of every audited row).
+fn all_digits(b: &[u8]) -> bool {
+    b.iter().fold(true, |all, c| all & c.is_ascii_digit())
 }
 
 /// Whether the value is written in normal form: exactly 18 characters (17 ASCII digits and a
@@ -113,37 +116,65 @@ pub fn normalize(s: &str) -> Option<String> {
 /// The birth date encoded in the number (15-digit numbers: 19YY), if it is a real date on or
 /// after 1880-01-01.
 pub fn birth_date(s: &str) -> Option<NaiveDate> {
-    let digits = s.as_bytes();
-    let (year, month, day) = match kind(s) {
-        IdKind::Citizen | IdKind::HkMacauTaiwan => (
-            num(&digits[6..10])?,
-            num(&digits[10..12])?,
-            num(&digits[12..14])?,
-        ),
-        IdKind::Legacy => (
-            1900 + num(&digits[6..8])?,
-            num(&digits[8..10])?,
-            num(&digits[10..12])?,
-        ),
-        IdKind::ForeignPermanent | IdKind::Malformed => return None,
-    };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    let earliest = NaiveDate::from_ymd_opt(EARLIEST_BIRTH.0, EARLIEST_BIRTH.1, EARLIEST_BIRTH.2)?;
-    (date >= earliest).then_some(date)
+    let (y, m, d) = birth_ymd(s.as_bytes(), kind(s))?;
+    NaiveDate::from_ymd_opt(y, m, d)
 }
 
-fn num(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-    })
+/// [`birth_date`] as days since 1970-01-01 (Arrow Date32), computed without a calendar
+/// library: this runs once per ID number of every audited row.
+pub fn birth_days(s: &str) -> Option<i32> {
+    let (y, m, d) = birth_ymd(s.as_bytes(), kind(s))?;
+    Some(days_from_civil(y, m, d))
+}
+
+/// Year, month and day of the birth date of a number of kind `k` (its digits checked by
+/// [`kind`]), if they form a real date on or after 1880-01-01.
+fn birth_ymd(digits: &[u8], kind: IdKind) -> Option<(i32, u32, u32)> {
+    let num = |r: std::ops::Range<usize>| {
+        digits[r]
+            .iter()
+            .fold(0u32, |acc, c| acc * 10 + u32::from(c.wrapping_sub(b'0')))
+    };
+    let (year, month, day) = match kind {
+        IdKind::Citizen | IdKind::HkMacauTaiwan => (num(6..10), num(10..12), num(12..14)),
+        IdKind::Legacy => (1900 + num(6..8), num(8..10), num(10..12)),
+        IdKind::ForeignPermanent | IdKind::Malformed => return None,
+    };
+    let year = i32::try_from(year).ok()?;
+    let real = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+    (real && (year, month, day) >= EARLIEST_BIRTH).then_some((year, month, day))
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date with a year ≥ 1 (the "days from
+/// civil" formula: years start on 1 March, so the leap day ends the year).
+fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let (era, year_of_era) = (y.div_euclid(400), y.rem_euclid(400));
+    let m = i32::try_from(m).unwrap_or(0);
+    let d = i32::try_from(d).unwrap_or(0);
+    let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// Whether the check character matches (18-character numbers only; `None` for others).
 pub fn checksum_ok(s: &str) -> Option<bool> {
-    match kind(s) {
+    checksum_of(s.as_bytes(), kind(s))
+}
+
+fn checksum_of(b: &[u8], k: IdKind) -> Option<bool> {
+    match k {
         IdKind::Citizen | IdKind::HkMacauTaiwan | IdKind::ForeignPermanent => {
-            let b = s.as_bytes();
-            Some(check_char(&b[..17]) == Some(b[17]))
+            Some(check_char_of_digits(&b[..17]) == b[17])
         }
         IdKind::Legacy | IdKind::Malformed => None,
     }
@@ -153,9 +184,12 @@ pub fn checksum_ok(s: &str) -> Option<bool> {
 /// on or after 1880-01-01, and for 18 characters the right check character. HK/Macau/Taiwan
 /// and foreigners' numbers are *not* citizens' numbers (see [`kind`]).
 pub fn is_valid_citizen(s: &str) -> bool {
+    let b = s.as_bytes();
     match kind(s) {
-        IdKind::Citizen => checksum_ok(s) == Some(true) && birth_date(s).is_some(),
-        IdKind::Legacy => birth_date(s).is_some(),
+        IdKind::Citizen => {
+            checksum_of(b, IdKind::Citizen) == Some(true) && birth_ymd(b, IdKind::Citizen).is_some()
+        }
+        IdKind::Legacy => birth_ymd(b, IdKind::Legacy).is_some(),
         _ => false,
     }
 }
@@ -346,8 +380,20 @@ mod tests {
         }
 
         #[test]
+        fn birth_days_agree_with_the_calendar(s in "[1-8][0-9]{5}(1[89]|20|99)[0-9]{2}[0-3][0-9][0-3][0-9][0-9]{4}|[1-8][0-9]{5}[0-9]{2}[0-1][0-9][0-3][0-9][0-9]{3}") {
+            proptest::prop_assert_eq!(birth_days(&s), birth_date(&s).map(days));
+            let chrono_date = match kind(&s) {
+                IdKind::Citizen => NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").ok(),
+                IdKind::Legacy => NaiveDate::parse_from_str(&format!("19{}", &s[6..12]), "%Y%m%d").ok(),
+                _ => None,
+            }
+            .filter(|d| *d >= NaiveDate::from_ymd_opt(1880, 1, 1).unwrap());
+            proptest::prop_assert_eq!(birth_date(&s), chrono_date);
+        }
+
+        #[test]
         fn never_panics(s in "\\PC{0,24}") {
-            let _ = (kind(&s), normalize(&s), birth_date(&s), sex(&s), checksum_ok(&s), address_known(&s), upgrade(&s));
+            let _ = (kind(&s), normalize(&s), birth_date(&s), birth_days(&s), is_valid_citizen(&s), sex(&s), checksum_ok(&s), address_known(&s), upgrade(&s));
         }
     }
 }

@@ -5,9 +5,13 @@
 //! view types) and maps each value on its own: NULL in, NULL out. They are plain scalar UDFs,
 //! registered by name, so a Ballista executor with [`register`] called can run the same plans.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array, StringArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array, StringBuilder,
+    StringViewBuilder,
+};
 use arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
@@ -25,7 +29,8 @@ pub enum TextFn {
     /// Days since 1970-01-01.
     Date(fn(&str) -> Option<i32>),
     Int(fn(&str) -> Option<i64>),
-    Text(fn(&str) -> Option<String>),
+    /// Borrowed from the value or static where it can be: no allocation per row.
+    Text(for<'a> fn(&'a str) -> Option<Cow<'a, str>>),
 }
 
 /// A one-argument text function. Functions are identified by name (names are unique).
@@ -67,21 +72,41 @@ impl TextUdf {
         }
     }
 
-    fn map_values<'a>(&self, values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    /// Map each value; text results come back in the argument's string type (a view array
+    /// for a view argument, so comparing with another column of the scan needs no cast).
+    fn map_values<'a>(
+        &self,
+        values: impl Iterator<Item = Option<&'a str>>,
+        views: bool,
+    ) -> ArrayRef {
         match self.f {
             TextFn::Bool(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<BooleanArray>()),
             TextFn::Date(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Date32Array>()),
             TextFn::Int(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Int64Array>()),
-            TextFn::Text(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<StringArray>()),
+            TextFn::Text(f) if views => {
+                let mut out = StringViewBuilder::with_capacity(values.size_hint().0);
+                for v in values {
+                    out.append_option(v.and_then(f));
+                }
+                Arc::new(out.finish())
+            }
+            TextFn::Text(f) => {
+                let mut out = StringBuilder::with_capacity(values.size_hint().0, 0);
+                for v in values {
+                    out.append_option(v.and_then(f));
+                }
+                Arc::new(out.finish())
+            }
         }
     }
 
-    fn scalar(&self, v: Option<&str>) -> ScalarValue {
+    fn scalar(&self, v: Option<&str>, views: bool) -> ScalarValue {
         match self.f {
             TextFn::Bool(f) => ScalarValue::Boolean(v.and_then(f)),
             TextFn::Date(f) => ScalarValue::Date32(v.and_then(f)),
             TextFn::Int(f) => ScalarValue::Int64(v.and_then(f)),
-            TextFn::Text(f) => ScalarValue::Utf8(v.and_then(f)),
+            TextFn::Text(f) if views => ScalarValue::Utf8View(v.and_then(f).map(Cow::into_owned)),
+            TextFn::Text(f) => ScalarValue::Utf8(v.and_then(f).map(Cow::into_owned)),
         }
     }
 }
@@ -95,11 +120,12 @@ impl ScalarUDFImpl for TextUdf {
         &self.signature
     }
 
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         Ok(match self.f {
             TextFn::Bool(_) => DataType::Boolean,
             TextFn::Date(_) => DataType::Date32,
             TextFn::Int(_) => DataType::Int64,
+            TextFn::Text(_) if args.first() == Some(&DataType::Utf8View) => DataType::Utf8View,
             TextFn::Text(_) => DataType::Utf8,
         })
     }
@@ -110,14 +136,17 @@ impl ScalarUDFImpl for TextUdf {
         };
         match arg {
             ColumnarValue::Array(a) => Ok(ColumnarValue::Array(match a.data_type() {
-                DataType::Utf8 => self.map_values(a.as_string::<i32>().iter()),
-                DataType::LargeUtf8 => self.map_values(a.as_string::<i64>().iter()),
-                DataType::Utf8View => self.map_values(a.as_string_view().iter()),
+                DataType::Utf8 => self.map_values(a.as_string::<i32>().iter(), false),
+                DataType::LargeUtf8 => self.map_values(a.as_string::<i64>().iter(), false),
+                DataType::Utf8View => self.map_values(a.as_string_view().iter(), true),
                 other => return exec_err!("{} takes text, not {other}", self.name),
             })),
             ColumnarValue::Scalar(s) => match s {
-                ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
-                    Ok(ColumnarValue::Scalar(self.scalar(v.as_deref())))
+                ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) => {
+                    Ok(ColumnarValue::Scalar(self.scalar(v.as_deref(), false)))
+                }
+                ScalarValue::Utf8View(v) => {
+                    Ok(ColumnarValue::Scalar(self.scalar(v.as_deref(), true)))
                 }
                 other => exec_err!("{} takes text, not {}", self.name, other.data_type()),
             },
@@ -148,28 +177,25 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             "written in normal form: 18 chars (digits + digit/X) or 15 digits, nothing else",
         ),
         (
-            TextUdf::new("qc_id_normalize", TextFn::Text(id::normalize)),
+            TextUdf::new(
+                "qc_id_normalize",
+                TextFn::Text(|s| id::normalize(s).map(Cow::Owned)),
+            ),
             "normal form of a number written with spaces, full-width digits or lower-case x",
         ),
         (
             TextUdf::new(
                 "qc_id_kind",
-                TextFn::Text(|s| Some(id::kind(s).code().to_string())),
+                TextFn::Text(|s| Some(Cow::Borrowed(id::kind(s).code()))),
             ),
             "citizen, legacy15, hk_mo_tw (81/82/83), foreign (9…) or malformed",
         ),
         (
-            TextUdf::new(
-                "qc_id_birth_date",
-                TextFn::Date(|s| id::birth_date(s).map(id::days)),
-            ),
+            TextUdf::new("qc_id_birth_date", TextFn::Date(id::birth_days)),
             "birth date encoded in the number (15 digits: 19YY)",
         ),
         (
-            TextUdf::new(
-                "qc_id_sex",
-                TextFn::Text(|s| id::sex(s).map(str::to_string)),
-            ),
+            TextUdf::new("qc_id_sex", TextFn::Text(|s| id::sex(s).map(Cow::Borrowed))),
             "'1' male (odd sequence digit) or '2' female (even), GB/T 2261.1",
         ),
         (
@@ -177,7 +203,10 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             "address code known: a current or retired Shanghai code, or a valid province elsewhere",
         ),
         (
-            TextUdf::new("qc_id_upgrade", TextFn::Text(id::upgrade)),
+            TextUdf::new(
+                "qc_id_upgrade",
+                TextFn::Text(|s| id::upgrade(s).map(Cow::Owned)),
+            ),
             "18-character form of a 15-digit number",
         ),
         (
@@ -197,7 +226,7 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new(
                 "qc_district_name",
-                TextFn::Text(|s| admin::district_name(s).map(str::to_string)),
+                TextFn::Text(|s| admin::district_name(s).map(Cow::Borrowed)),
             ),
             "name of a current or retired district code (310103 → 卢湾区)",
         ),
@@ -211,70 +240,70 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new(
                 "qc_admin_parent",
-                TextFn::Text(|s| admin::parent(s).map(str::to_string)),
+                TextFn::Text(|s| admin::parent(s).map(Cow::Borrowed)),
             ),
             "the enclosing division: 12-digit community → 9-digit street, 9-digit street → district",
         ),
         (
             TextUdf::new(
                 "qc_addr_district",
-                TextFn::Text(|s| address::part(s, "district").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "district").map(Cow::Borrowed)),
             ),
             "district part of an address text (黄浦区), per the address grammar in README",
         ),
         (
             TextUdf::new(
                 "qc_addr_street",
-                TextFn::Text(|s| address::part(s, "street").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "street").map(Cow::Borrowed)),
             ),
             "street/town part (南京东路街道, 七宝镇)",
         ),
         (
             TextUdf::new(
                 "qc_addr_zone",
-                TextFn::Text(|s| address::part(s, "zone").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "zone").map(Cow::Borrowed)),
             ),
             "development zone, park or farm standing for a street (张江高科技园区, 前卫农场)",
         ),
         (
             TextUdf::new(
                 "qc_addr_road",
-                TextFn::Text(|s| address::part(s, "road").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "road").map(Cow::Borrowed)),
             ),
             "road part (四川北路, 沪南公路, 曹杨二村)",
         ),
         (
             TextUdf::new(
                 "qc_addr_lane",
-                TextFn::Text(|s| address::part(s, "lane").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "lane").map(Cow::Borrowed)),
             ),
             "lane part (1746弄)",
         ),
         (
             TextUdf::new(
                 "qc_addr_number",
-                TextFn::Text(|s| address::part(s, "number").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "number").map(Cow::Borrowed)),
             ),
             "house number part (45号, 12-1号, 12号甲)",
         ),
         (
             TextUdf::new(
                 "qc_addr_building",
-                TextFn::Text(|s| address::part(s, "building").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "building").map(Cow::Borrowed)),
             ),
             "building part (3号楼, 5幢)",
         ),
         (
             TextUdf::new(
                 "qc_addr_room",
-                TextFn::Text(|s| address::part(s, "room").map(str::to_string)),
+                TextFn::Text(|s| address::part(s, "room").map(Cow::Borrowed)),
             ),
             "room part (601室)",
         ),
         (
             TextUdf::new(
                 "qc_cert_type",
-                TextFn::Text(|s| cert::parts(s).map(|p| p.0.to_string())),
+                TextFn::Text(|s| cert::parts(s).map(|p| Cow::Borrowed(p.0))),
             ),
             "certificate number's type: J, L, BJ or BL (NULL if malformed)",
         ),
@@ -284,7 +313,7 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
                 TextFn::Text(|s| {
                     cert::parts(s)
                         .and_then(|p| cert::business_type(p.0))
-                        .map(str::to_string)
+                        .map(Cow::Borrowed)
                 }),
             ),
             "business type its type letter stands for: 结婚, 离婚, 补领结婚证, 补领离婚证",
@@ -292,7 +321,7 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new(
                 "qc_cert_organ",
-                TextFn::Text(|s| cert::parts(s).map(|p| p.1.to_string())),
+                TextFn::Text(|s| cert::parts(s).map(|p| Cow::Borrowed(p.1))),
             ),
             "certificate number's registering-organ division code",
         ),

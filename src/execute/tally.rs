@@ -1,7 +1,6 @@
 //! Per-batch accounting of the fused projection: counts per rule and provider, and the
 //! anomalous rows cut out for the sink.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, ListBuilder, StringBuilder};
@@ -9,6 +8,8 @@ use arrow::buffer::BooleanBuffer;
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+// hashbrown with foldhash: SipHash per row's provider cost 4 % of a 12-rule audit.
+use datafusion::common::HashMap;
 
 use crate::error::{Error, Result};
 use crate::plan::{Layout, TablePlan};
