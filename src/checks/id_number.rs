@@ -124,7 +124,7 @@ pub fn birth_date(s: &str) -> Option<NaiveDate> {
 /// library: this runs once per ID number of every audited row.
 pub fn birth_days(s: &str) -> Option<i32> {
     let (y, m, d) = birth_ymd(s.as_bytes(), kind(s))?;
-    Some(days_from_civil(y, m, d))
+    Some(super::dates::days_from_civil(y, m, d))
 }
 
 /// Year, month and day of the birth date of a number of kind `k` (its digits checked by
@@ -141,29 +141,8 @@ fn birth_ymd(digits: &[u8], kind: IdKind) -> Option<(i32, u32, u32)> {
         IdKind::ForeignPermanent | IdKind::Malformed => return None,
     };
     let year = i32::try_from(year).ok()?;
-    let real = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
-    (real && (year, month, day) >= EARLIEST_BIRTH).then_some((year, month, day))
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date with a year ≥ 1 (the "days from
-/// civil" formula: years start on 1 March, so the leap day ends the year).
-fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let (era, year_of_era) = (y.div_euclid(400), y.rem_euclid(400));
-    let m = i32::try_from(m).unwrap_or(0);
-    let d = i32::try_from(d).unwrap_or(0);
-    let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    ((year, month, day) >= EARLIEST_BIRTH && super::dates::is_real_date(year, month, day))
+        .then_some((year, month, day))
 }
 
 /// Whether the check character matches (18-character numbers only; `None` for others).

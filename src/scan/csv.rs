@@ -364,7 +364,7 @@ impl CsvJob {
 
 /// One parsed record: its fields (decoded UTF-8), where it starts, and any damage found.
 pub struct Record<'a> {
-    text: &'a [u8],
+    text: &'a str,
     ends: &'a [usize],
     raw: &'a [u8],
     pub line: u64,
@@ -378,8 +378,8 @@ impl Record<'_> {
 
     pub fn field(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        // The decoder emits UTF-8 and csv-core splits only at ASCII bytes.
-        std::str::from_utf8(&self.text[start..self.ends[i]]).unwrap_or("\u{FFFD}")
+        // csv-core splits only at ASCII bytes, so fields start and end on char boundaries.
+        self.text.get(start..self.ends[i]).unwrap_or("\u{FFFD}")
     }
 
     pub fn raw(&self) -> String {
@@ -505,8 +505,10 @@ impl RecordReader {
         let Some(found) = self.advance()? else {
             return Ok(None);
         };
+        // The decoder emits UTF-8: one check per record, not one per field.
+        let text = std::str::from_utf8(&self.fields[..found.nfields]).unwrap_or("");
         Ok(Some(Record {
-            text: &self.fields[..found.nfields],
+            text,
             ends: &self.ends[..found.nends],
             raw: &self.buf[found.raw.clone()],
             line: found.line,
@@ -619,9 +621,13 @@ struct Found {
 /// Line breaks in `s` (LF, CR or CRLF, mixed freely); `after_cr`: the text before `s` ended
 /// with CR, so a LF opening `s` completes that break.
 fn line_breaks(after_cr: bool, s: &[u8]) -> u64 {
-    let crlf = memchr::memmem::find_iter(s, b"\r\n").count() as u64;
+    let lf = memchr_count(b'\n', s);
     let joined = u64::from(after_cr && s.first() == Some(&b'\n'));
-    memchr_count(b'\n', s) + memchr_count(b'\r', s) - crlf - joined
+    if memchr::memchr(b'\r', s).is_none() {
+        return lf - joined;
+    }
+    let crlf = memchr::memmem::find_iter(s, b"\r\n").count() as u64;
+    lf + memchr_count(b'\r', s) - crlf - joined
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
@@ -679,22 +685,23 @@ impl ColumnBuilder {
 
     /// Append a non-null text value; false (and a NULL appended) when it does not parse.
     fn append(&mut self, text: &str) -> bool {
-        let t = text.trim();
+        // Text is kept as written; other types are read without surrounding blanks.
+        let t = || text.trim();
         let ok = match self {
             ColumnBuilder::Skip => return true,
             ColumnBuilder::Str(b) => {
                 b.append_value(text);
                 return true;
             }
-            ColumnBuilder::Int(b) => t.parse::<i64>().map(|v| b.append_value(v)).is_ok(),
-            ColumnBuilder::Float(b) => t.parse::<f64>().map(|v| b.append_value(v)).is_ok(),
-            ColumnBuilder::Date(b, f) => parse_date(t, f.as_deref())
+            ColumnBuilder::Int(b) => t().parse::<i64>().map(|v| b.append_value(v)).is_ok(),
+            ColumnBuilder::Float(b) => t().parse::<f64>().map(|v| b.append_value(v)).is_ok(),
+            ColumnBuilder::Date(b, f) => parse_date(t(), f.as_deref())
                 .map(|v| b.append_value(v))
                 .is_some(),
-            ColumnBuilder::Ts(b, f) => parse_timestamp(t, f.as_deref())
+            ColumnBuilder::Ts(b, f) => parse_timestamp(t(), f.as_deref())
                 .map(|v| b.append_value(v))
                 .is_some(),
-            ColumnBuilder::Bool(b) => parse_bool(t).map(|v| b.append_value(v)).is_some(),
+            ColumnBuilder::Bool(b) => parse_bool(t()).map(|v| b.append_value(v)).is_some(),
         };
         if !ok {
             self.append_null();
@@ -752,12 +759,15 @@ impl BatchBuilder {
         let mut error = rec.error.clone();
         for (i, col) in self.columns.iter_mut().enumerate() {
             let p = positions[i];
+            if matches!(col, ColumnBuilder::Skip) {
+                continue;
+            }
             if p >= rec.fields() {
                 col.append_null();
                 continue;
             }
             let text = rec.field(p);
-            if nulls.iter().any(|n| n == text) {
+            if nulls.iter().any(|n| n.as_str() == text) {
                 col.append_null();
             } else if !col.append(text) && error.is_none() {
                 error = Some((

@@ -24,7 +24,9 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Option<i32> {
             ),
             _ => return None,
         };
-        NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        let year = i32::try_from(year).ok()?;
+        return crate::checks::dates::is_real_date(year, month, day)
+            .then(|| crate::checks::dates::days_from_civil(year, month, day));
     };
     Some(date_to_days(date))
 }
