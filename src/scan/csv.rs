@@ -506,7 +506,7 @@ impl RecordReader {
             return Ok(None);
         };
         // The decoder emits UTF-8: one check per record, not one per field.
-        let text = std::str::from_utf8(&self.fields[..found.nfields]).unwrap_or("");
+        let text = simdutf8::basic::from_utf8(&self.fields[..found.nfields]).unwrap_or("");
         Ok(Some(Record {
             text,
             ends: &self.ends[..found.nends],
