@@ -176,6 +176,11 @@ pub fn id_number(data: &[u8]) {
         );
         assert_eq!(id::sex(&u), id::sex(s), "upgrade keeps the sex");
     }
+    assert_eq!(
+        id::birth_days(s),
+        id::birth_date(s).map(id::days),
+        "the SQL function's day count is the calendar's"
+    );
     let _ = id::address_known(s);
     let _ = id::checksum_ok(s);
 }
