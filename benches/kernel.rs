@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use datafusion::catalog::MemTable;
-use datafusion::common::TableReference;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
-use qc::execute::{local, sets, tally};
+use qc::execute::counts::TableCounts;
+use qc::execute::{export, session, sets, tally};
 use qc::plan::{self, TablePlan};
-use qc::results::counts::TableCounts;
 
 /// The pack's first table bound, its fused plan, and the physical plan of that projection
 /// over the table's rows held in memory (in the engine's batch size).
@@ -27,11 +26,11 @@ fn prepare(
 ) -> (SessionContext, TablePlan, Arc<dyn ExecutionPlan>, u64) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     rt.block_on(async {
-        let ctx = local::session(2);
-        let (packs, diagnostics) = qc::rules::load(
+        let ctx = session::session(2);
+        let (packs, diagnostics) = qc::bind::load(
             &[root.join(pack)],
             &ctx,
-            &qc::rules::bind::SourceOptions::default(),
+            &qc::bind::SourceOptions::default(),
         )
         .await
         .expect("pack loads");
@@ -41,9 +40,8 @@ fn prepare(
         let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets)).expect("plan");
 
         // The scan's rows, read once into memory, in two partitions (the engine's threads).
-        qc::scan::register(&ctx, table).expect("register");
-        let reference =
-            TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
+        qc::scan::register(&ctx, &table.source_view()).expect("register");
+        let reference = table.table_ref().reference();
         let source = ctx.table(reference.clone()).await.expect("table");
         let schema = Arc::new(source.schema().as_arrow().clone());
         let batches = source.collect().await.expect("rows");
@@ -72,7 +70,7 @@ fn bench_pack(c: &mut Criterion, name: &str, pack: &str) {
         .build()
         .expect("runtime");
     let (ctx, plan, physical, rows) = prepare(&rt, pack);
-    let anomaly_schema = tally::anomaly_schema(physical.schema().as_ref(), &plan.layout);
+    let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan.layout);
     let mut g = c.benchmark_group("fused_kernel");
     g.throughput(Throughput::Elements(rows));
     g.bench_function(name, |b| {

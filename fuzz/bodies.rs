@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use qc::rules::BoundColumn;
 use qc::rules::ColumnType;
-use qc::rules::bind::BoundColumn;
-use qc::scan::CsvOptions;
+use qc::rules::source::CsvOptions;
 
 /// A private folder holding the fixture tables of `testdata/cases` (tables and code lists, no
 /// packs), for fuzzed packs to read.
@@ -64,16 +64,17 @@ pub fn pack(data: &[u8]) {
     std::fs::write(&path, data).expect("write pack");
     let out = path.with_extension("out");
     runtime().block_on(async {
-        let ctx = qc::execute::local::session(1);
-        let options = qc::rules::bind::SourceOptions::default();
-        match qc::rules::load(std::slice::from_ref(&path), &ctx, &options).await {
+        let ctx = qc::execute::session::session(1);
+        let options = qc::bind::SourceOptions::default();
+        match qc::bind::load(std::slice::from_ref(&path), &ctx, &options).await {
             Ok((packs, diagnostics)) => {
                 for d in &diagnostics {
                     let _ = d.render();
                 }
                 for table in packs.iter().flat_map(|p| &p.tables) {
                     let progress = Arc::new(qc::execute::TableProgress::default());
-                    let _ = qc::execute::audit_table(&ctx, table, &out, &progress, 20_000).await;
+                    let _ =
+                        qc::execute::local::audit_table(&ctx, table, &out, &progress, 20_000).await;
                 }
             }
             Err(e) => {
@@ -178,7 +179,7 @@ pub fn id_number(data: &[u8]) {
     }
     assert_eq!(
         id::birth_days(s),
-        id::birth_date(s).map(id::days),
+        id::birth_date(s).map(qc::values::days),
         "the SQL function's day count is the calendar's"
     );
     let _ = id::address_known(s);

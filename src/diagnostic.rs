@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use crate::error::ExitStatus;
+
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
 /// A pack file's path and text, shared by every diagnostic that points into it.
 #[derive(Debug)]
@@ -42,6 +44,13 @@ impl Span {
             column,
             len,
         }
+    }
+
+    /// The span of a YAML value parsed with its location (its token in `file`).
+    pub fn of<T>(file: &Arc<SourceFile>, value: &serde_saphyr::Spanned<T>) -> Span {
+        let loc = value.referenced;
+        let (line, column) = position(loc.line(), loc.column());
+        Span::at_token(file, line, column)
     }
 
     /// The same line, `chars` characters further right (for pointing inside a scalar).
@@ -109,6 +118,290 @@ fn token_len(mut rest: impl Iterator<Item = char>) -> usize {
     text.trim_end().chars().count().max(1)
 }
 
+/// Whose problem a diagnostic is: it decides the exit status, the same under `qc check` and
+/// `qc run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// The pack is wrong (exit status 2).
+    Pack,
+    /// The data's sources are missing or damaged (exit status 3).
+    Source,
+    /// qc itself is wrong (exit status 3).
+    Internal,
+}
+
+/// Every diagnostic code qc reports. Each has a stable kebab-case name (shown in brackets and
+/// in `qc check --format json`), a one-line meaning and a [`Group`]; each has a fixture and a
+/// snapshot under `testdata/diagnostics/` (tests/diagnostics.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    InvalidPack,
+    DuplicateLibrary,
+    DuplicateTable,
+    DuplicateRuleId,
+    DuplicateColumn,
+    InvalidName,
+    MissingKey,
+    MissingColumns,
+    MissingFormat,
+    UnknownFormat,
+    UnknownEncoding,
+    UnknownType,
+    UnknownDimension,
+    UnknownSeverity,
+    UnknownColumn,
+    UnknownTable,
+    UnknownCodeList,
+    TypeMismatch,
+    InvalidOption,
+    InvalidThreshold,
+    InvalidScoring,
+    InvalidRegex,
+    InvalidSql,
+    ForbiddenSql,
+    InvalidRule,
+    QueryShape,
+    RuleSkipped,
+    SourceNotFound,
+    SourceUnreadable,
+    SourceMissingColumn,
+    SourceLeftOut,
+    Internal,
+}
+
+impl Code {
+    pub const ALL: [Code; 32] = [
+        Code::InvalidPack,
+        Code::DuplicateLibrary,
+        Code::DuplicateTable,
+        Code::DuplicateRuleId,
+        Code::DuplicateColumn,
+        Code::InvalidName,
+        Code::MissingKey,
+        Code::MissingColumns,
+        Code::MissingFormat,
+        Code::UnknownFormat,
+        Code::UnknownEncoding,
+        Code::UnknownType,
+        Code::UnknownDimension,
+        Code::UnknownSeverity,
+        Code::UnknownColumn,
+        Code::UnknownTable,
+        Code::UnknownCodeList,
+        Code::TypeMismatch,
+        Code::InvalidOption,
+        Code::InvalidThreshold,
+        Code::InvalidScoring,
+        Code::InvalidRegex,
+        Code::InvalidSql,
+        Code::ForbiddenSql,
+        Code::InvalidRule,
+        Code::QueryShape,
+        Code::RuleSkipped,
+        Code::SourceNotFound,
+        Code::SourceUnreadable,
+        Code::SourceMissingColumn,
+        Code::SourceLeftOut,
+        Code::Internal,
+    ];
+
+    fn entry(self) -> (&'static str, Group, &'static str) {
+        match self {
+            Code::InvalidPack => (
+                "invalid-pack",
+                Group::Pack,
+                "the file is not a valid pack: YAML syntax, an unknown or missing field, a value of the wrong shape",
+            ),
+            Code::DuplicateLibrary => (
+                "duplicate-library",
+                Group::Pack,
+                "two packs of the run declare the same library id",
+            ),
+            Code::DuplicateTable => (
+                "duplicate-table",
+                Group::Pack,
+                "a pack declares the same table twice",
+            ),
+            Code::DuplicateRuleId => (
+                "duplicate-rule-id",
+                Group::Pack,
+                "a rule or table-check id is used twice in one pack",
+            ),
+            Code::DuplicateColumn => (
+                "duplicate-column",
+                Group::Pack,
+                "a table declares the same column twice",
+            ),
+            Code::InvalidName => (
+                "invalid-name",
+                Group::Pack,
+                "a library, table or column name is not usable (not an identifier, or reserved for qc)",
+            ),
+            Code::MissingKey => ("missing-key", Group::Pack, "a table declares no key column"),
+            Code::MissingColumns => (
+                "missing-columns",
+                Group::Pack,
+                "a CSV table does not declare its columns and their types",
+            ),
+            Code::MissingFormat => (
+                "missing-format",
+                Group::Pack,
+                "a source's format cannot be told from its file extension",
+            ),
+            Code::UnknownFormat => (
+                "unknown-format",
+                Group::Pack,
+                "a source's `format` is neither csv nor parquet",
+            ),
+            Code::UnknownEncoding => (
+                "unknown-encoding",
+                Group::Pack,
+                "a CSV source's `encoding` is not utf-8, gbk or gb18030",
+            ),
+            Code::UnknownType => (
+                "unknown-type",
+                Group::Pack,
+                "a column's `type` is not one of qc's column types",
+            ),
+            Code::UnknownDimension => (
+                "unknown-dimension",
+                Group::Pack,
+                "a rule's `dimension` is not a quality dimension",
+            ),
+            Code::UnknownSeverity => (
+                "unknown-severity",
+                Group::Pack,
+                "a rule's `severity` is neither error nor warn",
+            ),
+            Code::UnknownColumn => (
+                "unknown-column",
+                Group::Pack,
+                "a rule, key or provider names a column the table does not have",
+            ),
+            Code::UnknownTable => (
+                "unknown-table",
+                Group::Pack,
+                "a set-based rule names a table that is not in the run",
+            ),
+            Code::UnknownCodeList => (
+                "unknown-code-list",
+                Group::Pack,
+                "an `allowed` rule names a code list that is not beside the pack",
+            ),
+            Code::TypeMismatch => (
+                "type-mismatch",
+                Group::Pack,
+                "a column's type does not fit the check, the comparison, or the type declared for it",
+            ),
+            Code::InvalidOption => (
+                "invalid-option",
+                Group::Pack,
+                "a check's or source's option has a value it cannot take",
+            ),
+            Code::InvalidThreshold => (
+                "invalid-threshold",
+                Group::Pack,
+                "a rule's `threshold` is out of range (max_rate must be between 0 and 1)",
+            ),
+            Code::InvalidScoring => (
+                "invalid-scoring",
+                Group::Pack,
+                "the pack's `scoring` model names an unknown dimension or a negative weight",
+            ),
+            Code::InvalidRegex => (
+                "invalid-regex",
+                Group::Pack,
+                "a `pattern` rule's regular expression does not compile",
+            ),
+            Code::InvalidSql => (
+                "invalid-sql",
+                Group::Pack,
+                "rule SQL does not parse, or does not plan against the table",
+            ),
+            Code::ForbiddenSql => (
+                "forbidden-sql",
+                Group::Pack,
+                "rule SQL does something a rule may not: statements, subqueries, aggregates, other tables",
+            ),
+            Code::InvalidRule => (
+                "invalid-rule",
+                Group::Pack,
+                "a set-based rule's plan cannot be built against the tables it reads",
+            ),
+            Code::QueryShape => (
+                "query-shape",
+                Group::Pack,
+                "a `query` rule does not return the columns it is matched on",
+            ),
+            Code::RuleSkipped => (
+                "rule-skipped",
+                Group::Pack,
+                "a rule reads a table whose pack is not in the run; it is left out (a warning)",
+            ),
+            Code::SourceNotFound => (
+                "source-not-found",
+                Group::Source,
+                "a source path or glob (or a `--data` path) matches no file",
+            ),
+            Code::SourceUnreadable => (
+                "source-unreadable",
+                Group::Source,
+                "a source file cannot be read: damaged, unreadable, or not of its format",
+            ),
+            Code::SourceMissingColumn => (
+                "source-missing-column",
+                Group::Source,
+                "a declared column is not in a source file (Parquet schema or CSV header)",
+            ),
+            Code::SourceLeftOut => (
+                "source-left-out",
+                Group::Source,
+                "a damaged file is left out of the run under `--keep-going` (a warning)",
+            ),
+            Code::Internal => (
+                "internal",
+                Group::Internal,
+                "an invariant of qc did not hold (a qc bug)",
+            ),
+        }
+    }
+
+    /// The stable name, e.g. `unknown-column`.
+    pub fn name(self) -> &'static str {
+        self.entry().0
+    }
+
+    pub fn group(self) -> Group {
+        self.entry().1
+    }
+
+    /// What the code means, in one line.
+    pub fn meaning(self) -> &'static str {
+        self.entry().2
+    }
+
+    /// The code named `name`.
+    pub fn parse(name: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The exit status for a pack load that found `errors`: 2 when any is the pack's fault, else 3
+/// (every error is about the data's sources, or qc's own).
+pub fn exit_status<'a>(errors: impl IntoIterator<Item = &'a Diagnostic>) -> ExitStatus {
+    if errors.into_iter().any(|d| d.code.group() == Group::Pack) {
+        ExitStatus::RuleError
+    } else {
+        ExitStatus::RuntimeError
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     Error,
@@ -117,8 +410,7 @@ pub enum Severity {
 
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
-    /// Stable kebab-case code, e.g. `unknown-column`.
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub span: Option<Span>,
@@ -128,7 +420,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             severity: Severity::Error,
@@ -139,7 +431,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
@@ -180,7 +472,9 @@ impl Diagnostic {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let title = level.primary_title(self.message.as_str()).id(self.code);
+        let title = level
+            .primary_title(self.message.as_str())
+            .id(self.code.name());
         let path_text;
         let mut groups = Vec::new();
         match &self.span {
@@ -194,10 +488,10 @@ impl Diagnostic {
                     ),
                 );
             }
-            None => groups.push(Group::with_title(title)),
+            None => groups.push(annotate_snippets::Group::with_title(title)),
         }
         if let Some(help) = &self.help {
-            groups.push(Group::with_title(
+            groups.push(annotate_snippets::Group::with_title(
                 Level::HELP.secondary_title(help.as_str()),
             ));
         }
@@ -251,7 +545,7 @@ mod tests {
     #[test]
     fn render_points_at_the_span() {
         let f = file("tables:\n  - name: 婚姻登记\n    key: reg_idd\n");
-        let d = Diagnostic::error("unknown-column", "unknown column `reg_idd`")
+        let d = Diagnostic::error(Code::UnknownColumn, "unknown column `reg_idd`")
             .at(Span::at_token(&f, 3, 10))
             .help("did you mean `reg_id`?");
         let text = d.render();

@@ -4,7 +4,7 @@
 //! never errors. Rule-pack problems are [`crate::diagnostic::Diagnostic`]s, all collected and
 //! printed by the command that found them. Only what stops a run is an [`Error`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Exit status of the `qc` process (documented in README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,13 +110,13 @@ impl Error {
         }
     }
 
-    /// A damaged file, as an error (its reason already names the file), pointing at
-    /// `--keep-going`.
-    pub fn damaged(f: &crate::rules::bind::LeftOutFile) -> Self {
-        let prefix = format!("{}: ", f.file.display());
-        let reason = f.reason.strip_prefix(&prefix).unwrap_or(&f.reason);
+    /// A damaged `file`, as an error pointing at `--keep-going`; `reason` may already name
+    /// the file.
+    pub fn damaged(file: &Path, reason: &str) -> Self {
+        let prefix = format!("{}: ", file.display());
+        let reason = reason.strip_prefix(&prefix).unwrap_or(reason);
         Error::data(
-            f.file.clone(),
+            file,
             format!(
                 "{reason} (`qc run --keep-going` audits the other files and marks the run partial)"
             ),

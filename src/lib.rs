@@ -4,21 +4,39 @@
 //! big-data center. The module tree is the pipeline:
 //!
 //! ```text
-//! rules/*.yaml ─parse─▶ Pack ─bind (schemas)─▶ BoundPack        rules/   (+ checks/)
+//! rules/*.yaml ─parse─▶ Pack ─bind (schemas)─▶ BoundPack         bind/   (rules/, checks/, scan/)
 //!                                     │ compile
 //!                                     ▼
-//! Parquet / CSV ──scan──▶ one fused projection per table        scan/, plan/
+//! Parquet / CSV ──scan──▶ one fused projection per table         scan/, plan/
 //!                                     │ execute on all cores
 //!                                     ▼
-//!               TableCounts + anomalous rows                    execute/
+//!               TableCounts + anomaly exports                    execute/
 //!                                     │
 //!                                     ▼
-//!     RunSummary (terminal, summary.json) + anomaly exports     results/
-//!        + run history (SQLite) ─▶ feedback files (xlsx, CSV)
-//!                                     │
+//!     RunSummary (summary.json) + run history (SQLite)           results/
+//!                                     │ one run, bind to commit
 //!                                     ▼
-//!     MonthlyReport (HTML, Markdown, JSON), from the history    report/
+//!     terminal summary, monthly report, feedback files           run.rs, text.rs, report/, cli/
 //! ```
+//!
+//! ## Layers
+//! Each module imports only modules of lower layers ([`LAYERS`], ground first); modules of
+//! one layer do not import each other. `tests/layers.rs` reads `src/` and fails on any import
+//! that runs back up.
+//!
+//! | layer | modules | what they are |
+//! |---|---|---|
+//! | 0 | `error` | the one error type and exit statuses |
+//! | 1 | `diagnostic`, `values` | pack diagnostics and their codes; the calendar and text → value parsing |
+//! | 2 | `rules` | the rule language's vocabulary: thresholds, dimensions, severities, column types, table names, sources, scoring model, personal-data kinds, rule SQL, code lists |
+//! | 3 | `checks`, `scan` | the catalogue of check kinds; Parquet and CSV sources |
+//! | 4 | `bind` | packs parsed and bound to their sources' schemas |
+//! | 5 | `plan` | a bound table → one fused projection |
+//! | 6 | `execute` | the pass: counts, anomaly exports, table-check facts (embedded or on a cluster) |
+//! | 7 | `results` | the run summary, scores and the run history |
+//! | 8 | `run`, `text` | one run from packs to commit; every user-facing phrase |
+//! | 9 | `report`, `generate` | monthly reports and feedback files; synthetic libraries with their truth |
+//! | 10 | `cli` | flags, terminal output, exit codes |
 //!
 //! ## Glossary
 //! - **pack**: one YAML file of rules for one **library** (专题库, e.g. 婚姻), holding
@@ -29,11 +47,12 @@
 //! - **anomaly**: a row failing at least one rule; **anomalous rows** count each row once.
 //! - **run**: one execution of `qc run`; its **summary** is written last.
 //! - **set-based rule**: a rule whose verdict on a row depends on other rows or tables
-//!   (`unique`, `reference`, `query`); its **anomalous keys** are computed before the pass.
+//!   (`unique`, `reference`, `query`); its **anomalous tuples** are computed before the pass.
 //! - **table check**: a property of a whole table (row count, freshness, completeness).
 //! - **store**: the run history; **feedback**: per-provider files of anomalous records;
 //!   **report**: the monthly quality report with **scores** out of 100.
 
+pub mod bind;
 pub mod checks;
 pub mod cli;
 pub mod diagnostic;
@@ -44,5 +63,22 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod rules;
+pub mod run;
 pub mod scan;
 pub mod text;
+pub mod values;
+
+/// The layers of the module tree, ground first (see "Layers" above).
+pub const LAYERS: &[&[&str]] = &[
+    &["error"],
+    &["diagnostic", "values"],
+    &["rules"],
+    &["checks", "scan"],
+    &["bind"],
+    &["plan"],
+    &["execute"],
+    &["results"],
+    &["run", "text"],
+    &["report", "generate"],
+    &["cli"],
+];

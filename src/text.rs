@@ -1,4 +1,6 @@
-//! Every user-facing phrase, in Chinese (default) and English. Nothing else hard-codes prose.
+//! The phrases of qc's terminal output, report and feedback files, in Chinese (default) and
+//! English. Words that belong to one thing live with it: a dimension's names in `rules`, a
+//! check kind's anomaly reason in its file, a report's labels in `report::render`.
 
 use crate::rules::Dimension;
 
@@ -147,7 +149,7 @@ impl Text {
     pub fn anomalous_keys(&self, unit: crate::checks::set::KeyUnit, count: &str) -> String {
         match self.lang {
             Lang::Zh => format!("{} {count}", unit.zh()),
-            Lang::En => format!("{}: {count}", unit.en().replace('_', " ")),
+            Lang::En => format!("{}: {count}", unit.en()),
         }
     }
 

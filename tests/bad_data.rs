@@ -10,8 +10,8 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use qc::results::anomalies::{Origin, read_export};
-use qc::results::summary::RunSummary;
+use qc::execute::export::{Origin, read_export};
+use qc::results::summary::{RunStatus, RunSummary};
 
 use crate::truth::{assert_matches_truth, generate_library};
 use crate::util::{code, run, stderr};
@@ -106,7 +106,7 @@ fn with_damaged_file(name: &str, damage: impl Fn(&Path)) {
     let o = run_spatial(dir, &glob, &["--keep-going"]);
     assert_eq!(code(&o), 3, "{name}: a partial run exits 3: {}", stderr(&o));
     let s = summary(dir);
-    assert_eq!(s.status, "partial", "{name}");
+    assert_eq!(s.status, RunStatus::Partial, "{name}");
     let t = &s.tables[0];
     assert_eq!(t.left_out_files.len(), 1, "{name}");
     assert_eq!(t.left_out_files[0].file, bad, "{name}");
@@ -462,7 +462,7 @@ fn csv_empty_file_is_file_level_damage() {
     let o = csv_run(dir, "utf-8", &["--keep-going"]);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let s = summary(dir);
-    assert_eq!(s.status, "partial");
+    assert_eq!(s.status, RunStatus::Partial);
     assert_eq!(s.tables[0].rows, 1);
     assert_eq!(
         s.tables[0].left_out_files[0].file,
@@ -496,5 +496,5 @@ fn csv_header_only_is_an_empty_table() {
     let o = csv_run(dir, "utf-8", &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let s = summary(dir);
-    assert_eq!((s.tables[0].rows, s.status.as_str()), (0, "passed"));
+    assert_eq!((s.tables[0].rows, s.status), (0, RunStatus::Passed));
 }

@@ -113,7 +113,7 @@ fn stored_runs(store: &Path, out: &Path) -> Vec<StoredRun> {
 
 fn export_rows(path: &Path) -> u64 {
     let mut n = 0;
-    qc::results::anomalies::read_export(path, |_| {
+    qc::execute::export::read_export(path, |_| {
         n += 1;
         true
     })

@@ -3,11 +3,17 @@
 /// Helpers: the built `qc` binary, temporary folders, snapshot filters.
 mod util;
 
+/// The module tree reads as the pipeline: no import runs back up a layer.
+mod layers;
+
 /// Hand-counted fixtures: every check kind, NULLs, malformed CSV, GBK.
 mod cases;
 
 /// `qc check`: every diagnostic, rendered (snapshots).
 mod check;
+
+/// Every diagnostic code: a fixture that reports it, its snapshot, its exit status.
+mod diagnostics;
 
 /// `qc run` output: text summary in zh and en, summary.json, exit codes (snapshots + counts).
 mod run;

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use qc::rules::BoundColumn;
 use qc::rules::ColumnType;
-use qc::rules::bind::BoundColumn;
 
 use crate::truth::csv_pack_only;
 use crate::util::{code, run, stderr, stdout};
@@ -25,7 +25,7 @@ fn values(file: &Path, columns: &[&str]) -> Vec<String> {
             pii: None,
         })
         .collect();
-    let opts = qc::scan::CsvOptions {
+    let opts = qc::rules::source::CsvOptions {
         encoding: encoding_rs::UTF_8,
         delimiter: b',',
         quote: b'"',

@@ -1,17 +1,18 @@
 //! Plan shape: all row rules of a table are evaluated by projections over one scan.
 
 use datafusion::physical_plan::displayable;
-use qc::execute::{TableProgress, local, physical_plan};
+use qc::execute::local::physical_plan;
+use qc::execute::{TableProgress, session};
 
 fn plan_text(pack: &str) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let ctx = local::session(2);
+        let ctx = session::session(2);
         let root = crate::util::root();
-        let (packs, diags) = qc::rules::load(
+        let (packs, diags) = qc::bind::load(
             &[root.join(pack)],
             &ctx,
-            &qc::rules::bind::SourceOptions::default(),
+            &qc::bind::SourceOptions::default(),
         )
         .await
         .unwrap();
@@ -59,12 +60,12 @@ fn one_scan_one_projection_for_every_rule() {
 fn set_based_rules_keep_the_pass_a_single_scan() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let text = rt.block_on(async {
-        let ctx = local::session(2);
+        let ctx = session::session(2);
         let root = crate::util::root();
-        let (packs, diags) = qc::rules::load(
+        let (packs, diags) = qc::bind::load(
             &[root.join("testdata/cases/sets/registry.yaml")],
             &ctx,
-            &qc::rules::bind::SourceOptions::default(),
+            &qc::bind::SourceOptions::default(),
         )
         .await
         .unwrap();

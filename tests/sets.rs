@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use qc::checks::set::KeyUnit;
 use qc::results::summary::{RuleSummary, TableSummary, Verdict};
 
 use crate::util::{audit, code, parquet_rows, root, run, settings, stdout};
@@ -36,7 +37,7 @@ fn set_rules_and_table_checks_count_by_hand() {
         let unique = rule(t, "S-001");
         assert_eq!((unique.applicable_rows, unique.failed_rows), (9, 4));
         let v = unique.anomalous_keys.as_ref().unwrap();
-        assert_eq!((v.unit.as_str(), v.count), ("duplicated_groups", 2));
+        assert_eq!((v.unit, v.count), (KeyUnit::DuplicatedGroup, 2));
         assert_eq!(unique.verdict, Verdict::Fail);
 
         let reference = rule(t, "S-002");

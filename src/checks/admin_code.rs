@@ -76,8 +76,9 @@ pub mod kind_check {
     use datafusion::logical_expr::{Expr, ident};
     use serde::Deserialize;
 
-    use crate::diagnostic::Diagnostic;
-    use crate::rules::bind::BindCx;
+    use crate::checks::Reason;
+    use crate::checks::cx::BindCx;
+    use crate::diagnostic::{Code, Diagnostic};
     use crate::rules::{ColumnType, Spanned};
 
     pub const DOC: &str = "\
@@ -109,6 +110,12 @@ check:
 zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid {level} code
 ";
 
+    /// Why a row fails (documented above under "Anomaly reason").
+    pub const REASON: Reason = Reason {
+        zh: "「{column}」不是有效的{level}代码",
+        en: "`{column}` is not a valid {level} code",
+    };
+
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct AdminCode {
@@ -119,6 +126,21 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
     }
 
     impl AdminCode {
+        /// Why a row fails, in Chinese and English, naming the level.
+        pub fn reason(&self) -> (String, String) {
+            let level = self.level.value.as_str();
+            let zh = match level {
+                "district" => "区县",
+                "street" => "街道乡镇",
+                "community" => "居村委会",
+                other => other,
+            };
+            REASON.render_each(
+                &[("column", &self.column.value), ("level", zh)],
+                &[("column", &self.column.value), ("level", level)],
+            )
+        }
+
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
             let c = cx.column_of(&self.column, "admin_code", &[ColumnType::String])?;
             let digits = match self.level.value.as_str() {
@@ -126,9 +148,10 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
                 "street" => 9,
                 "community" => 12,
                 other => {
-                    let d = Diagnostic::error("invalid-option", format!("unknown level `{other}`"))
-                        .at(cx.span(&self.level))
-                        .help("the levels are: district, street, community");
+                    let d =
+                        Diagnostic::error(Code::InvalidOption, format!("unknown level `{other}`"))
+                            .at(cx.span(&self.level))
+                            .help("the levels are: district, street, community");
                     cx.report(d);
                     return None;
                 }
@@ -143,7 +166,7 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
             };
             if digits != 6 {
                 cx.error(
-                    "invalid-option",
+                    Code::InvalidOption,
                     as_of,
                     "`as_of` applies to the district level only",
                 );

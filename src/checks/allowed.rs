@@ -3,9 +3,10 @@
 use datafusion::logical_expr::{Expr, ident};
 use serde::Deserialize;
 
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::checks::Reason;
+use crate::checks::cx::BindCx;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::rules::Spanned;
-use crate::rules::bind::BindCx;
 
 use super::Scalar;
 
@@ -35,6 +36,12 @@ check:
 zh: 「{column}」的值不在允许的代码集内 · en: `{column}` is not an allowed value
 ";
 
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{column}」的值不在允许的代码集内",
+    en: "`{column}` is not an allowed value",
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Allowed {
@@ -46,12 +53,21 @@ pub struct Allowed {
 }
 
 impl Allowed {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        REASON.render(&[("column", &self.column.value)])
+    }
+
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let column = cx.column(&self.column);
         let values: Vec<Scalar> = match (&self.values, &self.code_list) {
             (Some(v), None) => {
                 if v.value.is_empty() {
-                    cx.error("invalid-option", v, "`values` must list at least one value");
+                    cx.error(
+                        Code::InvalidOption,
+                        v,
+                        "`values` must list at least one value",
+                    );
                     return None;
                 }
                 v.value.clone()
@@ -61,7 +77,7 @@ impl Allowed {
                 Err(message) => {
                     let known = cx.codelists.names();
                     let mut d = Diagnostic::error(
-                        "unknown-code-list",
+                        Code::UnknownCodeList,
                         format!("unknown code list `{}`", name.value),
                     )
                     .at(cx.span(name));
@@ -76,7 +92,7 @@ impl Allowed {
             },
             _ => {
                 cx.error(
-                    "invalid-option",
+                    Code::InvalidOption,
                     &self.column,
                     "`allowed` takes exactly one of `values` or `code_list`",
                 );
@@ -93,7 +109,7 @@ impl Allowed {
                         .values
                         .as_ref()
                         .map_or_else(|| cx.span(&self.column), |s| cx.span(s));
-                    cx.report(Diagnostic::error("type-mismatch", message).at(at));
+                    cx.report(Diagnostic::error(Code::TypeMismatch, message).at(at));
                     return None;
                 }
             }

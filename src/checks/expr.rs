@@ -3,9 +3,10 @@
 
 use datafusion::logical_expr::Expr;
 
+use super::cx::{BindCx, unknown_column};
+use crate::checks::Reason;
 use crate::diagnostic::Diagnostic;
 use crate::rules::Spanned;
-use crate::rules::bind::{BindCx, unknown_column};
 use crate::rules::sql::compile_row_expr;
 
 pub const DOC: &str = "\
@@ -31,8 +32,20 @@ check:
 ```
 
 ## Anomaly reason
-zh: 不满足条件 {expr} · en: condition {expr} does not hold
+zh: 不满足条件：{expr} · en: condition does not hold: {expr}
 ";
+
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "不满足条件：{expr}",
+    en: "condition does not hold: {expr}",
+};
+
+/// Why a row fails, in Chinese and English: the condition, on one line.
+pub fn reason(sql: &Spanned<String>) -> (String, String) {
+    let sql = sql.value.split_whitespace().collect::<Vec<_>>().join(" ");
+    REASON.render(&[("expr", &sql)])
+}
 
 pub fn bind(sql: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
     bind_boolean(sql, "expr", cx)

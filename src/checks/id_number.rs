@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 /// `W[i] = 2^(17-i) mod 11`, the MOD 11-2 weights of positions 1–17.
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -124,7 +124,7 @@ pub fn birth_date(s: &str) -> Option<NaiveDate> {
 /// library: this runs once per ID number of every audited row.
 pub fn birth_days(s: &str) -> Option<i32> {
     let (y, m, d) = birth_ymd(s.as_bytes(), kind(s))?;
-    Some(super::dates::days_from_civil(y, m, d))
+    Some(crate::values::days_from_civil(y, m, d))
 }
 
 /// Year, month and day of the birth date of a number of kind `k` (its digits checked by
@@ -141,7 +141,7 @@ fn birth_ymd(digits: &[u8], kind: IdKind) -> Option<(i32, u32, u32)> {
         IdKind::ForeignPermanent | IdKind::Malformed => return None,
     };
     let year = i32::try_from(year).ok()?;
-    ((year, month, day) >= EARLIEST_BIRTH && super::dates::is_real_date(year, month, day))
+    ((year, month, day) >= EARLIEST_BIRTH && crate::values::is_real_date(year, month, day))
         .then_some((year, month, day))
 }
 
@@ -234,11 +234,6 @@ pub fn address_known(s: &str) -> Option<bool> {
         }
         _ => None,
     }
-}
-
-/// Days since 1970-01-01 (Arrow Date32) of a date.
-pub fn days(date: NaiveDate) -> i32 {
-    date.num_days_from_ce() - 719_163
 }
 
 #[cfg(test)]
@@ -360,7 +355,7 @@ mod tests {
 
         #[test]
         fn birth_days_agree_with_the_calendar(s in "[1-8][0-9]{5}(1[89]|20|99)[0-9]{2}[0-3][0-9][0-3][0-9][0-9]{4}|[1-8][0-9]{5}[0-9]{2}[0-1][0-9][0-3][0-9][0-9]{3}") {
-            proptest::prop_assert_eq!(birth_days(&s), birth_date(&s).map(days));
+            proptest::prop_assert_eq!(birth_days(&s), birth_date(&s).map(crate::values::days));
             let chrono_date = match kind(&s) {
                 IdKind::Citizen => NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").ok(),
                 IdKind::Legacy => NaiveDate::parse_from_str(&format!("19{}", &s[6..12]), "%Y%m%d").ok(),
@@ -382,8 +377,9 @@ pub mod kind_check {
     use datafusion::logical_expr::{Expr, ident};
     use serde::Deserialize;
 
-    use crate::diagnostic::Diagnostic;
-    use crate::rules::bind::BindCx;
+    use crate::checks::Reason;
+    use crate::checks::cx::BindCx;
+    use crate::diagnostic::{Code, Diagnostic};
     use crate::rules::{ColumnType, Spanned};
 
     pub const DOC: &str = "\
@@ -418,8 +414,14 @@ check:
 ```
 
 ## Anomaly reason
-zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}` fails ({aspect})
+zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{column}` fails ({aspect})
 ";
+
+    /// Why a row fails (documented above under "Anomaly reason").
+    pub const REASON: Reason = Reason {
+        zh: "身份证号「{column}」不符合要求（{aspect}）",
+        en: "ID number `{column}` fails ({aspect})",
+    };
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -436,6 +438,31 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
     const ASPECTS: [&str; 5] = ["valid", "normalized", "address", "birth_date", "sex"];
 
     impl IdNumber {
+        /// Why a row fails, in Chinese and English, naming the aspect checked.
+        pub fn reason(&self) -> (String, String) {
+            let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
+            let zh = match aspect {
+                "valid" => "号码无效",
+                "normalized" => "书写不规范",
+                "address" => "地址码未知",
+                "birth_date" => "出生日期不符",
+                "sex" => "性别不符",
+                other => other,
+            };
+            let en = match aspect {
+                "valid" => "not a valid number",
+                "normalized" => "not in normal form",
+                "address" => "unknown address code",
+                "birth_date" => "birth date differs",
+                "sex" => "sex differs",
+                other => other,
+            };
+            REASON.render_each(
+                &[("column", &self.column.value), ("aspect", zh)],
+                &[("column", &self.column.value), ("aspect", en)],
+            )
+        }
+
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
             let c = cx.column_of(&self.column, "id_number", &[ColumnType::String])?;
             let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
@@ -444,7 +471,7 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
                 |cx: &mut BindCx<'_>, col: &Option<Spanned<String>>, what: &str, ty: ColumnType| {
                     let Some(col) = col else {
                         cx.error(
-                            "invalid-option",
+                            Code::InvalidOption,
                             &self.column,
                             format!("aspect `{what}` needs the `{what}` column"),
                         );
@@ -453,7 +480,7 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
                     let bound = cx.column(col)?;
                     if bound.ty != ty {
                         cx.error(
-                            "type-mismatch",
+                            Code::TypeMismatch,
                             col,
                             format!("`{}` must be a {ty} column; it is {}", bound.name, bound.ty),
                         );
@@ -475,10 +502,12 @@ zh: 身份证号「{column}」不符合（{aspect}） · en: ID number `{column}
                 }
                 unknown => {
                     let at = self.aspect.as_ref()?;
-                    let d =
-                        Diagnostic::error("invalid-option", format!("unknown aspect `{unknown}`"))
-                            .at(cx.span(at))
-                            .help(format!("the aspects are: {}", ASPECTS.join(", ")));
+                    let d = Diagnostic::error(
+                        Code::InvalidOption,
+                        format!("unknown aspect `{unknown}`"),
+                    )
+                    .at(cx.span(at))
+                    .help(format!("the aspects are: {}", ASPECTS.join(", ")));
                     cx.report(d);
                     None
                 }

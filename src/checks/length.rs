@@ -4,7 +4,9 @@ use datafusion::functions::unicode::expr_fn::character_length;
 use datafusion::logical_expr::{Expr, ident, lit};
 use serde::Deserialize;
 
-use crate::rules::bind::BindCx;
+use crate::checks::Reason;
+use crate::checks::cx::BindCx;
+use crate::diagnostic::Code;
 use crate::rules::{ColumnType, Spanned};
 
 pub const DOC: &str = "\
@@ -28,8 +30,14 @@ check:
 ```
 
 ## Anomaly reason
-zh: 「{column}」长度不在 {min}–{max} 之间 · en: `{column}` length is not within {min}–{max}
+zh: 「{column}」长度不在 {interval} 之内 · en: `{column}` length is outside {interval}
 ";
+
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{column}」长度不在 {interval} 之内",
+    en: "`{column}` length is outside {interval}",
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,13 +50,23 @@ pub struct Length {
 }
 
 impl Length {
+    /// Why a row fails, in Chinese and English; the lengths allowed as an interval, e.g.
+    /// `[18, 18]`, `[2, +∞)`.
+    pub fn reason(&self) -> (String, String) {
+        let interval = match self.max {
+            Some(max) => format!("[{}, {max}]", self.min.unwrap_or(0)),
+            None => format!("[{}, +∞)", self.min.unwrap_or(0)),
+        };
+        REASON.render(&[("column", &self.column.value), ("interval", &interval)])
+    }
+
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let c = cx.column_of(&self.column, "length", &[ColumnType::String])?;
         if let (Some(lo), Some(hi)) = (self.min, self.max)
             && lo > hi
         {
             cx.error(
-                "invalid-option",
+                Code::InvalidOption,
                 &self.column,
                 format!("`min` {lo} is greater than `max` {hi}"),
             );
@@ -62,7 +80,7 @@ impl Length {
             (None, Some(hi)) => Some(len.lt_eq(lit(i64::from(hi)))),
             (None, None) => {
                 cx.error(
-                    "invalid-option",
+                    Code::InvalidOption,
                     &self.column,
                     "`length` needs `min`, `max` or both",
                 );

@@ -12,6 +12,7 @@ pub mod address;
 pub mod admin_code;
 pub mod allowed;
 pub mod certificate;
+pub mod cx;
 pub mod dates;
 pub mod expr;
 pub mod id_number;
@@ -31,7 +32,9 @@ pub mod unique;
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
 
-use crate::rules::bind::{BindCx, BoundColumn};
+use crate::checks::cx::BindCx;
+use crate::diagnostic::Code;
+use crate::rules::BoundColumn;
 use crate::rules::{ColumnType, Spanned};
 
 /// A rule's `check:` as written: the kind is the single key of the mapping.
@@ -89,7 +92,7 @@ impl CheckDoc {
             CheckDoc::WithinRegion(c) => c.bind(cx),
             CheckDoc::Unique(_) | CheckDoc::Reference(_) | CheckDoc::Query(_) => {
                 cx.report(crate::diagnostic::Diagnostic::error(
-                    "internal",
+                    Code::Internal,
                     format!(
                         "set-based kind `{}` bound as a row check (a qc bug)",
                         self.kind()
@@ -101,76 +104,22 @@ impl CheckDoc {
     }
 
     /// Why a row fails, in Chinese and English, naming the columns involved (feedback
-    /// files and reports).
+    /// files and reports). Each kind words it by its [`Reason`], documented with it.
     pub fn reason(&self) -> (String, String) {
-        let list = |cols: &[Spanned<String>]| {
-            cols.iter()
-                .map(|c| c.value.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         match self {
-            CheckDoc::NotNull(c) => (
-                format!("{} 为空", c.column.value),
-                format!("{} is empty", c.column.value),
-            ),
-            CheckDoc::Pattern(c) => (
-                format!("{} 格式不符合要求", c.column.value),
-                format!("{} does not have the required format", c.column.value),
-            ),
-            CheckDoc::Allowed(c) => (
-                format!("{} 不在允许的取值中", c.column.value),
-                format!("{} is not an allowed value", c.column.value),
-            ),
-            CheckDoc::Range(c) => (
-                format!("{} 超出允许范围", c.column.value),
-                format!("{} is out of range", c.column.value),
-            ),
-            CheckDoc::Length(c) => (
-                format!("{} 长度不符合要求", c.column.value),
-                format!("{} has the wrong length", c.column.value),
-            ),
-            CheckDoc::Order(c) => (
-                format!("{} 与 {} 的先后关系不符", c.left.value, c.right.value),
-                format!("{} and {} are out of order", c.left.value, c.right.value),
-            ),
-            CheckDoc::Expr(sql) => {
-                let sql = sql.value.split_whitespace().collect::<Vec<_>>().join(" ");
-                (
-                    format!("不满足条件：{sql}"),
-                    format!("condition does not hold: {sql}"),
-                )
-            }
-            CheckDoc::IdNumber(c) => (
-                format!("{} 身份证号校验不通过", c.column.value),
-                format!("{} fails the ID-number check", c.column.value),
-            ),
-            CheckDoc::AdminCode(c) => (
-                format!("{} 不是有效的行政区划代码", c.column.value),
-                format!("{} is not a valid division code", c.column.value),
-            ),
-            CheckDoc::WithinRegion(c) => (
-                format!(
-                    "坐标（{}, {}）不在 {} 所填区范围内",
-                    c.longitude.value, c.latitude.value, c.district.value
-                ),
-                format!(
-                    "point ({}, {}) lies outside the district in {}",
-                    c.longitude.value, c.latitude.value, c.district.value
-                ),
-            ),
-            CheckDoc::Unique(c) => (
-                format!("{} 重复", list(&c.columns)),
-                format!("duplicate {}", list(&c.columns)),
-            ),
-            CheckDoc::Reference(c) => (
-                format!("{} 在 {} 中不存在", list(&c.columns), c.table.value),
-                format!("{} not found in {}", list(&c.columns), c.table.value),
-            ),
-            CheckDoc::Query(_) => (
-                "命中规则查询（见规则说明）".to_string(),
-                "returned by the rule's query (see the rule's description)".to_string(),
-            ),
+            CheckDoc::NotNull(c) => c.reason(),
+            CheckDoc::Pattern(c) => c.reason(),
+            CheckDoc::Allowed(c) => c.reason(),
+            CheckDoc::Range(c) => c.reason(),
+            CheckDoc::Length(c) => c.reason(),
+            CheckDoc::Order(c) => c.reason(),
+            CheckDoc::Expr(sql) => expr::reason(sql),
+            CheckDoc::IdNumber(c) => c.reason(),
+            CheckDoc::AdminCode(c) => c.reason(),
+            CheckDoc::WithinRegion(c) => c.reason(),
+            CheckDoc::Unique(c) => c.reason(),
+            CheckDoc::Reference(c) => c.reason(),
+            CheckDoc::Query(c) => c.reason(),
         }
     }
 
@@ -195,6 +144,48 @@ impl CheckDoc {
             _ => return None,
         })
     }
+}
+
+/// A kind's anomaly reason: templates in Chinese and English with `{name}` placeholders,
+/// documented in the kind's [`KindDoc`] under "## Anomaly reason" as `zh: … · en: …`.
+#[derive(Debug, Clone, Copy)]
+pub struct Reason {
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+impl Reason {
+    /// Both templates with each `{name}` replaced by its value.
+    pub fn render(&self, values: &[(&str, &str)]) -> (String, String) {
+        self.render_each(values, values)
+    }
+
+    /// The templates filled with values of their own language.
+    pub fn render_each(&self, zh: &[(&str, &str)], en: &[(&str, &str)]) -> (String, String) {
+        (fill(self.zh, zh), fill(self.en, en))
+    }
+
+    /// How the kind's documentation states it.
+    pub fn doc_line(&self) -> String {
+        format!("zh: {} · en: {}", self.zh, self.en)
+    }
+}
+
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(template.to_string(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+/// Column names as a reason lists them: `a, b`.
+pub fn column_list(columns: &[Spanned<String>]) -> String {
+    columns
+        .iter()
+        .map(|c| c.value.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A value written in a pack (a list item or a bound), converted to the column's type.
@@ -230,12 +221,12 @@ impl Scalar {
                 ScalarValue::Float64(Some(t.trim().parse().map_err(|_| bad())?))
             }
             (ColumnType::Date, Scalar::Text(t)) => ScalarValue::Date32(Some(
-                crate::scan::values::parse_date(t.trim(), None)
+                crate::values::parse_date(t.trim(), None)
                     .ok_or_else(|| format!("{}; write dates as YYYY-MM-DD", bad()))?,
             )),
             (ColumnType::Timestamp, Scalar::Text(t)) => ScalarValue::TimestampMicrosecond(
                 Some(
-                    crate::scan::values::parse_timestamp(t.trim(), None).ok_or_else(|| {
+                    crate::values::parse_timestamp(t.trim(), None).ok_or_else(|| {
                         format!("{}; write timestamps as YYYY-MM-DD HH:MM:SS", bad())
                     })?,
                 ),
@@ -263,65 +254,81 @@ impl std::fmt::Display for Scalar {
 pub struct KindDoc {
     pub kind: &'static str,
     pub text: &'static str,
+    /// The anomaly reason of a row kind (table checks have verdicts, not anomalous rows).
+    pub reason: Option<Reason>,
 }
 
 /// Every kind's documentation, in the order of the catalogue.
-pub const DOCS: [KindDoc; 14] = [
+pub const DOCS: &[KindDoc] = &[
     KindDoc {
         kind: "not_null",
         text: not_null::DOC,
+        reason: Some(not_null::REASON),
     },
     KindDoc {
         kind: "pattern",
         text: pattern::DOC,
+        reason: Some(pattern::REASON),
     },
     KindDoc {
         kind: "allowed",
         text: allowed::DOC,
+        reason: Some(allowed::REASON),
     },
     KindDoc {
         kind: "range",
         text: range::DOC,
+        reason: Some(range::REASON),
     },
     KindDoc {
         kind: "length",
         text: length::DOC,
+        reason: Some(length::REASON),
     },
     KindDoc {
         kind: "order",
         text: order::DOC,
+        reason: Some(order::REASON),
     },
     KindDoc {
         kind: "expr",
         text: expr::DOC,
+        reason: Some(expr::REASON),
     },
     KindDoc {
         kind: "id_number",
         text: id_number::kind_check::DOC,
+        reason: Some(id_number::kind_check::REASON),
     },
     KindDoc {
         kind: "admin_code",
         text: admin_code::kind_check::DOC,
+        reason: Some(admin_code::kind_check::REASON),
     },
     KindDoc {
         kind: "within_region",
         text: region::kind_check::DOC,
+        reason: Some(region::kind_check::REASON),
     },
     KindDoc {
         kind: "unique",
         text: unique::DOC,
+        reason: Some(unique::REASON),
     },
     KindDoc {
         kind: "reference",
         text: reference::DOC,
+        reason: Some(reference::REASON),
     },
     KindDoc {
         kind: "query",
         text: query::DOC,
+        reason: Some(query::REASON),
     },
     KindDoc {
         kind: "table_checks",
         text: table::DOC,
+        reason: None,
     },
 ];
 
@@ -340,6 +347,81 @@ mod tests {
                 "## Anomaly reason",
             ] {
                 assert!(doc.text.contains(heading), "{} lacks {heading}", doc.kind);
+            }
+        }
+    }
+
+    /// The `check:` of a kind's documented example, parsed as a pack would parse it.
+    fn example_check(doc: &KindDoc) -> CheckDoc {
+        let example = doc
+            .text
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_else(|| panic!("{} has no YAML example", doc.kind));
+        // `check:` on its own line, then the check; or `check: { … }` on one line.
+        let after = example
+            .split_once("check:")
+            .map_or(example, |(_, c)| c)
+            .trim_start_matches([' ', '\n']);
+        let indent = after
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start().len())
+            .min()
+            .unwrap_or(0);
+        let check = after
+            .lines()
+            .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        serde_saphyr::from_str(&check)
+            .unwrap_or_else(|e| panic!("{}'s example does not parse: {e}\n{check}", doc.kind))
+    }
+
+    #[test]
+    fn the_documented_reason_is_the_one_rendered() {
+        for doc in DOCS.iter().filter(|d| d.kind != "table_checks") {
+            let reason = doc
+                .reason
+                .unwrap_or_else(|| panic!("{} has no reason", doc.kind));
+            let section = doc
+                .text
+                .split("## Anomaly reason\n")
+                .nth(1)
+                .unwrap_or_default();
+            assert_eq!(
+                section.lines().next(),
+                Some(reason.doc_line().as_str()),
+                "{}: documentation and code word the reason differently",
+                doc.kind
+            );
+            let check = example_check(doc);
+            assert_eq!(check.kind(), doc.kind);
+            let (zh, en) = check.reason();
+            for (template, text) in [(reason.zh, &zh), (reason.en, &en)] {
+                for name in template
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|s| s.split_once('}'))
+                {
+                    let placeholder = format!("{{{}}}", name.0);
+                    assert!(
+                        !text.contains(&placeholder),
+                        "{}: {placeholder} is left unfilled in `{text}`",
+                        doc.kind
+                    );
+                }
+            }
+            // The fixed words of each template survive rendering.
+            for (template, text) in [(reason.zh, &zh), (reason.en, &en)] {
+                for word in template.split(['{', '}']).step_by(2) {
+                    assert!(
+                        text.contains(word.trim()),
+                        "{}: `{word}` not in `{text}`",
+                        doc.kind
+                    );
+                }
             }
         }
     }

@@ -6,7 +6,8 @@ use datafusion::functions::string::expr_fn::btrim;
 use datafusion::logical_expr::{Expr, ident, lit};
 use serde::Deserialize;
 
-use crate::rules::bind::BindCx;
+use crate::checks::Reason;
+use crate::checks::cx::BindCx;
 use crate::rules::{ColumnType, Spanned};
 
 pub const DOC: &str = "\
@@ -32,6 +33,12 @@ check:
 zh: 「{column}」为空 · en: `{column}` is empty
 ";
 
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{column}」为空",
+    en: "`{column}` is empty",
+};
+
 /// Characters that make a text value blank.
 pub const BLANK_CHARS: &str = " \t\r\n\u{3000}";
 
@@ -42,6 +49,11 @@ pub struct NotNull {
 }
 
 impl NotNull {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        REASON.render(&[("column", &self.column.value)])
+    }
+
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let c = cx.column(&self.column)?;
         let value = ident(&c.name);

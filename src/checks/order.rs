@@ -3,8 +3,10 @@
 use datafusion::logical_expr::{Expr, ident};
 use serde::Deserialize;
 
+use crate::checks::Reason;
+use crate::checks::cx::BindCx;
+use crate::diagnostic::Code;
 use crate::rules::Spanned;
-use crate::rules::bind::BindCx;
 
 pub const DOC: &str = "\
 # order
@@ -31,6 +33,12 @@ check:
 zh: 「{left}」与「{right}」先后顺序不符合 {op} · en: `{left}` {op} `{right}` does not hold
 ";
 
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{left}」与「{right}」先后顺序不符合 {op}",
+    en: "`{left}` {op} `{right}` does not hold",
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Order {
@@ -41,6 +49,16 @@ pub struct Order {
 }
 
 impl Order {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        let op = self.op.as_ref().map_or("<=", |o| o.value.trim());
+        REASON.render(&[
+            ("left", &self.left.value),
+            ("right", &self.right.value),
+            ("op", op),
+        ])
+    }
+
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let left = cx.column(&self.left);
         let right = cx.column(&self.right);
@@ -54,7 +72,7 @@ impl Order {
             other => {
                 let at = self.op.as_ref()?;
                 cx.error(
-                    "invalid-option",
+                    Code::InvalidOption,
                     at,
                     format!("unknown comparison `{other}` (expected <, <=, =, >=, >)"),
                 );
@@ -66,7 +84,7 @@ impl Order {
             (l.ty.is_numeric() && r.ty.is_numeric()) || (l.ty.is_temporal() && r.ty.is_temporal());
         if !comparable {
             cx.error(
-                "type-mismatch",
+                Code::TypeMismatch,
                 &self.right,
                 format!(
                     "`order` compares two numbers or two dates; `{}` is {} and `{}` is {}",

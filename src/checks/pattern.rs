@@ -4,7 +4,9 @@ use datafusion::functions::regex::expr_fn::regexp_like;
 use datafusion::logical_expr::{Expr, cast, ident, lit};
 use serde::Deserialize;
 
-use crate::rules::bind::BindCx;
+use crate::checks::Reason;
+use crate::checks::cx::BindCx;
+use crate::diagnostic::Code;
 use crate::rules::{ColumnType, Spanned};
 
 pub const DOC: &str = "\
@@ -31,6 +33,12 @@ check:
 zh: 「{column}」格式不符合 {regex} · en: `{column}` does not match {regex}
 ";
 
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{column}」格式不符合 {regex}",
+    en: "`{column}` does not match {regex}",
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pattern {
@@ -44,6 +52,11 @@ pub fn anchored(regex: &str) -> String {
 }
 
 impl Pattern {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        REASON.render(&[("column", &self.column.value), ("regex", &self.regex.value)])
+    }
+
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let column = cx.column(&self.column);
         let full = anchored(&self.regex.value);
@@ -51,7 +64,7 @@ impl Pattern {
             let detail = e.to_string();
             let last = detail.lines().last().unwrap_or("").trim().to_string();
             let d = crate::diagnostic::Diagnostic::error(
-                "invalid-regex",
+                Code::InvalidRegex,
                 format!(
                     "invalid regular expression: {}",
                     last.trim_start_matches("error: ")

@@ -10,6 +10,8 @@ use datafusion::sql::sqlparser::ast::Statement;
 use serde::Deserialize;
 
 use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome, Stop};
+use crate::checks::Reason;
+use crate::diagnostic::Code;
 use crate::rules::Spanned;
 
 pub const DOC: &str = "\
@@ -47,8 +49,14 @@ check:
 ```
 
 ## Anomaly reason
-zh: 命中规则查询 · en: returned by the rule's query
+zh: 命中规则查询（见规则说明） · en: returned by the rule's query (see the rule's description)
 ";
+
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "命中规则查询（见规则说明）",
+    en: "returned by the rule's query (see the rule's description)",
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +67,11 @@ pub struct Query {
 }
 
 impl Query {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        REASON.render(&[])
+    }
+
     pub async fn bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> SetOutcome {
         match self.try_bind(at, cx).await {
             Ok(check) => SetOutcome::Bound(check),
@@ -70,17 +83,16 @@ impl Query {
         let on = match &self.on {
             Some(names) => cx.own_columns(names).ok_or(Stop::Reported)?,
             None => cx
-                .table
                 .key
                 .iter()
-                .filter_map(|k| cx.table.columns.iter().find(|c| c.name == *k).cloned())
+                .filter_map(|k| cx.columns.iter().find(|c| c.name == *k).cloned())
                 .collect(),
         };
         let state = cx.ctx.state();
         let sql = &self.sql;
         if DFParser::parse_sql(&sql.value).is_ok_and(|statements| statements.len() > 1) {
             cx.error(
-                "forbidden-sql",
+                Code::ForbiddenSql,
                 sql,
                 "a `query` rule must be one SELECT, not several statements",
             );
@@ -92,7 +104,7 @@ impl Query {
                 Err(e) => {
                     let message = e.strip_backtrace();
                     cx.error(
-                        "invalid-sql",
+                        Code::InvalidSql,
                         sql,
                         message.lines().next().unwrap_or_default().to_string(),
                     );
@@ -101,7 +113,7 @@ impl Query {
             };
         if !matches!(&statement, DfStatement::Statement(s) if matches!(**s, Statement::Query(_))) {
             cx.error(
-                "forbidden-sql",
+                Code::ForbiddenSql,
                 sql,
                 "a `query` rule must be one read-only SELECT (DDL, DML, COPY and other statements are refused)",
             );
@@ -110,21 +122,21 @@ impl Query {
         let references = match state.resolve_table_references(&statement) {
             Ok(r) => r,
             Err(e) => {
-                cx.error("invalid-sql", sql, e.strip_backtrace());
+                cx.error(Code::InvalidSql, sql, e.strip_backtrace());
                 return Err(Stop::Reported);
             }
         };
         let mut reads = Vec::new();
         for r in references {
             let name = match (r.catalog(), r.schema()) {
-                (Some(c), Some(s)) if c == crate::execute::local::CATALOG => {
+                (Some(c), Some(s)) if c == crate::rules::sql::CATALOG => {
                     format!("{s}.{}", r.table())
                 }
                 (None, Some(s)) => format!("{s}.{}", r.table()),
                 _ => r.to_string(),
             };
             let (resolved, _) = cx.resolve_table(&name, sql)?;
-            if resolved != cx.table.qualified_name() && !reads.contains(&resolved) {
+            if resolved != *cx.table && !reads.contains(&resolved) {
                 reads.push(resolved);
             }
         }
@@ -137,12 +149,12 @@ impl Query {
             .with_allow_dml(false)
             .with_allow_statements(false);
         if let Err(e) = options.verify_plan(&plan) {
-            cx.error("forbidden-sql", sql, e.strip_backtrace());
+            cx.error(Code::ForbiddenSql, sql, e.strip_backtrace());
             return Err(Stop::Reported);
         }
         if let Some(scan) = foreign_scan(&plan, cx) {
             cx.error(
-                "forbidden-sql",
+                Code::ForbiddenSql,
                 sql,
                 format!("`{scan}` is not a table of the run's packs (table functions are refused)"),
             );
@@ -152,7 +164,7 @@ impl Query {
         if width != on.len() {
             let names: Vec<&str> = on.iter().map(|c| c.name.as_str()).collect();
             cx.error(
-                "query-shape",
+                Code::QueryShape,
                 sql,
                 format!(
                     "the query returns {width} column(s); it must return {} to match on [{}]",
@@ -166,7 +178,7 @@ impl Query {
             let target = c.ty.arrow_type();
             if !arrow::compute::can_cast_types(field.data_type(), &target) {
                 cx.error(
-                    "type-mismatch",
+                    Code::TypeMismatch,
                     sql,
                     format!(
                         "query column `{}` ({}) cannot be matched with `{}` ({})",

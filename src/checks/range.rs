@@ -3,8 +3,9 @@
 use datafusion::logical_expr::{Expr, ident};
 use serde::Deserialize;
 
-use crate::diagnostic::Diagnostic;
-use crate::rules::bind::BindCx;
+use crate::checks::Reason;
+use crate::checks::cx::BindCx;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::rules::{ColumnType, Spanned};
 
 use super::Scalar;
@@ -32,8 +33,14 @@ check:
 ```
 
 ## Anomaly reason
-zh: 「{column}」超出范围 [{min}, {max}] · en: `{column}` is outside [{min}, {max}]
+zh: 「{column}」超出范围 {interval} · en: `{column}` is outside {interval}
 ";
+
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{column}」超出范围 {interval}",
+    en: "`{column}` is outside {interval}",
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +57,31 @@ pub struct Range {
 }
 
 impl Range {
+    /// Why a row fails, in Chinese and English; the interval as written, e.g. `[0, 150]`,
+    /// `(0, +∞)`.
+    pub fn reason(&self) -> (String, String) {
+        let low = self
+            .min
+            .as_ref()
+            .map_or("-∞".to_string(), |m| m.value.to_string());
+        let high = self
+            .max
+            .as_ref()
+            .map_or("+∞".to_string(), |m| m.value.to_string());
+        let open = if self.exclusive_min || self.min.is_none() {
+            '('
+        } else {
+            '['
+        };
+        let close = if self.exclusive_max || self.max.is_none() {
+            ')'
+        } else {
+            ']'
+        };
+        let interval = format!("{open}{low}, {high}{close}");
+        REASON.render(&[("column", &self.column.value), ("interval", &interval)])
+    }
+
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let c = cx.column_of(
             &self.column,
@@ -63,7 +95,7 @@ impl Range {
         )?;
         if self.min.is_none() && self.max.is_none() {
             cx.error(
-                "invalid-option",
+                Code::InvalidOption,
                 &self.column,
                 "`range` needs `min`, `max` or both",
             );
@@ -84,7 +116,7 @@ impl Range {
                     (false, true) => value.clone().lt(l),
                 }),
                 Err(message) => {
-                    let d = Diagnostic::error("type-mismatch", message).at(cx.span(b));
+                    let d = Diagnostic::error(Code::TypeMismatch, message).at(cx.span(b));
                     cx.report(d);
                     return None;
                 }

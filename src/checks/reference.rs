@@ -5,6 +5,8 @@ use datafusion::logical_expr::{col, ident};
 use serde::Deserialize;
 
 use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome, Stop, comparable};
+use crate::checks::Reason;
+use crate::diagnostic::Code;
 use crate::rules::Spanned;
 
 pub const DOC: &str = "\
@@ -42,6 +44,12 @@ check:
 zh: {columns} 在 {table} 中不存在 · en: {columns} not found in {table}
 ";
 
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "{columns} 在 {table} 中不存在",
+    en: "{columns} not found in {table}",
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
@@ -57,6 +65,14 @@ const OWN: &str = "__qc_own";
 const TARGET: &str = "__qc_target";
 
 impl Reference {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        REASON.render(&[
+            ("columns", &super::column_list(&self.columns)),
+            ("table", &self.table.value),
+        ])
+    }
+
     pub async fn bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> SetOutcome {
         match self.try_bind(at, cx).await {
             Ok(check) => SetOutcome::Bound(check),
@@ -68,7 +84,7 @@ impl Reference {
         let target_names = self.target_columns.as_ref().unwrap_or(&self.columns);
         if self.columns.is_empty() || target_names.len() != self.columns.len() {
             cx.error(
-                "invalid-option",
+                Code::InvalidOption,
                 at,
                 "`reference` needs as many target_columns as columns (at least one)",
             );
@@ -79,14 +95,13 @@ impl Reference {
         let mut targets = Vec::new();
         for (own, t) in on.iter().zip(target_names) {
             let Some(tc) = target_columns.iter().find(|c| c.name == t.value) else {
-                let d =
-                    crate::rules::bind::unknown_column(&t.value, &target_columns, cx.pack.span(t));
+                let d = super::cx::unknown_column(&t.value, &target_columns, cx.span(t));
                 cx.diagnostics.push(d);
                 return Err(Stop::Reported);
             };
             if !comparable(own.ty, tc.ty) {
                 cx.error(
-                    "type-mismatch",
+                    Code::TypeMismatch,
                     t,
                     format!(
                         "`{}` is {} but `{target}.{}` is {}",
@@ -98,7 +113,7 @@ impl Reference {
             targets.push(tc.clone());
         }
 
-        let own_df = cx.frame(&cx.table.qualified_name()).await?;
+        let own_df = cx.frame(cx.table).await?;
         let mut target_df = cx.frame(&target).await?;
         if let Some(w) = &self.target_where {
             let schema = target_df.schema().clone();

@@ -323,7 +323,8 @@ pub mod kind_check {
     use datafusion::logical_expr::{Expr, cast, ident};
     use serde::Deserialize;
 
-    use crate::rules::bind::BindCx;
+    use crate::checks::Reason;
+    use crate::checks::cx::BindCx;
     use crate::rules::{ColumnType, Spanned};
 
     pub const DOC: &str = "\
@@ -351,8 +352,14 @@ check:
 ```
 
 ## Anomaly reason
-zh: 坐标不在「{district}」所指区的范围内 · en: the point is outside the district `{district}`
+zh: 坐标（{longitude}, {latitude}）不在「{district}」所填区的范围内 · en: point ({longitude}, {latitude}) lies outside the district in `{district}`
 ";
+
+    /// Why a row fails (documented above under "Anomaly reason").
+    pub const REASON: Reason = Reason {
+        zh: "坐标（{longitude}, {latitude}）不在「{district}」所填区的范围内",
+        en: "point ({longitude}, {latitude}) lies outside the district in `{district}`",
+    };
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -363,6 +370,15 @@ zh: 坐标不在「{district}」所指区的范围内 · en: the point is outsid
     }
 
     impl WithinRegion {
+        /// Why a row fails, in Chinese and English.
+        pub fn reason(&self) -> (String, String) {
+            REASON.render(&[
+                ("longitude", &self.longitude.value),
+                ("latitude", &self.latitude.value),
+                ("district", &self.district.value),
+            ])
+        }
+
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
             let numbers = [ColumnType::Float, ColumnType::Int];
             let lon = cx.column_of(&self.longitude, "within_region", &numbers);

@@ -13,47 +13,36 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::{Expr, LogicalPlan, ident};
 use datafusion::prelude::SessionContext;
 
-use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::execute::local::CATALOG;
-use crate::rules::bind::{BoundColumn, BoundTable};
-use crate::rules::parse::Pack;
-use crate::rules::{ColumnType, Spanned};
+use crate::diagnostic::{Code, Diagnostic, SourceFile, Span, did_you_mean};
+use crate::rules::{BoundColumn, ColumnType, Spanned, TableRef};
 
-/// What one anomalous tuple of a set-based rule is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one anomalous tuple of a set-based rule is (`summary.json` names it in English).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KeyUnit {
     /// A value (combination) held by more than one row.
+    #[serde(rename = "duplicated_groups")]
     DuplicatedGroup,
     /// A value (combination) with no match in the target table.
+    #[serde(rename = "dangling_values")]
     DanglingValue,
     /// A key returned by a `query` rule.
+    #[serde(rename = "returned_keys")]
     ReturnedKey,
 }
 
 impl KeyUnit {
-    pub const ALL: [KeyUnit; 3] = [
-        KeyUnit::DuplicatedGroup,
-        KeyUnit::DanglingValue,
-        KeyUnit::ReturnedKey,
-    ];
-
-    /// The unit named `en` (as in `summary.json`).
-    pub fn parse(en: &str) -> Option<KeyUnit> {
-        KeyUnit::ALL.into_iter().find(|u| u.en() == en)
-    }
-
-    /// Stable English name, used in `summary.json`.
+    /// English words for people (the terminal summary).
     pub fn en(self) -> &'static str {
         match self {
-            KeyUnit::DuplicatedGroup => "duplicated_groups",
-            KeyUnit::DanglingValue => "dangling_values",
-            KeyUnit::ReturnedKey => "returned_keys",
+            KeyUnit::DuplicatedGroup => "duplicated groups",
+            KeyUnit::DanglingValue => "dangling values",
+            KeyUnit::ReturnedKey => "returned keys",
         }
     }
 
@@ -74,8 +63,8 @@ pub struct SetCheck {
     /// Distinct tuples of `on` values that fail the rule.
     pub keys: LogicalPlan,
     pub unit: KeyUnit,
-    /// Tables (`library.table`) the check reads besides its own.
-    pub reads: Vec<String>,
+    /// Tables the check reads besides its own.
+    pub reads: Vec<TableRef>,
 }
 
 /// The tables of a run, for resolving the tables set-based rules name.
@@ -91,7 +80,7 @@ impl RunTables {
     pub fn libraries(&self) -> BTreeSet<&str> {
         self.tables
             .keys()
-            .filter_map(|t| t.split_once('.').map(|(l, _)| l))
+            .filter_map(|t| t.split_once('.').map(|(library, _)| library))
             .collect()
     }
 }
@@ -107,9 +96,14 @@ pub enum SetOutcome {
 
 /// Everything a set-based check needs while it binds.
 pub struct SetCx<'a> {
-    pub pack: &'a Pack,
+    /// The pack file the rule is written in (diagnostics point into it).
+    pub file: &'a Arc<SourceFile>,
     pub ctx: &'a SessionContext,
-    pub table: &'a BoundTable,
+    /// The rule's own table and its columns.
+    pub table: &'a TableRef,
+    pub columns: &'a [BoundColumn],
+    /// The table's record key (what a `query` returns by default).
+    pub key: &'a [String],
     /// The rule's precondition, already bound.
     pub when: Option<Expr>,
     pub run: &'a RunTables,
@@ -140,8 +134,12 @@ impl From<Stop> for SetOutcome {
 }
 
 impl SetCx<'_> {
-    pub fn error<T>(&mut self, code: &'static str, at: &Spanned<T>, message: impl Into<String>) {
-        let d = Diagnostic::error(code, message).at(self.pack.span(at));
+    pub fn span<T>(&self, v: &Spanned<T>) -> Span {
+        Span::of(self.file, v)
+    }
+
+    pub fn error<T>(&mut self, code: Code, at: &Spanned<T>, message: impl Into<String>) {
+        let d = Diagnostic::error(code, message).at(self.span(at));
         self.diagnostics.push(d);
     }
 
@@ -149,14 +147,10 @@ impl SetCx<'_> {
     pub fn own_columns(&mut self, names: &[Spanned<String>]) -> Option<Vec<BoundColumn>> {
         let mut out = Vec::new();
         for n in names {
-            if let Some(c) = self.table.columns.iter().find(|c| c.name == n.value) {
+            if let Some(c) = self.columns.iter().find(|c| c.name == n.value) {
                 out.push(c.clone());
             } else {
-                let d = crate::rules::bind::unknown_column(
-                    &n.value,
-                    &self.table.columns,
-                    self.pack.span(n),
-                );
+                let d = super::cx::unknown_column(&n.value, self.columns, self.span(n));
                 self.diagnostics.push(d);
             }
         }
@@ -169,10 +163,10 @@ impl SetCx<'_> {
         &mut self,
         name: &str,
         at: &Spanned<T>,
-    ) -> Result<(String, Vec<BoundColumn>), Stop> {
-        let Some((library, table)) = name.split_once('.') else {
+    ) -> Result<(TableRef, Vec<BoundColumn>), Stop> {
+        let Some(TableRef { library, table }) = TableRef::parse(name) else {
             self.error(
-                "unknown-table",
+                Code::UnknownTable,
                 at,
                 format!(
                     "`{name}` is not a table of this run: write tables as `library.table` \
@@ -182,10 +176,10 @@ impl SetCx<'_> {
             return Err(Stop::Reported);
         };
         if let Some(columns) = self.run.tables.get(name) {
-            return Ok((name.to_string(), columns.clone()));
+            return Ok((TableRef::new(library, table), columns.clone()));
         }
-        if !self.run.libraries().contains(library) {
-            if let Some(pack) = self.run.elsewhere.get(library) {
+        if !self.run.libraries().contains(library.as_str()) {
+            if let Some(pack) = self.run.elsewhere.get(&library) {
                 return Err(Stop::Skip(Absent {
                     table: name.to_string(),
                     pack: pack.clone(),
@@ -193,7 +187,7 @@ impl SetCx<'_> {
             }
             let libraries: Vec<&str> = self.run.libraries().into_iter().collect();
             self.error(
-                "unknown-table",
+                Code::UnknownTable,
                 at,
                 format!(
                     "no pack in this run or beside this one declares library `{library}` (the run has: {})",
@@ -203,10 +197,10 @@ impl SetCx<'_> {
             return Err(Stop::Reported);
         }
         let mut d = Diagnostic::error(
-            "unknown-table",
+            Code::UnknownTable,
             format!("library `{library}` has no table `{table}`"),
         )
-        .at(self.pack.span(at));
+        .at(self.span(at));
         if let Some(best) = did_you_mean(name, self.run.tables.keys().map(String::as_str)) {
             d = d.help(format!("did you mean `{best}`?"));
         }
@@ -215,18 +209,13 @@ impl SetCx<'_> {
     }
 
     /// A table of the run as a DataFrame.
-    pub async fn frame(&mut self, qualified: &str) -> Result<DataFrame, Stop> {
-        let (library, table) = qualified.split_once('.').unwrap_or(("", qualified));
-        match self
-            .ctx
-            .table(TableReference::full(CATALOG, library, table))
-            .await
-        {
+    pub async fn frame(&mut self, table: &TableRef) -> Result<DataFrame, Stop> {
+        match self.ctx.table(table.reference()).await {
             Ok(df) => Ok(df),
             Err(e) => {
                 self.diagnostics.push(Diagnostic::error(
-                    "internal",
-                    format!("table {qualified} is not registered: {e}"),
+                    Code::Internal,
+                    format!("table {table} is not registered: {e}"),
                 ));
                 Err(Stop::Reported)
             }
@@ -241,7 +230,7 @@ impl SetCx<'_> {
     ) -> Stop {
         let message = e.strip_backtrace();
         self.error(
-            "invalid-rule",
+            Code::InvalidRule,
             at,
             message.lines().next().unwrap_or_default().to_string(),
         );

@@ -244,7 +244,7 @@ impl TableCheckKind {
                     latest: latest.and_then(|d| {
                         i32::try_from(d)
                             .ok()
-                            .and_then(super::dates::from_days)
+                            .and_then(crate::values::from_days)
                             .map(|d| d.to_string())
                     }),
                     age_days: latest.map(|d| facts.as_of - d),

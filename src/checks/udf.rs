@@ -233,7 +233,7 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new(
                 "qc_district_retired_on",
-                TextFn::Date(|s| admin::retired_on(s).map(id::days)),
+                TextFn::Date(|s| admin::retired_on(s).map(crate::values::days)),
             ),
             "January 1st of the year a retired district code went out of use; NULL if current",
         ),

@@ -5,6 +5,8 @@ use datafusion::logical_expr::{ident, lit};
 use serde::Deserialize;
 
 use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome};
+use crate::checks::Reason;
+use crate::diagnostic::Code;
 use crate::rules::Spanned;
 
 pub const DOC: &str = "\
@@ -32,6 +34,12 @@ check: { unique: { columns: [id_no] } }
 zh: {columns} 重复 · en: duplicate {columns}
 ";
 
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "{columns} 重复",
+    en: "duplicate {columns}",
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unique {
@@ -39,16 +47,24 @@ pub struct Unique {
 }
 
 impl Unique {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        REASON.render(&[("columns", &super::column_list(&self.columns))])
+    }
+
     pub async fn bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> SetOutcome {
         if self.columns.is_empty() {
-            cx.error("invalid-option", at, "`unique` needs at least one column");
+            cx.error(
+                Code::InvalidOption,
+                at,
+                "`unique` needs at least one column",
+            );
             return SetOutcome::Failed;
         }
         let Some(on) = cx.own_columns(&self.columns) else {
             return SetOutcome::Failed;
         };
-        let own = cx.table.qualified_name();
-        let df = match cx.frame(&own).await {
+        let df = match cx.frame(cx.table).await {
             Ok(df) => df,
             Err(stop) => return stop.into(),
         };

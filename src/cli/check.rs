@@ -10,7 +10,7 @@ use super::OutputArgs;
 use super::output::{self, Format};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
-use crate::execute::local;
+use crate::execute::session;
 use crate::text::Text;
 
 #[derive(Debug, Args)]
@@ -18,9 +18,14 @@ pub struct CheckArgs {
     /// Rule packs, or folders of packs (every *.yaml inside).
     #[arg(required_unless_present = "explain")]
     pub packs: Vec<PathBuf>,
-    /// Print the documentation of a check kind (not_null, pattern, allowed, range, length, order,
-    /// expr, id_number, admin_code, within_region, unique, reference, query, table_checks).
-    #[arg(long, value_name = "KIND")]
+    /// Print the documentation of a check kind.
+    #[arg(
+        long,
+        value_name = "KIND",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::checks::DOCS.iter().map(|d| d.kind)
+        )
+    )]
     pub explain: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -40,11 +45,11 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
         return explain(kind);
     }
     let rt = super::runtime(1)?;
-    let ctx = local::session(1);
-    let (packs, diagnostics) = rt.block_on(crate::rules::load(
+    let ctx = session::session(1);
+    let (packs, diagnostics) = rt.block_on(crate::bind::load(
         &args.packs,
         &ctx,
-        &crate::rules::bind::SourceOptions::default(),
+        &crate::bind::SourceOptions::default(),
     ))?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
@@ -82,7 +87,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
         Format::Text => {}
     }
     Ok(if errors > 0 {
-        ExitStatus::RuleError
+        crate::diagnostic::exit_status(diagnostics.iter().filter(|d| d.is_error()))
     } else {
         ExitStatus::Passed
     })
@@ -90,7 +95,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
 
 fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {
     JsonDiagnostic {
-        code: d.code,
+        code: d.code.name(),
         severity: if d.is_error() { "error" } else { "warning" },
         message: &d.message,
         location: d.location(),
@@ -99,14 +104,11 @@ fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {
 }
 
 fn explain(kind: &str) -> Result<ExitStatus> {
-    if let Some(doc) = crate::checks::DOCS.iter().find(|d| d.kind == kind) {
-        output::stdout(doc.text);
-        Ok(ExitStatus::Passed)
-    } else {
-        let kinds: Vec<&str> = crate::checks::DOCS.iter().map(|d| d.kind).collect();
-        Err(Error::Usage(format!(
-            "unknown check kind `{kind}`; the kinds are: {}",
-            kinds.join(", ")
-        )))
-    }
+    // clap accepts only the kinds of `DOCS`.
+    let doc = crate::checks::DOCS
+        .iter()
+        .find(|d| d.kind == kind)
+        .ok_or_else(|| Error::Internal(format!("no documentation for kind `{kind}`")))?;
+    output::stdout(doc.text);
+    Ok(ExitStatus::Passed)
 }

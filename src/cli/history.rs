@@ -160,11 +160,11 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join("feedback").join(&id));
-    let by_provider = crate::results::feedback::lines(&run, !args.no_mask, args.lang)?;
+    let by_provider = crate::report::feedback::lines(&run, !args.no_mask, args.lang)?;
     let mut text = String::new();
     for (provider, lines) in &by_provider {
-        let stem = crate::results::feedback::file_stem(provider.as_deref(), args.lang);
-        let [xlsx, csv] = crate::results::feedback::write(&dir, &stem, lines, args.lang)?;
+        let stem = crate::report::feedback::file_stem(provider.as_deref(), args.lang);
+        let [xlsx, csv] = crate::report::feedback::write(&dir, &stem, lines, args.lang)?;
         let _ = writeln!(
             text,
             "{}  {}  {}",

@@ -9,6 +9,7 @@ pub mod history;
 pub mod output;
 pub mod progress;
 pub mod run;
+pub mod summary;
 
 use clap::{Args, Parser, Subcommand};
 

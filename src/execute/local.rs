@@ -1,116 +1,137 @@
-//! The embedded engine: a DataFusion session sized to the machine (or `--threads`).
+//! The embedded engine's audit of a table: set-based rules' anomalous tuples first, then the
+//! table's fused plan run once, every partition on its own task, counted exactly, anomalous
+//! rows streamed to the export.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
-use datafusion::catalog::MemorySchemaProvider;
-use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::logical_expr::Partitioning;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 
+use super::counts::TableCounts;
+use super::export::{self, AnomalySink};
+use super::{Pass, TableOutcome, TableProgress, sets, tally};
+use crate::bind::BoundTable;
 use crate::error::{Error, Result};
+use crate::plan::{self, TablePlan};
+use crate::rules::source::SourceFormat;
+use crate::scan;
 
-/// Rows per batch. Rule evaluation pays a fixed cost per batch and expression; 32K rows
-/// beat DataFusion's default 8K by 11 % on the 12-rule marriage audit and 5 % on the
-/// spatial pack at 10M rows (2.75 → 2.45 s, 6.27 → 5.95 s, medians of 3), for 12 MiB more
-/// peak memory; 64K and 128K were slower again.
-pub const BATCH_ROWS: usize = 32 * 1024;
+/// The physical plan of a table's audit: its scan, registered as `library.table`, under one
+/// fused projection.
+pub async fn physical_plan(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    plan: &TablePlan,
+    progress: &TableProgress,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let what = || format!("planning {}", table.qualified_name());
+    let state = ctx.state();
+    let source = table.source_view();
+    let provider = scan::provider(&state, &source, &plan.needed, &progress.bytes)?;
+    scan::register_provider(ctx, &source.table, provider)?;
 
-/// Catalog under which each library is a schema: tables are `library.table` in SQL.
-pub const CATALOG: &str = "qc";
-
-/// A session with `threads` partitions, qc's SQL settings, an empty catalog, and the
-/// default memory limit ([`default_memory_limit`]).
-pub fn session(threads: usize) -> SessionContext {
-    session_with_limit(threads, default_memory_limit())
-}
-
-/// The default memory limit of the engine's operators: a sixteenth of the machine's memory,
-/// at least 512 MiB and at most 4 GiB (1 GiB when it cannot be read). Set-based rules on
-/// 50M rows ran faster under 1 GiB than under 12 GiB (sorted spills beat huge hash tables;
-/// `benches/memory.sh`), so more is not better.
-pub fn default_memory_limit() -> u64 {
-    total_memory().map_or(1 << 30, |m| (m / 16).clamp(512 << 20, 4 << 30))
-}
-
-/// Physical memory in bytes, from `/proc/meminfo` (Linux).
-fn total_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// A session whose sorts, aggregates and joins share `memory_limit` bytes and spill to the
-/// system's temporary folder beyond it.
-pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
-    let mut config = SessionConfig::new()
-        .with_target_partitions(threads.max(1))
-        .with_batch_size(BATCH_ROWS)
-        .with_default_catalog_and_schema(CATALOG, "public")
-        .with_create_default_catalog_and_schema(true)
-        .with_information_schema(false);
-    let options = config.options_mut();
-    // Column names are used as written in packs (no lower-casing of identifiers).
-    options.sql_parser.enable_ident_normalization = false;
-    // Positions inside rule SQL, for diagnostics that point at the spot.
-    options.sql_parser.collect_spans = true;
-    let pool = FairSpillPool::new(usize::try_from(memory_limit).unwrap_or(usize::MAX));
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(pool))
-        .build_arc()
-        .unwrap_or_default();
-    let state = SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(runtime)
-        .with_default_features()
-        .build();
-    let ctx = SessionContext::new_with_state(state);
-    crate::plan::register_functions(&ctx);
-    ctx
-}
-
-/// Make `library` a schema of qc's catalog (idempotent).
-pub fn ensure_library_schema(ctx: &SessionContext, library: &str) -> Result<()> {
-    let catalog = ctx
-        .catalog(CATALOG)
-        .ok_or_else(|| Error::Internal("qc catalog missing".into()))?;
-    if catalog.schema(library).is_none() {
-        catalog
-            .register_schema(library, Arc::new(MemorySchemaProvider::new()))
-            .map_err(|e| Error::engine(format!("registering library {library}"), e))?;
+    let mut df = ctx
+        .table(source.table.reference())
+        .await
+        .map_err(|e| Error::engine(what(), e))?;
+    let threads = state.config().target_partitions();
+    if matches!(table.source.format, SourceFormat::Csv(_)) && threads > 1 {
+        // One CSV file is one partition: spread its rows so all cores evaluate rules.
+        df = df
+            .repartition(Partitioning::RoundRobinBatch(threads))
+            .map_err(|e| Error::engine(what(), e))?;
     }
-    Ok(())
+    df.select(plan.projection.clone())
+        .map_err(|e| Error::engine(what(), e))?
+        .create_physical_plan()
+        .await
+        .map_err(|e| Error::engine(what(), e))
 }
 
-/// `state` planning no repartitioning (partial aggregates still run per file partition).
-/// Under a memory limit, DataFusion 55's `RepartitionExec` can deadlock once it spills (all
-/// threads parked, found by the 50M-row soak, `benches/soak.sh`; the upstream report is
-/// apache/datafusion#24883): set-based rules' key plans run without it.
-pub fn without_repartitioning(
-    state: &datafusion::execution::SessionState,
-) -> datafusion::execution::SessionState {
-    let mut config = state.config().clone();
-    let optimizer = &mut config.options_mut().optimizer;
-    optimizer.repartition_aggregations = false;
-    optimizer.repartition_joins = false;
-    optimizer.repartition_sorts = false;
-    optimizer.repartition_windows = false;
-    optimizer.repartition_file_scans = false;
-    optimizer.enable_round_robin_repartition = false;
-    SessionStateBuilder::new_from_existing(state.clone())
-        .with_config(config)
-        .build()
-}
+/// Audit one table: set-based rules' anomalous tuples first, then one scan for all rules,
+/// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
+/// `as_of` is the run date (days since 1970-01-01).
+pub async fn audit_table(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    out_dir: &Path,
+    progress: &Arc<TableProgress>,
+    as_of: i64,
+) -> Result<TableOutcome> {
+    let started = Instant::now();
+    let what = || format!("auditing {}", table.qualified_name());
+    let sets = sets::compute(ctx, table).await?;
+    let set_keys = sets
+        .iter()
+        .map(|s| s.as_ref().map(|s| s.len() as u64))
+        .collect();
+    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets))?;
+    let physical = physical_plan(ctx, table, &plan, progress).await?;
+    let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan.layout);
+    let file = out_dir
+        .join("anomalies")
+        .join(format!("{}.parquet", table.qualified_name()));
+    let sink = AnomalySink::start(file, Arc::clone(&anomaly_schema))?;
 
-/// `state` with joins planned as sort-merge joins, which spill to disk under the memory limit
-/// (hash joins hold their build side in memory and cannot).
-pub fn sort_merge_joins(
-    state: &datafusion::execution::SessionState,
-) -> datafusion::execution::SessionState {
-    let mut config = state.config().clone();
-    config.options_mut().optimizer.prefer_hash_join = false;
-    SessionStateBuilder::new_from_existing(state.clone())
-        .with_config(config)
-        .build()
+    let streams = execute_stream_partitioned(physical, ctx.task_ctx())
+        .map_err(|e| Error::engine(what(), e))?;
+    let plan = Arc::new(plan);
+    // Dropping the set (the run cancelled by Ctrl-C) aborts the partitions' tasks.
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut stream in streams {
+        let plan = Arc::clone(&plan);
+        let schema = Arc::clone(&anomaly_schema);
+        let tx = sink.sender();
+        let progress = Arc::clone(progress);
+        tasks.spawn(async move {
+            let mut counts = TableCounts::new(plan.rules.len());
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| Error::engine("reading", e))?;
+                if let Some(anomalies) = tally::tally(&batch, &plan, &schema, &mut counts)? {
+                    tx.send(anomalies)
+                        .await
+                        .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
+                }
+                progress
+                    .rows
+                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            }
+            Ok::<_, Error>(counts)
+        });
+    }
+    let mut counts = TableCounts::new(plan.rules.len());
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(c)) => counts.merge(&c),
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(join) => {
+                first_error
+                    .get_or_insert(Error::Internal(format!("partition task failed: {join}")));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        sink.abandon();
+        return Err(match e {
+            Error::Engine { context, error } => {
+                Error::engine(format!("{}: {context}", what()), *error)
+            }
+            other => other,
+        });
+    }
+    let anomalies = sink.finish()?;
+    let pass = Pass {
+        counts,
+        set_keys,
+        anomalies,
+    };
+    TableOutcome::assemble(ctx, table, pass, as_of, started).await
 }

@@ -4,29 +4,27 @@
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod counts;
+pub mod export;
 pub mod local;
+pub mod session;
 pub mod sets;
 pub mod table_checks;
 pub mod tally;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use std::time::{Duration, Instant};
 
-use datafusion::common::TableReference;
-use datafusion::logical_expr::Partitioning;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 
+use crate::bind::BoundTable;
 use crate::error::{Error, Result};
-use crate::plan::{self, TablePlan};
-use crate::results::anomalies::AnomalySink;
-use crate::results::counts::TableCounts;
-use crate::rules::bind::{BoundTable, LeftOutFile};
-use crate::scan::{self, ScanProgress, SourceFormat};
+use crate::execute::counts::TableCounts;
+use crate::rules::source::{LeftOutFile, SourceFormat};
+use crate::scan::{self, ScanProgress};
 
 /// Where a run's tables are audited: the embedded engine, or a Ballista cluster.
 #[derive(Clone)]
@@ -41,7 +39,7 @@ impl Engine {
     /// The embedded engine with `threads` partitions and `memory_limit` bytes for operators.
     pub fn local(threads: usize, memory_limit: u64) -> Engine {
         Engine {
-            ctx: local::session_with_limit(threads, memory_limit),
+            ctx: session::session_with_limit(threads, memory_limit),
             cluster: None,
         }
     }
@@ -101,7 +99,7 @@ impl Engine {
         if let Some(url) = &self.cluster {
             return cluster::audit_table(&self.ctx, url, table, out_dir, progress, as_of).await;
         }
-        audit_table(&self.ctx, table, out_dir, progress, as_of).await
+        local::audit_table(&self.ctx, table, out_dir, progress, as_of).await
     }
 }
 
@@ -136,6 +134,38 @@ pub fn workload(table: &BoundTable) -> Workload {
     }
 }
 
+/// What a table's pass produced, whatever the engine: the counts, the number of anomalous
+/// tuples of each set-based rule, and the anomaly export.
+#[derive(Debug)]
+pub struct Pass {
+    pub counts: TableCounts,
+    /// Per rule: the number of anomalous tuples of a set-based rule.
+    pub set_keys: Vec<Option<u64>>,
+    /// The anomaly export and its row count, when the table has anomalies.
+    pub anomalies: Option<(std::path::PathBuf, u64)>,
+}
+
+impl TableOutcome {
+    /// The outcome of a table whose pass is done: its table checks' facts measured through
+    /// `ctx` (the same for both engines), the time taken since `started`.
+    pub async fn assemble(
+        ctx: &SessionContext,
+        table: &BoundTable,
+        pass: Pass,
+        as_of: i64,
+        started: Instant,
+    ) -> Result<TableOutcome> {
+        let facts = table_checks::facts(ctx, table, pass.counts.rows, as_of).await?;
+        Ok(TableOutcome {
+            counts: pass.counts,
+            set_keys: pass.set_keys,
+            facts,
+            anomalies: pass.anomalies,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
 /// The result of auditing one table.
 #[derive(Debug)]
 pub struct TableOutcome {
@@ -147,43 +177,6 @@ pub struct TableOutcome {
     /// The anomaly export and its row count, when the table has anomalies.
     pub anomalies: Option<(std::path::PathBuf, u64)>,
     pub elapsed: Duration,
-}
-
-/// The physical plan of a table's audit: its scan, registered as `library.table`, under one
-/// fused projection.
-pub async fn physical_plan(
-    ctx: &SessionContext,
-    table: &BoundTable,
-    plan: &TablePlan,
-    progress: &TableProgress,
-) -> Result<Arc<dyn ExecutionPlan>> {
-    let what = || format!("planning {}", table.qualified_name());
-    let state = ctx.state();
-    let provider = scan::provider(&state, table, &plan.needed, &progress.bytes)?;
-    local::ensure_library_schema(ctx, &table.library.id)?;
-    let reference =
-        TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
-    ctx.deregister_table(reference.clone())
-        .map_err(|e| Error::engine(what(), e))?;
-    ctx.register_table(reference.clone(), provider)
-        .map_err(|e| Error::engine(what(), e))?;
-
-    let mut df = ctx
-        .table(reference)
-        .await
-        .map_err(|e| Error::engine(what(), e))?;
-    let threads = state.config().target_partitions();
-    if matches!(table.source.format, SourceFormat::Csv(_)) && threads > 1 {
-        // One CSV file is one partition: spread its rows so all cores evaluate rules.
-        df = df
-            .repartition(Partitioning::RoundRobinBatch(threads))
-            .map_err(|e| Error::engine(what(), e))?;
-    }
-    df.select(plan.projection.clone())
-        .map_err(|e| Error::engine(what(), e))?
-        .create_physical_plan()
-        .await
-        .map_err(|e| Error::engine(what(), e))
 }
 
 /// The files to blame for `error`, raised while auditing the table named `failed`: the
@@ -225,89 +218,4 @@ pub fn damaged_files<'a>(
         return damaged;
     }
     others.into_iter().flat_map(check).collect()
-}
-
-/// Audit one table: set-based rules' anomalous tuples first, then one scan for all rules,
-/// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
-/// `as_of` is the run date (days since 1970-01-01).
-pub async fn audit_table(
-    ctx: &SessionContext,
-    table: &BoundTable,
-    out_dir: &Path,
-    progress: &Arc<TableProgress>,
-    as_of: i64,
-) -> Result<TableOutcome> {
-    let started = Instant::now();
-    let what = || format!("auditing {}", table.qualified_name());
-    let sets = sets::compute(ctx, table).await?;
-    let set_keys = sets
-        .iter()
-        .map(|s| s.as_ref().map(|s| s.len() as u64))
-        .collect();
-    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets))?;
-    let physical = physical_plan(ctx, table, &plan, progress).await?;
-    let anomaly_schema = tally::anomaly_schema(physical.schema().as_ref(), &plan.layout);
-    let file = out_dir
-        .join("anomalies")
-        .join(format!("{}.parquet", table.qualified_name()));
-    let sink = AnomalySink::start(file, Arc::clone(&anomaly_schema))?;
-
-    let streams = execute_stream_partitioned(physical, ctx.task_ctx())
-        .map_err(|e| Error::engine(what(), e))?;
-    let plan = Arc::new(plan);
-    // Dropping the set (the run cancelled by Ctrl-C) aborts the partitions' tasks.
-    let mut tasks = tokio::task::JoinSet::new();
-    for mut stream in streams {
-        let plan = Arc::clone(&plan);
-        let schema = Arc::clone(&anomaly_schema);
-        let tx = sink.sender();
-        let progress = Arc::clone(progress);
-        tasks.spawn(async move {
-            let mut counts = TableCounts::new(plan.rules.len());
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| Error::engine("reading", e))?;
-                if let Some(anomalies) = tally::tally(&batch, &plan, &schema, &mut counts)? {
-                    tx.send(anomalies)
-                        .await
-                        .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
-                }
-                progress
-                    .rows
-                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-            }
-            Ok::<_, Error>(counts)
-        });
-    }
-    let mut counts = TableCounts::new(plan.rules.len());
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(Ok(c)) => counts.merge(&c),
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(join) => {
-                first_error
-                    .get_or_insert(Error::Internal(format!("partition task failed: {join}")));
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        sink.abandon();
-        return Err(match e {
-            Error::Engine { context, error } => {
-                Error::engine(format!("{}: {context}", what()), *error)
-            }
-            other => other,
-        });
-    }
-    let anomalies = sink.finish()?;
-    let facts = table_checks::facts(ctx, table, counts.rows, as_of).await?;
-    Ok(TableOutcome {
-        counts,
-        set_keys,
-        facts,
-        anomalies,
-        elapsed: started.elapsed(),
-    })
 }

@@ -4,7 +4,7 @@
 //! Aggregates and sorts spill to disk under the run's memory limit. Joins are first planned as
 //! hash joins (fast, but their build side must fit in memory); a plan that exhausts the memory
 //! limit is run again with sort-merge joins, which spill. The result is the same either way.
-//! Key plans run first without repartitioning (see [`super::local::without_repartitioning`]);
+//! Key plans run first without repartitioning (see [`super::session::without_repartitioning`]);
 //! the sort-merge retry needs it.
 
 use std::sync::Arc;
@@ -15,10 +15,10 @@ use datafusion::execution::SessionState;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
+use crate::bind::{BoundTable, RuleCheck};
 use crate::checks::set::SetCheck;
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
-use crate::rules::bind::{BoundTable, RuleCheck};
 
 /// Per rule of `table` (same order): its anomalous tuples when it is set-based.
 pub async fn compute(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Option<Arc<KeySet>>>> {
@@ -30,10 +30,10 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Opt
         };
         let what = || format!("rule {} of {}", rule.id, table.qualified_name());
         let state = ctx.state();
-        let set = match collect(&super::local::without_repartitioning(&state), check).await {
+        let set = match collect(&super::session::without_repartitioning(&state), check).await {
             // DataFusion plans sort-merge joins only on hash-repartitioned inputs.
             Err(e) if is_memory_exhausted(&e) => {
-                collect(&super::local::sort_merge_joins(&state), check).await
+                collect(&super::session::sort_merge_joins(&state), check).await
             }
             other => other,
         }

@@ -4,15 +4,13 @@
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::common::ScalarValue;
-use datafusion::common::TableReference;
 use datafusion::functions_aggregate::expr_fn::{count, max};
 use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use datafusion::prelude::SessionContext;
 
+use crate::bind::BoundTable;
 use crate::checks::table::{TableCheckKind, TableFacts};
 use crate::error::{Error, Result};
-use crate::execute::local::CATALOG;
-use crate::rules::bind::BoundTable;
 
 /// Measure what `table`'s checks need. `rows` is the pass's row count.
 pub async fn facts(
@@ -53,13 +51,9 @@ pub async fn facts(
         return Ok(facts);
     }
     let what = || format!("table checks of {}", table.qualified_name());
-    crate::scan::register(ctx, table)?;
+    crate::scan::register(ctx, &table.source_view())?;
     let batches = ctx
-        .table(TableReference::full(
-            CATALOG,
-            table.library.id.clone(),
-            table.name.clone(),
-        ))
+        .table(table.table_ref().reference())
         .await
         .and_then(|df| df.aggregate(vec![], aggregates))
         .map_err(|e| Error::engine(what(), e))?

@@ -6,37 +6,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, ListBuilder, StringBuilder};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{cast, filter_record_batch};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 // hashbrown with foldhash: SipHash per row's provider cost 4 % of a 12-rule audit.
 use datafusion::common::HashMap;
 
+use super::counts::{ProviderCounts, RuleCounts, TableCounts};
 use crate::error::{Error, Result};
 use crate::plan::{Layout, TablePlan};
-use crate::results::anomalies::{FAILED_RULES, PARSE_ERROR, RAW_RECORD, SOURCE_FILE, SOURCE_LINE};
-use crate::results::counts::{ProviderCounts, RuleCounts, TableCounts};
-
-/// The schema of a table's anomaly export, given the fused projection's schema.
-pub fn anomaly_schema(projected: &Schema, layout: &Layout) -> SchemaRef {
-    let mut fields: Vec<Field> = layout
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, _)| projected.field(i).clone().with_nullable(true))
-        .collect();
-    fields.push(Field::new(
-        FAILED_RULES,
-        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-        false,
-    ));
-    if layout.meta.is_some() {
-        fields.push(Field::new(SOURCE_FILE, DataType::Utf8, false));
-        fields.push(Field::new(SOURCE_LINE, DataType::UInt64, false));
-        fields.push(Field::new(PARSE_ERROR, DataType::Utf8, true));
-        fields.push(Field::new(RAW_RECORD, DataType::Utf8, true));
-    }
-    Arc::new(Schema::new(fields))
-}
 
 /// Count one projected batch into `counts`; return its anomalous rows (if any) shaped as
 /// `anomaly_schema`.

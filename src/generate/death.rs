@@ -120,7 +120,7 @@ impl TableGen for Record {
         let sex = if rng.random_bool(0.5) { "1" } else { "2" };
         let person = identity(Space::Death, index, sex);
         // A death in 2017-01-01 ..= 2025-12-31, after the person's first birthday.
-        let first = person.birth.num_days_from_ce() - 719_163 + 366;
+        let first = crate::values::days(person.birth) + 366;
         let death = date(rng.random_range(first.max(17_167)..=20_453));
         Record::record(rng, index, person, death)
     }

@@ -78,7 +78,7 @@ impl Party {
 
 /// Days since 1970-01-01 → date.
 pub fn date(days_since_epoch: i32) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(days_since_epoch + 719_163).unwrap_or_default()
+    crate::values::from_days(days_since_epoch).unwrap_or_default()
 }
 
 /// The same day `years` earlier (the 28th for 29 February).

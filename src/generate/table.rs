@@ -20,8 +20,8 @@ use rayon::prelude::*;
 
 use super::truth::TableTruth;
 use super::{CHUNK_ROWS, GenEncoding, GenFormat, GenSpec, anomalous_rows, row_rng};
-use crate::checks::id_number::days;
 use crate::error::{Error, Result};
+use crate::values::days;
 
 /// How a library makes one of its tables.
 pub trait TableGen: Sync {

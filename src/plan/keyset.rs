@@ -19,8 +19,9 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, ident,
 };
 
+use crate::bind::{BoundTable, RuleCheck};
 use crate::error::{Error, Result};
-use crate::rules::bind::{BoundColumn, BoundTable, RuleCheck};
+use crate::rules::BoundColumn;
 
 /// Distinct tuples of a rule's `on` columns.
 pub struct KeySet {

@@ -4,9 +4,10 @@
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ident, lit, when};
 
+use crate::bind::{BoundRule, BoundTable, RuleCheck};
 use crate::error::{Error, Result};
-use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
-use crate::scan::{self, SourceFormat};
+use crate::rules::source::SourceFormat;
+use crate::scan;
 
 /// Name of rule `i`'s output column in the fused projection.
 pub fn rule_column(i: usize) -> String {

@@ -9,6 +9,7 @@
 //!
 //! - [`render`]: HTML (self-contained, charts as inline SVG), Markdown and JSON.
 
+pub mod feedback;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -17,10 +18,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::results::mask::Pii;
-use crate::results::score::{Score, ScoringModel, library_score, provider_scores, table_score};
+use crate::results::score::{Score, library_score, provider_scores, table_score};
 use crate::results::store::{Store, StoredRun};
 use crate::results::summary::{TableSummary, Verdict, pass_rate};
+use crate::rules::pii::Pii;
+use crate::rules::scoring::ScoringModel;
+use crate::rules::{Dimension, Severity, TableRef};
 
 /// Rules listed as the library's top failing ones.
 const TOP_RULES: usize = 10;
@@ -103,9 +106,9 @@ pub struct RuleReport {
     pub table: String,
     pub id: String,
     pub name: String,
-    /// English dimension name.
-    pub dimension: String,
-    pub severity: String,
+    /// Serialized by its English name.
+    pub dimension: Dimension,
+    pub severity: Severity,
     pub applicable_rows: u64,
     pub failed_rows: u64,
     pub failed_rate: f64,
@@ -316,15 +319,15 @@ pub fn build(
                 let text = run.rules.get(&key).cloned().unwrap_or_default();
                 let pii = run
                     .table_texts
-                    .get(&format!("{}.{}", t.library, t.name))
+                    .get(&TableRef::new(&t.library, &t.name).to_string())
                     .map(|x| x.pii.clone())
                     .unwrap_or_default();
                 RuleReport {
                     table: t.name.clone(),
                     id: r.id.clone(),
                     name: r.name.clone(),
-                    dimension: r.dimension.clone(),
-                    severity: r.severity.clone(),
+                    dimension: r.dimension,
+                    severity: r.severity,
                     applicable_rows: r.applicable_rows,
                     failed_rows: r.failed_rows,
                     failed_rate: r.failed_rate,

@@ -246,7 +246,9 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                 id: escape(&r.id),
                 name: escape(&r.name),
                 table: escape(&r.table),
-                dimension: dimension_name(&r.dimension, lang),
+                dimension: crate::text::Text::new(lang)
+                    .dimension(r.dimension)
+                    .to_string(),
                 failed: thousands(r.failed_rows),
                 rate: percent(r.failed_rate),
                 reason: escape(match lang {

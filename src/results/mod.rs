@@ -4,10 +4,7 @@
 //! A run's output folder is complete only when `summary.json` exists: it is written last,
 //! atomically, and a run that fails first removes any stale one.
 
-pub mod anomalies;
-pub mod counts;
-pub mod feedback;
-pub mod mask;
+pub mod extras;
 pub mod score;
 pub mod store;
 pub mod summary;

@@ -22,77 +22,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::results::summary::TableSummary;
-use crate::rules::Dimension;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScoringModel {
-    /// Dimension (Chinese or English name) → weight; unlisted dimensions weigh 1.
-    #[serde(default)]
-    pub dimensions: BTreeMap<String, f64>,
-    #[serde(default)]
-    pub severity: SeverityWeights,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeverityWeights {
-    pub error: f64,
-    pub warn: f64,
-}
-
-impl Default for SeverityWeights {
-    fn default() -> Self {
-        SeverityWeights {
-            error: 1.0,
-            warn: 0.5,
-        }
-    }
-}
+use crate::rules::scoring::ScoringModel;
+use crate::rules::{Dimension, Severity};
 
 impl ScoringModel {
-    /// A problem with the model, if any.
-    pub fn invalid(&self) -> Option<String> {
-        for (name, w) in &self.dimensions {
-            if Dimension::parse(name).is_none() {
-                return Some(format!("scoring: unknown dimension `{name}`"));
-            }
-            if !w.is_finite() || *w < 0.0 {
-                return Some(format!(
-                    "scoring: weight of `{name}` must be a non-negative number"
-                ));
-            }
-        }
-        let s = self.severity;
-        if !(s.error.is_finite() && s.warn.is_finite() && s.error >= 0.0 && s.warn >= 0.0) {
-            return Some("scoring: severity weights must be non-negative numbers".into());
-        }
-        None
-    }
-
-    fn dimension_weight(&self, d: Dimension) -> f64 {
-        self.dimensions
-            .iter()
-            .find(|(name, _)| Dimension::parse(name) == Some(d))
-            .map_or(1.0, |(_, w)| *w)
-    }
-
-    fn severity_weight(&self, severity: &str) -> f64 {
-        if severity == "warn" {
-            self.severity.warn
-        } else {
-            self.severity.error
-        }
-    }
-
     /// The score of a set of rule counts.
-    pub fn score<'a>(&self, rules: impl IntoIterator<Item = RuleCount<'a>>) -> Score {
+    pub fn score(&self, rules: impl IntoIterator<Item = RuleCount>) -> Score {
         // Per dimension: Σ w_r p_r and Σ w_r.
         let mut sums: BTreeMap<Dimension, (f64, f64)> = BTreeMap::new();
         for r in rules {
-            let Some(d) = Dimension::parse(r.dimension) else {
-                continue;
-            };
+            let d = r.dimension;
             if r.applicable == 0 {
                 continue;
             }
@@ -137,7 +76,7 @@ pub fn provider_scores(
     model: &ScoringModel,
     tables: &[&TableSummary],
 ) -> BTreeMap<Option<String>, (u64, u64, Score)> {
-    let mut counts: BTreeMap<Option<String>, (u64, u64, Vec<RuleCount<'_>>)> = BTreeMap::new();
+    let mut counts: BTreeMap<Option<String>, (u64, u64, Vec<RuleCount>)> = BTreeMap::new();
     for t in tables {
         for p in &t.providers {
             let e = counts.entry(p.provider.clone()).or_default();
@@ -146,8 +85,8 @@ pub fn provider_scores(
             for pr in &p.rules {
                 if let Some(r) = t.rules.iter().find(|r| r.id == pr.id) {
                     e.2.push(RuleCount {
-                        dimension: &r.dimension,
-                        severity: &r.severity,
+                        dimension: r.dimension,
+                        severity: r.severity,
                         applicable: pr.applicable_rows,
                         failed: pr.failed_rows,
                     });
@@ -161,10 +100,10 @@ pub fn provider_scores(
         .collect()
 }
 
-fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount<'_>> {
+fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount> + '_ {
     t.rules.iter().map(|r| RuleCount {
-        dimension: &r.dimension,
-        severity: &r.severity,
+        dimension: r.dimension,
+        severity: r.severity,
         applicable: r.applicable_rows,
         failed: r.failed_rows,
     })
@@ -172,11 +111,9 @@ fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount<'_>> {
 
 /// One rule's counts, as the model reads them.
 #[derive(Debug, Clone, Copy)]
-pub struct RuleCount<'a> {
-    /// English or Chinese dimension name.
-    pub dimension: &'a str,
-    /// `error` or `warn`.
-    pub severity: &'a str,
+pub struct RuleCount {
+    pub dimension: Dimension,
+    pub severity: Severity,
     pub applicable: u64,
     pub failed: u64,
 }
@@ -193,12 +130,10 @@ pub struct Score {
 mod tests {
     use super::*;
 
-    fn rc(dimension: &str, severity: &str, applicable: u64, failed: u64) -> RuleCount<'static> {
-        let dimension: &'static str = Box::leak(dimension.to_string().into_boxed_str());
-        let severity: &'static str = Box::leak(severity.to_string().into_boxed_str());
+    fn rc(dimension: &str, severity: &str, applicable: u64, failed: u64) -> RuleCount {
         RuleCount {
-            dimension,
-            severity,
+            dimension: Dimension::parse(dimension).unwrap(),
+            severity: Severity::parse(severity).unwrap(),
             applicable,
             failed,
         }

@@ -1,15 +1,12 @@
-//! The run summary: what `qc run` prints and writes to `summary.json` (schema documented in
-//! README, versioned by `schema_version`). Field names are English and stable; only the
-//! terminal rendering is localized.
-
-use std::fmt::Write as _;
+//! The run summary: what `qc run` writes to `summary.json` (schema documented in README,
+//! versioned by `schema_version`) and prints (rendered by `cli::summary`). Field names are
+//! English and stable.
 
 use serde::{Deserialize, Serialize};
-use unicode_width::UnicodeWidthStr;
 
-use crate::rules::bind::{BoundRule, BoundTable, RuleCheck};
-use crate::rules::{Severity, Threshold};
-use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
+use crate::bind::{BoundRule, BoundTable, RuleCheck};
+use crate::checks::set::KeyUnit;
+use crate::rules::{Dimension, Severity, Threshold};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -23,6 +20,18 @@ pub enum Verdict {
     Skipped,
 }
 
+/// How a run that finished ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every table met its thresholds (exit code 0).
+    Passed,
+    /// Some table failed a rule or table check (exit code 1).
+    ThresholdFailed,
+    /// Damaged files were left out under `--keep-going` (exit code 3).
+    Partial,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub schema_version: u32,
@@ -34,7 +43,7 @@ pub struct RunSummary {
     pub threads: usize,
     /// `passed`, `threshold_failed`, or `partial` (damaged files were left out under
     /// `--keep-going`; exit code 3). A summary exists only for a run that finished.
-    pub status: String,
+    pub status: RunStatus,
     pub exit_code: u8,
     pub packs: Vec<PackSummary>,
     pub tables: Vec<TableSummary>,
@@ -67,7 +76,7 @@ pub struct TableSummary {
     pub skipped_rules: Vec<SkippedRuleSummary>,
     /// Damaged files left out under `--keep-going` (the run is then `partial`).
     #[serde(default)]
-    pub left_out_files: Vec<crate::rules::bind::LeftOutFile>,
+    pub left_out_files: Vec<crate::rules::source::LeftOutFile>,
     /// The anomaly export, relative to the output folder (absent when there is no anomaly).
     pub anomalies_file: Option<String>,
     pub elapsed_ms: u64,
@@ -80,9 +89,9 @@ pub struct RuleSummary {
     pub id: String,
     pub name: String,
     pub kind: String,
-    /// English dimension name (`conformity`, `completeness`, …).
-    pub dimension: String,
-    pub severity: String,
+    /// Serialized by its English name (`conformity`, `completeness`, …).
+    pub dimension: Dimension,
+    pub severity: Severity,
     pub builtin: bool,
     pub applicable_rows: u64,
     pub failed_rows: u64,
@@ -99,7 +108,7 @@ pub struct RuleSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AnomalousKeys {
     /// `duplicated_groups`, `dangling_values` or `returned_keys`.
-    pub unit: String,
+    pub unit: KeyUnit,
     pub count: u64,
 }
 
@@ -107,8 +116,8 @@ pub struct AnomalousKeys {
 pub struct TableCheckSummary {
     pub id: String,
     pub name: String,
-    pub dimension: String,
-    pub severity: String,
+    pub dimension: Dimension,
+    pub severity: Severity,
     /// What was measured and expected, tagged by the check's `kind`.
     pub measured: crate::checks::table::Measured,
     pub verdict: Verdict,
@@ -170,13 +179,6 @@ fn severity_verdict(passed: bool, severity: Severity) -> Verdict {
     }
 }
 
-fn severity_name(s: Severity) -> String {
-    match s {
-        Severity::Error => "error".into(),
-        Severity::Warn => "warn".into(),
-    }
-}
-
 /// Summarize one audited table.
 pub fn table_summary(
     table: &BoundTable,
@@ -194,8 +196,8 @@ pub fn table_summary(
             id: r.id.clone(),
             name: r.name.clone(),
             kind: r.kind.to_string(),
-            dimension: r.dimension.en().to_string(),
-            severity: severity_name(r.severity),
+            dimension: r.dimension,
+            severity: r.severity,
             builtin: r.builtin,
             applicable_rows: c.applicable,
             failed_rows: c.failed,
@@ -204,7 +206,7 @@ pub fn table_summary(
             verdict: rule_verdict(r, c.failed, c.applicable),
             anomalous_keys: match (&r.check, keys) {
                 (RuleCheck::Set(Some(check)), Some(n)) => Some(AnomalousKeys {
-                    unit: check.unit.en().to_string(),
+                    unit: check.unit,
                     count: *n,
                 }),
                 _ => None,
@@ -219,8 +221,8 @@ pub fn table_summary(
             TableCheckSummary {
                 id: c.id.clone(),
                 name: c.name.clone(),
-                dimension: c.dimension.en().to_string(),
-                severity: severity_name(c.severity),
+                dimension: c.dimension,
+                severity: c.severity,
                 verdict: measured
                     .passed()
                     .map_or(Verdict::Skipped, |p| severity_verdict(p, c.severity)),
@@ -268,8 +270,8 @@ pub fn table_summary(
         name: table.name.clone(),
         title: table.title.clone(),
         format: match table.source.format {
-            crate::scan::SourceFormat::Parquet => "parquet".into(),
-            crate::scan::SourceFormat::Csv(_) => "csv".into(),
+            crate::rules::source::SourceFormat::Parquet => "parquet".into(),
+            crate::rules::source::SourceFormat::Csv(_) => "csv".into(),
         },
         files: table
             .source
@@ -299,163 +301,4 @@ pub fn table_summary(
         rules,
         providers,
     }
-}
-
-/// Pad `s` with spaces to `width` terminal columns (CJK characters are two columns wide).
-fn pad(s: &str, width: usize) -> String {
-    let w = UnicodeWidthStr::width(s);
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
-}
-
-fn pad_left(s: &str, width: usize) -> String {
-    let w = UnicodeWidthStr::width(s);
-    format!("{}{s}", " ".repeat(width.saturating_sub(w)))
-}
-
-/// The terminal summary of one table: headline, then one line per rule.
-pub fn render_table(t: &TableSummary, lang: Lang) -> String {
-    let text = Text::new(lang);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} · {} ({}.{})",
-        t.library_name, t.title, t.library, t.name
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        text.headline(
-            &thousands(t.rows),
-            &thousands(t.anomalous_rows),
-            &thousands(t.passed_rows),
-            &percent_floor(t.passed_rows, t.rows)
-        )
-    );
-    let header = text.rule_header();
-    let rows: Vec<[String; 6]> = t
-        .rules
-        .iter()
-        .map(|r| {
-            let dim = crate::rules::Dimension::parse(&r.dimension)
-                .map_or(r.dimension.clone(), |d| text.dimension(d).to_string());
-            [
-                r.id.clone(),
-                r.name.clone(),
-                dim,
-                match &r.anomalous_keys {
-                    Some(v) => format!(
-                        "{} ({})",
-                        thousands(r.failed_rows),
-                        text.anomalous_keys(
-                            crate::checks::set::KeyUnit::parse(&v.unit)
-                                .unwrap_or(crate::checks::set::KeyUnit::ReturnedKey),
-                            &thousands(v.count)
-                        )
-                    ),
-                    None => thousands(r.failed_rows),
-                },
-                percent_ceil(r.failed_rows, r.applicable_rows),
-                text.verdict(r.verdict).to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(UnicodeWidthStr::width);
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
-        }
-    }
-    let line = |cells: [&str; 6]| {
-        format!(
-            "  {}  {}  {}  {}  {}  {}",
-            pad(cells[0], widths[0]),
-            pad(cells[1], widths[1]),
-            pad(cells[2], widths[2]),
-            pad_left(cells[3], widths[3]),
-            pad_left(cells[4], widths[4]),
-            cells[5]
-        )
-        .trim_end()
-        .to_string()
-    };
-    let _ = writeln!(out, "{}", line(header));
-    for r in &rows {
-        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
-    }
-    if !t.table_checks.is_empty() {
-        let header = text.table_check_header();
-        let rows: Vec<[String; 5]> = t
-            .table_checks
-            .iter()
-            .map(|c| {
-                [
-                    c.id.clone(),
-                    c.name.clone(),
-                    text.observed(&c.measured),
-                    text.expected(&c.measured),
-                    text.verdict(c.verdict).to_string(),
-                ]
-            })
-            .collect();
-        let mut widths = header.map(UnicodeWidthStr::width);
-        for r in &rows {
-            for (w, cell) in widths.iter_mut().zip(r) {
-                *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
-            }
-        }
-        let line = |cells: [&str; 5]| {
-            let padded: Vec<String> = cells[..4]
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| pad(c, w))
-                .collect();
-            format!("  {}  {}", padded.join("  "), cells[4])
-                .trim_end()
-                .to_string()
-        };
-        let _ = writeln!(out, "{}", line(header));
-        for r in &rows {
-            let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
-        }
-    }
-    for r in &t.skipped_rules {
-        let _ = writeln!(out, "  {}", text.rule_skipped(r));
-    }
-    for f in &t.left_out_files {
-        let _ = writeln!(out, "  {}", text.file_left_out(&f.reason));
-    }
-    out
-}
-
-/// The whole terminal summary.
-pub fn render(summary: &RunSummary, out_dir: &str, seconds: f64, lang: Lang) -> String {
-    let text = Text::new(lang);
-    let mut out = String::new();
-    for t in &summary.tables {
-        out.push_str(&render_table(t, lang));
-        if let Some(f) = &t.anomalies_file {
-            let path = format!("{out_dir}/{f}");
-            let _ = writeln!(
-                out,
-                "  {}",
-                text.anomalies_written(&path, &thousands(t.anomalous_rows))
-            );
-        }
-        out.push('\n');
-    }
-    let failed = summary
-        .tables
-        .iter()
-        .filter(|t| t.verdict == Verdict::Fail)
-        .count();
-    let _ = writeln!(
-        out,
-        "{}",
-        text.run_footer(summary.tables.len(), failed, out_dir, seconds)
-    );
-    let left_out: usize = summary.tables.iter().map(|t| t.left_out_files.len()).sum();
-    if left_out > 0 {
-        let _ = writeln!(out, "{}", text.run_partial(left_out));
-    }
-    out
 }

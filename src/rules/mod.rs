@@ -1,14 +1,16 @@
-//! Stage 1, RULES: rule packs in, checked (bound) packs out. Reads schemas, never data.
+//! Stage 1, RULES: the rule language's vocabulary, which every later stage speaks:
+//! thresholds, quality dimensions, severities, column types and bound columns, table names
+//! ([`TableRef`]), sources ([`source`]), the scoring model ([`scoring`]), personal-data
+//! kinds ([`pii`]), rule SQL's confinement and namespace ([`sql`]) and the code lists
+//! shipped beside the packs ([`codelists`]).
 //!
-//! - [`parse`]: YAML text → [`Pack`], every value keeping its line and column;
-//! - [`bind`]: [`Pack`] + the sources' schemas → [`bind::BoundPack`], collecting every
-//!   problem as a [`crate::diagnostic::Diagnostic`];
-//! - [`sql`]: rule SQL (`expr`, `when`) accepted as a row expression only;
-//! - [`codelists`]: named code lists shipped beside the packs.
+//! Reading a pack and binding it to its sources is [`crate::bind`]'s job, above the
+//! catalogue of check kinds and the scans it consults.
 
-pub mod bind;
 pub mod codelists;
-pub mod parse;
+pub mod pii;
+pub mod scoring;
+pub mod source;
 pub mod sql;
 
 use std::fmt;
@@ -16,129 +18,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use serde_saphyr::Spanned;
-
-use crate::checks::CheckDoc;
-
-/// A rule pack as written: one thematic library (专题库) and its tables and rules.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PackDoc {
-    pub library: LibraryDoc,
-    pub tables: Vec<TableDoc>,
-    /// How the library's scores weigh dimensions and severities (default: equal dimensions,
-    /// warnings half an error).
-    #[serde(default)]
-    pub scoring: Option<crate::results::score::ScoringModel>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LibraryDoc {
-    /// Stable identifier, also the SQL schema name of the library's tables (e.g. `marriage`).
-    pub id: Spanned<String>,
-    /// Chinese name shown in summaries and reports (e.g. `婚姻专题库`).
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableDoc {
-    pub name: Spanned<String>,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub source: SourceDoc,
-    /// Declared columns; required for CSV, optional for Parquet (taken from the file).
-    #[serde(default)]
-    pub columns: Vec<ColumnDoc>,
-    /// Key column(s) identifying a record in anomaly exports and feedback.
-    pub key: Vec<Spanned<String>>,
-    /// Column naming the data provider (department or district) of each row.
-    #[serde(default)]
-    pub provider: Option<Spanned<String>>,
-    #[serde(default)]
-    pub rules: Vec<RuleDoc>,
-    /// Checks of the table as a whole (row count, freshness, completeness rate).
-    #[serde(default)]
-    pub table_checks: Vec<TableCheckDoc>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceDoc {
-    /// File path or glob; relative paths are resolved against the pack file's folder.
-    pub path: Spanned<String>,
-    /// `parquet` or `csv`; defaults from the file extension.
-    #[serde(default)]
-    pub format: Option<Spanned<String>>,
-    /// CSV only: `utf-8` (default), `gbk` or `gb18030`.
-    #[serde(default)]
-    pub encoding: Option<Spanned<String>>,
-    /// CSV only: one ASCII character; default `,`.
-    #[serde(default)]
-    pub delimiter: Option<Spanned<String>>,
-    /// CSV only: whether the first record names the columns; default true.
-    #[serde(default)]
-    pub header: Option<bool>,
-    /// CSV only: one ASCII character; default `"`.
-    #[serde(default)]
-    pub quote: Option<Spanned<String>>,
-    /// CSV only: field texts read as NULL; default `[""]`.
-    #[serde(default)]
-    pub null_values: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnDoc {
-    pub name: Spanned<String>,
-    #[serde(rename = "type")]
-    pub data_type: Spanned<String>,
-    #[serde(default)]
-    pub title: Option<String>,
-    /// CSV only, for date and timestamp columns: a chrono format such as `%Y%m%d`.
-    #[serde(default)]
-    pub format: Option<Spanned<String>>,
-    /// Personal data, masked in reports and feedback: `id_number` or `name`.
-    #[serde(default)]
-    pub pii: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleDoc {
-    pub id: Spanned<String>,
-    /// Chinese name, shown in summaries, reports and feedback.
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub dimension: Spanned<String>,
-    #[serde(default)]
-    pub severity: Option<Spanned<String>>,
-    /// Precondition (SQL boolean over the row): the rule applies only where it is true.
-    #[serde(default)]
-    pub when: Option<Spanned<String>>,
-    #[serde(default)]
-    pub threshold: Option<Threshold>,
-    pub check: Spanned<CheckDoc>,
-}
-
-/// A check of a table as a whole: it has a verdict but no anomalous rows.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableCheckDoc {
-    pub id: Spanned<String>,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub dimension: Spanned<String>,
-    #[serde(default)]
-    pub severity: Option<Spanned<String>>,
-    pub check: Spanned<crate::checks::table::TableCheckKind>,
-}
 
 /// How many failed rows a rule tolerates before its verdict turns (default: none).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
@@ -168,8 +47,8 @@ impl Threshold {
     }
 }
 
-/// Quality dimension per GB/T 36344-2018, plus uniqueness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// Quality dimension per GB/T 36344-2018, plus uniqueness. Serialized by its English name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     Conformity,
@@ -225,7 +104,8 @@ impl Dimension {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How much a rule's failure weighs: an error fails the table, a warning warns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,
@@ -322,78 +202,54 @@ impl fmt::Display for ColumnType {
     }
 }
 
-/// Parse and bind every pack named by `args` (files, or folders of packs). Returns the packs
-/// that bound cleanly and every diagnostic found, in file order.
-///
-/// Two stages: each pack's tables and row rules bind on their own; then, with every table of
-/// the run registered in `ctx`, the set-based rules (`unique`, `reference`, `query`) bind,
-/// since they may read other tables and other packs.
-pub async fn load(
-    args: &[std::path::PathBuf],
-    ctx: &datafusion::prelude::SessionContext,
-    sources: &bind::SourceOptions,
-) -> crate::error::Result<(Vec<bind::BoundPack>, Vec<crate::diagnostic::Diagnostic>)> {
-    let mut packs = Vec::new();
-    let mut diagnostics = Vec::new();
-    let mut libraries: std::collections::HashMap<String, std::path::PathBuf> =
-        std::collections::HashMap::new();
-    let state = ctx.state();
-    for path in parse::pack_paths(args)? {
-        let pack = match parse::parse_file(&path)? {
-            Ok(p) => p,
-            Err(d) => {
-                diagnostics.push(*d);
-                continue;
-            }
-        };
-        let id = &pack.doc.library.id;
-        if let Some(first) = libraries.get(&id.value) {
-            diagnostics.push(
-                crate::diagnostic::Diagnostic::error(
-                    "duplicate-library",
-                    format!(
-                        "library `{}` is also declared in {}",
-                        id.value,
-                        first.display()
-                    ),
-                )
-                .at(pack.span(id)),
-            );
-            continue;
-        }
-        libraries.insert(id.value.clone(), path.clone());
-        let (bound, diags) = bind::bind(&pack, &state, sources).await;
-        diagnostics.extend(diags);
-        if let Some(b) = bound {
-            packs.push((pack, b));
-        }
-    }
-    let elsewhere = sibling_libraries(&libraries);
-    bind::bind_set_rules(&mut packs, ctx, elsewhere, &mut diagnostics).await?;
-    Ok((packs.into_iter().map(|(_, b)| b).collect(), diagnostics))
+/// A table of a run: its library and its own name. People and files see it as
+/// `library.table` (summaries, `--data`, exports, feedback); SQL sees it as
+/// `qc.library.table` ([`sql::CATALOG`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableRef {
+    pub library: String,
+    pub table: String,
 }
 
-/// Libraries declared by packs beside the run's packs but not in the run (id → pack path).
-fn sibling_libraries(
-    in_run: &std::collections::HashMap<String, std::path::PathBuf>,
-) -> std::collections::BTreeMap<String, std::path::PathBuf> {
-    let folders: std::collections::BTreeSet<std::path::PathBuf> = in_run
-        .values()
-        .filter_map(|p| p.parent().map(std::path::Path::to_path_buf))
-        .collect();
-    let mut out = std::collections::BTreeMap::new();
-    for folder in folders {
-        let Ok(paths) = parse::pack_paths(std::slice::from_ref(&folder)) else {
-            continue;
-        };
-        for path in paths {
-            if let Ok(Ok(pack)) = parse::parse_file(&path) {
-                let id = pack.doc.library.id.value;
-                if !in_run.contains_key(&id) {
-                    out.entry(id).or_insert(path);
-                }
-            }
+impl TableRef {
+    pub fn new(library: impl Into<String>, table: impl Into<String>) -> TableRef {
+        TableRef {
+            library: library.into(),
+            table: table.into(),
         }
     }
-    out
+
+    /// `library.table`, split at its first dot.
+    pub fn parse(qualified: &str) -> Option<TableRef> {
+        let (library, table) = qualified.split_once('.')?;
+        Some(TableRef::new(library, table))
+    }
+
+    /// The table's name in the engine's catalogue: `qc.library.table`.
+    pub fn reference(&self) -> datafusion::common::TableReference {
+        datafusion::common::TableReference::full(
+            sql::CATALOG,
+            self.library.clone(),
+            self.table.clone(),
+        )
+    }
+}
+
+impl fmt::Display for TableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.library, self.table)
+    }
+}
+
+/// A column as the engine sees it: declared in the pack, or found in a Parquet file.
+#[derive(Debug, Clone)]
+pub struct BoundColumn {
+    pub name: String,
+    pub ty: ColumnType,
+    pub arrow: arrow::datatypes::DataType,
+    pub title: Option<String>,
+    /// CSV date/timestamp format (chrono), if declared.
+    pub format: Option<String>,
+    /// Personal data kind, if declared (masked in reports and feedback).
+    pub pii: Option<pii::Pii>,
 }

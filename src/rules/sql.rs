@@ -13,14 +13,18 @@ use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::sql::parser::DFParser;
 
-use crate::diagnostic::position;
+use crate::diagnostic::{Code, position};
 use datafusion::sql::sqlparser::ast::{self, Spanned as _, visit_expressions};
 use std::ops::ControlFlow;
+
+/// The catalogue rule SQL names tables in: each library is a schema of it, so a table is
+/// `library.table` in SQL (`qc.library.table` in full).
+pub const CATALOG: &str = "qc";
 
 /// Why rule SQL was refused, with the position inside the SQL text when known.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqlProblem {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub help: Option<String>,
     /// 1-based (line, column) inside the SQL text.
@@ -30,7 +34,7 @@ pub struct SqlProblem {
 }
 
 impl SqlProblem {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: Code, message: impl Into<String>) -> Self {
         SqlProblem {
             code,
             message: message.into(),
@@ -66,7 +70,7 @@ pub fn compile_row_expr(
                 "write a condition on the row's columns, e.g. `death_date >= birth_date`".into(),
             ),
             ..SqlProblem::new(
-                "forbidden-sql",
+                Code::ForbiddenSql,
                 "rule SQL must be one boolean expression over the row, not a statement",
             )
         });
@@ -88,14 +92,14 @@ pub fn compile_row_expr(
         return Err(SqlProblem {
             position: (span.start.line > 0).then_some(position(span.start.line, span.start.column)),
             ..SqlProblem::new(
-                "forbidden-sql",
+                Code::ForbiddenSql,
                 "rule SQL may not use a subquery: a rule sees one row of its own table",
             )
         });
     }
     if parsed.alias.is_some() {
         return Err(SqlProblem::new(
-            "forbidden-sql",
+            Code::ForbiddenSql,
             "rule SQL may not name an alias (`AS`)",
         ));
     }
@@ -130,7 +134,7 @@ pub fn compile_row_expr(
         };
         if let Some(what) = forbidden {
             problem = Some(SqlProblem::new(
-                "forbidden-sql",
+                Code::ForbiddenSql,
                 format!("rule SQL may not use {what}: a rule sees one row of its own table"),
             ));
             return Ok(TreeNodeRecursion::Stop);
@@ -145,7 +149,7 @@ pub fn compile_row_expr(
             Ok((expr, columns))
         }
         Ok(other) => Err(SqlProblem::new(
-            "type-mismatch",
+            Code::TypeMismatch,
             format!("rule SQL must be a boolean condition, but this expression is of type {other}"),
         )),
         Err(e) => Err(sql_problem(&e)),
@@ -163,7 +167,10 @@ fn sql_problem(e: &DataFusionError) -> SqlProblem {
         return SqlProblem {
             position,
             column: Some(field.name.clone()),
-            ..SqlProblem::new("unknown-column", format!("unknown column `{}`", field.name))
+            ..SqlProblem::new(
+                Code::UnknownColumn,
+                format!("unknown column `{}`", field.name),
+            )
         };
     }
     let message = e.find_root().strip_backtrace();
@@ -187,6 +194,6 @@ fn sql_problem(e: &DataFusionError) -> SqlProblem {
     };
     SqlProblem {
         position,
-        ..SqlProblem::new("invalid-sql", format!("invalid SQL: {message}"))
+        ..SqlProblem::new(Code::InvalidSql, format!("invalid SQL: {message}"))
     }
 }

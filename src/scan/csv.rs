@@ -35,15 +35,15 @@ use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
-use datafusion::logical_expr::{ident, lit};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 
-use super::values::{parse_bool, parse_date, parse_timestamp};
-use super::{CsvOptions, META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
+use super::{META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
 use crate::error::Error;
-use crate::rules::bind::{BoundColumn, BoundRule, BoundTable, RuleCheck};
-use crate::rules::{ColumnType, Dimension, Severity, Threshold};
+use crate::rules::BoundColumn;
+use crate::rules::ColumnType;
+use crate::rules::source::CsvOptions;
+use crate::values::{parse_bool, parse_date, parse_timestamp};
 
 const READ_CHUNK: usize = 1 << 20;
 
@@ -78,7 +78,8 @@ impl ParseError {
         }
     }
 
-    fn rule_name(self) -> &'static str {
+    /// The built-in rule's Chinese name, also its anomaly reason.
+    pub fn rule_name(self) -> &'static str {
         match self {
             ParseError::Structure => "记录结构错误（字段数不符或引号不配对）",
             ParseError::Encoding => "字符编码错误（含声明编码下无效的字节）",
@@ -86,7 +87,8 @@ impl ParseError {
         }
     }
 
-    fn rule_name_en(self) -> &'static str {
+    /// The built-in rule's English name.
+    pub fn rule_name_en(self) -> &'static str {
         match self {
             ParseError::Structure => "malformed record (field count or unbalanced quotes)",
             ParseError::Encoding => "bytes invalid in the declared encoding",
@@ -99,28 +101,6 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }
-}
-
-/// The built-in rules that count malformed records of a CSV table.
-pub fn parse_rules() -> Vec<BoundRule> {
-    ParseError::ALL
-        .iter()
-        .map(|e| BoundRule {
-            id: e.rule_id().to_string(),
-            name: e.rule_name().to_string(),
-            description: None,
-            dimension: Dimension::Conformity,
-            severity: Severity::Error,
-            kind: "parse",
-            when: None,
-            // NULL (a well-formed record) passes, as every check's NULL does.
-            check: RuleCheck::Row(ident(META_ERROR).not_eq(lit(e.code()))),
-            columns: Vec::new(),
-            threshold: Threshold::default(),
-            builtin: true,
-            reason: (e.rule_name().to_string(), e.rule_name_en().to_string()),
-        })
-        .collect()
 }
 
 /// The scan's schema: the declared columns, then qc's metadata columns.
@@ -201,13 +181,13 @@ pub fn check_files(
 
 /// A streaming table with one partition per file, building only `needed` columns.
 pub fn provider(
-    table: &BoundTable,
+    table: &super::TableSource<'_>,
     opts: &CsvOptions,
     needed: &[String],
     progress: &ScanProgress,
     state: &SessionState,
 ) -> Arc<dyn TableProvider> {
-    let schema = Arc::clone(&table.schema);
+    let schema = Arc::clone(table.schema);
     let batch_size = state.config().batch_size();
     let columns: Vec<Option<BoundColumn>> = table
         .columns
@@ -222,7 +202,7 @@ pub fn provider(
             Arc::new(CsvPartition(CsvJob {
                 file: f.clone(),
                 opts: opts.clone(),
-                all_columns: table.columns.clone(),
+                all_columns: table.columns.to_vec(),
                 columns: columns.clone(),
                 schema: Arc::clone(&schema),
                 batch_size,

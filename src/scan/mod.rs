@@ -4,21 +4,26 @@
 //! - [`parquet`]: DataFusion's own Parquet scan (row groups split across cores);
 //! - [`csv`]: qc's CSV scan: UTF-8, GBK and GB18030 decoded while streaming; a malformed
 //!   record is kept as a row flagged in qc's metadata columns (never dropped, never fatal);
-//! - [`values`]: text → typed value parsing shared by the CSV scan and rule bounds.
 
 pub mod csv;
 pub mod parquet;
-pub mod values;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use datafusion::catalog::TableProvider;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::view::ViewTable;
+use datafusion::catalog::{MemorySchemaProvider, TableProvider};
+use datafusion::datasource::provider_as_source;
 use datafusion::execution::SessionState;
+use datafusion::logical_expr::{LogicalPlanBuilder, ident};
+use datafusion::prelude::SessionContext;
 
-use crate::error::Result;
-use crate::rules::bind::BoundTable;
+use crate::error::{Error, Result};
+use crate::rules::source::{BoundSource, SourceFormat};
+use crate::rules::sql::CATALOG;
+use crate::rules::{BoundColumn, TableRef};
 
 /// Prefix of qc's own columns; user columns may not start with it.
 pub const META_PREFIX: &str = "__qc_";
@@ -32,22 +37,6 @@ pub const META_ERROR: &str = "__qc_error";
 pub const META_DETAIL: &str = "__qc_error_detail";
 /// CSV scan: the record's text as read (malformed records only).
 pub const META_RAW: &str = "__qc_raw";
-
-/// How a table's files are read.
-#[derive(Debug, Clone)]
-pub enum SourceFormat {
-    Parquet,
-    Csv(CsvOptions),
-}
-
-#[derive(Debug, Clone)]
-pub struct CsvOptions {
-    pub encoding: &'static encoding_rs::Encoding,
-    pub delimiter: u8,
-    pub quote: u8,
-    pub header: bool,
-    pub null_values: Vec<String>,
-}
 
 /// A table's files sorted into readable ones (with what was read of each) and damaged ones
 /// (with the reason, naming the file).
@@ -69,10 +58,21 @@ impl<T> Default for FileCheck<T> {
 /// Bytes (CSV) or rows (Parquet) read so far, for the progress bar.
 pub type ScanProgress = Arc<AtomicU64>;
 
+/// What a scan needs to know of a table: its name, its columns and schema, and its files.
+#[derive(Debug, Clone)]
+pub struct TableSource<'a> {
+    pub table: TableRef,
+    /// The columns as the engine will see them.
+    pub columns: &'a [BoundColumn],
+    /// The scan's full schema, including qc's CSV metadata columns.
+    pub schema: &'a SchemaRef,
+    pub source: &'a BoundSource,
+}
+
 /// The provider that scans `table`, building only `columns` (CSV; Parquet projects itself).
 pub fn provider(
     state: &SessionState,
-    table: &BoundTable,
+    table: &TableSource<'_>,
     columns: &[String],
     progress: &ScanProgress,
 ) -> Result<Arc<dyn TableProvider>> {
@@ -85,35 +85,45 @@ pub fn provider(
 /// Register `table` as `qc.<library>.<table>` with all its columns, for rule SQL that reads
 /// whole tables (set-based rules). A CSV table is registered as a view of its well-formed
 /// records and declared columns: malformed records are the parse rules' business, not data.
-pub fn register(ctx: &datafusion::prelude::SessionContext, table: &BoundTable) -> Result<()> {
-    use datafusion::catalog::view::ViewTable;
-    use datafusion::datasource::provider_as_source;
-    use datafusion::logical_expr::{LogicalPlanBuilder, ident};
-
-    let what = || format!("registering {}", table.qualified_name());
+pub fn register(ctx: &SessionContext, table: &TableSource<'_>) -> Result<()> {
     let state = ctx.state();
     let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
     let raw = provider(&state, table, &columns, &ScanProgress::default())?;
-    let reference = datafusion::common::TableReference::full(
-        crate::execute::local::CATALOG,
-        table.library.id.clone(),
-        table.name.clone(),
-    );
     let registered: Arc<dyn TableProvider> = match &table.source.format {
         SourceFormat::Parquet => raw,
         SourceFormat::Csv(_) => {
-            let plan = LogicalPlanBuilder::scan(reference.clone(), provider_as_source(raw), None)
-                .and_then(|b| b.filter(ident(META_ERROR).is_null()))
-                .and_then(|b| b.project(columns.iter().map(ident)))
-                .and_then(LogicalPlanBuilder::build)
-                .map_err(|e| crate::error::Error::engine(what(), e))?;
+            let plan =
+                LogicalPlanBuilder::scan(table.table.reference(), provider_as_source(raw), None)
+                    .and_then(|b| b.filter(ident(META_ERROR).is_null()))
+                    .and_then(|b| b.project(columns.iter().map(ident)))
+                    .and_then(LogicalPlanBuilder::build)
+                    .map_err(|e| Error::engine(format!("registering {}", table.table), e))?;
             Arc::new(ViewTable::new(plan, None))
         }
     };
-    crate::execute::local::ensure_library_schema(ctx, &table.library.id)?;
+    register_provider(ctx, &table.table, registered)
+}
+
+/// Register `provider` as `qc.<library>.<table>`, replacing what was registered under that
+/// name (a run registers a table's full view for set-based rules, then its projected scan).
+pub fn register_provider(
+    ctx: &SessionContext,
+    table: &TableRef,
+    provider: Arc<dyn TableProvider>,
+) -> Result<()> {
+    let what = || format!("registering {table}");
+    let catalog = ctx
+        .catalog(CATALOG)
+        .ok_or_else(|| Error::Internal("qc catalog missing".into()))?;
+    if catalog.schema(&table.library).is_none() {
+        catalog
+            .register_schema(&table.library, Arc::new(MemorySchemaProvider::new()))
+            .map_err(|e| Error::engine(what(), e))?;
+    }
+    let reference = table.reference();
     ctx.deregister_table(reference.clone())
-        .map_err(|e| crate::error::Error::engine(what(), e))?;
-    ctx.register_table(reference, registered)
-        .map_err(|e| crate::error::Error::engine(what(), e))?;
+        .map_err(|e| Error::engine(what(), e))?;
+    ctx.register_table(reference, provider)
+        .map_err(|e| Error::engine(what(), e))?;
     Ok(())
 }

@@ -16,7 +16,6 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::rules::ColumnType;
-use crate::rules::bind::BoundTable;
 
 /// Read one file's footer: its Arrow schema and row count.
 pub fn footer(path: &Path) -> Result<(SchemaRef, u64), String> {
@@ -111,10 +110,10 @@ fn listing_config(files: &[PathBuf]) -> Result<ListingTableConfig> {
 }
 
 /// DataFusion's listing table over exactly the bound files, with the bound schema.
-pub fn provider(table: &BoundTable) -> Result<Arc<dyn TableProvider>> {
-    let config = listing_config(&table.source.files)?.with_schema(Arc::clone(&table.schema));
+pub fn provider(table: &super::TableSource<'_>) -> Result<Arc<dyn TableProvider>> {
+    let config = listing_config(&table.source.files)?.with_schema(Arc::clone(table.schema));
     let t = ListingTable::try_new(config)
-        .map_err(|e| Error::engine(format!("opening {}", table.qualified_name()), e))?;
+        .map_err(|e| Error::engine(format!("opening {}", table.table), e))?;
     Ok(Arc::new(t))
 }
 

@@ -24,7 +24,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use datafusion::common::{Column, JoinType, TableReference};
+use datafusion::common::{Column, JoinType};
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
@@ -33,25 +33,19 @@ use datafusion::logical_expr::{Expr, cast as cast_expr, col, ident, lit};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{TableOutcome, TableProgress, local, table_checks, tally};
+use super::{Pass, TableOutcome, TableProgress, export};
+use crate::bind::{BoundTable, RuleCheck};
 use crate::error::{Error, Result};
+use crate::execute::counts::{RuleCounts, TableCounts};
+use crate::execute::export::{AnomalySink, FAILED_RULES};
 use crate::plan::{self, TablePlan};
-use crate::results::anomalies::{AnomalySink, FAILED_RULES};
-use crate::results::counts::{RuleCounts, TableCounts};
-use crate::rules::bind::{BoundTable, RuleCheck};
 use crate::scan;
 
 /// A client session of the cluster at `url` (`df://host:port`), planning with `partitions`
 /// partitions per stage. Nothing is contacted until the first query.
 pub async fn session(url: &str, partitions: usize) -> Result<SessionContext> {
-    let mut config = SessionConfig::new_with_ballista()
-        .with_target_partitions(partitions.max(1))
-        .with_default_catalog_and_schema(local::CATALOG, "public")
-        .with_create_default_catalog_and_schema(true)
-        .with_information_schema(false);
+    let mut config = super::session::configure(SessionConfig::new_with_ballista(), partitions);
     let options = config.options_mut();
-    options.sql_parser.enable_ident_normalization = false;
-    options.sql_parser.collect_spans = true;
     // A rule without a condition (`x IS NOT FALSE`) is non-nullable to DataFusion 55's logical
     // planner and nullable to its physical one; the aggregate over the fused projection
     // would fail the planner's schema comparison on that difference alone. The setting is
@@ -90,11 +84,9 @@ pub async fn audit_table(
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = |doing: &str| format!("{doing} {} on the cluster {url}", table.qualified_name());
-    scan::register(ctx, table)?;
-    let reference =
-        TableReference::full(local::CATALOG, table.library.id.clone(), table.name.clone());
+    scan::register(ctx, &table.source_view())?;
     let mut frame = ctx
-        .table(reference)
+        .table(table.table_ref().reference())
         .await
         .map_err(|e| Error::engine(what("reading"), e))?;
 
@@ -184,19 +176,17 @@ pub async fn audit_table(
     } else {
         None
     };
-    let facts = table_checks::facts(ctx, table, counts.rows, as_of)
+    let pass = Pass {
+        counts,
+        set_keys,
+        anomalies,
+    };
+    TableOutcome::assemble(ctx, table, pass, as_of, started)
         .await
         .map_err(|e| match e {
             Error::Engine { context, error } => cluster_error(context, *error),
             other => other,
-        })?;
-    Ok(TableOutcome {
-        counts,
-        set_keys,
-        facts,
-        anomalies,
-        elapsed: started.elapsed(),
-    })
+        })
 }
 
 /// Rule `i` failed on the row (false, not NULL).
@@ -268,7 +258,7 @@ async fn count_rows(
                 rules: rules.clone(),
                 providers: [(
                     name,
-                    crate::results::counts::ProviderCounts {
+                    crate::execute::counts::ProviderCounts {
                         rows,
                         anomalous: number(1, row),
                         rules,
@@ -307,7 +297,7 @@ async fn export_anomalies(
         .filter(any_failed(plan))
         .and_then(|f| f.select(columns))
         .map_err(|e| Error::engine(what(), e))?;
-    let schema = tally::anomaly_schema(rows.schema().as_arrow(), &plan.layout);
+    let schema = export::anomaly_schema(rows.schema().as_arrow(), &plan.layout);
     rows.write_parquet(&folder_url(&parts), DataFrameWriteOptions::new(), None)
         .await
         .map_err(|e| cluster_error(what(), e))?;

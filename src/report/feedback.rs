@@ -10,8 +10,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::results::anomalies::{Origin, read_export};
+use crate::execute::export::{Origin, read_export};
 use crate::results::store::StoredRun;
+use crate::rules::TableRef;
 use crate::text::Lang;
 
 /// One line of a feedback file.
@@ -60,7 +61,7 @@ pub fn lines(
         let Some(file) = &t.anomalies_file else {
             continue;
         };
-        let qualified = format!("{}.{}", t.library, t.name);
+        let qualified = TableRef::new(&t.library, &t.name).to_string();
         let text = run.table_texts.get(&qualified).cloned().unwrap_or_default();
         let provider_column = text.provider.clone();
         let export = Path::new(&run.out_dir).join(file);

@@ -1,5 +1,6 @@
-//! The anomaly sink: anomalous rows of one table pushed in batches, written to
-//! `anomalies/<library>.<table>.parquet` by a writer thread.
+//! A table's anomaly export, `anomalies/<library>.<table>.parquet`: its column names and
+//! schema, the sink the partitions push anomalous rows into (written by a writer thread), and
+//! the reader later stages use.
 //!
 //! The file is written under a temporary name and renamed only when complete; a table with no
 //! anomaly leaves no file at all.
@@ -8,13 +9,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
+use crate::plan::Layout;
 
 /// Anomaly export columns added by qc (the data columns keep their source names).
 pub const FAILED_RULES: &str = "qc_failed_rules";
@@ -22,6 +24,28 @@ pub const SOURCE_FILE: &str = "qc_source_file";
 pub const SOURCE_LINE: &str = "qc_source_line";
 pub const PARSE_ERROR: &str = "qc_parse_error";
 pub const RAW_RECORD: &str = "qc_raw_record";
+
+/// The schema of a table's anomaly export, given the fused projection's schema.
+pub fn anomaly_schema(projected: &Schema, layout: &Layout) -> SchemaRef {
+    let mut fields: Vec<Field> = layout
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, _)| projected.field(i).clone().with_nullable(true))
+        .collect();
+    fields.push(Field::new(
+        FAILED_RULES,
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        false,
+    ));
+    if layout.meta.is_some() {
+        fields.push(Field::new(SOURCE_FILE, DataType::Utf8, false));
+        fields.push(Field::new(SOURCE_LINE, DataType::UInt64, false));
+        fields.push(Field::new(PARSE_ERROR, DataType::Utf8, true));
+        fields.push(Field::new(RAW_RECORD, DataType::Utf8, true));
+    }
+    Arc::new(Schema::new(fields))
+}
 
 /// Rows per row group of an anomaly export.
 const ANOMALY_ROW_GROUP: usize = 65_536;

@@ -1,0 +1,269 @@
+//! YAML text → [`Pack`]: the typed document plus the file it came from, so that every later
+//! problem can point at `file:line:column`.
+//!
+//! YAML syntax and shape errors stop parsing of that file (the document has no meaning past
+//! them); semantic problems are collected later by [`super::bind`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::checks::CheckDoc;
+use crate::checks::table::TableCheckKind;
+use crate::diagnostic::{Code, Diagnostic, SourceFile, Span, position};
+use crate::error::{Error, Result};
+use crate::rules::scoring::ScoringModel;
+use crate::rules::{Spanned, Threshold};
+
+/// A rule pack as written: one thematic library (专题库) and its tables and rules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackDoc {
+    pub library: LibraryDoc,
+    pub tables: Vec<TableDoc>,
+    /// How the library's scores weigh dimensions and severities (default: equal dimensions,
+    /// warnings half an error).
+    #[serde(default)]
+    pub scoring: Option<ScoringModel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryDoc {
+    /// Stable identifier, also the SQL schema name of the library's tables (e.g. `marriage`).
+    pub id: Spanned<String>,
+    /// Chinese name shown in summaries and reports (e.g. `婚姻专题库`).
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableDoc {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub source: SourceDoc,
+    /// Declared columns; required for CSV, optional for Parquet (taken from the file).
+    #[serde(default)]
+    pub columns: Vec<ColumnDoc>,
+    /// Key column(s) identifying a record in anomaly exports and feedback.
+    pub key: Vec<Spanned<String>>,
+    /// Column naming the data provider (department or district) of each row.
+    #[serde(default)]
+    pub provider: Option<Spanned<String>>,
+    #[serde(default)]
+    pub rules: Vec<RuleDoc>,
+    /// Checks of the table as a whole (row count, freshness, completeness rate).
+    #[serde(default)]
+    pub table_checks: Vec<TableCheckDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDoc {
+    /// File path or glob; relative paths are resolved against the pack file's folder.
+    pub path: Spanned<String>,
+    /// `parquet` or `csv`; defaults from the file extension.
+    #[serde(default)]
+    pub format: Option<Spanned<String>>,
+    /// CSV only: `utf-8` (default), `gbk` or `gb18030`.
+    #[serde(default)]
+    pub encoding: Option<Spanned<String>>,
+    /// CSV only: one ASCII character; default `,`.
+    #[serde(default)]
+    pub delimiter: Option<Spanned<String>>,
+    /// CSV only: whether the first record names the columns; default true.
+    #[serde(default)]
+    pub header: Option<bool>,
+    /// CSV only: one ASCII character; default `"`.
+    #[serde(default)]
+    pub quote: Option<Spanned<String>>,
+    /// CSV only: field texts read as NULL; default `[""]`.
+    #[serde(default)]
+    pub null_values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDoc {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub data_type: Spanned<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// CSV only, for date and timestamp columns: a chrono format such as `%Y%m%d`.
+    #[serde(default)]
+    pub format: Option<Spanned<String>>,
+    /// Personal data, masked in reports and feedback: `id_number` or `name`.
+    #[serde(default)]
+    pub pii: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDoc {
+    pub id: Spanned<String>,
+    /// Chinese name, shown in summaries, reports and feedback.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub dimension: Spanned<String>,
+    #[serde(default)]
+    pub severity: Option<Spanned<String>>,
+    /// Precondition (SQL boolean over the row): the rule applies only where it is true.
+    #[serde(default)]
+    pub when: Option<Spanned<String>>,
+    #[serde(default)]
+    pub threshold: Option<Threshold>,
+    pub check: Spanned<CheckDoc>,
+}
+
+/// A check of a table as a whole: it has a verdict but no anomalous rows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableCheckDoc {
+    pub id: Spanned<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub dimension: Spanned<String>,
+    #[serde(default)]
+    pub severity: Option<Spanned<String>>,
+    pub check: Spanned<TableCheckKind>,
+}
+
+/// A parsed rule pack.
+#[derive(Debug)]
+pub struct Pack {
+    pub file: Arc<SourceFile>,
+    pub doc: PackDoc,
+}
+
+impl Pack {
+    /// The span of a spanned YAML value in this pack.
+    pub fn span<T>(&self, v: &Spanned<T>) -> Span {
+        Span::of(&self.file, v)
+    }
+
+    /// SHA-256 of the pack file's bytes, in hex.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.file.text.as_bytes()).iter().fold(
+            String::with_capacity(64),
+            |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            },
+        )
+    }
+
+    /// The folder relative source paths are resolved against.
+    pub fn dir(&self) -> &Path {
+        self.file.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// Parse one pack from text (the path is used in diagnostics and to resolve relative paths).
+pub fn parse_str(path: &Path, text: String) -> Result<Pack, Box<Diagnostic>> {
+    let file = Arc::new(SourceFile {
+        path: path.to_path_buf(),
+        text,
+    });
+    match serde_saphyr::from_str::<PackDoc>(&file.text) {
+        Ok(doc) => Ok(Pack { file, doc }),
+        Err(e) => {
+            let mut d = Diagnostic::error(Code::InvalidPack, clean_yaml_message(&e));
+            match e.location() {
+                Some(loc) if loc.line() > 0 => {
+                    let (line, column) = position(loc.line(), loc.column());
+                    d = d.at(Span::at_token(&file, line, column));
+                }
+                _ => d = d.in_file(path),
+            }
+            Err(Box::new(d))
+        }
+    }
+}
+
+/// serde-saphyr's message without its own location suffix or rendered snippet (qc renders
+/// its own pointer).
+fn clean_yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // Drop a leading "line N column M: " (qc prints the location itself).
+    let first = match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest,
+        _ => first,
+    };
+    // …and a trailing " at line N, column M".
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+/// Read and parse one pack file.
+pub fn parse_file(path: &Path) -> Result<Result<Pack, Box<Diagnostic>>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(parse_str(path, text))
+}
+
+/// The pack files named by the arguments: files as given, folders expanded to the `*.yaml`
+/// and `*.yml` files directly inside them (sorted).
+pub fn pack_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for arg in args {
+        let meta = std::fs::metadata(arg).map_err(|e| Error::io(arg, e))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
+                .map_err(|e| Error::io(arg, e))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|x| x.eq_ignore_ascii_case("yaml") || x == "yml")
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: folder holds no rule pack (*.yaml)",
+                    arg.display()
+                )));
+            }
+            out.extend(found);
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_point_at_values() {
+        let text = "library:\n  id: spatial\n  name: 地名地址专题库\ntables: []\n";
+        let pack = parse_str(Path::new("p.yaml"), text.into()).unwrap();
+        let span = pack.span(&pack.doc.library.id);
+        assert_eq!((span.line, span.column, span.len), (2, 7, 7));
+    }
+
+    #[test]
+    fn unknown_field_is_located() {
+        let text = "library:\n  id: x\n  name: y\n  colour: red\ntables: []\n";
+        let d = parse_str(Path::new("p.yaml"), text.into()).unwrap_err();
+        assert_eq!(d.code, Code::InvalidPack);
+        assert!(d.message.contains("colour"), "{}", d.message);
+        assert_eq!(d.span.as_ref().map(|s| s.line), Some(4));
+    }
+}

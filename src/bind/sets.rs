@@ -1,0 +1,98 @@
+//! Stage two of binding: set-based rules (`unique`, `reference`, `query`), which may read
+//! any table of the run, bind once every table is registered.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use datafusion::prelude::SessionContext;
+
+use super::{BoundPack, Pack, RuleCheck, SkippedRule};
+use crate::checks::set::{RunTables, SetCx, SetOutcome};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::error::Result;
+use crate::scan;
+
+/// Stage two of binding: register every table of the run in `ctx`, then bind the set-based
+/// rules, which may read any of them. A rule whose other library's pack sits beside the run's
+/// packs but is not in the run is skipped, with a warning and a note in the summary.
+pub async fn bind_set_rules(
+    packs: &mut [(Pack, BoundPack)],
+    ctx: &SessionContext,
+    elsewhere: BTreeMap<String, PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<()> {
+    let mut run = RunTables {
+        tables: BTreeMap::new(),
+        elsewhere,
+    };
+    for (_, bound) in packs.iter() {
+        for table in &bound.tables {
+            scan::register(ctx, &table.source_view())?;
+            run.tables
+                .insert(table.qualified_name(), table.columns.clone());
+        }
+    }
+    for (pack, bound) in packs.iter_mut() {
+        for table in &mut bound.tables {
+            let Some(doc) = pack.doc.tables.iter().find(|d| d.name.value == table.name) else {
+                continue;
+            };
+            let table_ref = table.table_ref();
+            let mut keep = Vec::with_capacity(table.rules.len());
+            for mut rule in std::mem::take(&mut table.rules) {
+                if !matches!(rule.check, RuleCheck::Set(None)) {
+                    keep.push(rule);
+                    continue;
+                }
+                let Some(rdoc) = doc.rules.iter().find(|r| r.id.value == rule.id) else {
+                    continue;
+                };
+                let mut cx = SetCx {
+                    file: &pack.file,
+                    ctx,
+                    table: &table_ref,
+                    columns: &table.columns,
+                    key: &table.key,
+                    when: rule.when.clone(),
+                    run: &run,
+                    diagnostics: diags,
+                };
+                match rdoc.check.value.bind_set(&rdoc.check, &mut cx).await {
+                    Some(SetOutcome::Bound(check)) => {
+                        for c in &check.on {
+                            if !rule.columns.contains(&c.name) {
+                                rule.columns.push(c.name.clone());
+                            }
+                        }
+                        rule.check = RuleCheck::Set(Some(Box::new(check)));
+                        keep.push(rule);
+                    }
+                    Some(SetOutcome::Skipped(absent)) => {
+                        diags.push(
+                            Diagnostic::warning(
+                                Code::RuleSkipped,
+                                format!(
+                                    "rule {} is skipped: it reads `{}`, whose pack {} is not in this run",
+                                    rule.id,
+                                    absent.table,
+                                    absent.pack.display()
+                                ),
+                            )
+                            .at(pack.span(&rdoc.id))
+                            .help("pass that pack with --rules too (or --rules with the packs' folder)"),
+                        );
+                        table.skipped.push(SkippedRule {
+                            id: rule.id.clone(),
+                            name: rule.name.clone(),
+                            reads: absent.table,
+                            pack: absent.pack.display().to_string(),
+                        });
+                    }
+                    Some(SetOutcome::Failed) | None => {}
+                }
+            }
+            table.rules = keep;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! A table's `source:` → [`BoundSource`]: the path or glob (or its `--data` override)
+//! resolved to files, the format told from the extension when not written, the CSV options
+//! validated, damaged files left out or reported.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::parse::{Pack, TableDoc};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::rules::Spanned;
+use crate::rules::source::{BoundSource, CsvOptions, LeftOutFile, SourceFormat};
+
+pub(super) fn bind_source(
+    pack: &Pack,
+    t: &TableDoc,
+    override_path: Option<&PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BoundSource> {
+    let src = &t.source;
+    let at = pack.span(&src.path);
+    let pattern = match override_path {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => resolve(pack.dir(), &src.path.value),
+    };
+    let files = match expand(&pattern) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => {
+            let what = if override_path.is_some() {
+                "--data path"
+            } else {
+                "source"
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::SourceNotFound,
+                    format!("{what} `{pattern}` matches no file"),
+                )
+                .at(at),
+            );
+            return None;
+        }
+        Err(message) => {
+            diags.push(Diagnostic::error(Code::SourceNotFound, message).at(at));
+            return None;
+        }
+    };
+    let format_name = if let Some(f) = &src.format {
+        f.value.to_ascii_lowercase()
+    } else {
+        let ext = files[0]
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if ext == "parquet" || ext == "csv" {
+            ext
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    Code::MissingFormat,
+                    format!("cannot tell the format of `{pattern}` from its extension"),
+                )
+                .at(at)
+                .help("add `format: csv` or `format: parquet` to the source"),
+            );
+            return None;
+        }
+    };
+    let csv_only: [(&str, bool); 5] = [
+        ("encoding", src.encoding.is_some()),
+        ("delimiter", src.delimiter.is_some()),
+        ("quote", src.quote.is_some()),
+        ("header", src.header.is_some()),
+        ("null_values", src.null_values.is_some()),
+    ];
+    let format = match format_name.as_str() {
+        "parquet" => {
+            if let Some((opt, _)) = csv_only.iter().find(|(_, set)| *set) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidOption,
+                        format!("`{opt}` applies to CSV sources only"),
+                    )
+                    .at(at.clone()),
+                );
+            }
+            SourceFormat::Parquet
+        }
+        "csv" => SourceFormat::Csv(bind_csv_options(pack, t, diags)?),
+        other => {
+            let f = src.format.as_ref()?;
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownFormat,
+                    format!("unknown source format `{other}`"),
+                )
+                .at(pack.span(f))
+                .help("the formats are: csv, parquet"),
+            );
+            return None;
+        }
+    };
+    Some(BoundSource {
+        pattern,
+        files,
+        format,
+        left_out: Vec::new(),
+    })
+}
+
+fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> Option<CsvOptions> {
+    let src = &t.source;
+    let mut ok = true;
+    let encoding = match &src.encoding {
+        None => encoding_rs::UTF_8,
+        Some(e) => match e.value.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => encoding_rs::UTF_8,
+            "gbk" => encoding_rs::GBK,
+            "gb18030" => encoding_rs::GB18030,
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnknownEncoding,
+                        format!("unknown encoding `{}`", e.value),
+                    )
+                    .at(pack.span(e))
+                    .help("the encodings are: utf-8, gbk, gb18030"),
+                );
+                ok = false;
+                encoding_rs::UTF_8
+            }
+        },
+    };
+    let mut one_byte = |v: &Option<Spanned<String>>, what: &str, default: u8| -> u8 {
+        match v {
+            None => default,
+            Some(s) => {
+                let text = if s.value == "\\t" {
+                    "\t"
+                } else {
+                    s.value.as_str()
+                };
+                match text.as_bytes() {
+                    [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::InvalidOption,
+                                format!("{what} must be one ASCII character"),
+                            )
+                            .at(pack.span(s)),
+                        );
+                        ok = false;
+                        default
+                    }
+                }
+            }
+        }
+    };
+    let delimiter = one_byte(&src.delimiter, "delimiter", b',');
+    let quote = one_byte(&src.quote, "quote", b'"');
+    if delimiter == quote {
+        diags.push(
+            Diagnostic::error(Code::InvalidOption, "delimiter and quote must differ")
+                .at(pack.span(&src.path)),
+        );
+        ok = false;
+    }
+    ok.then(|| CsvOptions {
+        encoding,
+        delimiter,
+        quote,
+        header: src.header.unwrap_or(true),
+        null_values: src
+            .null_values
+            .clone()
+            .unwrap_or_else(|| vec![String::new()]),
+    })
+}
+
+/// Take damaged files out of `source`: under `keep_going` each is recorded in
+/// [`BoundSource::left_out`] with a warning, otherwise each is an error. Returns whether a
+/// file is left to audit.
+pub(super) fn leave_out_damaged(
+    pack: &Pack,
+    t: &TableDoc,
+    source: &mut BoundSource,
+    damaged: Vec<(PathBuf, String)>,
+    keep_going: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let at = pack.span(&t.source.path);
+    for (file, reason) in damaged {
+        source.files.retain(|f| *f != file);
+        if keep_going {
+            diags.push(
+                Diagnostic::warning(
+                    Code::SourceLeftOut,
+                    format!("{reason}; the file is left out"),
+                )
+                .at(at.clone()),
+            );
+            source.left_out.push(LeftOutFile { file, reason });
+        } else {
+            diags.push(
+                Diagnostic::error(Code::SourceUnreadable, reason)
+                    .at(at.clone())
+                    .help("`qc run --keep-going` audits the other files and marks the run partial"),
+            );
+        }
+    }
+    if source.files.is_empty() {
+        if keep_going {
+            diags.push(
+                Diagnostic::error(
+                    Code::SourceUnreadable,
+                    format!("no readable file is left of `{}`", source.pattern),
+                )
+                .at(at),
+            );
+        }
+        return false;
+    }
+    true
+}
+
+/// A source path resolved against the pack's folder (absolute paths stay as they are).
+fn resolve(dir: &Path, path: &str) -> String {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        path.to_string()
+    } else {
+        dir.join(p).to_string_lossy().into_owned()
+    }
+}
+
+/// The files a path or glob names, sorted.
+fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if !is_glob {
+        let p = PathBuf::from(pattern);
+        return Ok(if p.exists() { vec![p] } else { Vec::new() });
+    }
+    let paths = glob::glob(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+    let mut files = BTreeSet::new();
+    for entry in paths {
+        match entry {
+            // Anything but a folder: a file that cannot be opened (a dangling link, no
+            // permission) is then reported by name, not silently passed over.
+            Ok(p) if !p.is_dir() => {
+                files.insert(p);
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("{}: {}", e.path().display(), e.error())),
+        }
+    }
+    Ok(files.into_iter().collect())
+}

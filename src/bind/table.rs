@@ -1,0 +1,529 @@
+//! One table of a pack → [`BoundTable`], in steps a reader can follow: its name and source,
+//! its columns (as declared, checked against the Parquet footers or the CSV headers), its key
+//! and provider, its rules and its table checks.
+//!
+//! Every step reports what it finds and goes as far as it can, so one `qc check` shows every
+//! problem; the table binds when no step reported an error. A step that leaves nothing to
+//! bind against (no file found, no readable file left, a CSV table without columns) ends the
+//! table there.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use arrow::datatypes::SchemaRef;
+use datafusion::common::DFSchema;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{ident, lit};
+
+use super::parse::{ColumnDoc, Pack, RuleDoc, TableCheckDoc, TableDoc};
+use super::source::{bind_source, leave_out_damaged};
+use super::{
+    BoundRule, BoundTable, BoundTableCheck, Library, RuleCheck, SourceOptions, is_identifier,
+};
+use crate::checks::cx::{BindCx, unknown_column};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::rules::codelists::CodeLists;
+use crate::rules::pii::Pii;
+use crate::rules::source::{BoundSource, CsvOptions, SourceFormat};
+use crate::rules::{BoundColumn, ColumnType, Dimension, Severity, Spanned, TableRef, Threshold};
+use crate::scan::{self, csv::ParseError};
+
+/// Bind one table of `pack` (see the module documentation). `None` when any step reported an
+/// error.
+pub(super) async fn bind_table(
+    pack: &Pack,
+    t: &TableDoc,
+    library: &Library,
+    state: &SessionState,
+    sources: &SourceOptions,
+    codelists: &CodeLists,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BoundTable> {
+    let errors_before = error_count(diags);
+    let name = t.name.value.clone();
+    if !is_identifier(&name) {
+        diags.push(
+            Diagnostic::error(
+                Code::InvalidName,
+                format!("table name `{name}` is not an identifier"),
+            )
+            .at(pack.span(&t.name)),
+        );
+    }
+    let qualified = TableRef::new(&library.id, &name).to_string();
+    let override_path = sources
+        .overrides
+        .get(&qualified)
+        .or(sources.overrides.get(&name));
+    let mut source = bind_source(pack, t, override_path, diags)?;
+    // Files an earlier attempt of this run found damaged while scanning.
+    let known: Vec<(PathBuf, String)> = sources
+        .damaged
+        .iter()
+        .filter(|d| source.files.contains(&d.file))
+        .map(|d| (d.file.clone(), d.reason.clone()))
+        .collect();
+    if !leave_out_damaged(pack, t, &mut source, known, sources.keep_going, diags) {
+        return None;
+    }
+
+    let declared = declared_columns(pack, t, diags);
+    let (columns, schema) = match source.format.clone() {
+        SourceFormat::Parquet => {
+            parquet_columns(pack, t, &declared, &mut source, state, sources, diags).await?
+        }
+        SourceFormat::Csv(opts) => {
+            csv_columns(pack, t, &declared, &mut source, &opts, sources, diags)?
+        }
+    };
+    let key = key_columns(pack, t, &columns, diags);
+    let provider = provider_column(pack, t, &columns, diags);
+
+    let df_schema = match DFSchema::try_from(schema.as_ref().clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(Code::SourceUnreadable, e.to_string()).at(pack.span(&t.name)),
+            );
+            return None;
+        }
+    };
+    let mut rules = Vec::new();
+    if matches!(source.format, SourceFormat::Csv(_)) {
+        rules.extend(parse_rules());
+    }
+    // One context for every rule and table check of the table; `read` is taken per rule.
+    let mut cx = BindCx {
+        file: &pack.file,
+        columns: &columns,
+        df_schema: &df_schema,
+        state,
+        codelists,
+        diagnostics: diags,
+        read: Vec::new(),
+    };
+    rules.extend(t.rules.iter().filter_map(|r| bind_rule(&mut cx, r)));
+    let table_checks: Vec<BoundTableCheck> = t
+        .table_checks
+        .iter()
+        .filter_map(|c| bind_table_check(&mut cx, c))
+        .collect();
+
+    (error_count(diags) == errors_before).then(|| BoundTable {
+        library: library.clone(),
+        title: t.title.clone().unwrap_or_else(|| name.clone()),
+        name,
+        source,
+        columns,
+        schema,
+        key,
+        provider,
+        rules,
+        table_checks,
+        skipped: Vec::new(),
+    })
+}
+
+fn error_count(diags: &[Diagnostic]) -> usize {
+    diags.iter().filter(|d| d.is_error()).count()
+}
+
+/// The columns the pack declares, each with its parsed type; problems reported, and the
+/// column left out, per column.
+fn declared_columns<'t>(
+    pack: &Pack,
+    t: &'t TableDoc,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(&'t ColumnDoc, ColumnType)> {
+    let mut declared = Vec::new();
+    let mut seen = HashSet::new();
+    for c in &t.columns {
+        if c.name.value.starts_with(scan::META_PREFIX) {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidName,
+                    format!(
+                        "column names starting with `{}` are reserved for qc",
+                        scan::META_PREFIX
+                    ),
+                )
+                .at(pack.span(&c.name)),
+            );
+            continue;
+        }
+        if !seen.insert(c.name.value.clone()) {
+            diags.push(
+                Diagnostic::error(
+                    Code::DuplicateColumn,
+                    format!("column `{}` is declared twice", c.name.value),
+                )
+                .at(pack.span(&c.name)),
+            );
+            continue;
+        }
+        let Some(ty) = ColumnType::parse(&c.data_type.value) else {
+            let d = Diagnostic::error(
+                Code::UnknownType,
+                format!("unknown column type `{}`", c.data_type.value),
+            )
+            .at(pack.span(&c.data_type))
+            .help(match did_you_mean(&c.data_type.value, ColumnType::NAMES) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => format!("the types are: {}", ColumnType::NAMES.join(", ")),
+            });
+            diags.push(d);
+            continue;
+        };
+        if let Some(p) = &c.pii
+            && Pii::parse(&p.value).is_none()
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidOption,
+                    format!("unknown personal-data kind `{}`", p.value),
+                )
+                .at(pack.span(p))
+                .help("the kinds are: id_number, name"),
+            );
+        }
+        if let Some(format) = &c.format
+            && !ty.is_temporal()
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidOption,
+                    "`format` applies to date and timestamp columns only",
+                )
+                .at(pack.span(format)),
+            );
+        }
+        declared.push((c, ty));
+    }
+    declared
+}
+
+/// A Parquet table's columns: as declared (each checked against the files' schema), or
+/// every column of the files when none is declared. Damaged files are left out first.
+async fn parquet_columns(
+    pack: &Pack,
+    t: &TableDoc,
+    declared: &[(&ColumnDoc, ColumnType)],
+    source: &mut BoundSource,
+    state: &SessionState,
+    sources: &SourceOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<BoundColumn>, SchemaRef)> {
+    let expected: Vec<(String, ColumnType)> = declared
+        .iter()
+        .map(|(c, ty)| (c.name.value.clone(), *ty))
+        .collect();
+    let check = scan::parquet::check_files(&source.files, &expected);
+    if !leave_out_damaged(pack, t, source, check.damaged, sources.keep_going, diags) {
+        return None;
+    }
+    let file_schema = match scan::parquet::schema(state, &source.files).await {
+        Ok(s) => s,
+        Err(message) => {
+            diags.push(
+                Diagnostic::error(Code::SourceUnreadable, message).at(pack.span(&t.source.path)),
+            );
+            return None;
+        }
+    };
+    let mut columns = Vec::new();
+    if declared.is_empty() {
+        for f in file_schema.fields() {
+            if let Some(ty) = ColumnType::of_arrow(f.data_type()) {
+                columns.push(BoundColumn {
+                    name: f.name().clone(),
+                    ty,
+                    arrow: f.data_type().clone(),
+                    title: None,
+                    format: None,
+                    pii: None,
+                });
+            }
+        }
+    }
+    for (c, ty) in declared {
+        let Ok(f) = file_schema.field_with_name(&c.name.value) else {
+            let mut d = Diagnostic::error(
+                Code::SourceMissingColumn,
+                format!(
+                    "column `{}` is not in the Parquet source {}",
+                    c.name.value,
+                    source.files[0].display()
+                ),
+            )
+            .at(pack.span(&c.name));
+            if let Some(best) = did_you_mean(
+                &c.name.value,
+                file_schema.fields().iter().map(|f| f.name().as_str()),
+            ) {
+                d = d.help(format!("the file has `{best}`"));
+            }
+            diags.push(d);
+            continue;
+        };
+        if ColumnType::of_arrow(f.data_type()) != Some(*ty) {
+            diags.push(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!(
+                        "column `{}` is declared {} but the Parquet source holds {}",
+                        c.name.value,
+                        ty,
+                        f.data_type()
+                    ),
+                )
+                .at(pack.span(&c.data_type)),
+            );
+        }
+        columns.push(BoundColumn {
+            name: c.name.value.clone(),
+            ty: *ty,
+            arrow: f.data_type().clone(),
+            title: c.title.clone(),
+            format: None,
+            pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
+        });
+    }
+    Some((columns, file_schema))
+}
+
+/// A CSV table's columns: as declared (CSV has no schema of its own), each checked against
+/// the files' headers. Damaged files are left out.
+fn csv_columns(
+    pack: &Pack,
+    t: &TableDoc,
+    declared: &[(&ColumnDoc, ColumnType)],
+    source: &mut BoundSource,
+    opts: &CsvOptions,
+    sources: &SourceOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<BoundColumn>, SchemaRef)> {
+    if declared.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                Code::MissingColumns,
+                format!(
+                    "CSV table `{}` must declare its columns and their types",
+                    t.name.value
+                ),
+            )
+            .at(pack.span(&t.name)),
+        );
+        return None;
+    }
+    let columns: Vec<BoundColumn> = declared
+        .iter()
+        .map(|(c, ty)| BoundColumn {
+            name: c.name.value.clone(),
+            ty: *ty,
+            arrow: ty.arrow_type(),
+            title: c.title.clone(),
+            format: c.format.as_ref().map(|f| f.value.clone()),
+            pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
+        })
+        .collect();
+    let names: Vec<String> = declared.iter().map(|(c, _)| c.name.value.clone()).collect();
+    let check = scan::csv::check_files(&source.files, opts, &names);
+    // Files left after the check lack a column only when all of them do: the pack's columns
+    // are wrong, reported at each column.
+    for (file, header) in check.good.iter().filter(|_| opts.header) {
+        for (c, _) in declared {
+            if header.iter().any(|h| h == &c.name.value) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                Code::SourceMissingColumn,
+                format!(
+                    "column `{}` is not in the header of {}",
+                    c.name.value,
+                    file.display()
+                ),
+            )
+            .at(pack.span(&c.name));
+            if let Some(best) = did_you_mean(&c.name.value, header.iter().map(String::as_str)) {
+                d = d.help(format!("the header has `{best}`"));
+            }
+            diags.push(d);
+        }
+    }
+    if !leave_out_damaged(pack, t, source, check.damaged, sources.keep_going, diags) {
+        return None;
+    }
+    let schema = scan::csv::table_schema(&columns);
+    Some((columns, schema))
+}
+
+/// The key columns (at least one, each a column of the table).
+fn key_columns(
+    pack: &Pack,
+    t: &TableDoc,
+    columns: &[BoundColumn],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    if t.key.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                Code::MissingKey,
+                format!("table `{}` declares no key column", t.name.value),
+            )
+            .at(pack.span(&t.name)),
+        );
+    }
+    let mut key = Vec::new();
+    for k in &t.key {
+        if columns.iter().any(|c| c.name == k.value) {
+            key.push(k.value.clone());
+        } else {
+            diags.push(unknown_column(&k.value, columns, pack.span(k)));
+        }
+    }
+    key
+}
+
+/// The provider column, if the table names one (it must be a column of the table).
+fn provider_column(
+    pack: &Pack,
+    t: &TableDoc,
+    columns: &[BoundColumn],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let p = t.provider.as_ref()?;
+    if columns.iter().any(|c| c.name == p.value) {
+        Some(p.value.clone())
+    } else {
+        diags.push(unknown_column(&p.value, columns, pack.span(p)));
+        None
+    }
+}
+
+/// One rule: its dimension, severity, threshold, precondition and check. A set-based check
+/// is only marked here; it binds once every table of the run is known ([`super::sets`]).
+fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
+    let head = bind_head(cx, &r.dimension, r.severity.as_ref());
+    if let Some(th) = &r.threshold
+        && th.max_rate.is_some_and(|x| !(0.0..=1.0).contains(&x))
+    {
+        cx.error(
+            Code::InvalidThreshold,
+            &r.id,
+            "threshold max_rate must be between 0 and 1",
+        );
+    }
+    let when = r
+        .when
+        .as_ref()
+        .and_then(|w| crate::checks::expr::bind_boolean(w, "when", cx));
+    let check = if r.check.value.is_set() {
+        Some(RuleCheck::Set(None))
+    } else {
+        r.check.value.bind(cx).map(RuleCheck::Row)
+    };
+    let read = std::mem::take(&mut cx.read);
+    let ((dimension, severity), check) = (head?, check?);
+    if r.when.is_some() && when.is_none() {
+        return None;
+    }
+    Some(BoundRule {
+        id: r.id.value.clone(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        dimension,
+        severity,
+        kind: r.check.value.kind(),
+        when,
+        check,
+        columns: read,
+        threshold: r.threshold.unwrap_or_default(),
+        builtin: false,
+        reason: r.check.value.reason(),
+    })
+}
+
+/// One table check: its dimension, severity, options and the column it reads.
+fn bind_table_check(cx: &mut BindCx<'_>, c: &TableCheckDoc) -> Option<BoundTableCheck> {
+    let head = bind_head(cx, &c.dimension, c.severity.as_ref());
+    let kind = &c.check.value;
+    let mut ok = true;
+    if let Some(problem) = kind.invalid() {
+        cx.error(Code::InvalidOption, &c.check, problem);
+        ok = false;
+    }
+    if let Some(name) = kind.column() {
+        ok &= cx
+            .column_of(name, kind.kind(), kind.column_types())
+            .is_some();
+    }
+    let (dimension, severity) = head?;
+    ok.then(|| BoundTableCheck {
+        id: c.id.value.clone(),
+        name: c.name.clone(),
+        dimension,
+        severity,
+        kind: kind.clone(),
+    })
+}
+
+/// A rule's or table check's dimension and severity (problems reported).
+fn bind_head(
+    cx: &mut BindCx<'_>,
+    dimension: &Spanned<String>,
+    severity: Option<&Spanned<String>>,
+) -> Option<(Dimension, Severity)> {
+    let parsed = Dimension::parse(&dimension.value);
+    if parsed.is_none() {
+        let names: Vec<String> = Dimension::ALL
+            .iter()
+            .map(|d| format!("{} ({})", d.zh(), d.en()))
+            .collect();
+        cx.report(
+            Diagnostic::error(
+                Code::UnknownDimension,
+                format!("unknown quality dimension `{}`", dimension.value),
+            )
+            .at(cx.span(dimension))
+            .help(format!("the dimensions are: {}", names.join(", "))),
+        );
+    }
+    let severity = match severity {
+        None => Some(Severity::Error),
+        Some(s) => {
+            let parsed = Severity::parse(&s.value);
+            if parsed.is_none() {
+                cx.error(
+                    Code::UnknownSeverity,
+                    s,
+                    format!("unknown severity `{}` (expected error or warn)", s.value),
+                );
+            }
+            parsed
+        }
+    };
+    Some((parsed?, severity?))
+}
+
+/// The built-in rules that count a CSV table's malformed records, one per kind of damage the
+/// scan flags in its [`scan::META_ERROR`] column.
+fn parse_rules() -> Vec<BoundRule> {
+    ParseError::ALL
+        .iter()
+        .map(|e| BoundRule {
+            id: e.rule_id().to_string(),
+            name: e.rule_name().to_string(),
+            description: None,
+            dimension: Dimension::Conformity,
+            severity: Severity::Error,
+            kind: "parse",
+            when: None,
+            // NULL (a well-formed record) passes, as every check's NULL does.
+            check: RuleCheck::Row(ident(scan::META_ERROR).not_eq(lit(e.code()))),
+            columns: Vec::new(),
+            threshold: Threshold::default(),
+            builtin: true,
+            reason: (e.rule_name().to_string(), e.rule_name_en().to_string()),
+        })
+        .collect()
+}

@@ -1,0 +1,163 @@
+//! The terminal summary of a run: per table a headline, one line per rule (aligned, CJK
+//! characters counted two columns wide), the table checks, and a footer.
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthStr;
+
+use crate::results::summary::{RunSummary, TableSummary, Verdict};
+use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
+
+/// Pad `s` with spaces to `width` terminal columns (CJK characters are two columns wide).
+fn pad(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+fn pad_left(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{}{s}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// The terminal summary of one table: headline, then one line per rule.
+pub fn render_table(t: &TableSummary, lang: Lang) -> String {
+    let text = Text::new(lang);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · {} ({}.{})",
+        t.library_name, t.title, t.library, t.name
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        text.headline(
+            &thousands(t.rows),
+            &thousands(t.anomalous_rows),
+            &thousands(t.passed_rows),
+            &percent_floor(t.passed_rows, t.rows)
+        )
+    );
+    let header = text.rule_header();
+    let rows: Vec<[String; 6]> = t
+        .rules
+        .iter()
+        .map(|r| {
+            let dim = text.dimension(r.dimension).to_string();
+            [
+                r.id.clone(),
+                r.name.clone(),
+                dim,
+                match &r.anomalous_keys {
+                    Some(v) => format!(
+                        "{} ({})",
+                        thousands(r.failed_rows),
+                        text.anomalous_keys(v.unit, &thousands(v.count))
+                    ),
+                    None => thousands(r.failed_rows),
+                },
+                percent_ceil(r.failed_rows, r.applicable_rows),
+                text.verdict(r.verdict).to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(UnicodeWidthStr::width);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        format!(
+            "  {}  {}  {}  {}  {}  {}",
+            pad(cells[0], widths[0]),
+            pad(cells[1], widths[1]),
+            pad(cells[2], widths[2]),
+            pad_left(cells[3], widths[3]),
+            pad_left(cells[4], widths[4]),
+            cells[5]
+        )
+        .trim_end()
+        .to_string()
+    };
+    let _ = writeln!(out, "{}", line(header));
+    for r in &rows {
+        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+    }
+    if !t.table_checks.is_empty() {
+        let header = text.table_check_header();
+        let rows: Vec<[String; 5]> = t
+            .table_checks
+            .iter()
+            .map(|c| {
+                [
+                    c.id.clone(),
+                    c.name.clone(),
+                    text.observed(&c.measured),
+                    text.expected(&c.measured),
+                    text.verdict(c.verdict).to_string(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(UnicodeWidthStr::width);
+        for r in &rows {
+            for (w, cell) in widths.iter_mut().zip(r) {
+                *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
+            }
+        }
+        let line = |cells: [&str; 5]| {
+            let padded: Vec<String> = cells[..4]
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| pad(c, w))
+                .collect();
+            format!("  {}  {}", padded.join("  "), cells[4])
+                .trim_end()
+                .to_string()
+        };
+        let _ = writeln!(out, "{}", line(header));
+        for r in &rows {
+            let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+    }
+    for r in &t.skipped_rules {
+        let _ = writeln!(out, "  {}", text.rule_skipped(r));
+    }
+    for f in &t.left_out_files {
+        let _ = writeln!(out, "  {}", text.file_left_out(&f.reason));
+    }
+    out
+}
+
+/// The whole terminal summary.
+pub fn render(summary: &RunSummary, out_dir: &str, seconds: f64, lang: Lang) -> String {
+    let text = Text::new(lang);
+    let mut out = String::new();
+    for t in &summary.tables {
+        out.push_str(&render_table(t, lang));
+        if let Some(f) = &t.anomalies_file {
+            let path = format!("{out_dir}/{f}");
+            let _ = writeln!(
+                out,
+                "  {}",
+                text.anomalies_written(&path, &thousands(t.anomalous_rows))
+            );
+        }
+        out.push('\n');
+    }
+    let failed = summary
+        .tables
+        .iter()
+        .filter(|t| t.verdict == Verdict::Fail)
+        .count();
+    let _ = writeln!(
+        out,
+        "{}",
+        text.run_footer(summary.tables.len(), failed, out_dir, seconds)
+    );
+    let left_out: usize = summary.tables.iter().map(|t| t.left_out_files.len()).sum();
+    if left_out > 0 {
+        let _ = writeln!(out, "{}", text.run_partial(left_out));
+    }
+    out
+}

@@ -1,0 +1,174 @@
+//! The run history: an embedded SQLite file (default `qc.db` beside the output folder).
+//!
+//! A run is written in **one transaction** after its outputs are complete, so a run that fails
+//! or is interrupted leaves no record at all, never a partial one. Concurrent runs wait for
+//! each other's transaction (WAL journal, busy timeout). The schema is versioned with
+//! `PRAGMA user_version`; [`MIGRATIONS`] bring any older file up to date.
+
+mod load;
+mod save;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::results::summary::TableSummary;
+use crate::rules::pii::Pii;
+
+/// The store's file name when `--store` is not given: beside the output folder.
+pub const DEFAULT_FILE: &str = "qc.db";
+
+/// The schema version this qc writes.
+pub const SCHEMA_VERSION: usize = schema::MIGRATIONS.len();
+
+/// What a run leaves in the store besides its summary.
+#[derive(Debug, Clone, Default)]
+pub struct RunExtras {
+    /// The run date (`YYYY-MM-DD`): the month a report files the run under.
+    pub as_of: String,
+    pub out_dir: String,
+    /// Per pack path: the file's SHA-256 and the library's scoring model (JSON).
+    pub packs: BTreeMap<String, (String, String)>,
+    /// Per `library.table` and rule id: the reason in Chinese and English, and the columns
+    /// the rule reads.
+    pub rules: BTreeMap<(String, String), RuleText>,
+    /// A few anomalous records per `library.table` and rule.
+    pub samples: Vec<Sample>,
+    /// Per `library.table`: its key columns and its personal-data columns.
+    pub tables: BTreeMap<String, TableText>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TableText {
+    pub key: Vec<String>,
+    /// The provider column, if the table has one.
+    #[serde(default)]
+    pub provider: Option<String>,
+    pub pii: BTreeMap<String, Pii>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RuleText {
+    pub reason_zh: String,
+    pub reason_en: String,
+    pub columns: Vec<String>,
+}
+
+/// One anomalous record kept as an example: its key and the values the rule read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub library: String,
+    pub table: String,
+    pub rule_id: String,
+    pub provider: Option<String>,
+    /// Column → value (as text; NULL as `None`), key columns first.
+    pub record: Vec<(String, Option<String>)>,
+}
+
+/// One line of `qc runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub as_of: String,
+    pub status: String,
+    pub exit_code: u8,
+    pub tables: u64,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+}
+
+/// A run as the store holds it: its tables (as in `summary.json`), scoring models and samples.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub id: String,
+    pub started_at: String,
+    pub as_of: String,
+    pub out_dir: String,
+    pub tables: Vec<TableSummary>,
+    /// Library → scoring model (JSON as stored).
+    pub scoring: BTreeMap<String, String>,
+    /// `(library, table, rule id)` → reason and columns.
+    pub rules: BTreeMap<(String, String, String), RuleText>,
+    /// `library.table` → key and personal-data columns.
+    pub table_texts: BTreeMap<String, TableText>,
+    pub samples: Vec<Sample>,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
+    Error::io(path, std::io::Error::other(format!("run history: {e}")))
+}
+
+/// A count or position as SQLite's integer.
+fn int<T: TryInto<i64>>(n: T) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// A count as SQLite returns it (stored from a `u64`).
+fn count(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(i)?.unsigned_abs())
+}
+
+/// The name serde gives a unit variant (`Verdict::Pass` → `pass`): how the store writes
+/// verdicts, dimensions and severities, as `summary.json` does.
+fn name_of<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Column `i` read as the variant serde names by its text ([`name_of`]'s inverse).
+fn named<T: DeserializeOwned>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+impl Store {
+    /// Open (creating and migrating as needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_err(path, &e))?;
+        conn.busy_timeout(Duration::from_mins(1))
+            .map_err(|e| db_err(path, &e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| db_err(path, &e))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| db_err(path, &e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the file.
+    pub fn version(&self) -> Result<usize> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_err(&self.path, &e))?;
+        Ok(usize::try_from(v).unwrap_or(0))
+    }
+}

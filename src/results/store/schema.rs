@@ -1,0 +1,160 @@
+//! The store's SQLite schema, as migrations applied in order (`PRAGMA user_version` holds how
+//! many have been applied).
+
+use super::{Store, db_err};
+use crate::error::{Error, Result};
+
+/// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: [&str; 3] = [
+    r"
+CREATE TABLE run (
+    id          TEXT PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    as_of       TEXT NOT NULL,
+    qc_version  TEXT NOT NULL,
+    threads     INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    exit_code   INTEGER NOT NULL,
+    out_dir     TEXT NOT NULL
+);
+CREATE TABLE run_pack (
+    run_id       TEXT NOT NULL REFERENCES run(id),
+    path         TEXT NOT NULL,
+    library      TEXT NOT NULL,
+    library_name TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    scoring      TEXT NOT NULL
+);
+CREATE TABLE run_table (
+    run_id         TEXT NOT NULL REFERENCES run(id),
+    library        TEXT NOT NULL,
+    library_name   TEXT NOT NULL,
+    table_name     TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    format         TEXT NOT NULL,
+    rows           INTEGER NOT NULL,
+    anomalous_rows INTEGER NOT NULL,
+    verdict        TEXT NOT NULL,
+    anomalies_file TEXT,
+    elapsed_ms     INTEGER NOT NULL,
+    key_columns    TEXT NOT NULL, -- [key columns, provider column]
+    pii            TEXT NOT NULL,
+    PRIMARY KEY (run_id, library, table_name)
+);
+CREATE TABLE run_rule (
+    run_id          TEXT NOT NULL REFERENCES run(id),
+    library         TEXT NOT NULL,
+    table_name      TEXT NOT NULL,
+    position        INTEGER NOT NULL,
+    rule_id         TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    dimension       TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    builtin         INTEGER NOT NULL,
+    applicable_rows INTEGER NOT NULL,
+    failed_rows     INTEGER NOT NULL,
+    threshold       TEXT NOT NULL,
+    verdict         TEXT NOT NULL,
+    reason_zh       TEXT NOT NULL,
+    reason_en       TEXT NOT NULL,
+    columns         TEXT NOT NULL,
+    PRIMARY KEY (run_id, library, table_name, rule_id)
+);
+CREATE TABLE run_provider (
+    run_id         TEXT NOT NULL REFERENCES run(id),
+    library        TEXT NOT NULL,
+    table_name     TEXT NOT NULL,
+    provider       TEXT,
+    rows           INTEGER NOT NULL,
+    anomalous_rows INTEGER NOT NULL
+);
+CREATE TABLE run_provider_rule (
+    run_id          TEXT NOT NULL REFERENCES run(id),
+    library         TEXT NOT NULL,
+    table_name      TEXT NOT NULL,
+    provider        TEXT,
+    rule_id         TEXT NOT NULL,
+    applicable_rows INTEGER NOT NULL,
+    failed_rows     INTEGER NOT NULL
+);
+CREATE TABLE run_table_check (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    check_id   TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    dimension  TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    measured   TEXT NOT NULL,
+    verdict    TEXT NOT NULL
+);
+CREATE TABLE run_sample (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    rule_id    TEXT NOT NULL,
+    provider   TEXT,
+    record     TEXT NOT NULL
+);
+CREATE INDEX run_as_of ON run(as_of);
+CREATE INDEX run_table_by_name ON run_table(library, table_name);
+",
+    // 2: scores recorded with each run.
+    r"
+CREATE TABLE run_score (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    scope      TEXT NOT NULL,  -- library | table | provider
+    library    TEXT NOT NULL,
+    table_name TEXT,           -- scope table
+    provider   TEXT,           -- scope provider (over the library's tables)
+    dimension  TEXT NOT NULL,  -- English dimension name, or total
+    score      REAL NOT NULL
+);
+",
+    // 3: runs with damaged files left out under --keep-going (run.status 'partial').
+    r"
+CREATE TABLE run_left_out (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    file       TEXT NOT NULL,
+    reason     TEXT NOT NULL
+);
+",
+];
+
+impl Store {
+    /// Bring the file's schema up to [`super::SCHEMA_VERSION`], in one transaction; a file
+    /// written by a newer qc is refused.
+    pub(super) fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, &e))?;
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_err(&path, &e))?;
+        let current = usize::try_from(current).unwrap_or(0);
+        if current > MIGRATIONS.len() {
+            return Err(Error::Usage(format!(
+                "{}: run history schema version {current} is newer than this qc knows ({}); use a newer qc",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            tx.execute_batch(sql).map_err(|e| db_err(&path, &e))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )
+            .map_err(|e| db_err(&path, &e))?;
+        }
+        tx.commit().map_err(|e| db_err(&path, &e))
+    }
+}

@@ -1,0 +1,333 @@
+//! Stage 5, RUN: one audit from the packs to the store's commit. Bind every pack, audit every
+//! table (set-based rules, the single pass, table checks), summarize, then commit: the summary
+//! staged, the run saved in the history in one transaction, the summary published.
+//!
+//! Under `--keep-going`, a file found damaged only while scanning is left out by binding
+//! again without it and auditing again (set-based rules of other tables read it too).
+//!
+//! Whatever stops a run (an error, or `cancel` resolving, e.g. on Ctrl-C) leaves no output
+//! that looks complete: the output folder's exports and staged files are removed.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::bind::{self, BoundPack, BoundTable, SourceOptions};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, ExitStatus, Result};
+use crate::execute::{self, Engine, TableProgress, Workload};
+use crate::results::store::{self, Store};
+use crate::results::summary::{self, PackSummary, RunStatus, RunSummary, TableSummary, Verdict};
+use crate::results::{OutputDir, SUMMARY_FILE, extras};
+use crate::rules::source::LeftOutFile;
+
+/// What to audit, where the results go, and how.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Rule packs, or folders of packs.
+    pub rules: Vec<PathBuf>,
+    /// Output folder; `out/<run-id>/` when `None`.
+    pub out: Option<PathBuf>,
+    /// `--data TABLE=PATH` overrides.
+    pub data: Vec<(String, PathBuf)>,
+    /// Partitions (local threads, or partitions per stage on a cluster).
+    pub threads: usize,
+    /// Memory for the engine's operators; the engine's default when `None`.
+    pub memory_limit: Option<u64>,
+    /// The run date; today when `None`.
+    pub as_of: Option<NaiveDate>,
+    /// Leave damaged files out instead of failing.
+    pub keep_going: bool,
+    /// The run history file; `qc.db` beside the output folder when `None`.
+    pub store: Option<PathBuf>,
+    /// A Ballista scheduler's `df://host:port`; embedded when `None`.
+    pub cluster: Option<String>,
+}
+
+/// What a caller sees while a run goes on.
+pub trait Observer {
+    /// Diagnostics found while binding, each shown once however often binding is retried;
+    /// `errors` when any of them is an error (the run then audits nothing).
+    fn diagnostics(&mut self, found: &[Diagnostic], errors: bool);
+
+    /// A table's audit starts; what is returned lives until it ends (e.g. a progress bar
+    /// reading `progress`).
+    fn table_started(
+        &mut self,
+        table: &BoundTable,
+        workload: Workload,
+        progress: &Arc<TableProgress>,
+    ) -> Option<Box<dyn Send>>;
+}
+
+/// How a run ended, when it did not fail.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The packs had errors: nothing was audited. The status says whose (2: the packs',
+    /// 3: every error is about the data's sources).
+    Rejected(ExitStatus),
+    /// The run is complete and committed.
+    Completed(Box<Completed>),
+}
+
+#[derive(Debug)]
+pub struct Completed {
+    pub summary: RunSummary,
+    /// `summary.json` as written.
+    pub document: String,
+    pub out_dir: PathBuf,
+    pub status: ExitStatus,
+}
+
+/// The run history beside an output folder: `qc.db` in its parent folder.
+pub fn default_store(out: &Path) -> PathBuf {
+    out.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(store::DEFAULT_FILE)
+}
+
+/// A new run id: UTC time plus a random suffix, e.g. `20261125T231100Z-3f2a`.
+pub fn new_run_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
+}
+
+/// Run one audit (see the module documentation). When `cancel` resolves first, the run
+/// stops with [`Error::Interrupted`] and leaves nothing behind.
+pub async fn run(
+    request: &Request,
+    observer: &mut dyn Observer,
+    cancel: impl Future<Output = ()>,
+) -> Result<Outcome> {
+    let started_at = chrono::Utc::now();
+    let run_id = new_run_id(started_at);
+    let engine = match &request.cluster {
+        Some(url) => Engine::cluster(url, request.threads).await?,
+        None => Engine::local(
+            request.threads,
+            request
+                .memory_limit
+                .unwrap_or_else(execute::session::default_memory_limit),
+        ),
+    };
+    let as_of = request
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    // Claim the output folder first: whatever happens next, no earlier summary.json remains
+    // there to pass for this run's result.
+    let out_path = request
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&run_id));
+    let out = OutputDir::prepare(&out_path)?;
+    let clock = Clock {
+        run_id,
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_of: i64::from(crate::values::days(as_of)),
+        as_of_text: as_of.format("%Y-%m-%d").to_string(),
+    };
+    let result = tokio::select! {
+        r = audit(request, &engine, &out, &clock, observer) => r,
+        () = cancel => Err(Error::Interrupted),
+    };
+    if !out.path.join(SUMMARY_FILE).exists() {
+        out.discard();
+    }
+    result
+}
+
+/// When the run happens: its id, start, and run date (days since 1970-01-01 and text).
+struct Clock {
+    run_id: String,
+    started_at: String,
+    as_of: i64,
+    as_of_text: String,
+}
+
+async fn audit(
+    request: &Request,
+    engine: &Engine,
+    out: &OutputDir,
+    clock: &Clock,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    let store_path = request
+        .store
+        .clone()
+        .unwrap_or_else(|| default_store(&out.path));
+    let mut store = Store::open(&store_path)?;
+    let mut sources = SourceOptions {
+        overrides: request.data.iter().cloned().collect(),
+        keep_going: request.keep_going,
+        damaged: Vec::new(),
+    };
+    let mut shown = HashSet::new();
+    let (packs, tables) = loop {
+        let (packs, diagnostics) = bind::load(&request.rules, &engine.ctx, &sources).await?;
+        let fresh: Vec<Diagnostic> = diagnostics
+            .iter()
+            .filter(|d| shown.insert(d.render()))
+            .cloned()
+            .collect();
+        let errors: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();
+        if !fresh.is_empty() || !errors.is_empty() {
+            observer.diagnostics(&fresh, !errors.is_empty());
+        }
+        if !errors.is_empty() {
+            return Ok(Outcome::Rejected(crate::diagnostic::exit_status(errors)));
+        }
+        check_overrides(&sources, &packs)?;
+        engine.check_sources(packs.iter().flat_map(|p| &p.tables))?;
+        match audit_tables(engine, &packs, out, &store, clock, observer).await {
+            Ok(tables) => break (packs, tables),
+            Err((failed, error)) => {
+                let all = packs.iter().flat_map(|p| &p.tables);
+                let damaged: Vec<LeftOutFile> = execute::damaged_files(all, &failed, &error)
+                    .into_iter()
+                    .filter(|d| !sources.damaged.contains(d))
+                    .collect();
+                match damaged.first() {
+                    None => return Err(error),
+                    Some(first) if !request.keep_going => {
+                        return Err(Error::damaged(&first.file, &first.reason));
+                    }
+                    Some(_) => sources.damaged.extend(damaged),
+                }
+            }
+        }
+    };
+
+    let summary = run_summary(clock, request.threads, &packs, tables);
+    let status = exit_status(summary.status);
+    let document =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    // The commit point of a run is the store's transaction. The summary, the folder's mark of
+    // a complete run, is written before it under a temporary name and renamed after it:
+    // killed at any moment, no summary.json exists for a run the history lacks.
+    let staged = out.stage(SUMMARY_FILE, document.as_bytes())?;
+    extras::collect(&packs, &summary, &out.path, &clock.as_of_text)
+        .and_then(|extras| store.save(&summary, &extras))?;
+    staged.publish()?;
+    Ok(Outcome::Completed(Box::new(Completed {
+        summary,
+        document,
+        out_dir: out.path.clone(),
+        status,
+    })))
+}
+
+/// The summary of a run whose tables are all audited.
+fn run_summary(
+    clock: &Clock,
+    threads: usize,
+    packs: &[BoundPack],
+    tables: Vec<TableSummary>,
+) -> RunSummary {
+    let status = if tables.iter().any(|t| !t.left_out_files.is_empty()) {
+        RunStatus::Partial
+    } else if tables.iter().any(|t| t.verdict == Verdict::Fail) {
+        RunStatus::ThresholdFailed
+    } else {
+        RunStatus::Passed
+    };
+    RunSummary {
+        schema_version: summary::SCHEMA_VERSION,
+        run_id: clock.run_id.clone(),
+        qc_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: clock.started_at.clone(),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        threads,
+        status,
+        exit_code: exit_status(status).code(),
+        packs: packs
+            .iter()
+            .map(|p| PackSummary {
+                path: p.path.display().to_string(),
+                library: p.library.id.clone(),
+                library_name: p.library.name.clone(),
+            })
+            .collect(),
+        tables,
+    }
+}
+
+/// The process's exit status for a finished run.
+pub fn exit_status(status: RunStatus) -> ExitStatus {
+    match status {
+        RunStatus::Passed => ExitStatus::Passed,
+        RunStatus::ThresholdFailed => ExitStatus::ThresholdFailed,
+        RunStatus::Partial => ExitStatus::RuntimeError,
+    }
+}
+
+/// Every `--data` override must name a table of the run.
+fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<()> {
+    let tables = || packs.iter().flat_map(|p| &p.tables);
+    for key in sources.overrides.keys() {
+        if !tables().any(|t| t.name == *key || t.qualified_name() == *key) {
+            let names: Vec<String> = tables().map(BoundTable::qualified_name).collect();
+            return Err(Error::Usage(format!(
+                "--data names no table `{key}`; the tables are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Audit every table of the run in turn. On failure, the table being audited and the error.
+async fn audit_tables(
+    engine: &Engine,
+    packs: &[BoundPack],
+    out: &OutputDir,
+    store: &Store,
+    clock: &Clock,
+    observer: &mut dyn Observer,
+) -> std::result::Result<Vec<TableSummary>, (String, Error)> {
+    let mut tables = Vec::new();
+    for table in packs.iter().flat_map(|p| &p.tables) {
+        let progress = Arc::new(TableProgress::default());
+        let shown = observer.table_started(table, execute::workload(table), &progress);
+        let outcome = engine
+            .audit_table(table, &out.path, &progress, clock.as_of)
+            .await;
+        drop(shown);
+        let fail = |e| (table.qualified_name(), e);
+        let mut outcome = outcome.map_err(fail)?;
+        outcome.facts.previous_rows = store
+            .previous_rows(
+                &table.library.id,
+                &table.name,
+                &clock.as_of_text,
+                &clock.started_at,
+            )
+            .map_err(fail)?;
+        let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
+            p.strip_prefix(&out.path)
+                .ok()
+                .map(|r| r.display().to_string())
+        });
+        tables.push(summary::table_summary(table, &outcome, anomalies_file));
+    }
+    Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-25T23:11:00Z")
+            .unwrap()
+            .to_utc();
+        assert!(new_run_id(t).starts_with("20261125T231100Z-"));
+    }
+}
