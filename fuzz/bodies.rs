@@ -73,8 +73,14 @@ pub fn pack(data: &[u8]) {
                 }
                 for table in packs.iter().flat_map(|p| &p.tables) {
                     let progress = Arc::new(qc::execute::TableProgress::default());
-                    let _ =
-                        qc::execute::local::audit_table(&ctx, table, &out, &progress, 20_000).await;
+                    let _ = qc::execute::local::audit_table(
+                        &ctx,
+                        table,
+                        &out,
+                        &progress,
+                        &qc::execute::AuditOptions::dated(20_000),
+                    )
+                    .await;
                 }
             }
             Err(e) => {

@@ -58,6 +58,15 @@ pub enum Error {
     #[error("{0}")]
     Cluster(String),
 
+    /// A set-based rule's computation made no progress for the stall timeout and was stopped;
+    /// the message names the rule.
+    #[error("{0}")]
+    Stalled(String),
+
+    /// What a rule must hold does not fit the memory limit; the message names the rule.
+    #[error("{what}: {message}")]
+    Memory { what: String, message: String },
+
     /// Stopped by Ctrl-C (SIGINT) before the run completed.
     #[error(
         "已中断（Ctrl-C），未留下结果 / interrupted (Ctrl-C): the run stopped and left no result"
@@ -78,6 +87,8 @@ impl Error {
             | Error::Io { .. }
             | Error::Engine { .. }
             | Error::Cluster(_)
+            | Error::Stalled(_)
+            | Error::Memory { .. }
             | Error::Internal(_) => ExitStatus::RuntimeError,
         }
     }

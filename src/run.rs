@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use crate::bind::{self, BoundPack, BoundTable, SourceOptions};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
-use crate::execute::{self, Engine, TableProgress, Workload};
+use crate::execute::{self, AuditOptions, Engine, TableProgress, Workload};
 use crate::results::store::{self, Store};
 use crate::results::summary::{self, PackSummary, RunStatus, RunSummary, TableSummary, Verdict};
 use crate::results::{OutputDir, SUMMARY_FILE, extras};
@@ -45,6 +45,10 @@ pub struct Request {
     pub store: Option<PathBuf>,
     /// A Ballista scheduler's `df://host:port`; embedded when `None`.
     pub cluster: Option<String>,
+    /// How long a set-based rule may make no progress; the default when `None`.
+    pub stall_timeout: Option<std::time::Duration>,
+    /// Measure what each rule costs.
+    pub rule_costs: bool,
 }
 
 /// What a caller sees while a run goes on.
@@ -130,8 +134,14 @@ pub async fn run(
     let clock = Clock {
         run_id,
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        as_of: i64::from(crate::values::days(as_of)),
         as_of_text: as_of.format("%Y-%m-%d").to_string(),
+        audit: AuditOptions {
+            as_of: i64::from(crate::values::days(as_of)),
+            stall: request
+                .stall_timeout
+                .unwrap_or(execute::sets::DEFAULT_STALL_TIMEOUT),
+            rule_costs: request.rule_costs,
+        },
     };
     let result = tokio::select! {
         r = audit(request, &engine, &out, &clock, observer) => r,
@@ -143,12 +153,12 @@ pub async fn run(
     result
 }
 
-/// When the run happens: its id, start, and run date (days since 1970-01-01 and text).
+/// When the run happens (its id, start and run date), and how its tables are audited.
 struct Clock {
     run_id: String,
     started_at: String,
-    as_of: i64,
     as_of_text: String,
+    audit: AuditOptions,
 }
 
 async fn audit(
@@ -296,7 +306,7 @@ async fn audit_tables(
         let progress = Arc::new(TableProgress::default());
         let shown = observer.table_started(table, execute::workload(table), &progress);
         let outcome = engine
-            .audit_table(table, &out.path, &progress, clock.as_of)
+            .audit_table(table, &out.path, &progress, &clock.audit)
             .await;
         drop(shown);
         let fail = |e| (table.qualified_name(), e);

@@ -2,6 +2,7 @@
 
 use datafusion::physical_plan::displayable;
 use qc::execute::local::physical_plan;
+use qc::execute::sets::DEFAULT_STALL_TIMEOUT;
 use qc::execute::{TableProgress, session};
 
 fn plan_text(pack: &str) -> String {
@@ -71,7 +72,10 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
         .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
-        let sets = qc::execute::sets::compute(&ctx, table).await.unwrap();
+        let sets = qc::execute::sets::compute(&ctx, table, DEFAULT_STALL_TIMEOUT)
+            .await
+            .unwrap()
+            .keys;
         assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
         let plan = qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets)).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())

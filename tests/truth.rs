@@ -161,7 +161,7 @@ fn gbk_csv_with_damaged_records_matches_truth() {
         &dir.path().join("address.csv"),
         "gbk",
     );
-    for threads in ["1", "2"] {
+    for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("out{threads}"));
         let (_, s) = audit(&pack_path.to_string_lossy(), &out, &["--threads", threads]);
         assert_matches_truth(&s, &truth);
@@ -224,7 +224,7 @@ fn marriage_matches_truth_in_parquet_and_csv() {
         truth.rules
     );
     let over = format!("registration={}", pq.join("registration.parquet").display());
-    for threads in ["1", "2"] {
+    for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("out{threads}"));
         let (_, s) = audit(
             "rules/marriage.yaml",
@@ -277,12 +277,14 @@ fn death_matches_truth_in_parquet_and_gbk_csv() {
         truth.rules
     );
     let over = format!("record={}", pq.join("record.parquet").display());
-    let (_, s) = audit(
-        "rules/death.yaml",
-        &dir.path().join("out"),
-        &["--data", &over],
-    );
-    assert_matches_truth(&s, &truth);
+    for threads in ["1", "2", "3"] {
+        let (_, s) = audit(
+            "rules/death.yaml",
+            &dir.path().join(format!("out{threads}")),
+            &["--data", &over, "--threads", threads],
+        );
+        assert_matches_truth(&s, &truth);
+    }
     let d = dir.path().join("gbk");
     let truth = generate_library(
         "death",
@@ -483,5 +485,70 @@ fn libraries_generated_together_match_truth_with_cross_library_rules() {
         }
         assert_eq!(exports[0], exports[1], "{format}: 1 vs 2 threads");
         assert_eq!(exports[0], exports[2], "{format}: 1 vs 3 threads");
+    }
+}
+
+/// Under a memory limit far too small for its set-based rules, the marriage pack either
+/// completes with the truth's counts or stops with an error naming the rule, well within a
+/// bounded time: never a hang.
+#[test]
+fn a_memory_starved_set_rule_completes_or_names_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = generate_library(
+        "marriage",
+        "registration",
+        dir.path(),
+        &["--rows", "60000", "--seed", "11", "--anomalies", "600"],
+    );
+    let data = format!(
+        "registration={}",
+        dir.path().join("registration.parquet").display()
+    );
+    let out = dir.path().join("out");
+    let (out_s, store) = (
+        out.to_string_lossy().into_owned(),
+        dir.path().join("qc.db").to_string_lossy().into_owned(),
+    );
+    let started = std::time::Instant::now();
+    let o = run(&[
+        "run",
+        "--rules",
+        "rules/marriage.yaml",
+        "--data",
+        &data,
+        "--out",
+        &out_s,
+        "--store",
+        &store,
+        "--memory-limit",
+        "4MiB",
+        "--stall-timeout",
+        "20",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "took {:?}",
+        started.elapsed()
+    );
+    match code(&o) {
+        0 | 1 => {
+            let s: RunSummary = serde_json::from_str(&crate::util::stdout(&o)).unwrap();
+            assert_matches_truth(&s, &truth);
+        }
+        3 => {
+            let text = stderr(&o);
+            assert!(
+                text.contains("rule MAR-0"),
+                "the error names no rule: {text}"
+            );
+            assert!(
+                !out.join("summary.json").exists(),
+                "a failed run left a summary"
+            );
+        }
+        other => panic!("exit {other}: {}", stderr(&o)),
     }
 }

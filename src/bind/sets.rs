@@ -64,7 +64,7 @@ pub async fn bind_set_rules(
                                 rule.columns.push(c.name.clone());
                             }
                         }
-                        rule.check = RuleCheck::Set(Some(Box::new(check)));
+                        rule.check = RuleCheck::Set(Some(check));
                         keep.push(rule);
                     }
                     Some(SetOutcome::Skipped(absent)) => {

@@ -74,7 +74,7 @@ impl Query {
 
     pub async fn bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> SetOutcome {
         match self.try_bind(at, cx).await {
-            Ok(check) => SetOutcome::Bound(check),
+            Ok(check) => SetOutcome::Bound(Box::new(check)),
             Err(stop) => stop.into(),
         }
     }
@@ -195,6 +195,7 @@ impl Query {
             .distinct()
             .map_err(|e| cx.engine_error(at, &e))?;
         Ok(SetCheck {
+            native: None,
             on,
             keys: distinct.logical_plan().clone(),
             unit: KeyUnit::ReturnedKey,

@@ -75,7 +75,7 @@ impl Reference {
 
     pub async fn bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> SetOutcome {
         match self.try_bind(at, cx).await {
-            Ok(check) => SetOutcome::Bound(check),
+            Ok(check) => SetOutcome::Bound(Box::new(check)),
             Err(stop) => stop.into(),
         }
     }
@@ -160,6 +160,7 @@ impl Reference {
             })
             .map_err(|e| cx.engine_error(at, &e))?;
         Ok(SetCheck {
+            native: None,
             on,
             keys: joined.logical_plan().clone(),
             unit: KeyUnit::DanglingValue,

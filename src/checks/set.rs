@@ -60,11 +60,22 @@ impl KeyUnit {
 pub struct SetCheck {
     /// The table's columns a tuple is matched on.
     pub on: Vec<BoundColumn>,
-    /// Distinct tuples of `on` values that fail the rule.
+    /// Distinct tuples of `on` values that fail the rule, as a DataFusion plan: what a
+    /// cluster runs, and what the embedded engine runs when the check has no [`Native`] form.
     pub keys: LogicalPlan,
+    /// The same answer, computed by qc's own set engine on the embedded engine.
+    pub native: Option<Native>,
     pub unit: KeyUnit,
     /// Tables the check reads besides its own.
     pub reads: Vec<TableRef>,
+}
+
+/// A set-based check qc computes itself (`execute::sets`), faster and in less memory than
+/// the equivalent DataFusion plan, which stays the reference.
+#[derive(Debug, Clone)]
+pub enum Native {
+    /// Tuples of `on` held by more than one row where `applicable` is true.
+    Duplicates { applicable: Expr },
 }
 
 /// The tables of a run, for resolving the tables set-based rules name.
@@ -87,7 +98,7 @@ impl RunTables {
 
 /// How binding a set-based rule ended.
 pub enum SetOutcome {
-    Bound(SetCheck),
+    Bound(Box<SetCheck>),
     /// The rule reads a library whose pack is not in this run: it is skipped.
     Skipped(Absent),
     /// Problems were reported.

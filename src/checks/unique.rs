@@ -4,7 +4,7 @@ use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{ident, lit};
 use serde::Deserialize;
 
-use super::set::{KeyUnit, SetCheck, SetCx, SetOutcome};
+use super::set::{KeyUnit, Native, SetCheck, SetCx, SetOutcome};
 use crate::checks::Reason;
 use crate::diagnostic::Code;
 use crate::rules::Spanned;
@@ -75,12 +75,15 @@ impl Unique {
             .and_then(|df| df.filter(ident("__qc_n").gt(lit(1_i64))))
             .and_then(|df| df.select(keys));
         match groups {
-            Ok(df) => SetOutcome::Bound(SetCheck {
+            Ok(df) => SetOutcome::Bound(Box::new(SetCheck {
+                native: Some(Native::Duplicates {
+                    applicable: cx.applicable_rows(&on),
+                }),
                 on,
                 keys: df.logical_plan().clone(),
                 unit: KeyUnit::DuplicatedGroup,
                 reads: Vec::new(),
-            }),
+            })),
             Err(e) => cx.engine_error(at, &e).into(),
         }
     }

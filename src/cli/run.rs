@@ -49,6 +49,15 @@ pub struct RunArgs {
     /// --threads then sets the partitions per stage.
     #[arg(long, value_name = "df://HOST:PORT")]
     pub cluster: Option<String>,
+    /// Measure what each rule costs (seconds, in `summary.json` and the summary): set-based
+    /// rules' plans are timed, row rules' expressions are timed one by one on the first
+    /// million rows and scaled to the table.
+    #[arg(long)]
+    pub rule_costs: bool,
+    /// Stop a set-based rule that makes no progress for this many seconds, with an error
+    /// naming it [default: 600].
+    #[arg(long, value_name = "SECONDS")]
+    pub stall_timeout: Option<u64>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -88,6 +97,8 @@ pub fn run(args: &RunArgs) -> Result<ExitStatus> {
         keep_going: args.keep_going,
         store: args.store.clone(),
         cluster: args.cluster.clone(),
+        stall_timeout: args.stall_timeout.map(std::time::Duration::from_secs),
+        rule_costs: args.rule_costs,
     };
     let json = args.output.format == Format::Json;
     let mut shown = Shown {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::Partitioning;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
 use datafusion::prelude::SessionContext;
@@ -14,30 +15,27 @@ use futures::StreamExt;
 
 use super::counts::TableCounts;
 use super::export::{self, AnomalySink};
-use super::{Pass, TableOutcome, TableProgress, sets, tally};
+use super::{AuditOptions, Pass, TableOutcome, TableProgress, costs, sets, tally};
 use crate::bind::BoundTable;
 use crate::error::{Error, Result};
 use crate::plan::{self, TablePlan};
 use crate::rules::source::SourceFormat;
 use crate::scan;
 
-/// The physical plan of a table's audit: its scan, registered as `library.table`, under one
-/// fused projection.
-pub async fn physical_plan(
+/// The table's rows as the pass reads them: only the columns `plan` needs, spread across
+/// cores. Not registered under the table's name, which keeps naming the whole table for the
+/// rule SQL of tables audited after this one.
+fn pass_rows(
     ctx: &SessionContext,
     table: &BoundTable,
     plan: &TablePlan,
     progress: &TableProgress,
-) -> Result<Arc<dyn ExecutionPlan>> {
+) -> Result<DataFrame> {
     let what = || format!("planning {}", table.qualified_name());
     let state = ctx.state();
-    let source = table.source_view();
-    let provider = scan::provider(&state, &source, &plan.needed, &progress.bytes)?;
-    scan::register_provider(ctx, &source.table, provider)?;
-
+    let provider = scan::provider(&state, &table.source_view(), &plan.needed, &progress.bytes)?;
     let mut df = ctx
-        .table(source.table.reference())
-        .await
+        .read_table(provider)
         .map_err(|e| Error::engine(what(), e))?;
     let threads = state.config().target_partitions();
     if matches!(table.source.format, SourceFormat::Csv(_)) && threads > 1 {
@@ -46,7 +44,19 @@ pub async fn physical_plan(
             .repartition(Partitioning::RoundRobinBatch(threads))
             .map_err(|e| Error::engine(what(), e))?;
     }
-    df.select(plan.projection.clone())
+    Ok(df)
+}
+
+/// The physical plan of a table's audit: its scan under one fused projection.
+pub async fn physical_plan(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    plan: &TablePlan,
+    progress: &TableProgress,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let what = || format!("planning {}", table.qualified_name());
+    pass_rows(ctx, table, plan, progress)?
+        .select(plan.projection.clone())
         .map_err(|e| Error::engine(what(), e))?
         .create_physical_plan()
         .await
@@ -55,22 +65,22 @@ pub async fn physical_plan(
 
 /// Audit one table: set-based rules' anomalous tuples first, then one scan for all rules,
 /// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
-/// `as_of` is the run date (days since 1970-01-01).
 pub async fn audit_table(
     ctx: &SessionContext,
     table: &BoundTable,
     out_dir: &Path,
     progress: &Arc<TableProgress>,
-    as_of: i64,
+    options: &AuditOptions,
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = || format!("auditing {}", table.qualified_name());
-    let sets = sets::compute(ctx, table).await?;
+    let sets = sets::compute(ctx, table, options.stall).await?;
     let set_keys = sets
+        .keys
         .iter()
         .map(|s| s.as_ref().map(|s| s.len() as u64))
         .collect();
-    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets))?;
+    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets.keys))?;
     let physical = physical_plan(ctx, table, &plan, progress).await?;
     let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan.layout);
     let file = out_dir
@@ -128,10 +138,25 @@ pub async fn audit_table(
         });
     }
     let anomalies = sink.finish()?;
+    let costs = if options.rule_costs {
+        let rows = pass_rows(ctx, table, &plan, &TableProgress::default())?;
+        let row_costs = costs::row_rule_costs(rows, &plan, counts.rows).await?;
+        Some(
+            row_costs
+                .into_iter()
+                .zip(&sets.elapsed)
+                .map(|(row, set)| row + set.unwrap_or_default())
+                .collect(),
+        )
+    } else {
+        None
+    };
+    drop(sets);
     let pass = Pass {
         counts,
         set_keys,
+        costs,
         anomalies,
     };
-    TableOutcome::assemble(ctx, table, pass, as_of, started).await
+    TableOutcome::assemble(ctx, table, pass, options.as_of, started).await
 }

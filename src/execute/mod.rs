@@ -4,9 +4,11 @@
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod costs;
 pub mod counts;
 pub mod export;
 pub mod local;
+pub mod memory;
 pub mod session;
 pub mod sets;
 pub mod table_checks;
@@ -92,14 +94,37 @@ impl Engine {
         table: &BoundTable,
         out_dir: &Path,
         progress: &Arc<TableProgress>,
-        as_of: i64,
+        options: &AuditOptions,
     ) -> Result<TableOutcome> {
         self.check_sources([table])?;
         #[cfg(feature = "cluster")]
         if let Some(url) = &self.cluster {
-            return cluster::audit_table(&self.ctx, url, table, out_dir, progress, as_of).await;
+            return cluster::audit_table(&self.ctx, url, table, out_dir, progress, options).await;
         }
-        local::audit_table(&self.ctx, table, out_dir, progress, as_of).await
+        local::audit_table(&self.ctx, table, out_dir, progress, options).await
+    }
+}
+
+/// How a table is audited: the run date, the stall timeout of set-based rules, and whether
+/// each rule's cost is measured.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditOptions {
+    /// The run date, days since 1970-01-01.
+    pub as_of: i64,
+    /// How long a set-based rule may make no progress before it is stopped.
+    pub stall: Duration,
+    /// Measure what each rule costs (`--rule-costs`).
+    pub rule_costs: bool,
+}
+
+impl AuditOptions {
+    /// The options of a run dated `as_of`, with the defaults otherwise.
+    pub fn dated(as_of: i64) -> AuditOptions {
+        AuditOptions {
+            as_of,
+            stall: sets::DEFAULT_STALL_TIMEOUT,
+            rule_costs: false,
+        }
     }
 }
 
@@ -141,6 +166,8 @@ pub struct Pass {
     pub counts: TableCounts,
     /// Per rule: the number of anomalous tuples of a set-based rule.
     pub set_keys: Vec<Option<u64>>,
+    /// Per rule, with `--rule-costs`: the time it took (see [`costs`]).
+    pub costs: Option<Vec<Duration>>,
     /// The anomaly export and its row count, when the table has anomalies.
     pub anomalies: Option<(std::path::PathBuf, u64)>,
 }
@@ -159,6 +186,7 @@ impl TableOutcome {
         Ok(TableOutcome {
             counts: pass.counts,
             set_keys: pass.set_keys,
+            costs: pass.costs,
             facts,
             anomalies: pass.anomalies,
             elapsed: started.elapsed(),
@@ -172,6 +200,8 @@ pub struct TableOutcome {
     pub counts: TableCounts,
     /// Per rule: the number of anomalous tuples of a set-based rule.
     pub set_keys: Vec<Option<u64>>,
+    /// Per rule, with `--rule-costs`: the time it took (see [`costs`]).
+    pub costs: Option<Vec<Duration>>,
     /// What the table-level checks are judged on.
     pub facts: crate::checks::table::TableFacts,
     /// The anomaly export and its row count, when the table has anomalies.

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -61,7 +60,7 @@ pub fn configure(config: SessionConfig, partitions: usize) -> SessionConfig {
 /// the system's temporary folder beyond it.
 pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
     let config = configure(SessionConfig::new(), threads);
-    let pool = FairSpillPool::new(usize::try_from(memory_limit).unwrap_or(usize::MAX));
+    let pool = super::memory::QcPool::new(usize::try_from(memory_limit).unwrap_or(usize::MAX));
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool))
         .build_arc()
@@ -76,24 +75,13 @@ pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
     ctx
 }
 
-/// `state` planning no repartitioning (partial aggregates still run per file partition).
-/// Under a memory limit, DataFusion 55's `RepartitionExec` can deadlock once it spills (all
-/// threads parked, found by the 50M-row soak, `benches/soak.sh`; the upstream report is
-/// apache/datafusion#24883): set-based rules' key plans run without it.
-pub fn without_repartitioning(
-    state: &datafusion::execution::SessionState,
-) -> datafusion::execution::SessionState {
-    let mut config = state.config().clone();
-    let optimizer = &mut config.options_mut().optimizer;
-    optimizer.repartition_aggregations = false;
-    optimizer.repartition_joins = false;
-    optimizer.repartition_sorts = false;
-    optimizer.repartition_windows = false;
-    optimizer.repartition_file_scans = false;
-    optimizer.enable_round_robin_repartition = false;
-    SessionStateBuilder::new_from_existing(state.clone())
-        .with_config(config)
-        .build()
+/// The heartbeat of `ctx`'s memory pool, when it is qc's ([`super::memory::QcPool`]).
+pub fn heartbeat(ctx: &SessionContext) -> Option<Arc<super::memory::Heartbeat>> {
+    ctx.runtime_env()
+        .memory_pool
+        .as_ref()
+        .downcast_ref::<super::memory::QcPool>()
+        .map(super::memory::QcPool::heartbeat)
 }
 
 /// `state` with joins planned as sort-merge joins, which spill to disk under the memory limit

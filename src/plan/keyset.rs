@@ -74,6 +74,27 @@ impl KeySet {
             .collect()
     }
 
+    /// The tuples of `columns` (in `on` order) in the set's row format: equal tuples, whatever
+    /// their Arrow string types, have equal bytes.
+    pub fn rows(&self, columns: &[ArrayRef]) -> Result<arrow::row::Rows> {
+        let columns = self
+            .canonical(columns)
+            .map_err(|e| Error::Internal(format!("key set: {e}")))?;
+        self.converter
+            .convert_columns(&columns)
+            .map_err(|e| Error::Internal(format!("key set: {e}")))
+    }
+
+    /// Add one tuple in the set's row format ([`KeySet::rows`]).
+    pub fn insert(&mut self, row: &[u8]) {
+        self.rows.insert(row.into());
+    }
+
+    /// Bytes the set holds, roughly (for the memory pool).
+    pub fn size(&self) -> usize {
+        self.rows.iter().map(|r| r.len() + 24).sum::<usize>() + self.rows.capacity() * 8
+    }
+
     /// Add a batch of anomalous tuples (its columns in `on` order). Tuples with a NULL are
     /// left out: they can match no row.
     pub fn extend(&mut self, batch: &RecordBatch) -> Result<()> {

@@ -103,6 +103,9 @@ pub struct RuleSummary {
     /// keys returned by a query).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomalous_keys: Option<AnomalousKeys>,
+    /// With `--rule-costs`: the seconds the rule cost (`execute::costs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,7 +195,13 @@ pub fn table_summary(
         .iter()
         .zip(&counts.rules)
         .zip(&outcome.set_keys)
-        .map(|((r, c), keys)| RuleSummary {
+        .enumerate()
+        .map(|(i, ((r, c), keys))| RuleSummary {
+            cost_seconds: outcome
+                .costs
+                .as_ref()
+                .and_then(|costs| costs.get(i))
+                .map(std::time::Duration::as_secs_f64),
             id: r.id.clone(),
             name: r.name.clone(),
             kind: r.kind.to_string(),

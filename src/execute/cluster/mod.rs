@@ -33,7 +33,7 @@ use datafusion::logical_expr::{Expr, cast as cast_expr, col, ident, lit};
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Pass, TableOutcome, TableProgress, export};
+use super::{AuditOptions, Pass, TableOutcome, TableProgress, export};
 use crate::bind::{BoundTable, RuleCheck};
 use crate::error::{Error, Result};
 use crate::execute::counts::{RuleCounts, TableCounts};
@@ -80,7 +80,7 @@ pub async fn audit_table(
     table: &BoundTable,
     out_dir: &Path,
     progress: &TableProgress,
-    as_of: i64,
+    options: &AuditOptions,
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = |doing: &str| format!("{doing} {} on the cluster {url}", table.qualified_name());
@@ -176,12 +176,14 @@ pub async fn audit_table(
     } else {
         None
     };
+    // Rule costs are measured by the embedded engine only.
     let pass = Pass {
         counts,
         set_keys,
+        costs: None,
         anomalies,
     };
-    TableOutcome::assemble(ctx, table, pass, as_of, started)
+    TableOutcome::assemble(ctx, table, pass, options.as_of, started)
         .await
         .map_err(|e| match e {
             Error::Engine { context, error } => cluster_error(context, *error),

@@ -235,6 +235,7 @@ impl Store {
                                 .unwrap_or_default(),
                             verdict: named(r, 9)?,
                             anomalous_keys: None,
+                            cost_seconds: None,
                         },
                         text,
                     ))

@@ -1,0 +1,260 @@
+//! Before a table's pass: every set-based rule's anomalous tuples, held as a [`KeySet`] that
+//! the pass tests each row against.
+//!
+//! - Rules with a [`Native`] form (`unique`) are computed by qc's own engine ([`hashed`]), all
+//!   of a table's together: the key columns are read once to hash them, candidate groups are
+//!   the hashes seen more than once, and a second read counts the candidates' actual values.
+//! - The others run their DataFusion key plan ([`plans`]), on every core.
+//!
+//! Every computation is watched: a plan that makes no progress for the stall timeout is
+//! stopped with an error naming the rule, never left hanging. The anomalous tuples are held
+//! in the run's memory pool: a set that does not fit `--memory-limit` is an error naming the
+//! rule, not an out-of-memory kill.
+
+pub mod hashed;
+pub mod plans;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use datafusion::execution::SessionState;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::prelude::SessionContext;
+
+use super::memory::Heartbeat;
+use crate::bind::{BoundTable, RuleCheck};
+use crate::checks::set::Native;
+use crate::error::{Error, Result};
+use crate::plan::keyset::KeySet;
+use crate::rules::BoundColumn;
+
+/// How long a set-based rule may make no progress before it is stopped (`--stall-timeout`).
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_mins(10);
+
+/// The anomalous tuples of a table's set-based rules.
+#[derive(Debug, Default)]
+pub struct Sets {
+    /// Per rule (the table's order): its anomalous tuples, when it is set-based.
+    pub keys: Vec<Option<Arc<KeySet>>>,
+    /// Per rule: the time its tuples took (rules computed together share their time).
+    pub elapsed: Vec<Option<Duration>>,
+    /// The tuples' share of the memory pool, held until the pass is done.
+    pub reservations: Vec<MemoryReservation>,
+}
+
+/// Compute the anomalous tuples of every set-based rule of `table`.
+pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) -> Result<Sets> {
+    let n = table.rules.len();
+    let mut sets = Sets {
+        keys: vec![None; n],
+        elapsed: vec![None; n],
+        reservations: Vec::new(),
+    };
+    let watchdog = Watchdog::new(ctx, stall);
+    let what = |i: usize| format!("rule {} of {}", table.rules[i].id, table.qualified_name());
+
+    let native: Vec<hashed::Duplicates<'_>> = table
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| match &rule.check {
+            RuleCheck::Set(Some(check)) => check.native.as_ref().map(|native| match native {
+                Native::Duplicates { applicable } => hashed::Duplicates {
+                    rule: i,
+                    on: &check.on,
+                    applicable,
+                },
+            }),
+            _ => None,
+        })
+        .collect();
+    if !native.is_empty() {
+        let started = Instant::now();
+        let names: Vec<String> = native.iter().map(|d| what(d.rule)).collect();
+        // `None`: the hashes do not fit the pool; the rules' plans below compute them.
+        if let Some(found) =
+            hashed::duplicates(ctx, &table.table_ref(), &native, &names, &watchdog).await?
+        {
+            let elapsed = started.elapsed();
+            for (d, (set, reservation)) in native.iter().zip(found) {
+                sets.keys[d.rule] = Some(Arc::new(set));
+                sets.elapsed[d.rule] = Some(elapsed);
+                sets.reservations.push(reservation);
+            }
+        }
+    }
+
+    for (i, rule) in table.rules.iter().enumerate() {
+        let RuleCheck::Set(Some(check)) = &rule.check else {
+            continue;
+        };
+        if sets.keys[i].is_some() {
+            continue;
+        }
+        let started = Instant::now();
+        let (set, reservation) = plans::anomalous(ctx, check, &what(i), &watchdog).await?;
+        sets.keys[i] = Some(Arc::new(set));
+        sets.elapsed[i] = Some(started.elapsed());
+        sets.reservations.push(reservation);
+    }
+    Ok(sets)
+}
+
+/// Stops a computation that makes no progress: neither the memory pool's reservations
+/// change (operators that work grow, spill and shrink them) nor a batch arrives.
+pub struct Watchdog {
+    heartbeat: Option<Arc<Heartbeat>>,
+    batches: Arc<AtomicU64>,
+    stall: Duration,
+}
+
+impl Watchdog {
+    pub fn new(ctx: &SessionContext, stall: Duration) -> Watchdog {
+        Watchdog {
+            heartbeat: super::session::heartbeat(ctx),
+            batches: Arc::default(),
+            stall,
+        }
+    }
+
+    /// Record that a batch arrived.
+    pub fn progress(&self) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A counter tasks add their batches to.
+    pub fn counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.batches)
+    }
+
+    fn pulse(&self) -> (u64, u64) {
+        (
+            self.heartbeat.as_ref().map_or(0, |h| h.count()),
+            self.batches.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Run `work`; fail with an error naming `what` if it makes no progress for the stall
+    /// timeout.
+    pub async fn watch<T>(&self, what: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let mut work = std::pin::pin!(work);
+        let tick = (self.stall / 10).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut last = self.pulse();
+        let mut quiet_since = Instant::now();
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                () = tokio::time::sleep(tick) => {
+                    let now = self.pulse();
+                    if now != last {
+                        last = now;
+                        quiet_since = Instant::now();
+                    } else if quiet_since.elapsed() >= self.stall {
+                        return Err(Error::Stalled(format!(
+                            "{what} made no progress for {} s and was stopped (a stall in the \
+                             query engine, likely under memory pressure); raise --memory-limit, \
+                             or --stall-timeout if the rule is only slow",
+                            self.stall.as_secs()
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A rule's anomalous tuples as they are gathered, with their share of the memory pool.
+pub struct HeldSet {
+    set: KeySet,
+    reservation: MemoryReservation,
+    what: String,
+}
+
+/// An empty [`HeldSet`] for tuples of `on`, reserving from `state`'s pool.
+pub fn held_set(state: &SessionState, on: &[BoundColumn], what: &str) -> Result<HeldSet> {
+    let reservation = MemoryConsumer::new(format!("qc anomalous tuples ({what})"))
+        .register(&state.runtime_env().memory_pool);
+    Ok(HeldSet {
+        set: KeySet::new(on)?,
+        reservation,
+        what: what.to_string(),
+    })
+}
+
+impl HeldSet {
+    /// Add a batch of anomalous tuples.
+    pub fn extend(&mut self, batch: &arrow::record_batch::RecordBatch) -> Result<()> {
+        self.set.extend(batch)?;
+        self.account()
+    }
+
+    /// Add one tuple in the set's row format.
+    pub fn insert(&mut self, row: &[u8]) -> Result<()> {
+        self.set.insert(row);
+        self.account()
+    }
+
+    pub fn key_set(&self) -> &KeySet {
+        &self.set
+    }
+
+    /// Keep the reservation equal to the set's size; a set beyond the pool is an error.
+    fn account(&mut self) -> Result<()> {
+        let size = self.set.size();
+        let held = self.reservation.size();
+        if size <= held {
+            return Ok(());
+        }
+        self.reservation
+            .try_grow(size - held)
+            .map_err(|_| Error::Memory {
+                what: self.what.clone(),
+                message: format!(
+                    "its anomalous tuples ({} so far, about {} MiB) do not fit --memory-limit; \
+                     raise the limit or narrow the rule",
+                    self.set.len(),
+                    size >> 20
+                ),
+            })
+    }
+
+    pub fn into_parts(self) -> (KeySet, MemoryReservation) {
+        (self.set, self.reservation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_computation_without_progress_is_stopped_naming_the_rule() {
+        let ctx = crate::execute::session::session(1);
+        let watchdog = Watchdog::new(&ctx, Duration::from_millis(100));
+        let started = Instant::now();
+        let stalled = watchdog
+            .watch("rule X-1 of t.t", std::future::pending::<Result<()>>())
+            .await;
+        assert!(
+            matches!(&stalled, Err(Error::Stalled(m)) if m.contains("rule X-1 of t.t")),
+            "{stalled:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_slow_computation_that_progresses_is_left_alone() {
+        let ctx = crate::execute::session::session(1);
+        let watchdog = Watchdog::new(&ctx, Duration::from_millis(100));
+        let slow = async {
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                watchdog.progress();
+            }
+            Ok(7)
+        };
+        assert_eq!(watchdog.watch("rule X-2", slow).await.unwrap(), 7);
+    }
+}
