@@ -529,7 +529,7 @@ fn a_memory_starved_set_rule_completes_or_names_the_rule() {
         "--quiet",
     ]);
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(120),
+        started.elapsed() < std::time::Duration::from_mins(2),
         "took {:?}",
         started.elapsed()
     );
