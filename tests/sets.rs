@@ -247,3 +247,130 @@ fn a_rule_reading_a_library_outside_the_run_is_skipped_and_listed() {
     assert_eq!(rule(t, "S-004").failed_rows, 0);
     assert_eq!(rule(t, "S-004").applicable_rows, 9);
 }
+
+#[test]
+fn history_rules_on_hand_counted_registrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/sets/history.yaml", dir.path(), &[]);
+    let t = &s.tables[0];
+    let failed = |id: &str| t.rules.iter().find(|r| r.id == id).unwrap().failed_rows;
+    assert_eq!(
+        (failed("H-001"), failed("H-002"), failed("H-003")),
+        (2, 3, 5)
+    );
+    assert_eq!(t.anomalous_rows, 9);
+    let mut anomalous: Vec<String> = Vec::new();
+    qc::execute::export::read_export(
+        &dir.path().join(t.anomalies_file.as_ref().unwrap()),
+        |row| {
+            let key = row.values.iter().find(|(c, _)| c == "reg_id");
+            anomalous.push(key.and_then(|(_, v)| v.clone()).unwrap_or_default());
+            true
+        },
+    )
+    .unwrap();
+    anomalous.sort();
+    assert_eq!(
+        anomalous,
+        [
+            "R01", "R02", "R04", "R05", "R06", "R11", "R13", "R14", "R18"
+        ]
+    );
+}
+
+/// qc's own set engine and the rules' reference DataFusion plans find the same tuples: on the
+/// hand-counted registrations and on generated marriage and death libraries (a cluster runs
+/// the reference plans).
+#[test]
+fn native_set_rules_agree_with_their_reference_plans() {
+    use qc::bind::{RuleCheck, SourceOptions};
+    use qc::checks::set::Native;
+    use qc::execute::sets::{DEFAULT_STALL_TIMEOUT, Watchdog, hashed, history, plans};
+
+    let dir = tempfile::tempdir().unwrap();
+    let generated = crate::truth::generate_together(dir.path(), "20000", "400", "parquet");
+    assert!(!generated.is_empty());
+    let mut overrides = std::collections::HashMap::new();
+    for (library, table, file) in [
+        ("marriage", "registration", "registration.parquet"),
+        ("death", "record", "record.parquet"),
+    ] {
+        overrides.insert(
+            format!("{library}.{table}"),
+            dir.path().join(library).join(file),
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut checked = 0;
+        for (packs, sources) in [
+            (
+                vec![root().join("testdata/cases/sets/history.yaml")],
+                SourceOptions::default(),
+            ),
+            (
+                vec![
+                    root().join("rules/marriage.yaml"),
+                    root().join("rules/death.yaml"),
+                ],
+                SourceOptions {
+                    overrides: overrides.clone(),
+                    ..SourceOptions::default()
+                },
+            ),
+        ] {
+            let ctx = qc::execute::session::session(2);
+            let (bound, diags) = qc::bind::load(&packs, &ctx, &sources).await.unwrap();
+            assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+            let watchdog = Watchdog::new(&ctx, DEFAULT_STALL_TIMEOUT);
+            for table in bound.iter().flat_map(|p| &p.tables) {
+                for (i, rule) in table.rules.iter().enumerate() {
+                    let RuleCheck::Set(Some(check)) = &rule.check else {
+                        continue;
+                    };
+                    let Some(native) = &check.native else {
+                        continue;
+                    };
+                    let (reference, _) = plans::anomalous(&ctx, check, &rule.id, &watchdog)
+                        .await
+                        .unwrap();
+                    let (own, _) = match native {
+                        Native::History(h) => history::anomalous(
+                            &ctx,
+                            &table.table_ref(),
+                            &check.on,
+                            h,
+                            &rule.id,
+                            &watchdog,
+                        )
+                        .await
+                        .unwrap()
+                        .unwrap(),
+                        Native::Duplicates { applicable } => {
+                            let d = hashed::Duplicates {
+                                rule: i,
+                                on: &check.on,
+                                applicable,
+                            };
+                            hashed::duplicates(
+                                &ctx,
+                                &table.table_ref(),
+                                &[d],
+                                std::slice::from_ref(&rule.id),
+                                &watchdog,
+                            )
+                            .await
+                            .unwrap()
+                            .unwrap()
+                            .remove(0)
+                        }
+                    };
+                    assert_eq!(own.tuples(), reference.tuples(), "{}", rule.id);
+                    checked += 1;
+                }
+            }
+        }
+        // H-001..3, MAR-021, MAR-023, MAR-024, DEA-017, DEA-018.
+        assert_eq!(checked, 8);
+    });
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use datafusion::prelude::SessionContext;
 
 use super::{BoundPack, Pack, RuleCheck, SkippedRule};
-use crate::checks::set::{RunTables, SetCx, SetOutcome};
+use crate::checks::set::{Native, RunTables, SetCx, SetOutcome};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::error::Result;
 use crate::scan;
@@ -59,9 +59,17 @@ pub async fn bind_set_rules(
                 };
                 match rdoc.check.value.bind_set(&rdoc.check, &mut cx).await {
                     Some(SetOutcome::Bound(check)) => {
-                        for c in &check.on {
-                            if !rule.columns.contains(&c.name) {
-                                rule.columns.push(c.name.clone());
+                        // The rule's own columns are exported with its anomalies: the matched
+                        // tuple, and a history's people and date.
+                        let mut read: Vec<&str> =
+                            check.on.iter().map(|c| c.name.as_str()).collect();
+                        if let Some(Native::History(h)) = &check.native {
+                            read.extend(h.of.iter().map(|c| c.name.as_str()));
+                            read.push(&h.date.name);
+                        }
+                        for c in read {
+                            if !rule.columns.iter().any(|r| r == c) {
+                                rule.columns.push(c.to_string());
                             }
                         }
                         rule.check = RuleCheck::Set(Some(check));

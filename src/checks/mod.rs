@@ -15,6 +15,7 @@ pub mod certificate;
 pub mod cx;
 pub mod dates;
 pub mod expr;
+pub mod history;
 pub mod id_number;
 pub mod length;
 pub mod not_null;
@@ -54,6 +55,7 @@ pub enum CheckDoc {
     Unique(unique::Unique),
     Reference(reference::Reference),
     Query(query::Query),
+    History(history::History),
 }
 
 impl CheckDoc {
@@ -73,6 +75,7 @@ impl CheckDoc {
             CheckDoc::Unique(_) => "unique",
             CheckDoc::Reference(_) => "reference",
             CheckDoc::Query(_) => "query",
+            CheckDoc::History(_) => "history",
         }
     }
 
@@ -90,7 +93,10 @@ impl CheckDoc {
             CheckDoc::IdNumber(c) => c.bind(cx),
             CheckDoc::AdminCode(c) => c.bind(cx),
             CheckDoc::WithinRegion(c) => c.bind(cx),
-            CheckDoc::Unique(_) | CheckDoc::Reference(_) | CheckDoc::Query(_) => {
+            CheckDoc::Unique(_)
+            | CheckDoc::Reference(_)
+            | CheckDoc::Query(_)
+            | CheckDoc::History(_) => {
                 cx.report(crate::diagnostic::Diagnostic::error(
                     Code::Internal,
                     format!(
@@ -120,6 +126,7 @@ impl CheckDoc {
             CheckDoc::Unique(c) => c.reason(),
             CheckDoc::Reference(c) => c.reason(),
             CheckDoc::Query(c) => c.reason(),
+            CheckDoc::History(c) => c.reason(),
         }
     }
 
@@ -127,7 +134,10 @@ impl CheckDoc {
     pub fn is_set(&self) -> bool {
         matches!(
             self,
-            CheckDoc::Unique(_) | CheckDoc::Reference(_) | CheckDoc::Query(_)
+            CheckDoc::Unique(_)
+                | CheckDoc::Reference(_)
+                | CheckDoc::Query(_)
+                | CheckDoc::History(_)
         )
     }
 
@@ -141,6 +151,7 @@ impl CheckDoc {
             CheckDoc::Unique(c) => c.bind(at, cx).await,
             CheckDoc::Reference(c) => c.bind(at, cx).await,
             CheckDoc::Query(c) => c.bind(at, cx).await,
+            CheckDoc::History(c) => c.bind(at, cx).await,
             _ => return None,
         })
     }
@@ -324,6 +335,11 @@ pub const DOCS: &[KindDoc] = &[
         kind: "query",
         text: query::DOC,
         reason: Some(query::REASON),
+    },
+    KindDoc {
+        kind: "history",
+        text: history::DOC,
+        reason: Some(history::REASON),
     },
     KindDoc {
         kind: "table_checks",

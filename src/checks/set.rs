@@ -76,6 +76,8 @@ pub struct SetCheck {
 pub enum Native {
     /// Tuples of `on` held by more than one row where `applicable` is true.
     Duplicates { applicable: Expr },
+    /// Records judged against their people's other records ([`super::history`]).
+    History(Box<super::history::HistoryCheck>),
 }
 
 /// The tables of a run, for resolving the tables set-based rules name.

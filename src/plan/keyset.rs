@@ -85,6 +85,13 @@ impl KeySet {
             .map_err(|e| Error::Internal(format!("key set: {e}")))
     }
 
+    /// The tuples, in the set's row format, sorted (to compare sets).
+    pub fn tuples(&self) -> Vec<&[u8]> {
+        let mut all: Vec<&[u8]> = self.rows.iter().map(AsRef::as_ref).collect();
+        all.sort_unstable();
+        all
+    }
+
     /// Add one tuple in the set's row format ([`KeySet::rows`]).
     pub fn insert(&mut self, row: &[u8]) {
         self.rows.insert(row.into());

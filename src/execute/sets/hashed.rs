@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::compute::filter;
 use arrow::record_batch::RecordBatch;
-use datafusion::common::hash_utils::{RandomState, create_hashes};
+use datafusion::common::hash_utils::create_hashes;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::logical_expr::{Expr, ident};
 use datafusion::physical_plan::execute_stream_partitioned;
@@ -28,7 +28,7 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use rayon::slice::ParallelSliceMut;
 
-use super::{HeldSet, Watchdog, held_set};
+use super::{HASH, HeldSet, Watchdog, held_set};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
 use crate::rules::{BoundColumn, TableRef};
@@ -41,9 +41,6 @@ pub struct Duplicates<'a> {
     pub on: &'a [BoundColumn],
     pub applicable: &'a Expr,
 }
-
-/// The same hash for the same tuple in both reads.
-const HASH: RandomState = RandomState::with_seed(0x71c_5e7);
 
 /// Where a rule's columns sit in the batches read.
 struct Layout {

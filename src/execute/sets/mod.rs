@@ -1,9 +1,10 @@
 //! Before a table's pass: every set-based rule's anomalous tuples, held as a [`KeySet`] that
 //! the pass tests each row against.
 //!
-//! - Rules with a [`Native`] form (`unique`) are computed by qc's own engine ([`hashed`]), all
-//!   of a table's together: the key columns are read once to hash them, candidate groups are
-//!   the hashes seen more than once, and a second read counts the candidates' actual values.
+//! - Rules with a [`Native`] form are computed by qc's own engine: `unique` ([`hashed`], all of
+//!   a table's together) and `history` ([`history`]). Both read the columns they need once to
+//!   hash them on every core, take as candidates the hashes seen more than once, and judge
+//!   only the candidates, on their actual values, in a second read.
 //! - The others run their DataFusion key plan ([`plans`]), on every core.
 //!
 //! Every computation is watched: a plan that makes no progress for the stall timeout is
@@ -12,6 +13,7 @@
 //! rule, not an out-of-memory kill.
 
 pub mod hashed;
+pub mod history;
 pub mod plans;
 
 use std::future::Future;
@@ -29,6 +31,11 @@ use crate::checks::set::Native;
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
 use crate::rules::BoundColumn;
+
+/// The hash of key values in both reads of qc's set engine (any fixed seed: a collision only
+/// adds a candidate).
+const HASH: datafusion::common::hash_utils::RandomState =
+    datafusion::common::hash_utils::RandomState::with_seed(0x5e7_5e7);
 
 /// How long a set-based rule may make no progress before it is stopped (`--stall-timeout`).
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_mins(10);
@@ -60,13 +67,14 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
         .iter()
         .enumerate()
         .filter_map(|(i, rule)| match &rule.check {
-            RuleCheck::Set(Some(check)) => check.native.as_ref().map(|native| match native {
-                Native::Duplicates { applicable } => hashed::Duplicates {
+            RuleCheck::Set(Some(check)) => match &check.native {
+                Some(Native::Duplicates { applicable }) => Some(hashed::Duplicates {
                     rule: i,
                     on: &check.on,
                     applicable,
-                },
-            }),
+                }),
+                _ => None,
+            },
             _ => None,
         })
         .collect();
@@ -94,6 +102,18 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
             continue;
         }
         let started = Instant::now();
+        if let Some(Native::History(h)) = &check.native {
+            // `None`: the rule's records do not fit the pool; its plan below computes them.
+            let found =
+                history::anomalous(ctx, &table.table_ref(), &check.on, h, &what(i), &watchdog)
+                    .await?;
+            if let Some((set, reservation)) = found {
+                sets.keys[i] = Some(Arc::new(set));
+                sets.elapsed[i] = Some(started.elapsed());
+                sets.reservations.push(reservation);
+                continue;
+            }
+        }
         let (set, reservation) = plans::anomalous(ctx, check, &what(i), &watchdog).await?;
         sets.keys[i] = Some(Arc::new(set));
         sets.elapsed[i] = Some(started.elapsed());

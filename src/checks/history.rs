@@ -1,0 +1,368 @@
+//! `history`: a record judged against the other records of the same person, in date order
+//! (remarried while still married, a divorce with no marriage before it, a death recorded
+//! again later). qc computes it over the person's records only, not by joining the table
+//! with itself; the equivalent SQL is kept as the reference (and is what a cluster runs).
+
+use datafusion::logical_expr::Expr;
+use serde::Deserialize;
+
+use super::set::{KeyUnit, Native, SetCheck, SetCx, SetOutcome, Stop};
+use crate::checks::Reason;
+use crate::diagnostic::Code;
+use crate::rules::{BoundColumn, Spanned};
+
+pub const DOC: &str = "\
+# history
+
+## What it checks
+Each record belongs to the history of the people its `of` columns name (a marriage record to
+both parties'), ordered by its `date`. `find` says which records are anomalous:
+- `not_latest`: a record of a person who has another record dated strictly later (a death
+  recorded again later: every record but the last is anomalous).
+- `overlap`: an opening record (`opens`) of a person who has an earlier opening record
+  (strictly earlier date) that no closing record (`closes`) of the same `pair` closed on a
+  date from the earlier record's to this one's, both included (married again while still
+  married).
+- `close_without_open`: a closing record with no opening record of its `pair` dated on or
+  before it (a divorce with no marriage before it).
+
+Only the records of people with more than one record (or, for `close_without_open`, of
+pairs that were closed) are read twice; everything else is read once, on every core.
+
+## NULL
+A NULL person joins no history; a record with a NULL date is never earlier or later than
+another. For `overlap`, an earlier opening record whose pair has a NULL can never be closed;
+for `close_without_open`, a closing record whose pair or date is NULL has no opening record.
+Rows with a NULL key are not applicable.
+
+## Parameters
+- `of`: the person columns (one or more, compared with each other: a person may appear in
+  any of them).
+- `date`: a date or timestamp column.
+- `find`: `not_latest` | `overlap` | `close_without_open`.
+- `opens`, `closes`: SQL conditions on a row (`overlap`, `close_without_open`).
+- `pair`: the columns a closing record must share with an opening record to close it
+  (default: `of`); every `of` column must be one of them.
+
+## Example
+```yaml
+check:
+  history:
+    of: [male_id, female_id]
+    date: reg_date
+    opens: \"business_type = '结婚'\"
+    closes: \"business_type = '离婚'\"
+    find: overlap
+```
+
+## Anomaly reason
+zh: 「{of}」的履历中{finding} · en: in the history of `{of}`: {finding_en}
+";
+
+/// Why a row fails (documented above under "Anomaly reason").
+pub const REASON: Reason = Reason {
+    zh: "「{of}」的履历中{finding}",
+    en: "in the history of `{of}`: {finding_en}",
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    pub of: Vec<Spanned<String>>,
+    pub date: Spanned<String>,
+    pub find: Spanned<String>,
+    #[serde(default)]
+    pub opens: Option<Spanned<String>>,
+    #[serde(default)]
+    pub closes: Option<Spanned<String>>,
+    #[serde(default)]
+    pub pair: Option<Vec<Spanned<String>>>,
+}
+
+/// Which records of a history are anomalous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    NotLatest,
+    Overlap,
+    CloseWithoutOpen,
+}
+
+impl Find {
+    const NAMES: [(&'static str, Find); 3] = [
+        ("not_latest", Find::NotLatest),
+        ("overlap", Find::Overlap),
+        ("close_without_open", Find::CloseWithoutOpen),
+    ];
+
+    fn parse(s: &str) -> Option<Find> {
+        Find::NAMES
+            .into_iter()
+            .find(|(n, _)| *n == s.trim())
+            .map(|(_, f)| f)
+    }
+}
+
+/// A bound `history` check, as qc's set engine runs it.
+#[derive(Debug, Clone)]
+pub struct HistoryCheck {
+    pub of: Vec<BoundColumn>,
+    pub pair: Vec<BoundColumn>,
+    pub date: BoundColumn,
+    pub opens: Option<Expr>,
+    pub closes: Option<Expr>,
+    pub find: Find,
+}
+
+impl History {
+    /// Why a row fails, in Chinese and English.
+    pub fn reason(&self) -> (String, String) {
+        let of = super::column_list(&self.of);
+        let (zh, en) = match Find::parse(&self.find.value) {
+            Some(Find::NotLatest) => ("有更晚的记录", "a later record exists"),
+            Some(Find::Overlap) => (
+                "此前开始的状态尚未结束",
+                "an earlier opening record was not closed",
+            ),
+            Some(Find::CloseWithoutOpen) => {
+                ("此前没有对应的开始记录", "no opening record before it")
+            }
+            None => ("", ""),
+        };
+        REASON.render_each(
+            &[("of", &of), ("finding", zh)],
+            &[("of", &of), ("finding_en", en)],
+        )
+    }
+
+    pub async fn bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> SetOutcome {
+        match self.try_bind(at, cx).await {
+            Ok(check) => SetOutcome::Bound(Box::new(check)),
+            Err(stop) => stop.into(),
+        }
+    }
+
+    async fn try_bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> Result<SetCheck, Stop> {
+        let Some(find) = Find::parse(&self.find.value) else {
+            let names: Vec<&str> = Find::NAMES.iter().map(|(n, _)| *n).collect();
+            cx.error(
+                Code::InvalidOption,
+                &self.find,
+                format!(
+                    "unknown `find` `{}`; it is one of: {}",
+                    self.find.value,
+                    names.join(", ")
+                ),
+            );
+            return Err(Stop::Reported);
+        };
+        if self.of.is_empty() {
+            cx.error(
+                Code::InvalidOption,
+                at,
+                "`history` needs at least one `of` column",
+            );
+            return Err(Stop::Reported);
+        }
+        let of = cx.own_columns(&self.of).ok_or(Stop::Reported)?;
+        let pair = match &self.pair {
+            Some(names) => cx.own_columns(names).ok_or(Stop::Reported)?,
+            None => of.clone(),
+        };
+        let date = cx
+            .own_columns(std::slice::from_ref(&self.date))
+            .ok_or(Stop::Reported)?
+            .remove(0);
+        if !date.ty.is_temporal() {
+            cx.error(
+                Code::TypeMismatch,
+                &self.date,
+                format!(
+                    "`date` must be a date or timestamp column; `{}` is {}",
+                    date.name, date.ty
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        let person = of[0].ty;
+        if let Some(c) = of.iter().find(|c| !super::set::comparable(c.ty, person)) {
+            cx.error(
+                Code::TypeMismatch,
+                at,
+                format!(
+                    "the `of` columns must share a type; `{}` is {}",
+                    c.name, c.ty
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        if let Some(c) = of.iter().find(|o| !pair.iter().any(|p| p.name == o.name)) {
+            cx.error(
+                Code::InvalidOption,
+                at,
+                format!(
+                    "every `of` column must be a `pair` column; `{}` is not",
+                    c.name
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        let needs_events = find != Find::NotLatest;
+        let opens = self
+            .condition(cx, self.opens.as_ref(), "opens", needs_events)
+            .await?;
+        let closes = self
+            .condition(cx, self.closes.as_ref(), "closes", needs_events)
+            .await?;
+
+        let key: Vec<BoundColumn> = cx
+            .key
+            .iter()
+            .filter_map(|k| cx.columns.iter().find(|c| c.name == *k).cloned())
+            .collect();
+        let sql = reference_sql(
+            &cx.table.to_string(),
+            &key,
+            &of,
+            &pair,
+            &date,
+            self.opens.as_ref().map(|s| s.value.as_str()),
+            self.closes.as_ref().map(|s| s.value.as_str()),
+            find,
+        );
+        let plan = match cx.ctx.sql(&sql).await {
+            Ok(df) => df.logical_plan().clone(),
+            Err(e) => return Err(cx.engine_error(at, &e)),
+        };
+        Ok(SetCheck {
+            native: Some(Native::History(Box::new(HistoryCheck {
+                of,
+                pair,
+                date,
+                opens,
+                closes,
+                find,
+            }))),
+            on: key,
+            keys: plan,
+            unit: KeyUnit::ReturnedKey,
+            reads: Vec::new(),
+        })
+    }
+
+    /// A condition (`opens`/`closes`) compiled over the table's row, required for events.
+    async fn condition(
+        &self,
+        cx: &mut SetCx<'_>,
+        sql: Option<&Spanned<String>>,
+        what: &str,
+        required: bool,
+    ) -> Result<Option<Expr>, Stop> {
+        let Some(sql) = sql else {
+            if required {
+                cx.error(
+                    Code::InvalidOption,
+                    &self.find,
+                    format!("`find: {}` needs `{what}`", self.find.value),
+                );
+                return Err(Stop::Reported);
+            }
+            return Ok(None);
+        };
+        let frame = cx.frame(cx.table).await?;
+        let schema = frame.schema().clone();
+        match crate::rules::sql::compile_row_expr(&sql.value, &cx.ctx.state(), &schema) {
+            Ok((expr, _)) => Ok(Some(expr)),
+            Err(p) => {
+                cx.error(p.code, sql, format!("{what}: {}", p.message));
+                Err(Stop::Reported)
+            }
+        }
+    }
+}
+
+/// `"name"`, quoted for SQL.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The SQL that answers the check, the reference for qc's own computation.
+#[allow(clippy::too_many_arguments)]
+fn reference_sql(
+    table: &str,
+    key: &[BoundColumn],
+    of: &[BoundColumn],
+    pair: &[BoundColumn],
+    date: &BoundColumn,
+    opens: Option<&str>,
+    closes: Option<&str>,
+    find: Find,
+) -> String {
+    let keys = |alias: &str| {
+        key.iter()
+            .map(|c| format!("{alias}.{}", quoted(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let plain_keys = key
+        .iter()
+        .map(|c| quoted(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pairs = pair
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} AS __qc_pair_{i}", quoted(&c.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let same_pair = |a: &str, b: &str| {
+        (0..pair.len())
+            .map(|i| format!("{a}.__qc_pair_{i} = {b}.__qc_pair_{i}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let d = quoted(&date.name);
+    let per_person = |filter: &str, extra: &str| {
+        of.iter()
+            .map(|o| {
+                format!(
+                    "SELECT {plain_keys}, {d} AS __qc_date, {} AS __qc_person{extra} \
+                     FROM {table} WHERE {filter}",
+                    quoted(&o.name)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    };
+    let opens = opens.map(|s| format!("({s}) IS TRUE")).unwrap_or_default();
+    let closes = closes.map(|s| format!("({s}) IS TRUE")).unwrap_or_default();
+    match find {
+        Find::NotLatest => format!(
+            "WITH persons AS ({}), last AS (SELECT __qc_person, max(__qc_date) AS __qc_last \
+             FROM persons GROUP BY __qc_person) \
+             SELECT DISTINCT {} FROM persons p JOIN last l ON p.__qc_person = l.__qc_person \
+             WHERE p.__qc_date < l.__qc_last",
+            per_person("TRUE", ""),
+            keys("p")
+        ),
+        Find::Overlap => format!(
+            "WITH opens AS ({}), closes AS (SELECT {d} AS __qc_date, {pairs} FROM {table} \
+             WHERE {closes}) \
+             SELECT DISTINCT {} FROM opens later JOIN opens earlier \
+             ON earlier.__qc_person = later.__qc_person AND earlier.__qc_date < later.__qc_date \
+             WHERE NOT EXISTS (SELECT 1 FROM closes c WHERE {} \
+             AND c.__qc_date >= earlier.__qc_date AND c.__qc_date <= later.__qc_date)",
+            per_person(&opens, &format!(", {pairs}")),
+            keys("later"),
+            same_pair("c", "earlier")
+        ),
+        Find::CloseWithoutOpen => format!(
+            "WITH opens AS (SELECT {d} AS __qc_date, {pairs} FROM {table} WHERE {opens}), \
+             closes AS (SELECT {plain_keys}, {d} AS __qc_date, {pairs} FROM {table} \
+             WHERE {closes}) \
+             SELECT DISTINCT {} FROM closes c WHERE NOT EXISTS (SELECT 1 FROM opens o \
+             WHERE {} AND o.__qc_date <= c.__qc_date)",
+            keys("c"),
+            same_pair("o", "c")
+        ),
+    }
+}
