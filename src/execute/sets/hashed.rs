@@ -13,7 +13,10 @@
 //! rules' DataFusion plans instead (which spill). A DataFusion hash aggregate holds every
 //! distinct tuple: at 10M distinct ID numbers that was about 1 GB.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+// hashbrown with foldhash: the candidates are looked up once per row.
+use datafusion::common::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 

@@ -11,12 +11,12 @@
 //! Most people have one record: they are hashed and never read again. A collision of
 //! hashes can only add candidates; the judgement uses the values themselves.
 
-use std::collections::{HashMap, HashSet};
+use datafusion::common::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use arrow::compute::cast;
+use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::hash_utils::create_hashes;
@@ -44,7 +44,8 @@ struct Layout {
     closes: usize,
 }
 
-/// What both reads select: key, people, pair, the date as an integer, and the two events.
+/// What a read selects: the key (the second read only), people, pair, the date as an
+/// integer, and the two events.
 fn selection(key: &[BoundColumn], check: &HistoryCheck) -> (Vec<Expr>, Layout) {
     let mut names: Vec<String> = Vec::new();
     let mut at = |name: &str| -> usize {
@@ -165,21 +166,30 @@ impl Encoder {
         })
     }
 
-    fn encode(&self, batch: &RecordBatch) -> Result<Vec<Option<Box<[u8]>>>> {
+    /// The rows' values, and which rows have no NULL among them.
+    fn encode(&self, batch: &RecordBatch) -> Result<Encoded> {
         let columns: Vec<ArrayRef> = self
             .at
             .iter()
             .map(|&c| cast_like(batch.column(c)))
             .collect::<Result<_>>()?;
         let rows = self.set.rows(&columns)?;
-        Ok((0..batch.num_rows())
-            .map(|i| {
-                columns
-                    .iter()
-                    .all(|c| c.is_valid(i))
-                    .then(|| rows.row(i).as_ref().into())
-            })
-            .collect())
+        let valid = (0..batch.num_rows())
+            .map(|i| columns.iter().all(|c| c.is_valid(i)))
+            .collect();
+        Ok(Encoded { rows, valid })
+    }
+}
+
+/// A batch's values in row format ([`Encoder::encode`]).
+struct Encoded {
+    rows: arrow::row::Rows,
+    valid: Vec<bool>,
+}
+
+impl Encoded {
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        self.valid[i].then(|| self.rows.row(i).data())
     }
 }
 
@@ -193,21 +203,87 @@ fn cast_like(a: &ArrayRef) -> Result<ArrayRef> {
     }
 }
 
-/// A record kept for judging.
-#[derive(Debug, Clone)]
-struct Record {
-    key: Option<Box<[u8]>>,
-    people: Vec<Option<Box<[u8]>>>,
-    pair: Option<Box<[u8]>>,
-    date: Option<i64>,
-    opens: bool,
-    closes: bool,
+/// A value's bytes in a [`Gathered`] arena.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    len: usize,
 }
 
-impl Record {
+/// The records kept for judging: fixed-size fields per record, values' bytes in one arena.
+#[derive(Debug, Default)]
+struct Gathered {
+    bytes: Vec<u8>,
+    keys: Vec<Option<Span>>,
+    pairs: Vec<Option<Span>>,
+    dates: Vec<Option<i64>>,
+    opens: Vec<bool>,
+    closes: Vec<bool>,
+    /// Per record, for each `of` column: the person's value and its hash.
+    people: Vec<Option<(Span, u64)>>,
+    /// Pair hashes, per record.
+    pair_hashes: Vec<Option<u64>>,
+    width: usize,
+}
+
+impl Gathered {
+    fn new(width: usize) -> Gathered {
+        Gathered {
+            width,
+            ..Gathered::default()
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn store(&mut self, value: Option<&[u8]>) -> Option<Span> {
+        value.map(|v| {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(v);
+            Span {
+                start,
+                len: v.len(),
+            }
+        })
+    }
+
+    fn value(&self, span: Span) -> &[u8] {
+        &self.bytes[span.start..span.start + span.len]
+    }
+
+    fn person(&self, record: usize, role: usize) -> Option<(Span, u64)> {
+        self.people[record * self.width + role]
+    }
+
+    /// Bytes held, roughly (for the memory pool).
     fn size(&self) -> usize {
-        let bytes = |b: &Option<Box<[u8]>>| b.as_ref().map_or(0, |b| b.len() + 16);
-        96 + bytes(&self.key) + bytes(&self.pair) + self.people.iter().map(bytes).sum::<usize>()
+        self.bytes.capacity() + self.len() * (64 + self.width * 32)
+    }
+
+    /// Append `other`'s records.
+    fn append(&mut self, other: Gathered) {
+        let shift = self.bytes.len();
+        let moved = |s: Option<Span>| {
+            s.map(|s| Span {
+                start: s.start + shift,
+                len: s.len,
+            })
+        };
+        self.bytes.extend_from_slice(&other.bytes);
+        self.keys.extend(other.keys.into_iter().map(moved));
+        self.pairs.extend(other.pairs.into_iter().map(moved));
+        self.people.extend(
+            other
+                .people
+                .into_iter()
+                .map(|p| p.map(|(s, h)| (moved(Some(s)).unwrap_or(s), h))),
+        );
+        self.dates.extend(other.dates);
+        self.opens.extend(other.opens);
+        self.closes.extend(other.closes);
+        self.pair_hashes.extend(other.pair_hashes);
     }
 }
 
@@ -222,13 +298,15 @@ pub async fn anomalous(
     watchdog: &Watchdog,
 ) -> Result<Option<(KeySet, MemoryReservation)>> {
     let work = async {
-        let (exprs, layout) = selection(key, check);
+        let check_find = check.find;
+        let (exprs, layout) = selection(&[], check);
         let candidates = match candidates(ctx, table, &exprs, &layout, check, what, watchdog).await
         {
             Ok(c) => c,
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let (exprs, layout) = selection(key, check);
         let records = match gather(
             ctx,
             table,
@@ -246,10 +324,21 @@ pub async fn anomalous(
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let (records, reservations) = records;
+        let anomalous = tokio::task::spawn_blocking(move || {
+            let found = judge(check_find, &records);
+            (records, found)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("judging histories failed: {e}")))?;
+        let (records, found) = anomalous;
         let mut held = held_set(&ctx.state(), key, what)?;
-        for k in judge(check.find, &records).into_iter().flatten() {
-            held.insert(k)?;
+        for r in found {
+            if let Some(k) = records.keys[r] {
+                held.insert(records.value(k))?;
+            }
         }
+        drop(reservations);
         Ok(Some(held.into_parts()))
     };
     watchdog.watch(what, work).await
@@ -348,9 +437,10 @@ async fn gather(
     candidates: &HashSet<u64>,
     what: &str,
     watchdog: &Watchdog,
-) -> Result<Vec<Record>> {
+) -> Result<(Gathered, Vec<MemoryReservation>)> {
+    let width = check.of.len();
     if candidates.is_empty() && check.find != Find::CloseWithoutOpen {
-        return Ok(Vec::new());
+        return Ok((Gathered::new(width), Vec::new()));
     }
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let layout = Arc::new(layout.clone());
@@ -376,19 +466,21 @@ async fn gather(
                 .map(|(c, &at)| Encoder::new(std::slice::from_ref(c), vec![at]))
                 .collect::<Result<_>>()?;
             let pair_enc = Encoder::new(pair, layout.pair.clone())?;
-            let mut kept = Vec::new();
+            let mut kept = Gathered::new(of.len());
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
                 let rows = Rows::new(&batch, &layout);
-                let wanted: Vec<bool> = match find {
+                let wanted: BooleanArray = match find {
                     Find::NotLatest | Find::Overlap => {
                         let people = rows.people()?;
                         (0..batch.num_rows())
                             .map(|i| {
-                                people
-                                    .iter()
-                                    .any(|p| p[i].is_some_and(|h| candidates.contains(&h)))
+                                Some(
+                                    people
+                                        .iter()
+                                        .any(|p| p[i].is_some_and(|h| candidates.contains(&h))),
+                                )
                             })
                             .collect()
                     }
@@ -396,141 +488,178 @@ async fn gather(
                         let pairs = rows.hashes(&layout.pair)?;
                         (0..batch.num_rows())
                             .map(|i| {
-                                rows.closes(i)
-                                    || (rows.opens(i)
-                                        && pairs[i].is_some_and(|h| candidates.contains(&h)))
+                                Some(
+                                    rows.closes(i)
+                                        || (rows.opens(i)
+                                            && pairs[i].is_some_and(|h| candidates.contains(&h))),
+                                )
                             })
                             .collect()
                     }
                 };
-                if !wanted.iter().any(|w| *w) {
+                if wanted.true_count() == 0 {
                     continue;
                 }
+                // Only the wanted rows are encoded.
+                let batch = filter_record_batch(&batch, &wanted)
+                    .map_err(|e| Error::Internal(format!("history: {e}")))?;
+                let rows = Rows::new(&batch, &layout);
                 let keys = key_enc.encode(&batch)?;
-                let people: Vec<Vec<Option<Box<[u8]>>>> = people_enc
+                let people_values: Vec<Encoded> = people_enc
                     .iter()
                     .map(|e| e.encode(&batch))
                     .collect::<Result<_>>()?;
+                let people_hashes = rows.people()?;
                 let pairs = pair_enc.encode(&batch)?;
-                let mut added = 0;
-                for i in (0..batch.num_rows()).filter(|&i| wanted[i]) {
-                    let record = Record {
-                        key: keys[i].clone(),
-                        people: people.iter().map(|p| p[i].clone()).collect(),
-                        pair: pairs[i].clone(),
-                        date: rows.date(i),
-                        opens: rows.opens(i),
-                        closes: rows.closes(i),
-                    };
-                    added += record.size();
-                    kept.push(record);
+                let pair_hashes = rows.hashes(&layout.pair)?;
+                let before = kept.size();
+                for i in 0..batch.num_rows() {
+                    let k = kept.store(keys.get(i));
+                    kept.keys.push(k);
+                    let p = kept.store(pairs.get(i));
+                    kept.pairs.push(p);
+                    kept.pair_hashes.push(pair_hashes[i]);
+                    kept.dates.push(rows.date(i));
+                    kept.opens.push(rows.opens(i));
+                    kept.closes.push(rows.closes(i));
+                    for (values, hashes) in people_values.iter().zip(&people_hashes) {
+                        let span = kept.store(values.get(i));
+                        kept.people.push(span.zip(hashes[i]));
+                    }
                 }
-                reservation.try_grow(added).map_err(|_| Error::Memory {
-                    what: what.clone(),
-                    message: "the records to judge do not fit --memory-limit".into(),
-                })?;
+                reservation
+                    .try_grow(kept.size().saturating_sub(before))
+                    .map_err(|_| Error::Memory {
+                        what: what.clone(),
+                        message: "the records to judge do not fit --memory-limit".into(),
+                    })?;
             }
             Ok::<_, Error>((kept, reservation))
         });
     }
-    let mut all = Vec::new();
+    let mut all = Gathered::new(width);
     let mut reservations = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (part, reservation) =
             joined.map_err(|e| Error::Internal(format!("history task failed: {e}")))??;
-        all.extend(part);
+        all.append(part);
         reservations.push(reservation);
     }
-    // The records' reservations are released when judged (a moment later).
-    drop(reservations);
-    Ok(all)
+    Ok((all, reservations))
 }
 
-/// The keys of the anomalous records among `records` (all of the people or pairs concerned).
-fn judge(find: Find, records: &[Record]) -> Vec<Option<&[u8]>> {
-    fn key(r: &Record) -> Option<&[u8]> {
-        r.key.as_deref()
-    }
+/// A person's hash, one of their records, and their value.
+type Entry = (u64, usize, Span);
+
+/// The anomalous records among `records` (all of those of the people or pairs concerned):
+/// their indexes, each once.
+fn judge(find: Find, records: &Gathered) -> Vec<usize> {
+    let n = records.len();
+    let mut anomalous = vec![false; n];
     match find {
-        Find::NotLatest => {
-            let mut last: HashMap<&[u8], i64> = HashMap::new();
-            for r in records {
-                let Some(d) = r.date else { continue };
-                for p in r.people.iter().flatten() {
-                    let e = last.entry(p.as_ref()).or_insert(d);
-                    *e = (*e).max(d);
+        Find::NotLatest | Find::Overlap => {
+            // (person hash, record, person value) for each record's people, grouped by hash.
+            let mut entries: Vec<Entry> = Vec::new();
+            for r in 0..n {
+                let relevant = records.dates[r].is_some()
+                    && (find == Find::NotLatest || records.opens[r] || records.closes[r]);
+                if !relevant {
+                    continue;
                 }
-            }
-            records
-                .iter()
-                .filter(|r| {
-                    r.date.is_some_and(|d| {
-                        r.people
-                            .iter()
-                            .flatten()
-                            .any(|p| last.get(p.as_ref()).is_some_and(|l| *l > d))
-                    })
-                })
-                .map(key)
-                .collect()
-        }
-        Find::Overlap => {
-            // Closing dates per pair, sorted.
-            let mut closes: HashMap<&[u8], Vec<i64>> = HashMap::new();
-            for r in records.iter().filter(|r| r.closes) {
-                if let (Some(p), Some(d)) = (&r.pair, r.date) {
-                    closes.entry(p.as_ref()).or_default().push(d);
-                }
-            }
-            for dates in closes.values_mut() {
-                dates.sort_unstable();
-            }
-            let closed_between = |pair: Option<&[u8]>, from: i64, to: i64| {
-                pair.and_then(|p| closes.get(p)).is_some_and(|dates| {
-                    let first = dates.partition_point(|d| *d < from);
-                    dates.get(first).is_some_and(|d| *d <= to)
-                })
-            };
-            // Opening records per person.
-            let mut opens: HashMap<&[u8], Vec<&Record>> = HashMap::new();
-            for r in records.iter().filter(|r| r.opens && r.date.is_some()) {
-                for p in r.people.iter().flatten() {
-                    opens.entry(p.as_ref()).or_default().push(r);
-                }
-            }
-            let mut out = Vec::new();
-            for list in opens.values() {
-                for later in list {
-                    let Some(to) = later.date else { continue };
-                    let overlapped = list.iter().any(|earlier| {
-                        earlier.date.is_some_and(|from| {
-                            from < to && !closed_between(earlier.pair.as_deref(), from, to)
-                        })
-                    });
-                    if overlapped {
-                        out.push(key(later));
+                for role in 0..records.width {
+                    if let Some((span, h)) = records.person(r, role) {
+                        entries.push((h, r, span));
                     }
                 }
             }
-            out
-        }
-        Find::CloseWithoutOpen => {
-            let mut first_open: HashMap<&[u8], i64> = HashMap::new();
-            for r in records.iter().filter(|r| r.opens) {
-                if let (Some(p), Some(d)) = (&r.pair, r.date) {
-                    let e = first_open.entry(p.as_ref()).or_insert(d);
-                    *e = (*e).min(d);
+            entries.par_sort_unstable_by_key(|e| e.0);
+            let mut ids: Vec<usize> = Vec::new();
+            let mut judge_person = |ids: &[usize]| match find {
+                Find::NotLatest => not_latest(records, ids, &mut anomalous),
+                _ => overlap(records, ids, &mut anomalous),
+            };
+            for group in entries.chunk_by(|a, b| a.0 == b.0) {
+                let first = records.value(group[0].2);
+                if group.iter().all(|e| records.value(e.2) == first) {
+                    // One hash, one person: the usual case.
+                    ids.clear();
+                    ids.extend(group.iter().map(|e| e.1));
+                    judge_person(&ids);
+                    continue;
+                }
+                // Different people with one hash: split by the values themselves.
+                let mut rest: Vec<&Entry> = group.iter().collect();
+                while let Some(head) = rest.first() {
+                    let person = records.value(head.2);
+                    let (same, other): (Vec<&Entry>, Vec<&Entry>) =
+                        rest.into_iter().partition(|e| records.value(e.2) == person);
+                    ids.clear();
+                    ids.extend(same.iter().map(|e| e.1));
+                    judge_person(&ids);
+                    rest = other;
                 }
             }
-            records
-                .iter()
-                .filter(|r| r.closes)
-                .filter(|r| match (&r.pair, r.date) {
-                    (Some(p), Some(d)) => first_open.get(p.as_ref()).is_none_or(|o| *o > d),
-                    _ => true,
-                })
-                .map(key)
-                .collect()
+        }
+        Find::CloseWithoutOpen => {
+            let mut entries: Vec<(u64, usize)> = (0..n)
+                .filter(|&r| records.opens[r] || records.closes[r])
+                .filter_map(|r| records.pair_hashes[r].map(|h| (h, r)))
+                .collect();
+            entries.par_sort_unstable_by_key(|e| e.0);
+            let mut has_open = vec![false; n];
+            for group in entries.chunk_by(|a, b| a.0 == b.0) {
+                for &(_, c) in group.iter().filter(|e| records.closes[e.1]) {
+                    let (Some(pair), Some(date)) = (records.pairs[c], records.dates[c]) else {
+                        continue;
+                    };
+                    has_open[c] = group.iter().any(|&(_, o)| {
+                        records.opens[o]
+                            && records.dates[o].is_some_and(|d| d <= date)
+                            && records.pairs[o]
+                                .is_some_and(|p| records.value(p) == records.value(pair))
+                    });
+                }
+            }
+            for r in (0..n).filter(|&r| records.closes[r]) {
+                anomalous[r] = !has_open[r];
+            }
+        }
+    }
+    (0..n).filter(|&r| anomalous[r]).collect()
+}
+
+/// `not_latest` over one person's records: all but those of the latest date.
+fn not_latest(records: &Gathered, ids: &[usize], anomalous: &mut [bool]) {
+    let latest = ids.iter().filter_map(|&r| records.dates[r]).max();
+    for &r in ids {
+        if records.dates[r].zip(latest).is_some_and(|(d, l)| d < l) {
+            anomalous[r] = true;
+        }
+    }
+}
+
+/// `overlap` over one person's records: an opening record with an earlier opening record
+/// that no closing record of its pair closed in between (both days included).
+fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut [bool]) {
+    let closed = |pair: Option<Span>, from: i64, to: i64| {
+        let Some(pair) = pair else { return false };
+        ids.iter().any(|&c| {
+            records.closes[c]
+                && records.dates[c].is_some_and(|d| from <= d && d <= to)
+                && records.pairs[c].is_some_and(|p| records.value(p) == records.value(pair))
+        })
+    };
+    for &later in ids.iter().filter(|&&r| records.opens[r]) {
+        let Some(to) = records.dates[later] else {
+            continue;
+        };
+        let overlapped = ids.iter().any(|&earlier| {
+            records.opens[earlier]
+                && records.dates[earlier]
+                    .is_some_and(|from| from < to && !closed(records.pairs[earlier], from, to))
+        });
+        if overlapped {
+            anomalous[later] = true;
         }
     }
 }
