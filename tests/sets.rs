@@ -366,6 +366,30 @@ fn native_set_rules_agree_with_their_reference_plans() {
                         }
                     };
                     assert_eq!(own.tuples(), reference.tuples(), "{}", rule.id);
+                    if let Native::History(h) = native {
+                        // In a pool too small for its records at once, a history is judged
+                        // chunk by chunk, with the same answer.
+                        let small = qc::execute::session::session_with_limit(2, 1 << 20);
+                        let (_, diags) = qc::bind::load(&packs, &small, &sources).await.unwrap();
+                        assert!(diags.iter().all(|d| !d.is_error()));
+                        let (chunked, _) = history::anomalous(
+                            &small,
+                            &table.table_ref(),
+                            &check.on,
+                            h,
+                            &rule.id,
+                            &Watchdog::new(&small, DEFAULT_STALL_TIMEOUT),
+                        )
+                        .await
+                        .unwrap()
+                        .unwrap();
+                        assert_eq!(
+                            chunked.tuples(),
+                            reference.tuples(),
+                            "{} in chunks",
+                            rule.id
+                        );
+                    }
                     checked += 1;
                 }
             }

@@ -306,39 +306,43 @@ pub async fn anomalous(
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let (candidates, events) = candidates;
         let (exprs, layout) = selection(key, check);
-        let records = match gather(
-            ctx,
-            table,
-            exprs,
-            &layout,
-            key,
-            check,
-            &candidates,
-            what,
-            watchdog,
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(Error::Memory { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let (records, reservations) = records;
-        let anomalous = tokio::task::spawn_blocking(move || {
-            let found = judge(check_find, &records);
-            (records, found)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("judging histories failed: {e}")))?;
-        let (records, found) = anomalous;
         let mut held = held_set(&ctx.state(), key, what)?;
-        for r in found {
-            if let Some(k) = records.keys[r] {
-                held.insert(records.value(k))?;
+        let of = chunks(ctx, events);
+        for index in 0..of {
+            let chunk = Chunk { index, of };
+            let gathered = gather(
+                ctx,
+                table,
+                exprs.clone(),
+                &layout,
+                key,
+                check,
+                &candidates,
+                chunk,
+                what,
+                watchdog,
+            )
+            .await;
+            let (records, reservations) = match gathered {
+                Ok(r) => r,
+                Err(Error::Memory { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let (records, found) = tokio::task::spawn_blocking(move || {
+                let found = judge(check_find, &records, chunk);
+                (records, found)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("judging histories failed: {e}")))?;
+            for r in found {
+                if let Some(k) = records.keys[r] {
+                    held.insert(records.value(k))?;
+                }
             }
+            drop(reservations);
         }
-        drop(reservations);
         Ok(Some(held.into_parts()))
     };
     watchdog.watch(what, work).await
@@ -353,7 +357,7 @@ async fn candidates(
     check: &HistoryCheck,
     what: &str,
     watchdog: &Watchdog,
-) -> Result<HashSet<u64>> {
+) -> Result<(HashSet<u64>, usize)> {
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let layout = Arc::new(layout.clone());
     let find = check.find;
@@ -410,18 +414,53 @@ async fn candidates(
     let twice_or_more = find != Find::CloseWithoutOpen;
     let candidates = tokio::task::spawn_blocking(move || {
         if !twice_or_more {
-            return all.into_iter().collect::<HashSet<u64>>();
+            // Each closing record, and about as many opening records of its pair.
+            let events = 2 * all.len();
+            return (all.into_iter().collect::<HashSet<u64>>(), events);
         }
         all.par_sort_unstable();
-        all.windows(2)
-            .filter(|w| w[0] == w[1])
-            .map(|w| w[0])
-            .collect()
+        let mut candidates = HashSet::new();
+        let mut events = 0;
+        for run in all.chunk_by(|a, b| a == b).filter(|run| run.len() > 1) {
+            candidates.insert(run[0]);
+            events += run.len();
+        }
+        (candidates, events)
     })
     .await
     .map_err(|e| Error::Internal(format!("sorting history hashes failed: {e}")))?;
     drop(reservations);
     Ok(candidates)
+}
+
+/// Bytes a gathered record takes while it is judged (its values, fixed fields and sort
+/// entries), a generous estimate.
+const RECORD_BYTES: usize = 320;
+
+/// In how many chunks the candidates are gathered and judged so that one chunk's records
+/// fit half of what the pool has left: the people (or pairs) are split by their hash, and
+/// each is judged whole in its own chunk.
+fn chunks(ctx: &SessionContext, events: usize) -> u64 {
+    let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
+    let limit = match pool.memory_limit() {
+        datafusion::execution::memory_pool::MemoryLimit::Finite(n) => n,
+        _ => return 1,
+    };
+    let budget = (limit.saturating_sub(pool.reserved()) / 2).max(1);
+    u64::try_from((events * RECORD_BYTES).div_ceil(budget).max(1)).unwrap_or(u64::MAX)
+}
+
+/// One chunk of the candidates: those whose hash is `index` modulo `of`.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    index: u64,
+    of: u64,
+}
+
+impl Chunk {
+    fn holds(self, hash: u64) -> bool {
+        hash % self.of == self.index
+    }
 }
 
 /// Read 2: the records to judge: those of candidate people (for `close_without_open`: every
@@ -435,6 +474,7 @@ async fn gather(
     key: &[BoundColumn],
     check: &HistoryCheck,
     candidates: &HashSet<u64>,
+    chunk: Chunk,
     what: &str,
     watchdog: &Watchdog,
 ) -> Result<(Gathered, Vec<MemoryReservation>)> {
@@ -476,11 +516,9 @@ async fn gather(
                         let people = rows.people()?;
                         (0..batch.num_rows())
                             .map(|i| {
-                                Some(
-                                    people
-                                        .iter()
-                                        .any(|p| p[i].is_some_and(|h| candidates.contains(&h))),
-                                )
+                                Some(people.iter().any(|p| {
+                                    p[i].is_some_and(|h| chunk.holds(h) && candidates.contains(&h))
+                                }))
                             })
                             .collect()
                     }
@@ -488,10 +526,12 @@ async fn gather(
                         let pairs = rows.hashes(&layout.pair)?;
                         (0..batch.num_rows())
                             .map(|i| {
+                                // A closing record without a pair goes to the first chunk.
+                                let ours = pairs[i].map_or(chunk.index == 0, |h| chunk.holds(h));
                                 Some(
-                                    rows.closes(i)
+                                    ours && (rows.closes(i)
                                         || (rows.opens(i)
-                                            && pairs[i].is_some_and(|h| candidates.contains(&h))),
+                                            && pairs[i].is_some_and(|h| candidates.contains(&h)))),
                                 )
                             })
                             .collect()
@@ -551,9 +591,10 @@ async fn gather(
 /// A person's hash, one of their records, and their value.
 type Entry = (u64, usize, Span);
 
-/// The anomalous records among `records` (all of those of the people or pairs concerned):
-/// their indexes, each once.
-fn judge(find: Find, records: &Gathered) -> Vec<usize> {
+/// The anomalous records among `records` (all of those of the chunk's people or pairs):
+/// their indexes, each once. Records of people outside the chunk are there only as the
+/// other party of a chunk's person: they are judged in their own chunk.
+fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
     let n = records.len();
     let mut anomalous = vec![false; n];
     match find {
@@ -567,7 +608,9 @@ fn judge(find: Find, records: &Gathered) -> Vec<usize> {
                     continue;
                 }
                 for role in 0..records.width {
-                    if let Some((span, h)) = records.person(r, role) {
+                    if let Some((span, h)) = records.person(r, role)
+                        && chunk.holds(h)
+                    {
                         entries.push((h, r, span));
                     }
                 }

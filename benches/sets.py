@@ -1,0 +1,165 @@
+"""Set-based rules against the row pass (`just bench-sets`): the shipped marriage and death
+packs on generated tables, each with its row rules only and whole, on 1 and 2 threads, under
+the default memory limit and --memory-limit 1GiB; then one `unique` rule over the 10M
+distinct registration numbers added to the 12-rule comparison audit.
+
+Every run is its own process (wall, CPU, peak RSS from /usr/bin/time); every count is checked
+against the generator's truth before a figure is printed. Each run of this script appends
+one JSON line to benches/results/sets.jsonl (commit, date, command, figures).
+
+Usage: python3 benches/sets.py [--rows 10000000,50000000] [--runs 1] [--libraries marriage,death]
+       [--threads 1,2] [--limits default,1GiB] [--unique-rows 10000000,31411241]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / "scratch" / "bench"
+QC = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "qc"
+TABLES = {"marriage": "registration", "death": "record"}
+SET_KINDS = ("unique:", "reference:", "query:", "history:")
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, **kw)
+
+
+def generate(library, rows):
+    d = SCRATCH / f"{library}_{rows}_parquet"
+    if not (d / "truth.json").exists():
+        sh([str(QC), "gen", "--library", library, "--rows", str(rows), "--seed", "42",
+            "--anomaly-rate", "0.001", "--out", str(d)], stdout=subprocess.DEVNULL)
+    truth = json.loads((d / "truth.json").read_text())["tables"][TABLES[library]]
+    return d / f"{TABLES[library]}.parquet", truth
+
+
+def row_rules_pack(library):
+    """The shipped pack without its set-based rules (its row rules and table checks)."""
+    text = (ROOT / "rules" / f"{library}.yaml").read_text()
+    text = text.replace("path: ../testdata", f"path: {ROOT / 'testdata'}")
+    head, rest = text.split("    rules:\n", 1)
+    rules, tail = rest.split("    table_checks:", 1) if "    table_checks:" in rest else (rest, "")
+    items = rules.split("\n      - id: ")
+    kept = [items[0]] + [i for i in items[1:] if not any(k in i for k in SET_KINDS)]
+    path = SCRATCH / f"{library}_row_rules.yaml"
+    path.write_text(head + "    rules:\n" + "\n      - id: ".join(kept)
+                    + ("\n    table_checks:" + tail if tail else ""))
+    return path
+
+
+def unique_pack():
+    """The 12-rule comparison audit plus one `unique` rule on the registration number."""
+    text = (ROOT / "benches" / "compare" / "marriage12.yaml").read_text()
+    text = text.replace("path: ../../testdata", f"path: {ROOT / 'testdata'}")
+    text = text.rstrip() + """
+      - id: MAR-021
+        name: 登记编号唯一
+        dimension: 唯一性
+        check: { unique: { columns: [reg_id] } }
+"""
+    path = SCRATCH / "marriage12_unique.yaml"
+    path.write_text(text)
+    return path
+
+
+def run(pack, library, data, truth, threads, limit, ids=None):
+    """One audit as its own process: (wall s, CPU s, peak RSS MiB), counts checked."""
+    out = SCRATCH / "sets_out"
+    cmd = [str(QC), "run", "--rules", str(pack), "--data", f"{TABLES[library]}={data}",
+           "--out", str(out), "--store", str(SCRATCH / "sets_qc.db"), "--as-of", "2026-11-01",
+           "--format", "json", "--quiet", "--threads", str(threads)]
+    if limit != "default":
+        cmd += ["--memory-limit", limit]
+    (SCRATCH / "sets_qc.db").unlink(missing_ok=True)
+    timing = SCRATCH / "sets_time.txt"
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *cmd],
+                          capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)}\nexit {done.returncode}: {done.stderr}")
+    s = json.loads(done.stdout)["tables"][0]
+    for r in s["rules"]:
+        if ids is not None and r["id"] not in ids:
+            continue
+        want = truth["rules"].get(r["id"], 0)
+        if r["failed_rows"] != want:
+            raise SystemExit(f"{pack} {r['id']}: {r['failed_rows']} failed rows, truth {want}")
+    if s["rows"] != truth["rows"]:
+        raise SystemExit(f"{pack}: {s['rows']} rows, truth {truth['rows']}")
+    wall, user, system, rss = timing.read_text().split()[-4:]
+    return float(wall), float(user) + float(system), int(rss) / 1024
+
+
+def measure(runs, *args, **kw):
+    figures = [run(*args, **kw) for _ in range(runs)]
+    return tuple(statistics.median(f[i] for f in figures) for i in range(3))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rows", default="10000000,50000000")
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--libraries", default="marriage,death")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--limits", default="default,1GiB")
+    p.add_argument("--unique-rows", default="10000000,31411241")
+    args = p.parse_args()
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    results = []
+
+    def show(r):
+        print(f"{r['case']:<52} {r['rows']:>11,} rows  wall {r['wall_s']:7.2f} s  "
+              f"CPU {r['cpu_s']:7.2f} s  peak RSS {r['peak_rss_mib']:7.0f} MiB", flush=True)
+
+    for library in [x for x in args.libraries.split(",") if x]:
+        row_pack = row_rules_pack(library)
+        for rows in [int(x) for x in args.rows.split(",") if x]:
+            data, truth = generate(library, rows)
+            for limit in args.limits.split(","):
+                for threads in [int(x) for x in args.threads.split(",")]:
+                    for name, pack in (("row rules", row_pack),
+                                       ("whole pack", ROOT / "rules" / f"{library}.yaml")):
+                        wall, cpu, rss = measure(args.runs, pack, library, data, truth,
+                                                 threads, limit)
+                        r = {"case": f"{library} {name}, {threads} thr, limit {limit}",
+                             "library": library, "pack": name, "rows": rows, "threads": threads,
+                             "limit": limit, "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss}
+                        results.append(r)
+                        show(r)
+    ids12 = None
+    for rows in [int(x) for x in args.unique_rows.split(",") if x]:
+        data, truth = generate("marriage", rows)
+        for name, pack in (("marriage12", ROOT / "benches" / "compare" / "marriage12.yaml"),
+                           ("marriage12 + unique(reg_id)", unique_pack())):
+            text = Path(pack).read_text()
+            ids12 = [l.split("id:")[1].strip() for l in text.splitlines()
+                     if l.strip().startswith("- id:")]
+            wall, cpu, rss = measure(args.runs, pack, "marriage", data, truth, 2, "default",
+                                     ids=ids12)
+            r = {"case": f"{name}, 2 thr", "library": "marriage", "pack": name, "rows": rows,
+                 "threads": 2, "limit": "default", "wall_s": wall, "cpu_s": cpu,
+                 "peak_rss_mib": rss}
+            results.append(r)
+            show(r)
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    line = {"bench": "sets", "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": "python3 benches/sets.py " + " ".join(sys.argv[1:]),
+            "runs": args.runs, "results": results}
+    results_dir = ROOT / "benches" / "results"
+    results_dir.mkdir(exist_ok=True)
+    with open(results_dir / "sets.jsonl", "a") as f:
+        f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
