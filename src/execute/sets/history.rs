@@ -442,9 +442,8 @@ const RECORD_BYTES: usize = 320;
 /// each is judged whole in its own chunk.
 fn chunks(ctx: &SessionContext, events: usize) -> u64 {
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
-    let limit = match pool.memory_limit() {
-        datafusion::execution::memory_pool::MemoryLimit::Finite(n) => n,
-        _ => return 1,
+    let datafusion::execution::memory_pool::MemoryLimit::Finite(limit) = pool.memory_limit() else {
+        return 1;
     };
     let budget = (limit.saturating_sub(pool.reserved()) / 2).max(1);
     u64::try_from((events * RECORD_BYTES).div_ceil(budget).max(1)).unwrap_or(u64::MAX)
