@@ -43,6 +43,13 @@ bench-compare rows="1000000,10000000,31411241" runs="3":
 bench-cluster rows="10000000" runs="3":
     bash benches/cluster.sh {{rows}} {{runs}}
 
+# Set-based rules against the row pass: marriage and death packs at 10M and 50M rows, row rules
+# only and whole, 1 and 2 threads, default limit and 1 GiB; one unique rule added to the 12-rule
+# audit at 10M and 31,411,241 rows. Counts checked against truth; a JSON line per run in
+# benches/results/sets.jsonl.
+bench-sets rows="10000000,50000000" runs="1":
+    python3 benches/sets.py --rows {{rows}} --runs {{runs}}
+
 # Set-based rules under a memory limit: the death pack on 50M generated rows at 1 GiB.
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}
