@@ -91,11 +91,12 @@ pub fn years_before(d: NaiveDate, years: i32) -> NaiveDate {
 /// Identity slot `n` of a space maps one-to-one (a multiplicative permutation, so neighbouring
 /// slots spread over the whole range) to a birth date in the space's window, one of the 21
 /// address codes, and one of 150 sequence pairs; the sex picks the pair's odd (male) or even
-/// (female) number. Spaces use disjoint sequence ranges, so a marriage party and a deceased
-/// person never share an ID number unless a generator makes them the same person.
+/// (female) number. Slots past one round of those take the space's next sequence range.
+/// Spaces use disjoint sequence ranges, so a marriage party and a deceased person never share
+/// an ID number unless a generator makes them the same person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Space {
-    /// Parties to marriages: born 1963–1992, sequence numbers 000–299.
+    /// Parties to marriages: born 1963–1992, sequence numbers 000–299, then 600–899.
     Marriage,
     /// The deceased: born 1917–2016, sequence numbers 300–599.
     Death,
@@ -113,16 +114,22 @@ impl Space {
         }
     }
 
-    fn seq_base(self) -> u32 {
+    /// The first sequence number of each round of the space.
+    fn seq_bases(self) -> &'static [u32] {
         match self {
-            Space::Marriage => 0,
-            Space::Death => 300,
+            Space::Marriage => &[0, 600],
+            Space::Death => &[300],
         }
+    }
+
+    /// How many people (of each sex) one round of sequence numbers holds.
+    fn round_capacity(self) -> u64 {
+        self.window().1 * SEQ_PAIRS * (DISTRICTS.len() + ELSEWHERE.len()) as u64
     }
 
     /// How many people (of each sex) the space holds.
     pub fn capacity(self) -> u64 {
-        self.window().1 * SEQ_PAIRS * (DISTRICTS.len() + ELSEWHERE.len()) as u64
+        self.round_capacity() * self.seq_bases().len() as u64
     }
 }
 
@@ -130,7 +137,9 @@ impl Space {
 /// at or past [`Space::capacity`] wrap around (callers check the capacity first).
 pub fn identity(space: Space, slot: u64, sex: &'static str) -> Party {
     use rand::SeedableRng as _;
-    let capacity = space.capacity();
+    let capacity = space.round_capacity();
+    let slot = slot % space.capacity();
+    let seq_base = space.seq_bases()[usize::try_from(slot / capacity).unwrap_or(0)];
     // A prime that divides no capacity: multiplying by it permutes 0..capacity.
     let n = u64::try_from((u128::from(slot % capacity) * 1_000_000_007) % u128::from(capacity))
         .unwrap_or(0);
@@ -145,7 +154,7 @@ pub fn identity(space: Space, slot: u64, sex: &'static str) -> Party {
     } else {
         ELSEWHERE[address_index - DISTRICTS.len()]
     };
-    let mut rng = StdRng::seed_from_u64(n ^ (u64::from(space.seq_base()) << 48));
+    let mut rng = StdRng::seed_from_u64(n ^ (u64::from(seq_base) << 48));
     let given: String = (0..rng.random_range(1..=2))
         .map(|_| GIVEN[rng.random_range(0..GIVEN.len())])
         .collect();
@@ -153,7 +162,7 @@ pub fn identity(space: Space, slot: u64, sex: &'static str) -> Party {
         name: format!("{}{given}", SURNAMES[rng.random_range(0..SURNAMES.len())]),
         address,
         birth: date(first_day + day),
-        seq: space.seq_base() + 2 * pair + u32::from(sex == "1"),
+        seq: seq_base + 2 * pair + u32::from(sex == "1"),
         sex,
         bad_check: false,
         id_birth: None,
@@ -176,9 +185,18 @@ mod tests {
                 }
             }
         }
+        // The first slots of the marriage space's second round of sequence numbers.
+        let round = Space::Marriage.round_capacity();
+        for slot in round..round + 20_000 {
+            for sex in ["1", "2"] {
+                let p = identity(Space::Marriage, slot, sex);
+                assert!((600..900).contains(&p.seq), "{slot}: {}", p.seq);
+                assert!(seen.insert(p.id()), "marriage slot {slot} sex {sex}");
+            }
+        }
         let p = identity(Space::Marriage, 7, "1");
         assert!(p.birth >= date(-2_557) && p.birth < date(8_400));
         assert_eq!(p.seq % 2, 1);
-        assert!(Space::Marriage.capacity() > 31_411_241);
+        assert!(Space::Marriage.capacity() > 60_000_000);
     }
 }

@@ -7,13 +7,16 @@
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::{Array, ArrayRef, BooleanArray};
-use arrow::compute::cast;
+use arrow::compute::{cast, filter};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
+use datafusion::common::hash_utils::create_hashes;
+// hashbrown with foldhash: the prefilter is probed once per row.
+use datafusion::common::HashSet as FastSet;
 use datafusion::common::{Result as DfResult, exec_datafusion_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, ident,
@@ -28,7 +31,16 @@ pub struct KeySet {
     types: Vec<DataType>,
     converter: RowConverter,
     rows: HashSet<Box<[u8]>>,
+    /// 64-bit hashes of the tuples, made on the first test: a row whose hash is not among
+    /// them is not in the set, and most rows are tested without converting their tuple.
+    hashes: OnceLock<FastSet<u64>>,
+    /// Bytes of the tuples held.
+    bytes: usize,
 }
+
+/// The hash of a tuple's canonical values in [`KeySet`]'s prefilter.
+const HASH: datafusion::common::hash_utils::RandomState =
+    datafusion::common::hash_utils::RandomState::with_seed(0x6b_e75e);
 
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,6 +61,8 @@ impl KeySet {
             types,
             converter,
             rows: HashSet::new(),
+            hashes: OnceLock::new(),
+            bytes: 0,
         })
     }
 
@@ -94,17 +108,21 @@ impl KeySet {
 
     /// Add one tuple in the set's row format ([`KeySet::rows`]).
     pub fn insert(&mut self, row: &[u8]) {
-        self.rows.insert(row.into());
+        self.hashes = OnceLock::new();
+        if self.rows.insert(row.into()) {
+            self.bytes += row.len();
+        }
     }
 
     /// Bytes the set holds, roughly (for the memory pool).
     pub fn size(&self) -> usize {
-        self.rows.iter().map(|r| r.len() + 24).sum::<usize>() + self.rows.capacity() * 8
+        self.bytes + self.rows.capacity() * 32
     }
 
     /// Add a batch of anomalous tuples (its columns in `on` order). Tuples with a NULL are
     /// left out: they can match no row.
     pub fn extend(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.hashes = OnceLock::new();
         let columns = self
             .canonical(batch.columns())
             .map_err(|e| Error::Internal(format!("key set: {e}")))?;
@@ -113,25 +131,57 @@ impl KeySet {
             .convert_columns(&columns)
             .map_err(|e| Error::Internal(format!("key set: {e}")))?;
         for (i, row) in rows.iter().enumerate() {
-            if columns.iter().all(|c| c.is_valid(i)) {
-                self.rows.insert(row.as_ref().into());
+            if columns.iter().all(|c| c.is_valid(i)) && self.rows.insert(row.as_ref().into()) {
+                self.bytes += row.as_ref().len();
             }
         }
         Ok(())
     }
 
-    /// Per row: whether its tuple is in the set (NULL when any value is NULL).
+    /// The hashes of the set's tuples (computed once, from the tuples themselves).
+    fn hashes(&self) -> arrow::error::Result<&FastSet<u64>> {
+        if let Some(h) = self.hashes.get() {
+            return Ok(h);
+        }
+        let parser = self.converter.parser();
+        let columns = self
+            .converter
+            .convert_rows(self.rows.iter().map(|r| parser.parse(r)))?;
+        let mut hashes = vec![0; self.rows.len()];
+        if !self.rows.is_empty() {
+            create_hashes(&columns, &HASH, &mut hashes)
+                .map_err(|e| arrow::error::ArrowError::ComputeError(e.to_string()))?;
+        }
+        Ok(self.hashes.get_or_init(|| hashes.into_iter().collect()))
+    }
+
+    /// Per row: whether its tuple is in the set (NULL when any value is NULL). Rows are first
+    /// tested by hash; only those whose hash is a member's are compared by value.
     fn contains(&self, columns: &[ArrayRef], n: usize) -> arrow::error::Result<BooleanArray> {
         let columns = self.canonical(columns)?;
-        let rows = self.converter.convert_columns(&columns)?;
-        Ok((0..n)
-            .map(|i| {
-                columns
-                    .iter()
-                    .all(|c| c.is_valid(i))
-                    .then(|| self.rows.contains(rows.row(i).as_ref()))
-            })
-            .collect())
+        let valid = |i: usize| columns.iter().all(|c| c.is_valid(i));
+        let members = self.hashes()?;
+        let mut hashes = vec![0; n];
+        if n > 0 {
+            create_hashes(&columns, &HASH, &mut hashes)
+                .map_err(|e| arrow::error::ArrowError::ComputeError(e.to_string()))?;
+        }
+        let maybe: BooleanArray = (0..n)
+            .map(|i| Some(valid(i) && members.contains(&hashes[i])))
+            .collect();
+        let mut found = vec![false; n];
+        if maybe.true_count() > 0 {
+            let picked: Vec<ArrayRef> = columns
+                .iter()
+                .map(|c| filter(c, &maybe))
+                .collect::<arrow::error::Result<_>>()?;
+            let rows = self.converter.convert_columns(&picked)?;
+            let at = (0..n).filter(|&i| maybe.value(i));
+            for (j, i) in at.enumerate() {
+                found[i] = self.rows.contains(rows.row(j).as_ref());
+            }
+        }
+        Ok((0..n).map(|i| valid(i).then_some(found[i])).collect())
     }
 }
 

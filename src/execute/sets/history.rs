@@ -307,6 +307,7 @@ pub async fn anomalous(
             Err(e) => return Err(e),
         };
         let (candidates, events) = candidates;
+        let candidates = Arc::new(candidates);
         let (exprs, layout) = selection(key, check);
         let mut held = held_set(&ctx.state(), key, what)?;
         let of = chunks(ctx, events);
@@ -472,7 +473,7 @@ async fn gather(
     layout: &Layout,
     key: &[BoundColumn],
     check: &HistoryCheck,
-    candidates: &HashSet<u64>,
+    candidates: &Arc<HashSet<u64>>,
     chunk: Chunk,
     what: &str,
     watchdog: &Watchdog,
@@ -483,14 +484,13 @@ async fn gather(
     }
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let layout = Arc::new(layout.clone());
-    let candidates = Arc::new(candidates.clone());
     let columns = Arc::new((key.to_vec(), check.of.clone(), check.pair.clone()));
     let find = check.find;
     let mut tasks = tokio::task::JoinSet::new();
     for mut stream in read(ctx, table, exprs, what).await? {
         let (layout, candidates, columns) = (
             Arc::clone(&layout),
-            Arc::clone(&candidates),
+            Arc::clone(candidates),
             Arc::clone(&columns),
         );
         let (progress, what) = (watchdog.counter(), what.to_string());
