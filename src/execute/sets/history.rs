@@ -25,6 +25,7 @@ use datafusion::logical_expr::{Expr, cast as cast_expr, ident, lit};
 use datafusion::physical_plan::execute_stream_partitioned;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use super::{HASH, Watchdog, held_set};
@@ -615,31 +616,13 @@ fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
                 }
             }
             entries.par_sort_unstable_by_key(|e| e.0);
-            let mut ids: Vec<usize> = Vec::new();
-            let mut judge_person = |ids: &[usize]| match find {
-                Find::NotLatest => not_latest(records, ids, &mut anomalous),
-                _ => overlap(records, ids, &mut anomalous),
-            };
-            for group in entries.chunk_by(|a, b| a.0 == b.0) {
-                let first = records.value(group[0].2);
-                if group.iter().all(|e| records.value(e.2) == first) {
-                    // One hash, one person: the usual case.
-                    ids.clear();
-                    ids.extend(group.iter().map(|e| e.1));
-                    judge_person(&ids);
-                    continue;
-                }
-                // Different people with one hash: split by the values themselves.
-                let mut rest: Vec<&Entry> = group.iter().collect();
-                while let Some(head) = rest.first() {
-                    let person = records.value(head.2);
-                    let (same, other): (Vec<&Entry>, Vec<&Entry>) =
-                        rest.into_iter().partition(|e| records.value(e.2) == person);
-                    ids.clear();
-                    ids.extend(same.iter().map(|e| e.1));
-                    judge_person(&ids);
-                    rest = other;
-                }
+            // People are independent: slices of whole groups are judged on every core.
+            let found: Vec<Vec<usize>> = group_slices(&entries, rayon::current_num_threads())
+                .into_par_iter()
+                .map(|slice| judge_people(find, records, slice))
+                .collect();
+            for r in found.into_iter().flatten() {
+                anomalous[r] = true;
             }
         }
         Find::CloseWithoutOpen => {
@@ -670,19 +653,68 @@ fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
     (0..n).filter(|&r| anomalous[r]).collect()
 }
 
+/// `entries` (sorted by hash) cut into about `parts` slices, never inside a group of one hash.
+fn group_slices(entries: &[Entry], parts: usize) -> Vec<&[Entry]> {
+    let target = entries.len().div_ceil(parts.max(1)).max(1);
+    let mut slices = Vec::new();
+    let mut rest = entries;
+    while !rest.is_empty() {
+        let mut end = target.min(rest.len());
+        while end < rest.len() && rest[end].0 == rest[end - 1].0 {
+            end += 1;
+        }
+        let (slice, tail) = rest.split_at(end);
+        slices.push(slice);
+        rest = tail;
+    }
+    slices
+}
+
+/// The anomalous records among the people of `entries` (whole groups of one hash each).
+fn judge_people(find: Find, records: &Gathered, entries: &[Entry]) -> Vec<usize> {
+    let mut anomalous = Vec::new();
+    let mut ids: Vec<usize> = Vec::new();
+    let mut judge_person = |ids: &[usize]| match find {
+        Find::NotLatest => not_latest(records, ids, &mut anomalous),
+        _ => overlap(records, ids, &mut anomalous),
+    };
+    for group in entries.chunk_by(|a, b| a.0 == b.0) {
+        let first = records.value(group[0].2);
+        if group.iter().all(|e| records.value(e.2) == first) {
+            // One hash, one person: the usual case.
+            ids.clear();
+            ids.extend(group.iter().map(|e| e.1));
+            judge_person(&ids);
+            continue;
+        }
+        // Different people with one hash: split by the values themselves.
+        let mut rest: Vec<&Entry> = group.iter().collect();
+        while let Some(head) = rest.first() {
+            let person = records.value(head.2);
+            let (same, other): (Vec<&Entry>, Vec<&Entry>) =
+                rest.into_iter().partition(|e| records.value(e.2) == person);
+            ids.clear();
+            ids.extend(same.iter().map(|e| e.1));
+            judge_person(&ids);
+            rest = other;
+        }
+    }
+    anomalous
+}
+
 /// `not_latest` over one person's records: all but those of the latest date.
-fn not_latest(records: &Gathered, ids: &[usize], anomalous: &mut [bool]) {
+fn not_latest(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
     let latest = ids.iter().filter_map(|&r| records.dates[r]).max();
     for &r in ids {
         if records.dates[r].zip(latest).is_some_and(|(d, l)| d < l) {
-            anomalous[r] = true;
+            anomalous.push(r);
         }
     }
 }
 
 /// `overlap` over one person's records: an opening record with an earlier opening record
 /// that no closing record of its pair closed in between (both days included).
-fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut [bool]) {
+fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
     let closed = |pair: Option<Span>, from: i64, to: i64| {
         let Some(pair) = pair else { return false };
         ids.iter().any(|&c| {
@@ -701,7 +733,7 @@ fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut [bool]) {
                     .is_some_and(|from| from < to && !closed(records.pairs[earlier], from, to))
         });
         if overlapped {
-            anomalous[later] = true;
+            anomalous.push(later);
         }
     }
 }
