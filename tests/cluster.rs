@@ -172,6 +172,36 @@ fn every_shipped_pack_on_a_cluster_matches_truth_and_the_local_run() {
         !dir.path().join("cluster/.cluster").exists(),
         "scratch files removed"
     );
+    // 1 and 3 partitions per stage: the same counts.
+    for threads in ["1", "3"] {
+        let mut other: Vec<&str> = overrides.iter().map(String::as_str).collect();
+        other.extend([
+            "--as-of",
+            "2026-11-01",
+            "--threads",
+            threads,
+            "--cluster",
+            &url,
+        ]);
+        let (_, again) = audit(
+            &rules,
+            &dir.path().join(format!("cluster{threads}")),
+            &other,
+        );
+        for t in &again.tables {
+            let l = local
+                .tables
+                .iter()
+                .find(|x| x.library == t.library && x.name == t.name)
+                .unwrap();
+            assert_eq!(
+                counts_of(t),
+                counts_of(l),
+                "{} with {threads} partitions",
+                t.name
+            );
+        }
+    }
 }
 
 /// `qc run --rules PACK --cluster URL`, output and history inside `dir`.

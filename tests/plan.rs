@@ -89,3 +89,30 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
     }
     assert!(text.contains("qc_in_set"), "{text}");
 }
+
+/// How often the marriage pack reads its table before the pass: its `unique` rule twice
+/// (hash the numbers, then count the repeated ones), each `history` rule twice (hash the
+/// people, then gather the candidates' records), no DataFusion key plan (MAR-022 is skipped:
+/// the death pack is not in the run). With the pass, the table is read 7 times, each read
+/// only the columns it needs.
+#[test]
+fn the_marriage_pack_reads_its_table_seven_times() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (reads, plans) = rt.block_on(async {
+        let ctx = session::session(2);
+        let root = crate::util::root();
+        let (packs, diags) = qc::bind::load(
+            &[root.join("rules/marriage.yaml")],
+            &ctx,
+            &qc::bind::SourceOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+        let sets = qc::execute::sets::compute(&ctx, &packs[0].tables[0], DEFAULT_STALL_TIMEOUT)
+            .await
+            .unwrap();
+        (sets.reads, sets.plans)
+    });
+    assert_eq!((reads, plans), (6, 0));
+}

@@ -158,6 +158,7 @@ async fn hash_all(
     let layouts = Arc::new(layouts);
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let mut tasks = tokio::task::JoinSet::new();
+    watchdog.read_started();
     for mut stream in read(ctx, table, exprs, what).await? {
         let layouts = Arc::clone(&layouts);
         let progress = watchdog.counter();
@@ -233,6 +234,7 @@ async fn count_candidates(
     let candidates = Arc::new(candidates.to_vec());
     let on: Arc<Vec<Vec<BoundColumn>>> = Arc::new(rules.iter().map(|r| r.on.to_vec()).collect());
     let mut tasks = tokio::task::JoinSet::new();
+    watchdog.read_started();
     for mut stream in read(ctx, table, exprs, what).await? {
         let (layouts, candidates, on) = (
             Arc::clone(&layouts),

@@ -364,6 +364,7 @@ async fn candidates(
     let layout = Arc::new(layout.clone());
     let find = check.find;
     let mut tasks = tokio::task::JoinSet::new();
+    watchdog.read_started();
     for mut stream in read(ctx, table, exprs.to_vec(), what).await? {
         let (layout, progress, what) = (Arc::clone(&layout), watchdog.counter(), what.to_string());
         let reservation =
@@ -488,6 +489,7 @@ async fn gather(
     let columns = Arc::new((key.to_vec(), check.of.clone(), check.pair.clone()));
     let find = check.find;
     let mut tasks = tokio::task::JoinSet::new();
+    watchdog.read_started();
     for mut stream in read(ctx, table, exprs, what).await? {
         let (layout, candidates, columns) = (
             Arc::clone(&layout),

@@ -49,6 +49,10 @@ pub struct Sets {
     pub elapsed: Vec<Option<Duration>>,
     /// The tuples' share of the memory pool, held until the pass is done.
     pub reservations: Vec<MemoryReservation>,
+    /// How often qc's set engine read the table (each read: the columns it needs, once).
+    pub reads: u64,
+    /// How many DataFusion key plans ran.
+    pub plans: u64,
 }
 
 /// Compute the anomalous tuples of every set-based rule of `table`.
@@ -58,6 +62,8 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
         keys: vec![None; n],
         elapsed: vec![None; n],
         reservations: Vec::new(),
+        reads: 0,
+        plans: 0,
     };
     let watchdog = Watchdog::new(ctx, stall);
     let what = |i: usize| format!("rule {} of {}", table.rules[i].id, table.qualified_name());
@@ -119,6 +125,8 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
         sets.elapsed[i] = Some(started.elapsed());
         sets.reservations.push(reservation);
     }
+    sets.reads = watchdog.reads.load(Ordering::Relaxed);
+    sets.plans = watchdog.plans.load(Ordering::Relaxed);
     Ok(sets)
 }
 
@@ -128,6 +136,9 @@ pub struct Watchdog {
     heartbeat: Option<Arc<Heartbeat>>,
     batches: Arc<AtomicU64>,
     stall: Duration,
+    /// Reads of a table by qc's set engine, and DataFusion key plans run (see [`Sets`]).
+    reads: AtomicU64,
+    plans: AtomicU64,
 }
 
 impl Watchdog {
@@ -136,12 +147,24 @@ impl Watchdog {
             heartbeat: super::session::heartbeat(ctx),
             batches: Arc::default(),
             stall,
+            reads: AtomicU64::new(0),
+            plans: AtomicU64::new(0),
         }
     }
 
     /// Record that a batch arrived.
     pub fn progress(&self) {
         self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record that qc's set engine starts reading a table.
+    pub fn read_started(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record that a key plan starts.
+    pub fn plan_started(&self) {
+        self.plans.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A counter tasks add their batches to.

@@ -47,6 +47,7 @@ async fn collect(
     KeySet,
     datafusion::execution::memory_pool::MemoryReservation,
 )> {
+    watchdog.plan_started();
     let mut held = held_set(state, &check.on, what)?;
     let run = async {
         let mut stream = DataFrame::new(state.clone(), check.keys.clone())
