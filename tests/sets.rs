@@ -323,6 +323,8 @@ fn native_set_rules_agree_with_their_reference_plans() {
             let (bound, diags) = qc::bind::load(&packs, &ctx, &sources).await.unwrap();
             assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
             let watchdog = Watchdog::new(&ctx, DEFAULT_STALL_TIMEOUT);
+            let mut references = std::collections::HashMap::new();
+            let mut grouped = 0;
             for table in bound.iter().flat_map(|p| &p.tables) {
                 for (i, rule) in table.rules.iter().enumerate() {
                     let RuleCheck::Set(Some(check)) = &rule.check else {
@@ -339,13 +341,14 @@ fn native_set_rules_agree_with_their_reference_plans() {
                             &ctx,
                             &table.table_ref(),
                             &check.on,
-                            h,
-                            &rule.id,
+                            &[&**h],
+                            std::slice::from_ref(&rule.id),
                             &watchdog,
                         )
                         .await
                         .unwrap()
-                        .unwrap(),
+                        .unwrap()
+                        .remove(0),
                         Native::Duplicates { applicable } => {
                             let d = hashed::Duplicates {
                                 rule: i,
@@ -366,6 +369,14 @@ fn native_set_rules_agree_with_their_reference_plans() {
                         }
                     };
                     assert_eq!(own.tuples(), reference.tuples(), "{}", rule.id);
+                    references.insert(
+                        rule.id.clone(),
+                        reference
+                            .tuples()
+                            .iter()
+                            .map(|t| t.to_vec())
+                            .collect::<Vec<_>>(),
+                    );
                     if let Native::History(h) = native {
                         // In a pool too small for its records at once, a history is judged
                         // chunk by chunk, with the same answer.
@@ -376,13 +387,14 @@ fn native_set_rules_agree_with_their_reference_plans() {
                             &small,
                             &table.table_ref(),
                             &check.on,
-                            h,
-                            &rule.id,
+                            &[&**h],
+                            std::slice::from_ref(&rule.id),
                             &Watchdog::new(&small, DEFAULT_STALL_TIMEOUT),
                         )
                         .await
                         .unwrap()
-                        .unwrap();
+                        .unwrap()
+                        .remove(0);
                         assert_eq!(
                             chunked.tuples(),
                             reference.tuples(),
@@ -392,7 +404,65 @@ fn native_set_rules_agree_with_their_reference_plans() {
                     }
                     checked += 1;
                 }
+                // History rules that read the same columns, judged together (one hash
+                // read, one gather), in one pool and in a pool that needs chunks.
+                let histories: Vec<(&str, &qc::checks::history::HistoryCheck)> = table
+                    .rules
+                    .iter()
+                    .filter_map(|r| match &r.check {
+                        RuleCheck::Set(Some(c)) => match &c.native {
+                            Some(Native::History(h)) => Some((r.id.as_str(), &**h)),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect();
+                let Some(&(_, first)) = histories.first() else {
+                    continue;
+                };
+                let group: Vec<(&str, &qc::checks::history::HistoryCheck)> = histories
+                    .iter()
+                    .copied()
+                    .filter(|(_, h)| history::same_reads(first, h))
+                    .collect();
+                if group.len() < 2 {
+                    continue;
+                }
+                grouped += 1;
+                let checks: Vec<&qc::checks::history::HistoryCheck> =
+                    group.iter().map(|(_, h)| *h).collect();
+                let names: Vec<String> = group.iter().map(|(id, _)| id.to_string()).collect();
+                let key: Vec<_> = table
+                    .key
+                    .iter()
+                    .map(|k| table.columns.iter().find(|c| c.name == *k).unwrap().clone())
+                    .collect();
+                for limit in [None, Some(1 << 20)] {
+                    let session = match limit {
+                        None => qc::execute::session::session(2),
+                        Some(bytes) => qc::execute::session::session_with_limit(2, bytes),
+                    };
+                    let (_, diags) = qc::bind::load(&packs, &session, &sources).await.unwrap();
+                    assert!(diags.iter().all(|d| !d.is_error()));
+                    let together = history::anomalous(
+                        &session,
+                        &table.table_ref(),
+                        &key,
+                        &checks,
+                        &names,
+                        &Watchdog::new(&session, DEFAULT_STALL_TIMEOUT),
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap();
+                    for (name, (set, _)) in names.iter().zip(together) {
+                        let got: Vec<Vec<u8>> = set.tuples().iter().map(|t| t.to_vec()).collect();
+                        assert_eq!(&got, &references[name], "{name} judged with its group");
+                    }
+                }
             }
+            // The fixture's H-001 and H-002, the marriage pack's MAR-023 and MAR-024.
+            assert_eq!(grouped, 1, "one group of histories per pack set");
         }
         // H-001..3, MAR-021, MAR-023, MAR-024, DEA-017, DEA-018.
         assert_eq!(checked, 8);

@@ -28,7 +28,7 @@ use futures::StreamExt;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
-use super::{HASH, Watchdog, held_set};
+use super::{HASH, HeldSet, Watchdog, held_set};
 use crate::checks::history::{Find, HistoryCheck};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
@@ -288,29 +288,49 @@ impl Gathered {
     }
 }
 
-/// The anomalous keys of one `history` rule, with their share of the pool. `None` when the
-/// rule's hashes or records do not fit the pool (the caller then runs its plan).
+/// Whether two `history` rules read the same columns and events, and can share their reads.
+pub fn same_reads(a: &HistoryCheck, b: &HistoryCheck) -> bool {
+    let names = |c: &[BoundColumn]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    names(&a.of) == names(&b.of)
+        && names(&a.pair) == names(&b.pair)
+        && a.date.name == b.date.name
+        && a.opens == b.opens
+        && a.closes == b.closes
+}
+
+/// The anomalous keys of `history` rules that share their reads ([`same_reads`]), each with
+/// its share of the pool. `None` when the hashes or records do not fit the pool (the caller
+/// then runs the rules' plans).
 pub async fn anomalous(
     ctx: &SessionContext,
     table: &TableRef,
     key: &[BoundColumn],
-    check: &HistoryCheck,
-    what: &str,
+    checks: &[&HistoryCheck],
+    names: &[String],
     watchdog: &Watchdog,
-) -> Result<Option<(KeySet, MemoryReservation)>> {
+) -> Result<Option<Vec<(KeySet, MemoryReservation)>>> {
+    let what = names.join(", ");
+    let finds: Vec<Find> = checks.iter().map(|c| c.find).collect();
+    let Some(check) = checks.first() else {
+        return Ok(Some(Vec::new()));
+    };
     let work = async {
-        let check_find = check.find;
         let (exprs, layout) = selection(&[], check);
-        let candidates = match candidates(ctx, table, &exprs, &layout, check, what, watchdog).await
-        {
+        let found = candidates(ctx, table, &exprs, &layout, &finds, &what, watchdog).await;
+        let candidates = match found {
             Ok(c) => c,
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let (candidates, events) = candidates;
-        let candidates = Arc::new(candidates);
+        let events = candidates.iter().map(|(_, e)| e).sum();
+        let candidates: Arc<Vec<HashSet<u64>>> =
+            Arc::new(candidates.into_iter().map(|(c, _)| c).collect());
         let (exprs, layout) = selection(key, check);
-        let mut held = held_set(&ctx.state(), key, what)?;
+        let state = ctx.state();
+        let mut held: Vec<HeldSet> = names
+            .iter()
+            .map(|name| held_set(&state, key, name))
+            .collect::<Result<_>>()?;
         let of = chunks(ctx, events);
         for index in 0..of {
             let chunk = Chunk { index, of };
@@ -321,9 +341,9 @@ pub async fn anomalous(
                 &layout,
                 key,
                 check,
-                &candidates,
+                (&finds, &candidates),
                 chunk,
-                what,
+                &what,
                 watchdog,
             )
             .await;
@@ -332,103 +352,122 @@ pub async fn anomalous(
                 Err(Error::Memory { .. }) => return Ok(None),
                 Err(e) => return Err(e),
             };
+            let (finds, candidates) = (finds.clone(), Arc::clone(&candidates));
             let (records, found) = tokio::task::spawn_blocking(move || {
-                let found = judge(check_find, &records, chunk);
+                let found: Vec<Vec<usize>> = finds
+                    .iter()
+                    .zip(candidates.iter())
+                    .map(|(find, candidates)| judge(*find, &records, chunk, candidates))
+                    .collect();
                 (records, found)
             })
             .await
             .map_err(|e| Error::Internal(format!("judging histories failed: {e}")))?;
-            for r in found {
-                if let Some(k) = records.keys[r] {
-                    held.insert(records.value(k))?;
+            for (held, found) in held.iter_mut().zip(found) {
+                for r in found {
+                    if let Some(k) = records.keys[r] {
+                        held.insert(records.value(k))?;
+                    }
                 }
             }
             drop(reservations);
         }
-        Ok(Some(held.into_parts()))
+        Ok(Some(held.into_iter().map(HeldSet::into_parts).collect()))
     };
-    watchdog.watch(what, work).await
+    watchdog.watch(&what, work).await
 }
 
-/// Read 1: the hashes of the people (or pairs) whose records must be judged.
+/// Read 1: per find, the hashes of the people (or pairs) whose records must be judged, and
+/// about how many records that is.
 async fn candidates(
     ctx: &SessionContext,
     table: &TableRef,
     exprs: &[Expr],
     layout: &Layout,
-    check: &HistoryCheck,
+    finds: &[Find],
     what: &str,
     watchdog: &Watchdog,
-) -> Result<(HashSet<u64>, usize)> {
+) -> Result<Vec<(HashSet<u64>, usize)>> {
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let layout = Arc::new(layout.clone());
-    let find = check.find;
+    let finds: Arc<Vec<Find>> = Arc::new(finds.to_vec());
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
     for mut stream in read(ctx, table, exprs.to_vec(), what).await? {
-        let (layout, progress, what) = (Arc::clone(&layout), watchdog.counter(), what.to_string());
+        let (layout, finds) = (Arc::clone(&layout), Arc::clone(&finds));
+        let (progress, what) = (watchdog.counter(), what.to_string());
         let reservation =
             MemoryConsumer::new(format!("qc history hashes ({what})")).register(&pool);
         tasks.spawn(async move {
-            let mut hashes: Vec<u64> = Vec::new();
+            let mut hashes: Vec<Vec<u64>> = vec![Vec::new(); finds.len()];
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
                 let rows = Rows::new(&batch, &layout);
-                let before = hashes.len();
-                match find {
-                    Find::NotLatest | Find::Overlap => {
-                        for people in rows.people()? {
-                            for (i, h) in people.into_iter().enumerate() {
-                                let counts = rows.date(i).is_some()
-                                    && (find == Find::NotLatest || rows.opens(i));
-                                if let (true, Some(h)) = (counts, h) {
-                                    hashes.push(h);
+                let people = rows.people()?;
+                let pairs = rows.hashes(&layout.pair)?;
+                let mut added = 0;
+                for (find, out) in finds.iter().zip(&mut hashes) {
+                    let before = out.len();
+                    match find {
+                        Find::NotLatest | Find::Overlap => {
+                            for column in &people {
+                                for (i, h) in column.iter().enumerate() {
+                                    let counts = rows.date(i).is_some()
+                                        && (*find == Find::NotLatest || rows.opens(i));
+                                    if let (true, Some(h)) = (counts, h) {
+                                        out.push(*h);
+                                    }
+                                }
+                            }
+                        }
+                        Find::CloseWithoutOpen => {
+                            for (i, h) in pairs.iter().enumerate() {
+                                if let (true, Some(h)) = (rows.closes(i), h) {
+                                    out.push(*h);
                                 }
                             }
                         }
                     }
-                    Find::CloseWithoutOpen => {
-                        for (i, h) in rows.hashes(&layout.pair)?.into_iter().enumerate() {
-                            if let (true, Some(h)) = (rows.closes(i), h) {
-                                hashes.push(h);
-                            }
-                        }
-                    }
+                    added += out.len() - before;
                 }
-                reservation
-                    .try_grow((hashes.len() - before) * 8)
-                    .map_err(|_| Error::Memory {
-                        what: what.clone(),
-                        message: "its hashes do not fit --memory-limit".into(),
-                    })?;
+                reservation.try_grow(added * 8).map_err(|_| Error::Memory {
+                    what: what.clone(),
+                    message: "its hashes do not fit --memory-limit".into(),
+                })?;
             }
             Ok::<_, Error>((hashes, reservation))
         });
     }
-    let mut all = Vec::new();
+    let mut all: Vec<Vec<u64>> = vec![Vec::new(); finds.len()];
     let mut reservations = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (part, reservation) =
             joined.map_err(|e| Error::Internal(format!("history task failed: {e}")))??;
-        all.extend(part);
+        for (all, part) in all.iter_mut().zip(part) {
+            all.extend(part);
+        }
         reservations.push(reservation);
     }
-    let twice_or_more = find != Find::CloseWithoutOpen;
     let candidates = tokio::task::spawn_blocking(move || {
-        if !twice_or_more {
-            // Each closing record, and about as many opening records of its pair.
-            let events = 2 * all.len();
-            return (all.into_iter().collect::<HashSet<u64>>(), events);
-        }
-        all.par_sort_unstable();
-        let mut candidates = HashSet::new();
-        let mut events = 0;
-        for run in all.chunk_by(|a, b| a == b).filter(|run| run.len() > 1) {
-            candidates.insert(run[0]);
-            events += run.len();
-        }
-        (candidates, events)
+        all.into_iter()
+            .zip(finds.iter())
+            .map(|(mut hashes, find)| {
+                if *find == Find::CloseWithoutOpen {
+                    // Each closing record, and about as many opening records of its pair.
+                    let events = 2 * hashes.len();
+                    return (hashes.into_iter().collect::<HashSet<u64>>(), events);
+                }
+                hashes.par_sort_unstable();
+                let mut candidates = HashSet::new();
+                let mut events = 0;
+                for run in hashes.chunk_by(|a, b| a == b).filter(|run| run.len() > 1) {
+                    candidates.insert(run[0]);
+                    events += run.len();
+                }
+                (candidates, events)
+            })
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| Error::Internal(format!("sorting history hashes failed: {e}")))?;
@@ -465,8 +504,32 @@ impl Chunk {
     }
 }
 
-/// Read 2: the records to judge: those of candidate people (for `close_without_open`: every
-/// closing record, and the opening records of candidate pairs).
+/// Whether record `i` of `rows` is to be judged by `find` in `chunk`: a candidate person's
+/// record (`not_latest`, `overlap`); a closing record, or an opening record of a candidate
+/// pair (`close_without_open`; pairs are chunked by their hash, a closing record without a
+/// pair goes to the first chunk).
+fn wanted(
+    find: Find,
+    rows: &Rows<'_>,
+    people: &[Vec<Option<u64>>],
+    pairs: &[Option<u64>],
+    i: usize,
+    chunk: Chunk,
+    candidates: &HashSet<u64>,
+) -> bool {
+    match find {
+        Find::NotLatest | Find::Overlap => people
+            .iter()
+            .any(|p| p[i].is_some_and(|h| chunk.holds(h) && candidates.contains(&h))),
+        Find::CloseWithoutOpen => {
+            let ours = pairs[i].map_or(chunk.index == 0, |h| chunk.holds(h));
+            ours && (rows.closes(i)
+                || (rows.opens(i) && pairs[i].is_some_and(|h| candidates.contains(&h))))
+        }
+    }
+}
+
+/// Read 2: the records the finds judge in `chunk` (see [`wanted`]), read once for all of them.
 #[allow(clippy::too_many_arguments)]
 async fn gather(
     ctx: &SessionContext,
@@ -475,26 +538,31 @@ async fn gather(
     layout: &Layout,
     key: &[BoundColumn],
     check: &HistoryCheck,
-    candidates: &Arc<HashSet<u64>>,
+    (finds, candidates): (&[Find], &Arc<Vec<HashSet<u64>>>),
     chunk: Chunk,
     what: &str,
     watchdog: &Watchdog,
 ) -> Result<(Gathered, Vec<MemoryReservation>)> {
     let width = check.of.len();
-    if candidates.is_empty() && check.find != Find::CloseWithoutOpen {
+    let nothing = finds
+        .iter()
+        .zip(candidates.iter())
+        .all(|(f, c)| c.is_empty() && *f != Find::CloseWithoutOpen);
+    if nothing {
         return Ok((Gathered::new(width), Vec::new()));
     }
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let layout = Arc::new(layout.clone());
     let columns = Arc::new((key.to_vec(), check.of.clone(), check.pair.clone()));
-    let find = check.find;
+    let finds: Arc<Vec<Find>> = Arc::new(finds.to_vec());
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
     for mut stream in read(ctx, table, exprs, what).await? {
-        let (layout, candidates, columns) = (
+        let (layout, candidates, columns, finds) = (
             Arc::clone(&layout),
             Arc::clone(candidates),
             Arc::clone(&columns),
+            Arc::clone(&finds),
         );
         let (progress, what) = (watchdog.counter(), what.to_string());
         let reservation =
@@ -513,32 +581,16 @@ async fn gather(
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
                 let rows = Rows::new(&batch, &layout);
-                let wanted: BooleanArray = match find {
-                    Find::NotLatest | Find::Overlap => {
-                        let people = rows.people()?;
-                        (0..batch.num_rows())
-                            .map(|i| {
-                                Some(people.iter().any(|p| {
-                                    p[i].is_some_and(|h| chunk.holds(h) && candidates.contains(&h))
-                                }))
-                            })
-                            .collect()
-                    }
-                    Find::CloseWithoutOpen => {
-                        let pairs = rows.hashes(&layout.pair)?;
-                        (0..batch.num_rows())
-                            .map(|i| {
-                                // A closing record without a pair goes to the first chunk.
-                                let ours = pairs[i].map_or(chunk.index == 0, |h| chunk.holds(h));
-                                Some(
-                                    ours && (rows.closes(i)
-                                        || (rows.opens(i)
-                                            && pairs[i].is_some_and(|h| candidates.contains(&h)))),
-                                )
-                            })
-                            .collect()
-                    }
-                };
+                let people = rows.people()?;
+                let pairs = rows.hashes(&layout.pair)?;
+                let wanted: BooleanArray =
+                    (0..batch.num_rows())
+                        .map(|i| {
+                            Some(finds.iter().zip(candidates.iter()).any(|(find, c)| {
+                                wanted(*find, &rows, &people, &pairs, i, chunk, c)
+                            }))
+                        })
+                        .collect();
                 if wanted.true_count() == 0 {
                     continue;
                 }
@@ -596,7 +648,7 @@ type Entry = (u64, usize, Span);
 /// The anomalous records among `records` (all of those of the chunk's people or pairs):
 /// their indexes, each once. Records of people outside the chunk are there only as the
 /// other party of a chunk's person: they are judged in their own chunk.
-fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
+fn judge(find: Find, records: &Gathered, chunk: Chunk, candidates: &HashSet<u64>) -> Vec<usize> {
     let n = records.len();
     let mut anomalous = vec![false; n];
     match find {
@@ -610,8 +662,10 @@ fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
                     continue;
                 }
                 for role in 0..records.width {
+                    // Only the find's own candidates: their records are all here.
                     if let Some((span, h)) = records.person(r, role)
                         && chunk.holds(h)
+                        && candidates.contains(&h)
                     {
                         entries.push((h, r, span));
                     }
@@ -628,9 +682,11 @@ fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
             }
         }
         Find::CloseWithoutOpen => {
+            // The chunk's pairs (records gathered for another find may hold others).
             let mut entries: Vec<(u64, usize)> = (0..n)
                 .filter(|&r| records.opens[r] || records.closes[r])
                 .filter_map(|r| records.pair_hashes[r].map(|h| (h, r)))
+                .filter(|&(h, _)| chunk.holds(h))
                 .collect();
             entries.par_sort_unstable_by_key(|e| e.0);
             let mut has_open = vec![false; n];
@@ -647,7 +703,9 @@ fn judge(find: Find, records: &Gathered, chunk: Chunk) -> Vec<usize> {
                     });
                 }
             }
-            for r in (0..n).filter(|&r| records.closes[r]) {
+            let in_chunk =
+                |r: usize| records.pair_hashes[r].map_or(chunk.index == 0, |h| chunk.holds(h));
+            for r in (0..n).filter(|&r| records.closes[r] && in_chunk(r)) {
                 anomalous[r] = !has_open[r];
             }
         }

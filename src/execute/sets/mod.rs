@@ -100,6 +100,53 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
         }
     }
 
+    // History rules reading the same columns share their reads.
+    let histories: Vec<(
+        usize,
+        &crate::checks::set::SetCheck,
+        &crate::checks::history::HistoryCheck,
+    )> = table
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| match &rule.check {
+            RuleCheck::Set(Some(check)) => match &check.native {
+                Some(Native::History(h)) => Some((i, &**check, &**h)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut done = vec![false; histories.len()];
+    for first in 0..histories.len() {
+        if done[first] {
+            continue;
+        }
+        let group: Vec<usize> = (first..histories.len())
+            .filter(|&j| !done[j] && history::same_reads(histories[first].2, histories[j].2))
+            .collect();
+        let started = Instant::now();
+        let checks: Vec<&crate::checks::history::HistoryCheck> =
+            group.iter().map(|&j| histories[j].2).collect();
+        let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
+        let on = &histories[first].1.on;
+        // `None`: the records do not fit the pool; the rules' plans below compute them.
+        let found =
+            history::anomalous(ctx, &table.table_ref(), on, &checks, &names, &watchdog).await?;
+        if let Some(found) = found {
+            let elapsed = started.elapsed();
+            for (&j, (set, reservation)) in group.iter().zip(found) {
+                let i = histories[j].0;
+                sets.keys[i] = Some(Arc::new(set));
+                sets.elapsed[i] = Some(elapsed);
+                sets.reservations.push(reservation);
+            }
+        }
+        for j in group {
+            done[j] = true;
+        }
+    }
+
     for (i, rule) in table.rules.iter().enumerate() {
         let RuleCheck::Set(Some(check)) = &rule.check else {
             continue;
@@ -108,18 +155,6 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
             continue;
         }
         let started = Instant::now();
-        if let Some(Native::History(h)) = &check.native {
-            // `None`: the rule's records do not fit the pool; its plan below computes them.
-            let found =
-                history::anomalous(ctx, &table.table_ref(), &check.on, h, &what(i), &watchdog)
-                    .await?;
-            if let Some((set, reservation)) = found {
-                sets.keys[i] = Some(Arc::new(set));
-                sets.elapsed[i] = Some(started.elapsed());
-                sets.reservations.push(reservation);
-                continue;
-            }
-        }
         let (set, reservation) = plans::anomalous(ctx, check, &what(i), &watchdog).await?;
         sets.keys[i] = Some(Arc::new(set));
         sets.elapsed[i] = Some(started.elapsed());
