@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-50000000}
-QC=target/release/qc
+QC=${CARGO_TARGET_DIR:-target}/release/qc
 cargo build --release --quiet
 dir=scratch/bench/marriage_$ROWS
 [ -f "$dir/marriage/truth.json" ] ||

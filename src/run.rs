@@ -112,6 +112,9 @@ pub async fn run(
 ) -> Result<Outcome> {
     let started_at = chrono::Utc::now();
     let run_id = new_run_id(started_at);
+    let as_of = request
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
     let engine = match &request.cluster {
         Some(url) => Engine::cluster(url, request.threads).await?,
         None => Engine::local(
@@ -121,9 +124,7 @@ pub async fn run(
                 .unwrap_or_else(execute::session::default_memory_limit),
         ),
     };
-    let as_of = request
-        .as_of
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    crate::plan::register_run_date(&engine.ctx, crate::values::days(as_of));
     // Claim the output folder first: whatever happens next, no earlier summary.json remains
     // there to pass for this run's result.
     let out_path = request

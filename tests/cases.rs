@@ -359,4 +359,22 @@ fn division_codes_and_district_boundaries() {
     for (id, n) in [("A-DIST", 4), ("A-ASOF", 3), ("A-STREET", 1), ("A-REG", 1)] {
         assert_eq!(failed(t, id).0, n, "{id}");
     }
+    let t = table(&s, "dated");
+    for (id, n) in [("D-STRICT", 9), ("D-GRACE", 6), ("D-ELSE", 5)] {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+}
+
+#[test]
+fn rule_sql_reads_the_run_date_and_one_age_convention() {
+    let dir = tempfile::tempdir().unwrap();
+    for (as_of, future) in [("2026-10-31", 3), ("2026-11-30", 1)] {
+        let out = dir.path().join(as_of);
+        let (_, s) = audit("testdata/cases/dates.yaml", &out, &["--as-of", as_of]);
+        let t = table(&s, "events");
+        assert_eq!(failed(t, "D-FUTURE").0, future, "current_date() is --as-of {as_of}");
+        assert_eq!(failed(t, "D-ASOF").0, future, "qc_as_of() is --as-of {as_of}");
+        assert_eq!(failed(t, "D-AGE").0, 2, "qc_age_years, 29 February");
+        assert_eq!(failed(t, "D-INTERVAL").0, 2, "INTERVAL arithmetic, 29 February");
+    }
 }

@@ -1,4 +1,4 @@
-//! Dates: age in full years (周岁) at an event.
+//! Dates: age in full years (周岁) at an event, and the run date (`--as-of`) in rule SQL.
 
 use std::sync::Arc;
 
@@ -9,15 +9,24 @@ use chrono::{Datelike, NaiveDate};
 use crate::values::from_days;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility, lit,
 };
 
-/// Full years from `birth` to `on`: the age is reached on the birthday itself; a 29 February
-/// birthday is reached on 1 March in common years. Negative when `on` is before `birth`.
+/// Full years (周岁) from `birth` to `on`. The age is reached on the birthday itself (a
+/// registry registers a marriage on the day the party comes of age); a 29 February birthday
+/// is reached on 28 February in common years: Civil Code art. 202 ends a period counted in
+/// years on the month's last day when the month has no corresponding day. SQL's
+/// `birth + INTERVAL 'n' YEAR <= on` agrees (arrow clamps to the month's last day), so
+/// either form may be used in rules. Negative when `on` is before `birth`.
 pub fn age_years(birth: NaiveDate, on: NaiveDate) -> i64 {
     let mut years = i64::from(on.year() - birth.year());
-    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+    let birthday = match (birth.month(), birth.day()) {
+        (2, 29) if !on.leap_year() => (2, 28),
+        day => day,
+    };
+    if (on.month(), on.day()) < birthday {
         years -= 1;
     }
     years
@@ -87,6 +96,58 @@ impl ScalarUDFImpl for AgeYears {
     }
 }
 
+/// `current_date()` (also `today()` and `qc_as_of()`) in rule SQL: the run date
+/// (`--as-of`, today by default), not the wall clock, so re-auditing last month's snapshot
+/// judges "not in the future" against last month. Registered per run over DataFusion's own
+/// `current_date`; planning replaces every call by the date itself.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RunDate {
+    /// Days since 1970-01-01.
+    day: i32,
+    signature: Signature,
+    aliases: Vec<String>,
+}
+
+impl RunDate {
+    pub fn new(day: i32) -> RunDate {
+        RunDate {
+            day,
+            signature: Signature::nullary(Volatility::Immutable),
+            aliases: vec!["today".to_string(), "qc_as_of".to_string()],
+        }
+    }
+
+    fn value(&self) -> ScalarValue {
+        ScalarValue::Date32(Some(self.day))
+    }
+}
+
+impl ScalarUDFImpl for RunDate {
+    fn name(&self) -> &'static str {
+        "current_date"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Date32)
+    }
+
+    fn simplify(&self, _args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        Ok(ExprSimplifyResult::Simplified(lit(self.value())))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(self.value()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,11 +166,35 @@ mod tests {
         assert_eq!(age_years(d(2000, 5, 10), d(2022, 5, 9)), 21);
         assert_eq!(
             age_years(d(2000, 2, 29), d(2022, 2, 28)),
-            21,
-            "29 Feb: reached on 1 March"
+            22,
+            "29 Feb: reached on 28 February in common years (Civil Code art. 202)"
         );
+        assert_eq!(age_years(d(2000, 2, 29), d(2022, 2, 27)), 21);
         assert_eq!(age_years(d(2000, 2, 29), d(2022, 3, 1)), 22);
+        assert_eq!(age_years(d(2000, 2, 29), d(2024, 2, 28)), 23, "leap year: 29 Feb");
         assert_eq!(age_years(d(2000, 2, 29), d(2024, 2, 29)), 24);
         assert_eq!(age_years(d(2000, 1, 1), d(1999, 12, 31)), -1);
+    }
+
+    /// `qc_age_years(birth, on) >= n` and SQL's `birth + INTERVAL 'n' YEAR <= on` (arrow
+    /// adds months with chrono, clamping to the month's last day) agree on every birth date
+    /// of 1999–2001 (29 February 2000 included), around each birthday.
+    #[test]
+    fn age_agrees_with_interval_arithmetic() {
+        let mut birth = d(1999, 1, 1);
+        while birth <= d(2001, 12, 31) {
+            for n in [18_u32, 20, 22] {
+                let reached = birth.checked_add_months(chrono::Months::new(12 * n)).unwrap();
+                for offset in -2..=2 {
+                    let on = reached + chrono::Duration::days(offset);
+                    assert_eq!(
+                        age_years(birth, on) >= i64::from(n),
+                        reached <= on,
+                        "born {birth}, on {on}, age {n}"
+                    );
+                }
+            }
+            birth = birth.succ_opt().unwrap();
+        }
     }
 }

@@ -231,11 +231,19 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             "name of a current or retired district code (310103 → 卢湾区)",
         ),
         (
+            TextUdf::new("qc_district_retired_on", TextFn::Date(admin::retired_on)),
+            "the first day a retired district code was no longer in use (310103 → 2011-06-08); NULL if current",
+        ),
+        (
+            TextUdf::new("qc_district_valid_from", TextFn::Date(admin::valid_from)),
+            "the first day a district code was in use (310151 → 2016-07-22); NULL if in use since 1980",
+        ),
+        (
             TextUdf::new(
-                "qc_district_retired_on",
-                TextFn::Date(|s| admin::retired_on(s).map(crate::values::days)),
+                "qc_province_name",
+                TextFn::Text(|s| admin::province_name(s).map(Cow::Borrowed)),
             ),
-            "January 1st of the year a retired district code went out of use; NULL if current",
+            "the province of a division code by its first two digits (320102 → 江苏省)",
         ),
         (
             TextUdf::new(

@@ -26,10 +26,10 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-static RULES: [&str; 19] = [
+static RULES: [&str; 20] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
-    "DEA-017", "DEA-018", "DEA-019",
+    "DEA-017", "DEA-018", "DEA-019", "DEA-020",
 ];
 /// Row defects, one per row-level rule; then the scenario's two rows.
 const ROW_DEFECTS: usize = 16;
@@ -73,6 +73,12 @@ impl Record {
         let sex = person.sex;
         let issue = death + Duration::days(rng.random_range(0..=2));
         let (code, name) = DISTRICTS[rng.random_range(0..DISTRICTS.len())];
+        // 户籍 where the ID number was issued, when that is outside Shanghai.
+        let district = if person.address.starts_with("31") {
+            code
+        } else {
+            person.address
+        };
         let provider = if rng.random_bool(0.6) {
             HOSPITALS[rng.random_range(0..HOSPITALS.len())].to_string()
         } else {
@@ -96,7 +102,7 @@ impl Record {
             cremation: rng
                 .random_bool(0.7)
                 .then(|| death + Duration::days(rng.random_range(1..=10))),
-            district: code,
+            district,
         }
     }
 }
@@ -218,7 +224,11 @@ impl TableGen for Record {
             }
             12 => row.place = "7",
             13 => row.report = row.issue + Duration::days(30),
-            14 => row.district = "310103", // 卢湾区, retired 2011; deaths are 2017+
+            14 => {
+                // 卢湾区, retired 2011 (past its grace year too); deaths are 2017+.
+                row.district = "310103";
+                return &["DEA-015", "DEA-020"];
+            }
             _ => {
                 row.issue = row.death - Duration::days(2);
                 row.report = row.issue + Duration::days(1);

@@ -29,3 +29,12 @@ pub fn register_functions(ctx: &datafusion::prelude::SessionContext) {
         ctx.register_udf(f);
     }
 }
+
+/// Make `current_date()` (and `today()`, `qc_as_of()`) in rule SQL planned on `ctx` mean
+/// `day` (days since 1970-01-01), the run's `--as-of`. Plans carry the date as a literal,
+/// so a cluster's executors need nothing registered for it.
+pub fn register_run_date(ctx: &datafusion::prelude::SessionContext, day: i32) {
+    ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        crate::checks::dates::RunDate::new(day),
+    ));
+}
