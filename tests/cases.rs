@@ -378,3 +378,12 @@ fn rule_sql_reads_the_run_date_and_one_age_convention() {
         assert_eq!(failed(t, "D-INTERVAL").0, 2, "INTERVAL arithmetic, 29 February");
     }
 }
+
+#[test]
+fn cross_table_rules_join_on_the_person_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/person_key.yaml", dir.path(), &[]);
+    let t = table(&s, "marriages");
+    assert_eq!(failed(t, "P-RAW").0, 0, "raw text joins miss the same person");
+    assert_eq!(failed(t, "P-KEY").0, 3, "15/18 digits, lower-case x, a leading space");
+}

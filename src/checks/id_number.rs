@@ -185,6 +185,18 @@ pub fn sex(s: &str) -> Option<&'static str> {
     Some(if (digit - b'0') % 2 == 1 { "1" } else { "2" })
 }
 
+/// The canonical person key of a number: its normal form ([`normalize`]), a 15-digit number
+/// upgraded to 18 characters ([`upgrade`]); `None` when the normal form is not a number of
+/// any known shape. Two records of one person join on it however each was written.
+pub fn canonical(s: &str) -> Option<String> {
+    let normal = normalize(s)?;
+    match kind(&normal) {
+        IdKind::Malformed => None,
+        IdKind::Legacy => upgrade(&normal),
+        _ => Some(normal),
+    }
+}
+
 /// The 18-character form of a 15-digit number: `19` inserted after the address code, then
 /// the check character (the address code is kept, even when retired).
 pub fn upgrade(s: &str) -> Option<String> {
@@ -239,6 +251,27 @@ pub fn address_known(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_person_key_however_the_number_is_written() {
+        let key = canonical("310103198001011232");
+        assert_eq!(key.as_deref(), Some("310103198001011232"));
+        for written in [
+            "310103800101123",       // 15 digits, upgraded
+            " 310103198001011232 ",  // spaces
+            "'310103198001011232",   // Excel apostrophe
+            "３１０１０３１９８００１０１１２３２", // full-width digits
+        ] {
+            assert_eq!(canonical(written), key, "{written}");
+        }
+        assert_eq!(
+            canonical("11010519491231002x").as_deref(),
+            Some("11010519491231002X"),
+            "lower-case x"
+        );
+        assert_eq!(canonical("3101031980"), None);
+        assert_eq!(canonical(""), None);
+    }
 
     /// Σ aᵢ·2^(i−1) ≡ 1 (mod 11) over all 18 characters, positions counted from the right,
     /// X = 10: the standard's own statement, independent of the weight table above.

@@ -185,6 +185,13 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         ),
         (
             TextUdf::new(
+                "qc_id_canonical",
+                TextFn::Text(|s| id::canonical(s).map(Cow::Owned)),
+            ),
+            "the person key: normal form, 15 digits upgraded to 18 ('310103800101123' → '310103198001011232'); NULL when not a number",
+        ),
+        (
+            TextUdf::new(
                 "qc_id_kind",
                 TextFn::Text(|s| Some(Cow::Borrowed(id::kind(s).code()))),
             ),
