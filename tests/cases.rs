@@ -372,10 +372,22 @@ fn rule_sql_reads_the_run_date_and_one_age_convention() {
         let out = dir.path().join(as_of);
         let (_, s) = audit("testdata/cases/dates.yaml", &out, &["--as-of", as_of]);
         let t = table(&s, "events");
-        assert_eq!(failed(t, "D-FUTURE").0, future, "current_date() is --as-of {as_of}");
-        assert_eq!(failed(t, "D-ASOF").0, future, "qc_as_of() is --as-of {as_of}");
+        assert_eq!(
+            failed(t, "D-FUTURE").0,
+            future,
+            "current_date() is --as-of {as_of}"
+        );
+        assert_eq!(
+            failed(t, "D-ASOF").0,
+            future,
+            "qc_as_of() is --as-of {as_of}"
+        );
         assert_eq!(failed(t, "D-AGE").0, 2, "qc_age_years, 29 February");
-        assert_eq!(failed(t, "D-INTERVAL").0, 2, "INTERVAL arithmetic, 29 February");
+        assert_eq!(
+            failed(t, "D-INTERVAL").0,
+            2,
+            "INTERVAL arithmetic, 29 February"
+        );
     }
 }
 
@@ -384,6 +396,25 @@ fn cross_table_rules_join_on_the_person_key() {
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = audit("testdata/cases/person_key.yaml", dir.path(), &[]);
     let t = table(&s, "marriages");
-    assert_eq!(failed(t, "P-RAW").0, 0, "raw text joins miss the same person");
-    assert_eq!(failed(t, "P-KEY").0, 3, "15/18 digits, lower-case x, a leading space");
+    assert_eq!(
+        failed(t, "P-RAW").0,
+        0,
+        "raw text joins miss the same person"
+    );
+    assert_eq!(
+        failed(t, "P-KEY").0,
+        3,
+        "15/18 digits, lower-case x, a leading space"
+    );
+}
+
+#[test]
+fn points_find_their_district_and_distance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/points.yaml", dir.path(), &[]);
+    let t = table(&s, "places");
+    for (id, n) in [("T-IN", 6), ("T-FAR", 3), ("T-AT", 0), ("T-SAME", 5)] {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+    assert_eq!(failed(t, "T-AT").1, 7, "every row with a point is judged");
 }

@@ -267,7 +267,10 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
                         retired.clone()
                     } else {
                         retired.clone()
-                            + lit(ScalarValue::new_interval_dt(i32::try_from(grace).unwrap_or(i32::MAX), 0))
+                            + lit(ScalarValue::new_interval_dt(
+                                i32::try_from(grace).unwrap_or(i32::MAX),
+                                0,
+                            ))
                     };
                     // In use on the record's own date: known, not before its first day, not
                     // after its last (plus the grace).
@@ -318,12 +321,28 @@ mod tests {
         assert!(!is_current("310103"));
         assert_eq!(district_name("310103"), Some("卢湾区"));
         let day = |y, m, d| crate::values::days(NaiveDate::from_ymd_opt(y, m, d).unwrap());
-        assert_eq!(retired_on("310103"), Some(day(2011, 6, 8)), "卢湾区, announced 2011-06-08");
-        assert_eq!(retired_on("310119"), Some(day(2009, 8, 9)), "南汇区, handed over 2009-08-09");
-        assert_eq!(retired_on("310102"), Some(day(2000, 1, 1)), "南市区: the list's date");
+        assert_eq!(
+            retired_on("310103"),
+            Some(day(2011, 6, 8)),
+            "卢湾区, announced 2011-06-08"
+        );
+        assert_eq!(
+            retired_on("310119"),
+            Some(day(2009, 8, 9)),
+            "南汇区, handed over 2009-08-09"
+        );
+        assert_eq!(
+            retired_on("310102"),
+            Some(day(2000, 1, 1)),
+            "南市区: the list's date"
+        );
         assert_eq!(retired_on("310101"), None);
         assert_eq!(valid_from("310151"), Some(day(2016, 7, 22)), "崇明区");
-        assert_eq!(valid_from("310115"), Some(day(1992, 1, 1)), "浦东新区: first listed 199212");
+        assert_eq!(
+            valid_from("310115"),
+            Some(day(1992, 1, 1)),
+            "浦东新区: first listed 199212"
+        );
         assert_eq!(valid_from("310101"), None);
         assert_eq!(province_name("320102"), Some("江苏省"));
         assert_eq!(province_name("810000"), Some("香港特别行政区"));

@@ -171,7 +171,11 @@ mod tests {
         );
         assert_eq!(age_years(d(2000, 2, 29), d(2022, 2, 27)), 21);
         assert_eq!(age_years(d(2000, 2, 29), d(2022, 3, 1)), 22);
-        assert_eq!(age_years(d(2000, 2, 29), d(2024, 2, 28)), 23, "leap year: 29 Feb");
+        assert_eq!(
+            age_years(d(2000, 2, 29), d(2024, 2, 28)),
+            23,
+            "leap year: 29 Feb"
+        );
         assert_eq!(age_years(d(2000, 2, 29), d(2024, 2, 29)), 24);
         assert_eq!(age_years(d(2000, 1, 1), d(1999, 12, 31)), -1);
     }
@@ -184,7 +188,9 @@ mod tests {
         let mut birth = d(1999, 1, 1);
         while birth <= d(2001, 12, 31) {
             for n in [18_u32, 20, 22] {
-                let reached = birth.checked_add_months(chrono::Months::new(12 * n)).unwrap();
+                let reached = birth
+                    .checked_add_months(chrono::Months::new(12 * n))
+                    .unwrap();
                 for offset in -2..=2 {
                     let on = reached + chrono::Duration::days(offset);
                     assert_eq!(

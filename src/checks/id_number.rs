@@ -257,9 +257,9 @@ mod tests {
         let key = canonical("310103198001011232");
         assert_eq!(key.as_deref(), Some("310103198001011232"));
         for written in [
-            "310103800101123",       // 15 digits, upgraded
-            " 310103198001011232 ",  // spaces
-            "'310103198001011232",   // Excel apostrophe
+            "310103800101123",                      // 15 digits, upgraded
+            " 310103198001011232 ",                 // spaces
+            "'310103198001011232",                  // Excel apostrophe
             "３１０１０３１９８００１０１１２３２", // full-width digits
         ] {
             assert_eq!(canonical(written), key, "{written}");

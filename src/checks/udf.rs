@@ -356,7 +356,11 @@ pub fn all() -> Vec<ScalarUDF> {
         .into_iter()
         .map(|(f, _)| ScalarUDF::new_from_impl(f))
         .collect();
-    all.push(ScalarUDF::new_from_impl(region::PointInDistrict::default()));
+    all.push(ScalarUDF::new_from_impl(region::PointFn::in_district()));
+    all.push(ScalarUDF::new_from_impl(region::PointFn::district_at()));
+    all.push(ScalarUDF::new_from_impl(
+        region::PointFn::distance_to_district(),
+    ));
     all.push(ScalarUDF::new_from_impl(super::dates::AgeYears::default()));
     all
 }

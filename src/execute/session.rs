@@ -72,10 +72,7 @@ pub fn session_with_limit(threads: usize, memory_limit: u64) -> SessionContext {
         .build();
     let ctx = SessionContext::new_with_state(state);
     crate::plan::register_functions(&ctx);
-    crate::plan::register_run_date(
-        &ctx,
-        crate::values::days(chrono::Local::now().date_naive()),
-    );
+    crate::plan::register_run_date(&ctx, crate::values::days(chrono::Local::now().date_naive()));
     ctx
 }
 

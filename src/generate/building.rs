@@ -17,16 +17,16 @@ use arrow::record_batch::RecordBatch;
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::spatial::{DATE_MAX, DATE_MIN, REFERENCE, ROADS, point_in};
+use super::spatial::{DATE_MAX, DATE_MIN, REFERENCE, ROADS, point_far_from, point_in};
 use super::table::{RowCx, TableGen, row_at, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "building";
 
-static RULES: [&str; 20] = [
+static RULES: [&str; 21] = [
     "BLD-001", "BLD-002", "BLD-003", "BLD-004", "BLD-005", "BLD-006", "BLD-007", "BLD-008",
     "BLD-009", "BLD-010", "BLD-011", "BLD-012", "BLD-013", "BLD-014", "BLD-015", "BLD-016",
-    "BLD-017", "BLD-018", "BLD-019", "BLD-020",
+    "BLD-017", "BLD-018", "BLD-019", "BLD-020", "BLD-021",
 ];
 /// Row defects, one per row-level rule; then the scenarios.
 const ROW_DEFECTS: usize = 18;
@@ -246,7 +246,7 @@ impl TableGen for Building {
             7 => row.latitude = 39.916_527,
             8 => {
                 let other = other_district(rng, &row.district_code);
-                (row.longitude, row.latitude) = point_in(rng, &other, Some(&row.district_code));
+                (row.longitude, row.latitude) = point_far_from(rng, &other, &row.district_code);
             }
             9 => row.floors = 0,
             10 => row.build_year = rng.random_range(1600..1840),
@@ -265,6 +265,8 @@ impl TableGen for Building {
             // A damaged address code has no address to refer to.
             4 if linked => &["BLD-005", "BLD-020"],
             5 if linked => &["BLD-006", "BLD-020"],
+            // More than a kilometre outside its district: the error tier breaks too.
+            8 => &["BLD-009", "BLD-021"],
             _ => &RULES[k..=k],
         }
     }

@@ -146,9 +146,10 @@ impl Defect {
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub static RULES: [&str; 16] = [
+pub static RULES: [&str; 17] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
     "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
+    "ADR-017",
 ];
 
 #[derive(Debug, Clone)]
@@ -246,6 +247,19 @@ pub(crate) fn point_in(rng: &mut StdRng, code: &str, not_in: Option<&str>) -> (f
     }
 }
 
+/// Tiers of the point rules: farther than this from the district filled in is an error.
+pub(crate) const FAR_METRES: f64 = 1000.0;
+
+/// A point inside district `code` more than [`FAR_METRES`] from district `not_near`.
+pub(crate) fn point_far_from(rng: &mut StdRng, code: &str, not_near: &str) -> (f64, f64) {
+    loop {
+        let (lon, lat) = point_in(rng, code, Some(not_near));
+        if region::distance_to_district(lon, lat, not_near).is_some_and(|m| m > FAR_METRES) {
+            return (lon, lat);
+        }
+    }
+}
+
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
@@ -318,7 +332,7 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
                     break d;
                 }
             };
-            (row.longitude, row.latitude) = point_in(rng, other, Some(&row.district_code));
+            (row.longitude, row.latitude) = point_far_from(rng, other, &row.district_code);
         }
         Defect::AddressWithoutNumber => {
             row.address = Some(format!("上海市{}{}", row.district_name, row.road));
@@ -394,6 +408,10 @@ impl TableGen for Address {
         &RULES
     }
 
+    fn defects(&self) -> usize {
+        Defect::ALL.len()
+    }
+
     fn clean_row(&self, _cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
         clean_row(rng, index)
     }
@@ -407,7 +425,11 @@ impl TableGen for Address {
         rng: &mut StdRng,
     ) -> &'static [&'static str] {
         apply(row, Defect::ALL[k], rng);
-        &RULES[k..=k]
+        match Defect::ALL[k] {
+            // Placed more than a kilometre outside its district: the error tier breaks too.
+            Defect::PointInOtherDistrict => &["ADR-015", "ADR-017"],
+            _ => &RULES[k..=k],
+        }
     }
 
     fn provider<'a>(&self, row: &'a Row) -> &'a str {
