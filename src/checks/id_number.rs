@@ -160,15 +160,21 @@ fn checksum_of(b: &[u8], k: IdKind) -> Option<bool> {
 }
 
 /// A citizen's number (18 or 15 digits) that is well formed: right shape, a real birth date
-/// on or after 1880-01-01, and for 18 characters the right check character. HK/Macau/Taiwan
+/// on or after 1880-01-01, an address code under a province (GB/T 2260 digits 1–2), and for
+/// 18 characters the right check character. HK/Macau/Taiwan
 /// and foreigners' numbers are *not* citizens' numbers (see [`kind`]).
 pub fn is_valid_citizen(s: &str) -> bool {
     let b = s.as_bytes();
     match kind(s) {
         IdKind::Citizen => {
-            checksum_of(b, IdKind::Citizen) == Some(true) && birth_ymd(b, IdKind::Citizen).is_some()
+            checksum_of(b, IdKind::Citizen) == Some(true)
+                && birth_ymd(b, IdKind::Citizen).is_some()
+                && crate::checks::admin_code::province_name(s).is_some()
         }
-        IdKind::Legacy => birth_ymd(b, IdKind::Legacy).is_some(),
+        IdKind::Legacy => {
+            birth_ymd(b, IdKind::Legacy).is_some()
+                && crate::checks::admin_code::province_name(s).is_some()
+        }
         _ => false,
     }
 }
@@ -225,11 +231,6 @@ static SHANGHAI_CODES: LazyLock<Vec<String>> = LazyLock::new(|| {
 
 /// Province-level prefixes of GB/T 2260 (mainland 11–65, Taiwan 71, HK 81, Macau 82, 83 for
 /// Taiwan residents' permits).
-const PROVINCES: [&str; 35] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82", "83",
-];
 
 /// Whether the address code (first 6 digits) is known: for Shanghai (31xxxx), one of the 31
 /// current or retired county-level codes; elsewhere, a valid province prefix (qc ships no
@@ -241,7 +242,7 @@ pub fn address_known(s: &str) -> Option<bool> {
             Some(if code.starts_with("31") {
                 SHANGHAI_CODES.iter().any(|c| c == code)
             } else {
-                PROVINCES.contains(&&code[..2])
+                crate::checks::admin_code::province_name(code).is_some()
             })
         }
         _ => None,
@@ -421,8 +422,11 @@ pub mod kind_check {
 ## What it checks
 One aspect of a resident identity number (GB 11643-1999), chosen by `aspect`:
 - `valid` (default): a citizen's number, well formed: 18 characters with a real birth date
-  (≥ 1880-01-01) and the right MOD 11-2 check character, or a 15-digit legacy number (not
-  starting with 9) with a real date. HK/Macau/Taiwan (81/82/83xxxx) and foreigners' (9…) numbers are not citizens'.
+  (≥ 1880-01-01), an address code under a province (GB/T 2260 digits 1–2) and the right
+  MOD 11-2 check character, or a 15-digit legacy number (not starting with 9) with a real
+  date and a province. With `normalize: true`, the number is judged in normal form (a
+  lower-case x, spaces, full-width digits or an apostrophe are the `normalized` aspect's
+  business, not an invalid number); every aspect honours it. HK/Macau/Taiwan (81/82/83xxxx) and foreigners' (9…) numbers are not citizens'.
 - `normalized`: written in normal form (no spaces, full-width digits, lower-case x, float
   renderings); a conformity check kept apart from `valid`.
 - `address`: the address code is a current or retired Shanghai code (310103 卢湾区 stays
@@ -439,6 +443,7 @@ sex cannot be read passes too (the `valid` rule reports those numbers).
 - `aspect`: `valid` | `normalized` | `address` | `birth_date` | `sex`.
 - `birth_date`: the date column (aspect `birth_date`).
 - `sex`: the sex-code column, GB/T 2261.1 (aspect `sex`).
+- `normalize`: `true` to judge the number in normal form (default `false`).
 
 ## Example
 ```yaml
@@ -466,6 +471,9 @@ zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{c
         pub birth_date: Option<Spanned<String>>,
         #[serde(default)]
         pub sex: Option<Spanned<String>>,
+        /// Judge the number in normal form (`qc_id_normalize`).
+        #[serde(default)]
+        pub normalize: Option<Spanned<bool>>,
     }
 
     const ASPECTS: [&str; 5] = ["valid", "normalized", "address", "birth_date", "sex"];
@@ -499,7 +507,13 @@ zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{c
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
             let c = cx.column_of(&self.column, "id_number", &[ColumnType::String])?;
             let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
-            let value = ident(&c.name);
+            let raw = ident(&c.name);
+            let value = if self.normalize.as_ref().is_some_and(|n| n.value) && aspect != "normalized"
+            {
+                cx.call("qc_id_normalize", vec![raw.clone()])?
+            } else {
+                raw.clone()
+            };
             let other =
                 |cx: &mut BindCx<'_>, col: &Option<Spanned<String>>, what: &str, ty: ColumnType| {
                     let Some(col) = col else {
@@ -523,7 +537,7 @@ zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{c
                 };
             match aspect {
                 "valid" => cx.call("qc_id_valid", vec![value]),
-                "normalized" => cx.call("qc_id_normalized", vec![value]),
+                "normalized" => cx.call("qc_id_normalized", vec![raw]),
                 "address" => cx.call("qc_id_address_known", vec![value]),
                 "birth_date" => {
                     let f = cx.call("qc_id_birth_date", vec![value])?;
