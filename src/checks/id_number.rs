@@ -191,13 +191,18 @@ pub fn sex(s: &str) -> Option<&'static str> {
     Some(if (digit - b'0') % 2 == 1 { "1" } else { "2" })
 }
 
-/// The canonical person key of a number: its normal form ([`normalize`]), a 15-digit number
-/// upgraded to 18 characters ([`upgrade`]); `None` when the normal form is not a number of
-/// any known shape. Two records of one person join on it however each was written.
+/// The canonical person key of a document number: an ID number in normal form
+/// ([`normalize`]), a 15-digit number upgraded to 18 characters ([`upgrade`]); any other
+/// number (a passport's) trimmed and upper-cased. `None` for a blank value. Two records of
+/// one person join on it however each was written.
 pub fn canonical(s: &str) -> Option<String> {
-    let normal = normalize(s)?;
+    let Some(normal) = normalize(s) else {
+        let other = s
+            .trim_matches(|c: char| c.is_whitespace() || c == '\'' || c == '\u{3000}')
+            .to_uppercase();
+        return (!other.is_empty()).then_some(other);
+    };
     match kind(&normal) {
-        IdKind::Malformed => None,
         IdKind::Legacy => upgrade(&normal),
         _ => Some(normal),
     }
@@ -228,9 +233,6 @@ static SHANGHAI_CODES: LazyLock<Vec<String>> = LazyLock::new(|| {
         .filter(|c| c.len() == 6)
         .collect()
 });
-
-/// Province-level prefixes of GB/T 2260 (mainland 11–65, Taiwan 71, HK 81, Macau 82, 83 for
-/// Taiwan residents' permits).
 
 /// Whether the address code (first 6 digits) is known: for Shanghai (31xxxx), one of the 31
 /// current or retired county-level codes; elsewhere, a valid province prefix (qc ships no
@@ -270,8 +272,12 @@ mod tests {
             Some("11010519491231002X"),
             "lower-case x"
         );
-        assert_eq!(canonical("3101031980"), None);
-        assert_eq!(canonical(""), None);
+        assert_eq!(
+            canonical(" e12345678 ").as_deref(),
+            Some("E12345678"),
+            "a passport"
+        );
+        assert_eq!(canonical("  "), None);
     }
 
     /// Σ aᵢ·2^(i−1) ≡ 1 (mod 11) over all 18 characters, positions counted from the right,
@@ -508,12 +514,12 @@ zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{c
             let c = cx.column_of(&self.column, "id_number", &[ColumnType::String])?;
             let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
             let raw = ident(&c.name);
-            let value = if self.normalize.as_ref().is_some_and(|n| n.value) && aspect != "normalized"
-            {
-                cx.call("qc_id_normalize", vec![raw.clone()])?
-            } else {
-                raw.clone()
-            };
+            let value =
+                if self.normalize.as_ref().is_some_and(|n| n.value) && aspect != "normalized" {
+                    cx.call("qc_id_normalize", vec![raw.clone()])?
+                } else {
+                    raw.clone()
+                };
             let other =
                 |cx: &mut BindCx<'_>, col: &Option<Spanned<String>>, what: &str, ty: ColumnType| {
                     let Some(col) = col else {

@@ -188,7 +188,7 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
                 "qc_id_canonical",
                 TextFn::Text(|s| id::canonical(s).map(Cow::Owned)),
             ),
-            "the person key: normal form, 15 digits upgraded to 18 ('310103800101123' → '310103198001011232'); NULL when not a number",
+            "the person key: an ID number in normal form, 15 digits upgraded to 18 ('310103800101123' → '310103198001011232'); another number (a passport's) trimmed and upper-cased",
         ),
         (
             TextUdf::new(

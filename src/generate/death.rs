@@ -19,20 +19,22 @@ use chrono::{Datelike, Duration, NaiveDate};
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::people::{DISTRICTS, Party, Space, date, identity};
+use super::people::{DISTRICTS, Doc, Party, Space, Written, date, identity};
 use super::table::{RowCx, TableGen, date_column, text_column};
 use crate::checks::dates::age_years;
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-static RULES: [&str; 20] = [
+static RULES: [&str; 22] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
-    "DEA-017", "DEA-018", "DEA-019", "DEA-020",
+    "DEA-017", "DEA-018", "DEA-019", "DEA-020", "DEA-021", "DEA-022",
 ];
-/// Row defects, one per row-level rule; then the scenario's two rows.
-const ROW_DEFECTS: usize = 16;
+/// Row defects: one per row-level rule of the first sixteen, a loosely written ID number
+/// (DEA-022) and a document type that does not fit the number (DEA-021); then the
+/// scenario's two rows.
+const ROW_DEFECTS: usize = 18;
 const TWICE_FIRST: usize = ROW_DEFECTS;
 const TWICE_SECOND: usize = ROW_DEFECTS + 1;
 
@@ -58,6 +60,8 @@ pub struct Row {
     report: NaiveDate,
     cremation: Option<NaiveDate>,
     district: &'static str,
+    /// The document type as written, when it differs from the person's document's.
+    doc_written: Option<&'static str>,
 }
 
 /// The `record` table of `rules/death.yaml`.
@@ -73,8 +77,8 @@ impl Record {
         let sex = person.sex;
         let issue = death + Duration::days(rng.random_range(0..=2));
         let (code, name) = DISTRICTS[rng.random_range(0..DISTRICTS.len())];
-        // 户籍 where the ID number was issued, when that is outside Shanghai.
-        let district = if person.address.starts_with("31") {
+        // 户籍 where a citizen's ID number was issued, when that is outside Shanghai.
+        let district = if person.address.starts_with("31") || person.doc != Doc::Citizen {
             code
         } else {
             person.address
@@ -103,6 +107,7 @@ impl Record {
                 .random_bool(0.7)
                 .then(|| death + Duration::days(rng.random_range(1..=10))),
             district,
+            doc_written: None,
         }
     }
 }
@@ -168,6 +173,23 @@ impl TableGen for Record {
                 let index = cx.anomalous[ordinal];
                 *row = Record::record(rng, index, earlier.person, death);
                 return &RULES[16..17];
+            }
+            _ => {}
+        }
+        if (1..=3).contains(&k) {
+            // These break the ID number itself: the person carries 居民身份证.
+            row.person.as_citizen();
+        }
+        match k {
+            16 => {
+                row.person.as_citizen();
+                row.person.written = Written::Loose;
+                return &["DEA-022"];
+            }
+            17 => {
+                row.person.doc = Doc::Passport;
+                row.doc_written = Some(Doc::HkResident.death_code());
+                return &["DEA-021"];
             }
             _ => {}
         }
@@ -260,6 +282,7 @@ impl TableGen for Record {
             d("report_date"),
             d("cremation_date"),
             s("district_code"),
+            s("id_type"),
         ]))
     }
 
@@ -280,6 +303,13 @@ impl TableGen for Record {
             date_column(rows, |r| Some(r.report)),
             date_column(rows, |r| r.cremation),
             text_column(rows, |r| Some(r.district.to_string())),
+            text_column(rows, |r| {
+                Some(
+                    r.doc_written
+                        .unwrap_or(r.person.doc.death_code())
+                        .to_string(),
+                )
+            }),
         ];
         RecordBatch::try_new(self.schema(), columns)
             .map_err(|e| Error::Internal(format!("generated batch: {e}")))

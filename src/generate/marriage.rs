@@ -23,22 +23,25 @@ use chrono::{Datelike, NaiveDate};
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::people::{DISTRICTS, Party, SURNAMES, Space, date, identity, years_before};
+use super::people::{
+    DISTRICTS, Doc, Party, SURNAMES, Space, Written, date, identity, years_before,
+};
 use super::table::{RowCx, TableGen, date_column, row_at, text_column};
 use crate::error::{Error, Result};
 
 pub const TABLE: &str = "registration";
 
 /// The rules of `rules/marriage.yaml`, in order; row defect `k` < 20 breaks `RULES[k]`.
-static RULES: [&str; 25] = [
+static RULES: [&str; 27] = [
     "MAR-001", "MAR-002", "MAR-003", "MAR-004", "MAR-005", "MAR-006", "MAR-007", "MAR-008",
     "MAR-009", "MAR-010", "MAR-011", "MAR-012", "MAR-013", "MAR-014", "MAR-015", "MAR-016",
     "MAR-017", "MAR-018", "MAR-019", "MAR-020", "MAR-021", "MAR-022", "MAR-023", "MAR-024",
-    "MAR-025",
+    "MAR-025", "MAR-026", "MAR-027",
 ];
 
-/// Row defects, one per row-level rule.
-const ROW_DEFECTS: usize = 20;
+/// Row defects: one per row-level rule of the first twenty, then a loosely written ID number
+/// (MAR-027) and a document type that does not fit the number (MAR-026).
+const ROW_DEFECTS: usize = 22;
 
 /// Set-based scenarios, after the row defects in the rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +84,8 @@ pub struct Row {
     provider: String,
     male: Party,
     female: Party,
+    /// The male party's document type as written, when it differs from his document's.
+    male_doc_written: Option<&'static str>,
 }
 
 impl Row {
@@ -146,6 +151,7 @@ impl Registration {
             provider: format!("{name}民政局婚姻登记处"),
             male,
             female,
+            male_doc_written: None,
         };
         Registration::recertify(&mut row);
         row
@@ -169,8 +175,13 @@ impl Registration {
         self.clean_row(cx, &mut cx.rng(j), j)
     }
 
-    /// Row defect `k` (< 20); returns the rules it breaks.
+    /// Row defect `k` (< [`ROW_DEFECTS`]); returns the rules it breaks.
     fn defect(row: &mut Row, k: usize, rng: &mut StdRng) -> &'static [&'static str] {
+        if (6..=13).contains(&k) {
+            // These break the ID number itself: the parties carry 居民身份证.
+            row.male.as_citizen();
+            row.female.as_citizen();
+        }
         match k {
             0 => row.reg_id = None,
             1 => row.business = "结 婚".into(),
@@ -253,6 +264,16 @@ impl Registration {
                 Registration::recertify(row);
             }
             18 => row.male.name = format!("{}3", SURNAMES[rng.random_range(0..SURNAMES.len())]),
+            20 => {
+                row.male.as_citizen();
+                row.male.written = Written::Loose;
+                return &["MAR-027"];
+            }
+            21 => {
+                row.male.doc = Doc::Passport;
+                row.male_doc_written = Some(Doc::HkResident.name());
+                return &["MAR-026"];
+            }
             _ => {
                 row.business = "补领结婚证".into();
                 row.application = None;
@@ -428,10 +449,12 @@ impl TableGen for Registration {
             d("application_date"),
             s("organ_code"),
             s("male_name"),
+            s("male_id_type"),
             s("male_id"),
             d("male_birth"),
             s("male_sex"),
             s("female_name"),
+            s("female_id_type"),
             s("female_id"),
             d("female_birth"),
             s("female_sex"),
@@ -455,10 +478,14 @@ impl TableGen for Registration {
             date_column(rows, |r| r.application),
             text_column(rows, |r| Some(r.organ.to_string())),
             text_column(rows, |r| Some(r.male.name.clone())),
+            text_column(rows, |r| {
+                Some(r.male_doc_written.unwrap_or(r.male.doc.name()).to_string())
+            }),
             text_column(rows, |r| Some(r.male.id())),
             date_column(rows, |r| Some(r.male.birth)),
             text_column(rows, |r| Some(r.male.sex.to_string())),
             text_column(rows, |r| Some(r.female.name.clone())),
+            text_column(rows, |r| Some(r.female.doc.name().to_string())),
             text_column(rows, |r| Some(r.female.id())),
             date_column(rows, |r| Some(r.female.birth)),
             text_column(rows, |r| Some(r.female.sex.to_string())),

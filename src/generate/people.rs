@@ -36,11 +36,69 @@ pub const DISTRICTS: [(&str, &str); 16] = [
 /// Address codes of parties from elsewhere (南京, 杭州, 合肥, 北京, 广州).
 pub const ELSEWHERE: [&str; 5] = ["320102", "330106", "340104", "110105", "440106"];
 
+/// The identity document a person registers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doc {
+    /// 居民身份证: the citizen number.
+    Citizen,
+    /// 港澳台居民居住证: 810000 + birth date + sequence + check character.
+    HkResident,
+    /// 外国人永久居留身份证 (2023 form): 9, province 31, nationality 840, birth date,
+    /// sequence, check character.
+    ForeignPermanent,
+    /// 护照: P and nine digits.
+    Passport,
+}
+
+impl Doc {
+    /// The document of the people with address code `address`: the last three codes of
+    /// [`ELSEWHERE`] stand for residents who are not citizens, so their numbers stay as
+    /// distinct as the citizens' (one address code: distinct birth date and sequence).
+    fn of_address(address: &str) -> Doc {
+        match ELSEWHERE.iter().position(|a| *a == address) {
+            Some(2) => Doc::HkResident,
+            Some(3) => Doc::ForeignPermanent,
+            Some(4) => Doc::Passport,
+            _ => Doc::Citizen,
+        }
+    }
+
+    /// Its name in the marriage library (证件类型).
+    pub fn name(self) -> &'static str {
+        match self {
+            Doc::Citizen => "居民身份证",
+            Doc::HkResident => "港澳台居民居住证",
+            Doc::ForeignPermanent => "外国人永久居留身份证",
+            Doc::Passport => "护照",
+        }
+    }
+
+    /// Its code on the death certificate (有效身份证件类别, 2014 form: 1 身份证, 3 护照,
+    /// 9 其他).
+    pub fn death_code(self) -> &'static str {
+        match self {
+            Doc::Citizen => "1",
+            Doc::Passport => "3",
+            Doc::HkResident | Doc::ForeignPermanent => "9",
+        }
+    }
+}
+
+/// How an ID number is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Normal,
+    /// Recoverable: a lower-case x, a leading space or full-width digits (by sequence).
+    Loose,
+}
+
 /// A person with an ID number.
 #[derive(Debug, Clone)]
 pub struct Party {
     pub name: String,
     pub address: &'static str,
+    pub doc: Doc,
+    pub written: Written,
     pub birth: NaiveDate,
     pub seq: u32,
     pub sex: &'static str,
@@ -53,7 +111,18 @@ pub struct Party {
 impl Party {
     pub fn id(&self) -> String {
         let birth = self.id_birth.unwrap_or(self.birth);
-        let body = format!("{}{}{:03}", self.address, birth.format("%Y%m%d"), self.seq);
+        let prefix = match self.doc {
+            // One address code holds all passport holders: birth date and sequence tell
+            // them apart.
+            Doc::Passport => {
+                let day = u64::from((crate::values::days(birth) + 30_000).unsigned_abs());
+                return format!("P{:09}", day * 1000 + u64::from(self.seq % 1000));
+            }
+            Doc::Citizen => self.address,
+            Doc::HkResident => "810000",
+            Doc::ForeignPermanent => "931840",
+        };
+        let body = format!("{prefix}{}{:03}", birth.format("%Y%m%d"), self.seq);
         let good = check_char(body.as_bytes()).map_or('0', char::from);
         let check = if self.bad_check {
             let all = "0123456789X";
@@ -62,7 +131,16 @@ impl Party {
         } else {
             good
         };
-        format!("{body}{check}")
+        let id = format!("{body}{check}");
+        match self.written {
+            Written::Normal => id,
+            Written::Loose => loosely(&id, self.seq),
+        }
+    }
+
+    /// Make the person a citizen (an injured row's own party, whose ID number a defect breaks).
+    pub fn as_citizen(&mut self) {
+        self.doc = Doc::Citizen;
     }
 
     /// Give the sequence number the parity of `sex` ('1' odd, '2' even) by flipping its
@@ -166,7 +244,26 @@ pub fn identity(space: Space, slot: u64, sex: &'static str) -> Party {
         sex,
         bad_check: false,
         id_birth: None,
+        doc: Doc::of_address(address),
+        written: Written::Normal,
     }
+}
+
+/// `id` written loosely but recoverably: a lower-case x for a final X, else (by `seq`) a
+/// leading space or full-width digits.
+fn loosely(id: &str, seq: u32) -> String {
+    if id.ends_with('X') {
+        return id.to_lowercase();
+    }
+    if seq.is_multiple_of(2) {
+        return format!(" {id}");
+    }
+    id.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32(u32::from('０') + d).unwrap_or(c),
+            None => c,
+        })
+        .collect()
 }
 
 #[cfg(test)]
