@@ -33,7 +33,15 @@ const ROW_DEFECTS: usize = 18;
 const DUPLICATE_FIRST: usize = ROW_DEFECTS;
 const DUPLICATE_SECOND: usize = ROW_DEFECTS + 1;
 const DANGLING: usize = ROW_DEFECTS + 2;
-const STRUCTURES: [&str; 5] = ["钢结构", "钢混结构", "砖混结构", "砖木结构", "其他结构"];
+/// 房屋结构, the six classes of GB/T 17986.1.
+const STRUCTURES: [&str; 6] = [
+    "钢结构",
+    "钢和钢筋混凝土结构",
+    "钢筋混凝土结构",
+    "混合结构",
+    "砖木结构",
+    "其它结构",
+];
 const USAGES: [&str; 6] = ["住宅", "商业", "办公", "工业", "公共服务", "其他"];
 const PROVIDERS: [&str; 2] = ["市规划资源局", "市住房城乡建设管理委"];
 
@@ -256,7 +264,8 @@ impl TableGen for Building {
                 row.footprint_area = 0.0;
             }
             13 => row.building_area = row.footprint_area - 10.0,
-            14 => row.structure = "混合结构".into(),
+            // A colloquial name, not a class of the code list.
+            14 => row.structure = "砖混结构".into(),
             15 => row.usage = "仓储".into(),
             16 => row.address = None,
             _ => row.updated_on = 47_482, // 2099-12-31
