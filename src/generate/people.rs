@@ -46,7 +46,7 @@ pub enum Doc {
     /// 外国人永久居留身份证 (2023 form): 9, province 31, nationality 840, birth date,
     /// sequence, check character.
     ForeignPermanent,
-    /// 护照: P and nine digits.
+    /// 护照: P and ten digits (address, birth date, sequence).
     Passport,
 }
 
@@ -112,11 +112,17 @@ impl Party {
     pub fn id(&self) -> String {
         let birth = self.id_birth.unwrap_or(self.birth);
         let prefix = match self.doc {
-            // One address code holds all passport holders: birth date and sequence tell
-            // them apart.
+            // Address, birth date and sequence tell people apart, as in a citizen number
+            // (a defect may give a passport to a person of any address).
             Doc::Passport => {
-                let day = u64::from((crate::values::days(birth) + 30_000).unsigned_abs());
-                return format!("P{:09}", day * 1000 + u64::from(self.seq % 1000));
+                let at = DISTRICTS
+                    .iter()
+                    .map(|d| d.0)
+                    .chain(ELSEWHERE)
+                    .position(|a| a == self.address)
+                    .unwrap_or(0);
+                let day = (crate::values::days(birth) + 30_000).unsigned_abs();
+                return format!("P{at:02}{day:05}{:03}", self.seq % 1000);
             }
             Doc::Citizen => self.address,
             Doc::HkResident => "810000",
