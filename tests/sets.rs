@@ -406,7 +406,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
                 }
                 // History rules that read the same columns, judged together (one hash
                 // read, one gather), in one pool and in a pool that needs chunks.
-                let histories: Vec<(&str, &qc::checks::history::HistoryCheck)> = table
+                let histories: Vec<(&str, &qc::checks::set::HistoryCheck)> = table
                     .rules
                     .iter()
                     .filter_map(|r| match &r.check {
@@ -420,7 +420,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
                 let Some(&(_, first)) = histories.first() else {
                     continue;
                 };
-                let group: Vec<(&str, &qc::checks::history::HistoryCheck)> = histories
+                let group: Vec<(&str, &qc::checks::set::HistoryCheck)> = histories
                     .iter()
                     .copied()
                     .filter(|(_, h)| history::same_reads(first, h))
@@ -429,7 +429,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
                     continue;
                 }
                 grouped += 1;
-                let checks: Vec<&qc::checks::history::HistoryCheck> =
+                let checks: Vec<&qc::checks::set::HistoryCheck> =
                     group.iter().map(|(_, h)| *h).collect();
                 let names: Vec<String> = group.iter().map(|(id, _)| id.to_string()).collect();
                 let key: Vec<_> = table

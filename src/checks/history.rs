@@ -6,7 +6,7 @@
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
 
-use super::set::{KeyUnit, Native, SetCheck, SetCx, SetOutcome, Stop};
+use super::set::{Find, HistoryCheck, KeyUnit, Native, SetCheck, SetCx, SetOutcome, Stop};
 use crate::checks::Reason;
 use crate::diagnostic::Code;
 use crate::rules::{BoundColumn, Spanned};
@@ -77,40 +77,6 @@ pub struct History {
     pub closes: Option<Spanned<String>>,
     #[serde(default)]
     pub pair: Option<Vec<Spanned<String>>>,
-}
-
-/// Which records of a history are anomalous.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Find {
-    NotLatest,
-    Overlap,
-    CloseWithoutOpen,
-}
-
-impl Find {
-    const NAMES: [(&'static str, Find); 3] = [
-        ("not_latest", Find::NotLatest),
-        ("overlap", Find::Overlap),
-        ("close_without_open", Find::CloseWithoutOpen),
-    ];
-
-    fn parse(s: &str) -> Option<Find> {
-        Find::NAMES
-            .into_iter()
-            .find(|(n, _)| *n == s.trim())
-            .map(|(_, f)| f)
-    }
-}
-
-/// A bound `history` check, as qc's set engine runs it.
-#[derive(Debug, Clone)]
-pub struct HistoryCheck {
-    pub of: Vec<BoundColumn>,
-    pub pair: Vec<BoundColumn>,
-    pub date: BoundColumn,
-    pub opens: Option<Expr>,
-    pub closes: Option<Expr>,
-    pub find: Find,
 }
 
 impl History {

@@ -77,7 +77,41 @@ pub enum Native {
     /// Tuples of `on` held by more than one row where `applicable` is true.
     Duplicates { applicable: Expr },
     /// Records judged against their people's other records ([`super::history`]).
-    History(Box<super::history::HistoryCheck>),
+    History(Box<HistoryCheck>),
+}
+
+/// Which records of a history are anomalous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    NotLatest,
+    Overlap,
+    CloseWithoutOpen,
+}
+
+impl Find {
+    pub const NAMES: [(&'static str, Find); 3] = [
+        ("not_latest", Find::NotLatest),
+        ("overlap", Find::Overlap),
+        ("close_without_open", Find::CloseWithoutOpen),
+    ];
+
+    pub fn parse(s: &str) -> Option<Find> {
+        Find::NAMES
+            .into_iter()
+            .find(|(n, _)| *n == s.trim())
+            .map(|(_, f)| f)
+    }
+}
+
+/// A bound `history` check, as qc's set engine runs it.
+#[derive(Debug, Clone)]
+pub struct HistoryCheck {
+    pub of: Vec<BoundColumn>,
+    pub pair: Vec<BoundColumn>,
+    pub date: BoundColumn,
+    pub opens: Option<Expr>,
+    pub closes: Option<Expr>,
+    pub find: Find,
 }
 
 /// The tables of a run, for resolving the tables set-based rules name.

@@ -29,7 +29,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use super::{HASH, HeldSet, Watchdog, held_set};
-use crate::checks::history::{Find, HistoryCheck};
+use crate::checks::set::{Find, HistoryCheck};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
 use crate::rules::{BoundColumn, TableRef};

@@ -104,7 +104,7 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
     let histories: Vec<(
         usize,
         &crate::checks::set::SetCheck,
-        &crate::checks::history::HistoryCheck,
+        &crate::checks::set::HistoryCheck,
     )> = table
         .rules
         .iter()
@@ -126,7 +126,7 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
             .filter(|&j| !done[j] && history::same_reads(histories[first].2, histories[j].2))
             .collect();
         let started = Instant::now();
-        let checks: Vec<&crate::checks::history::HistoryCheck> =
+        let checks: Vec<&crate::checks::set::HistoryCheck> =
             group.iter().map(|&j| histories[j].2).collect();
         let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
         let on = &histories[first].1.on;
