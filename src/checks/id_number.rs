@@ -93,15 +93,17 @@ pub fn is_normalized(s: &str) -> bool {
     kind(s) != IdKind::Malformed
 }
 
+/// `s` without the spaces (full-width too) and Excel apostrophes around it.
+fn trimmed(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\'' || c == '\u{3000}')
+}
+
 /// The value in normal form if it can be recovered: trimmed (also of `'` and full-width
 /// spaces), full-width digits and `Ｘ` made ASCII, `x` upper-cased. `None` if that does not
 /// yield a well-shaped number (e.g. a float rendering, whose digits are lost).
 pub fn normalize(s: &str) -> Option<String> {
     let mut out = String::with_capacity(18);
-    for c in s
-        .trim_matches(|c: char| c.is_whitespace() || c == '\'' || c == '\u{3000}')
-        .chars()
-    {
+    for c in trimmed(s).chars() {
         let c = match c {
             '０'..='９' => char::from(b'0' + u8::try_from(u32::from(c) - u32::from('０')).ok()?),
             'x' | 'Ｘ' | 'ｘ' => 'X',
@@ -197,9 +199,7 @@ pub fn sex(s: &str) -> Option<&'static str> {
 /// one person join on it however each was written.
 pub fn canonical(s: &str) -> Option<String> {
     let Some(normal) = normalize(s) else {
-        let other = s
-            .trim_matches(|c: char| c.is_whitespace() || c == '\'' || c == '\u{3000}')
-            .to_uppercase();
+        let other = trimmed(s).to_uppercase();
         return (!other.is_empty()).then_some(other);
     };
     match kind(&normal) {

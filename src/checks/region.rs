@@ -166,12 +166,14 @@ impl Grid {
     }
 }
 
-/// The 16 district boundaries, parsed once.
+/// The 16 district boundaries, parsed once, in code order.
 pub static DISTRICTS: LazyLock<Vec<District>> = LazyLock::new(|| {
-    parse_geojson(include_str!(
+    let mut all = parse_geojson(include_str!(
         "../../rules/reference/shanghai_districts.geojson"
     ))
-    .unwrap_or_else(|e| unreachable!("the shipped GeoJSON is valid: {e}"))
+    .unwrap_or_else(|e| unreachable!("the shipped GeoJSON is valid: {e}"));
+    all.sort_by(|a, b| a.code.cmp(&b.code));
+    all
 });
 
 fn ring(v: &serde_json::Value) -> Result<LineString<f64>, String> {
@@ -250,19 +252,11 @@ pub fn in_district(lon: f64, lat: f64, code: &str) -> Option<bool> {
 /// overlap (they are ≈100 m precise), the lowest code wins. As cheap as one [`in_district`]:
 /// bounding boxes rule out most districts before any polygon is looked at.
 pub fn district_at(lon: f64, lat: f64) -> Option<&'static str> {
-    BY_CODE
+    DISTRICTS
         .iter()
-        .map(|&i| &DISTRICTS[i])
         .find(|d| d.contains(lon, lat))
         .map(|d| d.code.as_str())
 }
-
-/// Indexes of [`DISTRICTS`] in code order.
-static BY_CODE: LazyLock<Vec<usize>> = LazyLock::new(|| {
-    let mut order: Vec<usize> = (0..DISTRICTS.len()).collect();
-    order.sort_by(|&a, &b| DISTRICTS[a].code.cmp(&DISTRICTS[b].code));
-    order
-});
 
 /// Mean Earth radius in metres (IUGG).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -387,42 +381,51 @@ fn point_signature(with_code: bool) -> Signature {
     )
 }
 
-/// A point function: which one, and its signature.
+/// The point functions of rule SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PointQuery {
+    /// `qc_point_in_district(longitude DOUBLE, latitude DOUBLE, district_code TEXT) -> BOOLEAN`.
+    InDistrict,
+    /// `qc_district_at(longitude DOUBLE, latitude DOUBLE) -> TEXT`.
+    DistrictAt,
+    /// `qc_distance_to_district(longitude DOUBLE, latitude DOUBLE, district_code TEXT) -> DOUBLE`.
+    DistanceToDistrict,
+}
+
+impl PointQuery {
+    fn name(self) -> &'static str {
+        match self {
+            PointQuery::InDistrict => "qc_point_in_district",
+            PointQuery::DistrictAt => "qc_district_at",
+            PointQuery::DistanceToDistrict => "qc_distance_to_district",
+        }
+    }
+
+    /// Whether the function takes a district code after the point.
+    fn takes_code(self) -> bool {
+        self != PointQuery::DistrictAt
+    }
+}
+
+/// A point function as a DataFusion UDF.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct PointFn {
-    name: &'static str,
+    point: PointQuery,
     signature: Signature,
 }
 
 impl PointFn {
-    /// `qc_point_in_district(longitude DOUBLE, latitude DOUBLE, district_code TEXT) -> BOOLEAN`.
-    pub fn in_district() -> PointFn {
+    pub fn new(point: PointQuery) -> PointFn {
         PointFn {
-            name: "qc_point_in_district",
-            signature: point_signature(true),
-        }
-    }
-
-    /// `qc_district_at(longitude DOUBLE, latitude DOUBLE) -> TEXT`.
-    pub fn district_at() -> PointFn {
-        PointFn {
-            name: "qc_district_at",
-            signature: point_signature(false),
-        }
-    }
-
-    /// `qc_distance_to_district(longitude DOUBLE, latitude DOUBLE, district_code TEXT) -> DOUBLE`.
-    pub fn distance_to_district() -> PointFn {
-        PointFn {
-            name: "qc_distance_to_district",
-            signature: point_signature(true),
+            point,
+            signature: point_signature(point.takes_code()),
         }
     }
 }
 
 impl ScalarUDFImpl for PointFn {
     fn name(&self) -> &'static str {
-        self.name
+        self.point.name()
     }
 
     fn signature(&self) -> &Signature {
@@ -430,23 +433,23 @@ impl ScalarUDFImpl for PointFn {
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(match self.name {
-            "qc_district_at" => DataType::Utf8,
-            "qc_distance_to_district" => DataType::Float64,
-            _ => DataType::Boolean,
+        Ok(match self.point {
+            PointQuery::InDistrict => DataType::Boolean,
+            PointQuery::DistrictAt => DataType::Utf8,
+            PointQuery::DistanceToDistrict => DataType::Float64,
         })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let p = PointArgs::of(self.name, &args, self.name != "qc_district_at")?;
-        let out: ArrayRef = match self.name {
-            "qc_district_at" => Arc::new(
+        let p = PointArgs::of(self.point.name(), &args, self.point.takes_code())?;
+        let out: ArrayRef = match self.point {
+            PointQuery::DistrictAt => Arc::new(
                 (0..n)
                     .map(|i| p.point(i).and_then(|(x, y)| district_at(x, y)))
                     .collect::<StringArray>(),
             ),
-            "qc_distance_to_district" => Arc::new(
+            PointQuery::DistanceToDistrict => Arc::new(
                 (0..n)
                     .map(|i| {
                         let (x, y) = p.point(i)?;
@@ -454,7 +457,7 @@ impl ScalarUDFImpl for PointFn {
                     })
                     .collect::<Float64Array>(),
             ),
-            _ => Arc::new(
+            PointQuery::InDistrict => Arc::new(
                 (0..n)
                     .map(|i| {
                         let (x, y) = p.point(i)?;

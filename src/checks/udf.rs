@@ -356,11 +356,13 @@ pub fn all() -> Vec<ScalarUDF> {
         .into_iter()
         .map(|(f, _)| ScalarUDF::new_from_impl(f))
         .collect();
-    all.push(ScalarUDF::new_from_impl(region::PointFn::in_district()));
-    all.push(ScalarUDF::new_from_impl(region::PointFn::district_at()));
-    all.push(ScalarUDF::new_from_impl(
-        region::PointFn::distance_to_district(),
-    ));
+    for point in [
+        region::PointQuery::InDistrict,
+        region::PointQuery::DistrictAt,
+        region::PointQuery::DistanceToDistrict,
+    ] {
+        all.push(ScalarUDF::new_from_impl(region::PointFn::new(point)));
+    }
     all.push(ScalarUDF::new_from_impl(super::dates::AgeYears::default()));
     all
 }
