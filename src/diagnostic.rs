@@ -152,6 +152,7 @@ pub enum Code {
     UnknownColumn,
     UnknownTable,
     UnknownCodeList,
+    InvalidCalendar,
     TypeMismatch,
     InvalidOption,
     InvalidThreshold,
@@ -170,7 +171,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 33] = [
         Code::InvalidPack,
         Code::DuplicateLibrary,
         Code::DuplicateTable,
@@ -188,6 +189,7 @@ impl Code {
         Code::UnknownColumn,
         Code::UnknownTable,
         Code::UnknownCodeList,
+        Code::InvalidCalendar,
         Code::TypeMismatch,
         Code::InvalidOption,
         Code::InvalidThreshold,
@@ -287,6 +289,11 @@ impl Code {
                 "unknown-code-list",
                 Group::Pack,
                 "an `allowed` rule names a code list that is not beside the pack",
+            ),
+            Code::InvalidCalendar => (
+                "invalid-calendar",
+                Group::Pack,
+                "the working-day calendar beside a pack (`codelists/cn_workdays.csv`) is malformed, or two packs of one run bring different calendars",
             ),
             Code::TypeMismatch => (
                 "type-mismatch",

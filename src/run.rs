@@ -195,6 +195,9 @@ async fn audit(
             return Ok(Outcome::Rejected(crate::diagnostic::exit_status(errors)));
         }
         check_overrides(&sources, &packs)?;
+        if request.cluster.is_some() {
+            check_cluster_calendar(&engine.ctx)?;
+        }
         engine.check_sources(packs.iter().flat_map(|p| &p.tables))?;
         match audit_tables(engine, &packs, out, &store, clock, observer).await {
             Ok(tables) => break (packs, tables),
@@ -232,6 +235,20 @@ async fn audit(
         out_dir: out.path.clone(),
         status,
     })))
+}
+
+/// A cluster's executors know only the working-day calendar built into qc: a pack that
+/// brings its own cannot run there with the same answers.
+fn check_cluster_calendar(ctx: &datafusion::prelude::SessionContext) -> Result<()> {
+    match crate::checks::workdays::registered(ctx) {
+        Some(calendar) if !calendar.is_builtin() => Err(Error::Cluster(format!(
+            "the packs use their own working-day calendar ({}); a cluster's executors know \
+             only the one built into qc: run without --cluster, or build qc with this calendar \
+             as rules/codelists/cn_workdays.csv",
+            calendar.origin()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The summary of a run whose tables are all audited.

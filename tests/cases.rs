@@ -367,6 +367,34 @@ fn division_codes_and_district_boundaries() {
 }
 
 #[test]
+fn working_days_follow_the_state_council_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/workdays.yaml", dir.path(), &[]);
+    let t = table(&s, "reports");
+    for (id, n) in [("W-BETWEEN", 2), ("W-ADD", 2), ("W-IS", 2)] {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+    // A year the calendar does not hold stops the run with the date and the calendar named.
+    let out = dir.path().join("outside");
+    let o = crate::util::run(&[
+        "run",
+        "--rules",
+        "testdata/cases/workdays_outside.yaml",
+        "--out",
+        &out.to_string_lossy(),
+        "--store",
+        &dir.path().join("outside.db").to_string_lossy(),
+    ]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 3, "{err}");
+    assert!(
+        err.contains("2027-") && err.contains("2010–2026") && err.contains("cn_workdays.csv"),
+        "{err}"
+    );
+    assert!(!out.join("summary.json").exists());
+}
+
+#[test]
 fn rule_sql_reads_the_run_date_and_one_age_convention() {
     let dir = tempfile::tempdir().unwrap();
     for (as_of, future) in [("2026-10-31", 3), ("2026-11-30", 1)] {

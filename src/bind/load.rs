@@ -11,6 +11,42 @@ use super::{BoundPack, SourceOptions};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::error::Result;
 
+/// Make rule SQL on `ctx` use the working-day calendar beside the packs of `paths`
+/// (`codelists/cn_workdays.csv`, else the built-in one). One run has one calendar.
+fn register_calendar(
+    paths: &[PathBuf],
+    ctx: &SessionContext,
+) -> std::result::Result<(), Diagnostic> {
+    use crate::checks::workdays::{self, Calendar};
+    let mut chosen: Option<(std::sync::Arc<Calendar>, &Path)> = None;
+    for path in paths {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let calendar = Calendar::beside(dir)
+            .map_err(|e| Diagnostic::error(Code::InvalidCalendar, e).in_file(path))?;
+        match &chosen {
+            Some((first, first_pack)) if !first.same_days(&calendar) => {
+                return Err(Diagnostic::error(
+                    Code::InvalidCalendar,
+                    format!(
+                        "this pack's working-day calendar ({}) differs from the one of {} ({}); \
+                         one run uses one calendar",
+                        calendar.origin(),
+                        first_pack.display(),
+                        first.origin()
+                    ),
+                )
+                .in_file(path));
+            }
+            Some(_) => {}
+            None => chosen = Some((calendar, path)),
+        }
+    }
+    if let Some((calendar, _)) = chosen {
+        workdays::register(ctx, &calendar);
+    }
+    Ok(())
+}
+
 /// Parse and bind every pack named by `args` (files, or folders of packs). Returns the packs
 /// that bound cleanly and every diagnostic found, in file order.
 ///
@@ -25,8 +61,13 @@ pub async fn load(
     let mut packs = Vec::new();
     let mut diagnostics = Vec::new();
     let mut libraries: HashMap<String, PathBuf> = HashMap::new();
+    let paths = parse::pack_paths(args)?;
+    if let Err(d) = register_calendar(&paths, ctx) {
+        diagnostics.push(d);
+        return Ok((Vec::new(), diagnostics));
+    }
     let state = ctx.state();
-    for path in parse::pack_paths(args)? {
+    for path in paths {
         let pack = match parse::parse_file(&path)? {
             Ok(p) => p,
             Err(d) => {

@@ -297,11 +297,11 @@ zh: 「{column}」不是有效的{level}代码 · en: `{column}` is not a valid 
                 return None;
             }
             let province = cx.call("qc_province_name", vec![value.clone()])?;
-            let shanghai = left(value, lit(2)).eq(lit("31"));
+            let shanghai = left(value.clone(), lit(2)).eq(lit("31"));
             Some(
                 length_ok.and(
                     when(shanghai, in_shanghai)
-                        .otherwise(province.is_not_null())
+                        .otherwise(value.clone().is_null().or(province.is_not_null()))
                         .ok()?,
                 ),
             )

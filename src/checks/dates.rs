@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, Int64Array};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Date32Type};
 use chrono::{Datelike, NaiveDate};
 
@@ -82,18 +82,23 @@ impl ScalarUDFImpl for AgeYears {
                 ))
             })
             .collect();
-        Ok(
-            if args
-                .args
-                .iter()
-                .all(|a| matches!(a, ColumnarValue::Scalar(_)))
-            {
-                ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-            } else {
-                ColumnarValue::Array(Arc::new(out))
-            },
-        )
+        columnar(&args, Arc::new(out))
     }
+}
+
+/// A date function's result `out`: a scalar when every argument was one, else the array.
+pub(crate) fn columnar(args: &ScalarFunctionArgs, out: ArrayRef) -> Result<ColumnarValue> {
+    Ok(
+        if args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)))
+        {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        },
+    )
 }
 
 /// `current_date()` (also `today()` and `qc_as_of()`) in rule SQL: the run date

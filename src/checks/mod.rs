@@ -29,6 +29,7 @@ pub mod set;
 pub mod table;
 pub mod udf;
 pub mod unique;
+pub mod workdays;
 
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;

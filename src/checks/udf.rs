@@ -364,6 +364,9 @@ pub fn all() -> Vec<ScalarUDF> {
         all.push(ScalarUDF::new_from_impl(region::PointFn::new(point)));
     }
     all.push(ScalarUDF::new_from_impl(super::dates::AgeYears::default()));
+    all.extend(super::workdays::functions(
+        &super::workdays::Calendar::builtin(),
+    ));
     all
 }
 

@@ -1,9 +1,14 @@
 //! Generator for the 死亡 library's `record` table (`rules/death.yaml`).
 //!
-//! Clean rows: deaths of 2017–2025 of distinct people of [`Space::Death`] (born 1917–2016),
-//! the age field exact by construction, an ID number consistent with birth and sex, a common
-//! underlying cause fitting the sex, certificates issued 0–2 days after death and reported
-//! within 14 days, cremation 1–10 days after death (or not recorded). Each defect breaks
+//! Clean rows: deaths from 2017-01-01 to 2026-10-31 of distinct people of [`Space::Death`]
+//! (born 1917–2016), the age field exact by construction, an ID number consistent with birth
+//! and sex, a common underlying cause fitting the sex, certificates issued 0–2 days after
+//! death, cremation 1–10 days after death (or not recorded). Certificates issued before
+//! 2026-07-01 are numbered by the issuer (`DR…`) and reported within 14 days; from that day
+//! (国卫规划发〔2026〕5号) the certificate code is the deceased's document number, or, for the
+//! rare unidentified body (name and document type 无), the issuer's 统一社会信用代码 and a
+//! serial, and paper certificates are reported within 15 working days, electronic ones
+//! (30 %) within 5. Each defect breaks
 //! exactly one rule, except that an impossible age typed into the age field also contradicts
 //! the dates, and dates moved 80 years on may make the age exceed 122. Then
 //! the set-based scenario: one person's death recorded twice, the second later; and, when
@@ -26,15 +31,24 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-static RULES: [&str; 22] = [
+static RULES: [&str; 28] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
-    "DEA-017", "DEA-018", "DEA-019", "DEA-020", "DEA-021", "DEA-022",
+    "DEA-017", "DEA-018", "DEA-019", "DEA-020", "DEA-021", "DEA-022", "DEA-023", "DEA-024",
+    "DEA-025", "DEA-026", "DEA-028", "DEA-029",
 ];
 /// Row defects: one per row-level rule of the first sixteen, a loosely written ID number
-/// (DEA-022) and a document type that does not fit the number (DEA-021); then the
-/// scenario's two rows.
-const ROW_DEFECTS: usize = 18;
+/// (DEA-022), a document type that does not fit the number (DEA-021), then one each for
+/// DEA-023 to DEA-026, DEA-028 and DEA-029; then the scenario's two rows.
+const ROW_DEFECTS: usize = 24;
+
+/// 2026-07-01, when 国卫规划发〔2026〕5号 changed certificate codes and reporting windows.
+const NEW_CERTIFICATE: i32 = 20_635;
+/// 2017-01-01 and 2026-10-31, the first and last days of death.
+const FIRST_DEATH: i32 = 17_167;
+const LAST_DEATH: i32 = 20_757;
+/// Synthetic 统一社会信用代码 of the issuers of unidentified bodies' certificates.
+const ISSUER_CODE: &str = "12310000425006012K";
 const TWICE_FIRST: usize = ROW_DEFECTS;
 const TWICE_SECOND: usize = ROW_DEFECTS + 1;
 
@@ -45,10 +59,30 @@ const CAUSES: [&str; 10] = [
 const PLACES: [&str; 5] = ["1", "2", "3", "4", "9"];
 const HOSPITALS: [&str; 4] = ["市第一人民医院", "瑞金医院", "中山医院", "华山医院"];
 
+/// How a record's certificate is numbered (`record_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Numbering {
+    /// Not recorded (a defect).
+    Missing,
+    /// The issuer's own number, `DR` and the row index (certificates before 2026-07-01).
+    Issuer,
+    /// The deceased's document number in normal form (from 2026-07-01).
+    Document,
+    /// An unidentified body: the issuer's credit code and a 4-digit serial.
+    Institution(u32),
+}
+
 /// One death record.
 #[derive(Debug, Clone)]
 pub struct Row {
-    record_id: Option<String>,
+    index: u64,
+    numbering: Numbering,
+    /// 证明形式: 1 paper, 2 electronic.
+    medium: &'static str,
+    /// No name, document, birth date, age or 户籍 are known (name and document type 无).
+    unidentified: bool,
+    /// The age field, when recorded.
+    age_written: bool,
     provider: String,
     person: Party,
     death: NaiveDate,
@@ -73,9 +107,7 @@ pub struct Record {
 impl Record {
     /// A clean record of `person`'s death on `death`.
     fn record(rng: &mut StdRng, index: u64, person: Party, death: NaiveDate) -> Row {
-        let age = age_years(person.birth, death);
         let sex = person.sex;
-        let issue = death + Duration::days(rng.random_range(0..=2));
         let (code, name) = DISTRICTS[rng.random_range(0..DISTRICTS.len())];
         // 户籍 where a citizen's ID number was issued, when that is outside Shanghai.
         let district = if person.address.starts_with("31") || person.doc != Doc::Citizen {
@@ -88,8 +120,13 @@ impl Record {
         } else {
             format!("{name}卫生健康委员会")
         };
-        Row {
-            record_id: Some(format!("DR{index:010}")),
+        let age = age_years(person.birth, death);
+        let mut row = Row {
+            index,
+            numbering: Numbering::Issuer,
+            medium: "1",
+            unidentified: false,
+            age_written: true,
             provider,
             person,
             death,
@@ -101,15 +138,60 @@ impl Record {
                 _ => None,
             },
             icd10: CAUSES[rng.random_range(0..CAUSES.len())].to_string(),
-            issue,
-            report: issue + Duration::days(rng.random_range(0..=14)),
-            cremation: rng
-                .random_bool(0.7)
-                .then(|| death + Duration::days(rng.random_range(1..=10))),
+            issue: death,
+            report: death,
+            cremation: rng.random_bool(0.7).then_some(death),
             district,
             doc_written: None,
+        };
+        redate(&mut row, rng, death);
+        // One body in 997 of those certified from 2026-07-01 is unidentified; the serial
+        // (index / 997, below 10 000) keeps their codes distinct.
+        let serial = u32::try_from(index / 997).unwrap_or(u32::MAX);
+        if row.numbering == Numbering::Document && index.is_multiple_of(997) && serial < 10_000 {
+            row.unidentified = true;
+            row.numbering = Numbering::Institution(serial);
         }
+        row
     }
+}
+
+/// Move `row`'s death to `death`, with its certificate dates, cremation and age, issued,
+/// numbered and reported by the rules in force on the day of issue.
+fn redate(row: &mut Row, rng: &mut StdRng, death: NaiveDate) {
+    row.death = death;
+    row.age = age_years(row.person.birth, death);
+    row.issue = death + Duration::days(rng.random_range(0..=2));
+    row.cremation = row
+        .cremation
+        .map(|_| death + Duration::days(rng.random_range(1..=10)));
+    if crate::values::days(row.issue) < NEW_CERTIFICATE {
+        row.numbering = Numbering::Issuer;
+        row.medium = "1";
+        row.report = row.issue + Duration::days(rng.random_range(0..=14));
+    } else {
+        row.numbering = Numbering::Document;
+        row.medium = if rng.random_bool(0.3) { "2" } else { "1" };
+        let most = if row.medium == "2" { 5 } else { 15 };
+        row.report = working_days_after(row.issue, rng.random_range(0..=most));
+    }
+}
+
+/// The `n`-th working day after `day` (the calendar covers every generated date).
+fn working_days_after(day: NaiveDate, n: i64) -> NaiveDate {
+    let calendar = crate::checks::workdays::Calendar::builtin();
+    calendar
+        .add(crate::values::days(day), n)
+        .ok()
+        .and_then(crate::values::from_days)
+        .unwrap_or(day + Duration::days(n * 2))
+}
+
+/// A death date drawn from `first..=last` (days since 1970-01-01), after `person`'s first
+/// birthday.
+fn death_between(rng: &mut StdRng, person: &Party, first: i32, last: i32) -> NaiveDate {
+    let born = crate::values::days(person.birth) + 366;
+    date(rng.random_range(first.max(born)..=last.max(born)))
 }
 
 impl TableGen for Record {
@@ -130,9 +212,7 @@ impl TableGen for Record {
     fn clean_row(&self, _cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
         let sex = if rng.random_bool(0.5) { "1" } else { "2" };
         let person = identity(Space::Death, index, sex);
-        // A death in 2017-01-01 ..= 2025-12-31, after the person's first birthday.
-        let first = crate::values::days(person.birth) + 366;
-        let death = date(rng.random_range(first.max(17_167)..=20_453));
+        let death = death_between(rng, &person, FIRST_DEATH, LAST_DEATH);
         Record::record(rng, index, person, death)
     }
 
@@ -163,20 +243,27 @@ impl TableGen for Record {
             // The last anomalous row has no second record.
             TWICE_FIRST if ordinal + 1 < cx.anomalous.len() => return &RULES[16..18],
             TWICE_FIRST => {
-                row.record_id = None;
+                row.numbering = Numbering::Missing;
                 return &RULES[0..1];
             }
             TWICE_SECOND => {
                 let first = cx.anomalous[ordinal - 1];
                 let earlier = self.clean_row(cx, &mut cx.rng(first), first);
-                let death = earlier.death + Duration::days(rng.random_range(1..=100));
+                // Three days on at least, so the second certificate is issued after the
+                // first (their codes may be one number; the key is code and issue date).
+                let death = earlier.death + Duration::days(rng.random_range(3..=100));
                 let index = cx.anomalous[ordinal];
                 *row = Record::record(rng, index, earlier.person, death);
                 return &RULES[16..17];
             }
             _ => {}
         }
-        if (1..=3).contains(&k) {
+        // Every other defect is about a person with a document.
+        if row.unidentified {
+            row.unidentified = false;
+            row.numbering = Numbering::Document;
+        }
+        if (1..=3).contains(&k) || k == 23 {
             // These break the ID number itself: the person carries 居民身份证.
             row.person.as_citizen();
         }
@@ -191,11 +278,55 @@ impl TableGen for Record {
                 row.doc_written = Some(Doc::HkResident.death_code());
                 return &["DEA-021"];
             }
+            18 => {
+                row.report = row.issue - Duration::days(rng.random_range(1..=5));
+                return &["DEA-023"];
+            }
+            19 | 20 => {
+                // Certified from 2026-07-01 and reported late: paper after 15 working days,
+                // electronic after 5.
+                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH);
+                redate(row, rng, death);
+                let (medium, late, rule) = if k == 19 {
+                    ("1", 16..=25, "DEA-024")
+                } else {
+                    ("2", 6..=12, "DEA-025")
+                };
+                row.medium = medium;
+                row.report = working_days_after(row.issue, rng.random_range(late));
+                return match rule {
+                    "DEA-024" => &["DEA-024"],
+                    _ => &["DEA-025"],
+                };
+            }
+            21 => {
+                // Certified from 2026-07-01 but numbered the old way.
+                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH);
+                redate(row, rng, death);
+                row.numbering = Numbering::Issuer;
+                return &["DEA-026"];
+            }
+            22 => {
+                // A woman whose underlying cause is a male genital cancer (C61 prostate).
+                row.person.sex = "2";
+                row.person.seq_for("2");
+                row.icd10 = "C61".into();
+                return &["DEA-028"];
+            }
+            23 => {
+                // A birth date typed after the death date; the ID number keeps the real one,
+                // and no age is recorded.
+                let p = &mut row.person;
+                p.id_birth = Some(p.birth);
+                p.birth = row.death + Duration::days(rng.random_range(1..=30));
+                row.age_written = false;
+                return &["DEA-029", "DEA-003"];
+            }
             _ => {}
         }
         let p = &mut row.person;
         match k {
-            0 => row.record_id = None,
+            0 => row.numbering = Numbering::Missing,
             1 => p.bad_check = true,
             2 => {
                 // The column moves a day later (the age with it); the ID keeps the real date.
@@ -245,7 +376,14 @@ impl TableGen for Record {
                 }
             }
             12 => row.place = "7",
-            13 => row.report = row.issue + Duration::days(30),
+            13 => {
+                // Certified before 2026-07-01 (15 calendar days then).
+                if crate::values::days(row.issue) >= NEW_CERTIFICATE {
+                    let death = death_between(rng, &row.person, FIRST_DEATH, NEW_CERTIFICATE - 30);
+                    redate(row, rng, death);
+                }
+                row.report = row.issue + Duration::days(30);
+            }
             14 => {
                 // 卢湾区, retired 2011 (past its grace year too); deaths are 2017+.
                 row.district = "310103";
@@ -283,33 +421,57 @@ impl TableGen for Record {
             d("cremation_date"),
             s("district_code"),
             s("id_type"),
+            s("cert_medium"),
         ]))
     }
 
     fn batch(&self, rows: &[Row]) -> Result<RecordBatch> {
+        let known = |r: &Row| !r.unidentified;
         let columns: Vec<ArrayRef> = vec![
-            text_column(rows, |r| r.record_id.clone()),
+            text_column(rows, |r| match r.numbering {
+                Numbering::Missing => None,
+                Numbering::Issuer => Some(format!("DR{:010}", r.index)),
+                Numbering::Document => {
+                    let mut proper = r.person.clone();
+                    proper.written = Written::Normal;
+                    Some(proper.id())
+                }
+                Numbering::Institution(serial) => Some(format!("{ISSUER_CODE}{serial:04}")),
+            }),
             text_column(rows, |r| Some(r.provider.clone())),
-            text_column(rows, |r| Some(r.person.name.clone())),
-            text_column(rows, |r| Some(r.person.id())),
+            text_column(rows, |r| {
+                Some(if known(r) {
+                    r.person.name.clone()
+                } else {
+                    "无".to_string()
+                })
+            }),
+            text_column(rows, |r| known(r).then(|| r.person.id())),
             text_column(rows, |r| Some(r.person.sex.to_string())),
-            date_column(rows, |r| Some(r.person.birth)),
+            date_column(rows, |r| known(r).then_some(r.person.birth)),
             date_column(rows, |r| Some(r.death)),
-            Arc::new(rows.iter().map(|r| Some(r.age)).collect::<Int64Array>()),
+            Arc::new(
+                rows.iter()
+                    .map(|r| (known(r) && r.age_written).then_some(r.age))
+                    .collect::<Int64Array>(),
+            ),
             text_column(rows, |r| Some(r.place.to_string())),
             text_column(rows, |r| r.pregnancy.map(str::to_string)),
             text_column(rows, |r| Some(r.icd10.clone())),
             date_column(rows, |r| Some(r.issue)),
             date_column(rows, |r| Some(r.report)),
             date_column(rows, |r| r.cremation),
-            text_column(rows, |r| Some(r.district.to_string())),
+            text_column(rows, |r| known(r).then(|| r.district.to_string())),
             text_column(rows, |r| {
-                Some(
+                Some(if known(r) {
                     r.doc_written
                         .unwrap_or(r.person.doc.death_code())
-                        .to_string(),
-                )
+                        .to_string()
+                } else {
+                    "无".to_string()
+                })
             }),
+            text_column(rows, |r| Some(r.medium.to_string())),
         ];
         RecordBatch::try_new(self.schema(), columns)
             .map_err(|e| Error::Internal(format!("generated batch: {e}")))
