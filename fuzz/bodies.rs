@@ -97,14 +97,7 @@ pub fn pack(data: &[u8]) {
 pub fn csv(data: &[u8]) {
     let path = scratch("csv");
     std::fs::write(&path, data).expect("write csv");
-    let column = |name: &str, ty: ColumnType| BoundColumn {
-        name: name.to_string(),
-        ty,
-        arrow: ty.arrow_type(),
-        title: None,
-        format: None,
-        pii: None,
-    };
+    let column = BoundColumn::plain;
     let columns = [
         column("id", ColumnType::Int),
         column("name", ColumnType::String),

@@ -367,6 +367,104 @@ fn division_codes_and_district_boundaries() {
 }
 
 #[test]
+fn placeholders_count_as_missing_in_csv_and_parquet_and_are_exported_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [
+        ("csv", vec![]),
+        (
+            "parquet",
+            vec!["--data", "people=testdata/cases/null_like.parquet"],
+        ),
+    ] {
+        let out = dir.path().join(name);
+        let (_, s) = audit("testdata/cases/null_like.yaml", &out, &extra);
+        let t = table(&s, "people");
+        for (id, n) in [
+            ("N-PRESENT", 6),
+            ("N-UNIQUE", 2),
+            ("N-SHAPE", 1),
+            ("N-WHEN", 6),
+        ] {
+            assert_eq!(failed(t, id).0, n, "{name} {id}");
+        }
+        let completeness = &t.table_checks[0];
+        assert_eq!(
+            serde_json::to_value(&completeness.measured).unwrap()["present"],
+            4,
+            "{name}"
+        );
+        assert_eq!(completeness.verdict, qc::results::summary::Verdict::Fail);
+        assert_eq!(t.anomalous_rows, 9, "{name}: every row but 2");
+        // The export shows each placeholder as the provider wrote it.
+        let mut written = Vec::new();
+        qc::execute::export::read_export(&out.join(t.anomalies_file.as_ref().unwrap()), |row| {
+            let person = row.values.iter().find(|(c, _)| c == "person");
+            written.push(person.and_then(|(_, v)| v.clone()).unwrap_or_default());
+            true
+        })
+        .unwrap();
+        written.sort();
+        let mut expected: Vec<String> = [
+            " 不详 ",
+            "/",
+            "000000000000000000",
+            "",
+            "P001",
+            "P001",
+            "P00X",
+            "无",
+            "无",
+        ]
+        .map(String::from)
+        .to_vec();
+        expected.sort();
+        assert_eq!(written, expected, "{name}");
+    }
+}
+
+#[test]
+fn unique_keep_first_fails_only_the_later_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/keep_first.yaml", dir.path(), &[]);
+    let t = table(&s, "certificates");
+    for (id, n) in [("K-ALL", 7), ("K-FIRST", 4), ("K-KEY", 4)] {
+        assert_eq!(failed(t, id).0, n, "{id}");
+    }
+    let units: Vec<_> = t
+        .rules
+        .iter()
+        .filter_map(|r| {
+            r.anomalous_keys
+                .as_ref()
+                .map(|k| (r.id.as_str(), k.unit, k.count))
+        })
+        .collect();
+    assert_eq!(
+        units,
+        [
+            ("K-ALL", qc::checks::set::KeyUnit::DuplicatedGroup, 3),
+            ("K-FIRST", qc::checks::set::KeyUnit::LaterCopy, 4),
+            ("K-KEY", qc::checks::set::KeyUnit::LaterCopy, 4)
+        ]
+    );
+    // `order_by` without `keep: first` is a pack error.
+    let pack = dir.path().join("bad.yaml");
+    let text = std::fs::read_to_string("testdata/cases/keep_first.yaml")
+        .unwrap()
+        .replace("keep: first, order_by", "order_by");
+    std::fs::write(&pack, text).unwrap();
+    std::fs::copy(
+        "testdata/cases/keep_first.csv",
+        dir.path().join("keep_first.csv"),
+    )
+    .unwrap();
+    let o = crate::util::run(&["check", &pack.to_string_lossy()]);
+    let said = crate::util::stdout(&o) + &crate::util::stderr(&o);
+    assert_eq!(crate::util::code(&o), 2, "{said}");
+    assert!(said.contains("needs `keep: first`"), "{said}");
+}
+
+#[test]
 fn working_days_follow_the_state_council_calendar() {
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = audit("testdata/cases/workdays.yaml", dir.path(), &[]);

@@ -16,14 +16,7 @@ use crate::util::{code, run, stderr, stdout};
 fn values(file: &Path, columns: &[&str]) -> Vec<String> {
     let bound: Vec<BoundColumn> = columns
         .iter()
-        .map(|c| BoundColumn {
-            name: (*c).to_string(),
-            ty: ColumnType::String,
-            arrow: ColumnType::String.arrow_type(),
-            title: None,
-            format: None,
-            pii: None,
-        })
+        .map(|c| BoundColumn::plain(c, ColumnType::String))
         .collect();
     let opts = qc::rules::source::CsvOptions {
         encoding: encoding_rs::UTF_8,

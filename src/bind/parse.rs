@@ -102,6 +102,9 @@ pub struct ColumnDoc {
     /// Personal data, masked in reports and feedback: `id_number` or `name`.
     #[serde(default)]
     pub pii: Option<Spanned<String>>,
+    /// Text columns: placeholder values (无, 不详, `/`, 0000-00-00) that count as missing.
+    #[serde(default)]
+    pub null_like: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

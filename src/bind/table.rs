@@ -174,6 +174,21 @@ fn declared_columns<'t>(
             diags.push(d);
             continue;
         };
+        if let Some(n) = &c.null_like
+            && ty != ColumnType::String
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidOption,
+                    format!(
+                        "`null_like` applies to text columns; `{}` is {ty}",
+                        c.name.value
+                    ),
+                )
+                .at(pack.span(n))
+                .help("a typed column cannot hold a placeholder in Parquet; in CSV, list it in the source's `null_values`"),
+            );
+        }
         if let Some(p) = &c.pii
             && Pii::parse(&p.value).is_none()
         {
@@ -235,12 +250,8 @@ async fn parquet_columns(
         for f in file_schema.fields() {
             if let Some(ty) = ColumnType::of_arrow(f.data_type()) {
                 columns.push(BoundColumn {
-                    name: f.name().clone(),
-                    ty,
                     arrow: f.data_type().clone(),
-                    title: None,
-                    format: None,
-                    pii: None,
+                    ..BoundColumn::plain(f.name(), ty)
                 });
             }
         }
@@ -286,9 +297,23 @@ async fn parquet_columns(
             title: c.title.clone(),
             format: None,
             pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
+            null_like: null_like(c),
         });
     }
     Some((columns, file_schema))
+}
+
+/// The placeholders a declared column counts as missing, trimmed like blanks are.
+fn null_like(c: &ColumnDoc) -> Vec<String> {
+    c.null_like.as_ref().map_or_else(Vec::new, |n| {
+        n.value
+            .iter()
+            .map(|v| {
+                v.trim_matches(|ch: char| crate::checks::not_null::BLANK_CHARS.contains(ch))
+                    .to_string()
+            })
+            .collect()
+    })
 }
 
 /// A CSV table's columns: as declared (CSV has no schema of its own), each checked against
@@ -324,6 +349,7 @@ fn csv_columns(
             title: c.title.clone(),
             format: c.format.as_ref().map(|f| f.value.clone()),
             pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
+            null_like: null_like(c),
         })
         .collect();
     let names: Vec<String> = declared.iter().map(|(c, _)| c.name.value.clone()).collect();
@@ -424,6 +450,24 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
     };
     let read = std::mem::take(&mut cx.read);
     let ((dimension, severity), check) = (head?, check?);
+    // Placeholders (`null_like`) are missing to every row rule and every `when`.
+    let missing = |e: datafusion::logical_expr::Expr, cx: &mut BindCx<'_>| {
+        match crate::checks::placeholders_as_null(e, cx.columns) {
+            Ok(e) => Some(e),
+            Err(err) => {
+                cx.error(Code::Internal, &r.id, format!("placeholders: {err}"));
+                None
+            }
+        }
+    };
+    let when = match when {
+        Some(w) => Some(missing(w, cx)?),
+        None => None,
+    };
+    let check = match check {
+        RuleCheck::Row(e) => RuleCheck::Row(missing(e, cx)?),
+        set @ RuleCheck::Set(_) => set,
+    };
     if r.when.is_some() && when.is_none() {
         return None;
     }

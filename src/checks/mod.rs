@@ -349,6 +349,47 @@ pub const DOCS: &[KindDoc] = &[
     },
 ];
 
+/// Whether `c`'s value is one of its `null_like` placeholders (trimmed of blanks); `None`
+/// when the column declares none.
+pub fn placeholder(c: &BoundColumn) -> Option<Expr> {
+    use datafusion::functions::string::expr_fn::btrim;
+    use datafusion::logical_expr::{ident, lit};
+    if c.null_like.is_empty() {
+        return None;
+    }
+    let list = c.null_like.iter().map(|v| lit(v.as_str())).collect();
+    Some(btrim(vec![ident(&c.name), lit(not_null::BLANK_CHARS)]).in_list(list, false))
+}
+
+/// `expr` reading every column that declares `null_like` placeholders as NULL where it holds
+/// one: a placeholder is missing to every rule (`not_null` fails it, other checks pass it),
+/// while exports still show the value as written.
+pub fn placeholders_as_null(
+    expr: Expr,
+    columns: &[BoundColumn],
+) -> datafusion::error::Result<Expr> {
+    use datafusion::common::ScalarValue;
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::{lit, when};
+    if columns.iter().all(|c| c.null_like.is_empty()) {
+        return Ok(expr);
+    }
+    expr.transform(|e| {
+        let Expr::Column(col) = &e else {
+            return Ok(Transformed::no(e));
+        };
+        let Some(c) = columns.iter().find(|c| c.name == col.name) else {
+            return Ok(Transformed::no(e));
+        };
+        let Some(is_placeholder) = placeholder(c) else {
+            return Ok(Transformed::no(e));
+        };
+        let null = lit(ScalarValue::try_from(&c.arrow)?);
+        Ok(Transformed::yes(when(is_placeholder, null).otherwise(e)?))
+    })
+    .map(|t| t.data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,8 @@ The column holds a value: not NULL and, for text columns, not blank (empty or on
 tabs, line breaks or the full-width space U+3000).
 
 ## NULL
-A NULL value fails (this is the one kind that reports NULLs).
+A NULL value fails (this is the one kind that reports NULLs), and so does a placeholder the
+column declares in `null_like` (such as 无, 不详, `/`): to every rule it is missing.
 
 ## Parameters
 - `column`: the column to check.

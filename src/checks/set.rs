@@ -34,6 +34,9 @@ pub enum KeyUnit {
     /// A key returned by a `query` rule.
     #[serde(rename = "returned_keys")]
     ReturnedKey,
+    /// A later copy of a duplicated group (`unique` with `keep: first`), by its record key.
+    #[serde(rename = "later_copies")]
+    LaterCopy,
 }
 
 impl KeyUnit {
@@ -43,6 +46,7 @@ impl KeyUnit {
             KeyUnit::DuplicatedGroup => "duplicated groups",
             KeyUnit::DanglingValue => "dangling values",
             KeyUnit::ReturnedKey => "returned keys",
+            KeyUnit::LaterCopy => "later copies",
         }
     }
 
@@ -51,6 +55,7 @@ impl KeyUnit {
             KeyUnit::DuplicatedGroup => "重复组",
             KeyUnit::DanglingValue => "无匹配值",
             KeyUnit::ReturnedKey => "命中键",
+            KeyUnit::LaterCopy => "后续重复记录",
         }
     }
 }
@@ -290,11 +295,17 @@ impl SetCx<'_> {
     }
 }
 
-/// `on` columns all non-NULL, and `when` true.
+/// `on` columns all present (non-NULL, no `null_like` placeholder), and `when` true.
 pub fn applicable(on: &[BoundColumn], when: Option<&Expr>) -> Expr {
     let mut cond = on
         .iter()
-        .map(|c| ident(&c.name).is_not_null())
+        .map(|c| {
+            let present = ident(&c.name).is_not_null();
+            match super::placeholder(c) {
+                Some(p) => present.and(Expr::Not(Box::new(p))),
+                None => present,
+            }
+        })
         .reduce(Expr::and)
         .unwrap_or_else(|| datafusion::logical_expr::lit(true));
     if let Some(w) = when {

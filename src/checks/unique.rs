@@ -1,33 +1,42 @@
 //! `unique`: no two applicable rows share the same values in the given columns.
 
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{ident, lit};
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{ExprFunctionExt, ident, lit};
 use serde::Deserialize;
 
 use super::set::{KeyUnit, Native, SetCheck, SetCx, SetOutcome};
 use crate::checks::Reason;
 use crate::diagnostic::Code;
-use crate::rules::Spanned;
+use crate::rules::{BoundColumn, Spanned};
 
 pub const DOC: &str = "\
 # unique
 
 ## What it checks
 No two applicable rows of the table hold the same values in `columns` (one column, or a
-combination). **Every row of a duplicated group fails** — the rule cannot know which copy
-is right — and the summary also gives the number of duplicated groups. The result does not
-depend on row order, partitioning or thread count.
+combination). By default **every row of a duplicated group fails** — the rule cannot know
+which copy is right — and the summary also gives the number of duplicated groups. With
+`keep: first`, the group's first row in `order_by` order (then the table's key) passes and
+only the later copies fail, each matched by the table's key: the count is then the extra
+copies (a 重复率), and feedback can say which record came first. The result does not depend
+on row order, partitioning or thread count.
 
 ## NULL
 A row with NULL in any of the columns is not applicable (as SQL's UNIQUE: NULLs are never
-duplicates of each other). A `when` precondition limits which rows compete.
+duplicates of each other); so is a row holding one of a column's `null_like` placeholders
+(the rows written 无 form no duplicated group). A `when` precondition limits which rows compete.
 
 ## Parameters
 - `columns`: list of column names.
+- `keep`: `all_fail` (default) or `first`.
+- `order_by`: with `keep: first`, the columns that say which copy came first (ascending;
+  NULLs last; ties broken by the table's key). Default: the table's key.
 
 ## Example
 ```yaml
 check: { unique: { columns: [id_no] } }
+check: { unique: { columns: [record_id], keep: first, order_by: [report_date] } }
 ```
 
 ## Anomaly reason
@@ -44,6 +53,10 @@ pub const REASON: Reason = Reason {
 #[serde(deny_unknown_fields)]
 pub struct Unique {
     pub columns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub keep: Option<Spanned<String>>,
+    #[serde(default)]
+    pub order_by: Option<Vec<Spanned<String>>>,
 }
 
 impl Unique {
@@ -64,6 +77,28 @@ impl Unique {
         let Some(on) = cx.own_columns(&self.columns) else {
             return SetOutcome::Failed;
         };
+        match self.keep.as_ref().map(|k| k.value.as_str()) {
+            None | Some("all_fail") => {
+                if let Some(o) = self.order_by.as_ref().and_then(|o| o.first()) {
+                    cx.error(
+                        Code::InvalidOption,
+                        o,
+                        "`order_by` says which copy is kept: it needs `keep: first`",
+                    );
+                    return SetOutcome::Failed;
+                }
+            }
+            Some("first") => return self.bind_keep_first(at, cx, on).await,
+            Some(other) => {
+                let keep = self.keep.as_ref().unwrap_or(&self.columns[0]);
+                cx.error(
+                    Code::InvalidOption,
+                    keep,
+                    format!("unknown `keep` `{other}`; it is `all_fail` (the default) or `first`"),
+                );
+                return SetOutcome::Failed;
+            }
+        }
         let df = match cx.frame(cx.table).await {
             Ok(df) => df,
             Err(stop) => return stop.into(),
@@ -82,6 +117,69 @@ impl Unique {
                 on,
                 keys: df.logical_plan().clone(),
                 unit: KeyUnit::DuplicatedGroup,
+                reads: Vec::new(),
+            })),
+            Err(e) => cx.engine_error(at, &e).into(),
+        }
+    }
+}
+
+impl Unique {
+    /// `keep: first`: the table keys of every row of a duplicated group but its first in
+    /// `order_by` (then key) order. A window over the applicable rows; no native form.
+    async fn bind_keep_first<T>(
+        &self,
+        at: &Spanned<T>,
+        cx: &mut SetCx<'_>,
+        on: Vec<BoundColumn>,
+    ) -> SetOutcome {
+        let key_names: Vec<Spanned<String>> = cx
+            .key
+            .iter()
+            .map(|k| Spanned {
+                value: k.clone(),
+                ..self.columns[0].clone()
+            })
+            .collect();
+        if key_names.is_empty() {
+            cx.error(
+                Code::MissingKey,
+                at,
+                "`keep: first` marks the later copies by the table's key: declare `key:`",
+            );
+            return SetOutcome::Failed;
+        }
+        let order = self.order_by.clone().unwrap_or_default();
+        let (Some(key), Some(order)) = (cx.own_columns(&key_names), cx.own_columns(&order)) else {
+            return SetOutcome::Failed;
+        };
+        let df = match cx.frame(cx.table).await {
+            Ok(df) => df,
+            Err(stop) => return stop.into(),
+        };
+        let sort: Vec<_> = order
+            .iter()
+            .chain(&key)
+            .map(|c| ident(&c.name).sort(true, false))
+            .collect();
+        let rank = row_number()
+            .partition_by(on.iter().map(|c| ident(&c.name)).collect())
+            .order_by(sort)
+            .build();
+        let keys: Vec<_> = key.iter().map(|c| ident(&c.name)).collect();
+        let later = rank.and_then(|rank| {
+            df.filter(cx.applicable_rows(&on))
+                .and_then(|df| df.window(vec![rank.alias("__qc_rank")]))
+                .and_then(|df| df.filter(ident("__qc_rank").gt(lit(1_u64))))
+                .and_then(|df| df.select(keys))
+                .and_then(datafusion::dataframe::DataFrame::distinct)
+        });
+        match later {
+            Ok(df) => SetOutcome::Bound(Box::new(SetCheck {
+                native: None,
+                on: key,
+                keys: df.logical_plan().clone(),
+                unit: KeyUnit::LaterCopy,
                 reads: Vec::new(),
             })),
             Err(e) => cx.engine_error(at, &e).into(),

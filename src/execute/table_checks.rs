@@ -41,7 +41,9 @@ pub async fn facts(
             }
             TableCheckKind::Completeness(p) => {
                 let name = p.column.value.clone();
-                aggregates.push(count(ident(&name)).alias(format!("present_{}", wanted.len())));
+                let value = crate::checks::placeholders_as_null(ident(&name), &table.columns)
+                    .map_err(|e| Error::engine("completeness", e))?;
+                aggregates.push(count(value).alias(format!("present_{}", wanted.len())));
                 wanted.push((false, name));
             }
             TableCheckKind::RowCount(_) | TableCheckKind::RowCountChange(_) => {}

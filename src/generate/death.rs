@@ -11,7 +11,8 @@
 //! (30 %) within 5. Each defect breaks
 //! exactly one rule, except that an impossible age typed into the age field also contradicts
 //! the dates, and dates moved 80 years on may make the age exceed 122. Then
-//! the set-based scenario: one person's death recorded twice, the second later; and, when
+//! the set-based scenario: one person's death certified from 2026-07-01 and recorded twice,
+//! the second 3–30 days later (both copies carry the person's number: DEA-027); and, when
 //! the marriage library is generated too, records appended for husbands who marry after
 //! their recorded death.
 
@@ -31,11 +32,11 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-static RULES: [&str; 28] = [
+static RULES: [&str; 29] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
     "DEA-017", "DEA-018", "DEA-019", "DEA-020", "DEA-021", "DEA-022", "DEA-023", "DEA-024",
-    "DEA-025", "DEA-026", "DEA-028", "DEA-029",
+    "DEA-025", "DEA-026", "DEA-028", "DEA-029", "DEA-027",
 ];
 /// Row defects: one per row-level rule of the first sixteen, a loosely written ID number
 /// (DEA-022), a document type that does not fit the number (DEA-021), then one each for
@@ -145,13 +146,6 @@ impl Record {
             doc_written: None,
         };
         redate(&mut row, rng, death);
-        // One body in 997 of those certified from 2026-07-01 is unidentified; the serial
-        // (index / 997, below 10 000) keeps their codes distinct.
-        let serial = u32::try_from(index / 997).unwrap_or(u32::MAX);
-        if row.numbering == Numbering::Document && index.is_multiple_of(997) && serial < 10_000 {
-            row.unidentified = true;
-            row.numbering = Numbering::Institution(serial);
-        }
         row
     }
 }
@@ -209,11 +203,24 @@ impl TableGen for Record {
         TWICE_SECOND + 1
     }
 
-    fn clean_row(&self, _cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
+    fn clean_row(&self, cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
         let sex = if rng.random_bool(0.5) { "1" } else { "2" };
         let person = identity(Space::Death, index, sex);
         let death = death_between(rng, &person, FIRST_DEATH, LAST_DEATH);
-        Record::record(rng, index, person, death)
+        let mut row = Record::record(rng, index, person, death);
+        // One clean body in 997 of those certified from 2026-07-01 is unidentified; the
+        // serial (index / 997, below 10 000) keeps their codes distinct. Anomalous rows keep
+        // their documents: every defect is about a person with one.
+        let serial = u32::try_from(index / 997).unwrap_or(u32::MAX);
+        if row.numbering == Numbering::Document
+            && index.is_multiple_of(997)
+            && serial < 10_000
+            && !cx.is_anomalous(index)
+        {
+            row.unidentified = true;
+            row.numbering = Numbering::Institution(serial);
+        }
+        row
     }
 
     fn appended(&self, cx: &RowCx<'_>) -> Result<Vec<(Row, &'static [&'static str])>> {
@@ -241,27 +248,27 @@ impl TableGen for Record {
     ) -> &'static [&'static str] {
         match k {
             // The last anomalous row has no second record.
-            TWICE_FIRST if ordinal + 1 < cx.anomalous.len() => return &RULES[16..18],
+            TWICE_FIRST if ordinal + 1 < cx.anomalous.len() => {
+                // Certified from 2026-07-01, so both copies carry the person's number.
+                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH - 30);
+                redate(row, rng, death);
+                return &RULES[16..18];
+            }
             TWICE_FIRST => {
                 row.numbering = Numbering::Missing;
                 return &RULES[0..1];
             }
             TWICE_SECOND => {
                 let first = cx.anomalous[ordinal - 1];
-                let earlier = self.clean_row(cx, &mut cx.rng(first), first);
-                // Three days on at least, so the second certificate is issued after the
-                // first (their codes may be one number; the key is code and issue date).
-                let death = earlier.death + Duration::days(rng.random_range(3..=100));
+                let (earlier, _, _) = super::table::row_at(self, cx, first);
+                // 3 to 30 days on: issued after the first (the key is code and issue date),
+                // and no death after 2026-11-30.
+                let death = earlier.death + Duration::days(rng.random_range(3..=30));
                 let index = cx.anomalous[ordinal];
                 *row = Record::record(rng, index, earlier.person, death);
-                return &RULES[16..17];
+                return &["DEA-017", "DEA-027"];
             }
             _ => {}
-        }
-        // Every other defect is about a person with a document.
-        if row.unidentified {
-            row.unidentified = false;
-            row.numbering = Numbering::Document;
         }
         if (1..=3).contains(&k) || k == 23 {
             // These break the ID number itself: the person carries 居民身份证.

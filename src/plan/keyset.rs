@@ -258,14 +258,7 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     fn column(name: &str) -> BoundColumn {
-        BoundColumn {
-            name: name.into(),
-            ty: crate::rules::ColumnType::String,
-            arrow: DataType::Utf8,
-            title: None,
-            format: None,
-            pii: None,
-        }
+        BoundColumn::plain(name, crate::rules::ColumnType::String)
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub struct RuleSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AnomalousKeys {
-    /// `duplicated_groups`, `dangling_values` or `returned_keys`.
+    /// `duplicated_groups`, `dangling_values`, `returned_keys` or `later_copies`.
     pub unit: KeyUnit,
     pub count: u64,
 }

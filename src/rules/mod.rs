@@ -252,4 +252,22 @@ pub struct BoundColumn {
     pub format: Option<String>,
     /// Personal data kind, if declared (masked in reports and feedback).
     pub pii: Option<pii::Pii>,
+    /// Placeholder values that count as missing (text columns; compared trimmed).
+    pub null_like: Vec<String>,
+}
+
+impl BoundColumn {
+    /// A column of type `ty` with nothing else declared (no title, format, personal data or
+    /// placeholders).
+    pub fn plain(name: &str, ty: ColumnType) -> BoundColumn {
+        BoundColumn {
+            name: name.to_string(),
+            ty,
+            arrow: ty.arrow_type(),
+            title: None,
+            format: None,
+            pii: None,
+            null_like: Vec::new(),
+        }
+    }
 }
