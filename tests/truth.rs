@@ -266,7 +266,7 @@ fn death_matches_truth_in_parquet_and_gbk_csv() {
         "death",
         "record",
         &pq,
-        &["--rows", "50000", "--seed", "4", "--anomalies", "1100"],
+        &["--rows", "50000", "--seed", "4", "--anomalies", "1200"],
     );
     assert!(
         truth

@@ -20,9 +20,12 @@ both parties'), ordered by its `date`. `find` says which records are anomalous:
 - `not_latest`: a record of a person who has another record dated strictly later (a death
   recorded again later: every record but the last is anomalous).
 - `overlap`: an opening record (`opens`) of a person who has an earlier opening record
-  (strictly earlier date) that no closing record (`closes`) of the same `pair` closed on a
-  date from the earlier record's to this one's, both included (married again while still
-  married).
+  (an earlier date; or the same date, another `pair` and a smaller record key: of two
+  marriages to different partners registered on one day, the one with the greater key is
+  the second, while the same pair twice on one day is a duplicate record, not a second
+  marriage) that no closing record (`closes`)
+  of the same `pair` closed on a date from the earlier record's to this one's, both
+  included (married again while still married).
 - `close_without_open`: a closing record with no opening record of its `pair` dated on or
   before it (a divorce with no marriage before it).
 
@@ -286,6 +289,25 @@ fn reference_sql(
             .collect::<Vec<_>>()
             .join(" AND ")
     };
+    // `a`'s key sorts before `b`'s: lexicographic over the key columns.
+    let key_before = |a: &str, b: &str| {
+        (0..key.len())
+            .map(|i| {
+                let equal: Vec<String> = key[..i]
+                    .iter()
+                    .map(|c| format!("{a}.{q} = {b}.{q}", q = quoted(&c.name)))
+                    .collect();
+                let less = format!("{a}.{q} < {b}.{q}", q = quoted(&key[i].name));
+                equal
+                    .into_iter()
+                    .chain([less])
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            })
+            .map(|t| format!("({t})"))
+            .reduce(|a, b| format!("{a} OR {b}"))
+            .unwrap_or_else(|| "FALSE".to_string())
+    };
     let d = quoted(&date.name);
     let per_person = |filter: &str, extra: &str| {
         of.iter()
@@ -314,11 +336,14 @@ fn reference_sql(
             "WITH opens AS ({}), closes AS (SELECT {d} AS __qc_date, {pairs} FROM {table} \
              WHERE {closes}) \
              SELECT DISTINCT {} FROM opens later JOIN opens earlier \
-             ON earlier.__qc_person = later.__qc_person AND earlier.__qc_date < later.__qc_date \
+             ON earlier.__qc_person = later.__qc_person AND (earlier.__qc_date < later.__qc_date \
+             OR (earlier.__qc_date = later.__qc_date AND ({}) AND NOT ({}))) \
              WHERE NOT EXISTS (SELECT 1 FROM closes c WHERE {} \
              AND c.__qc_date >= earlier.__qc_date AND c.__qc_date <= later.__qc_date)",
             per_person(&opens, &format!(", {pairs}")),
             keys("later"),
+            key_before("earlier", "later"),
+            same_pair("earlier", "later"),
             same_pair("c", "earlier")
         ),
         Find::CloseWithoutOpen => format!(

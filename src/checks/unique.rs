@@ -35,9 +35,9 @@ duplicates of each other); so is a row holding one of a column's `null_like` pla
 
 ## Example
 ```yaml
-check: { unique: { columns: [id_no] } }
-check: { unique: { columns: [record_id], keep: first, order_by: [report_date] } }
+check: { unique: { columns: [record_id], keep: first, order_by: [issue_date] } }
 ```
+(`check: { unique: { columns: [id_no] } }` fails every copy.)
 
 ## Anomaly reason
 zh: {columns} 重复 · en: duplicate {columns}

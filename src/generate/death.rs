@@ -11,8 +11,9 @@
 //! (30 %) within 5. Each defect breaks
 //! exactly one rule, except that an impossible age typed into the age field also contradicts
 //! the dates, and dates moved 80 years on may make the age exceed 122. Then
-//! the set-based scenario: one person's death certified from 2026-07-01 and recorded twice,
-//! the second 3–30 days later (both copies carry the person's number: DEA-027); and, when
+//! the set-based scenarios: one person's death certified from 2026-07-01 and recorded twice,
+//! the second 3–30 days later (DEA-018; both copies carry the person's number: DEA-027); one
+//! death (person and date) reported twice before 2026-07-01 (DEA-017); and, when
 //! the marriage library is generated too, records appended for husbands who marry after
 //! their recorded death.
 
@@ -40,7 +41,7 @@ static RULES: [&str; 29] = [
 ];
 /// Row defects: one per row-level rule of the first sixteen, a loosely written ID number
 /// (DEA-022), a document type that does not fit the number (DEA-021), then one each for
-/// DEA-023 to DEA-026, DEA-028 and DEA-029; then the scenario's two rows.
+/// DEA-023 to DEA-026, DEA-028 and DEA-029; then the scenarios' pairs of rows.
 const ROW_DEFECTS: usize = 24;
 
 /// 2026-07-01, when 国卫规划发〔2026〕5号 changed certificate codes and reporting windows.
@@ -50,8 +51,12 @@ const FIRST_DEATH: i32 = 17_167;
 const LAST_DEATH: i32 = 20_757;
 /// Synthetic 统一社会信用代码 of the issuers of unidentified bodies' certificates.
 const ISSUER_CODE: &str = "12310000425006012K";
+/// A person's death recorded twice with different dates (certified from 2026-07-01).
 const TWICE_FIRST: usize = ROW_DEFECTS;
 const TWICE_SECOND: usize = ROW_DEFECTS + 1;
+/// A death reported twice: one person, one death date, two certificates (before 2026-07-01).
+const SAME_FIRST: usize = ROW_DEFECTS + 2;
+const SAME_SECOND: usize = ROW_DEFECTS + 3;
 
 /// Underlying causes for either sex (heart disease, stroke, lung cancer, COPD, diabetes, …).
 const CAUSES: [&str; 10] = [
@@ -200,7 +205,7 @@ impl TableGen for Record {
     }
 
     fn defects(&self) -> usize {
-        TWICE_SECOND + 1
+        SAME_SECOND + 1
     }
 
     fn clean_row(&self, cx: &RowCx<'_>, rng: &mut StdRng, index: u64) -> Row {
@@ -248,15 +253,34 @@ impl TableGen for Record {
     ) -> &'static [&'static str] {
         match k {
             // The last anomalous row has no second record.
-            TWICE_FIRST if ordinal + 1 < cx.anomalous.len() => {
-                // Certified from 2026-07-01, so both copies carry the person's number.
-                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH - 30);
-                redate(row, rng, death);
-                return &RULES[16..18];
-            }
-            TWICE_FIRST => {
+            TWICE_FIRST | SAME_FIRST if ordinal + 1 == cx.anomalous.len() => {
                 row.numbering = Numbering::Missing;
                 return &RULES[0..1];
+            }
+            TWICE_FIRST => {
+                // Certified from 2026-07-01, so both copies carry the person's number; a
+                // later record exists (DEA-018), dated otherwise (not DEA-017).
+                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH - 30);
+                redate(row, rng, death);
+                return &["DEA-018"];
+            }
+            SAME_FIRST => {
+                // Certified before 2026-07-01: the two certificates carry the issuers' numbers.
+                let death = death_between(rng, &row.person, FIRST_DEATH, NEW_CERTIFICATE - 30);
+                redate(row, rng, death);
+                return &["DEA-017"];
+            }
+            SAME_SECOND => {
+                let first = cx.anomalous[ordinal - 1];
+                let (earlier, _, _) = super::table::row_at(self, cx, first);
+                let index = cx.anomalous[ordinal];
+                *row = Record::record(rng, index, earlier.person, earlier.death);
+                // Issued 1–3 days after the first and reported after it.
+                row.issue = earlier.issue + Duration::days(rng.random_range(1..=3));
+                row.report = (row.issue + Duration::days(rng.random_range(0..=12)))
+                    .max(earlier.report + Duration::days(1));
+                row.cremation = earlier.cremation;
+                return &["DEA-017"];
             }
             TWICE_SECOND => {
                 let first = cx.anomalous[ordinal - 1];
@@ -266,7 +290,7 @@ impl TableGen for Record {
                 let death = earlier.death + Duration::days(rng.random_range(3..=30));
                 let index = cx.anomalous[ordinal];
                 *row = Record::record(rng, index, earlier.person, death);
-                return &["DEA-017", "DEA-027"];
+                return &["DEA-027"];
             }
             _ => {}
         }

@@ -421,8 +421,14 @@ impl TableGen for Registration {
             Some(Scenario::Overlap) => match self.overlap_partner(cx, index) {
                 Some(partner) => {
                     row.male = partner.male;
-                    row.reg_date =
-                        partner.reg_date + chrono::Duration::days(rng.random_range(30..=300));
+                    // Now and then on the partner's own day, when the partner's registration
+                    // id sorts first (of one day's two, the greater key is the second).
+                    let days = if partner.reg_id < row.reg_id && rng.random_bool(0.3) {
+                        0
+                    } else {
+                        rng.random_range(30..=300)
+                    };
+                    row.reg_date = partner.reg_date + chrono::Duration::days(days);
                     Registration::recertify(row);
                     &RULES[22..23]
                 }

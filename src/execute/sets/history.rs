@@ -773,8 +773,15 @@ fn not_latest(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
 }
 
 /// `overlap` over one person's records: an opening record with an earlier opening record
-/// that no closing record of its pair closed in between (both days included).
+/// (an earlier date, or the same date, another pair and a smaller key) that no closing record
+/// of its pair closed in between (both days included).
 fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
+    // Keys are held in arrow's row format, whose bytes sort as the values do.
+    let key_before = |a: usize, b: usize| {
+        records.keys[a]
+            .zip(records.keys[b])
+            .is_some_and(|(a, b)| records.value(a) < records.value(b))
+    };
     let closed = |pair: Option<Span>, from: i64, to: i64| {
         let Some(pair) = pair else { return false };
         ids.iter().any(|&c| {
@@ -787,10 +794,18 @@ fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
         let Some(to) = records.dates[later] else {
             continue;
         };
+        // On one day, a record of another pair (the same pair twice is a duplicate record).
+        let other_pair = |earlier: usize| {
+            records.pairs[earlier]
+                .zip(records.pairs[later])
+                .is_some_and(|(a, b)| records.value(a) != records.value(b))
+        };
         let overlapped = ids.iter().any(|&earlier| {
             records.opens[earlier]
-                && records.dates[earlier]
-                    .is_some_and(|from| from < to && !closed(records.pairs[earlier], from, to))
+                && records.dates[earlier].is_some_and(|from| {
+                    (from < to || (from == to && key_before(earlier, later) && other_pair(earlier)))
+                        && !closed(records.pairs[earlier], from, to)
+                })
         });
         if overlapped {
             anomalous.push(later);
