@@ -210,10 +210,10 @@ fn marriage_matches_truth_in_parquet_and_csv() {
         "marriage",
         "registration",
         &pq,
-        &["--rows", "60000", "--seed", "8", "--anomalies", "1200"],
+        &["--rows", "60000", "--seed", "8", "--anomalies", "1500"],
     );
-    assert_eq!(truth.anomalous_rows, 1200);
-    // 26 kinds of injury take turns (MAR-022 needs the death library): 46 rows each; some
+    assert_eq!(truth.anomalous_rows, 1500);
+    // 31 kinds of injury take turns (MAR-022 needs the death library): 48 rows each; some
     // injuries break two rules by construction.
     assert!(
         truth
@@ -266,7 +266,7 @@ fn death_matches_truth_in_parquet_and_gbk_csv() {
         "death",
         "record",
         &pq,
-        &["--rows", "50000", "--seed", "4", "--anomalies", "1200"],
+        &["--rows", "50000", "--seed", "4", "--anomalies", "1400"],
     );
     assert!(
         truth

@@ -2,30 +2,51 @@
 //! `Han` is a Chinese character):
 //!
 //! ```text
-//! address  = [city] [district] [street] [zone] [road] [lane] [number] [building] [room] rest
+//! address  = [city] [district] [street] [zone] [road] [group] [lane] [number] [building]
+//!            [room] rest
 //! city     = "上海市" | "上海"
-//! district = Han{1,5} ("新区" | "区" | "县")              黄浦区 浦东新区 崇明县
+//! district = Han{1,5} ("新区" | "区" | "县"), not ending as a zone does   黄浦区 浦东新区 崇明县
 //! street   = Han{1,8} ("镇街道" | "街道" | "镇" | "乡")    南京东路街道 真如镇街道 七宝镇 横沙乡
 //! zone     = (Han|"（"|"）"){1,30} ("开发区" | "工业区" | "园区" | "新区" | "农场" | "林场"
 //!            | "度假区" | "加工区" | "旅游区" | "试验区") ["（" Han+ "）"]
 //!                                                          张江高科技园区 前卫农场
 //!                                                          中国（上海）自由贸易试验区（保税片区）
 //! road     = (Han|digit){1,20} ("公路" | "大道" | "路" | "街" | "巷" | "新村" | "村")
-//!                                                          四川北路 沪南公路 曹杨二村
-//! lane     = digits "弄"                                   1746弄
+//!                                                          四川北路 沪南公路 曹杨二村 新村路
+//! group    = digits "组"                                   3组 (村民小组)
+//! lane     = digits "弄" [digits "支弄"]                   1746弄 100弄3支弄
 //! number   = digits ["-" digits] "号" [甲乙丙丁]           45号 12-1号 12号甲
 //! building = digits ("幢" | "栋" | "号楼")                 3号楼
 //! room     = digits "室"                                   601室
 //! rest     = anything left (unparsed)
 //! ```
 //!
-//! Each part is the shortest text that ends with its suffix, so 南京东路街道 is a street and
-//! the road comes after it; parts are read left to right, each once (no backtracking). An
-//! address the grammar cannot read gives NULL parts (and `rest`). Digits are ASCII 0–9.
+//! Full-width digits, letters and hyphens (`１００弄５号`) are read as their ASCII forms first
+//! (the parts then hold the ASCII form). Each part is the shortest text that ends with its
+//! suffix, so 南京东路街道 is a street and the road comes after it; a road is the shortest
+//! that leaves a digit or nothing after it (新村路123号 is the road 新村路, not 新村 and
+//! 路123号), else the shortest. A district may not end with a zone's suffix (漕河泾开发区 is a
+//! zone). Parts are read left to right, each once. An address the grammar cannot read gives
+//! NULL parts (and `rest`). Digits are ASCII 0–9.
+
+use std::borrow::Cow;
 
 /// The parts of an address, by name.
-pub const PARTS: [&str; 9] = [
-    "district", "street", "zone", "road", "lane", "number", "building", "room", "rest",
+pub const PARTS: [&str; 10] = [
+    "district", "street", "zone", "road", "group", "lane", "number", "building", "room", "rest",
+];
+
+/// Suffixes of zones that never end a district's name.
+const ZONE_ONLY: [&str; 9] = [
+    "开发区",
+    "工业区",
+    "园区",
+    "农场",
+    "林场",
+    "度假区",
+    "加工区",
+    "旅游区",
+    "试验区",
 ];
 
 /// A Chinese character (CJK unified ideographs, extensions and compatibility, 〇).
@@ -34,8 +55,14 @@ fn is_han(c: char) -> bool {
 }
 
 /// The shortest prefix of `s` made of 1..=`max` characters accepted by `body`, then one of
-/// `suffixes` (tried in order); its length in bytes.
-fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str]) -> Option<usize> {
+/// `suffixes` (the first that matches, in order), whose length in bytes `accept` takes.
+fn first_end(
+    s: &str,
+    max: usize,
+    body: impl Fn(char) -> bool,
+    suffixes: &[&str],
+    accept: impl Fn(usize) -> bool,
+) -> Option<usize> {
     let mut chars = s.char_indices().peekable();
     for _ in 0..max {
         let (_, c) = chars.next()?;
@@ -51,10 +78,19 @@ fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str])
             .iter()
             .find(|x| x.chars().next() == Some(next) && s[end..].starts_with(**x))
         {
-            return Some(end + suffix.len());
+            let n = end + suffix.len();
+            if accept(n) {
+                return Some(n);
+            }
         }
     }
     None
+}
+
+/// The shortest prefix of `s` made of 1..=`max` characters accepted by `body`, then one of
+/// `suffixes` (tried in order); its length in bytes.
+fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str]) -> Option<usize> {
+    first_end(s, max, body, suffixes, |_| true)
 }
 
 /// Length in bytes of the ASCII digits `s` starts with.
@@ -94,7 +130,7 @@ fn house_number(s: &str) -> Option<usize> {
 }
 
 /// Cut the first `len` bytes of `s` (when the part was found) into `parts[slot]`.
-fn take<'a>(parts: &mut [Option<&'a str>; 9], slot: usize, len: Option<usize>, s: &mut &'a str) {
+fn take<'a>(parts: &mut [Option<&'a str>; 10], slot: usize, len: Option<usize>, s: &mut &'a str) {
     if let Some(n) = len {
         let (head, tail) = s.split_at(n);
         parts[slot] = Some(head);
@@ -102,9 +138,31 @@ fn take<'a>(parts: &mut [Option<&'a str>; 9], slot: usize, len: Option<usize>, s
     }
 }
 
-/// Split `address` into [`PARTS`], in grammar order; absent parts are `None`.
-pub fn parse(address: &str) -> [Option<&str>; 9] {
-    let mut parts = [None; 9];
+/// `address` with full-width digits, Latin letters and hyphens in their ASCII forms
+/// (borrowed when it has none).
+pub fn normalized(address: &str) -> Cow<'_, str> {
+    let wide = |c: char| matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '－');
+    if !address.chars().any(wide) {
+        return Cow::Borrowed(address);
+    }
+    Cow::Owned(
+        address
+            .chars()
+            .map(|c| {
+                if wide(c) {
+                    char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c)
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Split `address` (already [`normalized`]) into [`PARTS`], in grammar order; absent parts
+/// are `None`.
+pub fn parse(address: &str) -> [Option<&str>; 10] {
+    let mut parts = [None; 10];
     let mut s = address.trim();
     for city in ["上海市", "上海"] {
         if let Some(rest) = s.strip_prefix(city) {
@@ -113,12 +171,9 @@ pub fn parse(address: &str) -> [Option<&str>; 9] {
         }
     }
     let han_or_paren = |c: char| is_han(c) || "（）()".contains(c);
-    take(
-        &mut parts,
-        0,
-        shortest(s, 5, is_han, &["新区", "区", "县"]),
-        &mut s,
-    );
+    let district = shortest(s, 5, is_han, &["新区", "区", "县"])
+        .filter(|&n| !ZONE_ONLY.iter().any(|z| s[..n].ends_with(z)));
+    take(&mut parts, 0, district, &mut s);
     // "真如镇街道" is one street: the longer suffix is tried first.
     take(
         &mut parts,
@@ -156,39 +211,53 @@ pub fn parse(address: &str) -> [Option<&str>; 9] {
     });
     take(&mut parts, 2, zone, &mut s);
     let roads = ["公路", "大道", "路", "街", "巷", "新村", "村"];
-    take(
-        &mut parts,
-        3,
-        shortest(s, 20, |c| is_han(c) || c.is_ascii_digit(), &roads),
-        &mut s,
-    );
-    take(&mut parts, 4, numbered(s, &["弄"]), &mut s);
+    // The shortest road after which a numbered part (or nothing) follows: a suffix
+    // character inside a name (新村路) does not end the road.
+    let road_char = |c: char| is_han(c) || c.is_ascii_digit();
+    let numbered_after = |n: usize| s[n..].is_empty() || s.as_bytes()[n].is_ascii_digit();
+    let road = first_end(s, 20, road_char, &roads, numbered_after)
+        .or_else(|| shortest(s, 20, road_char, &roads));
+    take(&mut parts, 3, road, &mut s);
+    take(&mut parts, 4, numbered(s, &["组"]), &mut s);
+    let lane = numbered(s, &["弄"]).map(|n| n + numbered(&s[n..], &["支弄"]).unwrap_or(0));
+    take(&mut parts, 5, lane, &mut s);
     // "3号楼" is a building, not number 3 followed by 楼.
     if let Some(n) = numbered(s, &["号楼"]) {
-        take(&mut parts, 6, Some(n), &mut s);
+        take(&mut parts, 7, Some(n), &mut s);
     } else {
-        take(&mut parts, 5, house_number(s), &mut s);
-        take(&mut parts, 6, numbered(s, &["幢", "栋", "号楼"]), &mut s);
+        take(&mut parts, 6, house_number(s), &mut s);
+        take(&mut parts, 7, numbered(s, &["幢", "栋", "号楼"]), &mut s);
     }
-    take(&mut parts, 7, numbered(s, &["室"]), &mut s);
+    take(&mut parts, 8, numbered(s, &["室"]), &mut s);
     if !s.is_empty() {
-        parts[8] = Some(s);
+        parts[9] = Some(s);
     }
     parts
 }
 
-/// One part of `address` (see [`PARTS`]), or `None` when absent.
-pub fn part<'a>(address: &'a str, name: &str) -> Option<&'a str> {
+/// One part of `address` (see [`PARTS`]), or `None` when absent. Borrowed from `address`
+/// unless it had full-width characters to normalize.
+pub fn part<'a>(address: &'a str, name: &str) -> Option<Cow<'a, str>> {
     let i = PARTS.iter().position(|p| *p == name)?;
-    parse(address)[i]
+    match normalized(address) {
+        Cow::Borrowed(a) => parse(a)[i].map(Cow::Borrowed),
+        Cow::Owned(a) => parse(&a)[i].map(|p| Cow::Owned(p.to_string())),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parts(a: &str) -> Vec<Option<&str>> {
-        PARTS.iter().map(|p| part(a, p)).collect()
+    fn parts(a: &str) -> Vec<Option<String>> {
+        PARTS
+            .iter()
+            .map(|p| part(a, p).map(Cow::into_owned))
+            .collect()
+    }
+
+    fn one(a: &str, name: &str) -> Option<String> {
+        part(a, name).map(Cow::into_owned)
     }
 
     #[test]
@@ -196,64 +265,115 @@ mod tests {
         assert_eq!(
             parts("上海市黄浦区南京东路街道四川中路100弄5号601室"),
             vec![
-                Some("黄浦区"),
-                Some("南京东路街道"),
+                Some("黄浦区".into()),
+                Some("南京东路街道".into()),
                 None,
-                Some("四川中路"),
-                Some("100弄"),
-                Some("5号"),
+                Some("四川中路".into()),
                 None,
-                Some("601室"),
+                Some("100弄".into()),
+                Some("5号".into()),
+                None,
+                Some("601室".into()),
                 None
             ]
         );
         assert_eq!(
             parts("上海市浦东新区沪南公路28弄3号楼"),
             vec![
-                Some("浦东新区"),
+                Some("浦东新区".into()),
                 None,
                 None,
-                Some("沪南公路"),
-                Some("28弄"),
+                Some("沪南公路".into()),
                 None,
-                Some("3号楼"),
+                Some("28弄".into()),
+                None,
+                Some("3号楼".into()),
                 None,
                 None
             ]
         );
-        assert_eq!(part("曹杨二村68号101室", "road"), Some("曹杨二村"));
+        assert_eq!(one("曹杨二村68号101室", "road"), Some("曹杨二村".into()));
         assert_eq!(
-            part("上海市普陀区真如镇街道江场路8弄255号", "street"),
-            Some("真如镇街道")
+            one("上海市普陀区真如镇街道江场路8弄255号", "street"),
+            Some("真如镇街道".into())
         );
         assert_eq!(
-            part("上海市普陀区真如镇街道江场路8弄255号", "road"),
-            Some("江场路")
+            one("上海市普陀区真如镇街道江场路8弄255号", "road"),
+            Some("江场路".into())
         );
-        assert_eq!(part("曹杨二村68号101室", "number"), Some("68号"));
+        assert_eq!(one("曹杨二村68号101室", "number"), Some("68号".into()));
         assert_eq!(
-            part("上海市闵行区七宝镇羽山路12-1号", "number"),
-            Some("12-1号")
-        );
-        assert_eq!(
-            part("上海市崇明县横沙乡丰乐村12号甲", "number"),
-            Some("12号甲")
+            one("上海市闵行区七宝镇羽山路12-1号", "number"),
+            Some("12-1号".into())
         );
         assert_eq!(
-            part("上海市崇明县横沙乡丰乐村12号甲", "district"),
-            Some("崇明县")
+            one("上海市崇明县横沙乡丰乐村12号甲", "number"),
+            Some("12号甲".into())
         );
-        assert_eq!(part("上海市黄浦区长乐路甲12号", "number"), None);
-        assert_eq!(part("上海市黄浦区长乐路甲12号", "rest"), Some("甲12号"));
+        assert_eq!(
+            one("上海市崇明县横沙乡丰乐村12号甲", "district"),
+            Some("崇明县".into())
+        );
+        assert_eq!(one("上海市黄浦区长乐路甲12号", "number"), None);
+        assert_eq!(
+            one("上海市黄浦区长乐路甲12号", "rest"),
+            Some("甲12号".into())
+        );
         let ftz = "上海市浦东新区中国（上海）自由贸易试验区（保税片区）四川北路147弄756号";
         assert_eq!(
-            part(ftz, "zone"),
-            Some("中国（上海）自由贸易试验区（保税片区）")
+            one(ftz, "zone"),
+            Some("中国（上海）自由贸易试验区（保税片区）".into())
         );
-        assert_eq!(part(ftz, "road"), Some("四川北路"));
+        assert_eq!(one(ftz, "road"), Some("四川北路".into()));
         assert_eq!(
-            part("上海市崇明区前卫农场长乐路3号", "zone"),
-            Some("前卫农场")
+            one("上海市崇明区前卫农场长乐路3号", "zone"),
+            Some("前卫农场".into())
+        );
+    }
+
+    #[test]
+    fn grammar_cases_of_the_domain_review() {
+        // A suffix character inside a road's name does not end the road.
+        assert_eq!(
+            one("上海市普陀区新村路123号", "road"),
+            Some("新村路".into())
+        );
+        assert_eq!(
+            one("上海市普陀区新村路123号", "number"),
+            Some("123号".into())
+        );
+        // 村民小组.
+        let village = "上海市青浦区练塘镇东厍村3组12号";
+        assert_eq!(one(village, "road"), Some("东厍村".into()));
+        assert_eq!(one(village, "group"), Some("3组".into()));
+        assert_eq!(one(village, "number"), Some("12号".into()));
+        // 支弄.
+        let branch = "上海市黄浦区长乐路100弄3支弄5号";
+        assert_eq!(one(branch, "lane"), Some("100弄3支弄".into()));
+        assert_eq!(one(branch, "number"), Some("5号".into()));
+        assert_eq!(one(branch, "rest"), None);
+        // A lane-only (estate-level) address: no number, nothing left over.
+        let estate = "上海市浦东新区花木路100弄";
+        assert_eq!(one(estate, "lane"), Some("100弄".into()));
+        assert_eq!(one(estate, "number"), None);
+        assert_eq!(one(estate, "rest"), None);
+        // Full-width digits are read as ASCII.
+        let wide = "上海市黄浦区四川中路１００弄５号";
+        assert_eq!(one(wide, "lane"), Some("100弄".into()));
+        assert_eq!(one(wide, "number"), Some("5号".into()));
+        assert_eq!(
+            one("上海市黄浦区四川中路１２－１号", "number"),
+            Some("12-1号".into())
+        );
+        // A development zone is not a district.
+        let zone = "上海市漕河泾开发区宜山路700号";
+        assert_eq!(one(zone, "district"), None);
+        assert_eq!(one(zone, "zone"), Some("漕河泾开发区".into()));
+        assert_eq!(one(zone, "road"), Some("宜山路".into()));
+        // 浦东新区 stays a district (新区 ends districts and zones alike).
+        assert_eq!(
+            one("上海市浦东新区沪南公路28弄", "district"),
+            Some("浦东新区".into())
         );
     }
 }

@@ -262,57 +262,49 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new(
                 "qc_addr_district",
-                TextFn::Text(|s| address::part(s, "district").map(Cow::Borrowed)),
+                TextFn::Text(|s| address::part(s, "district")),
             ),
             "district part of an address text (黄浦区), per the address grammar in README",
         ),
         (
             TextUdf::new(
                 "qc_addr_street",
-                TextFn::Text(|s| address::part(s, "street").map(Cow::Borrowed)),
+                TextFn::Text(|s| address::part(s, "street")),
             ),
             "street/town part (南京东路街道, 七宝镇)",
         ),
         (
-            TextUdf::new(
-                "qc_addr_zone",
-                TextFn::Text(|s| address::part(s, "zone").map(Cow::Borrowed)),
-            ),
+            TextUdf::new("qc_addr_zone", TextFn::Text(|s| address::part(s, "zone"))),
             "development zone, park or farm standing for a street (张江高科技园区, 前卫农场)",
         ),
         (
-            TextUdf::new(
-                "qc_addr_road",
-                TextFn::Text(|s| address::part(s, "road").map(Cow::Borrowed)),
-            ),
+            TextUdf::new("qc_addr_road", TextFn::Text(|s| address::part(s, "road"))),
             "road part (四川北路, 沪南公路, 曹杨二村)",
         ),
         (
-            TextUdf::new(
-                "qc_addr_lane",
-                TextFn::Text(|s| address::part(s, "lane").map(Cow::Borrowed)),
-            ),
-            "lane part (1746弄)",
+            TextUdf::new("qc_addr_group", TextFn::Text(|s| address::part(s, "group"))),
+            "villagers' group part (3组, 村民小组)",
+        ),
+        (
+            TextUdf::new("qc_addr_lane", TextFn::Text(|s| address::part(s, "lane"))),
+            "lane part (1746弄, 100弄3支弄)",
         ),
         (
             TextUdf::new(
                 "qc_addr_number",
-                TextFn::Text(|s| address::part(s, "number").map(Cow::Borrowed)),
+                TextFn::Text(|s| address::part(s, "number")),
             ),
             "house number part (45号, 12-1号, 12号甲)",
         ),
         (
             TextUdf::new(
                 "qc_addr_building",
-                TextFn::Text(|s| address::part(s, "building").map(Cow::Borrowed)),
+                TextFn::Text(|s| address::part(s, "building")),
             ),
             "building part (3号楼, 5幢)",
         ),
         (
-            TextUdf::new(
-                "qc_addr_room",
-                TextFn::Text(|s| address::part(s, "room").map(Cow::Borrowed)),
-            ),
+            TextUdf::new("qc_addr_room", TextFn::Text(|s| address::part(s, "room"))),
             "room part (601室)",
         ),
         (

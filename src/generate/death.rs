@@ -33,16 +33,18 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-static RULES: [&str; 29] = [
+static RULES: [&str; 33] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
     "DEA-017", "DEA-018", "DEA-019", "DEA-020", "DEA-021", "DEA-022", "DEA-023", "DEA-024",
-    "DEA-025", "DEA-026", "DEA-028", "DEA-029", "DEA-027",
+    "DEA-025", "DEA-026", "DEA-028", "DEA-029", "DEA-027", "DEA-030", "DEA-031", "DEA-032",
+    "DEA-033",
 ];
 /// Row defects: one per row-level rule of the first sixteen, a loosely written ID number
 /// (DEA-022), a document type that does not fit the number (DEA-021), then one each for
-/// DEA-023 to DEA-026, DEA-028 and DEA-029; then the scenarios' pairs of rows.
-const ROW_DEFECTS: usize = 24;
+/// DEA-023 to DEA-026, DEA-028 and DEA-029, and the presence rules DEA-030 to DEA-033; then
+/// the scenarios' pairs of rows.
+const ROW_DEFECTS: usize = 28;
 
 /// 2026-07-01, when 国卫规划发〔2026〕5号 changed certificate codes and reporting windows.
 const NEW_CERTIFICATE: i32 = 20_635;
@@ -89,6 +91,8 @@ pub struct Row {
     unidentified: bool,
     /// The age field, when recorded.
     age_written: bool,
+    /// Fields left empty by a defect: death date, underlying cause, ID number, medium.
+    missing: [bool; 4],
     provider: String,
     person: Party,
     death: NaiveDate,
@@ -133,6 +137,7 @@ impl Record {
             medium: "1",
             unidentified: false,
             age_written: true,
+            missing: [false; 4],
             provider,
             person,
             death,
@@ -344,6 +349,15 @@ impl TableGen for Record {
                 row.icd10 = "C61".into();
                 return &["DEA-028"];
             }
+            24..=27 => {
+                if k == 27 && crate::values::days(row.issue) < NEW_CERTIFICATE {
+                    // The medium is recorded from 2026-07-01.
+                    let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH);
+                    redate(row, rng, death);
+                }
+                row.missing[k - 24] = true;
+                return &RULES[k + 5..=k + 5];
+            }
             23 => {
                 // A birth date typed after the death date; the ID number keeps the real one,
                 // and no age is recorded.
@@ -477,10 +491,10 @@ impl TableGen for Record {
                     "无".to_string()
                 })
             }),
-            text_column(rows, |r| known(r).then(|| r.person.id())),
+            text_column(rows, |r| (known(r) && !r.missing[2]).then(|| r.person.id())),
             text_column(rows, |r| Some(r.person.sex.to_string())),
             date_column(rows, |r| known(r).then_some(r.person.birth)),
-            date_column(rows, |r| Some(r.death)),
+            date_column(rows, |r| (!r.missing[0]).then_some(r.death)),
             Arc::new(
                 rows.iter()
                     .map(|r| (known(r) && r.age_written).then_some(r.age))
@@ -488,7 +502,7 @@ impl TableGen for Record {
             ),
             text_column(rows, |r| Some(r.place.to_string())),
             text_column(rows, |r| r.pregnancy.map(str::to_string)),
-            text_column(rows, |r| Some(r.icd10.clone())),
+            text_column(rows, |r| (!r.missing[1]).then(|| r.icd10.clone())),
             date_column(rows, |r| Some(r.issue)),
             date_column(rows, |r| Some(r.report)),
             date_column(rows, |r| r.cremation),
@@ -502,7 +516,7 @@ impl TableGen for Record {
                     "无".to_string()
                 })
             }),
-            text_column(rows, |r| Some(r.medium.to_string())),
+            text_column(rows, |r| (!r.missing[3]).then(|| r.medium.to_string())),
         ];
         RecordBatch::try_new(self.schema(), columns)
             .map_err(|e| Error::Internal(format!("generated batch: {e}")))

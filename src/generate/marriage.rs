@@ -32,16 +32,18 @@ use crate::error::{Error, Result};
 pub const TABLE: &str = "registration";
 
 /// The rules of `rules/marriage.yaml`, in order; row defect `k` < 20 breaks `RULES[k]`.
-static RULES: [&str; 27] = [
+static RULES: [&str; 31] = [
     "MAR-001", "MAR-002", "MAR-003", "MAR-004", "MAR-005", "MAR-006", "MAR-007", "MAR-008",
     "MAR-009", "MAR-010", "MAR-011", "MAR-012", "MAR-013", "MAR-014", "MAR-015", "MAR-016",
     "MAR-017", "MAR-018", "MAR-019", "MAR-020", "MAR-021", "MAR-022", "MAR-023", "MAR-024",
-    "MAR-025", "MAR-026", "MAR-027",
+    "MAR-025", "MAR-026", "MAR-027", "MAR-028", "MAR-029", "MAR-030", "MAR-031",
 ];
 
 /// Row defects: one per row-level rule of the first twenty, then a loosely written ID number
-/// (MAR-027) and a document type that does not fit the number (MAR-026).
-const ROW_DEFECTS: usize = 22;
+/// (MAR-027), a document type that does not fit the number (MAR-026), and the presence
+/// rules MAR-028 to MAR-031 (no date; no ID number of either party; a divorce of 2021 on
+/// with no application date).
+const ROW_DEFECTS: usize = 26;
 
 /// Set-based scenarios, after the row defects in the rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +88,8 @@ pub struct Row {
     female: Party,
     /// The male party's document type as written, when it differs from his document's.
     male_doc_written: Option<&'static str>,
+    /// Fields left empty by a defect: registration date, male and female ID numbers.
+    missing: [bool; 3],
 }
 
 impl Row {
@@ -152,6 +156,7 @@ impl Registration {
             male,
             female,
             male_doc_written: None,
+            missing: [false; 3],
         };
         Registration::recertify(&mut row);
         row
@@ -273,6 +278,21 @@ impl Registration {
                 row.male.doc = Doc::Passport;
                 row.male_doc_written = Some(Doc::HkResident.name());
                 return &["MAR-026"];
+            }
+            22..=24 => {
+                row.missing[k - 22] = true;
+                return &RULES[k + 5..=k + 5];
+            }
+            25 => {
+                // A divorce under the cooling-off rules with no application date; the couple
+                // has no marriage here either.
+                row.business = "离婚".into();
+                if row.reg_date < date(18_659) {
+                    row.reg_date = date(19_144); // 2022-06-01
+                }
+                row.application = None;
+                Registration::recertify(row);
+                return &["MAR-031", "MAR-024"];
             }
             _ => {
                 row.business = "补领结婚证".into();
@@ -480,19 +500,19 @@ impl TableGen for Registration {
                     )
                 }))
             }),
-            date_column(rows, |r| Some(r.reg_date)),
+            date_column(rows, |r| (!r.missing[0]).then_some(r.reg_date)),
             date_column(rows, |r| r.application),
             text_column(rows, |r| Some(r.organ.to_string())),
             text_column(rows, |r| Some(r.male.name.clone())),
             text_column(rows, |r| {
                 Some(r.male_doc_written.unwrap_or(r.male.doc.name()).to_string())
             }),
-            text_column(rows, |r| Some(r.male.id())),
+            text_column(rows, |r| (!r.missing[1]).then(|| r.male.id())),
             date_column(rows, |r| Some(r.male.birth)),
             text_column(rows, |r| Some(r.male.sex.to_string())),
             text_column(rows, |r| Some(r.female.name.clone())),
             text_column(rows, |r| Some(r.female.doc.name().to_string())),
-            text_column(rows, |r| Some(r.female.id())),
+            text_column(rows, |r| (!r.missing[2]).then(|| r.female.id())),
             date_column(rows, |r| Some(r.female.birth)),
             text_column(rows, |r| Some(r.female.sex.to_string())),
         ];

@@ -99,10 +99,12 @@ pub enum Defect {
     AncientUpdate,
     PointInOtherDistrict,
     AddressWithoutNumber,
+    /// The address text's digits written full-width (１２号): readable, not standard.
+    WideDigits,
 }
 
 impl Defect {
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 17] = [
         Defect::NullCode,
         Defect::MalformedCode,
         Defect::NullAddress,
@@ -119,6 +121,7 @@ impl Defect {
         Defect::AncientUpdate,
         Defect::PointInOtherDistrict,
         Defect::AddressWithoutNumber,
+        Defect::WideDigits,
     ];
 
     /// The rule of `rules/spatial.yaml` a row with this defect fails (and no other).
@@ -141,15 +144,16 @@ impl Defect {
             Defect::AncientUpdate => "ADR-014",
             Defect::PointInOtherDistrict => "ADR-015",
             Defect::AddressWithoutNumber => "ADR-016",
+            Defect::WideDigits => "ADR-018",
         }
     }
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub static RULES: [&str; 17] = [
+pub static RULES: [&str; 18] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
     "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
-    "ADR-017",
+    "ADR-018", "ADR-017",
 ];
 
 #[derive(Debug, Clone)]
@@ -336,6 +340,16 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
         }
         Defect::AddressWithoutNumber => {
             row.address = Some(format!("上海市{}{}", row.district_name, row.road));
+        }
+        Defect::WideDigits => {
+            row.address = row.address.as_ref().map(|a| {
+                a.chars()
+                    .map(|c| match c {
+                        '0'..='9' => char::from_u32(u32::from(c) + 0xFEE0).unwrap_or(c),
+                        c => c,
+                    })
+                    .collect()
+            });
         }
     }
 }
