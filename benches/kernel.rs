@@ -73,7 +73,7 @@ fn bench_pack(c: &mut Criterion, name: &str, pack: &str) {
         .build()
         .expect("runtime");
     let (ctx, plan, physical, rows) = prepare(&rt, pack);
-    let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan.layout);
+    let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan);
     let mut g = c.benchmark_group("fused_kernel");
     g.throughput(Throughput::Elements(rows));
     g.bench_function(name, |b| {

@@ -544,4 +544,59 @@ fn points_find_their_district_and_distance() {
         assert_eq!(failed(t, id).0, n, "{id}");
     }
     assert_eq!(failed(t, "T-AT").1, 7, "every row with a point is judged");
+    // T-FAR's `explain` says, for each failing row only, where the point lies.
+    let mut explained = Vec::new();
+    qc::execute::export::read_export(
+        &dir.path().join(t.anomalies_file.as_ref().unwrap()),
+        |row| {
+            let id = row
+                .values
+                .iter()
+                .find(|(c, _)| c == "id")
+                .and_then(|(_, v)| v.clone());
+            for (rule, text) in row.explanations {
+                explained.push((id.clone().unwrap_or_default(), rule, text));
+            }
+            true
+        },
+    )
+    .unwrap();
+    explained.sort();
+    let places: Vec<(&str, &str, bool)> = explained
+        .iter()
+        .map(|(id, rule, text)| {
+            let place = ["黄浦区", "浦东新区", "上海市外"]
+                .into_iter()
+                .find(|p| text.starts_with(&format!("坐标位于{p}")))
+                .unwrap_or(text.as_str());
+            (id.as_str(), place, rule == "T-FAR" && text.ends_with(" 米"))
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("2", "黄浦区", true),
+            ("4", "上海市外", true),
+            ("7", "浦东新区", true)
+        ]
+    );
+    // The feedback line carries it after the reason.
+    let store = dir.path().join("qc.db");
+    let fb = dir.path().join("feedback");
+    let o = crate::util::run(&[
+        "feedback",
+        "--store",
+        &store.to_string_lossy(),
+        "--out",
+        &fb.to_string_lossy(),
+    ]);
+    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    let text: String = std::fs::read_dir(&fb)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "csv").then(|| std::fs::read_to_string(path).ok())?
+        })
+        .collect();
+    assert!(text.contains("（坐标位于浦东新区，距所填区 "), "{text}");
 }

@@ -135,6 +135,8 @@ pub struct BoundRule {
     pub builtin: bool,
     /// Why a row fails: Chinese, English.
     pub reason: (String, String),
+    /// Row rules: text saying what is wrong with a failing row (the rule's `explain`).
+    pub explain: Option<Expr>,
 }
 
 /// What decides a rule's verdict on a row.

@@ -124,6 +124,10 @@ pub struct RuleDoc {
     #[serde(default)]
     pub threshold: Option<Threshold>,
     pub check: Spanned<CheckDoc>,
+    /// SQL text over a failing row that says what is wrong with it, shown after the reason
+    /// in exports and feedback (e.g. the district a point actually lies in).
+    #[serde(default)]
+    pub explain: Option<Spanned<String>>,
 }
 
 /// A check of a table as a whole: it has a verdict but no anomalous rows.

@@ -443,6 +443,10 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         .when
         .as_ref()
         .and_then(|w| crate::checks::expr::bind_boolean(w, "when", cx));
+    let explain = r
+        .explain
+        .as_ref()
+        .and_then(|e| crate::checks::expr::bind_text(e, cx));
     let check = if r.check.value.is_set() {
         Some(RuleCheck::Set(None))
     } else {
@@ -468,7 +472,20 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         RuleCheck::Row(e) => RuleCheck::Row(missing(e, cx)?),
         set @ RuleCheck::Set(_) => set,
     };
-    if r.when.is_some() && when.is_none() {
+    let explain = match explain {
+        Some(e) => Some(missing(e, cx)?),
+        None => None,
+    };
+    if (r.when.is_some() && when.is_none()) || (r.explain.is_some() && explain.is_none()) {
+        return None;
+    }
+    if let (Some(at), RuleCheck::Set(_)) = (&r.explain, &check) {
+        cx.error(
+            Code::InvalidOption,
+            at,
+            "`explain` describes a failing row of a row rule; a set-based rule's rows fail by \
+             their group",
+        );
         return None;
     }
     Some(BoundRule {
@@ -484,6 +501,7 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         threshold: r.threshold.unwrap_or_default(),
         builtin: false,
         reason: r.check.value.reason(),
+        explain,
     })
 }
 
@@ -568,6 +586,7 @@ fn parse_rules() -> Vec<BoundRule> {
             threshold: Threshold::default(),
             builtin: true,
             reason: (e.rule_name().to_string(), e.rule_name_en().to_string()),
+            explain: None,
         })
         .collect()
 }

@@ -53,7 +53,29 @@ pub fn bind(sql: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
 
 /// Compile rule SQL (`expr` or `when`), reporting problems at their spot in the pack.
 pub fn bind_boolean(sql: &Spanned<String>, what: &str, cx: &mut BindCx<'_>) -> Option<Expr> {
-    match compile_row_expr(&sql.value, cx.state, cx.df_schema) {
+    bind_sql(sql, what, cx, compile_row_expr)
+}
+
+/// Compile a rule's `explain` (SQL of any type, shown as text), reporting problems at their
+/// spot in the pack.
+pub fn bind_text(sql: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
+    bind_sql(sql, "explain", cx, crate::rules::sql::compile_row_value)
+        .map(|e| datafusion::logical_expr::cast(e, arrow::datatypes::DataType::Utf8))
+}
+
+type Compile = fn(
+    &str,
+    &datafusion::execution::SessionState,
+    &datafusion::common::DFSchema,
+) -> Result<(Expr, Vec<String>), crate::rules::sql::SqlProblem>;
+
+fn bind_sql(
+    sql: &Spanned<String>,
+    what: &str,
+    cx: &mut BindCx<'_>,
+    compile: Compile,
+) -> Option<Expr> {
+    match compile(&sql.value, cx.state, cx.df_schema) {
         Ok((expr, columns)) => {
             for c in &columns {
                 cx.note_read(c);

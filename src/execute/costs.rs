@@ -34,7 +34,8 @@ pub async fn row_rule_costs(
     let what = || "measuring rule costs".to_string();
     let schema = frame.schema().clone();
     let (state, _) = frame.clone().into_parts();
-    let rule_exprs = &plan.projection[plan.layout.rules_start..];
+    let rule_exprs =
+        &plan.projection[plan.layout.rules_start..plan.layout.rules_start + plan.rules.len()];
     // Simplified as the optimizer would (e.g. `current_date()` becomes a literal).
     let simplifier = ExprSimplifier::new(
         SimplifyContext::builder()

@@ -16,7 +16,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
-use crate::plan::Layout;
+use crate::plan::TablePlan;
 
 /// Anomaly export columns added by qc (the data columns keep their source names).
 pub const FAILED_RULES: &str = "qc_failed_rules";
@@ -24,9 +24,12 @@ pub const SOURCE_FILE: &str = "qc_source_file";
 pub const SOURCE_LINE: &str = "qc_source_line";
 pub const PARSE_ERROR: &str = "qc_parse_error";
 pub const RAW_RECORD: &str = "qc_raw_record";
+/// Prefix of the columns holding a rule's `explain` text (`qc_explain_<RULE-ID>`).
+pub const EXPLAIN_PREFIX: &str = "qc_explain_";
 
 /// The schema of a table's anomaly export, given the fused projection's schema.
-pub fn anomaly_schema(projected: &Schema, layout: &Layout) -> SchemaRef {
+pub fn anomaly_schema(projected: &Schema, plan: &TablePlan) -> SchemaRef {
+    let layout = &plan.layout;
     let mut fields: Vec<Field> = layout
         .data
         .iter()
@@ -43,6 +46,13 @@ pub fn anomaly_schema(projected: &Schema, layout: &Layout) -> SchemaRef {
         fields.push(Field::new(SOURCE_LINE, DataType::UInt64, false));
         fields.push(Field::new(PARSE_ERROR, DataType::Utf8, true));
         fields.push(Field::new(RAW_RECORD, DataType::Utf8, true));
+    }
+    for &(i, _) in &layout.explain {
+        fields.push(Field::new(
+            format!("{EXPLAIN_PREFIX}{}", plan.rules[i].id),
+            DataType::Utf8,
+            true,
+        ));
     }
     Arc::new(Schema::new(fields))
 }
@@ -188,6 +198,8 @@ pub struct ExportedRow {
     pub failed_rules: Vec<String>,
     /// CSV sources: where the record is, and for a malformed one what is wrong and its text.
     pub origin: Option<Origin>,
+    /// What is wrong with the row, by rule id, for rules with an `explain`.
+    pub explanations: Vec<(String, String)>,
 }
 
 /// Where an exported CSV record came from.
@@ -248,6 +260,15 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
             )),
             _ => None,
         };
+        let explain_columns: Vec<(String, &arrow::array::StringArray)> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                let id = f.name().strip_prefix(EXPLAIN_PREFIX)?;
+                Some((id.to_string(), batch.column(i).as_string_opt::<i32>()?))
+            })
+            .collect();
         for row in 0..batch.num_rows() {
             let values = data
                 .iter()
@@ -271,10 +292,15 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
                 parse_error: text(error),
                 raw: text(raw),
             });
+            let explanations = explain_columns
+                .iter()
+                .filter_map(|(id, a)| Some((id.clone(), text(a)?)))
+                .collect();
             if !f(ExportedRow {
                 values,
                 failed_rules,
                 origin,
+                explanations,
             }) {
                 return Ok(());
             }

@@ -82,7 +82,7 @@ pub async fn audit_table(
         .collect();
     let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets.keys))?;
     let physical = physical_plan(ctx, table, &plan, progress).await?;
-    let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan.layout);
+    let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan);
     let file = out_dir
         .join("anomalies")
         .join(format!("{}.parquet", table.qualified_name()));

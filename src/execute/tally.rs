@@ -124,6 +124,9 @@ pub fn tally(
         columns.push(Arc::clone(picked.column(detail)));
         columns.push(Arc::clone(picked.column(raw)));
     }
+    for &(_, at) in &layout.explain {
+        columns.push(cast(picked.column(at), &DataType::Utf8).map_err(arrow_err)?);
+    }
     RecordBatch::try_new(Arc::clone(anomaly_schema), columns)
         .map(Some)
         .map_err(arrow_err)

@@ -14,6 +14,11 @@ pub fn rule_column(i: usize) -> String {
     format!("{}rule_{i}", scan::META_PREFIX)
 }
 
+/// Name of rule `i`'s explanation column in the fused projection.
+pub fn explain_column(i: usize) -> String {
+    format!("{}explain_{i}", scan::META_PREFIX)
+}
+
 /// Where each part of a projected batch sits.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -26,6 +31,9 @@ pub struct Layout {
     pub meta: Option<[usize; 5]>,
     /// Position of the first rule column; rule `i` is at `rules_start + i`.
     pub rules_start: usize,
+    /// Rules with an `explain`: (rule index, position of its text, NULL where the row
+    /// passes), after the rule columns.
+    pub explain: Vec<(usize, usize)>,
 }
 
 #[derive(Debug)]
@@ -84,6 +92,7 @@ pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePl
         None
     };
     let rules_start = projection.len();
+    let mut explained = Vec::new();
     for (i, rule) in table.rules.iter().enumerate() {
         let (passed, condition) = match &rule.check {
             RuleCheck::Row(expr) => (
@@ -124,7 +133,19 @@ pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePl
                 .otherwise(lit(ScalarValue::Boolean(None)))
                 .map_err(|e| Error::engine(format!("compiling rule {}", rule.id), e))?,
         };
+        if let Some(text) = &rule.explain {
+            explained.push((i, value.clone(), text.clone()));
+        }
         projection.push(value.alias(rule_column(i)));
+    }
+    // Explanations of failing rows only: CASE evaluates the text where the rule failed.
+    let mut explain = Vec::new();
+    for (i, value, text) in explained {
+        let expr = when(value.is_false(), text)
+            .end()
+            .map_err(|e| Error::engine(format!("compiling the explanation of rule {i}"), e))?;
+        explain.push((i, projection.len()));
+        projection.push(expr.alias(explain_column(i)));
     }
     let needed = data.clone();
     Ok(TablePlan {
@@ -136,6 +157,7 @@ pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePl
             provider,
             meta,
             rules_start,
+            explain,
         },
         needed,
     })

@@ -104,6 +104,14 @@ pub fn lines(
                         )
                     },
                 );
+                // What the rule's `explain` says about this row, after the reason.
+                let reason = match row.explanations.iter().find(|(rule, _)| rule == id) {
+                    Some((_, text)) => match lang {
+                        Lang::Zh => format!("{reason}（{text}）"),
+                        Lang::En => format!("{reason} ({text})"),
+                    },
+                    None => reason,
+                };
                 let parse = t.rules.iter().any(|r| &r.id == id && r.builtin);
                 // A malformed record: where it is and its text; otherwise the values read.
                 let (reason, values) = match &row.origin {

@@ -58,6 +58,26 @@ pub fn compile_row_expr(
     state: &SessionState,
     schema: &DFSchema,
 ) -> Result<(Expr, Vec<String>), SqlProblem> {
+    let (expr, columns) = compile_row_value(sql, state, schema)?;
+    match expr.get_type(schema) {
+        Ok(arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) => {
+            Ok((expr, columns))
+        }
+        Ok(other) => Err(SqlProblem::new(
+            Code::TypeMismatch,
+            format!("rule SQL must be a boolean condition, but this expression is of type {other}"),
+        )),
+        Err(e) => Err(sql_problem(&e)),
+    }
+}
+
+/// Compile `sql` into an expression of any type over `schema` (a rule's `explain`). Returns
+/// the expression and the columns it reads.
+pub fn compile_row_value(
+    sql: &str,
+    state: &SessionState,
+    schema: &DFSchema,
+) -> Result<(Expr, Vec<String>), SqlProblem> {
     let trimmed = sql.trim_start();
     let first_word: String = trimmed
         .chars()
@@ -145,13 +165,7 @@ pub fn compile_row_expr(
         return Err(p);
     }
     match expr.get_type(schema) {
-        Ok(arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) => {
-            Ok((expr, columns))
-        }
-        Ok(other) => Err(SqlProblem::new(
-            Code::TypeMismatch,
-            format!("rule SQL must be a boolean condition, but this expression is of type {other}"),
-        )),
+        Ok(_) => Ok((expr, columns)),
         Err(e) => Err(sql_problem(&e)),
     }
 }

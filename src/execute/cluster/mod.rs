@@ -295,11 +295,18 @@ async fn export_anomalies(
         )
         .alias(FAILED_RULES),
     );
+    for &(i, _) in &plan.layout.explain {
+        columns.push(col(plan::row::explain_column(i)).alias(format!(
+            "{}{}",
+            export::EXPLAIN_PREFIX,
+            plan.rules[i].id
+        )));
+    }
     let rows = fused
         .filter(any_failed(plan))
         .and_then(|f| f.select(columns))
         .map_err(|e| Error::engine(what(), e))?;
-    let schema = export::anomaly_schema(rows.schema().as_arrow(), &plan.layout);
+    let schema = export::anomaly_schema(rows.schema().as_arrow(), plan);
     rows.write_parquet(&folder_url(&parts), DataFrameWriteOptions::new(), None)
         .await
         .map_err(|e| cluster_error(what(), e))?;
