@@ -472,6 +472,7 @@ fn working_days_follow_the_state_council_calendar() {
     for (id, n) in [("W-BETWEEN", 2), ("W-ADD", 2), ("W-IS", 2)] {
         assert_eq!(failed(t, id).0, n, "{id}");
     }
+    assert_eq!(failed(table(&s, "divorces"), "W-60").0, 3);
     // A year the calendar does not hold stops the run with the date and the calendar named.
     let out = dir.path().join("outside");
     let o = crate::util::run(&[

@@ -213,7 +213,7 @@ fn marriage_matches_truth_in_parquet_and_csv() {
         &["--rows", "60000", "--seed", "8", "--anomalies", "1500"],
     );
     assert_eq!(truth.anomalous_rows, 1500);
-    // 31 kinds of injury take turns (MAR-022 needs the death library): 48 rows each; some
+    // 32 kinds of injury take turns (MAR-022 needs the death library): 46 rows each; some
     // injuries break two rules by construction.
     assert!(
         truth

@@ -500,7 +500,10 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         columns: read,
         threshold: r.threshold.unwrap_or_default(),
         builtin: false,
-        reason: r.check.value.reason(),
+        reason: match &r.check.value {
+            crate::checks::CheckDoc::Expr(sql) => crate::checks::expr::reason_of_rule(sql, &r.name),
+            other => other.reason(),
+        },
         explain,
     })
 }

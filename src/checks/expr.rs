@@ -33,6 +33,8 @@ check:
 
 ## Anomaly reason
 zh: 不满足条件：{expr} · en: condition does not hold: {expr}
+A condition longer than 80 characters is not shown to providers: the reason names the rule
+instead (zh: 不满足「{name}」 · en: does not hold: {name}); add `explain` to say more.
 ";
 
 /// Why a row fails (documented above under "Anomaly reason").
@@ -45,6 +47,27 @@ pub const REASON: Reason = Reason {
 pub fn reason(sql: &Spanned<String>) -> (String, String) {
     let sql = sql.value.split_whitespace().collect::<Vec<_>>().join(" ");
     REASON.render(&[("expr", &sql)])
+}
+
+/// Longest condition shown as a reason; a longer one is named by its rule.
+const SHOWN_SQL: usize = 80;
+
+/// Why a row of rule `name` fails: the condition when it is short enough to read, else the
+/// rule's name.
+pub fn reason_of_rule(sql: &Spanned<String>, name: &str) -> (String, String) {
+    if sql
+        .value
+        .split_whitespace()
+        .map(|w| w.chars().count() + 1)
+        .sum::<usize>()
+        <= SHOWN_SQL
+    {
+        return reason(sql);
+    }
+    (
+        format!("不满足「{name}」"),
+        format!("does not hold: {name}"),
+    )
 }
 
 pub fn bind(sql: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {

@@ -23,10 +23,10 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "building";
 
-static RULES: [&str; 21] = [
+static RULES: [&str; 22] = [
     "BLD-001", "BLD-002", "BLD-003", "BLD-004", "BLD-005", "BLD-006", "BLD-007", "BLD-008",
     "BLD-009", "BLD-010", "BLD-011", "BLD-012", "BLD-013", "BLD-014", "BLD-015", "BLD-016",
-    "BLD-017", "BLD-018", "BLD-019", "BLD-020", "BLD-021",
+    "BLD-017", "BLD-018", "BLD-019", "BLD-020", "BLD-021", "BLD-022",
 ];
 /// Row defects, one per row-level rule; then the scenarios.
 const ROW_DEFECTS: usize = 18;
@@ -257,7 +257,8 @@ impl TableGen for Building {
                 (row.longitude, row.latitude) = point_far_from(rng, &other, &row.district_code);
             }
             9 => row.floors = 0,
-            10 => row.build_year = rng.random_range(1600..1840),
+            // A year typed with a digit missing: before 1000, so before 1840 too.
+            10 => row.build_year = rng.random_range(190..1000),
             11 => row.build_year = 2090,
             12 => {
                 row.building_area = 0.0;
@@ -276,6 +277,7 @@ impl TableGen for Building {
             5 if linked => &["BLD-006", "BLD-020"],
             // More than a kilometre outside its district: the error tier breaks too.
             8 => &["BLD-009", "BLD-021"],
+            10 => &["BLD-011", "BLD-022"],
             _ => &RULES[k..=k],
         }
     }

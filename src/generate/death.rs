@@ -33,18 +33,19 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "record";
 
-static RULES: [&str; 33] = [
+static RULES: [&str; 34] = [
     "DEA-001", "DEA-002", "DEA-003", "DEA-004", "DEA-005", "DEA-006", "DEA-007", "DEA-008",
     "DEA-009", "DEA-010", "DEA-011", "DEA-012", "DEA-013", "DEA-014", "DEA-015", "DEA-016",
     "DEA-017", "DEA-018", "DEA-019", "DEA-020", "DEA-021", "DEA-022", "DEA-023", "DEA-024",
     "DEA-025", "DEA-026", "DEA-028", "DEA-029", "DEA-027", "DEA-030", "DEA-031", "DEA-032",
-    "DEA-033",
+    "DEA-033", "DEA-034",
 ];
 /// Row defects: one per row-level rule of the first sixteen, a loosely written ID number
 /// (DEA-022), a document type that does not fit the number (DEA-021), then one each for
-/// DEA-023 to DEA-026, DEA-028 and DEA-029, and the presence rules DEA-030 to DEA-033; then
-/// the scenarios' pairs of rows.
-const ROW_DEFECTS: usize = 28;
+/// DEA-023 to DEA-026, DEA-028 and DEA-029, the presence rules DEA-030 to DEA-033, and a
+/// perinatal cause for someone past their first birthday (DEA-034); then the scenarios'
+/// pairs of rows.
+const ROW_DEFECTS: usize = 29;
 
 /// 2026-07-01, when 国卫规划发〔2026〕5号 changed certificate codes and reporting windows.
 const NEW_CERTIFICATE: i32 = 20_635;
@@ -121,7 +122,13 @@ impl Record {
         let (code, name) = DISTRICTS[rng.random_range(0..DISTRICTS.len())];
         // 户籍 where a citizen's ID number was issued, when that is outside Shanghai.
         let district = if person.address.starts_with("31") || person.doc != Doc::Citizen {
-            code
+            // 崇明区 from 2016-07-22; 崇明县 before (a death recorded before a marriage
+            // may be that early).
+            if code == "310151" && crate::values::days(death) < 17_004 {
+                "310230"
+            } else {
+                code
+            }
         } else {
             person.address
         };
@@ -348,6 +355,11 @@ impl TableGen for Record {
                 row.person.seq_for("2");
                 row.icd10 = "C61".into();
                 return &["DEA-028"];
+            }
+            28 => {
+                // Every generated death follows the first birthday.
+                row.icd10 = "P07.3".into();
+                return &["DEA-034"];
             }
             24..=27 => {
                 if k == 27 && crate::values::days(row.issue) < NEW_CERTIFICATE {

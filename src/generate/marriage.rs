@@ -32,18 +32,19 @@ use crate::error::{Error, Result};
 pub const TABLE: &str = "registration";
 
 /// The rules of `rules/marriage.yaml`, in order; row defect `k` < 20 breaks `RULES[k]`.
-static RULES: [&str; 31] = [
+static RULES: [&str; 32] = [
     "MAR-001", "MAR-002", "MAR-003", "MAR-004", "MAR-005", "MAR-006", "MAR-007", "MAR-008",
     "MAR-009", "MAR-010", "MAR-011", "MAR-012", "MAR-013", "MAR-014", "MAR-015", "MAR-016",
     "MAR-017", "MAR-018", "MAR-019", "MAR-020", "MAR-021", "MAR-022", "MAR-023", "MAR-024",
-    "MAR-025", "MAR-026", "MAR-027", "MAR-028", "MAR-029", "MAR-030", "MAR-031",
+    "MAR-025", "MAR-026", "MAR-027", "MAR-028", "MAR-029", "MAR-030", "MAR-031", "MAR-032",
 ];
 
 /// Row defects: one per row-level rule of the first twenty, then a loosely written ID number
 /// (MAR-027), a document type that does not fit the number (MAR-026), and the presence
 /// rules MAR-028 to MAR-031 (no date; no ID number of either party; a divorce of 2021 on
-/// with no application date).
-const ROW_DEFECTS: usize = 26;
+/// with no application date), and a divorce registered 75 days after the application
+/// (MAR-032).
+const ROW_DEFECTS: usize = 27;
 
 /// Set-based scenarios, after the row defects in the rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,14 +261,7 @@ impl Registration {
                 row.male.sex = "2";
                 row.male.seq_for("2");
             }
-            17 => {
-                row.business = "离婚".into();
-                if row.reg_date < date(18_687) {
-                    row.reg_date = date(19_144); // 2022-06-01
-                }
-                row.application = Some(row.reg_date - chrono::Duration::days(10));
-                Registration::recertify(row);
-            }
+            17 => Registration::divorce_of_2021_on(row, Some(10)),
             18 => row.male.name = format!("{}3", SURNAMES[rng.random_range(0..SURNAMES.len())]),
             20 => {
                 row.male.as_citizen();
@@ -284,15 +278,14 @@ impl Registration {
                 return &RULES[k + 5..=k + 5];
             }
             25 => {
-                // A divorce under the cooling-off rules with no application date; the couple
-                // has no marriage here either.
-                row.business = "离婚".into();
-                if row.reg_date < date(18_659) {
-                    row.reg_date = date(19_144); // 2022-06-01
-                }
-                row.application = None;
-                Registration::recertify(row);
+                // No application date (the couple has no marriage here either).
+                Registration::divorce_of_2021_on(row, None);
                 return &["MAR-031", "MAR-024"];
+            }
+            26 => {
+                // Past the 60 days however a holiday extends them.
+                Registration::divorce_of_2021_on(row, Some(75));
+                return &["MAR-032", "MAR-024"];
             }
             _ => {
                 row.business = "补领结婚证".into();
@@ -312,6 +305,17 @@ impl Registration {
             19 => &["MAR-020", "MAR-025"],
             _ => &RULES[k..=k],
         }
+    }
+
+    /// Make `row` a divorce of its couple (never married here) registered from 2022-06-01
+    /// (or its own later date), `days` after the application (none when `None`).
+    fn divorce_of_2021_on(row: &mut Row, days: Option<i64>) {
+        row.business = "离婚".into();
+        if row.reg_date < date(18_687) {
+            row.reg_date = date(19_144); // 2022-06-01
+        }
+        row.application = days.map(|d| row.reg_date - chrono::Duration::days(d));
+        Registration::recertify(row);
     }
 
     /// Make `row` a divorce (with a lawful cooling-off) of its couple, never married.
