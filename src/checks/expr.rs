@@ -130,3 +130,23 @@ fn bind_sql(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(text: &str) -> Spanned<String> {
+        serde_saphyr::from_str(&format!("{text:?}")).expect("a YAML string")
+    }
+
+    #[test]
+    fn a_long_condition_is_named_by_its_rule() {
+        let short = reason_of_rule(&sql("age >= 22"), "满 22 周岁");
+        assert_eq!(short.0, "不满足条件：age >= 22");
+        let long_sql = "CASE WHEN reg_date <= application_date + INTERVAL '60' DAY THEN true \
+                        ELSE reg_date <= qc_add_workdays(application_date, 1) END";
+        let long = reason_of_rule(&sql(long_sql), "离婚登记在申请受理后 60 日内");
+        assert_eq!(long.0, "不满足「离婚登记在申请受理后 60 日内」");
+        assert_eq!(long.1, "does not hold: 离婚登记在申请受理后 60 日内");
+    }
+}
