@@ -36,18 +36,13 @@ pub const PARTS: [&str; 10] = [
     "district", "street", "zone", "road", "group", "lane", "number", "building", "room", "rest",
 ];
 
-/// Suffixes of zones that never end a district's name.
-const ZONE_ONLY: [&str; 9] = [
-    "开发区",
-    "工业区",
-    "园区",
-    "农场",
-    "林场",
-    "度假区",
-    "加工区",
-    "旅游区",
-    "试验区",
-];
+/// Whether a district candidate (ending in 区, 新区 or 县) ends as a zone does instead: 开发区
+/// 工业区 园区 度假区 加工区 旅游区 试验区 (农场 and 林场 cannot end a district candidate). No
+/// district's name ends in those characters before 区.
+fn ends_as_zone(candidate: &str) -> bool {
+    let mut tail = candidate.chars().rev();
+    tail.next() == Some('区') && tail.next().is_some_and(|c| "发业园假工游验".contains(c))
+}
 
 /// A Chinese character (CJK unified ideographs, extensions and compatibility, 〇).
 fn is_han(c: char) -> bool {
@@ -93,6 +88,12 @@ fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str])
     first_end(s, max, body, suffixes, |_| true)
 }
 
+/// Whether `s` starts with `prefix`, comparing the first byte before calling `memcmp`:
+/// this runs several times per address, and most texts differ at once.
+fn opens(s: &str, prefix: &str) -> bool {
+    s.as_bytes().first() == prefix.as_bytes().first() && s.starts_with(prefix)
+}
+
 /// Length in bytes of the ASCII digits `s` starts with.
 fn digits(s: &str) -> usize {
     s.bytes().take_while(u8::is_ascii_digit).count()
@@ -106,7 +107,7 @@ fn numbered(s: &str, suffixes: &[&str]) -> Option<usize> {
     }
     suffixes
         .iter()
-        .find(|x| s[n..].starts_with(**x))
+        .find(|x| opens(&s[n..], x))
         .map(|x| n + x.len())
 }
 
@@ -138,11 +139,23 @@ fn take<'a>(parts: &mut [Option<&'a str>; 10], slot: usize, len: Option<usize>, 
     }
 }
 
+/// A full-width digit, Latin letter or hyphen.
+fn is_wide(c: char) -> bool {
+    matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '－')
+}
+
+/// Whether `text` holds a full-width digit, Latin letter or hyphen (`１２号`).
+pub fn has_wide(text: &str) -> bool {
+    // Their UTF-8 forms all start with byte 0xEF, which Chinese characters never do: most
+    // texts are ruled out by one byte scan.
+    text.as_bytes().contains(&0xEF) && text.chars().any(is_wide)
+}
+
 /// `address` with full-width digits, Latin letters and hyphens in their ASCII forms
 /// (borrowed when it has none).
 pub fn normalized(address: &str) -> Cow<'_, str> {
-    let wide = |c: char| matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '－');
-    if !address.chars().any(wide) {
+    let wide = is_wide;
+    if !has_wide(address) {
         return Cow::Borrowed(address);
     }
     Cow::Owned(
@@ -171,8 +184,8 @@ pub fn parse(address: &str) -> [Option<&str>; 10] {
         }
     }
     let han_or_paren = |c: char| is_han(c) || "（）()".contains(c);
-    let district = shortest(s, 5, is_han, &["新区", "区", "县"])
-        .filter(|&n| !ZONE_ONLY.iter().any(|z| s[..n].ends_with(z)));
+    let district =
+        shortest(s, 5, is_han, &["新区", "区", "县"]).filter(|&n| !ends_as_zone(&s[..n]));
     take(&mut parts, 0, district, &mut s);
     // "真如镇街道" is one street: the longer suffix is tried first.
     take(

@@ -282,6 +282,13 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             "road part (四川北路, 沪南公路, 曹杨二村)",
         ),
         (
+            TextUdf::new(
+                "qc_has_fullwidth",
+                TextFn::Bool(|s| Some(address::has_wide(s))),
+            ),
+            "whether the text holds full-width digits, Latin letters or hyphens (１２号, Ａ座)",
+        ),
+        (
             TextUdf::new("qc_addr_group", TextFn::Text(|s| address::part(s, "group"))),
             "villagers' group part (3组, 村民小组)",
         ),
