@@ -103,12 +103,7 @@ impl Unique {
             Ok(df) => df,
             Err(stop) => return stop.into(),
         };
-        let keys: Vec<_> = on.iter().map(|c| ident(&c.name)).collect();
-        let groups = df
-            .filter(cx.applicable_rows(&on))
-            .and_then(|df| df.aggregate(keys.clone(), vec![count(lit(1)).alias("__qc_n")]))
-            .and_then(|df| df.filter(ident("__qc_n").gt(lit(1_i64))))
-            .and_then(|df| df.select(keys));
+        let groups = duplicated_groups(df, &on, cx.applicable_rows(&on));
         match groups {
             Ok(df) => SetOutcome::Bound(Box::new(SetCheck {
                 native: Some(Native::Duplicates {
@@ -167,12 +162,33 @@ impl Unique {
             .order_by(sort)
             .build();
         let keys: Vec<_> = key.iter().map(|c| ident(&c.name)).collect();
+        // Only the rows of duplicated groups are ranked: the groups come from one hash
+        // aggregate, as for `keep: all_fail`, and a semi join keeps their rows.
+        let names: Vec<&str> = on.iter().map(|c| c.name.as_str()).collect();
+        let aliases: Vec<String> = (0..on.len()).map(|i| format!("__qc_dup_{i}")).collect();
+        let groups = duplicated_groups(df.clone(), &on, cx.applicable_rows(&on)).and_then(|d| {
+            d.select(
+                names
+                    .iter()
+                    .zip(&aliases)
+                    .map(|(n, a)| ident(*n).alias(a))
+                    .collect::<Vec<_>>(),
+            )
+        });
         let later = rank.and_then(|rank| {
-            df.filter(cx.applicable_rows(&on))
-                .and_then(|df| df.window(vec![rank.alias("__qc_rank")]))
-                .and_then(|df| df.filter(ident("__qc_rank").gt(lit(1_u64))))
-                .and_then(|df| df.select(keys))
-                .and_then(datafusion::dataframe::DataFrame::distinct)
+            let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+            df.filter(cx.applicable_rows(&on))?
+                .join(
+                    groups?,
+                    datafusion::common::JoinType::LeftSemi,
+                    &names,
+                    &aliases,
+                    None,
+                )?
+                .window(vec![rank.alias("__qc_rank")])?
+                .filter(ident("__qc_rank").gt(lit(1_u64)))?
+                .select(keys)?
+                .distinct()
         });
         match later {
             Ok(df) => SetOutcome::Bound(Box::new(SetCheck {
@@ -185,4 +201,17 @@ impl Unique {
             Err(e) => cx.engine_error(at, &e).into(),
         }
     }
+}
+
+/// The tuples of `on` held by more than one row where `applicable` is true.
+fn duplicated_groups(
+    df: datafusion::dataframe::DataFrame,
+    on: &[BoundColumn],
+    applicable: datafusion::logical_expr::Expr,
+) -> datafusion::error::Result<datafusion::dataframe::DataFrame> {
+    let keys: Vec<_> = on.iter().map(|c| ident(&c.name)).collect();
+    df.filter(applicable)?
+        .aggregate(keys.clone(), vec![count(lit(1)).alias("__qc_n")])?
+        .filter(ident("__qc_n").gt(lit(1_i64)))?
+        .select(keys)
 }

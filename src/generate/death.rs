@@ -270,11 +270,11 @@ impl TableGen for Record {
                 return &RULES[0..1];
             }
             TWICE_FIRST => {
-                // Certified from 2026-07-01, so both copies carry the person's number; a
-                // later record exists (DEA-018), dated otherwise (not DEA-017).
+                // Certified from 2026-07-01, so both copies carry the person's number
+                // (DEA-027); a later record exists (DEA-018), dated otherwise (not DEA-017).
                 let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH - 30);
                 redate(row, rng, death);
-                return &["DEA-018"];
+                return &["DEA-018", "DEA-027"];
             }
             SAME_FIRST => {
                 // Certified before 2026-07-01: the two certificates carry the issuers' numbers.
