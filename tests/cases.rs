@@ -465,6 +465,16 @@ fn unique_keep_first_fails_only_the_later_copies() {
 }
 
 #[test]
+fn underlying_causes_exclude_the_z_chapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/icd.yaml", dir.path(), &[]);
+    assert_eq!(failed(table(&s, "causes"), "C-SHAPE").0, 3);
+    // The fixture's rule is the death pack's.
+    let pack = std::fs::read_to_string("rules/death.yaml").unwrap();
+    assert!(pack.contains("check: { pattern: { column: icd10, regex: '[A-Y]\\d{2}(\\.?\\d)?' } }"));
+}
+
+#[test]
 fn working_days_follow_the_state_council_calendar() {
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = audit("testdata/cases/workdays.yaml", dir.path(), &[]);
