@@ -19,8 +19,14 @@ fn register_calendar(
 ) -> std::result::Result<(), Diagnostic> {
     use crate::checks::workdays::{self, Calendar};
     let mut chosen: Option<(std::sync::Arc<Calendar>, &Path)> = None;
+    let mut read: Vec<&Path> = Vec::new();
     for path in paths {
         let dir = path.parent().unwrap_or(Path::new("."));
+        // The packs of one folder share its calendar: read it once.
+        if read.contains(&dir) {
+            continue;
+        }
+        read.push(dir);
         let calendar = Calendar::beside(dir)
             .map_err(|e| Diagnostic::error(Code::InvalidCalendar, e).in_file(path))?;
         match &chosen {

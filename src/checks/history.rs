@@ -183,11 +183,7 @@ impl History {
             .condition(cx, self.closes.as_ref(), "closes", needs_events)
             .await?;
 
-        let key: Vec<BoundColumn> = cx
-            .key
-            .iter()
-            .filter_map(|k| cx.columns.iter().find(|c| c.name == *k).cloned())
-            .collect();
+        let key = cx.key_columns();
         let sql = reference_sql(
             &cx.table.to_string(),
             &key,

@@ -82,11 +82,7 @@ impl Query {
     async fn try_bind<T>(&self, at: &Spanned<T>, cx: &mut SetCx<'_>) -> Result<SetCheck, Stop> {
         let on = match &self.on {
             Some(names) => cx.own_columns(names).ok_or(Stop::Reported)?,
-            None => cx
-                .key
-                .iter()
-                .filter_map(|k| cx.columns.iter().find(|c| c.name == *k).cloned())
-                .collect(),
+            None => cx.key_columns(),
         };
         let state = cx.ctx.state();
         let sql = &self.sql;

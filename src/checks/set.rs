@@ -196,6 +196,14 @@ impl SetCx<'_> {
     }
 
     /// The rule's own table's columns named by `names` (reported when unknown).
+    /// The columns of the table's record key (declared and checked when the table bound).
+    pub fn key_columns(&self) -> Vec<BoundColumn> {
+        self.key
+            .iter()
+            .filter_map(|k| self.columns.iter().find(|c| c.name == *k).cloned())
+            .collect()
+    }
+
     pub fn own_columns(&mut self, names: &[Spanned<String>]) -> Option<Vec<BoundColumn>> {
         let mut out = Vec::new();
         for n in names {

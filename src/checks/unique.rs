@@ -77,8 +77,20 @@ impl Unique {
         let Some(on) = cx.own_columns(&self.columns) else {
             return SetOutcome::Failed;
         };
-        match self.keep.as_ref().map(|k| k.value.as_str()) {
-            None | Some("all_fail") => {
+        match &self.keep {
+            Some(k) if k.value == "first" => return self.bind_keep_first(at, cx, on).await,
+            Some(k) if k.value != "all_fail" => {
+                cx.error(
+                    Code::InvalidOption,
+                    k,
+                    format!(
+                        "unknown `keep` `{}`; it is `all_fail` (the default) or `first`",
+                        k.value
+                    ),
+                );
+                return SetOutcome::Failed;
+            }
+            _ => {
                 if let Some(o) = self.order_by.as_ref().and_then(|o| o.first()) {
                     cx.error(
                         Code::InvalidOption,
@@ -87,16 +99,6 @@ impl Unique {
                     );
                     return SetOutcome::Failed;
                 }
-            }
-            Some("first") => return self.bind_keep_first(at, cx, on).await,
-            Some(other) => {
-                let keep = self.keep.as_ref().unwrap_or(&self.columns[0]);
-                cx.error(
-                    Code::InvalidOption,
-                    keep,
-                    format!("unknown `keep` `{other}`; it is `all_fail` (the default) or `first`"),
-                );
-                return SetOutcome::Failed;
             }
         }
         let df = match cx.frame(cx.table).await {
@@ -128,15 +130,8 @@ impl Unique {
         cx: &mut SetCx<'_>,
         on: Vec<BoundColumn>,
     ) -> SetOutcome {
-        let key_names: Vec<Spanned<String>> = cx
-            .key
-            .iter()
-            .map(|k| Spanned {
-                value: k.clone(),
-                ..self.columns[0].clone()
-            })
-            .collect();
-        if key_names.is_empty() {
+        let key = cx.key_columns();
+        if key.is_empty() {
             cx.error(
                 Code::MissingKey,
                 at,
@@ -144,8 +139,7 @@ impl Unique {
             );
             return SetOutcome::Failed;
         }
-        let order = self.order_by.clone().unwrap_or_default();
-        let (Some(key), Some(order)) = (cx.own_columns(&key_names), cx.own_columns(&order)) else {
+        let Some(order) = cx.own_columns(self.order_by.as_deref().unwrap_or_default()) else {
             return SetOutcome::Failed;
         };
         let df = match cx.frame(cx.table).await {

@@ -15,8 +15,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::compute::kernels::arity::try_binary;
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use arrow::error::ArrowError;
 use chrono::{Datelike, NaiveDate};
 use datafusion::common::{DataFusionError, exec_err};
 use datafusion::error::Result;
@@ -274,6 +276,14 @@ impl WorkdayFn {
     }
 }
 
+/// The calendar's own message inside an arrow error.
+fn message(e: ArrowError) -> String {
+    match e {
+        ArrowError::ComputeError(m) => m,
+        other => other.to_string(),
+    }
+}
+
 fn fail(name: &str, message: &str) -> DataFusionError {
     DataFusionError::Execution(format!("{name}: {message}"))
 }
@@ -317,36 +327,23 @@ impl ScalarUDFImpl for WorkdayFn {
                     .map_err(|e| fail(name, &e))?;
                 Arc::new(v)
             }
-            (WorkdayQuery::Add, [d, k]) => {
-                let (d, k) = (
+            // Both arguments present: `try_binary` calls the calendar on those rows only.
+            (WorkdayQuery::Add, [d, k]) => Arc::new(
+                try_binary::<_, _, _, Date32Type>(
                     d.as_primitive::<Date32Type>(),
                     k.as_primitive::<Int64Type>(),
-                );
-                let v: Date32Array = (0..n)
-                    .map(|i| {
-                        (!d.is_null(i) && !k.is_null(i))
-                            .then(|| cal.add(d.value(i), k.value(i)))
-                            .transpose()
-                    })
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| fail(name, &e))?;
-                Arc::new(v)
-            }
-            (WorkdayQuery::Between, [a, b]) => {
-                let (a, b) = (
+                    |d, k| cal.add(d, k).map_err(ArrowError::ComputeError),
+                )
+                .map_err(|e| fail(name, &message(e)))?,
+            ),
+            (WorkdayQuery::Between, [a, b]) => Arc::new(
+                try_binary::<_, _, _, Int64Type>(
                     a.as_primitive::<Date32Type>(),
                     b.as_primitive::<Date32Type>(),
-                );
-                let v: Int64Array = (0..n)
-                    .map(|i| {
-                        (!a.is_null(i) && !b.is_null(i))
-                            .then(|| cal.between(a.value(i), b.value(i)))
-                            .transpose()
-                    })
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| fail(name, &e))?;
-                Arc::new(v)
-            }
+                    |a, b| cal.between(a, b).map_err(ArrowError::ComputeError),
+                )
+                .map_err(|e| fail(name, &message(e)))?,
+            ),
             _ => return exec_err!("{name}: wrong number of arguments"),
         };
         super::dates::columnar(&args, out)

@@ -58,16 +58,15 @@ pub fn compile_row_expr(
     state: &SessionState,
     schema: &DFSchema,
 ) -> Result<(Expr, Vec<String>), SqlProblem> {
-    let (expr, columns) = compile_row_value(sql, state, schema)?;
-    match expr.get_type(schema) {
-        Ok(arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null) => {
+    let (expr, columns, ty) = compile(sql, state, schema)?;
+    match ty {
+        arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null => {
             Ok((expr, columns))
         }
-        Ok(other) => Err(SqlProblem::new(
+        other => Err(SqlProblem::new(
             Code::TypeMismatch,
             format!("rule SQL must be a boolean condition, but this expression is of type {other}"),
         )),
-        Err(e) => Err(sql_problem(&e)),
     }
 }
 
@@ -78,6 +77,15 @@ pub fn compile_row_value(
     state: &SessionState,
     schema: &DFSchema,
 ) -> Result<(Expr, Vec<String>), SqlProblem> {
+    compile(sql, state, schema).map(|(expr, columns, _)| (expr, columns))
+}
+
+/// Compile `sql` over `schema`: the expression, the columns it reads and its type.
+fn compile(
+    sql: &str,
+    state: &SessionState,
+    schema: &DFSchema,
+) -> Result<(Expr, Vec<String>, arrow::datatypes::DataType), SqlProblem> {
     let trimmed = sql.trim_start();
     let first_word: String = trimmed
         .chars()
@@ -165,7 +173,7 @@ pub fn compile_row_value(
         return Err(p);
     }
     match expr.get_type(schema) {
-        Ok(_) => Ok((expr, columns)),
+        Ok(ty) => Ok((expr, columns, ty)),
         Err(e) => Err(sql_problem(&e)),
     }
 }
