@@ -163,6 +163,7 @@ pub enum Code {
     InvalidRule,
     QueryShape,
     RuleSkipped,
+    RulePartial,
     SourceNotFound,
     SourceUnreadable,
     SourceMissingColumn,
@@ -171,7 +172,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 33] = [
+    pub const ALL: [Code; 34] = [
         Code::InvalidPack,
         Code::DuplicateLibrary,
         Code::DuplicateTable,
@@ -200,6 +201,7 @@ impl Code {
         Code::InvalidRule,
         Code::QueryShape,
         Code::RuleSkipped,
+        Code::RulePartial,
         Code::SourceNotFound,
         Code::SourceUnreadable,
         Code::SourceMissingColumn,
@@ -344,6 +346,11 @@ impl Code {
                 "rule-skipped",
                 Group::Pack,
                 "a rule reads a table whose pack is not in the run; it is left out (a warning)",
+            ),
+            Code::RulePartial => (
+                "rule-partial",
+                Group::Pack,
+                "a rule runs without a part that reads a table whose pack is not in the run (a warning)",
             ),
             Code::SourceNotFound => (
                 "source-not-found",

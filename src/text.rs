@@ -86,6 +86,19 @@ impl Text {
         }
     }
 
+    /// A rule that ran without the part reading a table not in the run.
+    pub fn rule_partial(&self, r: &crate::results::summary::SkippedRuleSummary) -> String {
+        let (id, name, table, pack) = (&r.id, &r.name, &r.reads, &r.pack);
+        match self.lang {
+            Lang::Zh => format!(
+                "{id} {name} 未完整执行：需读取 {table} 的部分未执行（其规则包 {pack} 未纳入本次稽核，用 --rules 一并加入），结果中含本应排除的记录"
+            ),
+            Lang::En => format!(
+                "{id} {name} ran in part: the part reading {table} did not run (its pack {pack} is not in this run; add it with --rules), so its findings include records that part would excuse"
+            ),
+        }
+    }
+
     /// What a table check measured.
     pub fn observed(&self, m: &crate::checks::table::Measured) -> String {
         use crate::checks::table::{Measured, change_percent};

@@ -70,9 +70,12 @@ pub struct BoundTable {
     pub table_checks: Vec<BoundTableCheck>,
     /// Rules left out of this run, with the reason (e.g. their other library is not in it).
     pub skipped: Vec<SkippedRule>,
+    /// Rules that run without a part that reads a table not in the run (a `history`'s
+    /// `ends`).
+    pub partial: Vec<SkippedRule>,
 }
 
-/// A rule left out of the run because a table it reads is not in it.
+/// A rule left out of the run, or run without a part, because a table it reads is not in it.
 #[derive(Debug, Clone)]
 pub struct SkippedRule {
     pub id: String,

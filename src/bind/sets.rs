@@ -14,7 +14,8 @@ use crate::scan;
 
 /// Stage two of binding: register every table of the run in `ctx`, then bind the set-based
 /// rules, which may read any of them. A rule whose other library's pack sits beside the run's
-/// packs but is not in the run is skipped, with a warning and a note in the summary.
+/// packs but is not in the run is skipped, with a warning and a note in the summary; a rule
+/// that only partly reads it (a `history`'s `ends`) runs without that part, said the same way.
 pub async fn bind_set_rules(
     packs: &mut [(Pack, BoundPack)],
     ctx: &SessionContext,
@@ -58,7 +59,28 @@ pub async fn bind_set_rules(
                     diagnostics: diags,
                 };
                 match rdoc.check.value.bind_set(&rdoc.check, &mut cx).await {
-                    Some(SetOutcome::Bound(check)) => {
+                    Some(SetOutcome::Bound(mut check)) => {
+                        if let Some(absent) = check.partial.take() {
+                            diags.push(
+                                Diagnostic::warning(
+                                    Code::RulePartial,
+                                    format!(
+                                        "rule {} runs without the part that reads `{}`, whose pack {} is not in this run",
+                                        rule.id,
+                                        absent.table,
+                                        absent.pack.display()
+                                    ),
+                                )
+                                .at(pack.span(&rdoc.id))
+                                .help("pass that pack with --rules too (or --rules with the packs' folder)"),
+                            );
+                            table.partial.push(SkippedRule {
+                                id: rule.id.clone(),
+                                name: rule.name.clone(),
+                                reads: absent.table,
+                                pack: absent.pack.display().to_string(),
+                            });
+                        }
                         // The rule's own columns are exported with its anomalies: the matched
                         // tuple, and a history's people and date.
                         let mut read: Vec<&str> =

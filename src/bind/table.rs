@@ -121,6 +121,7 @@ pub(super) async fn bind_table(
         rules,
         table_checks,
         skipped: Vec::new(),
+        partial: Vec::new(),
     })
 }
 

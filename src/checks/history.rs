@@ -6,7 +6,9 @@
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
 
-use super::set::{Find, HistoryCheck, KeyUnit, Native, SetCheck, SetCx, SetOutcome, Stop};
+use super::set::{
+    Absent, EndsCheck, Find, HistoryCheck, KeyUnit, Native, SetCheck, SetCx, SetOutcome, Stop,
+};
 use crate::checks::Reason;
 use crate::diagnostic::Code;
 use crate::rules::{BoundColumn, Spanned};
@@ -25,7 +27,9 @@ both parties'), ordered by its `date`. `find` says which records are anomalous:
   the second, while the same pair twice on one day is a duplicate record, not a second
   marriage) that no closing record (`closes`)
   of the same `pair` closed on a date from the earlier record's to this one's, both
-  included (married again while still married).
+  included (married again while still married). With `ends`, the earlier record is also
+  closed when one of its people has an ending event (a death) dated on or before this
+  record (a widowed party's remarriage is not a second marriage).
 - `close_without_open`: a closing record with no opening record of its `pair` dated on or
   before it (a divorce with no marriage before it).
 
@@ -46,6 +50,13 @@ Rows with a NULL key are not applicable.
 - `opens`, `closes`: SQL conditions on a row (`overlap`, `close_without_open`).
 - `pair`: the columns a closing record must share with an opening record to close it
   (default: `of`); every `of` column must be one of them.
+- `ends` (`overlap` only): `{ table, person, date }`, a table of events that end every
+  opening record of the person they name (a death ends a marriage): `table` is
+  `library.table`, `person` its column compared with the `of` values as written (same type;
+  a NULL or `null_like` person ends nothing), `date` its date column (a NULL date ends
+  nothing). If that table's pack sits beside this one but is not in the run, the rule runs
+  **without** `ends` and says so (a `rule-partial` warning and `partial_rules` in the
+  summary): its findings then include the remarriages the ending events would excuse.
 
 ## Example
 ```yaml
@@ -80,6 +91,17 @@ pub struct History {
     pub closes: Option<Spanned<String>>,
     #[serde(default)]
     pub pair: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub ends: Option<Spanned<Ends>>,
+}
+
+/// `ends:` events of another table that end a person's opening records (a death).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ends {
+    pub table: Spanned<String>,
+    pub person: Spanned<String>,
+    pub date: Spanned<String>,
 }
 
 impl History {
@@ -183,6 +205,10 @@ impl History {
             .condition(cx, self.closes.as_ref(), "closes", needs_events)
             .await?;
 
+        let (ends, partial) = match &self.ends {
+            Some(e) => self.bind_ends(e, find, person, cx)?,
+            None => (None, None),
+        };
         let key = cx.key_columns();
         let sql = reference_sql(
             &cx.table.to_string(),
@@ -192,6 +218,7 @@ impl History {
             &date,
             self.opens.as_ref().map(|s| s.value.as_str()),
             self.closes.as_ref().map(|s| s.value.as_str()),
+            ends.as_ref(),
             find,
         );
         let plan = match cx.ctx.sql(&sql).await {
@@ -206,12 +233,84 @@ impl History {
                 opens,
                 closes,
                 find,
+                ends: ends.clone(),
             }))),
             on: key,
             keys: plan,
             unit: KeyUnit::ReturnedKey,
-            reads: Vec::new(),
+            reads: ends.into_iter().map(|e| e.table).collect(),
+            partial,
         })
+    }
+
+    /// `ends`, bound against its table; `(None, Some(absent))` when that table's pack is
+    /// not in the run (the rule then runs without it).
+    fn bind_ends(
+        &self,
+        ends: &Spanned<Ends>,
+        find: Find,
+        person: crate::rules::ColumnType,
+        cx: &mut SetCx<'_>,
+    ) -> Result<(Option<EndsCheck>, Option<Absent>), Stop> {
+        if find != Find::Overlap {
+            cx.error(
+                Code::InvalidOption,
+                ends,
+                format!(
+                    "`ends` applies to `find: overlap` only, not `{}`",
+                    self.find.value
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        let e = &ends.value;
+        let (table, columns) = match cx.resolve_table(&e.table.value, &e.table) {
+            Ok(t) => t,
+            Err(Stop::Skip(absent)) => return Ok((None, Some(absent))),
+            Err(stop) => return Err(stop),
+        };
+        let mut column = |name: &Spanned<String>| match columns.iter().find(|c| c.name == name.value)
+        {
+            Some(c) => Some(c.clone()),
+            None => {
+                let d = super::cx::unknown_column(&name.value, &columns, cx.span(name));
+                cx.diagnostics.push(d);
+                None
+            }
+        };
+        let (Some(who), Some(when)) = (column(&e.person), column(&e.date)) else {
+            return Err(Stop::Reported);
+        };
+        if !super::set::comparable(who.ty, person) {
+            cx.error(
+                Code::TypeMismatch,
+                &e.person,
+                format!(
+                    "`ends.person` must have the `of` columns' type ({person}); `{}` is {}",
+                    who.name, who.ty
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        if !when.ty.is_temporal() {
+            cx.error(
+                Code::TypeMismatch,
+                &e.date,
+                format!(
+                    "`ends.date` must be a date or timestamp column; `{}` is {}",
+                    when.name, when.ty
+                ),
+            );
+            return Err(Stop::Reported);
+        }
+        Ok((
+            Some(EndsCheck {
+                table,
+                person: who,
+                date: when,
+            }),
+            None,
+        ))
     }
 
     /// A condition (`opens`/`closes`) compiled over the table's row, required for events.
@@ -245,6 +344,11 @@ impl History {
     }
 }
 
+/// `'text'`, quoted for SQL.
+fn text_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// `"name"`, quoted for SQL.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -260,6 +364,7 @@ fn reference_sql(
     date: &BoundColumn,
     opens: Option<&str>,
     closes: Option<&str>,
+    ends: Option<&EndsCheck>,
     find: Find,
 ) -> String {
     let keys = |alias: &str| {
@@ -317,6 +422,37 @@ fn reference_sql(
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
     };
+    // An earlier opening record ended by one of its people's ending events on or before the
+    // later record (the `of` columns are among the pair columns).
+    let not_ended = ends
+        .map(|e| {
+            let person = format!("x.{}", quoted(&e.person.name));
+            let present = match e.person.null_like.is_empty() {
+                true => String::new(),
+                false => format!(
+                    " AND btrim({person}, {}) NOT IN ({})",
+                    text_literal(super::not_null::BLANK_CHARS),
+                    e.person
+                        .null_like
+                        .iter()
+                        .map(|v| text_literal(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            of.iter()
+                .filter_map(|o| pair.iter().position(|p| p.name == o.name))
+                .map(|i| {
+                    format!(
+                        " AND NOT EXISTS (SELECT 1 FROM {} x WHERE {person} = earlier.__qc_pair_{i} \
+                         AND x.{} <= later.__qc_date{present})",
+                        e.table,
+                        quoted(&e.date.name)
+                    )
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
     let opens = opens.map(|s| format!("({s}) IS TRUE")).unwrap_or_default();
     let closes = closes.map(|s| format!("({s}) IS TRUE")).unwrap_or_default();
     match find {
@@ -335,7 +471,7 @@ fn reference_sql(
              ON earlier.__qc_person = later.__qc_person AND (earlier.__qc_date < later.__qc_date \
              OR (earlier.__qc_date = later.__qc_date AND ({}) AND NOT ({}))) \
              WHERE NOT EXISTS (SELECT 1 FROM closes c WHERE {} \
-             AND c.__qc_date >= earlier.__qc_date AND c.__qc_date <= later.__qc_date)",
+             AND c.__qc_date >= earlier.__qc_date AND c.__qc_date <= later.__qc_date){not_ended}",
             per_person(&opens, &format!(", {pairs}")),
             keys("later"),
             key_before("earlier", "later"),

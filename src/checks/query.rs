@@ -196,6 +196,7 @@ impl Query {
             keys: distinct.logical_plan().clone(),
             unit: KeyUnit::ReturnedKey,
             reads,
+            partial: None,
         })
     }
 }

@@ -165,6 +165,7 @@ impl Reference {
             keys: joined.logical_plan().clone(),
             unit: KeyUnit::DanglingValue,
             reads: vec![target],
+            partial: None,
         })
     }
 }

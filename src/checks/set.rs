@@ -73,6 +73,9 @@ pub struct SetCheck {
     pub unit: KeyUnit,
     /// Tables the check reads besides its own.
     pub reads: Vec<TableRef>,
+    /// A table the check would read whose pack is not in the run: it runs without the part
+    /// that reads it (a `history`'s `ends`).
+    pub partial: Option<Absent>,
 }
 
 /// A set-based check qc computes itself (`execute::sets`), faster and in less memory than
@@ -117,6 +120,15 @@ pub struct HistoryCheck {
     pub opens: Option<Expr>,
     pub closes: Option<Expr>,
     pub find: Find,
+    pub ends: Option<EndsCheck>,
+}
+
+/// A `history`'s `ends`: events of another table that end a person's opening records.
+#[derive(Debug, Clone)]
+pub struct EndsCheck {
+    pub table: TableRef,
+    pub person: BoundColumn,
+    pub date: BoundColumn,
 }
 
 /// The tables of a run, for resolving the tables set-based rules name.

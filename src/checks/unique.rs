@@ -115,6 +115,7 @@ impl Unique {
                 keys: df.logical_plan().clone(),
                 unit: KeyUnit::DuplicatedGroup,
                 reads: Vec::new(),
+                partial: None,
             })),
             Err(e) => cx.engine_error(at, &e).into(),
         }
@@ -191,6 +192,7 @@ impl Unique {
                 keys: df.logical_plan().clone(),
                 unit: KeyUnit::LaterCopy,
                 reads: Vec::new(),
+                partial: None,
             })),
             Err(e) => cx.engine_error(at, &e).into(),
         }

@@ -120,6 +120,9 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
             let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
         }
     }
+    for r in &t.partial_rules {
+        let _ = writeln!(out, "  {}", text.rule_partial(r));
+    }
     for r in &t.skipped_rules {
         let _ = writeln!(out, "  {}", text.rule_skipped(r));
     }

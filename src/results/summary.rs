@@ -74,6 +74,10 @@ pub struct TableSummary {
     pub table_checks: Vec<TableCheckSummary>,
     /// Rules left out of this run, with the reason.
     pub skipped_rules: Vec<SkippedRuleSummary>,
+    /// Rules that ran without a part reading a table not in the run (a `history`'s `ends`):
+    /// their findings include what that part would have excused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial_rules: Vec<SkippedRuleSummary>,
     /// Damaged files left out under `--keep-going` (the run is then `partial`).
     #[serde(default)]
     pub left_out_files: Vec<crate::rules::source::LeftOutFile>,
@@ -134,6 +138,17 @@ pub struct SkippedRuleSummary {
     pub reads: String,
     /// The pack that declares it.
     pub pack: String,
+}
+
+impl SkippedRuleSummary {
+    fn of(r: &crate::bind::SkippedRule) -> SkippedRuleSummary {
+        SkippedRuleSummary {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            reads: r.reads.clone(),
+            pack: r.pack.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,16 +310,8 @@ pub fn table_summary(
         verdict,
         table_checks,
         left_out_files: table.source.left_out.clone(),
-        skipped_rules: table
-            .skipped
-            .iter()
-            .map(|r| SkippedRuleSummary {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                reads: r.reads.clone(),
-                pack: r.pack.clone(),
-            })
-            .collect(),
+        skipped_rules: table.skipped.iter().map(SkippedRuleSummary::of).collect(),
+        partial_rules: table.partial.iter().map(SkippedRuleSummary::of).collect(),
         anomalies_file,
         elapsed_ms,
         rules,

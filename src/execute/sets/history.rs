@@ -11,7 +11,7 @@
 //! Most people have one record: they are hashed and never read again. A collision of
 //! hashes can only add candidates; the judgement uses the values themselves.
 
-use datafusion::common::HashSet;
+use datafusion::common::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -29,7 +29,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
 use super::{HASH, HeldSet, Watchdog, held_set};
-use crate::checks::set::{Find, HistoryCheck};
+use crate::checks::set::{EndsCheck, Find, HistoryCheck};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
 use crate::rules::{BoundColumn, TableRef};
@@ -81,12 +81,17 @@ fn selection(key: &[BoundColumn], check: &HistoryCheck) -> (Vec<Expr>, Layout) {
 async fn read(
     ctx: &SessionContext,
     table: &TableRef,
+    filter: Option<Expr>,
     exprs: Vec<Expr>,
     what: &str,
 ) -> Result<Vec<datafusion::execution::SendableRecordBatchStream>> {
     let plan = ctx
         .table(table.reference())
         .await
+        .and_then(|f| match filter {
+            Some(filter) => f.filter(filter),
+            None => Ok(f),
+        })
         .and_then(|f| f.select(exprs))
         .map_err(|e| Error::engine(what, e))?
         .create_physical_plan()
@@ -291,11 +296,16 @@ impl Gathered {
 /// Whether two `history` rules read the same columns and events, and can share their reads.
 pub fn same_reads(a: &HistoryCheck, b: &HistoryCheck) -> bool {
     let names = |c: &[BoundColumn]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    let ends = |e: &Option<EndsCheck>| {
+        e.as_ref()
+            .map(|e| (e.table.clone(), e.person.name.clone(), e.date.name.clone()))
+    };
     names(&a.of) == names(&b.of)
         && names(&a.pair) == names(&b.pair)
         && a.date.name == b.date.name
         && a.opens == b.opens
         && a.closes == b.closes
+        && ends(&a.ends) == ends(&b.ends)
 }
 
 /// The anomalous keys of `history` rules that share their reads ([`same_reads`]), each with
@@ -347,17 +357,28 @@ pub async fn anomalous(
                 watchdog,
             )
             .await;
-            let (records, reservations) = match gathered {
+            let (records, mut reservations) = match gathered {
                 Ok(r) => r,
                 Err(Error::Memory { .. }) => return Ok(None),
                 Err(e) => return Err(e),
+            };
+            let ended = match &check.ends {
+                Some(ends) => match ended(ctx, ends, check, &records, &what, watchdog).await {
+                    Ok((ended, reservation)) => {
+                        reservations.push(reservation);
+                        ended
+                    }
+                    Err(Error::Memory { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                },
+                None => Ended::default(),
             };
             let (finds, candidates) = (finds.clone(), Arc::clone(&candidates));
             let (records, found) = tokio::task::spawn_blocking(move || {
                 let found: Vec<Vec<usize>> = finds
                     .iter()
                     .zip(candidates.iter())
-                    .map(|(find, candidates)| judge(*find, &records, chunk, candidates))
+                    .map(|(find, candidates)| judge(*find, &records, chunk, candidates, &ended))
                     .collect();
                 (records, found)
             })
@@ -393,7 +414,7 @@ async fn candidates(
     let finds: Arc<Vec<Find>> = Arc::new(finds.to_vec());
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
-    for mut stream in read(ctx, table, exprs.to_vec(), what).await? {
+    for mut stream in read(ctx, table, None, exprs.to_vec(), what).await? {
         let (layout, finds) = (Arc::clone(&layout), Arc::clone(&finds));
         let (progress, what) = (watchdog.counter(), what.to_string());
         let reservation =
@@ -557,7 +578,7 @@ async fn gather(
     let finds: Arc<Vec<Find>> = Arc::new(finds.to_vec());
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
-    for mut stream in read(ctx, table, exprs, what).await? {
+    for mut stream in read(ctx, table, None, exprs, what).await? {
         let (layout, candidates, columns, finds) = (
             Arc::clone(&layout),
             Arc::clone(candidates),
@@ -642,13 +663,123 @@ async fn gather(
     Ok((all, reservations))
 }
 
+/// The earliest ending event (a death) of each person of the gathered opening records, by
+/// the person's value in the key set's row format.
+#[derive(Debug, Default)]
+struct Ended(HashMap<Box<[u8]>, i64>);
+
+impl Ended {
+    /// Whether one of `record`'s people had an ending event on or before `to`.
+    fn ends(&self, records: &Gathered, record: usize, to: i64) -> bool {
+        !self.0.is_empty()
+            && (0..records.width).any(|role| {
+                records.person(record, role).is_some_and(|(span, _)| {
+                    self.0
+                        .get(records.value(span))
+                        .is_some_and(|&date| date <= to)
+                })
+            })
+    }
+}
+
+/// Read 3 (`ends` only): the ending events of the people of `records`' opening records,
+/// read from the `ends` table once, on every core; each person's earliest.
+async fn ended(
+    ctx: &SessionContext,
+    ends: &EndsCheck,
+    check: &HistoryCheck,
+    records: &Gathered,
+    what: &str,
+    watchdog: &Watchdog,
+) -> Result<(Ended, MemoryReservation)> {
+    let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
+    let reservation = MemoryConsumer::new(format!("qc history ends ({what})")).register(&pool);
+    let mut people: HashSet<&[u8]> = HashSet::new();
+    for r in (0..records.len()).filter(|&r| records.opens[r]) {
+        for role in 0..records.width {
+            if let Some((span, _)) = records.person(r, role) {
+                people.insert(records.value(span));
+            }
+        }
+    }
+    if people.is_empty() {
+        return Ok((Ended::default(), reservation));
+    }
+    let wanted: Arc<HashSet<Box<[u8]>>> = Arc::new(people.into_iter().map(Box::from).collect());
+    let bytes = |set: &HashSet<Box<[u8]>>| set.iter().map(|v| v.len() + 48).sum::<usize>();
+    reservation
+        .try_grow(bytes(&wanted))
+        .map_err(|_| Error::Memory {
+            what: what.to_string(),
+            message: "the people whose ending events are looked up do not fit --memory-limit"
+                .into(),
+        })?;
+    let filter = crate::checks::set::applicable(std::slice::from_ref(&ends.person), None)
+        .and(ident(&ends.date.name).is_not_null());
+    let exprs = vec![
+        ident(&ends.person.name),
+        cast_expr(ident(&ends.date.name), DataType::Int64),
+    ];
+    // Values encoded as the `of` columns' are, so that equal people have equal bytes.
+    let like = check.of[0].clone();
+    let mut tasks = tokio::task::JoinSet::new();
+    watchdog.read_started();
+    for mut stream in read(ctx, &ends.table, Some(filter), exprs, what).await? {
+        let (wanted, like) = (Arc::clone(&wanted), like.clone());
+        let (progress, what) = (watchdog.counter(), what.to_string());
+        tasks.spawn(async move {
+            let encoder = Encoder::new(std::slice::from_ref(&like), vec![0])?;
+            let mut found: HashMap<Box<[u8]>, i64> = HashMap::new();
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| Error::engine(&what, e))?;
+                progress.fetch_add(1, Ordering::Relaxed);
+                let people = encoder.encode(&batch)?;
+                let dates = batch.column(1).as_primitive::<Int64Type>();
+                for i in 0..batch.num_rows() {
+                    let (Some(person), true) = (people.get(i), dates.is_valid(i)) else {
+                        continue;
+                    };
+                    if !wanted.contains(person) {
+                        continue;
+                    }
+                    let date = dates.value(i);
+                    found
+                        .entry(Box::from(person))
+                        .and_modify(|d| *d = (*d).min(date))
+                        .or_insert(date);
+                }
+            }
+            Ok::<_, Error>(found)
+        });
+    }
+    let mut all: HashMap<Box<[u8]>, i64> = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let part = joined.map_err(|e| Error::Internal(format!("history task failed: {e}")))??;
+        for (person, date) in part {
+            all.entry(person)
+                .and_modify(|d| *d = (*d).min(date))
+                .or_insert(date);
+        }
+    }
+    // The people looked up are let go; the events found are held while judging.
+    let held: usize = all.keys().map(|v| v.len() + 56).sum();
+    reservation.resize(held);
+    Ok((Ended(all), reservation))
+}
+
 /// A person's hash, one of their records, and their value.
 type Entry = (u64, usize, Span);
 
 /// The anomalous records among `records` (all of those of the chunk's people or pairs):
 /// their indexes, each once. Records of people outside the chunk are there only as the
 /// other party of a chunk's person: they are judged in their own chunk.
-fn judge(find: Find, records: &Gathered, chunk: Chunk, candidates: &HashSet<u64>) -> Vec<usize> {
+fn judge(
+    find: Find,
+    records: &Gathered,
+    chunk: Chunk,
+    candidates: &HashSet<u64>,
+    ended: &Ended,
+) -> Vec<usize> {
     let n = records.len();
     let mut anomalous = vec![false; n];
     match find {
@@ -675,7 +806,7 @@ fn judge(find: Find, records: &Gathered, chunk: Chunk, candidates: &HashSet<u64>
             // People are independent: slices of whole groups are judged on every core.
             let found: Vec<Vec<usize>> = group_slices(&entries, rayon::current_num_threads())
                 .into_par_iter()
-                .map(|slice| judge_people(find, records, slice))
+                .map(|slice| judge_people(find, records, slice, ended))
                 .collect();
             for r in found.into_iter().flatten() {
                 anomalous[r] = true;
@@ -731,12 +862,12 @@ fn group_slices(entries: &[Entry], parts: usize) -> Vec<&[Entry]> {
 }
 
 /// The anomalous records among the people of `entries` (whole groups of one hash each).
-fn judge_people(find: Find, records: &Gathered, entries: &[Entry]) -> Vec<usize> {
+fn judge_people(find: Find, records: &Gathered, entries: &[Entry], ended: &Ended) -> Vec<usize> {
     let mut anomalous = Vec::new();
     let mut ids: Vec<usize> = Vec::new();
     let mut judge_person = |ids: &[usize]| match find {
         Find::NotLatest => not_latest(records, ids, &mut anomalous),
-        _ => overlap(records, ids, &mut anomalous),
+        _ => overlap(records, ids, ended, &mut anomalous),
     };
     for group in entries.chunk_by(|a, b| a.0 == b.0) {
         let first = records.value(group[0].2);
@@ -774,8 +905,9 @@ fn not_latest(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
 
 /// `overlap` over one person's records: an opening record with an earlier opening record
 /// (an earlier date, or the same date, another pair and a smaller key) that no closing record
-/// of its pair closed in between (both days included).
-fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
+/// of its pair closed in between (both days included), and that no ending event of one of
+/// its people ended on or before the later record.
+fn overlap(records: &Gathered, ids: &[usize], ended: &Ended, anomalous: &mut Vec<usize>) {
     // Keys are held in arrow's row format, whose bytes sort as the values do.
     let key_before = |a: usize, b: usize| {
         records.keys[a]
@@ -805,6 +937,7 @@ fn overlap(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
                 && records.dates[earlier].is_some_and(|from| {
                     (from < to || (from == to && key_before(earlier, later) && other_pair(earlier)))
                         && !closed(records.pairs[earlier], from, to)
+                        && !ended.ends(records, earlier, to)
                 })
         });
         if overlapped {

@@ -173,6 +173,7 @@ impl Store {
                     verdict: named(r, 7)?,
                     table_checks: Vec::new(),
                     skipped_rules: Vec::new(),
+                    partial_rules: Vec::new(),
                     left_out_files: Vec::new(),
                     anomalies_file: r.get(8)?,
                     elapsed_ms: count(r, 9)?,
