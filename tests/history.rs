@@ -254,7 +254,8 @@ fn feedback_files_per_provider_read_back() {
     ]);
     let summary: qc::results::summary::RunSummary = serde_json::from_str(&stdout(&o)).unwrap();
     // Expected lines from the generator's truth: every failed (row, rule) of the rules this
-    // run audits (MAR-022 reads the death library and is skipped here).
+    // run audits (MAR-022 reads the death library and is skipped here; MAR-023 runs without
+    // the deaths, so it also fails the widowers' remarriages the truth lists under `without`).
     let truth: qc::generate::truth::Truth = serde_json::from_str(
         &std::fs::read_to_string(crate::util::root().join("testdata/marriage/truth.json")).unwrap(),
     )
@@ -265,12 +266,22 @@ fn feedback_files_per_provider_read_back() {
         .map(|r| r.id.as_str())
         .collect();
     assert_eq!(skipped, ["MAR-022"]);
-    let expected: u64 = truth.tables["registration"]
+    let partial: Vec<&str> = summary.tables[0]
+        .partial_rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(partial, ["MAR-023"]);
+    let registration = &truth.tables["registration"];
+    let widowed = registration.without["death"]["MAR-023"];
+    assert!(widowed > 0, "the shipped data holds widowers' remarriages");
+    let expected: u64 = registration
         .rules
         .iter()
         .filter(|(id, _)| !skipped.contains(&id.as_str()))
         .map(|(_, n)| n)
-        .sum();
+        .sum::<u64>()
+        + widowed;
     let fb = dir.path().join("feedback");
     let o = run(&["feedback", "--store", &s(&store), "--out", &s(&fb)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));

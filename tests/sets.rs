@@ -255,7 +255,12 @@ fn history_rules_on_hand_counted_registrations() {
     let t = s.tables.iter().find(|t| t.name == "registration").unwrap();
     let failed = |id: &str| t.rules.iter().find(|r| r.id == id).unwrap().failed_rows;
     assert_eq!(
-        (failed("H-001"), failed("H-002"), failed("H-003"), failed("H-004")),
+        (
+            failed("H-001"),
+            failed("H-002"),
+            failed("H-003"),
+            failed("H-004")
+        ),
         (8, 3, 10, 6)
     );
     assert!(t.partial_rules.is_empty());

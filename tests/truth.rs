@@ -441,6 +441,11 @@ fn libraries_generated_together_match_truth_with_cross_library_rules() {
         ] {
             assert!(truths[i].rules[rule] > 0, "{format}: {rule} injected");
         }
+        // Widowers' remarriages (MAR-023 must not flag them: the wives' deaths are recorded).
+        assert!(
+            truths[1].without["death"]["MAR-023"] > 0,
+            "{format}: widowers"
+        );
         let (rules_arg, extra): (String, Vec<String>) = if format == "csv" {
             let packs = d.join("packs");
             std::fs::create_dir_all(&packs).unwrap();

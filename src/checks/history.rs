@@ -269,15 +269,15 @@ impl History {
             Err(Stop::Skip(absent)) => return Ok((None, Some(absent))),
             Err(stop) => return Err(stop),
         };
-        let mut column = |name: &Spanned<String>| match columns.iter().find(|c| c.name == name.value)
-        {
-            Some(c) => Some(c.clone()),
-            None => {
-                let d = super::cx::unknown_column(&name.value, &columns, cx.span(name));
-                cx.diagnostics.push(d);
-                None
-            }
-        };
+        let mut column =
+            |name: &Spanned<String>| match columns.iter().find(|c| c.name == name.value) {
+                Some(c) => Some(c.clone()),
+                None => {
+                    let d = super::cx::unknown_column(&name.value, &columns, cx.span(name));
+                    cx.diagnostics.push(d);
+                    None
+                }
+            };
         let (Some(who), Some(when)) = (column(&e.person), column(&e.date)) else {
             return Err(Stop::Reported);
         };

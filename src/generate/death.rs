@@ -113,6 +113,8 @@ pub struct Row {
 pub struct Record {
     /// People whose death must be recorded before the given date (a marriage of theirs).
     pub before_marriage: Vec<(Party, NaiveDate)>,
+    /// Wives who died before their widower remarried, with the death's date (clean records).
+    pub widowed: Vec<(Party, NaiveDate)>,
 }
 
 impl Record {
@@ -252,6 +254,11 @@ impl TableGen for Record {
                 let row = Record::record(&mut rng, index, person.clone(), death);
                 (row, &RULES[18..19])
             })
+            .chain(self.widowed.iter().enumerate().map(|(n, (person, died))| {
+                let index = cx.rows + (self.before_marriage.len() + n) as u64;
+                let row = Record::record(&mut cx.rng(index), index, person.clone(), *died);
+                (row, &[][..])
+            }))
             .collect())
     }
 

@@ -12,7 +12,8 @@
 //! birth-date rule breaks too; a divorce with too short a cooling-off has no marriage before
 //! it). Then the set-based scenarios: two rows sharing one registration id, a marriage while
 //! an earlier one is not dissolved, a divorce with no marriage, and — when the death library
-//! is generated too — a marriage after a party's recorded death.
+//! is generated too — a marriage after a party's recorded death, and (clean, a trap for the
+//! bigamy rule) a widower's remarriage after his first wife's recorded death.
 
 use std::sync::Arc;
 
@@ -70,6 +71,14 @@ const SCENARIOS: [Scenario; 5] = [
 
 /// Rows per block of related registrations.
 const BLOCK: u64 = 10;
+
+/// One block in this many (whose rows are all clean) holds a widower's remarriage, when the
+/// death library is generated too.
+const WIDOWED_EVERY: u64 = 20;
+
+/// Marriages of the widowed scenario's first wife by this day (2022-06-30), so that her death
+/// and the remarriage stay before the registrations' last day (2025-06-30).
+const WIDOWED_FIRST_BY: i32 = 19_173;
 
 /// One registration.
 #[derive(Debug, Clone)]
@@ -335,6 +344,48 @@ impl Registration {
             .next()
     }
 
+    /// For row `index`, the remarriage of a widower and his first wife's death date: the
+    /// husband of the block's row 7 marries again after his wife died (recorded in the death
+    /// library), in one block of [`WIDOWED_EVERY`] whose rows are all clean. Not bigamy:
+    /// MAR-023 must not flag it when it reads the deaths.
+    fn widowed_remarriage(&self, cx: &RowCx<'_>, index: u64) -> Option<(Row, Party, NaiveDate)> {
+        let block = index - index % BLOCK;
+        let chosen = self.with_death
+            && index % BLOCK == 8
+            && (block / BLOCK) % WIDOWED_EVERY == 7
+            && block + BLOCK <= cx.rows
+            && (block..block + BLOCK).all(|j| !cx.is_anomalous(j));
+        if !chosen {
+            return None;
+        }
+        let first = self.clean_at(cx, block + 7);
+        if crate::values::days(first.reg_date) > WIDOWED_FIRST_BY {
+            return None;
+        }
+        let mut rng = cx.rng(index);
+        let died = first.reg_date + chrono::Duration::days(rng.random_range(60..=400));
+        let reg_date = died + chrono::Duration::days(rng.random_range(60..=400));
+        let row = Registration::registration(
+            &mut rng,
+            index,
+            "结婚",
+            reg_date,
+            first.male,
+            identity(Space::Marriage, index, "2"),
+        );
+        Some((row, first.female, died))
+    }
+
+    /// Wives whose death the death library records before their widower remarries, with the
+    /// death's date (clean records).
+    pub fn widowed_to_record(&self, cx: &RowCx<'_>) -> Vec<(Party, NaiveDate)> {
+        (0..cx.rows / (BLOCK * WIDOWED_EVERY))
+            .map(|n| (n * WIDOWED_EVERY + 7) * BLOCK + 8)
+            .filter_map(|i| self.widowed_remarriage(cx, i))
+            .map(|(_, wife, died)| (wife, died))
+            .collect()
+    }
+
     /// Husbands whose death the death library must record before their marriage, with the
     /// marriage's date: one per married-after-death scenario.
     pub fn deaths_to_record(&self, cx: &RowCx<'_>) -> Vec<(Party, NaiveDate)> {
@@ -369,6 +420,9 @@ impl TableGen for Registration {
         if !plain(index) {
             // An anomalous row is a plain marriage of its own couple before its injury.
             return Registration::own_marriage(rng, index);
+        }
+        if let Some((row, _, _)) = self.widowed_remarriage(cx, index) {
+            return row;
         }
         match index % BLOCK {
             1 if plain(block) => {

@@ -140,7 +140,7 @@ pub fn libraries(libraries: &[String], spec: &GenSpec) -> Result<Vec<truth::Trut
                 vec![(building::TABLE, table::write(&g, &lib)?)]
             }
             "death" => {
-                let before_marriage = if has("marriage") {
+                let (before_marriage, widowed) = if has("marriage") {
                     let m = spec_of("marriage");
                     let anomalous = anomalous_rows(m.rows, m.anomalies, m.seed)?;
                     let cx = table::RowCx {
@@ -149,18 +149,37 @@ pub fn libraries(libraries: &[String], spec: &GenSpec) -> Result<Vec<truth::Trut
                         anomalous: &anomalous,
                         csv,
                     };
-                    marriage::Registration { with_death: true }.deaths_to_record(&cx)
+                    let g = marriage::Registration { with_death: true };
+                    (g.deaths_to_record(&cx), g.widowed_to_record(&cx))
                 } else {
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 };
-                let g = death::Record { before_marriage };
+                let g = death::Record {
+                    before_marriage,
+                    widowed,
+                };
                 vec![(death::TABLE, table::write(&g, &lib)?)]
             }
             _ => {
                 let g = marriage::Registration {
                     with_death: has("death"),
                 };
-                vec![(marriage::TABLE, table::write(&g, &lib)?)]
+                let mut truth = table::write(&g, &lib)?;
+                if g.with_death {
+                    let anomalous = anomalous_rows(lib.rows, lib.anomalies, lib.seed)?;
+                    let cx = table::RowCx {
+                        seed: lib.seed,
+                        rows: lib.rows,
+                        anomalous: &anomalous,
+                        csv,
+                    };
+                    let widowed = g.widowed_to_record(&cx).len() as u64;
+                    truth.without.insert(
+                        "death".to_string(),
+                        [("MAR-023".to_string(), widowed)].into(),
+                    );
+                }
+                vec![(marriage::TABLE, truth)]
             }
         };
         let truth = truth::Truth {

@@ -22,6 +22,12 @@ pub struct TableTruth {
     /// Failed rows per rule id, every rule of the pack listed (0 included).
     pub rules: BTreeMap<String, u64>,
     pub providers: BTreeMap<String, ProviderTruth>,
+    /// Rows that fail a rule only when a library generated with this one is left out of the
+    /// run (the rule then runs without the part that reads it, e.g. MAR-023 without the
+    /// deaths that excuse a widower's remarriage): library → rule → rows, all clean rows
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub without: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

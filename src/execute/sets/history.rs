@@ -296,16 +296,16 @@ impl Gathered {
 /// Whether two `history` rules read the same columns and events, and can share their reads.
 pub fn same_reads(a: &HistoryCheck, b: &HistoryCheck) -> bool {
     let names = |c: &[BoundColumn]| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
-    let ends = |e: &Option<EndsCheck>| {
-        e.as_ref()
-            .map(|e| (e.table.clone(), e.person.name.clone(), e.date.name.clone()))
-    };
     names(&a.of) == names(&b.of)
         && names(&a.pair) == names(&b.pair)
         && a.date.name == b.date.name
         && a.opens == b.opens
         && a.closes == b.closes
-        && ends(&a.ends) == ends(&b.ends)
+}
+
+/// Whether two `ends` read the same events.
+fn same_ends(a: &EndsCheck, b: &EndsCheck) -> bool {
+    a.table == b.table && a.person.name == b.person.name && a.date.name == b.date.name
 }
 
 /// The anomalous keys of `history` rules that share their reads ([`same_reads`]), each with
@@ -362,23 +362,38 @@ pub async fn anomalous(
                 Err(Error::Memory { .. }) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let ended = match &check.ends {
-                Some(ends) => match ended(ctx, ends, check, &records, &what, watchdog).await {
+            // Each check's ending events (one read per distinct `ends`).
+            let mut ends: Vec<(EndsCheck, Arc<Ended>)> = Vec::new();
+            let mut ended_of: Vec<Arc<Ended>> = Vec::with_capacity(checks.len());
+            for c in checks {
+                let Some(e) = &c.ends else {
+                    ended_of.push(Arc::new(Ended::default()));
+                    continue;
+                };
+                if let Some((_, read)) = ends.iter().find(|(other, _)| same_ends(e, other)) {
+                    ended_of.push(Arc::clone(read));
+                    continue;
+                }
+                let read = match ended(ctx, e, check, &records, &what, watchdog).await {
                     Ok((ended, reservation)) => {
                         reservations.push(reservation);
-                        ended
+                        Arc::new(ended)
                     }
                     Err(Error::Memory { .. }) => return Ok(None),
                     Err(e) => return Err(e),
-                },
-                None => Ended::default(),
-            };
+                };
+                ends.push((e.clone(), Arc::clone(&read)));
+                ended_of.push(read);
+            }
             let (finds, candidates) = (finds.clone(), Arc::clone(&candidates));
             let (records, found) = tokio::task::spawn_blocking(move || {
                 let found: Vec<Vec<usize>> = finds
                     .iter()
                     .zip(candidates.iter())
-                    .map(|(find, candidates)| judge(*find, &records, chunk, candidates, &ended))
+                    .zip(&ended_of)
+                    .map(|((find, candidates), ended)| {
+                        judge(*find, &records, chunk, candidates, ended)
+                    })
                     .collect();
                 (records, found)
             })
