@@ -3,6 +3,8 @@
 //! again later). qc computes it over the person's records only, not by joining the table
 //! with itself; the equivalent SQL is kept as the reference (and is what a cluster runs).
 
+use std::fmt::Write as _;
+
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
 
@@ -92,7 +94,7 @@ pub struct History {
     #[serde(default)]
     pub pair: Option<Vec<Spanned<String>>>,
     #[serde(default)]
-    pub ends: Option<Spanned<Ends>>,
+    pub ends: Option<Box<Spanned<Ends>>>,
 }
 
 /// `ends:` events of another table that end a person's opening records (a death).
@@ -269,15 +271,14 @@ impl History {
             Err(Stop::Skip(absent)) => return Ok((None, Some(absent))),
             Err(stop) => return Err(stop),
         };
-        let mut column =
-            |name: &Spanned<String>| match columns.iter().find(|c| c.name == name.value) {
-                Some(c) => Some(c.clone()),
-                None => {
-                    let d = super::cx::unknown_column(&name.value, &columns, cx.span(name));
-                    cx.diagnostics.push(d);
-                    None
-                }
-            };
+        let mut column = |name: &Spanned<String>| {
+            let found = columns.iter().find(|c| c.name == name.value).cloned();
+            if found.is_none() {
+                let d = super::cx::unknown_column(&name.value, &columns, cx.span(name));
+                cx.diagnostics.push(d);
+            }
+            found
+        };
         let (Some(who), Some(when)) = (column(&e.person), column(&e.date)) else {
             return Err(Stop::Reported);
         };
@@ -427,9 +428,10 @@ fn reference_sql(
     let not_ended = ends
         .map(|e| {
             let person = format!("x.{}", quoted(&e.person.name));
-            let present = match e.person.null_like.is_empty() {
-                true => String::new(),
-                false => format!(
+            let present = if e.person.null_like.is_empty() {
+                String::new()
+            } else {
+                format!(
                     " AND btrim({person}, {}) NOT IN ({})",
                     text_literal(super::not_null::BLANK_CHARS),
                     e.person
@@ -438,19 +440,22 @@ fn reference_sql(
                         .map(|v| text_literal(v))
                         .collect::<Vec<_>>()
                         .join(", ")
-                ),
+                )
             };
-            of.iter()
+            let mut sql = String::new();
+            for i in of
+                .iter()
                 .filter_map(|o| pair.iter().position(|p| p.name == o.name))
-                .map(|i| {
-                    format!(
-                        " AND NOT EXISTS (SELECT 1 FROM {} x WHERE {person} = earlier.__qc_pair_{i} \
-                         AND x.{} <= later.__qc_date{present})",
-                        e.table,
-                        quoted(&e.date.name)
-                    )
-                })
-                .collect::<String>()
+            {
+                let _ = write!(
+                    sql,
+                    " AND NOT EXISTS (SELECT 1 FROM {} x WHERE {person} = earlier.__qc_pair_{i} \
+                     AND x.{} <= later.__qc_date{present})",
+                    e.table,
+                    quoted(&e.date.name)
+                );
+            }
+            sql
         })
         .unwrap_or_default();
     let opens = opens.map(|s| format!("({s}) IS TRUE")).unwrap_or_default();
