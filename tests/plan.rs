@@ -19,7 +19,12 @@ fn plan_text(pack: &str) -> String {
         .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
-        let plan = qc::plan::compile(table, &[]).unwrap();
+        // Set-based rules' tuples (ADR-019's) are computed first, as a run does.
+        let sets = qc::execute::sets::compute(&ctx, table, DEFAULT_STALL_TIMEOUT)
+            .await
+            .unwrap()
+            .keys;
+        let plan = qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets)).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
             .await
             .unwrap();

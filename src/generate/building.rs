@@ -23,11 +23,14 @@ use crate::error::{Error, Result};
 
 pub const TABLE: &str = "building";
 
-static RULES: [&str; 22] = [
+static RULES: [&str; 23] = [
     "BLD-001", "BLD-002", "BLD-003", "BLD-004", "BLD-005", "BLD-006", "BLD-007", "BLD-008",
     "BLD-009", "BLD-010", "BLD-011", "BLD-012", "BLD-013", "BLD-014", "BLD-015", "BLD-016",
-    "BLD-017", "BLD-018", "BLD-019", "BLD-020", "BLD-021", "BLD-022",
+    "BLD-017", "BLD-018", "BLD-019", "BLD-020", "BLD-021", "BLD-022", "BLD-023",
 ];
+/// Rules the two copies of a building recorded twice break: its id and its unit code are
+/// each held twice.
+static DUPLICATE_RULES: [&str; 2] = ["BLD-019", "BLD-023"];
 /// Row defects, one per row-level rule; then the scenarios.
 const ROW_DEFECTS: usize = 18;
 const DUPLICATE_FIRST: usize = ROW_DEFECTS;
@@ -127,6 +130,7 @@ pub struct Building {
 
 impl TableGen for Building {
     type Row = Row;
+    type Serials = ();
 
     fn name(&self) -> &'static str {
         TABLE
@@ -180,7 +184,8 @@ impl TableGen for Building {
                 rng.random_range(1..1000),
                 ["A", "B", "S"][rng.random_range(0..3)],
                 rng.random_range(1..100_000),
-                rng.random_range(1..100_000_000)
+                // The unit's number is the row's: every unit code is distinct (up to 10⁸ rows).
+                index % 100_000_000
             ),
             address: Some(format!(
                 "上海市{district_name}{}{}号",
@@ -212,16 +217,17 @@ impl TableGen for Building {
         match k {
             DUPLICATE_FIRST if ordinal + 1 < cx.anomalous.len() => {
                 row.building_id = Some(format!("BDDUP{ordinal:010}"));
-                return &RULES[18..19];
+                return &DUPLICATE_RULES;
             }
             DUPLICATE_FIRST => {
                 // The last anomalous row has no partner to share an id with.
                 row.building_id = None;
                 return &RULES[0..1];
             }
+            // The same building recorded again: every field the first copy's.
             DUPLICATE_SECOND => {
-                row.building_id = Some(format!("BDDUP{:010}", ordinal - 1));
-                return &RULES[18..19];
+                *row = row_at(self, cx, cx.anomalous[ordinal - 1]).0;
+                return &DUPLICATE_RULES;
             }
             DANGLING => {
                 if let Some(link) = &self.spatial {
@@ -256,7 +262,7 @@ impl TableGen for Building {
                 let other = other_district(rng, &row.district_code);
                 (row.longitude, row.latitude) = point_far_from(rng, &other, &row.district_code);
             }
-            9 => row.floors = 0,
+            9 => row.floors = 250,
             // A year typed with a digit missing: before 1000, so before 1840 too.
             10 => row.build_year = rng.random_range(190..1000),
             11 => row.build_year = 2090,

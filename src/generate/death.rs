@@ -209,6 +209,7 @@ fn death_between(rng: &mut StdRng, person: &Party, first: i32, last: i32) -> Nai
 
 impl TableGen for Record {
     type Row = Row;
+    type Serials = ();
 
     fn name(&self) -> &'static str {
         TABLE

@@ -33,19 +33,21 @@ use crate::error::{Error, Result};
 pub const TABLE: &str = "registration";
 
 /// The rules of `rules/marriage.yaml`, in order; row defect `k` < 20 breaks `RULES[k]`.
-static RULES: [&str; 32] = [
+static RULES: [&str; 36] = [
     "MAR-001", "MAR-002", "MAR-003", "MAR-004", "MAR-005", "MAR-006", "MAR-007", "MAR-008",
     "MAR-009", "MAR-010", "MAR-011", "MAR-012", "MAR-013", "MAR-014", "MAR-015", "MAR-016",
     "MAR-017", "MAR-018", "MAR-019", "MAR-020", "MAR-021", "MAR-022", "MAR-023", "MAR-024",
     "MAR-025", "MAR-026", "MAR-027", "MAR-028", "MAR-029", "MAR-030", "MAR-031", "MAR-032",
+    "MAR-033", "MAR-034", "MAR-035", "MAR-036",
 ];
 
 /// Row defects: one per row-level rule of the first twenty, then a loosely written ID number
 /// (MAR-027), a document type that does not fit the number (MAR-026), and the presence
 /// rules MAR-028 to MAR-031 (no date; no ID number of either party; a divorce of 2021 on
-/// with no application date), and a divorce registered 75 days after the application
-/// (MAR-032).
-const ROW_DEFECTS: usize = 27;
+/// with no application date), a divorce registered 75 days after the application
+/// (MAR-032), a sex written 男 instead of its code (MAR-034), a minority name's separator
+/// written ． (MAR-035), and an application date on a marriage (MAR-036).
+const ROW_DEFECTS: usize = 30;
 
 /// Set-based scenarios, after the row defects in the rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,17 @@ const WIDOWED_EVERY: u64 = 20;
 /// and the remarriage stay before the registrations' last day (2025-06-30).
 const WIDOWED_FIRST_BY: i32 = 19_173;
 
+/// Which copy of a registration recorded twice a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Twice {
+    First,
+    Second,
+}
+
+/// Rules the two copies of a registration recorded twice break: the registration id and the
+/// certificate number are each held twice.
+static DUPLICATE_RULES: [&str; 2] = ["MAR-021", "MAR-033"];
+
 /// One registration.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -88,7 +101,12 @@ pub struct Row {
     cert_kind: &'static str,
     cert_organ: &'static str,
     cert_year: i32,
+    /// The certificate's serial, handed out in row order per office, kind and year
+    /// ([`TableGen::number`]); the copy of a duplicated registration takes its first's.
     serial: u32,
+    /// Digits the serial is written with (6; 7 for a malformed number).
+    serial_digits: usize,
+    duplicate: Option<Twice>,
     cert_override: Option<String>,
     reg_date: NaiveDate,
     application: Option<NaiveDate>,
@@ -157,7 +175,9 @@ impl Registration {
             cert_kind: "J",
             cert_organ: organ,
             cert_year: 0,
-            serial: rng.random_range(1..1_000_000),
+            serial: 0,
+            serial_digits: 6,
+            duplicate: None,
             cert_override: None,
             reg_date,
             application,
@@ -200,15 +220,8 @@ impl Registration {
         match k {
             0 => row.reg_id = None,
             1 => row.business = "结 婚".into(),
-            2 => {
-                row.cert_override = Some(format!(
-                    "{}{}-{}-{:05}",
-                    row.cert_kind,
-                    row.cert_organ,
-                    row.cert_year,
-                    row.serial % 100_000
-                ));
-            }
+            // A 7-digit serial: malformed, and still its own number.
+            2 => row.serial_digits = 7,
             3 => row.cert_year -= 1,
             4 => {
                 row.cert_kind = match row.cert_kind {
@@ -296,6 +309,23 @@ impl Registration {
                 Registration::divorce_of_2021_on(row, Some(75));
                 return &["MAR-032", "MAR-024"];
             }
+            27 => {
+                // The sex written out, not coded: the rules that compare codes do not apply.
+                row.male.sex = "男";
+                return &["MAR-034"];
+            }
+            28 => {
+                // A minority name whose separator is written ． instead of · (GBK has no •).
+                row.female.name = "阿依古丽．买买提".into();
+                return &["MAR-035"];
+            }
+            29 => {
+                // A marriage carrying an application date (only divorces are applied for).
+                row.business = "结婚".into();
+                Registration::recertify(row);
+                row.application = Some(row.reg_date - chrono::Duration::days(10));
+                return &["MAR-036"];
+            }
             _ => {
                 row.business = "补领结婚证".into();
                 row.application = None;
@@ -317,10 +347,11 @@ impl Registration {
     }
 
     /// Make `row` a divorce of its couple (never married here) registered from 2022-06-01
-    /// (or its own later date), `days` after the application (none when `None`).
+    /// (or its own date, from 2021-04-01), `days` (at most 90) after the application (none
+    /// when `None`): the application is from 2021 on, under the cooling-off rules.
     fn divorce_of_2021_on(row: &mut Row, days: Option<i64>) {
         row.business = "离婚".into();
-        if row.reg_date < date(18_687) {
+        if row.reg_date < date(18_718) {
             row.reg_date = date(19_144); // 2022-06-01
         }
         row.application = days.map(|d| row.reg_date - chrono::Duration::days(d));
@@ -401,6 +432,12 @@ impl Registration {
 
 impl TableGen for Registration {
     type Row = Row;
+    /// The next serial of each certificate office, kind and year, and the serial of the
+    /// last duplicated registration's first copy.
+    type Serials = (
+        std::collections::HashMap<(&'static str, &'static str, i32), u32>,
+        u32,
+    );
 
     fn name(&self) -> &'static str {
         TABLE
@@ -487,13 +524,16 @@ impl TableGen for Registration {
             None => Registration::defect(row, k, rng),
             Some(Scenario::DuplicateFirst) if ordinal + 1 < cx.anomalous.len() => {
                 row.reg_id = Some(format!("MRDUP{ordinal:010}"));
-                &RULES[20..21]
+                row.duplicate = Some(Twice::First);
+                &DUPLICATE_RULES
             }
             // The last anomalous row has no partner to share an id with.
             Some(Scenario::DuplicateFirst) => Registration::defect(row, 0, rng),
+            // The same registration recorded again: every field the first copy's.
             Some(Scenario::DuplicateSecond) => {
-                row.reg_id = Some(format!("MRDUP{:010}", ordinal - 1));
-                &RULES[20..21]
+                *row = row_at(self, cx, cx.anomalous[ordinal - 1]).0;
+                row.duplicate = Some(Twice::Second);
+                &DUPLICATE_RULES
             }
             Some(Scenario::MarriedAfterDeath) => &RULES[21..22],
             Some(Scenario::Overlap) => match self.overlap_partner(cx, index) {
@@ -513,6 +553,23 @@ impl TableGen for Registration {
                 None => Registration::orphan_divorce(row),
             },
             Some(Scenario::OrphanDivorce) => Registration::orphan_divorce(row),
+        }
+    }
+
+    fn number(&self, rows: &mut [Row], (next, first): &mut Self::Serials) {
+        for row in rows {
+            if row.duplicate == Some(Twice::Second) {
+                row.serial = *first;
+                continue;
+            }
+            let serial = next
+                .entry((row.cert_kind, row.cert_organ, row.cert_year))
+                .or_insert(0);
+            *serial += 1;
+            row.serial = *serial;
+            if row.duplicate == Some(Twice::First) {
+                *first = row.serial;
+            }
         }
     }
 
@@ -553,8 +610,12 @@ impl TableGen for Registration {
             text_column(rows, |r| {
                 Some(r.cert_override.clone().unwrap_or_else(|| {
                     format!(
-                        "{}{}-{}-{:06}",
-                        r.cert_kind, r.cert_organ, r.cert_year, r.serial
+                        "{}{}-{}-{:0width$}",
+                        r.cert_kind,
+                        r.cert_organ,
+                        r.cert_year,
+                        r.serial,
+                        width = r.serial_digits
                     )
                 }))
             }),

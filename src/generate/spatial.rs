@@ -14,7 +14,7 @@ use arrow::record_batch::RecordBatch;
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-use super::table::{RowCx, TableGen};
+use super::table::{RowCx, TableGen, row_at};
 use crate::checks::region;
 use crate::error::{Error, Result};
 
@@ -101,10 +101,13 @@ pub enum Defect {
     AddressWithoutNumber,
     /// The address text's digits written full-width (１２号): readable, not standard.
     WideDigits,
+    /// An address recorded twice: the first copy, then the second (every field the same).
+    DuplicateFirst,
+    DuplicateSecond,
 }
 
 impl Defect {
-    pub const ALL: [Defect; 17] = [
+    pub const ALL: [Defect; 19] = [
         Defect::NullCode,
         Defect::MalformedCode,
         Defect::NullAddress,
@@ -122,6 +125,8 @@ impl Defect {
         Defect::PointInOtherDistrict,
         Defect::AddressWithoutNumber,
         Defect::WideDigits,
+        Defect::DuplicateFirst,
+        Defect::DuplicateSecond,
     ];
 
     /// The rule of `rules/spatial.yaml` a row with this defect fails (and no other).
@@ -145,15 +150,16 @@ impl Defect {
             Defect::PointInOtherDistrict => "ADR-015",
             Defect::AddressWithoutNumber => "ADR-016",
             Defect::WideDigits => "ADR-018",
+            Defect::DuplicateFirst | Defect::DuplicateSecond => "ADR-019",
         }
     }
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub static RULES: [&str; 18] = [
+pub static RULES: [&str; 19] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
     "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
-    "ADR-018", "ADR-017",
+    "ADR-018", "ADR-017", "ADR-019",
 ];
 
 #[derive(Debug, Clone)]
@@ -188,9 +194,21 @@ impl Row {
     }
 }
 
+/// The community of address `index`, spread evenly: the code's last six digits are the
+/// index's, and addresses whose indexes share them lie in different communities, so every
+/// address code is distinct (up to communities × 10⁶ addresses).
+fn community_of(index: u64, communities: usize) -> usize {
+    let n = communities as u64;
+    let mut h = (index % 1_000_000).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    usize::try_from((h % n + index / 1_000_000) % n).unwrap_or(0)
+}
+
 fn clean_row(rng: &mut StdRng, index: u64) -> Row {
     let r = &*REFERENCE;
-    let (community, street, district) = &r.communities[rng.random_range(0..r.communities.len())];
+    let (community, street, district) = &r.communities[community_of(index, r.communities.len())];
     let district_name = r.district_names[district].clone();
     let street_name = r.street_names.get(street).cloned().unwrap_or_default();
     let road = ROADS[rng.random_range(0..ROADS.len())].to_string();
@@ -341,6 +359,8 @@ fn apply(row: &mut Row, defect: Defect, rng: &mut StdRng) {
         Defect::AddressWithoutNumber => {
             row.address = Some(format!("上海市{}{}", row.district_name, row.road));
         }
+        // Copies, made where the row's ordinal is known (`Address::apply`).
+        Defect::DuplicateFirst | Defect::DuplicateSecond => {}
         Defect::WideDigits => {
             row.address = row.address.as_ref().map(|a| {
                 a.chars()
@@ -408,11 +428,20 @@ fn batch(rows: &[Row]) -> Result<RecordBatch> {
         .map_err(|e| Error::Internal(format!("generated batch: {e}")))
 }
 
+/// Rule `id` of [`RULES`] as a one-rule list (none if it is not one).
+fn rule(id: &str) -> &'static [&'static str] {
+    RULES
+        .iter()
+        .position(|r| *r == id)
+        .map_or(&[], |i| &RULES[i..=i])
+}
+
 /// The `address` table of `rules/spatial.yaml`.
 pub struct Address;
 
 impl TableGen for Address {
     type Row = Row;
+    type Serials = ();
 
     fn name(&self) -> &'static str {
         TABLE
@@ -432,17 +461,27 @@ impl TableGen for Address {
 
     fn apply(
         &self,
-        _cx: &RowCx<'_>,
+        cx: &RowCx<'_>,
         row: &mut Row,
         k: usize,
-        _ordinal: usize,
+        ordinal: usize,
         rng: &mut StdRng,
     ) -> &'static [&'static str] {
-        apply(row, Defect::ALL[k], rng);
-        match Defect::ALL[k] {
+        let defect = Defect::ALL[k];
+        apply(row, defect, rng);
+        match defect {
             // Placed more than a kilometre outside its district: the error tier breaks too.
             Defect::PointInOtherDistrict => &["ADR-015", "ADR-017"],
-            _ => &RULES[k..=k],
+            // The last anomalous row has no second copy: its code is left empty instead.
+            Defect::DuplicateFirst if ordinal + 1 == cx.anomalous.len() => {
+                apply(row, Defect::NullCode, rng);
+                &RULES[0..1]
+            }
+            Defect::DuplicateSecond => {
+                *row = row_at(self, cx, cx.anomalous[ordinal - 1]).0;
+                &["ADR-019"]
+            }
+            _ => rule(defect.breaks()),
         }
     }
 
@@ -468,9 +507,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_defect_names_its_rule() {
-        for (k, d) in Defect::ALL.iter().enumerate() {
-            assert_eq!(d.breaks(), RULES[k]);
+    fn each_defect_names_a_rule_and_each_rule_has_a_defect() {
+        for d in Defect::ALL {
+            assert_eq!(rule(d.breaks()), [d.breaks()], "{d:?}");
+        }
+        for r in RULES {
+            // ADR-017 (the error tier of ADR-015) breaks with PointInOtherDistrict.
+            let broken = r == "ADR-017" || Defect::ALL.iter().any(|d| d.breaks() == r);
+            assert!(broken, "{r} has no defect");
         }
     }
 }

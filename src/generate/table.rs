@@ -25,7 +25,9 @@ use crate::values::days;
 
 /// How a library makes one of its tables.
 pub trait TableGen: Sync {
-    type Row: Send;
+    type Row: Send + Sync;
+    /// What [`TableGen::number`] carries from one chunk to the next.
+    type Serials: Default;
 
     /// The table's name in the pack (and the file's stem).
     fn name(&self) -> &'static str;
@@ -53,6 +55,10 @@ pub trait TableGen: Sync {
     fn appended(&self, _cx: &RowCx<'_>) -> Result<Vec<(Self::Row, &'static [&'static str])>> {
         Ok(Vec::new())
     }
+    /// Numbers handed out in row order, as a registry does (a certificate serial per office
+    /// and year): drawn per row, they would collide at scale. Called on every chunk in order,
+    /// then on the appended rows, before they are encoded.
+    fn number(&self, _rows: &mut [Self::Row], _serials: &mut Self::Serials) {}
     fn provider<'a>(&self, row: &'a Self::Row) -> &'a str;
     fn schema(&self) -> SchemaRef;
     fn batch(&self, rows: &[Self::Row]) -> Result<RecordBatch>;
@@ -308,23 +314,25 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             None => csv_out.write_all(bytes).map_err(io),
         }
     };
-    // Generate a window of chunks in parallel, write them in order.
+    // Generate a window of chunks in parallel, number them in order, encode them in
+    // parallel, write them in order.
     let chunks = spec.rows.div_ceil(CHUNK_ROWS);
     let window = (rayon::current_num_threads() * 2) as u64;
+    let mut serials = T::Serials::default();
     let mut next = 0;
     while next < chunks {
         let ids: Vec<u64> = (next..(next + window).min(chunks)).collect();
-        let parts: Vec<Result<(TableTruth, RecordBatch, Vec<u8>)>> = ids
+        let mut parts: Vec<Chunk<T::Row>> = ids.par_iter().map(|&c| chunk(g, &cx, c)).collect();
+        for (rows, _, _) in &mut parts {
+            g.number(rows, &mut serials);
+        }
+        let encoded: Vec<Result<(RecordBatch, Vec<u8>)>> = parts
             .par_iter()
-            .map(|&c| {
-                let (rows, damages, t) = chunk(g, &cx, c);
-                let (batch, bytes) = encode(&rows, &damages)?;
-                Ok((t, batch, bytes))
-            })
+            .map(|(rows, damages, _)| encode(rows, damages))
             .collect();
-        for part in parts {
-            let (t, batch, bytes) = part?;
-            truth.merge(&t);
+        for ((_, _, t), part) in parts.iter().zip(encoded) {
+            let (batch, bytes) = part?;
+            truth.merge(t);
             emit(&batch, &bytes)?;
         }
         next += window;
@@ -336,6 +344,7 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             truth.add_row(g.provider(&row), broken);
             rows.push(row);
         }
+        g.number(&mut rows, &mut serials);
         let (batch, bytes) = encode(&rows, &vec![None; rows.len()])?;
         emit(&batch, &bytes)?;
     }
