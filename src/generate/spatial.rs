@@ -156,10 +156,10 @@ impl Defect {
 }
 
 /// Every rule id of `rules/spatial.yaml`, so the truth lists zeros too.
-pub static RULES: [&str; 19] = [
+pub static RULES: [&str; 20] = [
     "ADR-001", "ADR-002", "ADR-003", "ADR-004", "ADR-005", "ADR-006", "ADR-007", "ADR-008",
     "ADR-009", "ADR-010", "ADR-011", "ADR-012", "ADR-013", "ADR-014", "ADR-015", "ADR-016",
-    "ADR-018", "ADR-017", "ADR-019",
+    "ADR-018", "ADR-017", "ADR-019", "ADR-020",
 ];
 
 #[derive(Debug, Clone)]
@@ -472,6 +472,8 @@ impl TableGen for Address {
         match defect {
             // Placed more than a kilometre outside its district: the error tier breaks too.
             Defect::PointInOtherDistrict => &["ADR-015", "ADR-017"],
+            // The community under an unknown street is not in the code list either.
+            Defect::UnknownStreet => &["ADR-005", "ADR-020"],
             // The last anomalous row has no second copy: its code is left empty instead.
             Defect::DuplicateFirst if ordinal + 1 == cx.anomalous.len() => {
                 apply(row, Defect::NullCode, rng);
@@ -512,8 +514,10 @@ mod tests {
             assert_eq!(rule(d.breaks()), [d.breaks()], "{d:?}");
         }
         for r in RULES {
-            // ADR-017 (the error tier of ADR-015) breaks with PointInOtherDistrict.
-            let broken = r == "ADR-017" || Defect::ALL.iter().any(|d| d.breaks() == r);
+            // ADR-017 (the error tier of ADR-015) breaks with PointInOtherDistrict, ADR-020
+            // (the community list) with UnknownStreet.
+            let broken =
+                ["ADR-017", "ADR-020"].contains(&r) || Defect::ALL.iter().any(|d| d.breaks() == r);
             assert!(broken, "{r} has no defect");
         }
     }

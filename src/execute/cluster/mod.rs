@@ -105,7 +105,13 @@ pub async fn audit_table(
             anomalous.push(None);
             continue;
         };
-        let rule_what = || format!("rule {} of {}", rule.id, table.qualified_name());
+        let rule_what = || {
+            format!(
+                "rule {} of {} on the cluster {url}",
+                rule.id,
+                table.qualified_name()
+            )
+        };
         let keys = DataFrame::new(ctx.state(), check.keys.clone());
         let schema = keys.schema().clone();
         let mut columns: Vec<Expr> = check
