@@ -139,3 +139,42 @@ fn a_failed_run_leaves_no_summary() {
         "a failed run must not leave a summary"
     );
 }
+
+/// Two runs into one output folder: the second is refused, naming the folder, and leaves the
+/// first run's files alone; once the first is done, the folder is free again.
+#[test]
+fn a_second_run_into_a_busy_output_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exit, _) = audit("testdata/cases/gbk.yaml", dir.path(), &[]);
+    assert_eq!(exit, 1);
+    // Another run holds the folder (this test takes its lock, as a running qc does).
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(dir.path().join(qc::results::LOCK_FILE))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let out = dir.path().to_string_lossy().into_owned();
+    let store = dir.path().join("qc.db").to_string_lossy().into_owned();
+    let args = [
+        "run",
+        "--rules",
+        "testdata/cases/gbk.yaml",
+        "--out",
+        &out,
+        "--store",
+        &store,
+    ];
+    let o = run(&args);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("another qc run is writing to this folder") && err.contains(&out),
+        "{err}"
+    );
+    assert!(
+        dir.path().join("summary.json").exists(),
+        "the first run's summary stays"
+    );
+    drop(lock);
+    assert_eq!(code(&run(&args)), 1, "the folder is free again");
+}

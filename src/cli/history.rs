@@ -111,9 +111,7 @@ pub fn report(args: &ReportArgs) -> Result<ExitStatus> {
     let store = args.store.open()?;
     let report = crate::report::build(&store, &args.month, &args.library, !args.no_mask)?;
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
-    let out = crate::results::OutputDir {
-        path: args.out.clone(),
-    };
+    let out = crate::results::OutputDir::existing(&args.out);
     let mut written = Vec::new();
     for f in &args.format {
         let (ext, text) = match f {

@@ -272,16 +272,40 @@ pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Resu
         })?;
         for (c, v) in r.iter().enumerate() {
             let c = u16::try_from(c).unwrap_or(u16::MAX);
-            sheet.write_string(row, c, *v).map_err(xerr)?;
+            sheet
+                .write_string(row, c, fit_cell(v, lang).as_ref())
+                .map_err(xerr)?;
         }
     }
     sheet.set_column_width(2, 24).map_err(xerr)?;
     sheet.set_column_width(4, 30).map_err(xerr)?;
     sheet.set_column_width(5, 36).map_err(xerr)?;
     sheet.set_column_width(6, 60).map_err(xerr)?;
-    book.save(&tmp).map_err(xerr)?;
+    if let Err(e) = book.save(&tmp) {
+        // Nothing half-written is left behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(xerr(e));
+    }
     std::fs::rename(&tmp, &xlsx_path).map_err(|e| Error::io(&xlsx_path, e))?;
     Ok([xlsx_path, csv_path])
+}
+
+/// Characters an xlsx cell holds (Excel's limit).
+const CELL_CHARS: usize = 32_767;
+
+/// `value` as an xlsx cell: whole when it fits, else cut with a marker saying the CSV file
+/// holds it whole.
+fn fit_cell(value: &str, lang: Lang) -> std::borrow::Cow<'_, str> {
+    if value.chars().count() <= CELL_CHARS {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let marker = match lang {
+        Lang::Zh => "……（超出 xlsx 单元格上限，已截断；CSV 文件中为全文）",
+        Lang::En => "… (cut at the xlsx cell limit; the CSV file holds the whole value)",
+    };
+    let keep = CELL_CHARS - marker.chars().count();
+    let cut: String = value.chars().take(keep).collect();
+    std::borrow::Cow::Owned(cut + marker)
 }
 
 /// A CSV field, quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or
@@ -302,6 +326,34 @@ fn csv_field(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_longer_than_an_xlsx_cell_is_cut_there_and_whole_in_the_csv() {
+        use calamine::Reader as _;
+        let dir = tempfile::tempdir().unwrap();
+        let long = "长".repeat(40_000);
+        let line = FeedbackLine {
+            library: "civil".into(),
+            table: "registration".into(),
+            key: "R1".into(),
+            rule_id: "R-001".into(),
+            rule_name: "示例".into(),
+            reason: "太长".into(),
+            values: long.clone(),
+        };
+        let [xlsx, csv] = write(dir.path(), "p", std::slice::from_ref(&line), Lang::Zh).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(text.contains(&long), "the CSV holds the whole value");
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+        let range = book.worksheet_range_at(0).unwrap().unwrap();
+        let cell = range.get((1, 6)).unwrap().to_string();
+        assert_eq!(cell.chars().count(), CELL_CHARS);
+        assert!(
+            cell.starts_with("长长长") && cell.ends_with("CSV 文件中为全文）"),
+            "{cell}"
+        );
+        assert_eq!(range.get((1, 2)).unwrap().to_string(), "R1");
+    }
 
     #[test]
     fn csv_fields_and_file_names() {

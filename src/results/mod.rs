@@ -15,16 +15,43 @@ use crate::error::{Error, Result};
 
 pub const SUMMARY_FILE: &str = "summary.json";
 
+/// The lock a run holds on its output folder (`<out>/.qc.lock`) while it writes there.
+pub const LOCK_FILE: &str = ".qc.lock";
+
 /// The output folder of one run.
 pub struct OutputDir {
     pub path: PathBuf,
+    /// Held while the run writes here (released when the folder is dropped, or when the
+    /// process ends however it ends): a second run into the same folder is refused.
+    _lock: Option<std::fs::File>,
 }
 
 impl OutputDir {
-    /// Create (or reuse) the folder, removing a previous run's `summary.json` and anomaly
-    /// exports so nothing stale can pass for this run's results.
+    /// Create (or reuse) the folder and lock it for this run, then remove a previous run's
+    /// `summary.json` and anomaly exports so nothing stale can pass for this run's results.
+    /// A folder another run is writing to is an error naming it.
     pub fn prepare(path: &Path) -> Result<OutputDir> {
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        let lock_path = path.join(LOCK_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "another qc run is writing to this folder (it holds {LOCK_FILE}); \
+                         wait for it to finish, or give this run another --out"
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        }
         let summary = path.join(SUMMARY_FILE);
         if summary.exists() {
             std::fs::remove_file(&summary).map_err(|e| Error::io(&summary, e))?;
@@ -35,7 +62,16 @@ impl OutputDir {
         }
         Ok(OutputDir {
             path: path.to_path_buf(),
+            _lock: Some(lock),
         })
+    }
+
+    /// An existing folder to write finished files into atomically (a report), unlocked.
+    pub fn existing(path: &Path) -> OutputDir {
+        OutputDir {
+            path: path.to_path_buf(),
+            _lock: None,
+        }
     }
 
     /// Remove what a run that did not finish wrote: the anomaly exports and any temporary
