@@ -168,11 +168,12 @@ pub enum Code {
     SourceUnreadable,
     SourceMissingColumn,
     SourceLeftOut,
+    EncodingMismatch,
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 35] = [
         Code::InvalidPack,
         Code::DuplicateLibrary,
         Code::DuplicateTable,
@@ -206,6 +207,7 @@ impl Code {
         Code::SourceUnreadable,
         Code::SourceMissingColumn,
         Code::SourceLeftOut,
+        Code::EncodingMismatch,
         Code::Internal,
     ];
 
@@ -371,6 +373,11 @@ impl Code {
                 "source-left-out",
                 Group::Source,
                 "a damaged file is left out of the run under `--keep-going` (a warning)",
+            ),
+            Code::EncodingMismatch => (
+                "encoding-mismatch",
+                Group::Source,
+                "a CSV file's bytes read as another encoding than the declared one (a warning)",
             ),
             Code::Internal => (
                 "internal",

@@ -355,6 +355,35 @@ fn csv_columns(
         .collect();
     let names: Vec<String> = declared.iter().map(|(c, _)| c.name.value.clone()).collect();
     let check = scan::csv::check_files(&source.files, opts, &names);
+    for (file, _) in &check.good {
+        if let Some(looks) = scan::csv::encoding_hint(file, opts.encoding) {
+            let declare = if looks == encoding_rs::UTF_8 {
+                "utf-8"
+            } else {
+                "gbk"
+            };
+            diags.push(
+                Diagnostic::warning(
+                    Code::EncodingMismatch,
+                    format!(
+                        "{} does not read as {} (the declared encoding) but reads as {}: its \
+                         records will fail as PARSE-ENCODING",
+                        file.display(),
+                        opts.encoding.name(),
+                        if declare == "gbk" {
+                            "GBK/GB18030"
+                        } else {
+                            "UTF-8"
+                        },
+                    ),
+                )
+                .at(pack.span(&t.name))
+                .help(format!(
+                    "declare `encoding: {declare}` in the table's `source`"
+                )),
+            );
+        }
+    }
     // Files left after the check lack a column only when all of them do: the pack's columns
     // are wrong, reported at each column.
     for (file, header) in check.good.iter().filter(|_| opts.header) {

@@ -141,6 +141,50 @@ pub fn read_header(path: &Path, opts: &CsvOptions) -> Result<Vec<String>, String
         .collect())
 }
 
+/// Bytes of a file's head read to guess its encoding.
+const SNIFF_BYTES: usize = 1 << 20;
+
+/// The encoding a CSV file's bytes look like when they do not look like `declared`: among
+/// the lines of its first MiB that hold non-ASCII bytes, at least half are invalid in
+/// `declared` and at most a quarter in the other one (GB18030 for UTF-8, UTF-8 for GBK and
+/// GB18030). `None` when the file reads as declared, is ASCII, or fits neither.
+pub fn encoding_hint(
+    path: &Path,
+    declared: &'static encoding_rs::Encoding,
+) -> Option<&'static encoding_rs::Encoding> {
+    use std::io::Read as _;
+    let other = if declared == encoding_rs::UTF_8 {
+        encoding_rs::GB18030
+    } else {
+        encoding_rs::UTF_8
+    };
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    std::fs::File::open(path)
+        .ok()?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    if head.len() == SNIFF_BYTES {
+        // The last line may be cut inside a character.
+        let end = head.iter().rposition(|&b| b == b'\n')?;
+        head.truncate(end);
+    }
+    let invalid = |e: &'static encoding_rs::Encoding, line: &[u8]| {
+        e.decode_without_bom_handling_and_without_replacement(line)
+            .is_none()
+    };
+    let (mut lines, mut bad_declared, mut bad_other) = (0usize, 0usize, 0usize);
+    for line in head
+        .split(|&b| b == b'\n')
+        .filter(|l| l.iter().any(|&b| b >= 0x80))
+    {
+        lines += 1;
+        bad_declared += usize::from(invalid(declared, line));
+        bad_other += usize::from(invalid(other, line));
+    }
+    (lines > 0 && bad_declared * 2 >= lines && bad_other * 4 <= lines).then_some(other)
+}
+
 /// Split `files` by their header: damaged when it cannot be read or lacks a `declared`
 /// column that other files have. When no file has all of them, the pack rather than the
 /// files is wrong: every readable file is kept, for binding to report the columns.
@@ -848,6 +892,28 @@ mod tests {
         assert_eq!(recs[1].2, None);
         assert_eq!(recs[2].2, Some(ParseError::Encoding));
         assert_eq!(recs[2].0, 3);
+    }
+
+    #[test]
+    fn a_file_in_another_encoding_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "名称,区\n黄浦,上海\n静安,上海\n";
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        let gbk = write("gbk.csv", &gbk);
+        let utf8 = write("utf8.csv", text.as_bytes());
+        let ascii = write("ascii.csv", b"a,b\n1,2\n");
+        assert_eq!(
+            encoding_hint(&gbk, encoding_rs::UTF_8),
+            Some(encoding_rs::GB18030)
+        );
+        assert_eq!(encoding_hint(&gbk, encoding_rs::GBK), None);
+        assert_eq!(encoding_hint(&utf8, encoding_rs::UTF_8), None);
+        assert_eq!(encoding_hint(&ascii, encoding_rs::UTF_8), None);
     }
 
     #[test]
