@@ -611,3 +611,16 @@ fn points_find_their_district_and_distance() {
         .collect();
     assert!(text.contains("（坐标位于浦东新区，距所填区 "), "{text}");
 }
+
+#[test]
+fn common_chinese_codes_and_telephone_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/codes.yaml", dir.path(), &[]);
+    let t = table(&s, "orgs");
+    let counts: Vec<u64> = ["K-USCC", "K-ORG", "K-MOB", "K-TEL"]
+        .iter()
+        .map(|id| failed(t, id).0)
+        .collect();
+    assert_eq!(counts, [2, 2, 3, 2]);
+    assert_eq!(t.anomalous_rows, 4);
+}

@@ -12,6 +12,7 @@ pub mod address;
 pub mod admin_code;
 pub mod allowed;
 pub mod certificate;
+pub mod codes;
 pub mod cx;
 pub mod dates;
 pub mod expr;

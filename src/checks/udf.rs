@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::{address, admin_code as admin, certificate as cert, id_number, region};
+use super::{address, admin_code as admin, certificate as cert, codes, id_number, region};
 
 /// What a text function returns per value.
 #[derive(Debug, Clone, Copy)]
@@ -280,6 +280,34 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new("qc_addr_road", TextFn::Text(|s| address::part(s, "road"))),
             "road part (四川北路, 沪南公路, 曹杨二村)",
+        ),
+        (
+            TextUdf::new(
+                "qc_uscc_valid",
+                TextFn::Bool(|s| Some(codes::uscc_valid(s))),
+            ),
+            "a unified social credit code (统一社会信用代码, GB 32100-2015) with the right check characters",
+        ),
+        (
+            TextUdf::new(
+                "qc_orgcode_valid",
+                TextFn::Bool(|s| Some(codes::orgcode_valid(s))),
+            ),
+            "an organization code (组织机构代码, GB 11714-1997), `79965505-8` or `799655058`, with the right check character",
+        ),
+        (
+            TextUdf::new(
+                "qc_mobile_valid",
+                TextFn::Bool(|s| Some(codes::mobile_valid(s))),
+            ),
+            "a mainland mobile number: 11 digits, 13x–19x, no country code or separators",
+        ),
+        (
+            TextUdf::new(
+                "qc_landline_valid",
+                TextFn::Bool(|s| Some(codes::landline_valid(s))),
+            ),
+            "a landline number with its area code (021-62345678, 02162345678, 0512-68123456)",
         ),
         (
             TextUdf::new(
