@@ -60,6 +60,50 @@ impl CodeLists {
         if codes.is_empty() {
             return Err(format!("{}: the list holds no code", path.display()));
         }
+        let first = text.lines().next().unwrap_or("");
+        let head = first.split(',').next().unwrap_or("").trim();
+        let like_head = codes.iter().filter(|c| shape(c) == shape(head)).count();
+        if codes.len() >= 2 && like_head * 10 >= codes.len() * 9 {
+            return Err(format!(
+                "{}:1: `{head}` looks like a code, not a header (the first line names the \
+                 columns and is not read as a code): add a header line such as `code,name`",
+                path.display()
+            ));
+        }
         Ok(codes)
+    }
+}
+
+/// What a code looks like: its length in characters, and whether it is all ASCII digits,
+/// all ASCII letters and digits, or other text.
+fn shape(code: &str) -> (usize, u8) {
+    let kind = if code.bytes().all(|b| b.is_ascii_digit()) {
+        0
+    } else if code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        1
+    } else {
+        2
+    };
+    (code.chars().count(), kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_without_a_header_is_refused_not_shortened() {
+        let dir = tempfile::tempdir().unwrap();
+        let lists = dir.path().join("codelists");
+        std::fs::create_dir_all(&lists).unwrap();
+        std::fs::write(lists.join("bare.csv"), "310101\n310104\n310105\n").unwrap();
+        std::fs::write(lists.join("headed.csv"), "code,name\n310101,黄浦区\n310104,徐汇区\n")
+            .unwrap();
+        std::fs::write(lists.join("zh.csv"), "代码,名称\n1,男\n2,女\n").unwrap();
+        let c = CodeLists::beside(dir.path());
+        let err = c.load("bare").unwrap_err();
+        assert!(err.contains("bare.csv:1: `310101` looks like a code"), "{err}");
+        assert_eq!(c.load("headed").unwrap(), ["310101", "310104"]);
+        assert_eq!(c.load("zh").unwrap(), ["1", "2"]);
     }
 }
