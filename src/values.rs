@@ -43,11 +43,10 @@ pub fn from_days(d: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(d.checked_add(EPOCH_DAYS_FROM_CE)?)
 }
 
-/// Parse a date: `format` (chrono) if given, else `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD`.
-pub fn parse_date(s: &str, format: Option<&str>) -> Option<i32> {
-    let date = if let Some(f) = format {
-        NaiveDate::parse_from_str(s, f).ok()?
-    } else {
+/// Parse a date: by the first of `formats` (chrono) that reads it whole when there are
+/// formats, else `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD` (month and day of two digits each).
+pub fn parse_date(s: &str, formats: &[String]) -> Option<i32> {
+    let date = if formats.is_empty() {
         let text = s.as_bytes();
         let (year, month, day) = match text.len() {
             8 => (
@@ -64,6 +63,10 @@ pub fn parse_date(s: &str, format: Option<&str>) -> Option<i32> {
         };
         let year = i32::try_from(year).ok()?;
         return is_real_date(year, month, day).then(|| days_from_civil(year, month, day));
+    } else {
+        formats
+            .iter()
+            .find_map(|f| NaiveDate::parse_from_str(s, f).ok())?
     };
     Some(days(date))
 }
@@ -74,19 +77,22 @@ fn digits(b: &[u8]) -> Option<u32> {
     })
 }
 
-/// Parse a timestamp: `format` if given, else `YYYY-MM-DD HH:MM:SS[.fff]` (or `T` between),
-/// or a bare date (midnight).
-pub fn parse_timestamp(s: &str, format: Option<&str>) -> Option<i64> {
-    let dt = match format {
-        Some(f) => NaiveDateTime::parse_from_str(s, f).ok()?,
-        None => [
+/// Parse a timestamp: by the first of `formats` that reads it when there are formats, else
+/// `YYYY-MM-DD HH:MM:SS[.fff]` (or `T` between, or `/` in the date), or a bare date
+/// (midnight).
+pub fn parse_timestamp(s: &str, formats: &[String]) -> Option<i64> {
+    let dt = match formats {
+        [_, ..] => formats
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())?,
+        [] => [
             "%Y-%m-%d %H:%M:%S%.f",
             "%Y-%m-%dT%H:%M:%S%.f",
             "%Y/%m/%d %H:%M:%S%.f",
         ]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| from_days(parse_date(s, None)?)?.and_hms_opt(0, 0, 0))?,
+        .or_else(|| from_days(parse_date(s, &[])?)?.and_hms_opt(0, 0, 0))?,
     };
     Some(dt.and_utc().timestamp_micros())
 }
@@ -147,24 +153,21 @@ mod tests {
 
     #[test]
     fn dates_in_the_usual_forms() {
-        assert_eq!(parse_date("1970-01-01", None), Some(0));
-        assert_eq!(parse_date("19700102", None), Some(1));
-        assert_eq!(parse_date("1970/01/03", None), Some(2));
-        assert_eq!(parse_date("1990-02-30", None), None);
-        assert_eq!(parse_date("1990-2-3", None), None);
+        assert_eq!(parse_date("1970-01-01", &[]), Some(0));
+        assert_eq!(parse_date("19700102", &[]), Some(1));
+        assert_eq!(parse_date("1970/01/03", &[]), Some(2));
+        assert_eq!(parse_date("1990-02-30", &[]), None);
+        assert_eq!(parse_date("1990-2-3", &[]), None);
         assert_eq!(
-            parse_date("2021.03.04", Some("%Y.%m.%d")),
-            parse_date("2021-03-04", None)
+            parse_date("2021.03.04", &["%Y.%m.%d".to_string()]),
+            parse_date("2021-03-04", &[])
         );
     }
 
     #[test]
     fn timestamps() {
-        assert_eq!(
-            parse_timestamp("1970-01-01 00:00:01", None),
-            Some(1_000_000)
-        );
-        assert_eq!(parse_timestamp("1970-01-02", None), Some(86_400_000_000));
-        assert_eq!(parse_timestamp("yesterday", None), None);
+        assert_eq!(parse_timestamp("1970-01-01 00:00:01", &[]), Some(1_000_000));
+        assert_eq!(parse_timestamp("1970-01-02", &[]), Some(86_400_000_000));
+        assert_eq!(parse_timestamp("yesterday", &[]), None);
     }
 }

@@ -624,3 +624,34 @@ fn common_chinese_codes_and_telephone_numbers() {
     assert_eq!(counts, [2, 2, 3, 2]);
     assert_eq!(t.anomalous_rows, 4);
 }
+
+#[test]
+fn dates_read_the_defaults_or_the_declared_formats_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/dates_formats.yaml", dir.path(), &[]);
+    let t = table(&s, "days");
+    assert_eq!(failed(t, "PARSE-TYPE").0, 4);
+    assert_eq!(failed(t, "D-SAME").0, 0);
+    assert_eq!(t.anomalous_rows, 4);
+    // A format chrono cannot read is the pack's error, at the column (the pack is written
+    // beside the shipped bad packs, so its source path stays relative).
+    let text = std::fs::read_to_string("testdata/cases/dates_formats.yaml")
+        .unwrap()
+        .replace(
+            "path: dates_formats.csv",
+            "path: ../cases/dates_formats.csv",
+        )
+        .replace("'%Y年%m月%d日'", "'%Y-%Q'");
+    let bad = tempfile::Builder::new()
+        .suffix(".yaml")
+        .tempfile_in(crate::util::root().join("testdata/bad_packs"))
+        .unwrap();
+    std::fs::write(bad.path(), text).unwrap();
+    let o = crate::util::run(&["check", &bad.path().to_string_lossy()]);
+    assert_eq!(crate::util::code(&o), 2);
+    let out = crate::util::stdout(&o);
+    assert!(
+        out.contains("`%Y-%Q` is not a date format") && out.contains("invalid-option"),
+        "{out}"
+    );
+}

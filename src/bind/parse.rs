@@ -88,6 +88,23 @@ pub struct SourceDoc {
     pub null_values: Option<Vec<String>>,
 }
 
+/// A column's date formats: one chrono format, or several tried in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Formats {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Formats {
+    pub fn list(&self) -> &[String] {
+        match self {
+            Formats::One(f) => std::slice::from_ref(f),
+            Formats::Many(fs) => fs,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnDoc {
@@ -96,9 +113,10 @@ pub struct ColumnDoc {
     pub data_type: Spanned<String>,
     #[serde(default)]
     pub title: Option<String>,
-    /// CSV only, for date and timestamp columns: a chrono format such as `%Y%m%d`.
+    /// CSV only, for date and timestamp columns: a chrono format such as `%Y%m%d`, or a list
+    /// of them tried in order.
     #[serde(default)]
-    pub format: Option<Spanned<String>>,
+    pub format: Option<Spanned<Formats>>,
     /// Personal data, masked in reports and feedback: `id_number` or `name`.
     #[serde(default)]
     pub pii: Option<Spanned<String>>,

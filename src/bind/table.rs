@@ -202,16 +202,29 @@ fn declared_columns<'t>(
                 .help("the kinds are: id_number, name"),
             );
         }
-        if let Some(format) = &c.format
-            && !ty.is_temporal()
-        {
-            diags.push(
-                Diagnostic::error(
-                    Code::InvalidOption,
-                    "`format` applies to date and timestamp columns only",
-                )
-                .at(pack.span(format)),
-            );
+        if let Some(format) = &c.format {
+            if !ty.is_temporal() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidOption,
+                        "`format` applies to date and timestamp columns only",
+                    )
+                    .at(pack.span(format)),
+                );
+            }
+            for f in format.value.list() {
+                let broken = chrono::format::StrftimeItems::new(f)
+                    .any(|i| matches!(i, chrono::format::Item::Error));
+                if broken || f.is_empty() {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::InvalidOption,
+                            format!("`{f}` is not a date format (chrono's strftime syntax, e.g. `%Y/%m/%d`)"),
+                        )
+                        .at(pack.span(format)),
+                    );
+                }
+            }
         }
         declared.push((c, ty));
     }
@@ -296,7 +309,7 @@ async fn parquet_columns(
             ty: *ty,
             arrow: f.data_type().clone(),
             title: c.title.clone(),
-            format: None,
+            format: Vec::new(),
             pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
             null_like: null_like(c),
         });
@@ -348,7 +361,11 @@ fn csv_columns(
             ty: *ty,
             arrow: ty.arrow_type(),
             title: c.title.clone(),
-            format: c.format.as_ref().map(|f| f.value.clone()),
+            format: c
+                .format
+                .as_ref()
+                .map(|f| f.value.list().to_vec())
+                .unwrap_or_default(),
             pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
             null_like: null_like(c),
         })

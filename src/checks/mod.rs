@@ -234,12 +234,12 @@ impl Scalar {
                 ScalarValue::Float64(Some(t.trim().parse().map_err(|_| bad())?))
             }
             (ColumnType::Date, Scalar::Text(t)) => ScalarValue::Date32(Some(
-                crate::values::parse_date(t.trim(), None)
+                crate::values::parse_date(t.trim(), &[])
                     .ok_or_else(|| format!("{}; write dates as YYYY-MM-DD", bad()))?,
             )),
             (ColumnType::Timestamp, Scalar::Text(t)) => ScalarValue::TimestampMicrosecond(
                 Some(
-                    crate::values::parse_timestamp(t.trim(), None).ok_or_else(|| {
+                    crate::values::parse_timestamp(t.trim(), &[]).ok_or_else(|| {
                         format!("{}; write timestamps as YYYY-MM-DD HH:MM:SS", bad())
                     })?,
                 ),

@@ -97,12 +97,18 @@ mod tests {
         let lists = dir.path().join("codelists");
         std::fs::create_dir_all(&lists).unwrap();
         std::fs::write(lists.join("bare.csv"), "310101\n310104\n310105\n").unwrap();
-        std::fs::write(lists.join("headed.csv"), "code,name\n310101,黄浦区\n310104,徐汇区\n")
-            .unwrap();
+        std::fs::write(
+            lists.join("headed.csv"),
+            "code,name\n310101,黄浦区\n310104,徐汇区\n",
+        )
+        .unwrap();
         std::fs::write(lists.join("zh.csv"), "代码,名称\n1,男\n2,女\n").unwrap();
         let c = CodeLists::beside(dir.path());
         let err = c.load("bare").unwrap_err();
-        assert!(err.contains("bare.csv:1: `310101` looks like a code"), "{err}");
+        assert!(
+            err.contains("bare.csv:1: `310101` looks like a code"),
+            "{err}"
+        );
         assert_eq!(c.load("headed").unwrap(), ["310101", "310104"]);
         assert_eq!(c.load("zh").unwrap(), ["1", "2"]);
     }

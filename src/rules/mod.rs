@@ -248,8 +248,8 @@ pub struct BoundColumn {
     pub ty: ColumnType,
     pub arrow: arrow::datatypes::DataType,
     pub title: Option<String>,
-    /// CSV date/timestamp format (chrono), if declared.
-    pub format: Option<String>,
+    /// CSV date/timestamp formats (chrono), tried in order; none declared: the defaults.
+    pub format: Vec<String>,
     /// Personal data kind, if declared (masked in reports and feedback).
     pub pii: Option<pii::Pii>,
     /// Placeholder values that count as missing (text columns; compared trimmed).
@@ -265,7 +265,7 @@ impl BoundColumn {
             ty,
             arrow: ty.arrow_type(),
             title: None,
-            format: None,
+            format: Vec::new(),
             pii: None,
             null_like: Vec::new(),
         }

@@ -670,8 +670,8 @@ enum ColumnBuilder {
     Str(StringBuilder),
     Int(Int64Builder),
     Float(Float64Builder),
-    Date(Date32Builder, Option<String>),
-    Ts(TimestampMicrosecondBuilder, Option<String>),
+    Date(Date32Builder, Vec<String>),
+    Ts(TimestampMicrosecondBuilder, Vec<String>),
     Bool(BooleanBuilder),
 }
 
@@ -719,12 +719,8 @@ impl ColumnBuilder {
             }
             ColumnBuilder::Int(b) => t().parse::<i64>().map(|v| b.append_value(v)).is_ok(),
             ColumnBuilder::Float(b) => t().parse::<f64>().map(|v| b.append_value(v)).is_ok(),
-            ColumnBuilder::Date(b, f) => parse_date(t(), f.as_deref())
-                .map(|v| b.append_value(v))
-                .is_some(),
-            ColumnBuilder::Ts(b, f) => parse_timestamp(t(), f.as_deref())
-                .map(|v| b.append_value(v))
-                .is_some(),
+            ColumnBuilder::Date(b, f) => parse_date(t(), f).map(|v| b.append_value(v)).is_some(),
+            ColumnBuilder::Ts(b, f) => parse_timestamp(t(), f).map(|v| b.append_value(v)).is_some(),
             ColumnBuilder::Bool(b) => parse_bool(t()).map(|v| b.append_value(v)).is_some(),
         };
         if !ok {
