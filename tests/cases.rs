@@ -655,3 +655,13 @@ fn dates_read_the_defaults_or_the_declared_formats_and_nothing_else() {
         "{out}"
     );
 }
+
+#[test]
+fn csv_headers_match_columns_by_name_then_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exit, s) = audit("testdata/cases/titles.yaml", dir.path(), &[]);
+    let t = table(&s, "places");
+    assert_eq!(t.rows, 3);
+    assert_eq!((failed(t, "T-CODE").0, failed(t, "T-DIST").0), (1, 1));
+    assert_eq!(exit, 1);
+}

@@ -370,8 +370,7 @@ fn csv_columns(
             null_like: null_like(c),
         })
         .collect();
-    let names: Vec<String> = declared.iter().map(|(c, _)| c.name.value.clone()).collect();
-    let check = scan::csv::check_files(&source.files, opts, &names);
+    let check = scan::csv::check_files(&source.files, opts, &columns);
     for (file, _) in &check.good {
         if let Some(looks) = scan::csv::encoding_hint(file, opts.encoding) {
             let declare = if looks == encoding_rs::UTF_8 {
@@ -404,8 +403,8 @@ fn csv_columns(
     // Files left after the check lack a column only when all of them do: the pack's columns
     // are wrong, reported at each column.
     for (file, header) in check.good.iter().filter(|_| opts.header) {
-        for (c, _) in declared {
-            if header.iter().any(|h| h == &c.name.value) {
+        for ((c, _), bound) in declared.iter().zip(&columns) {
+            if scan::csv::header_position(header, bound).is_some() {
                 continue;
             }
             let mut d = Diagnostic::error(

@@ -185,13 +185,22 @@ pub fn encoding_hint(
     (lines > 0 && bad_declared * 2 >= lines && bad_other * 4 <= lines).then_some(other)
 }
 
+/// The field of `header` that holds `column`: the one named as the column, else the one
+/// named with its `title` (a Chinese header such as 标准地址编码 for `address_code`).
+pub fn header_position(header: &[String], column: &BoundColumn) -> Option<usize> {
+    header.iter().position(|h| *h == column.name).or_else(|| {
+        let title = column.title.as_deref()?;
+        header.iter().position(|h| h == title)
+    })
+}
+
 /// Split `files` by their header: damaged when it cannot be read or lacks a `declared`
 /// column that other files have. When no file has all of them, the pack rather than the
 /// files is wrong: every readable file is kept, for binding to report the columns.
 pub fn check_files(
     files: &[PathBuf],
     opts: &CsvOptions,
-    declared: &[String],
+    declared: &[BoundColumn],
 ) -> super::FileCheck<Vec<String>> {
     let mut check = super::FileCheck::default();
     let mut readable = Vec::new();
@@ -209,7 +218,12 @@ pub fn check_files(
             Err(message) => check.damaged.push((f.clone(), message)),
         }
     }
-    let missing = |header: &[String]| declared.iter().find(|c| !header.contains(c));
+    let missing = |header: &[String]| {
+        declared
+            .iter()
+            .find(|c| header_position(header, c).is_none())
+            .map(|c| &c.name)
+    };
     let none_fit = readable.iter().all(|(_, h)| missing(h).is_some());
     for (file, header) in readable {
         match missing(&header) {
@@ -345,7 +359,7 @@ impl CsvJob {
                 .collect();
             let mut positions = Vec::with_capacity(self.all_columns.len());
             for c in &self.all_columns {
-                match names.iter().position(|n| *n == c.name) {
+                match header_position(&names, c) {
                     Some(p) => positions.push(p),
                     None => {
                         return Err(Error::data(
