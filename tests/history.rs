@@ -511,3 +511,78 @@ fn html_report_renders_in_a_browser_and_escapes_data() {
         "a real screenshot"
     );
 }
+
+/// Runs can be labelled, excluded and made official; feedback (and the report) then use the
+/// official run, else the newest run not excluded, and say which.
+#[test]
+fn runs_are_labelled_excluded_and_made_official() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qc.db");
+    let store_s = s(&store);
+    let ids: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            assert_eq!(audit_into(&store, &dir.path().join(name), &[]), 1);
+            let doc = std::fs::read_to_string(dir.path().join(name).join("summary.json")).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+            v["run_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let mark = |args: &[&str]| {
+        let mut all = vec!["runs"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--store", &store_s]);
+        let o = run(&all);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    };
+    // Which run feedback uses, as it says on stderr.
+    let used = || {
+        let out = dir.path().join(format!("fb-{}", rand_suffix()));
+        let o = run(&[
+            "feedback",
+            "--store",
+            &store_s,
+            "--out",
+            &s(&out),
+            "--lang",
+            "en",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stderr(&o).trim().to_string()
+    };
+    assert_eq!(used(), format!("{} (the latest run not excluded)", ids[2]));
+    mark(&["exclude", &ids[2], "--reason", "读错编码的探索性运行"]);
+    assert_eq!(used(), format!("{} (the latest run not excluded)", ids[1]));
+    mark(&["official", &ids[0]]);
+    mark(&["label", &ids[0], "十一月正式稽核"]);
+    assert_eq!(used(), format!("{} (the official run)", ids[0]));
+    let listing = stdout(&run(&["runs", "--store", &store_s]));
+    let lines: Vec<&str> = listing.lines().collect();
+    assert!(lines[0].starts_with("run\tas_of\t"), "{listing}");
+    assert!(
+        lines[1].contains("excluded: 读错编码的探索性运行"),
+        "{listing}"
+    );
+    assert!(lines[3].contains("十一月正式稽核; official"), "{listing}");
+    assert!(
+        lines[3].contains("\tregistry\t"),
+        "the run's library: {listing}"
+    );
+    // A run that is not in the store is a usage error naming it.
+    let o = run(&[
+        "runs",
+        "official",
+        "20990101T000000Z-0000",
+        "--store",
+        &store_s,
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no finished run `20990101T000000Z-0000`"));
+}
+
+/// A fresh suffix for output folders within one test.
+fn rand_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string()
+}

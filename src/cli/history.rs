@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::output::{self, Format};
 use crate::error::{Error, ExitStatus, Result};
-use crate::results::store::{DEFAULT_FILE, Store};
+use crate::results::store::{DEFAULT_FILE, Mark, Store};
 use crate::text::{Lang, thousands};
 
 /// `--store`: the run history file.
@@ -36,6 +36,7 @@ impl StoreArg {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RunsArgs {
     #[command(flatten)]
     pub store: StoreArg,
@@ -44,9 +45,62 @@ pub struct RunsArgs {
     pub limit: usize,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Say something of one run instead of listing them.
+    #[command(subcommand)]
+    pub mark: Option<MarkCommand>,
+}
+
+/// What can be said of a run. Reports and feedback use, by default, the newest official
+/// run, else the newest complete run that is not excluded.
+#[derive(Debug, clap::Subcommand)]
+pub enum MarkCommand {
+    /// Give a run a label (shown by `qc runs`).
+    Label {
+        run: String,
+        text: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Leave a run out of reports and feedback (an exploratory run, a wrongly read file).
+    Exclude {
+        run: String,
+        /// Why (kept with the run, shown by `qc runs`).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Count an excluded run again.
+    Include {
+        run: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Make a run the official one: reports and feedback use it over later runs.
+    Official {
+        run: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
 }
 
 pub fn runs(args: &RunsArgs) -> Result<ExitStatus> {
+    if let Some(command) = &args.mark {
+        let (run, store, mark) = match command {
+            MarkCommand::Label { run, text, store } => (run, store, Mark::Label(text.clone())),
+            MarkCommand::Exclude { run, reason, store } => (
+                run,
+                store,
+                Mark::Exclude {
+                    reason: reason.clone(),
+                },
+            ),
+            MarkCommand::Include { run, store } => (run, store, Mark::Include),
+            MarkCommand::Official { run, store } => (run, store, Mark::Official),
+        };
+        store.open()?.mark(run, &mark)?;
+        return Ok(ExitStatus::Passed);
+    }
     let store = args.store.open()?;
     let runs = store.runs(args.limit)?;
     match args.format {
@@ -55,19 +109,34 @@ pub fn runs(args: &RunsArgs) -> Result<ExitStatus> {
                 + "\n"),
         ),
         Format::Text => {
-            let mut text = String::new();
+            let mut text = String::from(
+                "run\tas_of\tfinished_at\tstatus\texit\tlibraries\ttables\trows\tanomalous\tmark\tout\n",
+            );
             for r in &runs {
+                let mark = match (&r.excluded, r.official) {
+                    (Some(reason), _) => format!("excluded: {reason}"),
+                    (None, true) => "official".to_string(),
+                    (None, false) => String::new(),
+                };
+                let mark = match &r.label {
+                    Some(label) if mark.is_empty() => label.clone(),
+                    Some(label) => format!("{label}; {mark}"),
+                    None => mark,
+                };
                 let _ = writeln!(
                     text,
-                    "{}  {}  {}  {}  exit {}  {} tables  {} rows  {} anomalous",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     r.id,
                     r.as_of,
                     r.finished_at,
                     r.status,
                     r.exit_code,
+                    r.libraries,
                     r.tables,
                     thousands(r.rows),
-                    thousands(r.anomalous_rows)
+                    thousands(r.anomalous_rows),
+                    mark,
+                    r.out_dir
                 );
             }
             output::stdout(&text);
@@ -147,11 +216,23 @@ pub struct FeedbackArgs {
 
 pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
     let store = args.store.open()?;
-    let id = match &args.run {
-        Some(id) => id.clone(),
-        None => store.latest_run()?.ok_or_else(|| {
-            Error::Usage(format!("{}: no complete run yet", store.path().display()))
-        })?,
+    let id = if let Some(id) = &args.run {
+        id.clone()
+    } else {
+        let (id, official) = store.default_run()?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: no complete run that is not excluded",
+                store.path().display()
+            ))
+        })?;
+        let why = match (args.lang, official) {
+            (Lang::Zh, true) => "正式运行",
+            (Lang::Zh, false) => "最新的未排除运行",
+            (Lang::En, true) => "the official run",
+            (Lang::En, false) => "the latest run not excluded",
+        };
+        output::stderr(&format!("{id} ({why})\n"));
+        id
     };
     let run = store.load(&id)?;
     let dir = args

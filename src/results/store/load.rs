@@ -21,8 +21,11 @@ impl Store {
             .conn
             .prepare(
                 "SELECT r.id, r.started_at, r.finished_at, r.as_of, r.status, r.exit_code, \
-                 count(t.table_name), coalesce(sum(t.rows), 0), coalesce(sum(t.anomalous_rows), 0) \
+                 count(t.table_name), coalesce(sum(t.rows), 0), coalesce(sum(t.anomalous_rows), 0), \
+                 coalesce(group_concat(DISTINCT t.library), ''), r.out_dir, \
+                 m.label, m.excluded, m.official_at IS NOT NULL \
                  FROM run r LEFT JOIN run_table t ON t.run_id = r.id \
+                 LEFT JOIN run_mark m ON m.run_id = r.id \
                  WHERE r.status IN ('complete', 'partial') GROUP BY r.id \
                  ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?1",
             )
@@ -39,6 +42,11 @@ impl Store {
                     tables: count(r, 6)?,
                     rows: count(r, 7)?,
                     anomalous_rows: count(r, 8)?,
+                    libraries: r.get(9)?,
+                    out_dir: r.get(10)?,
+                    label: r.get(11)?,
+                    excluded: r.get(12)?,
+                    official: r.get(13)?,
                 })
             })
             .map_err(e)?;
@@ -68,22 +76,37 @@ impl Store {
             .map_err(|e| db_err(&self.path, &e))
     }
 
-    /// The id of the newest complete run.
-    pub fn latest_run(&self) -> Result<Option<String>> {
-        Ok(self.runs(1)?.into_iter().next().map(|r| r.id))
+    /// The run feedback uses by default, and whether it is official: the newest official
+    /// run, else the newest complete run that is not excluded.
+    pub fn default_run(&self) -> Result<Option<(String, bool)>> {
+        self.conn
+            .query_row(
+                "SELECT r.id, m.official_at IS NOT NULL FROM run r \
+                 LEFT JOIN run_mark m ON m.run_id = r.id \
+                 WHERE r.status = 'complete' AND m.excluded IS NULL \
+                 ORDER BY m.official_at IS NOT NULL DESC, m.official_at DESC, \
+                          r.started_at DESC, r.rowid DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| db_err(&self.path, &e))
     }
 
-    /// Per library: the id of its latest complete run dated within `[from, to]`
-    /// (`YYYY-MM-DD`).
+    /// Per library: the id of its run dated within `[from, to]` (`YYYY-MM-DD`) that a report
+    /// uses: the newest official one, else the latest complete one; excluded runs never.
     pub fn latest_per_library(&self, from: &str, to: &str) -> Result<BTreeMap<String, String>> {
         let e = |e: rusqlite::Error| db_err(&self.path, &e);
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT DISTINCT t.library, r.id, r.as_of, r.started_at, r.rowid \
+                "SELECT DISTINCT t.library, r.id, m.official_at IS NOT NULL, m.official_at, \
+                        r.as_of, r.started_at, r.rowid \
                  FROM run r JOIN run_table t ON t.run_id = r.id \
-                 WHERE r.status = 'complete' AND r.as_of >= ?1 AND r.as_of <= ?2 \
-                 ORDER BY r.as_of, r.started_at, r.rowid",
+                 LEFT JOIN run_mark m ON m.run_id = r.id \
+                 WHERE r.status = 'complete' AND m.excluded IS NULL \
+                   AND r.as_of >= ?1 AND r.as_of <= ?2 \
+                 ORDER BY m.official_at IS NOT NULL, m.official_at, r.as_of, r.started_at, r.rowid",
             )
             .map_err(e)?;
         let rows = stmt

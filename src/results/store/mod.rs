@@ -83,6 +83,25 @@ pub struct RunRow {
     pub tables: u64,
     pub rows: u64,
     pub anomalous_rows: u64,
+    /// The libraries the run audited, comma-separated.
+    pub libraries: String,
+    pub out_dir: String,
+    pub label: Option<String>,
+    /// Why the run was excluded from reports and feedback; `None` while it counts.
+    pub excluded: Option<String>,
+    pub official: bool,
+}
+
+/// What a person says of a run ([`Store::mark`]).
+#[derive(Debug, Clone)]
+pub enum Mark {
+    Label(String),
+    Exclude {
+        reason: String,
+    },
+    /// Counted again after an exclusion.
+    Include,
+    Official,
 }
 
 /// A run as the store holds it: its tables (as in `summary.json`), scoring models and samples.

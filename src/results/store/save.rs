@@ -2,12 +2,60 @@
 
 use rusqlite::params;
 
-use super::{RunExtras, Store, db_err, int, name_of};
-use crate::error::Result;
+use super::{Mark, RunExtras, Store, db_err, int, name_of};
+use crate::error::{Error, Result};
 use crate::results::summary::{RunStatus, RunSummary, TableSummary};
 use crate::rules::TableRef;
 
 impl Store {
+    /// Record what a person says of run `id`: a label, an exclusion from reports and
+    /// feedback (with its reason), its inclusion again, or that it is official (which
+    /// includes it). One transaction.
+    pub fn mark(&mut self, id: &str, mark: &Mark) -> Result<()> {
+        let path = self.path.clone();
+        let e = |e: rusqlite::Error| db_err(&path, &e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let known: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM run WHERE id = ?1 AND status IN ('complete', 'partial')",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        if known == 0 {
+            return Err(Error::Usage(format!(
+                "{}: no finished run `{id}` (`qc runs` lists them)",
+                path.display()
+            )));
+        }
+        tx.execute("INSERT OR IGNORE INTO run_mark (run_id) VALUES (?1)", [id])
+            .map_err(e)?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match mark {
+            Mark::Label(text) => tx.execute(
+                "UPDATE run_mark SET label = ?2 WHERE run_id = ?1",
+                params![id, text],
+            ),
+            Mark::Exclude { reason } => tx.execute(
+                "UPDATE run_mark SET excluded = ?2, official_at = NULL WHERE run_id = ?1",
+                params![id, reason],
+            ),
+            Mark::Include => tx.execute(
+                "UPDATE run_mark SET excluded = NULL WHERE run_id = ?1",
+                params![id],
+            ),
+            Mark::Official => tx.execute(
+                "UPDATE run_mark SET official_at = ?2, excluded = NULL WHERE run_id = ?1",
+                params![id, now],
+            ),
+        }
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
     /// Record a complete run, in one transaction.
     pub fn save(&mut self, summary: &RunSummary, extras: &RunExtras) -> Result<()> {
         let path = self.path.clone();

@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 3] = [
+pub(super) const MIGRATIONS: [&str; 4] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -122,6 +122,15 @@ CREATE TABLE run_left_out (
     table_name TEXT NOT NULL,
     file       TEXT NOT NULL,
     reason     TEXT NOT NULL
+);
+",
+    // 4: what people say of a run: a label, an exclusion (with its reason), official.
+    r"
+CREATE TABLE run_mark (
+    run_id      TEXT PRIMARY KEY REFERENCES run(id),
+    label       TEXT,
+    excluded    TEXT,  -- the reason; NULL while the run counts
+    official_at TEXT   -- when it was made official; NULL if it is not
 );
 ",
 ];
