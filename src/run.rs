@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -84,14 +84,6 @@ pub struct Completed {
     pub document: String,
     pub out_dir: PathBuf,
     pub status: ExitStatus,
-}
-
-/// The run history beside an output folder: `qc.db` in its parent folder.
-pub fn default_store(out: &Path) -> PathBuf {
-    out.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(store::DEFAULT_FILE)
 }
 
 /// A new run id: UTC time plus a random suffix, e.g. `20261125T231100Z-3f2a`.
@@ -169,10 +161,7 @@ async fn audit(
     clock: &Clock,
     observer: &mut dyn Observer,
 ) -> Result<Outcome> {
-    let store_path = request
-        .store
-        .clone()
-        .unwrap_or_else(|| default_store(&out.path));
+    let store_path = store::location(request.store.as_deref());
     let mut store = Store::open(&store_path)?;
     let mut sources = SourceOptions {
         overrides: request.data.iter().cloned().collect(),

@@ -48,10 +48,59 @@ impl Text {
         }
     }
 
-    pub fn rule_header(&self) -> [&'static str; 6] {
+    pub fn rule_header(&self) -> [&'static str; 7] {
         match self.lang {
-            Lang::Zh => ["规则", "名称", "维度", "异常行数", "异常率", "结论"],
-            Lang::En => ["rule", "name", "dimension", "failed", "rate", "verdict"],
+            Lang::Zh => ["规则", "名称", "维度", "异常行数", "异常率", "阈值", "结论"],
+            Lang::En => [
+                "rule",
+                "name",
+                "dimension",
+                "failed",
+                "rate",
+                "allowed",
+                "verdict",
+            ],
+        }
+    }
+
+    /// A rule's threshold as the terminal shows it: `≤0.1%`, `≤5 行`, both, or `0` (none
+    /// tolerated).
+    pub fn threshold(&self, t: &crate::rules::Threshold) -> String {
+        let rate = t.max_rate.map(|r| {
+            let text = format!("{:.4}", r * 100.0);
+            format!("≤{}%", text.trim_end_matches('0').trim_end_matches('.'))
+        });
+        let count = t
+            .max_count
+            .map(|c| format!("≤{}{}", thousands(c), self.pick(" 行", "")));
+        match (count, rate) {
+            (Some(c), Some(r)) => format!("{c}, {r}"),
+            (Some(c), None) => c,
+            (None, Some(r)) => r,
+            (None, None) => "0".to_string(),
+        }
+    }
+
+    /// The verdict of a rule that applied to no row.
+    pub fn not_evaluated(&self) -> &'static str {
+        self.pick("未评估（无适用行）", "not evaluated (no row applied)")
+    }
+
+    /// A table's verdict line: how many rules failed their thresholds and how many warned.
+    pub fn table_verdict(
+        &self,
+        v: crate::results::summary::Verdict,
+        failed: usize,
+        warned: usize,
+    ) -> String {
+        let verdict = self.verdict(v);
+        match self.lang {
+            Lang::Zh => {
+                format!("结论：{verdict}（{failed} 条规则或表级检查未达阈值，{warned} 条警告）")
+            }
+            Lang::En => format!(
+                "verdict: {verdict} ({failed} rule(s) or table check(s) over their thresholds, {warned} warning(s))"
+            ),
         }
     }
 

@@ -8,12 +8,15 @@ fn text_summary_in_chinese_and_english() {
     for lang in ["zh", "en"] {
         let out = dir.path().join(lang);
         let out_s = out.to_string_lossy().into_owned();
+        let store = out.join("qc.db").to_string_lossy().into_owned();
         let o = run(&[
             "run",
             "--rules",
             "testdata/cases/kinds.yaml",
             "--out",
             &out_s,
+            "--store",
+            &store,
             "--lang",
             lang,
             "--threads",
@@ -54,6 +57,7 @@ fn the_readme_demo_passes_its_thresholds() {
 fn exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out").to_string_lossy().into_owned();
+    let store = dir.path().join("qc.db").to_string_lossy().into_owned();
     // 2: a pack error.
     let o = run(&[
         "run",
@@ -61,6 +65,8 @@ fn exit_codes() {
         "testdata/bad_packs/many_errors.yaml",
         "--out",
         &out,
+        "--store",
+        &store,
     ]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("error[unknown-column]"));
@@ -72,6 +78,8 @@ fn exit_codes() {
         "testdata/bad_packs/missing_source.yaml",
         "--out",
         &out,
+        "--store",
+        &store,
     ]);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     // 2: usage.
@@ -83,6 +91,8 @@ fn exit_codes() {
         "nosuchtable=x.parquet",
         "--out",
         &out,
+        "--store",
+        &store,
     ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert_eq!(code(&run(&["run"])), 2);
@@ -98,6 +108,8 @@ fn exit_codes() {
         &data,
         "--out",
         &out,
+        "--store",
+        &store,
     ]);
     assert_eq!(code(&o), 3);
     assert!(stderr(&o).contains("corrupt.parquet"), "{}", stderr(&o));
@@ -177,4 +189,85 @@ fn a_second_run_into_a_busy_output_folder_is_refused() {
     );
     drop(lock);
     assert_eq!(code(&run(&args)), 1, "the folder is free again");
+}
+
+/// Every command finds the run history the same way: after `qc run --out` anywhere, `qc runs`
+/// from the same folder lists that run (both use `out/qc.db` there); `QC_STORE` moves the
+/// history for both.
+#[test]
+fn the_run_history_is_found_the_same_way_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = root().join("testdata/cases/gbk.yaml");
+    let pack = pack.to_string_lossy();
+    let here = |args: &[&str], store: Option<&std::path::Path>| {
+        let mut c = crate::util::qc();
+        c.current_dir(dir.path()).args(args);
+        if let Some(store) = store {
+            c.env(qc::results::store::STORE_ENV, store);
+        }
+        c.output().unwrap()
+    };
+    let first = dir.path().join("elsewhere/first");
+    let first_s = first.to_string_lossy();
+    let o = here(
+        &["run", "--rules", &pack, "--out", &first_s, "--quiet"],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(dir.path().join("out/qc.db").exists());
+    let listing = stdout(&here(&["runs"], None));
+    assert!(listing.contains(first_s.as_ref()), "{listing}");
+
+    let moved = dir.path().join("history.db");
+    let second = dir.path().join("elsewhere/second");
+    let second_s = second.to_string_lossy();
+    let o = here(
+        &["run", "--rules", &pack, "--out", &second_s, "--quiet"],
+        Some(&moved),
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let listing = stdout(&here(&["runs"], Some(&moved)));
+    assert!(
+        listing.contains(second_s.as_ref()) && !listing.contains(first_s.as_ref()),
+        "{listing}"
+    );
+}
+
+/// The terminal summary at 80 and 160 columns: names give way at 80, a threshold column says
+/// why a rule passes or fails, and each table ends with its verdict.
+#[test]
+fn terminal_summary_fits_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for columns in ["80", "160"] {
+        let out = dir.path().join(columns);
+        let o = crate::util::qc()
+            .env("COLUMNS", columns)
+            .args([
+                "run",
+                "--rules",
+                "rules/building.yaml",
+                "--out",
+                &out.to_string_lossy(),
+                "--store",
+                &out.join("qc.db").to_string_lossy(),
+                "--as-of",
+                "2026-11-30",
+            ])
+            .output()
+            .unwrap();
+        let text = stdout(&o);
+        let widest = text
+            .lines()
+            .filter(|l| l.starts_with("  BLD-0"))
+            .map(unicode_width::UnicodeWidthStr::width)
+            .max()
+            .unwrap();
+        if columns == "80" {
+            assert!(widest <= 84, "{widest} columns:\n{text}");
+        }
+        assert!(text.contains("  结论："), "{text}");
+        settings(dir.path()).bind(|| {
+            insta::assert_snapshot!(format!("run_text_building_{columns}"), text);
+        });
+    }
 }

@@ -10,7 +10,10 @@ pub fn root() -> PathBuf {
 /// The `qc` binary, run from the repository root.
 pub fn qc() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_qc"));
-    c.current_dir(root());
+    // The terminal summary's width and the run history's place come from the environment.
+    c.current_dir(root())
+        .env_remove(qc::results::store::STORE_ENV)
+        .env_remove("COLUMNS");
     c
 }
 

@@ -7,13 +7,13 @@ use clap::Args;
 
 use super::output::{self, Format};
 use crate::error::{Error, ExitStatus, Result};
-use crate::results::store::{DEFAULT_FILE, Mark, Store};
+use crate::results::store::{Mark, Store};
 use crate::text::{Lang, thousands};
 
 /// `--store`: the run history file.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArg {
-    /// Run history file [default: out/qc.db, beside `qc run`'s default output folders].
+    /// Run history file [default: $QC_STORE, else out/qc.db under the current folder].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
 }
@@ -21,10 +21,7 @@ pub struct StoreArg {
 impl StoreArg {
     /// The store, which must exist (reading commands never create one).
     fn open(&self) -> Result<Store> {
-        let path = self
-            .store
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("out").join(DEFAULT_FILE));
+        let path = crate::results::store::location(self.store.as_deref());
         if !path.exists() {
             return Err(Error::Usage(format!(
                 "{}: no run history here (run `qc run` first, or give --store)",

@@ -41,7 +41,7 @@ pub struct RunArgs {
     /// marked partial and exits with 3.
     #[arg(long)]
     pub keep_going: bool,
-    /// Run history file [default: qc.db beside the output folder].
+    /// Run history file [default: $QC_STORE, else out/qc.db under the current folder].
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
     /// Audit on the Ballista cluster whose scheduler is at `df://HOST:PORT` (started with
@@ -127,6 +127,7 @@ pub fn run(args: &RunArgs) -> Result<ExitStatus> {
             &done.out_dir.display().to_string(),
             started.elapsed().as_secs_f64(),
             args.output.lang,
+            super::summary::terminal_width(),
         ));
     }
     Ok(done.status)

@@ -19,8 +19,36 @@ fn pad_left(s: &str, width: usize) -> String {
     format!("{}{s}", " ".repeat(width.saturating_sub(w)))
 }
 
-/// The terminal summary of one table: headline, then one line per rule.
-pub fn render_table(t: &TableSummary, lang: Lang) -> String {
+/// `s` cut to `width` terminal columns, ending with `…` when cut.
+fn fit(s: &str, width: usize) -> String {
+    if UnicodeWidthStr::width(s) <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out + "…"
+}
+
+/// Terminal columns the summary is laid out for: `$COLUMNS` when set, else 100.
+pub fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &usize| c >= 40)
+        .unwrap_or(100)
+}
+
+/// The terminal summary of one table: headline, one line per rule (names shortened so a
+/// line fits `columns`; summary.json and reports have them whole), table checks, verdict.
+pub fn render_table(t: &TableSummary, lang: Lang, columns: usize) -> String {
     let text = Text::new(lang);
     let mut out = String::new();
     let _ = writeln!(
@@ -39,7 +67,7 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
         )
     );
     let header = text.rule_header();
-    let rows: Vec<[String; 6]> = t
+    let mut rows: Vec<[String; 7]> = t
         .rules
         .iter()
         .map(|r| {
@@ -57,7 +85,12 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
                     None => thousands(r.failed_rows),
                 },
                 percent_ceil(r.failed_rows, r.applicable_rows),
-                text.verdict(r.verdict).to_string(),
+                text.threshold(&r.threshold),
+                if r.applicable_rows == 0 {
+                    text.not_evaluated().to_string()
+                } else {
+                    text.verdict(r.verdict).to_string()
+                },
             ]
         })
         .collect();
@@ -67,22 +100,41 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
             *w = (*w).max(UnicodeWidthStr::width(cell.as_str()));
         }
     }
-    let line = |cells: [&str; 6]| {
+    // The name gives way so that a line fits: two spaces before each of the 7 cells.
+    let others: usize = widths
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, w)| w)
+        .sum();
+    let room = columns.saturating_sub(others + 14).max(8);
+    if widths[1] > room {
+        widths[1] = room.max(UnicodeWidthStr::width(header[1]));
+        for r in &mut rows {
+            r[1] = fit(&r[1], widths[1]);
+        }
+    }
+    let line = |cells: [&str; 7]| {
         format!(
-            "  {}  {}  {}  {}  {}  {}",
+            "  {}  {}  {}  {}  {}  {}  {}",
             pad(cells[0], widths[0]),
             pad(cells[1], widths[1]),
             pad(cells[2], widths[2]),
             pad_left(cells[3], widths[3]),
             pad_left(cells[4], widths[4]),
-            cells[5]
+            pad_left(cells[5], widths[5]),
+            cells[6]
         )
         .trim_end()
         .to_string()
     };
     let _ = writeln!(out, "{}", line(header));
     for r in &rows {
-        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+        let _ = writeln!(
+            out,
+            "{}",
+            line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])
+        );
     }
     if !t.table_checks.is_empty() {
         let header = text.table_check_header();
@@ -120,6 +172,15 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
             let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
         }
     }
+    let count = |v: Verdict| {
+        t.rules.iter().filter(|r| r.verdict == v).count()
+            + t.table_checks.iter().filter(|c| c.verdict == v).count()
+    };
+    let _ = writeln!(
+        out,
+        "  {}",
+        text.table_verdict(t.verdict, count(Verdict::Fail), count(Verdict::Warn))
+    );
     for r in &t.partial_rules {
         let _ = writeln!(out, "  {}", text.rule_partial(r));
     }
@@ -132,12 +193,18 @@ pub fn render_table(t: &TableSummary, lang: Lang) -> String {
     out
 }
 
-/// The whole terminal summary.
-pub fn render(summary: &RunSummary, out_dir: &str, seconds: f64, lang: Lang) -> String {
+/// The whole terminal summary, laid out for `columns` terminal columns.
+pub fn render(
+    summary: &RunSummary,
+    out_dir: &str,
+    seconds: f64,
+    lang: Lang,
+    columns: usize,
+) -> String {
     let text = Text::new(lang);
     let mut out = String::new();
     for t in &summary.tables {
-        out.push_str(&render_table(t, lang));
+        out.push_str(&render_table(t, lang, columns));
         if let Some(f) = &t.anomalies_file {
             let path = format!("{out_dir}/{f}");
             let _ = writeln!(

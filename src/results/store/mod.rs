@@ -21,8 +21,24 @@ use crate::error::{Error, Result};
 use crate::results::summary::TableSummary;
 use crate::rules::pii::Pii;
 
-/// The store's file name when `--store` is not given: beside the output folder.
+/// The store's file name in the default output root `out/`.
 pub const DEFAULT_FILE: &str = "qc.db";
+
+/// The environment variable naming the run history when `--store` is not given.
+pub const STORE_ENV: &str = "QC_STORE";
+
+/// Where the run history is, the same for every subcommand: `--store` when given, else
+/// `$QC_STORE`, else `out/qc.db` under the current folder (beside `qc run`'s default output
+/// folders, wherever `--out` puts a run's files).
+pub fn location(explicit: Option<&Path>) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.to_path_buf();
+    }
+    match std::env::var_os(STORE_ENV) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from("out").join(DEFAULT_FILE),
+    }
+}
 
 /// The schema version this qc writes.
 pub const SCHEMA_VERSION: usize = schema::MIGRATIONS.len();
