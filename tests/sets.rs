@@ -259,9 +259,10 @@ fn history_rules_on_hand_counted_registrations() {
             failed("H-001"),
             failed("H-002"),
             failed("H-003"),
-            failed("H-004")
+            failed("H-004"),
+            failed("H-005")
         ),
-        (8, 3, 10, 6)
+        (8, 3, 10, 6, 6)
     );
     assert!(t.partial_rules.is_empty());
     assert_eq!(t.anomalous_rows, 20);
@@ -471,7 +472,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
             // The fixture's H-001 and H-002, the marriage pack's MAR-023 and MAR-024.
             assert_eq!(grouped, 1, "one group of histories per pack set");
         }
-        // H-001..4, MAR-021, MAR-023, MAR-024, MAR-033, DEA-017, DEA-018, DEA-027.
-        assert_eq!(checked, 11);
+        // H-001..5, MAR-021, MAR-023, MAR-024, MAR-033, DEA-017, DEA-018, DEA-027.
+        assert_eq!(checked, 12);
     });
 }

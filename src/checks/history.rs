@@ -447,10 +447,17 @@ fn reference_sql(
                 .iter()
                 .filter_map(|o| pair.iter().position(|p| p.name == o.name))
             {
+                // The event's date in the history date's type (a timestamp counts as its
+                // day when the history is dated by day), as qc's engine compares them.
+                let unit = if date.ty == crate::rules::ColumnType::Date {
+                    "DATE"
+                } else {
+                    "TIMESTAMP"
+                };
                 let _ = write!(
                     sql,
                     " AND NOT EXISTS (SELECT 1 FROM {} x WHERE {person} = earlier.__qc_pair_{i} \
-                     AND x.{} <= later.__qc_date{present})",
+                     AND CAST(x.{} AS {unit}) <= later.__qc_date{present})",
                     e.table,
                     quoted(&e.date.name)
                 );

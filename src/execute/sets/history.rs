@@ -731,9 +731,14 @@ async fn ended(
         })?;
     let filter = crate::checks::set::applicable(std::slice::from_ref(&ends.person), None)
         .and(ident(&ends.date.name).is_not_null());
+    // The events' dates in the history date's unit (a timestamp read as its day when the
+    // history is dated by day), so that the two compare as the reference SQL compares them.
     let exprs = vec![
         ident(&ends.person.name),
-        cast_expr(ident(&ends.date.name), DataType::Int64),
+        cast_expr(
+            cast_expr(ident(&ends.date.name), check.date.arrow.clone()),
+            DataType::Int64,
+        ),
     ];
     // Values encoded as the `of` columns' are, so that equal people have equal bytes.
     let like = check.of[0].clone();
