@@ -586,3 +586,37 @@ fn rand_suffix() -> String {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         .to_string()
 }
+
+/// A GBK file read as UTF-8: its provider names do not decode, so feedback does not name files
+/// after them; their lines go to one file that says why.
+#[test]
+fn feedback_never_names_a_file_after_an_undecodable_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = s(&dir.path().join("qc.db"));
+    let o = run(&[
+        "run",
+        "--rules",
+        "testdata/diagnostics/encoding-mismatch.yaml",
+        "--out",
+        &s(&dir.path().join("run")),
+        "--store",
+        &store,
+        "--quiet",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let fb = dir.path().join("fb");
+    let o = run(&["feedback", "--store", &store, "--out", &s(&fb)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let names: Vec<String> = std::fs::read_dir(&fb)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains(char::REPLACEMENT_CHARACTER)),
+        "{names:?}"
+    );
+    let label = qc::report::feedback::undecodable(qc::text::Lang::Zh);
+    assert!(names.contains(&format!("{label}.csv")), "{names:?}");
+}

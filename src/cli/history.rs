@@ -238,8 +238,9 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
         .unwrap_or_else(|| PathBuf::from("out").join("feedback").join(&id));
     let by_provider = crate::report::feedback::lines(&run, !args.no_mask, args.lang)?;
     let mut text = String::new();
-    for (provider, lines) in &by_provider {
-        let stem = crate::report::feedback::file_stem(provider.as_deref(), args.lang);
+    let stems =
+        crate::report::feedback::file_stems(by_provider.keys().map(Option::as_deref), args.lang);
+    for ((_, lines), stem) in by_provider.iter().zip(stems) {
         let [xlsx, csv] = crate::report::feedback::write(&dir, &stem, lines, args.lang)?;
         let _ = writeln!(
             text,

@@ -82,7 +82,15 @@ pub fn lines(
                 .map(|k| value_of(k).map_or_else(|| "∅".to_string(), |v| shown(k, &v)))
                 .collect::<Vec<_>>()
                 .join(" / ");
-            let provider = provider_column.as_deref().and_then(value_of);
+            // A provider name that did not decode (a file read in the wrong encoding) names
+            // no one: its lines go to one file that says so.
+            let provider = provider_column.as_deref().and_then(value_of).map(|p| {
+                if p.contains(char::REPLACEMENT_CHARACTER) {
+                    undecodable(lang).to_string()
+                } else {
+                    p
+                }
+            });
             for id in &row.failed_rules {
                 let rule = run
                     .rules
@@ -183,6 +191,36 @@ fn raw_record(origin: &Origin, withhold: bool) -> String {
             .collect(),
         None => String::new(),
     }
+}
+
+/// The provider of lines whose provider name did not decode.
+pub fn undecodable(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "提供单位名称无法解码（请检查文件编码）",
+        Lang::En => "provider name not decodable (check the file's encoding)",
+    }
+}
+
+/// File stems for providers, in order: [`file_stem`], with `-2`, `-3`… added where two
+/// providers' names clean to the same stem, so no provider's file replaces another's.
+pub fn file_stems<'a>(
+    providers: impl IntoIterator<Item = Option<&'a str>>,
+    lang: Lang,
+) -> Vec<String> {
+    let mut used = std::collections::BTreeSet::new();
+    providers
+        .into_iter()
+        .map(|p| {
+            let stem = file_stem(p, lang);
+            let mut unique = stem.clone();
+            let mut n = 1;
+            while !used.insert(unique.clone()) {
+                n += 1;
+                unique = format!("{stem}-{n}");
+            }
+            unique
+        })
+        .collect()
 }
 
 /// A file name for a provider: its name with path separators and control characters
@@ -363,5 +401,12 @@ mod tests {
         assert_eq!(file_stem(Some("黄浦区/民政局"), Lang::Zh), "黄浦区_民政局");
         assert_eq!(file_stem(None, Lang::Zh), "未标明提供单位");
         assert_eq!(file_stem(Some(".."), Lang::Zh), "_");
+        assert_eq!(
+            file_stems(
+                [Some("黄浦区/民政局"), Some("黄浦区_民政局"), None],
+                Lang::Zh
+            ),
+            ["黄浦区_民政局", "黄浦区_民政局-2", "未标明提供单位"]
+        );
     }
 }
