@@ -32,7 +32,7 @@ pub struct Request {
     /// Output folder; `out/<run-id>/` when `None`.
     pub out: Option<PathBuf>,
     /// `--data TABLE=PATH` overrides.
-    pub data: Vec<(String, PathBuf)>,
+    pub data: Vec<(String, crate::rules::source::DataOverride)>,
     /// Partitions (local threads, or partitions per stage on a cluster).
     pub threads: usize,
     /// Memory for the engine's operators; the engine's default when `None`.
@@ -285,7 +285,7 @@ pub fn exit_status(status: RunStatus) -> ExitStatus {
 }
 
 /// Every `--data` override must name a table of the run.
-fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<()> {
+pub fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<()> {
     let tables = || packs.iter().flat_map(|p| &p.tables);
     for key in sources.overrides.keys() {
         if !tables().any(|t| t.name == *key || t.qualified_name() == *key) {

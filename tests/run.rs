@@ -271,3 +271,25 @@ fn terminal_summary_fits_the_terminal() {
         });
     }
 }
+
+/// `--data` carries source options that replace the pack's, for `qc run` and `qc check`: the
+/// GBK sample named by a pack that says UTF-8 reads cleanly with `;encoding=gbk`.
+#[test]
+fn data_overrides_carry_source_options_for_run_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = "testdata/diagnostics/encoding-mismatch.yaml";
+    let data = "people=testdata/cases/people_gbk.csv;encoding=gbk";
+    let o = run(&["check", pack, "--data", data]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!stdout(&o).contains("encoding-mismatch"), "{}", stdout(&o));
+    let o = run(&["check", pack]);
+    assert!(stdout(&o).contains("encoding-mismatch"), "{}", stdout(&o));
+    // The same counts as the pack that declares GBK itself (testdata/cases/gbk.yaml).
+    let (_, s) = audit(pack, dir.path(), &["--data", data]);
+    let t = &s.tables[0];
+    assert_eq!((t.rows, t.anomalous_rows), (4, 2));
+    // A table the run does not have is a usage error for check too.
+    let o = run(&["check", pack, "--data", "nosuch=x.csv"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--data names no table `nosuch`"));
+}

@@ -305,7 +305,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
     ] {
         overrides.insert(
             format!("{library}.{table}"),
-            dir.path().join(library).join(file),
+            qc::rules::source::DataOverride::path(dir.path().join(library).join(file)),
         );
     }
     let rt = tokio::runtime::Runtime::new().unwrap();

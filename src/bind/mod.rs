@@ -154,8 +154,8 @@ pub enum RuleCheck {
 /// Where tables are read from and what a damaged file does to the run.
 #[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
-    /// `--data TABLE=PATH` overrides, keyed by `table` or `library.table`.
-    pub overrides: HashMap<String, PathBuf>,
+    /// `--data TABLE=PATH[;options]` overrides, keyed by `table` or `library.table`.
+    pub overrides: HashMap<String, crate::rules::source::DataOverride>,
     /// `--keep-going`: leave a damaged file out (see [`BoundSource::left_out`]) instead of
     /// failing the run.
     pub keep_going: bool,

@@ -8,16 +8,20 @@ use std::path::{Path, PathBuf};
 use super::parse::{Pack, TableDoc};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::rules::Spanned;
-use crate::rules::source::{BoundSource, CsvOptions, LeftOutFile, SourceFormat};
+use crate::rules::source::{
+    BoundSource, CsvOptions, DataOverride, LeftOutFile, SourceFormat, encoding_named,
+    one_ascii_byte,
+};
 
 pub(super) fn bind_source(
     pack: &Pack,
     t: &TableDoc,
-    override_path: Option<&PathBuf>,
+    data: Option<&DataOverride>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BoundSource> {
     let src = &t.source;
     let at = pack.span(&src.path);
+    let override_path = data.map(|d| &d.path);
     let pattern = match override_path {
         Some(p) => p.to_string_lossy().into_owned(),
         None => resolve(pack.dir(), &src.path.value),
@@ -44,7 +48,9 @@ pub(super) fn bind_source(
             return None;
         }
     };
-    let format_name = if let Some(f) = &src.format {
+    let format_name = if let Some(f) = data.and_then(|d| d.format.clone()) {
+        f
+    } else if let Some(f) = &src.format {
         f.value.to_ascii_lowercase()
     } else {
         let ext = files[0]
@@ -85,7 +91,16 @@ pub(super) fn bind_source(
             }
             SourceFormat::Parquet
         }
-        "csv" => SourceFormat::Csv(bind_csv_options(pack, t, diags)?),
+        "csv" => {
+            let mut opts = bind_csv_options(pack, t, diags)?;
+            // `--data` options replace the pack's.
+            if let Some(d) = data {
+                opts.encoding = d.encoding.unwrap_or(opts.encoding);
+                opts.delimiter = d.delimiter.unwrap_or(opts.delimiter);
+                opts.header = d.header.unwrap_or(opts.header);
+            }
+            SourceFormat::Csv(opts)
+        }
         other => {
             let f = src.format.as_ref()?;
             diags.push(
@@ -112,49 +127,32 @@ fn bind_csv_options(pack: &Pack, t: &TableDoc, diags: &mut Vec<Diagnostic>) -> O
     let mut ok = true;
     let encoding = match &src.encoding {
         None => encoding_rs::UTF_8,
-        Some(e) => match e.value.to_ascii_lowercase().replace('_', "-").as_str() {
-            "utf-8" | "utf8" => encoding_rs::UTF_8,
-            "gbk" => encoding_rs::GBK,
-            "gb18030" => encoding_rs::GB18030,
-            _ => {
-                diags.push(
-                    Diagnostic::error(
-                        Code::UnknownEncoding,
-                        format!("unknown encoding `{}`", e.value),
-                    )
-                    .at(pack.span(e))
-                    .help("the encodings are: utf-8, gbk, gb18030"),
-                );
-                ok = false;
-                encoding_rs::UTF_8
-            }
-        },
+        Some(e) => encoding_named(&e.value).unwrap_or_else(|| {
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownEncoding,
+                    format!("unknown encoding `{}`", e.value),
+                )
+                .at(pack.span(e))
+                .help("the encodings are: utf-8, gbk, gb18030"),
+            );
+            ok = false;
+            encoding_rs::UTF_8
+        }),
     };
     let mut one_byte = |v: &Option<Spanned<String>>, what: &str, default: u8| -> u8 {
-        match v {
-            None => default,
-            Some(s) => {
-                let text = if s.value == "\\t" {
-                    "\t"
-                } else {
-                    s.value.as_str()
-                };
-                match text.as_bytes() {
-                    [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
-                    _ => {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::InvalidOption,
-                                format!("{what} must be one ASCII character"),
-                            )
-                            .at(pack.span(s)),
-                        );
-                        ok = false;
-                        default
-                    }
-                }
-            }
-        }
+        let Some(s) = v else { return default };
+        one_ascii_byte(&s.value).unwrap_or_else(|| {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidOption,
+                    format!("{what} must be one ASCII character"),
+                )
+                .at(pack.span(s)),
+            );
+            ok = false;
+            default
+        })
     };
     let delimiter = one_byte(&src.delimiter, "delimiter", b',');
     let quote = one_byte(&src.quote, "quote", b'"');

@@ -51,11 +51,11 @@ pub(super) async fn bind_table(
         );
     }
     let qualified = TableRef::new(&library.id, &name).to_string();
-    let override_path = sources
+    let data = sources
         .overrides
         .get(&qualified)
         .or(sources.overrides.get(&name));
-    let mut source = bind_source(pack, t, override_path, diags)?;
+    let mut source = bind_source(pack, t, data, diags)?;
     // Files an earlier attempt of this run found damaged while scanning.
     let known: Vec<(PathBuf, String)> = sources
         .damaged

@@ -11,6 +11,7 @@ use super::output::{self, Format};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
 use crate::execute::session;
+use crate::rules::source::DataOverride;
 use crate::text::Text;
 
 #[derive(Debug, Args)]
@@ -27,6 +28,10 @@ pub struct CheckArgs {
         )
     )]
     pub explain: Option<String>,
+    /// Check the packs against other data, as `qc run --data` reads it:
+    /// `TABLE=PATH[;KEY=VALUE…]`.
+    #[arg(long = "data", value_name = "TABLE=PATH[;KEY=VALUE…]", value_parser = DataOverride::parse)]
+    pub data: Vec<(String, DataOverride)>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -46,11 +51,12 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
     }
     let rt = super::runtime(1)?;
     let ctx = session::session(1);
-    let (packs, diagnostics) = rt.block_on(crate::bind::load(
-        &args.packs,
-        &ctx,
-        &crate::bind::SourceOptions::default(),
-    ))?;
+    let sources = crate::bind::SourceOptions {
+        overrides: args.data.iter().cloned().collect(),
+        ..crate::bind::SourceOptions::default()
+    };
+    let (packs, diagnostics) = rt.block_on(crate::bind::load(&args.packs, &ctx, &sources))?;
+    crate::run::check_overrides(&sources, &packs)?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let text = Text::new(args.output.lang);

@@ -13,6 +13,7 @@ use crate::bind::BoundTable;
 use crate::diagnostic::Diagnostic;
 use crate::error::{ExitStatus, Result};
 use crate::execute::{TableProgress, Workload};
+use crate::rules::source::DataOverride;
 use crate::run::{Outcome, Request};
 
 #[derive(Debug, Args)]
@@ -23,9 +24,11 @@ pub struct RunArgs {
     /// Output folder [default: out/<run-id>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Read a table from another file or glob: `TABLE=PATH` (TABLE as `table` or `library.table`).
-    #[arg(long = "data", value_name = "TABLE=PATH", value_parser = parse_data_override)]
-    pub data: Vec<(String, PathBuf)>,
+    /// Read a table from another file or glob: `TABLE=PATH` (TABLE as `table` or
+    /// `library.table`), with source options after `;` replacing the pack's:
+    /// `address=landing/*.csv;encoding=gbk;delimiter=|;header=true;format=csv`.
+    #[arg(long = "data", value_name = "TABLE=PATH[;KEY=VALUE…]", value_parser = DataOverride::parse)]
+    pub data: Vec<(String, DataOverride)>,
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -60,16 +63,6 @@ pub struct RunArgs {
     pub stall_timeout: Option<u64>,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// `TABLE=PATH` → (`TABLE`, `PATH`).
-pub fn parse_data_override(s: &str) -> std::result::Result<(String, PathBuf), String> {
-    match s.split_once('=') {
-        Some((t, p)) if !t.trim().is_empty() && !p.trim().is_empty() => {
-            Ok((t.trim().to_string(), PathBuf::from(p.trim())))
-        }
-        _ => Err(format!("expected TABLE=PATH, got `{s}`")),
-    }
 }
 
 /// `1GiB`, `512MB`, `2g`, `1073741824` → bytes.
@@ -155,23 +148,5 @@ impl crate::run::Observer for Shown {
     ) -> Option<Box<dyn Send>> {
         let ticker = super::progress::start(table.qualified_name(), workload, progress, self.bars)?;
         Some(Box::new(ticker))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn data_override_parsing() {
-        assert_eq!(
-            parse_data_override("marriage.registration=/tmp/x.parquet"),
-            Ok((
-                "marriage.registration".into(),
-                PathBuf::from("/tmp/x.parquet")
-            ))
-        );
-        assert!(parse_data_override("nopath").is_err());
-        assert!(parse_data_override("=x").is_err());
     }
 }
