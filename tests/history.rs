@@ -451,6 +451,10 @@ fn html_report_renders_in_a_browser_and_escapes_data() {
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(!html.contains("<script"), "no script element at all");
     assert!(!html.contains("<img"), "no markup from data");
+    // The page opens with an overview of the libraries, each linked to its section.
+    let overview = html.find("class=\"overview\"").expect("an overview table");
+    assert!(overview < html.find("class=\"library\"").unwrap());
+    assert!(html.contains("<a href=\"#library-xss\">转义测试库</a>"));
     for fetch in ["src=\"http", "href=\"http", "url(http", "@import", "<link"] {
         assert!(
             !html.contains(fetch),

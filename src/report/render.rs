@@ -41,6 +41,8 @@ struct Labels {
     samples: &'static str,
     none: &'static str,
     no_provider: &'static str,
+    overview: &'static str,
+    library: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -73,6 +75,8 @@ const ZH: Labels = Labels {
     samples: "样例",
     none: "—",
     no_provider: "（未标明）",
+    overview: "总览",
+    library: "专题库",
 };
 
 const EN: Labels = Labels {
@@ -105,6 +109,8 @@ const EN: Labels = Labels {
     samples: "samples",
     none: "—",
     no_provider: "(none)",
+    overview: "Overview",
+    library: "library",
 };
 
 fn labels(lang: Lang) -> &'static Labels {
@@ -120,6 +126,11 @@ struct LibView {
     id: String,
     run: String,
     headline: String,
+    /// The overview's figures: rows, anomalous rows, pass rate, the worst table verdict.
+    rows: String,
+    anomalous: String,
+    pass_rate: String,
+    verdict: String,
     score: String,
     change: String,
     rows_change: String,
@@ -184,6 +195,19 @@ fn md_cell(cell: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
+/// A library's verdict for the overview: its worst table's.
+fn worst_verdict(lib: &LibraryReport) -> crate::results::summary::Verdict {
+    use crate::results::summary::Verdict;
+    let has = |v: Verdict| lib.tables.iter().any(|t| t.verdict == v);
+    if has(Verdict::Fail) {
+        Verdict::Fail
+    } else if has(Verdict::Warn) {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    }
+}
+
 fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<LibView> {
     let l = labels(lang);
     let text = crate::text::Text::new(lang);
@@ -197,6 +221,10 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
             &thousands(lib.passed_rows),
             &crate::text::percent_floor(lib.passed_rows, lib.rows),
         ),
+        rows: thousands(lib.rows),
+        anomalous: thousands(lib.anomalous_rows),
+        pass_rate: percent(lib.pass_rate),
+        verdict: text.verdict(worst_verdict(lib)).to_string(),
         score: score_text(lib.score.total),
         change: signed(lib.score_change, "", l.no_previous),
         rows_change: signed(lib.rows_change_percent, "%", l.no_previous),
