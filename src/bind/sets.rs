@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use datafusion::prelude::SessionContext;
 
 use super::{BoundPack, Pack, RuleCheck, SkippedRule};
-use crate::checks::set::{Native, RunTables, SetCx, SetOutcome};
+use crate::checks::set::{Absent, Native, RunTables, SetCx, SetOutcome};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::error::Result;
 use crate::scan;
@@ -61,25 +61,15 @@ pub async fn bind_set_rules(
                 match rdoc.check.value.bind_set(&rdoc.check, &mut cx).await {
                     Some(SetOutcome::Bound(mut check)) => {
                         if let Some(absent) = check.partial.take() {
-                            diags.push(
-                                Diagnostic::warning(
-                                    Code::RulePartial,
-                                    format!(
-                                        "rule {} runs without the part that reads `{}`, whose pack {} is not in this run",
-                                        rule.id,
-                                        absent.table,
-                                        absent.pack.display()
-                                    ),
-                                )
-                                .at(pack.span(&rdoc.id))
-                                .help("pass that pack with --rules too (or --rules with the packs' folder)"),
+                            let note = absent_note(
+                                &rule,
+                                absent,
+                                pack,
+                                &rdoc.id,
+                                diags,
+                                Code::RulePartial,
                             );
-                            table.partial.push(SkippedRule {
-                                id: rule.id.clone(),
-                                name: rule.name.clone(),
-                                reads: absent.table,
-                                pack: absent.pack.display().to_string(),
-                            });
+                            table.partial.push(note);
                         }
                         // The rule's own columns are exported with its anomalies: the matched
                         // tuple, and a history's people and date.
@@ -98,25 +88,9 @@ pub async fn bind_set_rules(
                         keep.push(rule);
                     }
                     Some(SetOutcome::Skipped(absent)) => {
-                        diags.push(
-                            Diagnostic::warning(
-                                Code::RuleSkipped,
-                                format!(
-                                    "rule {} is skipped: it reads `{}`, whose pack {} is not in this run",
-                                    rule.id,
-                                    absent.table,
-                                    absent.pack.display()
-                                ),
-                            )
-                            .at(pack.span(&rdoc.id))
-                            .help("pass that pack with --rules too (or --rules with the packs' folder)"),
-                        );
-                        table.skipped.push(SkippedRule {
-                            id: rule.id.clone(),
-                            name: rule.name.clone(),
-                            reads: absent.table,
-                            pack: absent.pack.display().to_string(),
-                        });
+                        let note =
+                            absent_note(&rule, absent, pack, &rdoc.id, diags, Code::RuleSkipped);
+                        table.skipped.push(note);
                     }
                     Some(SetOutcome::Failed) | None => {}
                 }
@@ -125,4 +99,41 @@ pub async fn bind_set_rules(
         }
     }
     Ok(())
+}
+
+/// A rule that reads a table whose pack is not in the run: the warning that says so
+/// (`rule-skipped`: it is left out; `rule-partial`: it runs without the part that reads the
+/// table), and the summary's entry.
+fn absent_note(
+    rule: &super::BoundRule,
+    absent: Absent,
+    pack: &Pack,
+    id: &crate::rules::Spanned<String>,
+    diags: &mut Vec<Diagnostic>,
+    code: Code,
+) -> SkippedRule {
+    let what = if code == Code::RulePartial {
+        "runs without the part that reads"
+    } else {
+        "is skipped: it reads"
+    };
+    diags.push(
+        Diagnostic::warning(
+            code,
+            format!(
+                "rule {} {what} `{}`, whose pack {} is not in this run",
+                rule.id,
+                absent.table,
+                absent.pack.display()
+            ),
+        )
+        .at(pack.span(id))
+        .help("pass that pack with --rules too (or --rules with the packs' folder)"),
+    );
+    SkippedRule {
+        id: rule.id.clone(),
+        name: rule.name.clone(),
+        reads: absent.table,
+        pack: absent.pack.display().to_string(),
+    }
 }
