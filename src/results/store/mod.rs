@@ -174,6 +174,14 @@ fn named<T: DeserializeOwned>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Resu
 }
 
 impl Store {
+    /// A write transaction that takes the file's write lock at once (`IMMEDIATE`): a
+    /// concurrent writer waits for it instead of failing half-way.
+    fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
     /// Open (creating and migrating as needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -14,10 +14,7 @@ impl Store {
     pub fn mark(&mut self, id: &str, mark: &Mark) -> Result<()> {
         let path = self.path.clone();
         let e = |e: rusqlite::Error| db_err(&path, &e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(e)?;
+        let tx = self.write()?;
         let known: i64 = tx
             .query_row(
                 "SELECT count(*) FROM run WHERE id = ?1 AND status IN ('complete', 'partial')",
@@ -60,10 +57,7 @@ impl Store {
     pub fn save(&mut self, summary: &RunSummary, extras: &RunExtras) -> Result<()> {
         let path = self.path.clone();
         let e = |e: rusqlite::Error| db_err(&path, &e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(e)?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO run (id, started_at, finished_at, as_of, qc_version, threads, status, \
              exit_code, out_dir) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

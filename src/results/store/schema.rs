@@ -140,10 +140,7 @@ impl Store {
     /// written by a newer qc is refused.
     pub(super) fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, &e))?;
+        let tx = self.write()?;
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| db_err(&path, &e))?;
