@@ -195,19 +195,6 @@ fn md_cell(cell: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
-/// A library's verdict for the overview: its worst table's.
-fn worst_verdict(lib: &LibraryReport) -> crate::results::summary::Verdict {
-    use crate::results::summary::Verdict;
-    let has = |v: Verdict| lib.tables.iter().any(|t| t.verdict == v);
-    if has(Verdict::Fail) {
-        Verdict::Fail
-    } else if has(Verdict::Warn) {
-        Verdict::Warn
-    } else {
-        Verdict::Pass
-    }
-}
-
 fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<LibView> {
     let l = labels(lang);
     let text = crate::text::Text::new(lang);
@@ -224,7 +211,11 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
         rows: thousands(lib.rows),
         anomalous: thousands(lib.anomalous_rows),
         pass_rate: percent(lib.pass_rate),
-        verdict: text.verdict(worst_verdict(lib)).to_string(),
+        verdict: text
+            .verdict(crate::results::summary::Verdict::worst(
+                lib.tables.iter().map(|t| t.verdict),
+            ))
+            .to_string(),
         score: score_text(lib.score.total),
         change: signed(lib.score_change, "", l.no_previous),
         rows_change: signed(lib.rows_change_percent, "%", l.no_previous),

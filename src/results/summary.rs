@@ -20,6 +20,20 @@ pub enum Verdict {
     Skipped,
 }
 
+impl Verdict {
+    /// The verdict of a whole made of parts: fail if one fails, else warn if one warns,
+    /// else pass.
+    pub fn worst(parts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        parts
+            .into_iter()
+            .fold(Verdict::Pass, |worst, v| match (worst, v) {
+                (Verdict::Fail, _) | (_, Verdict::Fail) => Verdict::Fail,
+                (Verdict::Warn, _) | (_, Verdict::Warn) => Verdict::Warn,
+                _ => Verdict::Pass,
+            })
+    }
+}
+
 /// How a run that finished ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -254,19 +268,12 @@ pub fn table_summary(
             }
         })
         .collect();
-    let verdicts = || {
+    let verdict = Verdict::worst(
         rules
             .iter()
             .map(|r| r.verdict)
-            .chain(table_checks.iter().map(|c| c.verdict))
-    };
-    let verdict = if verdicts().any(|v| v == Verdict::Fail) {
-        Verdict::Fail
-    } else if verdicts().any(|v| v == Verdict::Warn) {
-        Verdict::Warn
-    } else {
-        Verdict::Pass
-    };
+            .chain(table_checks.iter().map(|c| c.verdict)),
+    );
     let providers = counts
         .providers
         .iter()
@@ -316,5 +323,19 @@ pub fn table_summary(
         elapsed_ms,
         rules,
         providers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict::{Fail, Pass, Skipped, Warn};
+    use super::*;
+
+    #[test]
+    fn the_worst_part_decides() {
+        assert_eq!(Verdict::worst([]), Pass);
+        assert_eq!(Verdict::worst([Pass, Skipped]), Pass);
+        assert_eq!(Verdict::worst([Skipped, Warn, Pass]), Warn);
+        assert_eq!(Verdict::worst([Warn, Fail, Skipped]), Fail);
     }
 }
