@@ -346,9 +346,64 @@ fn identity_number_checks() {
         ("I-BIRTH", 1),
         ("I-SEX", 1),
         ("I-SQL", 1),
+        ("I-MSG", 1),
     ] {
         assert_eq!(failed(t, id).0, n, "{id}");
     }
+    // What a failing row says: I-BIRTH, by default, the birth date the number encodes next to
+    // the stated one; I-MSG its `message`, the number masked (it is personal data).
+    let mut said = Vec::new();
+    qc::execute::export::read_export(
+        &dir.path().join(t.anomalies_file.as_ref().unwrap()),
+        |row| {
+            said.extend(
+                row.explanations
+                    .into_iter()
+                    .map(|e| (e.rule, e.text, e.is_reason)),
+            );
+            true
+        },
+    )
+    .unwrap();
+    said.sort();
+    assert_eq!(
+        said,
+        [
+            (
+                "I-BIRTH".to_string(),
+                "id_no: 1985-05-05 ≠ birth_date: 1985-05-06".to_string(),
+                false
+            ),
+            (
+                "I-MSG".to_string(),
+                "911560********1239 是 foreign 号码，出生于 1990-01-01，第 {1} 类 1".to_string(),
+                true
+            ),
+            (
+                "I-SEX".to_string(),
+                "id_no: 1 ≠ sex: 2".to_string(),
+                false
+            ),
+        ]
+    );
+    // In the summary and the feedback the message is the reason.
+    let store = dir.path().join("qc.db");
+    let fb = dir.path().join("feedback");
+    let o = crate::util::run(&[
+        "feedback",
+        "--store",
+        &store.to_string_lossy(),
+        "--out",
+        &fb.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(fb.join("徐汇区.csv")).unwrap();
+    let line = csv.lines().find(|l| l.contains("I-MSG")).unwrap();
+    assert!(
+        line.contains("911560********1239 是 foreign 号码，出生于 1990-01-01，第 {1} 类 1"),
+        "{line}"
+    );
+    assert!(!line.contains("911560199001011239"), "{line}");
 }
 
 #[test]
@@ -565,8 +620,9 @@ fn points_find_their_district_and_distance() {
                 .iter()
                 .find(|(c, _)| c == "id")
                 .and_then(|(_, v)| v.clone());
-            for (rule, text) in row.explanations {
-                explained.push((id.clone().unwrap_or_default(), rule, text));
+            for e in row.explanations {
+                assert!(!e.is_reason, "`explain` is said after the reason");
+                explained.push((id.clone().unwrap_or_default(), e.rule, e.text));
             }
             true
         },
@@ -617,11 +673,11 @@ fn common_chinese_codes_and_telephone_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let (_, s) = audit("testdata/cases/codes.yaml", dir.path(), &[]);
     let t = table(&s, "orgs");
-    let counts: Vec<u64> = ["K-USCC", "K-ORG", "K-MOB", "K-TEL"]
+    let counts: Vec<u64> = ["K-USCC", "K-ORG", "K-MOB", "K-TEL", "K-PCV", "K-POST"]
         .iter()
         .map(|id| failed(t, id).0)
         .collect();
-    assert_eq!(counts, [2, 2, 3, 2]);
+    assert_eq!(counts, [2, 2, 3, 2, 2, 1]);
     assert_eq!(t.anomalous_rows, 4);
 }
 

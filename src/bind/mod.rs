@@ -138,8 +138,11 @@ pub struct BoundRule {
     pub builtin: bool,
     /// Why a row fails: Chinese, English.
     pub reason: (String, String),
-    /// Row rules: text saying what is wrong with a failing row (the rule's `explain`).
+    /// Row rules: text saying what is wrong with a failing row: the rule's `message`, its
+    /// `explain`, or its kind's default (an ID number's encoded birth date, say).
     pub explain: Option<Expr>,
+    /// Whether `explain` is the row's whole reason (a `message`) rather than said after it.
+    pub explain_is_reason: bool,
 }
 
 /// What decides a rule's verdict on a row.

@@ -146,6 +146,9 @@ pub struct RuleDoc {
     /// in exports and feedback (e.g. the district a point actually lies in).
     #[serde(default)]
     pub explain: Option<Spanned<String>>,
+    /// The reason a failing row gets, with `{SQL}` placeholders (replaces the kind's reason).
+    #[serde(default)]
+    pub message: Option<Spanned<String>>,
 }
 
 /// A check of a table as a whole: it has a verdict but no anomalous rows.

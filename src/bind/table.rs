@@ -489,10 +489,23 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         .when
         .as_ref()
         .and_then(|w| crate::checks::expr::bind_boolean(w, "when", cx));
-    let explain = r
-        .explain
-        .as_ref()
-        .and_then(|e| crate::checks::expr::bind_text(e, cx));
+    // The text a failing row gets: the rule's `message` (its whole reason), its `explain`
+    // (said after the reason), or what its kind says of a row by default.
+    let (explain, explain_is_reason) = match (&r.message, &r.explain) {
+        (Some(_), Some(e)) => {
+            cx.error(
+                Code::InvalidOption,
+                e,
+                "a rule has `message` or `explain`, not both: write the explanation into the \
+                 message's placeholders",
+            );
+            (None, true)
+        }
+        (Some(m), None) => (crate::checks::message::bind(m, cx), true),
+        (None, Some(e)) => (crate::checks::expr::bind_text(e, cx), false),
+        (None, None) => (r.check.value.row_explain(cx), false),
+    };
+    let written = r.message.as_ref().or(r.explain.as_ref());
     let check = if r.check.value.is_set() {
         Some(RuleCheck::Set(None))
     } else {
@@ -522,15 +535,15 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         Some(e) => Some(missing(e, cx)?),
         None => None,
     };
-    if (r.when.is_some() && when.is_none()) || (r.explain.is_some() && explain.is_none()) {
+    if (r.when.is_some() && when.is_none()) || (written.is_some() && explain.is_none()) {
         return None;
     }
-    if let (Some(at), RuleCheck::Set(_)) = (&r.explain, &check) {
+    if let (Some(at), RuleCheck::Set(_)) = (written, &check) {
         cx.error(
             Code::InvalidOption,
             at,
-            "`explain` describes a failing row of a row rule; a set-based rule's rows fail by \
-             their group",
+            "`message` and `explain` describe a failing row of a row rule; a set-based rule's \
+             rows fail by their group (its reason names the columns it matches)",
         );
         return None;
     }
@@ -546,11 +559,18 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         columns: read,
         threshold: r.threshold.unwrap_or_default(),
         builtin: false,
-        reason: match &r.check.value {
-            crate::checks::CheckDoc::Expr(sql) => crate::checks::expr::reason_of_rule(sql, &r.name),
-            other => other.reason(),
+        reason: match (&r.message, &r.check.value) {
+            (Some(m), _) => {
+                let text = crate::checks::message::as_reason(&m.value);
+                (text.clone(), text)
+            }
+            (None, crate::checks::CheckDoc::Expr(sql)) => {
+                crate::checks::expr::reason_of_rule(sql, &r.name)
+            }
+            (None, other) => other.reason(),
         },
         explain,
+        explain_is_reason,
     })
 }
 
@@ -636,6 +656,7 @@ fn parse_rules() -> Vec<BoundRule> {
             builtin: true,
             reason: (e.rule_name().to_string(), e.rule_name_en().to_string()),
             explain: None,
+            explain_is_reason: false,
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! Common Chinese codes besides the ID number: the unified social credit code
 //! (统一社会信用代码, GB 32100-2015), the organization code it embeds (组织机构代码,
-//! GB 11714-1997), and telephone numbers. Each is judged on the value as written (trimmed):
+//! GB 11714-1997), telephone numbers and postcodes. Each is judged on the value as written (trimmed):
 //! a code with lower-case letters or inner spaces is not valid.
 
 /// The 31 characters of GB 32100 (digits and capital letters without I, O, Z, S, V), in the
@@ -106,6 +106,68 @@ pub fn landline_valid(s: &str) -> bool {
     area_ok && local_ok
 }
 
+/// Province-level regions by the first two digits of a postcode (China Post's allocation:
+/// 20 上海 from 200000 to 202199; the others recalled from the national postcode list, one
+/// check of each against a capital's or large city's code, e.g. 100000 北京, 510000 广州).
+/// Unlisted prefixes (00, 08, 09, 14, 17–19, 28, 29, 37–39, 48–50, 58–60, 68–70, 76–80, 82,
+/// 86–99) are allocated to no region.
+const POSTCODE_REGIONS: [(&str, &[u8]); 31] = [
+    ("北京市", &[10]),
+    ("天津市", &[30]),
+    ("河北省", &[5, 6, 7]),
+    ("山西省", &[3, 4]),
+    ("内蒙古自治区", &[1, 2]),
+    ("辽宁省", &[11, 12]),
+    ("吉林省", &[13]),
+    ("黑龙江省", &[15, 16]),
+    ("上海市", &[20]),
+    ("江苏省", &[21, 22]),
+    ("浙江省", &[31, 32]),
+    ("安徽省", &[23, 24]),
+    ("福建省", &[35, 36]),
+    ("江西省", &[33, 34]),
+    ("山东省", &[25, 26, 27]),
+    ("河南省", &[45, 46, 47]),
+    ("湖北省", &[43, 44]),
+    ("湖南省", &[41, 42]),
+    ("广东省", &[51, 52]),
+    ("广西壮族自治区", &[53, 54]),
+    ("海南省", &[57]),
+    ("重庆市", &[40]),
+    ("四川省", &[61, 62, 63, 64]),
+    ("贵州省", &[55, 56]),
+    ("云南省", &[65, 66, 67]),
+    ("西藏自治区", &[85]),
+    ("陕西省", &[71, 72]),
+    ("甘肃省", &[73, 74]),
+    ("青海省", &[81]),
+    ("宁夏回族自治区", &[75]),
+    ("新疆维吾尔自治区", &[83, 84]),
+];
+
+/// The province-level region a postcode is allocated to: six digits whose first two are a
+/// region's (see [`POSTCODE_REGIONS`]); Shanghai's codes further run from 200000 to 202199.
+/// `None` for anything else.
+pub fn postcode_region(s: &str) -> Option<&'static str> {
+    let b = s.trim().as_bytes();
+    if b.len() != 6 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let prefix = (b[0] - b'0') * 10 + (b[1] - b'0');
+    let (region, _) = POSTCODE_REGIONS
+        .iter()
+        .find(|(_, prefixes)| prefixes.contains(&prefix))?;
+    if prefix == 20 && b[2] > b'2' {
+        return None;
+    }
+    Some(region)
+}
+
+/// Whether `s` is a mainland postcode: see [`postcode_region`].
+pub fn postcode_valid(s: &str) -> bool {
+    postcode_region(s).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +179,26 @@ mod tests {
         "91440300708461136T", // 深圳市腾讯计算机系统有限公司
         "914403001922038216", // 华为技术有限公司
     ];
+
+    #[test]
+    fn postcodes_by_region() {
+        for (code, region) in [
+            ("100000", "北京市"),
+            ("200001", "上海市"),
+            ("201900", "上海市"),
+            ("202150", "上海市"), // 崇明
+            ("510000", "广东省"),
+            ("310000", "浙江省"),
+            ("400000", "重庆市"),
+            ("830000", "新疆维吾尔自治区"),
+            (" 210000 ", "江苏省"),
+        ] {
+            assert_eq!(postcode_region(code), Some(region), "{code}");
+        }
+        for bad in ["20000", "2000011", "20000A", "203000", "000000", "990000", "140000", ""] {
+            assert!(!postcode_valid(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn unified_social_credit_codes() {

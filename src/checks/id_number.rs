@@ -414,7 +414,7 @@ mod tests {
 
 /// `id_number` check kind: one aspect of an identity number per rule.
 pub mod kind_check {
-    use datafusion::logical_expr::{Expr, ident};
+    use datafusion::logical_expr::{Expr, ident, lit};
     use serde::Deserialize;
 
     use crate::checks::Reason;
@@ -508,6 +508,37 @@ zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{c
                 &[("column", &self.column.value), ("aspect", zh)],
                 &[("column", &self.column.value), ("aspect", en)],
             )
+        }
+
+        /// What a failing row shows after the reason, for the aspects that compare the
+        /// number with another column: the value the number encodes and the one stated
+        /// (`id_no: 1990-01-01 ≠ birth_date: 1990-01-02`), so the mismatch is visible while
+        /// the number itself stays masked. `None` for the other aspects, or when a column
+        /// does not bind (the check reports it).
+        pub fn row_explain(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
+            use datafusion::functions::string::expr_fn::concat;
+            let aspect = self.aspect.as_ref().map_or("valid", |a| a.value.as_str());
+            let (function, stated) = match aspect {
+                "birth_date" => ("qc_id_birth_date", self.birth_date.as_ref()?),
+                "sex" => ("qc_id_sex", self.sex.as_ref()?),
+                _ => return None,
+            };
+            let known = |name: &str| cx.columns.iter().any(|c| c.name == name);
+            if !known(&self.column.value) || !known(&stated.value) {
+                return None;
+            }
+            let mut value = ident(&self.column.value);
+            if self.normalize.as_ref().is_some_and(|n| n.value) {
+                value = cx.call("qc_id_normalize", vec![value])?;
+            }
+            let derived = cx.call(function, vec![value])?;
+            let text = |e: Expr| datafusion::logical_expr::cast(e, arrow::datatypes::DataType::Utf8);
+            Some(concat(vec![
+                lit(format!("{}: ", self.column.value)),
+                text(derived),
+                lit(format!(" ≠ {}: ", stated.value)),
+                text(ident(&stated.value)),
+            ]))
         }
 
         pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {

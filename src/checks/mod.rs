@@ -19,6 +19,7 @@ pub mod expr;
 pub mod history;
 pub mod id_number;
 pub mod length;
+pub mod message;
 pub mod not_null;
 pub mod order;
 pub mod pattern;
@@ -129,6 +130,15 @@ impl CheckDoc {
             CheckDoc::Reference(c) => c.reason(),
             CheckDoc::Query(c) => c.reason(),
             CheckDoc::History(c) => c.reason(),
+        }
+    }
+
+    /// What the kind shows of a failing row after its reason when the rule has neither
+    /// `message` nor `explain`: a value derived from the row that disagrees with another.
+    pub fn row_explain(&self, cx: &mut cx::BindCx<'_>) -> Option<datafusion::logical_expr::Expr> {
+        match self {
+            CheckDoc::IdNumber(c) => c.row_explain(cx),
+            _ => None,
         }
     }
 

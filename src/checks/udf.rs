@@ -297,6 +297,34 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         ),
         (
             TextUdf::new(
+                "qc_postcode_valid",
+                TextFn::Bool(|s| Some(codes::postcode_valid(s))),
+            ),
+            "a mainland postcode: 6 digits whose first two are a province-level region's (Shanghai 200000–202199)",
+        ),
+        (
+            TextUdf::new(
+                "qc_postcode_region",
+                TextFn::Text(|s| codes::postcode_region(s).map(Cow::Borrowed)),
+            ),
+            "the province-level region a postcode is allocated to (上海市, 北京市, 广东省 …; NULL if none)",
+        ),
+        (
+            TextUdf::new(
+                "qc_mask_id",
+                TextFn::Text(|s| Some(Cow::Owned(crate::rules::pii::Pii::IdNumber.mask(s)))),
+            ),
+            "an ID number masked as in feedback files: address code and last four kept (310101********123X)",
+        ),
+        (
+            TextUdf::new(
+                "qc_mask_name",
+                TextFn::Text(|s| Some(Cow::Owned(crate::rules::pii::Pii::Name.mask(s)))),
+            ),
+            "a name masked as in feedback files: its first character kept (张*)",
+        ),
+        (
+            TextUdf::new(
                 "qc_mobile_valid",
                 TextFn::Bool(|s| Some(codes::mobile_valid(s))),
             ),

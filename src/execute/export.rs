@@ -24,8 +24,22 @@ pub const SOURCE_FILE: &str = "qc_source_file";
 pub const SOURCE_LINE: &str = "qc_source_line";
 pub const PARSE_ERROR: &str = "qc_parse_error";
 pub const RAW_RECORD: &str = "qc_raw_record";
-/// Prefix of the columns holding a rule's `explain` text (`qc_explain_<RULE-ID>`).
+/// Prefix of the columns holding what a rule says of a failing row after its reason (its
+/// `explain`, or its kind's default): `qc_explain_<RULE-ID>`.
 pub const EXPLAIN_PREFIX: &str = "qc_explain_";
+/// Prefix of the columns holding a failing row's whole reason (the rule's `message`):
+/// `qc_message_<RULE-ID>`.
+pub const MESSAGE_PREFIX: &str = "qc_message_";
+
+/// The export column of what `rule` says of a failing row.
+pub fn explain_column(rule: &crate::bind::BoundRule) -> String {
+    let prefix = if rule.explain_is_reason {
+        MESSAGE_PREFIX
+    } else {
+        EXPLAIN_PREFIX
+    };
+    format!("{prefix}{}", rule.id)
+}
 
 /// The schema of a table's anomaly export, given the fused projection's schema.
 pub fn anomaly_schema(projected: &Schema, plan: &TablePlan) -> SchemaRef {
@@ -49,7 +63,7 @@ pub fn anomaly_schema(projected: &Schema, plan: &TablePlan) -> SchemaRef {
     }
     for &(i, _) in &layout.explain {
         fields.push(Field::new(
-            format!("{EXPLAIN_PREFIX}{}", plan.rules[i].id),
+            explain_column(&plan.rules[i]),
             DataType::Utf8,
             true,
         ));
@@ -198,8 +212,30 @@ pub struct ExportedRow {
     pub failed_rules: Vec<String>,
     /// CSV sources: where the record is, and for a malformed one what is wrong and its text.
     pub origin: Option<Origin>,
-    /// What is wrong with the row, by rule id, for rules with an `explain`.
-    pub explanations: Vec<(String, String)>,
+    /// What rules say of the row beyond their reason.
+    pub explanations: Vec<Explanation>,
+}
+
+/// What a rule says of one failing row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub rule: String,
+    pub text: String,
+    /// The row's whole reason (a `message`), rather than said after the rule's reason.
+    pub is_reason: bool,
+}
+
+impl Explanation {
+    /// The reason this row gets: `reason` of its rule with the text after it, or the text.
+    pub fn reason(&self, reason: &str, lang: crate::text::Lang) -> String {
+        if self.is_reason {
+            return self.text.clone();
+        }
+        match lang {
+            crate::text::Lang::Zh => format!("{reason}（{}）", self.text),
+            crate::text::Lang::En => format!("{reason} ({})", self.text),
+        }
+    }
 }
 
 /// Where an exported CSV record came from.
@@ -260,13 +296,20 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
             )),
             _ => None,
         };
-        let explain_columns: Vec<(String, &arrow::array::StringArray)> = schema
+        let explain_columns: Vec<(String, bool, &arrow::array::StringArray)> = schema
             .fields()
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                let id = f.name().strip_prefix(EXPLAIN_PREFIX)?;
-                Some((id.to_string(), batch.column(i).as_string_opt::<i32>()?))
+                let (id, is_reason) = match f.name().strip_prefix(MESSAGE_PREFIX) {
+                    Some(id) => (id, true),
+                    None => (f.name().strip_prefix(EXPLAIN_PREFIX)?, false),
+                };
+                Some((
+                    id.to_string(),
+                    is_reason,
+                    batch.column(i).as_string_opt::<i32>()?,
+                ))
             })
             .collect();
         for row in 0..batch.num_rows() {
@@ -294,7 +337,13 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
             });
             let explanations = explain_columns
                 .iter()
-                .filter_map(|(id, a)| Some((id.clone(), text(a)?)))
+                .filter_map(|(id, is_reason, a)| {
+                    Some(Explanation {
+                        rule: id.clone(),
+                        text: text(a)?,
+                        is_reason: *is_reason,
+                    })
+                })
                 .collect();
             if !f(ExportedRow {
                 values,

@@ -112,12 +112,9 @@ pub fn lines(
                         )
                     },
                 );
-                // What the rule's `explain` says about this row, after the reason.
-                let reason = match row.explanations.iter().find(|(rule, _)| rule == id) {
-                    Some((_, text)) => match lang {
-                        Lang::Zh => format!("{reason}（{text}）"),
-                        Lang::En => format!("{reason} ({text})"),
-                    },
+                // What the rule says of this row: its whole reason, or said after it.
+                let reason = match row.explanations.iter().find(|e| &e.rule == id) {
+                    Some(e) => e.reason(&reason, lang),
                     None => reason,
                 };
                 let parse = t.rules.iter().any(|r| &r.id == id && r.builtin);

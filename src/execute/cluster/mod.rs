@@ -302,11 +302,9 @@ async fn export_anomalies(
         .alias(FAILED_RULES),
     );
     for &(i, _) in &plan.layout.explain {
-        columns.push(col(plan::row::explain_column(i)).alias(format!(
-            "{}{}",
-            export::EXPLAIN_PREFIX,
-            plan.rules[i].id
-        )));
+        columns.push(
+            col(plan::row::explain_column(i)).alias(export::explain_column(&plan.rules[i])),
+        );
     }
     let rows = fused
         .filter(any_failed(plan))
