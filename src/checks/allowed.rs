@@ -7,6 +7,7 @@ use crate::checks::Reason;
 use crate::checks::cx::BindCx;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::rules::Spanned;
+use crate::rules::codelists::ListProblem;
 
 use super::Scalar;
 
@@ -25,6 +26,9 @@ A NULL value passes (use `not_null` to require presence).
 - `column`: the column to check.
 - `values`: the allowed values, or
 - `code_list`: the name of a code list.
+- `header`: with `code_list`, whether the list's first line is a header (default: it is,
+  and a list whose first line looks like one of its codes is refused until `header` says
+  which it is).
 
 ## Example
 ```yaml
@@ -50,6 +54,10 @@ pub struct Allowed {
     pub values: Option<Spanned<Vec<Scalar>>>,
     #[serde(default)]
     pub code_list: Option<Spanned<String>>,
+    /// Whether the code list's first line is a header (default: yes, refused when it looks
+    /// like a code).
+    #[serde(default)]
+    pub header: Option<Spanned<bool>>,
 }
 
 impl Allowed {
@@ -62,6 +70,14 @@ impl Allowed {
         let column = cx.column(&self.column);
         let values: Vec<Scalar> = match (&self.values, &self.code_list) {
             (Some(v), None) => {
+                if let Some(h) = &self.header {
+                    cx.error(
+                        Code::InvalidOption,
+                        h,
+                        "`header` says whether a code list has a header line; `values` has none",
+                    );
+                    return None;
+                }
                 if v.value.is_empty() {
                     cx.error(
                         Code::InvalidOption,
@@ -72,9 +88,16 @@ impl Allowed {
                 }
                 v.value.clone()
             }
-            (None, Some(name)) => match cx.codelists.load(&name.value) {
+            (None, Some(name)) => match cx
+                .codelists
+                .load(&name.value, self.header.as_ref().map(|h| h.value))
+            {
                 Ok(codes) => codes.into_iter().map(Scalar::Text).collect(),
-                Err(message) => {
+                Err(ListProblem::Invalid(message)) => {
+                    cx.error(Code::InvalidOption, name, message);
+                    return None;
+                }
+                Err(ListProblem::Missing(message)) => {
                     let known = cx.codelists.names();
                     let mut d = Diagnostic::error(
                         Code::UnknownCodeList,

@@ -1,6 +1,8 @@
 //! Named code lists shipped beside the packs: `<pack folder>/codelists/<name>.csv`, UTF-8,
-//! a header row, the code in the first column (further columns, such as the name, are
-//! documentation). A rule refers to one by name: `allowed: { column: sex, code_list: gb2261_sex }`.
+//! the code in the first column (further columns, such as the name, are documentation). A
+//! rule refers to one by name: `allowed: { column: sex, code_list: gb2261_sex }`. The first
+//! line is a header unless the rule says `header: false`; a list whose first line looks like
+//! one of its codes is refused unless the rule says which it is.
 //!
 //! Lists are compiled into the plan as `IN (...)` lists, so a plan never depends on an
 //! in-memory table (it must serialize to a Ballista cluster).
@@ -41,37 +43,54 @@ impl CodeLists {
         self.dir.join(format!("{name}.csv"))
     }
 
-    /// The codes of list `name`, in file order. `Err` says why the list cannot be used.
-    pub fn load(&self, name: &str) -> Result<Vec<String>, String> {
+    /// The codes of list `name`, in file order. `header`: whether the first line is a header
+    /// (`None`: it is, unless it looks like one of the codes, which is refused).
+    pub fn load(&self, name: &str, header: Option<bool>) -> Result<Vec<String>, ListProblem> {
         if name.is_empty() || name.contains(['/', '\\', '.']) {
-            return Err(format!("`{name}` is not a code-list name"));
+            return Err(ListProblem::Missing(format!(
+                "`{name}` is not a code-list name"
+            )));
         }
         let path = self.path(name);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ListProblem::Missing(format!("{}: {e}", path.display())))?;
+        let invalid = |m: String| ListProblem::Invalid(m);
+        let skip = usize::from(header != Some(false));
         let mut codes = Vec::new();
-        for (i, line) in text.lines().enumerate().skip(1) {
+        for (i, line) in text.lines().enumerate().skip(skip) {
             let code = line.split(',').next().unwrap_or("").trim();
             if code.is_empty() {
-                return Err(format!("{}:{}: empty code", path.display(), i + 1));
+                return Err(invalid(format!("{}:{}: empty code", path.display(), i + 1)));
             }
             codes.push(code.to_string());
         }
         if codes.is_empty() {
-            return Err(format!("{}: the list holds no code", path.display()));
+            return Err(invalid(format!("{}: the list holds no code", path.display())));
         }
-        let first = text.lines().next().unwrap_or("");
-        let head = first.split(',').next().unwrap_or("").trim();
-        let like_head = codes.iter().filter(|c| shape(c) == shape(head)).count();
-        if codes.len() >= 2 && like_head * 10 >= codes.len() * 9 {
-            return Err(format!(
-                "{}:1: `{head}` looks like a code, not a header (the first line names the \
-                 columns and is not read as a code): add a header line such as `code,name`",
-                path.display()
-            ));
+        if header.is_none() {
+            let first = text.lines().next().unwrap_or("");
+            let head = first.split(',').next().unwrap_or("").trim();
+            let like_head = codes.iter().filter(|c| shape(c) == shape(head)).count();
+            if codes.len() >= 2 && like_head * 10 >= codes.len() * 9 {
+                return Err(invalid(format!(
+                    "{}:1: `{head}` looks like a code, not a header: say `header: false` in the \
+                     rule if the list has no header line (its first line is a code), or \
+                     `header: true` if `{head}` is the header",
+                    path.display()
+                )));
+            }
         }
         Ok(codes)
     }
+}
+
+/// Why a code list cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListProblem {
+    /// No list of that name.
+    Missing(String),
+    /// The list exists but cannot be read as one.
+    Invalid(String),
 }
 
 /// What a code looks like: its length in characters, and whether it is all ASCII digits,
@@ -104,12 +123,21 @@ mod tests {
         .unwrap();
         std::fs::write(lists.join("zh.csv"), "代码,名称\n1,男\n2,女\n").unwrap();
         let c = CodeLists::beside(dir.path());
-        let err = c.load("bare").unwrap_err();
+        let Err(ListProblem::Invalid(err)) = c.load("bare", None) else {
+            panic!("a headerless-looking list is refused");
+        };
         assert!(
-            err.contains("bare.csv:1: `310101` looks like a code"),
+            err.contains("bare.csv:1: `310101` looks like a code") && err.contains("header: false"),
             "{err}"
         );
-        assert_eq!(c.load("headed").unwrap(), ["310101", "310104"]);
-        assert_eq!(c.load("zh").unwrap(), ["1", "2"]);
+        // Said explicitly, either way.
+        assert_eq!(
+            c.load("bare", Some(false)).unwrap(),
+            ["310101", "310104", "310105"]
+        );
+        assert_eq!(c.load("bare", Some(true)).unwrap(), ["310104", "310105"]);
+        assert_eq!(c.load("headed", None).unwrap(), ["310101", "310104"]);
+        assert_eq!(c.load("zh", None).unwrap(), ["1", "2"]);
+        assert!(matches!(c.load("none", None), Err(ListProblem::Missing(_))));
     }
 }
