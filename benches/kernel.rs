@@ -40,7 +40,7 @@ fn prepare(
             .await
             .expect("set rules")
             .keys;
-        let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets)).expect("plan");
+        let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets), false).expect("plan");
 
         // The scan's rows, read once into memory, in two partitions (the engine's threads).
         qc::scan::register(&ctx, &table.source_view()).expect("register");

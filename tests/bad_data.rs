@@ -10,7 +10,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use qc::execute::export::{Origin, read_export};
+use qc::execute::export::{Origin, Position, read_export};
 use qc::results::summary::{RunStatus, RunSummary};
 
 use crate::truth::{assert_matches_truth, generate_library};
@@ -293,7 +293,7 @@ fn exported(dir: &Path, s: &RunSummary) -> Vec<Exported> {
     read_export(&file, |row| {
         let Origin {
             file,
-            line,
+            at,
             parse_error,
             raw,
         } = row
@@ -305,6 +305,9 @@ fn exported(dir: &Path, s: &RunSummary) -> Vec<Exported> {
             .unwrap()
             .to_string_lossy()
             .into_owned();
+        let Position::Line(line) = at else {
+            panic!("a CSV record is placed by its line");
+        };
         rows.push((name, line, row.failed_rules, parse_error, raw));
         true
     })

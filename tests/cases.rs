@@ -379,11 +379,7 @@ fn identity_number_checks() {
                 "911560********1239 是 foreign 号码，出生于 1990-01-01，第 {1} 类 1".to_string(),
                 true
             ),
-            (
-                "I-SEX".to_string(),
-                "id_no: 1 ≠ sex: 2".to_string(),
-                false
-            ),
+            ("I-SEX".to_string(), "id_no: 1 ≠ sex: 2".to_string(), false),
         ]
     );
     // In the summary and the feedback the message is the reason.
@@ -720,4 +716,96 @@ fn csv_headers_match_columns_by_name_then_title() {
     assert_eq!(t.rows, 3);
     assert_eq!((failed(t, "T-CODE").0, failed(t, "T-DIST").0), (1, 1));
     assert_eq!(exit, 1);
+}
+
+/// Every anomalous Parquet row carries its file and its row number in that file, even with an
+/// empty key, at any thread count: the number leads back to the very row.
+#[test]
+fn parquet_rows_are_placed_by_file_and_row_number() {
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, true),
+        Field::new("n", DataType::Int64, false),
+    ]));
+    // Two files of groups of 7 rows; every 5th row has no id, every 3rd a negative n.
+    let mut expected = Vec::new();
+    for (f, rows) in [("a.parquet", 30_i64), ("b.parquet", 11)] {
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(7))
+            .build();
+        let file = std::fs::File::create(dir.path().join(f)).unwrap();
+        let mut w = ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).unwrap();
+        let ids: Vec<Option<String>> = (1..=rows)
+            .map(|r| (r % 5 != 0).then(|| format!("{f}-{r}")))
+            .collect();
+        let ns: Vec<i64> = (1..=rows)
+            .map(|r| if r % 3 == 0 { -r } else { r })
+            .collect();
+        for r in 1..=rows {
+            if r % 5 == 0 || r % 3 == 0 {
+                expected.push((
+                    f.to_string(),
+                    u64::try_from(r).unwrap(),
+                    if r % 3 == 0 { -r } else { r },
+                ));
+            }
+        }
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(ids)),
+                Arc::new(Int64Array::from(ns)),
+            ],
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    expected.sort();
+    std::fs::write(
+        dir.path().join("pack.yaml"),
+        "library: { id: loc, name: 位置测试库 }\n\
+         tables:\n  - name: t\n    source: { path: '*.parquet' }\n    key: [id]\n    rules:\n\
+         \x20     - { id: L-ID, name: 有编号, dimension: 完整性, check: { not_null: { column: id } } }\n\
+         \x20     - { id: L-N, name: 非负, dimension: 准确性, check: { range: { column: n, min: 0 } } }\n",
+    )
+    .unwrap();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let pack = dir.path().join("pack.yaml");
+        let (_, s) = audit(&pack.to_string_lossy(), &out, &["--threads", threads]);
+        let t = table(&s, "t");
+        let mut placed = Vec::new();
+        qc::execute::export::read_export(&out.join(t.anomalies_file.as_ref().unwrap()), |row| {
+            let origin = row.origin.expect("a Parquet row is placed");
+            let qc::execute::export::Position::Row(r) = origin.at else {
+                panic!("a Parquet row is placed by its number");
+            };
+            let n: i64 = row
+                .values
+                .iter()
+                .find(|(c, _)| c == "n")
+                .and_then(|(_, v)| v.as_ref())
+                .unwrap()
+                .parse()
+                .unwrap();
+            let file = std::path::Path::new(&origin.file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            placed.push((file, r, n));
+            true
+        })
+        .unwrap();
+        placed.sort();
+        assert_eq!(placed, expected, "{threads} threads");
+    }
 }

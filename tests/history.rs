@@ -287,6 +287,7 @@ fn feedback_files_per_provider_read_back() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     let id = regex::Regex::new(r"\b\d{17}[\dX]\b").unwrap();
+    let location = regex::Regex::new(r"registration\.parquet 第 \d+ 条记录$").unwrap();
     let mut lines = 0u64;
     let mut providers = 0;
     for entry in std::fs::read_dir(&fb).unwrap() {
@@ -310,7 +311,7 @@ fn feedback_files_per_provider_read_back() {
             lines += records;
             // The xlsx twin holds the same rows.
             let mut book: Xlsx<_> = open_workbook(path.with_extension("xlsx")).unwrap();
-            let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+            let sheet = book.worksheet_range("问题明细").unwrap();
             assert_eq!(sheet.height() as u64, records + 1);
             let head: Vec<String> = sheet
                 .rows()
@@ -325,6 +326,7 @@ fn feedback_files_per_provider_read_back() {
                     "专题库",
                     "表",
                     "记录标识",
+                    "来源位置",
                     "规则编号",
                     "规则名称",
                     "问题说明",
@@ -339,7 +341,9 @@ fn feedback_files_per_provider_read_back() {
                 .map(ToString::to_string)
                 .collect();
             assert_eq!(row[0], "婚姻专题库");
-            assert!(row[3].starts_with("MAR-"), "{row:?}");
+            assert!(row[4].starts_with("MAR-"), "{row:?}");
+            // Every line says where its record is, key or no key.
+            assert!(location.is_match(&row[3]), "{row:?}");
         }
     }
     assert_eq!(

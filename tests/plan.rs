@@ -24,7 +24,8 @@ fn plan_text(pack: &str) -> String {
             .await
             .unwrap()
             .keys;
-        let plan = qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets)).unwrap();
+        let plan =
+            qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets), true).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
             .await
             .unwrap();
@@ -35,7 +36,7 @@ fn plan_text(pack: &str) -> String {
 #[test]
 fn one_scan_one_projection_for_every_rule() {
     for (pack, scan, rules) in [
-        ("rules/spatial.yaml", "DataSourceExec", 16),
+        ("rules/spatial.yaml", "StreamingTableExec", 16),
         ("testdata/cases/kinds.yaml", "StreamingTableExec", 14),
     ] {
         let text = plan_text(pack);
@@ -82,7 +83,8 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
             .unwrap()
             .keys;
         assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
-        let plan = qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets)).unwrap();
+        let plan =
+            qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets), true).unwrap();
         let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
             .await
             .unwrap();

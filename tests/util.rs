@@ -72,6 +72,11 @@ pub fn settings(tmp: &Path) -> insta::Settings {
 
 /// All rows of a Parquet file, each rendered as one line (sorted), for set comparisons.
 pub fn parquet_rows(path: &Path) -> Vec<String> {
+    parquet_rows_except(path, &[])
+}
+
+/// [`parquet_rows`] without the columns named in `left_out`.
+pub fn parquet_rows_except(path: &Path, left_out: &[&str]) -> Vec<String> {
     use arrow::util::display::{ArrayFormatter, FormatOptions};
     let file = std::fs::File::open(path).expect("anomaly file opens");
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
@@ -85,7 +90,9 @@ pub fn parquet_rows(path: &Path) -> Vec<String> {
         let fmts: Vec<_> = batch
             .columns()
             .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).expect("fmt"))
+            .zip(batch.schema().fields())
+            .filter(|(_, f)| !left_out.contains(&f.name().as_str()))
+            .map(|(c, _)| ArrayFormatter::try_new(c.as_ref(), &opts).expect("fmt"))
             .collect();
         for i in 0..batch.num_rows() {
             let cells: Vec<String> = fmts.iter().map(|f| f.value(i).to_string()).collect();

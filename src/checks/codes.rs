@@ -195,7 +195,9 @@ mod tests {
         ] {
             assert_eq!(postcode_region(code), Some(region), "{code}");
         }
-        for bad in ["20000", "2000011", "20000A", "203000", "000000", "990000", "140000", ""] {
+        for bad in [
+            "20000", "2000011", "20000A", "203000", "000000", "990000", "140000", "",
+        ] {
             assert!(!postcode_valid(bad), "{bad}");
         }
     }

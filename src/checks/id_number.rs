@@ -532,7 +532,8 @@ zh: 身份证号「{column}」不符合要求（{aspect}） · en: ID number `{c
                 value = cx.call("qc_id_normalize", vec![value])?;
             }
             let derived = cx.call(function, vec![value])?;
-            let text = |e: Expr| datafusion::logical_expr::cast(e, arrow::datatypes::DataType::Utf8);
+            let text =
+                |e: Expr| datafusion::logical_expr::cast(e, arrow::datatypes::DataType::Utf8);
             Some(concat(vec![
                 lit(format!("{}: ", self.column.value)),
                 text(derived),

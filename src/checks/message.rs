@@ -55,9 +55,11 @@ pub fn parts(template: &str) -> Result<Vec<Part>, String> {
                     }
                 }
                 if sql.trim().is_empty() {
-                    return Err("empty placeholder `{}`: name a column or write an expression \
+                    return Err(
+                        "empty placeholder `{}`: name a column or write an expression \
                                 (`{{` is a literal brace)"
-                        .into());
+                            .into(),
+                    );
                 }
                 if !text.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut text)));
@@ -169,7 +171,11 @@ mod tests {
         );
         assert!(parts("open {x").unwrap_err().contains("no closing"));
         assert!(parts("stray } here").unwrap_err().contains("without its"));
-        assert!(parts("empty {} here").unwrap_err().contains("empty placeholder"));
+        assert!(
+            parts("empty {} here")
+                .unwrap_err()
+                .contains("empty placeholder")
+        );
         assert!(parts("{a{b}}").unwrap_err().contains("do not nest"));
     }
 }

@@ -29,10 +29,7 @@ A NULL value passes (use `not_null` to require presence).
 ## Example
 ```yaml
 check:
-  range: { column: longitude, min: 120.85, max: 122.25 }
-# a positive area: greater than 0
-check:
-  range: { column: building_area, above: 0 }
+  range: { column: building_area, above: 0, max: 1000000 }
 ```
 
 ## Anomaly reason
@@ -151,7 +148,9 @@ impl Range {
         let value = ident(&c.name);
         let mut parts = Vec::new();
         for (bound, is_min) in [(self.lower(), true), (self.upper(), false)] {
-            let Some((b, exclusive)) = bound else { continue };
+            let Some((b, exclusive)) = bound else {
+                continue;
+            };
             match b.value.literal_for(&c) {
                 Ok(l) => parts.push(match (is_min, exclusive) {
                     (true, false) => value.clone().gt_eq(l),

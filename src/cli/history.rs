@@ -240,8 +240,13 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
     let mut text = String::new();
     let stems =
         crate::report::feedback::file_stems(by_provider.keys().map(Option::as_deref), args.lang);
-    for ((_, lines), stem) in by_provider.iter().zip(stems) {
-        let [xlsx, csv] = crate::report::feedback::write(&dir, &stem, lines, args.lang)?;
+    for ((provider, lines), stem) in by_provider.iter().zip(stems) {
+        let about = crate::report::feedback::FeedbackHead {
+            run_id: &run.id,
+            as_of: &run.as_of,
+            provider: provider.as_deref().unwrap_or(&stem),
+        };
+        let [xlsx, csv] = crate::report::feedback::write(&dir, &stem, &about, lines, args.lang)?;
         let _ = writeln!(
             text,
             "{}  {}  {}",

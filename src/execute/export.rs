@@ -21,7 +21,10 @@ use crate::plan::TablePlan;
 /// Anomaly export columns added by qc (the data columns keep their source names).
 pub const FAILED_RULES: &str = "qc_failed_rules";
 pub const SOURCE_FILE: &str = "qc_source_file";
+/// CSV: the line a record starts on (1-based, the header is line 1).
 pub const SOURCE_LINE: &str = "qc_source_line";
+/// Parquet: the row's number in its file (1-based).
+pub const SOURCE_ROW: &str = "qc_source_row";
 pub const PARSE_ERROR: &str = "qc_parse_error";
 pub const RAW_RECORD: &str = "qc_raw_record";
 /// Prefix of the columns holding what a rule says of a failing row after its reason (its
@@ -55,9 +58,12 @@ pub fn anomaly_schema(projected: &Schema, plan: &TablePlan) -> SchemaRef {
         DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
         false,
     ));
-    if layout.meta.is_some() {
+    if let Some(at) = layout.location {
         fields.push(Field::new(SOURCE_FILE, DataType::Utf8, false));
-        fields.push(Field::new(SOURCE_LINE, DataType::UInt64, false));
+        let position = if at.is_line { SOURCE_LINE } else { SOURCE_ROW };
+        fields.push(Field::new(position, DataType::UInt64, false));
+    }
+    if layout.parse.is_some() {
         fields.push(Field::new(PARSE_ERROR, DataType::Utf8, true));
         fields.push(Field::new(RAW_RECORD, DataType::Utf8, true));
     }
@@ -210,7 +216,8 @@ pub struct ExportedRow {
     pub values: Vec<(String, Option<String>)>,
     /// Ids of the rules the row failed.
     pub failed_rules: Vec<String>,
-    /// CSV sources: where the record is, and for a malformed one what is wrong and its text.
+    /// Where the row is (CSV always; Parquet from the embedded engine), and for a malformed
+    /// CSV record what is wrong and its text.
     pub origin: Option<Origin>,
     /// What rules say of the row beyond their reason.
     pub explanations: Vec<Explanation>,
@@ -225,28 +232,24 @@ pub struct Explanation {
     pub is_reason: bool,
 }
 
-impl Explanation {
-    /// The reason this row gets: `reason` of its rule with the text after it, or the text.
-    pub fn reason(&self, reason: &str, lang: crate::text::Lang) -> String {
-        if self.is_reason {
-            return self.text.clone();
-        }
-        match lang {
-            crate::text::Lang::Zh => format!("{reason}（{}）", self.text),
-            crate::text::Lang::En => format!("{reason} ({})", self.text),
-        }
-    }
-}
-
-/// Where an exported CSV record came from.
+/// Where an exported row came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub file: String,
-    pub line: u64,
-    /// What is wrong with a malformed record (English), else `None`.
+    pub at: Position,
+    /// CSV: what is wrong with a malformed record (English), else `None`.
     pub parse_error: Option<String>,
-    /// A malformed record's text as read.
+    /// CSV: a malformed record's text as read.
     pub raw: Option<String>,
+}
+
+/// A row's place in its file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// A CSV record's first line (the header is line 1).
+    Line(u64),
+    /// A Parquet row's number.
+    Row(u64),
 }
 
 /// Read an anomaly export row by row; `f` returns false to stop early.
@@ -280,22 +283,23 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
                 .ok()
                 .map(|i| batch.column(i).as_string::<i32>())
         };
-        let origin_columns = match (
-            text_at(SOURCE_FILE),
-            schema.index_of(SOURCE_LINE).ok(),
-            text_at(PARSE_ERROR),
-            text_at(RAW_RECORD),
-        ) {
-            (Some(file), Some(line), Some(error), Some(raw)) => Some((
-                file,
+        let position = |name: &str| {
+            schema.index_of(name).ok().map(|i| {
                 batch
-                    .column(line)
-                    .as_primitive::<arrow::datatypes::UInt64Type>(),
-                error,
-                raw,
-            )),
+                    .column(i)
+                    .as_primitive::<arrow::datatypes::UInt64Type>()
+            })
+        };
+        let located = match (
+            text_at(SOURCE_FILE),
+            position(SOURCE_LINE),
+            position(SOURCE_ROW),
+        ) {
+            (Some(file), Some(line), _) => Some((file, line, true)),
+            (Some(file), None, Some(row)) => Some((file, row, false)),
             _ => None,
         };
+        let parse_columns = text_at(PARSE_ERROR).zip(text_at(RAW_RECORD));
         let explain_columns: Vec<(String, bool, &arrow::array::StringArray)> = schema
             .fields()
             .iter()
@@ -329,11 +333,15 @@ pub fn read_export(path: &Path, mut f: impl FnMut(ExportedRow) -> bool) -> Resul
             let failed_rules = (0..ids.len()).map(|j| ids.value(j).to_string()).collect();
             let text =
                 |a: &arrow::array::StringArray| a.is_valid(row).then(|| a.value(row).to_string());
-            let origin = origin_columns.map(|(file, line, error, raw)| Origin {
+            let origin = located.map(|(file, at, is_line)| Origin {
                 file: file.value(row).to_string(),
-                line: line.value(row),
-                parse_error: text(error),
-                raw: text(raw),
+                at: if is_line {
+                    Position::Line(at.value(row))
+                } else {
+                    Position::Row(at.value(row))
+                },
+                parse_error: parse_columns.and_then(|(error, _)| text(error)),
+                raw: parse_columns.and_then(|(_, raw)| text(raw)),
             });
             let explanations = explain_columns
                 .iter()

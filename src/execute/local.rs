@@ -33,13 +33,27 @@ fn pass_rows(
 ) -> Result<DataFrame> {
     let what = || format!("planning {}", table.qualified_name());
     let state = ctx.state();
-    let provider = scan::provider(&state, &table.source_view(), &plan.needed, &progress.bytes)?;
+    let threads = state.config().target_partitions();
+    let (provider, partitions) = match &table.source.format {
+        // Parquet rows with their file and row number, row groups spread across cores.
+        SourceFormat::Parquet => scan::parquet::located_provider(
+            &table.source_view(),
+            &plan.needed,
+            threads,
+            state.config().batch_size(),
+        )?,
+        // One CSV file is one partition.
+        SourceFormat::Csv(_) => (
+            scan::provider(&state, &table.source_view(), &plan.needed, &progress.bytes)?,
+            table.source.files.len(),
+        ),
+    };
     let mut df = ctx
         .read_table(provider)
         .map_err(|e| Error::engine(what(), e))?;
-    let threads = state.config().target_partitions();
-    if matches!(table.source.format, SourceFormat::Csv(_)) && threads > 1 {
-        // One CSV file is one partition: spread its rows so all cores evaluate rules.
+    if partitions < threads {
+        // Fewer partitions than cores (one CSV file, one big row group): spread the rows
+        // so all cores evaluate rules.
         df = df
             .repartition(Partitioning::RoundRobinBatch(threads))
             .map_err(|e| Error::engine(what(), e))?;
@@ -80,7 +94,7 @@ pub async fn audit_table(
         .iter()
         .map(|s| s.as_ref().map(|s| s.len() as u64))
         .collect();
-    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets.keys))?;
+    let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets.keys), true)?;
     let physical = physical_plan(ctx, table, &plan, progress).await?;
     let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan);
     let file = out_dir

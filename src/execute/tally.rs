@@ -118,9 +118,11 @@ pub fn tally(
         .map(|i| Arc::clone(picked.column(i)))
         .collect();
     columns.push(Arc::new(rules_list.finish()));
-    if let Some([file, line, _error, detail, raw]) = layout.meta {
-        columns.push(cast(picked.column(file), &DataType::Utf8).map_err(arrow_err)?);
-        columns.push(Arc::clone(picked.column(line)));
+    if let Some(at) = layout.location {
+        columns.push(cast(picked.column(at.file), &DataType::Utf8).map_err(arrow_err)?);
+        columns.push(Arc::clone(picked.column(at.at)));
+    }
+    if let Some([_error, detail, raw]) = layout.parse {
         columns.push(Arc::clone(picked.column(detail)));
         columns.push(Arc::clone(picked.column(raw)));
     }

@@ -27,13 +27,25 @@ pub struct Layout {
     pub data: Vec<String>,
     pub key: Vec<usize>,
     pub provider: Option<usize>,
-    /// CSV only: positions of file, line, error, detail, raw.
-    pub meta: Option<[usize; 5]>,
+    /// Where each row is, when the scan says: positions of its file and of its line (CSV)
+    /// or row number (Parquet).
+    pub location: Option<Location>,
+    /// CSV only: positions of the parse error, its detail and the record's text.
+    pub parse: Option<[usize; 3]>,
     /// Position of the first rule column; rule `i` is at `rules_start + i`.
     pub rules_start: usize,
     /// Rules with an `explain`: (rule index, position of its text, NULL where the row
     /// passes), after the rule columns.
     pub explain: Vec<(usize, usize)>,
+}
+
+/// Positions of a row's file and place in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Location {
+    pub file: usize,
+    pub at: usize,
+    /// Whether `at` is a CSV record's first line (else a Parquet row number).
+    pub is_line: bool,
 }
 
 #[derive(Debug)]
@@ -45,11 +57,12 @@ pub struct TablePlan {
     pub needed: Vec<String>,
 }
 
-/// Compile a table's rules into one fused projection. When rule `i` is set-based,
+/// Compile a table's rules into one fused projection. `located`: the scan gives each Parquet
+/// row's file and row number (the CSV scan always gives file and line). When rule `i` is set-based,
 /// `anomalous[i]` is the row expression that is true when the row's tuple is one of the
 /// rule's anomalous tuples (the engine's: a [`keyset::in_set`](super::keyset::in_set) test
 /// locally, a join's match marker on a cluster).
-pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePlan> {
+pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>], located: bool) -> Result<TablePlan> {
     let mut data: Vec<String> = Vec::new();
     let mut push = |name: &str| {
         if !data.iter().any(|d| d == name) {
@@ -76,21 +89,23 @@ pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePl
 
     let mut projection: Vec<Expr> = data.iter().map(ident).collect();
     let is_csv = matches!(table.source.format, SourceFormat::Csv(_));
-    let meta = if is_csv {
+    let location = (is_csv || located).then(|| {
+        let file = projection.len();
+        projection.push(ident(scan::META_FILE));
+        projection.push(ident(scan::META_LINE));
+        Location {
+            file,
+            at: file + 1,
+            is_line: is_csv,
+        }
+    });
+    let parse = is_csv.then(|| {
         let start = projection.len();
-        for m in [
-            scan::META_FILE,
-            scan::META_LINE,
-            scan::META_ERROR,
-            scan::META_DETAIL,
-            scan::META_RAW,
-        ] {
+        for m in [scan::META_ERROR, scan::META_DETAIL, scan::META_RAW] {
             projection.push(ident(m));
         }
-        Some([start, start + 1, start + 2, start + 3, start + 4])
-    } else {
-        None
-    };
+        [start, start + 1, start + 2]
+    });
     let rules_start = projection.len();
     let mut explained = Vec::new();
     for (i, rule) in table.rules.iter().enumerate() {
@@ -155,7 +170,8 @@ pub fn compile(table: &BoundTable, anomalous: &[Option<Expr>]) -> Result<TablePl
             data,
             key,
             provider,
-            meta,
+            location,
+            parse,
             rules_start,
             explain,
         },

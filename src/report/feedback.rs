@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::execute::export::{Origin, read_export};
+use crate::execute::export::{Origin, Position, read_export};
 use crate::results::store::StoredRun;
 use crate::rules::TableRef;
 use crate::text::Lang;
@@ -25,14 +25,18 @@ pub struct FeedbackLine {
     pub rule_name: String,
     pub reason: String,
     pub values: String,
+    /// Where the record is in the delivered files (file and line or row number); empty when
+    /// the run could not say (a Parquet table audited on a cluster).
+    pub location: String,
 }
 
-fn header(lang: Lang) -> [&'static str; 7] {
+fn header(lang: Lang) -> [&'static str; 8] {
     match lang {
         Lang::Zh => [
             "专题库",
             "表",
             "记录标识",
+            "来源位置",
             "规则编号",
             "规则名称",
             "问题说明",
@@ -42,12 +46,21 @@ fn header(lang: Lang) -> [&'static str; 7] {
             "library",
             "table",
             "record key",
+            "source location",
             "rule id",
             "rule name",
             "reason",
             "values",
         ],
     }
+}
+
+/// What a provider's feedback file is about: the run, its audit date and the provider.
+#[derive(Debug, Clone)]
+pub struct FeedbackHead<'a> {
+    pub run_id: &'a str,
+    pub as_of: &'a str,
+    pub provider: &'a str,
 }
 
 /// The lines of `run`'s anomalies, grouped by provider (`None`: rows without one).
@@ -114,11 +127,15 @@ pub fn lines(
                 );
                 // What the rule says of this row: its whole reason, or said after it.
                 let reason = match row.explanations.iter().find(|e| &e.rule == id) {
-                    Some(e) => e.reason(&reason, lang),
+                    Some(e) if e.is_reason => e.text.clone(),
+                    Some(e) => match lang {
+                        Lang::Zh => format!("{reason}（{}）", e.text),
+                        Lang::En => format!("{reason} ({})", e.text),
+                    },
                     None => reason,
                 };
                 let parse = t.rules.iter().any(|r| &r.id == id && r.builtin);
-                // A malformed record: where it is and its text; otherwise the values read.
+                // A malformed record: what is wrong and its text; otherwise the values read.
                 let (reason, values) = match &row.origin {
                     Some(origin) if parse => (
                         parse_reason(&reason, origin, lang),
@@ -149,6 +166,10 @@ pub fn lines(
                         rule_name: name,
                         reason,
                         values,
+                        location: row
+                            .origin
+                            .as_ref()
+                            .map_or_else(String::new, |o| location(o, lang)),
                     });
             }
             true
@@ -157,15 +178,23 @@ pub fn lines(
     Ok(by_provider)
 }
 
-/// A malformed record's reason: where it is and what is wrong with it.
+/// Where a record is, for people: `a.csv 第 12 行`, `b.parquet 第 7 条记录`.
+pub fn location(origin: &Origin, lang: Lang) -> String {
+    let file = &origin.file;
+    match (origin.at, lang) {
+        (Position::Line(n), Lang::Zh) => format!("{file} 第 {n} 行"),
+        (Position::Row(n), Lang::Zh) => format!("{file} 第 {n} 条记录"),
+        (Position::Line(n), Lang::En) => format!("{file} line {n}"),
+        (Position::Row(n), Lang::En) => format!("{file} row {n}"),
+    }
+}
+
+/// A malformed record's reason: what is wrong with it (where it is has its own column).
 fn parse_reason(reason: &str, origin: &Origin, lang: Lang) -> String {
     let detail = origin.parse_error.as_deref().unwrap_or_default();
     match lang {
-        Lang::Zh => format!(
-            "{}（{} 第 {} 行：{detail}）",
-            reason, origin.file, origin.line
-        ),
-        Lang::En => format!("{reason} ({} line {}: {detail})", origin.file, origin.line),
+        Lang::Zh => format!("{reason}（{detail}）"),
+        Lang::En => format!("{reason} ({detail})"),
     }
 }
 
@@ -245,8 +274,15 @@ pub fn file_stem(provider: Option<&str>, lang: Lang) -> String {
     }
 }
 
-/// Write one provider's lines as `<stem>.xlsx` and `<stem>.csv` into `dir`; return the paths.
-pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Result<[PathBuf; 2]> {
+/// Write one provider's lines as `<stem>.xlsx` (a summary sheet — run, audit date, problems
+/// per rule — then the lines) and `<stem>.csv` (the lines) into `dir`; return the paths.
+pub fn write(
+    dir: &Path,
+    stem: &str,
+    about: &FeedbackHead<'_>,
+    lines: &[FeedbackLine],
+    lang: Lang,
+) -> Result<[PathBuf; 2]> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let head = header(lang);
     let rows = lines.iter().map(|l| {
@@ -254,6 +290,7 @@ pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Resu
             l.library.as_str(),
             l.table.as_str(),
             l.key.as_str(),
+            l.location.as_str(),
             l.rule_id.as_str(),
             l.rule_name.as_str(),
             l.reason.as_str(),
@@ -290,8 +327,15 @@ pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Resu
     let xerr =
         |e: rust_xlsxwriter::XlsxError| Error::io(&xlsx_path, std::io::Error::other(e.to_string()));
     let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
     let bold = rust_xlsxwriter::Format::new().set_bold();
+    summary_sheet(book.add_worksheet(), about, lines, lang, &bold).map_err(xerr)?;
+    let sheet = book.add_worksheet();
+    sheet
+        .set_name(match lang {
+            Lang::Zh => "问题明细",
+            Lang::En => "problems",
+        })
+        .map_err(xerr)?;
     for (c, h) in head.iter().enumerate() {
         let c = u16::try_from(c).unwrap_or(u16::MAX);
         sheet
@@ -313,9 +357,10 @@ pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Resu
         }
     }
     sheet.set_column_width(2, 24).map_err(xerr)?;
-    sheet.set_column_width(4, 30).map_err(xerr)?;
-    sheet.set_column_width(5, 36).map_err(xerr)?;
-    sheet.set_column_width(6, 60).map_err(xerr)?;
+    sheet.set_column_width(3, 30).map_err(xerr)?;
+    sheet.set_column_width(5, 30).map_err(xerr)?;
+    sheet.set_column_width(6, 36).map_err(xerr)?;
+    sheet.set_column_width(7, 60).map_err(xerr)?;
     if let Err(e) = book.save(&tmp) {
         // Nothing half-written is left behind.
         let _ = std::fs::remove_file(&tmp);
@@ -323,6 +368,70 @@ pub fn write(dir: &Path, stem: &str, lines: &[FeedbackLine], lang: Lang) -> Resu
     }
     std::fs::rename(&tmp, &xlsx_path).map_err(|e| Error::io(&xlsx_path, e))?;
     Ok([xlsx_path, csv_path])
+}
+
+/// The first sheet of a provider's workbook: which run and provider, how many problems, and
+/// how many per table and rule.
+fn summary_sheet(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    about: &FeedbackHead<'_>,
+    lines: &[FeedbackLine],
+    lang: Lang,
+    bold: &rust_xlsxwriter::Format,
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+    let zh = lang == Lang::Zh;
+    sheet.set_name(if zh { "汇总" } else { "summary" })?;
+    let facts = [
+        (
+            if zh { "提供单位" } else { "provider" },
+            about.provider.to_string(),
+        ),
+        (
+            if zh { "稽核运行" } else { "run" },
+            about.run_id.to_string(),
+        ),
+        (
+            if zh { "稽核日期" } else { "audit date" },
+            about.as_of.to_string(),
+        ),
+        (
+            if zh { "问题条数" } else { "problems" },
+            lines.len().to_string(),
+        ),
+    ];
+    let mut row = 0u32;
+    for (name, value) in facts {
+        sheet.write_string_with_format(row, 0, name, bold)?;
+        sheet.write_string(row, 1, value)?;
+        row += 1;
+    }
+    row += 1;
+    let head: [&str; 5] = if zh {
+        ["专题库", "表", "规则编号", "规则名称", "问题条数"]
+    } else {
+        ["library", "table", "rule id", "rule name", "problems"]
+    };
+    for (c, h) in (0u16..).zip(head) {
+        sheet.write_string_with_format(row, c, h, bold)?;
+    }
+    let mut per_rule: BTreeMap<(&str, &str, &str, &str), u64> = BTreeMap::new();
+    for l in lines {
+        *per_rule
+            .entry((&l.library, &l.table, &l.rule_id, &l.rule_name))
+            .or_default() += 1;
+    }
+    for ((library, table, id, name), n) in per_rule {
+        row += 1;
+        for (c, v) in (0u16..).zip([library, table, id, name]) {
+            sheet.write_string(row, c, v)?;
+        }
+        #[allow(clippy::cast_precision_loss)] // a count of lines fits a double exactly
+        sheet.write_number(row, 4, n as f64)?;
+    }
+    sheet.set_column_width(0, 16)?;
+    sheet.set_column_width(1, 28)?;
+    sheet.set_column_width(3, 36)?;
+    Ok(())
 }
 
 /// Characters an xlsx cell holds (Excel's limit).
@@ -375,13 +484,34 @@ mod tests {
             rule_name: "示例".into(),
             reason: "太长".into(),
             values: long.clone(),
+            location: "a.csv 第 2 行".into(),
         };
-        let [xlsx, csv] = write(dir.path(), "p", std::slice::from_ref(&line), Lang::Zh).unwrap();
+        let about = FeedbackHead {
+            run_id: "20261130T000000Z-0001",
+            as_of: "2026-11-30",
+            provider: "黄浦区",
+        };
+        let [xlsx, csv] = write(
+            dir.path(),
+            "p",
+            &about,
+            std::slice::from_ref(&line),
+            Lang::Zh,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&csv).unwrap();
         assert!(text.contains(&long), "the CSV holds the whole value");
         let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
-        let range = book.worksheet_range_at(0).unwrap().unwrap();
-        let cell = range.get((1, 6)).unwrap().to_string();
+        // The summary sheet first: the run, the provider, the count per rule.
+        let summary = book.worksheet_range("汇总").unwrap();
+        assert_eq!(summary.get((0, 1)).unwrap().to_string(), "黄浦区");
+        assert_eq!(summary.get((1, 1)).unwrap().to_string(), about.run_id);
+        assert_eq!(summary.get((3, 1)).unwrap().to_string(), "1");
+        assert_eq!(summary.get((6, 2)).unwrap().to_string(), "R-001");
+        assert_eq!(summary.get((6, 4)).unwrap().to_string(), "1");
+        let range = book.worksheet_range("问题明细").unwrap();
+        assert_eq!(range.get((1, 3)).unwrap().to_string(), "a.csv 第 2 行");
+        let cell = range.get((1, 7)).unwrap().to_string();
         assert_eq!(cell.chars().count(), CELL_CHARS);
         assert!(
             cell.starts_with("长长长") && cell.ends_with("CSV 文件中为全文）"),

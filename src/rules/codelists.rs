@@ -65,7 +65,10 @@ impl CodeLists {
             codes.push(code.to_string());
         }
         if codes.is_empty() {
-            return Err(invalid(format!("{}: the list holds no code", path.display())));
+            return Err(invalid(format!(
+                "{}: the list holds no code",
+                path.display()
+            )));
         }
         if header.is_none() {
             let first = text.lines().next().unwrap_or("");

@@ -33,9 +33,7 @@ use arrow::record_batch::RecordBatch;
 use csv_core::{ReadRecordResult, ReaderBuilder, Terminator};
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
-use datafusion::error::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 
 use super::{META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
@@ -319,30 +317,8 @@ impl PartitionStream for CsvPartition {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
         let job = self.0.clone();
-        let schema = Arc::clone(&job.schema);
-        let file = job.file.clone();
-        let spawned = std::thread::Builder::new()
-            .name("qc-csv".into())
-            .spawn(move || {
-                let result = job.run(&mut |batch| tx.blocking_send(Ok(batch)).is_ok());
-                if let Err(e) = result {
-                    let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
-                }
-            });
-        let stream =
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-        match spawned {
-            Ok(_) => Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
-            Err(e) => {
-                let err = DataFusionError::External(Box::new(Error::io(&file, e)));
-                Box::pin(RecordBatchStreamAdapter::new(
-                    schema,
-                    futures::stream::once(async move { Err(err) }),
-                ))
-            }
-        }
+        super::on_own_thread("qc-csv", Arc::clone(&job.schema), move |emit| job.run(emit))
     }
 }
 

@@ -13,11 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{MemorySchemaProvider, TableProvider};
 use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{LogicalPlanBuilder, ident};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 
 use crate::error::{Error, Result};
@@ -37,6 +41,39 @@ pub const META_ERROR: &str = "__qc_error";
 pub const META_DETAIL: &str = "__qc_error_detail";
 /// CSV scan: the record's text as read (malformed records only).
 pub const META_RAW: &str = "__qc_raw";
+
+/// A partition's batches from `read`, run on a thread of its own (a file reader blocks);
+/// `read` gets a sink that returns false once the stream is dropped, and its error ends the
+/// stream.
+pub fn on_own_thread(
+    name: &str,
+    schema: SchemaRef,
+    read: impl FnOnce(&mut dyn FnMut(RecordBatch) -> bool) -> Result<()> + Send + 'static,
+) -> SendableRecordBatchStream {
+    let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+    let spawned = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let result = read(&mut |batch| tx.blocking_send(Ok(batch)).is_ok());
+            if let Err(e) = result {
+                let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
+            }
+        });
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    match spawned {
+        Ok(_) => Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
+        Err(e) => {
+            let err = DataFusionError::External(Box::new(Error::Internal(format!(
+                "starting a reader thread: {e}"
+            ))));
+            Box::pin(RecordBatchStreamAdapter::new(
+                schema,
+                futures::stream::once(async move { Err(err) }),
+            ))
+        }
+    }
+}
 
 /// A table's files sorted into readable ones (with what was read of each) and damaged ones
 /// (with the reason, naming the file).

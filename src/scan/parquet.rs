@@ -1,11 +1,13 @@
 //! Parquet sources: every file's footer is checked up front (so a corrupt or mismatched file
-//! is named before any work starts), then DataFusion's listing scan reads the row groups in
-//! parallel, only the columns the plan uses.
+//! is named before any work starts). The audit's pass reads the row groups in parallel, only
+//! the columns the plan uses, each row with its file and row number ([`located_provider`]);
+//! whole-table SQL (set-based rules) reads through DataFusion's listing scan ([`provider`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -139,4 +141,297 @@ pub fn total_rows(files: &[PathBuf]) -> u64 {
         .filter_map(|f| footer(f).ok())
         .map(|(_, n)| n)
         .sum()
+}
+
+/// A run of contiguous row groups of one file, and the file's row number of its first row
+/// (0-based).
+#[derive(Debug, Clone)]
+struct RowGroups {
+    file: PathBuf,
+    groups: Vec<usize>,
+    first_row: u64,
+}
+
+/// Split the files' row groups into at most `partitions` lists of runs with about equal rows,
+/// in file order.
+fn split_row_groups(files: &[PathBuf], partitions: usize) -> Result<Vec<Vec<RowGroups>>> {
+    let mut groups: Vec<(usize, usize, u64, u64)> = Vec::new(); // (file, group, first row, rows)
+    for (f, path) in files.iter().enumerate() {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| Error::data(path, format!("not a readable Parquet file: {e}")))?;
+        let mut first = 0u64;
+        for (g, rg) in builder.metadata().row_groups().iter().enumerate() {
+            let rows = u64::try_from(rg.num_rows()).unwrap_or(0);
+            groups.push((f, g, first, rows));
+            first += rows;
+        }
+    }
+    let total: u64 = groups.iter().map(|g| g.3).sum();
+    let per_partition = total.div_ceil(partitions.max(1) as u64).max(1);
+    let mut out: Vec<Vec<RowGroups>> = vec![Vec::new()];
+    let mut filled = 0u64;
+    for (f, g, first, rows) in groups {
+        if filled >= per_partition {
+            out.push(Vec::new());
+            filled = 0;
+        }
+        let current = out.last_mut().expect("one partition at least");
+        match current.last_mut() {
+            Some(run) if run.file == files[f] => run.groups.push(g),
+            _ => current.push(RowGroups {
+                file: files[f].clone(),
+                groups: vec![g],
+                first_row: first,
+            }),
+        }
+        filled += rows;
+    }
+    Ok(out)
+}
+
+/// The schema of [`located_provider`]: the table's columns, then the file and the 1-based
+/// row number of each row (the CSV scan's [`super::META_FILE`] and [`super::META_LINE`]).
+pub fn located_schema(table: &SchemaRef) -> SchemaRef {
+    let mut fields: Vec<arrow::datatypes::FieldRef> = table.fields().iter().cloned().collect();
+    fields.push(Arc::new(arrow::datatypes::Field::new(
+        super::META_FILE,
+        arrow::datatypes::DataType::Dictionary(
+            Box::new(arrow::datatypes::DataType::Int32),
+            Box::new(arrow::datatypes::DataType::Utf8),
+        ),
+        false,
+    )));
+    fields.push(Arc::new(arrow::datatypes::Field::new(
+        super::META_LINE,
+        arrow::datatypes::DataType::UInt64,
+        false,
+    )));
+    Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
+/// The audit pass's scan of Parquet files: every row's `needed` columns (the others NULL),
+/// its file and its 1-based row number in that file, which DataFusion 55's Parquet scan
+/// cannot give. Row groups are split into up to `partitions` runs of about equal rows, each
+/// read on a thread of its own; a run reads its groups whole and in order, so row numbers
+/// are counted, not looked up.
+/// Returns the provider and its number of partitions.
+pub fn located_provider(
+    table: &super::TableSource<'_>,
+    needed: &[String],
+    partitions: usize,
+    batch_size: usize,
+) -> Result<(Arc<dyn TableProvider>, usize)> {
+    let schema = located_schema(table.schema);
+    let needed: Arc<Vec<String>> = Arc::new(needed.to_vec());
+    let streams: Vec<Arc<dyn datafusion::physical_plan::streaming::PartitionStream>> =
+        split_row_groups(&table.source.files, partitions)?
+            .into_iter()
+            .map(|runs| {
+                Arc::new(LocatedPartition {
+                    runs,
+                    needed: Arc::clone(&needed),
+                    table: Arc::clone(table.schema),
+                    schema: Arc::clone(&schema),
+                    batch_size: batch_size.max(1),
+                }) as Arc<dyn datafusion::physical_plan::streaming::PartitionStream>
+            })
+            .collect();
+    let n = streams.len();
+    let t = datafusion::catalog::streaming::StreamingTable::try_new(schema, streams)
+        .map_err(|e| Error::engine(format!("opening {}", table.table), e))?;
+    Ok((Arc::new(t), n))
+}
+
+#[derive(Debug)]
+struct LocatedPartition {
+    runs: Vec<RowGroups>,
+    needed: Arc<Vec<String>>,
+    /// The table's schema (types as the plan expects them).
+    table: SchemaRef,
+    schema: SchemaRef,
+    batch_size: usize,
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for LocatedPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::execution::SendableRecordBatchStream {
+        let runs = self.runs.clone();
+        let needed = Arc::clone(&self.needed);
+        let table = Arc::clone(&self.table);
+        let schema = Arc::clone(&self.schema);
+        let batch_size = self.batch_size;
+        super::on_own_thread("qc-parquet", Arc::clone(&self.schema), move |emit| {
+            for run in &runs {
+                if !read_run(run, &needed, &table, &schema, batch_size, emit)? {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Read one run of row groups into batches of the located schema; false when `emit` asked
+/// to stop.
+fn read_run(
+    run: &RowGroups,
+    needed: &[String],
+    table: &SchemaRef,
+    schema: &SchemaRef,
+    batch_size: usize,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<bool> {
+    use arrow::array::{Array, ArrayRef, DictionaryArray, StringArray, UInt64Array};
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::ArrowReaderOptions;
+
+    let path = &run.file;
+    let damaged =
+        |e: &dyn std::fmt::Display| Error::data(path, format!("damaged Parquet data: {e}"));
+    let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
+    let plain = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| damaged(&e))?;
+    // Read each needed column straight into the table's type (text as views) where the
+    // reader can; any other difference is cast below.
+    let hinted: Vec<arrow::datatypes::FieldRef> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match table.field_with_name(f.name()) {
+            Ok(t) if needed.contains(f.name()) => {
+                Arc::new(f.as_ref().clone().with_data_type(t.data_type().clone()))
+            }
+            _ => Arc::clone(f),
+        })
+        .collect();
+    let hint = Arc::new(arrow::datatypes::Schema::new(hinted));
+    let builder = match ParquetRecordBatchReaderBuilder::try_new_with_options(
+        open()?,
+        ArrowReaderOptions::new().with_schema(hint),
+    ) {
+        Ok(b) => b,
+        Err(_) => plain,
+    };
+    let roots: Vec<usize> = needed
+        .iter()
+        .filter_map(|n| builder.schema().index_of(n).ok())
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let reader = builder
+        .with_projection(mask)
+        .with_row_groups(run.groups.clone())
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(|e| damaged(&e))?;
+    let file_name: ArrayRef = Arc::new(StringArray::from(vec![path.display().to_string()]));
+    let mut next_row = run.first_row + 1;
+    for batch in reader {
+        let batch = batch.map_err(|e| damaged(&e))?;
+        let n = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for field in table.fields() {
+            let column = match batch.column_by_name(field.name()) {
+                Some(c) if c.data_type() == field.data_type() => Arc::clone(c),
+                Some(c) => arrow::compute::cast(c, field.data_type()).map_err(|e| damaged(&e))?,
+                None => arrow::array::new_null_array(field.data_type(), n),
+            };
+            columns.push(column);
+        }
+        let keys = arrow::array::Int32Array::from(vec![0; n]);
+        let files =
+            DictionaryArray::<arrow::datatypes::Int32Type>::try_new(keys, Arc::clone(&file_name))
+                .map_err(|e| Error::Internal(format!("file column: {e}")))?;
+        columns.push(Arc::new(files));
+        columns.push(Arc::new(UInt64Array::from_iter_values(
+            next_row..next_row + n as u64,
+        )));
+        next_row += n as u64;
+        let located = RecordBatch::try_new(Arc::clone(schema), columns)
+            .map_err(|e| Error::Internal(format!("Parquet batch: {e}")))?;
+        if !emit(located) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files of 3 groups of 4 rows, and of groups of 4 and 1 rows (groups hold 4 at most).
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        use arrow::array::Int64Array;
+        use parquet::arrow::ArrowWriter;
+        use parquet::file::properties::WriterProperties;
+        let mut out = Vec::new();
+        for (name, groups) in [("a.parquet", vec![4, 4, 4]), ("b.parquet", vec![5])] {
+            let path = dir.join(name);
+            let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+                arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, false),
+            ]));
+            let props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(4))
+                .build();
+            let mut w = ArrowWriter::try_new(
+                std::fs::File::create(&path).unwrap(),
+                Arc::clone(&schema),
+                Some(props),
+            )
+            .unwrap();
+            let mut v = 0;
+            for rows in groups {
+                let batch = RecordBatch::try_new(
+                    Arc::clone(&schema),
+                    vec![Arc::new(Int64Array::from_iter_values(v..v + rows))],
+                )
+                .unwrap();
+                w.write(&batch).unwrap();
+                w.flush().unwrap();
+                v += rows;
+            }
+            w.close().unwrap();
+            out.push(path);
+        }
+        out
+    }
+
+    #[test]
+    fn row_groups_split_into_runs_that_know_their_first_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path());
+        let split = split_row_groups(&f, 2).unwrap();
+        let shape: Vec<Vec<(String, Vec<usize>, u64)>> = split
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|r| {
+                        let name = r.file.file_name().unwrap().to_string_lossy().into_owned();
+                        (name, r.groups.clone(), r.first_row)
+                    })
+                    .collect()
+            })
+            .collect();
+        // 17 rows over 2 partitions: 9 each at most, in whole groups.
+        assert_eq!(
+            shape,
+            [
+                vec![("a.parquet".to_string(), vec![0, 1, 2], 0)],
+                vec![("b.parquet".to_string(), vec![0, 1], 0)],
+            ]
+        );
+        let one = split_row_groups(&f, 8).unwrap();
+        assert_eq!(one.len(), 5, "one group per partition at most: {one:?}");
+        assert_eq!(one[2][0].first_row, 8);
+        assert_eq!(
+            (one[4][0].groups.as_slice(), one[4][0].first_row),
+            (&[1][..], 4)
+        );
+    }
 }

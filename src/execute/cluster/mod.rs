@@ -168,7 +168,7 @@ pub async fn audit_table(
         anomalous.push(Some(col(match_column(i)).is_not_null()));
     }
 
-    let plan = plan::compile(table, &anomalous)?;
+    let plan = plan::compile(table, &anomalous, false)?;
     let fused = frame
         .select(plan.projection.clone())
         .map_err(|e| Error::engine(what("planning"), e))?;
@@ -302,9 +302,8 @@ async fn export_anomalies(
         .alias(FAILED_RULES),
     );
     for &(i, _) in &plan.layout.explain {
-        columns.push(
-            col(plan::row::explain_column(i)).alias(export::explain_column(&plan.rules[i])),
-        );
+        columns
+            .push(col(plan::row::explain_column(i)).alias(export::explain_column(&plan.rules[i])));
     }
     let rows = fused
         .filter(any_failed(plan))
