@@ -43,6 +43,9 @@ struct Labels {
     no_provider: &'static str,
     overview: &'static str,
     library: &'static str,
+    /// Said under the provider ranking when a provider ranks above one with a higher pass
+    /// rate: `{better}` and `{worse}` are their ranks.
+    rank_note: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -77,6 +80,8 @@ const ZH: Labels = Labels {
     no_provider: "（未标明）",
     overview: "总览",
     library: "专题库",
+    rank_note: "排名依据质量得分（各规则通过率按维度加权），而非记录通过率（无任何问题的记录占比）：\
+一条记录违反的规则越多、规则越重要，得分扣得越多，所以两者的排序可以不同——如第 {better} 名的通过率低于第 {worse} 名。",
 };
 
 const EN: Labels = Labels {
@@ -111,6 +116,9 @@ const EN: Labels = Labels {
     no_provider: "(none)",
     overview: "Overview",
     library: "library",
+    rank_note: "Ranked by quality score (the rules' pass rates weighted by dimension), not by \
+the share of rows without any problem: a row that fails more rules, or more important ones, costs \
+more score, so the two orders can differ — rank {better} has a lower pass rate than rank {worse}.",
 };
 
 fn labels(lang: Lang) -> &'static Labels {
@@ -138,6 +146,8 @@ struct LibView {
     dimensions: Vec<(String, String)>,
     tables: Vec<[String; 6]>,
     providers: Vec<ProviderView>,
+    /// Why the ranking differs from the pass rates' order, when it does (else empty).
+    rank_note: String,
     rules: Vec<RuleView>,
 }
 
@@ -240,6 +250,11 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                 ]
             })
             .collect(),
+        rank_note: rank_inversion(&lib.providers).map_or_else(String::new, |(better, worse)| {
+            l.rank_note
+                .replace("{better}", &better.to_string())
+                .replace("{worse}", &worse.to_string())
+        }),
         providers: lib
             .providers
             .iter()
@@ -415,4 +430,49 @@ pub fn json(report: &MonthlyReport) -> Result<String> {
     serde_json::to_string_pretty(report)
         .map(|s| s + "\n")
         .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The first pair of providers (their ranks) where the one ranked higher by score has the
+/// lower pass rate, if any.
+fn rank_inversion(providers: &[super::ProviderReport]) -> Option<(usize, usize)> {
+    providers.iter().enumerate().find_map(|(i, a)| {
+        providers[i + 1..]
+            .iter()
+            .find(|b| b.pass_rate > a.pass_rate)
+            .map(|b| (a.rank, b.rank))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(rank: usize, pass_rate: f64, score: f64) -> super::super::ProviderReport {
+        super::super::ProviderReport {
+            rank,
+            provider: Some(format!("p{rank}")),
+            rows: 100,
+            anomalous_rows: 0,
+            pass_rate,
+            score: crate::results::score::Score {
+                total: Some(score),
+                dimensions: std::collections::BTreeMap::new(),
+            },
+            previous_score: None,
+            score_change: None,
+        }
+    }
+
+    #[test]
+    fn the_ranking_says_why_when_pass_rates_disagree() {
+        let agree = [provider(1, 0.99, 98.0), provider(2, 0.95, 97.0)];
+        assert_eq!(rank_inversion(&agree), None);
+        // Rank 2 fails more rows than rank 3, but rows that fail fewer rules.
+        let disagree = [
+            provider(1, 0.99, 98.0),
+            provider(2, 0.90, 96.0),
+            provider(3, 0.93, 95.0),
+        ];
+        assert_eq!(rank_inversion(&disagree), Some((2, 3)));
+    }
 }
