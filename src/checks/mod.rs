@@ -15,6 +15,7 @@ pub mod certificate;
 pub mod codes;
 pub mod cx;
 pub mod dates;
+pub mod doc_zh;
 pub mod expr;
 pub mod history;
 pub mod id_number;
@@ -277,6 +278,8 @@ impl std::fmt::Display for Scalar {
 pub struct KindDoc {
     pub kind: &'static str,
     pub text: &'static str,
+    /// The same in Chinese (shown by default).
+    pub text_zh: &'static str,
     /// The anomaly reason of a row kind (table checks have verdicts, not anomalous rows).
     pub reason: Option<Reason>,
 }
@@ -286,76 +289,91 @@ pub const DOCS: &[KindDoc] = &[
     KindDoc {
         kind: "not_null",
         text: not_null::DOC,
+        text_zh: doc_zh::NOT_NULL,
         reason: Some(not_null::REASON),
     },
     KindDoc {
         kind: "pattern",
         text: pattern::DOC,
+        text_zh: doc_zh::PATTERN,
         reason: Some(pattern::REASON),
     },
     KindDoc {
         kind: "allowed",
         text: allowed::DOC,
+        text_zh: doc_zh::ALLOWED,
         reason: Some(allowed::REASON),
     },
     KindDoc {
         kind: "range",
         text: range::DOC,
+        text_zh: doc_zh::RANGE,
         reason: Some(range::REASON),
     },
     KindDoc {
         kind: "length",
         text: length::DOC,
+        text_zh: doc_zh::LENGTH,
         reason: Some(length::REASON),
     },
     KindDoc {
         kind: "order",
         text: order::DOC,
+        text_zh: doc_zh::ORDER,
         reason: Some(order::REASON),
     },
     KindDoc {
         kind: "expr",
         text: expr::DOC,
+        text_zh: doc_zh::EXPR,
         reason: Some(expr::REASON),
     },
     KindDoc {
         kind: "id_number",
         text: id_number::kind_check::DOC,
+        text_zh: doc_zh::ID_NUMBER,
         reason: Some(id_number::kind_check::REASON),
     },
     KindDoc {
         kind: "admin_code",
         text: admin_code::kind_check::DOC,
+        text_zh: doc_zh::ADMIN_CODE,
         reason: Some(admin_code::kind_check::REASON),
     },
     KindDoc {
         kind: "within_region",
         text: region::kind_check::DOC,
+        text_zh: doc_zh::WITHIN_REGION,
         reason: Some(region::kind_check::REASON),
     },
     KindDoc {
         kind: "unique",
         text: unique::DOC,
+        text_zh: doc_zh::UNIQUE,
         reason: Some(unique::REASON),
     },
     KindDoc {
         kind: "reference",
         text: reference::DOC,
+        text_zh: doc_zh::REFERENCE,
         reason: Some(reference::REASON),
     },
     KindDoc {
         kind: "query",
         text: query::DOC,
+        text_zh: doc_zh::QUERY,
         reason: Some(query::REASON),
     },
     KindDoc {
         kind: "history",
         text: history::DOC,
+        text_zh: doc_zh::HISTORY,
         reason: Some(history::REASON),
     },
     KindDoc {
         kind: "table_checks",
         text: table::DOC,
+        text_zh: doc_zh::TABLE_CHECKS,
         reason: None,
     },
 ];
@@ -416,6 +434,43 @@ mod tests {
                 "## Anomaly reason",
             ] {
                 assert!(doc.text.contains(heading), "{} lacks {heading}", doc.kind);
+            }
+            for heading in ["## 检查内容", "## 空值", "## 参数", "## 示例", "## 问题说明"] {
+                assert!(doc.text_zh.contains(heading), "{} (zh) lacks {heading}", doc.kind);
+            }
+        }
+    }
+
+    /// The Chinese text of a kind shows the English one's example, word for word, and words
+    /// the anomaly reason as the code does.
+    #[test]
+    fn the_chinese_documentation_follows_the_english() {
+        let example = |text: &str| {
+            text.split("```yaml\n")
+                .nth(1)
+                .and_then(|rest| rest.split("```").next())
+                .map(str::to_string)
+        };
+        for doc in DOCS {
+            assert!(
+                doc.text_zh.starts_with(&format!("# {}（", doc.kind)),
+                "{}: the Chinese text is another kind's",
+                doc.kind
+            );
+            assert_eq!(
+                example(doc.text_zh),
+                example(doc.text),
+                "{}: the examples differ",
+                doc.kind
+            );
+            if let Some(reason) = doc.reason {
+                let section = doc.text_zh.split("## 问题说明\n").nth(1).unwrap_or_default();
+                assert_eq!(
+                    section.lines().next(),
+                    Some(reason.zh),
+                    "{}: the Chinese reason differs from the code's",
+                    doc.kind
+                );
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
 use crate::execute::session;
 use crate::rules::source::DataOverride;
-use crate::text::Text;
+use crate::text::{Lang, Text};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -47,7 +47,7 @@ struct JsonDiagnostic<'a> {
 
 pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
     if let Some(kind) = &args.explain {
-        return explain(kind);
+        return explain(kind, args.output.lang);
     }
     let rt = super::runtime(1)?;
     let ctx = session::session(1);
@@ -109,12 +109,15 @@ fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {
     }
 }
 
-fn explain(kind: &str) -> Result<ExitStatus> {
+fn explain(kind: &str, lang: Lang) -> Result<ExitStatus> {
     // clap accepts only the kinds of `DOCS`.
     let doc = crate::checks::DOCS
         .iter()
         .find(|d| d.kind == kind)
         .ok_or_else(|| Error::Internal(format!("no documentation for kind `{kind}`")))?;
-    output::stdout(doc.text);
+    output::stdout(match lang {
+        Lang::Zh => doc.text_zh,
+        Lang::En => doc.text,
+    });
     Ok(ExitStatus::Passed)
 }
