@@ -73,7 +73,11 @@ fn explain_prints_a_kind_and_rejects_unknown_ones() {
     // Chinese by default, English on request.
     let o = run(&["check", "--explain", "pattern"]);
     assert_eq!(code(&o), 0);
-    assert!(stdout(&o).starts_with("# pattern（格式）"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("# pattern（格式）"),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("## 检查内容"));
     let o = run(&["check", "--explain", "pattern", "--lang", "en"]);
     assert_eq!(code(&o), 0);

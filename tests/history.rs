@@ -506,7 +506,9 @@ fn html_report_renders_in_a_browser_and_escapes_data() {
     );
     assert!(!dom.contains("<img"), "no element from data");
     // The browser lays the overview out before the libraries, with its link to each.
-    let overview = dom.find("class=\"overview\"").expect("the overview in the DOM");
+    let overview = dom
+        .find("class=\"overview\"")
+        .expect("the overview in the DOM");
     assert!(overview < dom.find("class=\"library\"").unwrap());
     assert!(dom.contains("<a href=\"#library-xss\">转义测试库</a>"));
     let o = Command::new(browser)

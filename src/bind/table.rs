@@ -564,10 +564,7 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
                 let text = crate::checks::message::as_reason(&m.value);
                 (text.clone(), text)
             }
-            (None, crate::checks::CheckDoc::Expr(sql)) => {
-                crate::checks::expr::reason_of_rule(sql, &r.name)
-            }
-            (None, other) => other.reason(),
+            (None, check) => check.reason(&r.name),
         },
         explain,
         explain_is_reason,

@@ -76,10 +76,29 @@ pub fn parts(template: &str) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
-/// The template as a reason for a whole rule (reports, the terminal): its text, with each
-/// placeholder shown as written.
+/// The template as the reason of a whole rule (reports, the terminal), where there is no row
+/// to fill it from: a placeholder naming a column shows the column as other reasons do
+/// (「street_code」), an expression shows as `…`. A malformed template is shown as written
+/// (`qc check` reports it).
 pub fn as_reason(template: &str) -> String {
-    template.split_whitespace().collect::<Vec<_>>().join(" ")
+    let Ok(parts) = parts(template) else {
+        return template.to_string();
+    };
+    let text: String = parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => t.clone(),
+            Part::Value(sql) => {
+                let name = sql.trim();
+                if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    format!("「{name}」")
+                } else {
+                    "…".to_string()
+                }
+            }
+        })
+        .collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Compile `template` into a text expression over the row, reporting problems at the
@@ -177,5 +196,13 @@ mod tests {
                 .contains("empty placeholder")
         );
         assert!(parts("{a{b}}").unwrap_err().contains("do not nest"));
+    }
+
+    #[test]
+    fn a_rule_level_reason_names_columns_and_elides_expressions() {
+        assert_eq!(
+            as_reason("街道代码 {street_code} 不属于区 {substr(district_code, 1, 6)}"),
+            "街道代码 「street_code」 不属于区 …"
+        );
     }
 }

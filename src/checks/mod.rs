@@ -113,9 +113,10 @@ impl CheckDoc {
         }
     }
 
-    /// Why a row fails, in Chinese and English, naming the columns involved (feedback
-    /// files and reports). Each kind words it by its [`Reason`], documented with it.
-    pub fn reason(&self) -> (String, String) {
+    /// Why a row of the rule named `rule` fails, in Chinese and English, naming the columns
+    /// involved (feedback files and reports). Each kind words it by its [`Reason`],
+    /// documented with it.
+    pub fn reason(&self, rule: &str) -> (String, String) {
         match self {
             CheckDoc::NotNull(c) => c.reason(),
             CheckDoc::Pattern(c) => c.reason(),
@@ -123,7 +124,7 @@ impl CheckDoc {
             CheckDoc::Range(c) => c.reason(),
             CheckDoc::Length(c) => c.reason(),
             CheckDoc::Order(c) => c.reason(),
-            CheckDoc::Expr(sql) => expr::reason(sql),
+            CheckDoc::Expr(_) => expr::reason(rule),
             CheckDoc::IdNumber(c) => c.reason(),
             CheckDoc::AdminCode(c) => c.reason(),
             CheckDoc::WithinRegion(c) => c.reason(),
@@ -435,8 +436,18 @@ mod tests {
             ] {
                 assert!(doc.text.contains(heading), "{} lacks {heading}", doc.kind);
             }
-            for heading in ["## 检查内容", "## 空值", "## 参数", "## 示例", "## 问题说明"] {
-                assert!(doc.text_zh.contains(heading), "{} (zh) lacks {heading}", doc.kind);
+            for heading in [
+                "## 检查内容",
+                "## 空值",
+                "## 参数",
+                "## 示例",
+                "## 问题说明",
+            ] {
+                assert!(
+                    doc.text_zh.contains(heading),
+                    "{} (zh) lacks {heading}",
+                    doc.kind
+                );
             }
         }
     }
@@ -464,7 +475,11 @@ mod tests {
                 doc.kind
             );
             if let Some(reason) = doc.reason {
-                let section = doc.text_zh.split("## 问题说明\n").nth(1).unwrap_or_default();
+                let section = doc
+                    .text_zh
+                    .split("## 问题说明\n")
+                    .nth(1)
+                    .unwrap_or_default();
                 assert_eq!(
                     section.lines().next(),
                     Some(reason.zh),
@@ -522,7 +537,7 @@ mod tests {
             );
             let check = example_check(doc);
             assert_eq!(check.kind(), doc.kind);
-            let (zh, en) = check.reason();
+            let (zh, en) = check.reason("示例规则");
             for (template, text) in [(reason.zh, &zh), (reason.en, &en)] {
                 for name in template
                     .split('{')
