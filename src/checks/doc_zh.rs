@@ -2,7 +2,7 @@
 //! language; `--lang en` shows each kind's English `DOC`). Each text has the English one's
 //! sections, the same example and the same anomaly reason; tests hold them together.
 
-pub const NOT_NULL: &str = r#"# not_null（非空）
+pub const NOT_NULL: &str = r"# not_null（非空）
 
 ## 检查内容
 该列有值：不为 NULL；文本列还不能为空白（空串，或只有空格、制表符、换行、全角空格 U+3000）。
@@ -22,9 +22,9 @@ check:
 
 ## 问题说明
 「{column}」为空
-"#;
+";
 
-pub const PATTERN: &str = r#"# pattern（格式）
+pub const PATTERN: &str = r"# pattern（格式）
 
 ## 检查内容
 **整个**值匹配正则表达式（Rust `regex` 语法；qc 自动加首尾锚定，`\d{6}` 即恰好六位数字）。
@@ -45,9 +45,9 @@ check:
 
 ## 问题说明
 「{column}」格式不符合 {regex}
-"#;
+";
 
-pub const ALLOWED: &str = r#"# allowed（允许值）
+pub const ALLOWED: &str = r"# allowed（允许值）
 
 ## 检查内容
 值属于允许的集合：规则里直接列出（`values`），或规则包旁的代码表（`code_list: NAME` 读取
@@ -71,9 +71,9 @@ check:
 
 ## 问题说明
 「{column}」的值不在允许的代码集内
-"#;
+";
 
-pub const RANGE: &str = r#"# range（取值范围）
+pub const RANGE: &str = r"# range（取值范围）
 
 ## 检查内容
 数值、日期或时间戳在范围之内：`min`、`max` 含边界（可以等于），`above`、`below` 不含边界（必须
@@ -95,9 +95,9 @@ check:
 
 ## 问题说明
 「{column}」超出范围 {interval}
-"#;
+";
 
-pub const LENGTH: &str = r#"# length（长度）
+pub const LENGTH: &str = r"# length（长度）
 
 ## 检查内容
 文本的**字符**数（不是字节数：`上海市` 长度为 3）在 `min` 与 `max` 之间，两端都含。
@@ -118,9 +118,9 @@ check:
 
 ## 问题说明
 「{column}」长度不在 {interval} 之内
-"#;
+";
 
-pub const ORDER: &str = r#"# order（先后顺序）
+pub const ORDER: &str = r"# order（先后顺序）
 
 ## 检查内容
 同一行的两列按所写关系比较：`left op right`，`op` 为 `<`、`<=`（默认）、`=`、`>=`、`>` 之一。
@@ -141,7 +141,7 @@ check:
 
 ## 问题说明
 「{left}」与「{right}」先后顺序不符合 {op}
-"#;
+";
 
 pub const EXPR: &str = r#"# expr（SQL 条件）
 
@@ -169,7 +169,7 @@ check:
 给规则写 `message`。
 "#;
 
-pub const ID_NUMBER: &str = r#"# id_number（公民身份号码）
+pub const ID_NUMBER: &str = r"# id_number（公民身份号码）
 
 ## 检查内容
 按 `aspect` 检查公民身份号码（GB 11643-1999）的一个方面：
@@ -204,9 +204,9 @@ check:
 身份证号「{column}」不符合要求（{aspect}）
 `birth_date`、`sex` 方面的问题行另附号码编码的值与登记值（`id_no: 1985-05-05 ≠ birth_date:
 1985-05-06`），号码本身仍脱敏。
-"#;
+";
 
-pub const ADMIN_CODE: &str = r#"# admin_code（行政区划代码）
+pub const ADMIN_CODE: &str = r"# admin_code（行政区划代码）
 
 ## 检查内容
 值是所写层级的上海行政区划代码：`district`（区，6 位，GB/T 2260）、`street`（街道、镇、乡等，
@@ -235,7 +235,7 @@ check:
 
 ## 问题说明
 「{column}」不是有效的{level}代码
-"#;
+";
 
 pub const WITHIN_REGION: &str = r#"# within_region（坐标落在所填区内）
 
@@ -261,7 +261,7 @@ check:
 坐标（{longitude}, {latitude}）不在「{district}」所填区的范围内
 "#;
 
-pub const UNIQUE: &str = r#"# unique（唯一）
+pub const UNIQUE: &str = r"# unique（唯一）
 
 ## 检查内容
 表中任意两条适用的记录在 `columns` 上的取值都不相同（一列或多列组合）。默认**重复组中每一行
@@ -287,9 +287,9 @@ check: { unique: { columns: [record_id], keep: first, order_by: [issue_date] } }
 
 ## 问题说明
 {columns} 重复
-"#;
+";
 
-pub const REFERENCE: &str = r#"# reference（引用存在）
+pub const REFERENCE: &str = r"# reference（引用存在）
 
 ## 检查内容
 `columns` 的取值出现在 `table`（写作 `库.表`：同一规则包的另一张表，或同一次运行中其他规则包
@@ -319,9 +319,9 @@ check:
 
 ## 问题说明
 {columns} 在 {table} 中不存在
-"#;
+";
 
-pub const QUERY: &str = r#"# query（SQL 查询）
+pub const QUERY: &str = r"# query（SQL 查询）
 
 ## 检查内容
 对本次运行各表（写作 `库.表`，含其他规则包的表）执行只读的 SQL `SELECT`，返回本表异常行的键值：
@@ -351,7 +351,7 @@ check:
 
 ## 问题说明
 命中规则查询（见规则说明）
-"#;
+";
 
 pub const HISTORY: &str = r#"# history（个人履历）
 
@@ -401,7 +401,7 @@ check:
 「{of}」的履历中{finding}
 "#;
 
-pub const TABLE_CHECKS: &str = r#"# table_checks（表级检查）
+pub const TABLE_CHECKS: &str = r"# table_checks（表级检查）
 
 ## 检查内容
 整张表的性质，写在表的 `table_checks:` 下（不在 `rules:` 下）：
@@ -431,4 +431,4 @@ table_checks:
 
 ## 问题说明
 无：表级检查报告观测值、期望和结论，不产生异常行。
-"#;
+";

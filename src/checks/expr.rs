@@ -113,10 +113,6 @@ fn bind_sql(
 mod tests {
     use super::*;
 
-    fn sql(text: &str) -> Spanned<String> {
-        serde_saphyr::from_str(&format!("{text:?}")).expect("a YAML string")
-    }
-
     #[test]
     fn a_condition_is_named_by_its_rule() {
         let (zh, en) = reason("离婚登记在申请受理后 60 日内");
