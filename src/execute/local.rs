@@ -42,18 +42,21 @@ fn pass_rows(
             threads,
             state.config().batch_size(),
         )?,
-        // One CSV file is one partition.
-        SourceFormat::Csv(_) => (
-            scan::provider(&state, &table.source_view(), &plan.needed, &progress.bytes)?,
-            table.source.files.len(),
+        // A CSV file, or a range of a big one, per partition.
+        SourceFormat::Csv(opts) => scan::csv::provider(
+            &table.source_view(),
+            opts,
+            &plan.needed,
+            &progress.bytes,
+            &state,
         ),
     };
     let mut df = ctx
         .read_table(provider)
         .map_err(|e| Error::engine(what(), e))?;
     if partitions < threads {
-        // Fewer partitions than cores (one CSV file, one big row group): spread the rows
-        // so all cores evaluate rules.
+        // Fewer partitions than cores (a small CSV file, one big row group): spread the
+        // rows so all cores evaluate rules.
         df = df
             .repartition(Partitioning::RoundRobinBatch(threads))
             .map_err(|e| Error::engine(what(), e))?;

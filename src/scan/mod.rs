@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod split;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,7 +116,7 @@ pub fn provider(
 ) -> Result<Arc<dyn TableProvider>> {
     match &table.source.format {
         SourceFormat::Parquet => parquet::provider(table),
-        SourceFormat::Csv(opts) => Ok(csv::provider(table, opts, columns, progress, state)),
+        SourceFormat::Csv(opts) => Ok(csv::provider(table, opts, columns, progress, state).0),
     }
 }
 
