@@ -49,6 +49,8 @@ pub struct Request {
     pub stall_timeout: Option<std::time::Duration>,
     /// Measure what each rule costs.
     pub rule_costs: bool,
+    /// Which table verdict fails the run.
+    pub fail_on: crate::results::summary::FailOn,
 }
 
 /// What a caller sees while a run goes on.
@@ -207,7 +209,7 @@ async fn audit(
         }
     };
 
-    let summary = run_summary(clock, request.threads, &packs, tables);
+    let summary = run_summary(clock, request, &packs, tables);
     let status = exit_status(summary.status);
     let document =
         serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
@@ -243,13 +245,14 @@ fn check_cluster_calendar(ctx: &datafusion::prelude::SessionContext) -> Result<(
 /// The summary of a run whose tables are all audited.
 fn run_summary(
     clock: &Clock,
-    threads: usize,
+    request: &Request,
     packs: &[BoundPack],
     tables: Vec<TableSummary>,
 ) -> RunSummary {
+    let verdict = Verdict::worst(tables.iter().map(|t| t.verdict));
     let status = if tables.iter().any(|t| !t.left_out_files.is_empty()) {
         RunStatus::Partial
-    } else if tables.iter().any(|t| t.verdict == Verdict::Fail) {
+    } else if request.fail_on.fails(verdict) {
         RunStatus::ThresholdFailed
     } else {
         RunStatus::Passed
@@ -260,9 +263,11 @@ fn run_summary(
         qc_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: clock.started_at.clone(),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        threads,
+        threads: request.threads,
         status,
         exit_code: exit_status(status).code(),
+        verdict,
+        fail_on: request.fail_on,
         packs: packs
             .iter()
             .map(|p| PackSummary {

@@ -234,6 +234,15 @@ impl Text {
         }
     }
 
+    pub fn failed_on_warnings(&self) -> String {
+        match self.lang {
+            Lang::Zh => "按 --fail-on warn，有警告的表也判为不通过（退出码 1）".to_string(),
+            Lang::En => {
+                "--fail-on warn: a table with warnings fails the run (exit code 1)".to_string()
+            }
+        }
+    }
+
     pub fn run_partial(&self, files: usize) -> String {
         match self.lang {
             Lang::Zh => format!("本次稽核不完整：{files} 个损坏文件未稽核，结果仅覆盖其余文件"),

@@ -115,6 +115,61 @@ fn exit_codes() {
     assert!(stderr(&o).contains("corrupt.parquet"), "{}", stderr(&o));
 }
 
+/// A run whose tables only warn passes (exit 0), unless `--fail-on warn`: then it fails
+/// (exit 1, status `threshold_failed`) and says why; `summary.json` carries the worst
+/// verdict and the policy for schedulers either way.
+#[test]
+fn fail_on_warn_fails_a_run_that_only_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("warn.yaml");
+    std::fs::write(dir.path().join("w.csv"), "id,name\n1,张三\n2,\n").unwrap();
+    std::fs::write(
+        &pack,
+        "library: { id: w, name: 警告测试库 }\n\
+         tables:\n  - name: kinds\n    source: { path: w.csv }\n    key: [id]\n    columns:\n\
+         \x20     - { name: id, type: int }\n\
+         \x20     - { name: name, type: string }\n    rules:\n\
+         \x20     - { id: W-1, name: 姓名不为空, dimension: 完整性, severity: warn, check: { not_null: { column: name } } }\n",
+    )
+    .unwrap();
+    let pack = pack.to_string_lossy().into_owned();
+    for (policy, exit, status) in [
+        (None, 0, "passed"),
+        (Some("error"), 0, "passed"),
+        (Some("warn"), 1, "threshold_failed"),
+    ] {
+        let out = dir.path().join(policy.unwrap_or("default"));
+        let mut args = vec![
+            "run".to_string(),
+            "--rules".into(),
+            pack.clone(),
+            "--out".into(),
+            out.to_string_lossy().into_owned(),
+            "--store".into(),
+            dir.path().join("qc.db").to_string_lossy().into_owned(),
+        ];
+        if let Some(p) = policy {
+            args.extend(["--fail-on".to_string(), p.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&args);
+        assert_eq!(code(&o), exit, "{policy:?}: {}", stderr(&o));
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["verdict"], "warn");
+        assert_eq!(summary["status"], status);
+        assert_eq!(summary["exit_code"], exit);
+        assert_eq!(summary["fail_on"], policy.unwrap_or("error"));
+        assert_eq!(
+            stdout(&o).contains("按 --fail-on warn，有警告的表也判为不通过"),
+            policy == Some("warn"),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
 #[test]
 fn a_failed_run_leaves_no_summary() {
     let dir = tempfile::tempdir().unwrap();

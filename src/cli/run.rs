@@ -13,6 +13,7 @@ use crate::bind::BoundTable;
 use crate::diagnostic::Diagnostic;
 use crate::error::{ExitStatus, Result};
 use crate::execute::{TableProgress, Workload};
+use crate::results::summary::FailOn;
 use crate::rules::source::DataOverride;
 use crate::run::{Outcome, Request};
 
@@ -61,6 +62,10 @@ pub struct RunArgs {
     /// naming it [default: 600].
     #[arg(long, value_name = "SECONDS")]
     pub stall_timeout: Option<u64>,
+    /// The table verdict that fails the run (exit code 1, status `threshold_failed`):
+    /// `error` (a table failed) or `warn` (a table warned or failed).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -92,6 +97,7 @@ pub fn run(args: &RunArgs) -> Result<ExitStatus> {
         cluster: args.cluster.clone(),
         stall_timeout: args.stall_timeout.map(std::time::Duration::from_secs),
         rule_costs: args.rule_costs,
+        fail_on: args.fail_on,
     };
     let json = args.output.format == Format::Json;
     let mut shown = Shown {

@@ -225,6 +225,11 @@ pub fn render(
         "{}",
         text.run_footer(summary.tables.len(), failed, out_dir, seconds)
     );
+    // Under `--fail-on warn` a run whose tables only warned fails too: say why.
+    if summary.fail_on == crate::results::summary::FailOn::Warn && summary.verdict == Verdict::Warn
+    {
+        let _ = writeln!(out, "{}", text.failed_on_warnings());
+    }
     let left_out: usize = summary.tables.iter().map(|t| t.left_out_files.len()).sum();
     if left_out > 0 {
         let _ = writeln!(out, "{}", text.run_partial(left_out));

@@ -20,7 +20,32 @@ pub enum Verdict {
     Skipped,
 }
 
+/// Which table verdict fails a run (`qc run --fail-on`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum FailOn {
+    /// A table whose verdict is `fail` (an `error` rule beyond its threshold).
+    #[default]
+    Error,
+    /// A table whose verdict is `warn` or `fail`.
+    Warn,
+}
+
+impl FailOn {
+    /// Whether a run whose worst table verdict is `worst` fails.
+    pub fn fails(self, worst: Verdict) -> bool {
+        match self {
+            FailOn::Error => worst == Verdict::Fail,
+            FailOn::Warn => matches!(worst, Verdict::Fail | Verdict::Warn),
+        }
+    }
+}
+
 impl Verdict {
+    fn pass() -> Verdict {
+        Verdict::Pass
+    }
+
     /// The verdict of a whole made of parts: fail if one fails, else warn if one warns,
     /// else pass.
     pub fn worst(parts: impl IntoIterator<Item = Verdict>) -> Verdict {
@@ -40,7 +65,8 @@ impl Verdict {
 pub enum RunStatus {
     /// Every table met its thresholds (exit code 0).
     Passed,
-    /// Some table failed a rule or table check (exit code 1).
+    /// Some table failed a rule or table check — or, under `--fail-on warn`, warned
+    /// (exit code 1).
     ThresholdFailed,
     /// Damaged files were left out under `--keep-going` (exit code 3).
     Partial,
@@ -59,6 +85,14 @@ pub struct RunSummary {
     /// `--keep-going`; exit code 3). A summary exists only for a run that finished.
     pub status: RunStatus,
     pub exit_code: u8,
+    /// The worst table verdict: `fail`, else `warn`, else `pass` (what a scheduler blocks on
+    /// with `exit_code`).
+    #[serde(default = "Verdict::pass")]
+    pub verdict: Verdict,
+    /// The verdict that fails the run: `error` (a table failed) or `warn` (a table warned or
+    /// failed), from `qc run --fail-on`.
+    #[serde(default)]
+    pub fail_on: FailOn,
     pub packs: Vec<PackSummary>,
     pub tables: Vec<TableSummary>,
 }
