@@ -234,6 +234,55 @@ impl Text {
         }
     }
 
+    /// An exemption of a table: what it covers, why, until when; or that it has expired.
+    pub fn exemption(&self, e: &crate::bind::exemptions::Exemption) -> String {
+        let zh = self.lang == Lang::Zh;
+        let mut what = Vec::new();
+        if let Some(p) = &e.provider {
+            what.push(if zh {
+                format!("提供单位 {p}")
+            } else {
+                format!("provider {p}")
+            });
+        }
+        if e.keys > 0 {
+            what.push(if zh {
+                format!("{} 条记录", e.keys)
+            } else {
+                format!("{} record(s)", e.keys)
+            });
+        }
+        if let Some(w) = &e.condition {
+            what.push(if zh {
+                format!("满足 {w} 的记录")
+            } else {
+                format!("rows where {w}")
+            });
+        }
+        let rules = if e.rules.is_empty() {
+            if zh {
+                "全部规则".to_string()
+            } else {
+                "every rule".to_string()
+            }
+        } else {
+            e.rules.join(", ")
+        };
+        let what = what.join(if zh { "、" } else { ", " });
+        match (zh, e.expired) {
+            (true, false) => format!("豁免至 {}：{what}，{rules}（{}）", e.until, e.reason),
+            (true, true) => format!(
+                "豁免已于 {} 到期，不再生效：{what}，{rules}（{}）",
+                e.until, e.reason
+            ),
+            (false, false) => format!("exempt until {}: {what}, {rules} ({})", e.until, e.reason),
+            (false, true) => format!(
+                "exemption expired on {}, no longer applied: {what}, {rules} ({})",
+                e.until, e.reason
+            ),
+        }
+    }
+
     pub fn failed_on_warnings(&self) -> String {
         match self.lang {
             Lang::Zh => "按 --fail-on warn，有警告的表也判为不通过（退出码 1）".to_string(),

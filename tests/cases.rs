@@ -911,3 +911,62 @@ fn a_big_csv_file_reads_the_same_cut_for_every_core() {
         "the exports are equal"
     );
 }
+
+/// Exemptions make the rows they name not applicable to the rules they name, until their
+/// date; an expired one exempts nothing and the run says so.
+#[test]
+fn exemptions_cover_their_rows_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit(
+        "testdata/cases/exemptions.yaml",
+        dir.path(),
+        &["--as-of", "2026-11-30"],
+    );
+    let t = table(&s, "people");
+    assert_eq!(failed(t, "X-VALID"), (4, 8));
+    assert_eq!(failed(t, "X-ADDR"), (1, 12));
+    assert_eq!(failed(t, "X-SEX"), (1, 12));
+    assert_eq!(t.anomalous_rows, 6);
+    let expired: Vec<(&str, bool)> = t
+        .exemptions
+        .iter()
+        .map(|e| (e.reason.as_str(), e.expired))
+        .collect();
+    assert_eq!(
+        expired,
+        [
+            ("户籍迁移核查中", false),
+            ("外省市历史号码，已人工核实", false),
+            ("性别代码整改前的旧数据", true)
+        ]
+    );
+    // Before its date, the third one applies: row 8 is exempt from X-SEX.
+    let early = dir.path().join("early");
+    let (_, s) = audit(
+        "testdata/cases/exemptions.yaml",
+        &early,
+        &["--as-of", "2019-06-30"],
+    );
+    assert_eq!(failed(table(&s, "people"), "X-SEX"), (0, 9));
+    // The terminal lists them, the expired one as expired.
+    let o = crate::util::run(&[
+        "run",
+        "--rules",
+        "testdata/cases/exemptions.yaml",
+        "--out",
+        &dir.path().join("text").to_string_lossy(),
+        "--store",
+        &dir.path().join("text.db").to_string_lossy(),
+        "--as-of",
+        "2026-11-30",
+    ]);
+    let text = crate::util::stdout(&o);
+    assert!(
+        text.contains("豁免至 2099-12-31：提供单位 徐汇区，X-VALID（户籍迁移核查中）"),
+        "{text}"
+    );
+    assert!(
+        text.contains("豁免已于 2020-01-01 到期，不再生效"),
+        "{text}"
+    );
+}

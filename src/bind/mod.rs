@@ -8,6 +8,7 @@
 //!
 //! All problems are collected as [`Diagnostic`]s; none stops the others from being found.
 
+pub mod exemptions;
 pub mod load;
 pub mod parse;
 pub mod sets;
@@ -73,6 +74,8 @@ pub struct BoundTable {
     /// Rules that run without a part that reads a table not in the run (a `history`'s
     /// `ends`).
     pub partial: Vec<SkippedRule>,
+    /// The table's exemptions, folded into its rules' `when`.
+    pub exemptions: Vec<exemptions::Exemption>,
 }
 
 /// A rule left out of the run, or run without a part, because a table it reads is not in it.

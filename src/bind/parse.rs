@@ -61,6 +61,9 @@ pub struct TableDoc {
     /// Checks of the table as a whole (row count, freshness, completeness rate).
     #[serde(default)]
     pub table_checks: Vec<TableCheckDoc>,
+    /// Records the center has agreed rules do not apply to, until a date.
+    #[serde(default)]
+    pub exemptions: Vec<super::exemptions::ExemptionDoc>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -103,6 +103,13 @@ pub(super) async fn bind_table(
         read: Vec::new(),
     };
     rules.extend(t.rules.iter().filter_map(|r| bind_rule(&mut cx, r)));
+    let exemptions = super::exemptions::apply(
+        &t.exemptions,
+        &key,
+        provider.as_deref(),
+        &mut rules,
+        &mut cx,
+    );
     let table_checks: Vec<BoundTableCheck> = t
         .table_checks
         .iter()
@@ -122,6 +129,7 @@ pub(super) async fn bind_table(
         table_checks,
         skipped: Vec::new(),
         partial: Vec::new(),
+        exemptions,
     })
 }
 

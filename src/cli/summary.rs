@@ -184,6 +184,9 @@ pub fn render_table(t: &TableSummary, lang: Lang, columns: usize) -> String {
     for r in &t.partial_rules {
         let _ = writeln!(out, "  {}", text.rule_partial(r));
     }
+    for e in &t.exemptions {
+        let _ = writeln!(out, "  {}", text.exemption(e));
+    }
     for r in &t.skipped_rules {
         let _ = writeln!(out, "  {}", text.rule_skipped(r));
     }

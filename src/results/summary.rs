@@ -126,6 +126,9 @@ pub struct TableSummary {
     /// their findings include what that part would have excused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partial_rules: Vec<SkippedRuleSummary>,
+    /// The table's exemptions, each marked expired when the run date is after its `until`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemptions: Vec<crate::bind::exemptions::Exemption>,
     /// Damaged files left out under `--keep-going` (the run is then `partial`).
     #[serde(default)]
     pub left_out_files: Vec<crate::rules::source::LeftOutFile>,
@@ -353,6 +356,15 @@ pub fn table_summary(
         left_out_files: table.source.left_out.clone(),
         skipped_rules: table.skipped.iter().map(SkippedRuleSummary::of).collect(),
         partial_rules: table.partial.iter().map(SkippedRuleSummary::of).collect(),
+        exemptions: table
+            .exemptions
+            .iter()
+            .map(|e| crate::bind::exemptions::Exemption {
+                expired: chrono::NaiveDate::parse_from_str(&e.until, "%Y-%m-%d")
+                    .is_ok_and(|u| i64::from(crate::values::days(u)) < outcome.facts.as_of),
+                ..e.clone()
+            })
+            .collect(),
         anomalies_file,
         elapsed_ms,
         rules,

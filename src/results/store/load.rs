@@ -197,6 +197,7 @@ impl Store {
                     table_checks: Vec::new(),
                     skipped_rules: Vec::new(),
                     partial_rules: Vec::new(),
+                    exemptions: Vec::new(),
                     left_out_files: Vec::new(),
                     anomalies_file: r.get(8)?,
                     elapsed_ms: count(r, 9)?,

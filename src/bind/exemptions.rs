@@ -1,0 +1,210 @@
+//! A table's `exemptions:`: records the center has agreed a rule does not apply to, without
+//! editing the rule — by provider, by record key, or by a SQL condition — each with its
+//! reason and an expiry date. An exemption folds into the `when` of every rule it names (all
+//! of the table's rules when it names none): the rows it covers are not applicable while the
+//! run date (`--as-of`, `current_date()` in rule SQL) is on or before its `until`. An expired
+//! exemption applies to nothing and the run says so.
+
+use std::ops::Not as _;
+
+use datafusion::logical_expr::{Expr, ident, lit};
+use serde::{Deserialize, Serialize};
+
+use crate::checks::cx::BindCx;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::rules::Spanned;
+
+use super::BoundRule;
+
+/// An exemption as written in the pack.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptionDoc {
+    /// The rules it exempts from; all of the table's when absent.
+    #[serde(default)]
+    pub rules: Option<Vec<Spanned<String>>>,
+    /// Rows of this provider (the table's `provider` column).
+    #[serde(default)]
+    pub provider: Option<Spanned<String>>,
+    /// Rows with these values of the table's (one-column) key.
+    #[serde(default)]
+    pub key: Option<Spanned<Vec<String>>>,
+    /// Rows where this SQL condition holds.
+    #[serde(default, rename = "where")]
+    pub condition: Option<Spanned<String>>,
+    pub reason: String,
+    /// The last day it applies, `YYYY-MM-DD`.
+    pub until: Spanned<String>,
+}
+
+/// An exemption as the run summary lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exemption {
+    /// The rules it exempts from; empty: every rule of the table.
+    pub rules: Vec<String>,
+    pub provider: Option<String>,
+    /// How many record keys it names.
+    pub keys: usize,
+    #[serde(rename = "where")]
+    pub condition: Option<String>,
+    pub reason: String,
+    pub until: String,
+    /// Whether the run date is after `until` (set in the run summary).
+    #[serde(default)]
+    pub expired: bool,
+}
+
+/// Bind `docs` and fold each into the `when` of the rules it covers; return what the summary
+/// lists. Problems are reported at their line.
+pub fn apply(
+    docs: &[ExemptionDoc],
+    key: &[String],
+    provider: Option<&str>,
+    rules: &mut [BoundRule],
+    cx: &mut BindCx<'_>,
+) -> Vec<Exemption> {
+    let mut listed = Vec::new();
+    for doc in docs {
+        let Some((condition, exemption)) = bind_one(doc, key, provider, rules, cx) else {
+            continue;
+        };
+        for rule in rules.iter_mut().filter(|r| !r.builtin) {
+            if !exemption.rules.is_empty() && !exemption.rules.contains(&rule.id) {
+                continue;
+            }
+            // NULL (a column the condition reads is NULL) exempts nothing.
+            let exempt = condition.clone().is_true();
+            rule.when = Some(match rule.when.take() {
+                Some(w) => exempt.not().and(w),
+                None => exempt.not(),
+            });
+        }
+        listed.push(exemption);
+    }
+    listed
+}
+
+fn bind_one(
+    doc: &ExemptionDoc,
+    key: &[String],
+    provider: Option<&str>,
+    rules: &[BoundRule],
+    cx: &mut BindCx<'_>,
+) -> Option<(Expr, Exemption)> {
+    let mut ok = true;
+    let Ok(until) = chrono::NaiveDate::parse_from_str(doc.until.value.trim(), "%Y-%m-%d") else {
+        cx.error(
+            Code::InvalidOption,
+            &doc.until,
+            format!(
+                "`until` `{}` is not a date written YYYY-MM-DD",
+                doc.until.value
+            ),
+        );
+        return None;
+    };
+    let known: Vec<&str> = rules
+        .iter()
+        .filter(|r| !r.builtin)
+        .map(|r| r.id.as_str())
+        .collect();
+    for id in doc.rules.iter().flatten() {
+        if !known.contains(&id.value.as_str()) {
+            let mut d = Diagnostic::error(
+                Code::InvalidOption,
+                format!(
+                    "the exemption names rule `{}`, which the table does not have",
+                    id.value
+                ),
+            )
+            .at(cx.span(id));
+            if let Some(best) = did_you_mean(&id.value, known.iter().copied()) {
+                d = d.help(format!("did you mean `{best}`?"));
+            }
+            cx.report(d);
+            ok = false;
+        }
+    }
+    let mut parts: Vec<Expr> = Vec::new();
+    if let Some(p) = &doc.provider {
+        if let Some(column) = provider {
+            parts.push(ident(column).eq(lit(p.value.clone())));
+        } else {
+            cx.error(
+                Code::InvalidOption,
+                p,
+                "an exemption by provider needs the table's `provider` column",
+            );
+            ok = false;
+        }
+    }
+    if let Some(k) = &doc.key {
+        match key {
+            [column] if !k.value.is_empty() => {
+                let list = k.value.iter().map(|v| lit(v.clone())).collect();
+                let c = cx.columns.iter().find(|c| &c.name == column)?;
+                // Keys are compared as text, whatever the key column's type.
+                let text = datafusion::logical_expr::cast(
+                    ident(&c.name),
+                    arrow::datatypes::DataType::Utf8,
+                );
+                parts.push(text.in_list(list, false));
+            }
+            [_] => {
+                cx.error(Code::InvalidOption, k, "`key` lists no value");
+                ok = false;
+            }
+            _ => {
+                cx.error(
+                    Code::InvalidOption,
+                    k,
+                    format!(
+                        "an exemption by `key` needs a one-column key; this table's is {}: \
+                         write `where:` instead",
+                        key.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    if let Some(w) = &doc.condition {
+        match crate::checks::expr::bind_boolean(w, "where", cx) {
+            Some(e) => parts.push(e),
+            None => ok = false,
+        }
+    }
+    if parts.is_empty() && ok {
+        cx.error(
+            Code::InvalidOption,
+            &doc.until,
+            "an exemption names its rows: give `provider`, `key` or `where`",
+        );
+        return None;
+    }
+    if !ok {
+        return None;
+    }
+    let current = cx.call("current_date", Vec::new())?;
+    let in_force = current.lt_eq(lit(datafusion::common::ScalarValue::Date32(Some(
+        crate::values::days(until),
+    ))));
+    let condition = parts.into_iter().fold(in_force, Expr::and);
+    Some((
+        condition,
+        Exemption {
+            rules: doc
+                .rules
+                .iter()
+                .flatten()
+                .map(|r| r.value.clone())
+                .collect(),
+            provider: doc.provider.as_ref().map(|p| p.value.clone()),
+            keys: doc.key.as_ref().map_or(0, |k| k.value.len()),
+            condition: doc.condition.as_ref().map(|w| w.value.clone()),
+            reason: doc.reason.clone(),
+            until: until.format("%Y-%m-%d").to_string(),
+            expired: false,
+        },
+    ))
+}
