@@ -73,11 +73,20 @@ impl Text {
         let count = t
             .max_count
             .map(|c| format!("≤{}{}", thousands(c), self.pick(" 行", "")));
-        match (count, rate) {
+        let limit = match (count, rate) {
             (Some(c), Some(r)) => format!("{c}, {r}"),
             (Some(c), None) => c,
             (None, Some(r)) => r,
             (None, None) => "0".to_string(),
+        };
+        if t.per_provider() {
+            let n = t.providers.len();
+            match self.lang {
+                Lang::Zh => format!("{limit}（各提供单位，{n} 家另定）"),
+                Lang::En => format!("{limit} (per provider, {n} set apart)"),
+            }
+        } else {
+            limit
         }
     }
 

@@ -970,3 +970,31 @@ fn exemptions_cover_their_rows_until_they_expire() {
         "{text}"
     );
 }
+
+/// A threshold per provider judges each provider's rows by its own limit (others by the
+/// rule's); the rule fails when one provider is beyond its limit.
+#[test]
+fn thresholds_per_provider_judge_each_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/thresholds.yaml", dir.path(), &[]);
+    let t = table(&s, "people");
+    let verdict = |id: &str| t.rules.iter().find(|r| r.id == id).unwrap().verdict;
+    assert_eq!(failed(t, "T-A").0, 7);
+    assert_eq!(verdict("T-A"), Verdict::Pass);
+    assert_eq!(verdict("T-B"), Verdict::Fail);
+    assert_eq!(t.verdict, Verdict::Fail);
+    let a = t.rules.iter().find(|r| r.id == "T-A").unwrap();
+    assert_eq!(a.threshold.providers.len(), 2);
+    // The terminal says the threshold is per provider.
+    let o = crate::util::run(&[
+        "run",
+        "--rules",
+        "testdata/cases/thresholds.yaml",
+        "--out",
+        &dir.path().join("text").to_string_lossy(),
+        "--store",
+        &dir.path().join("text.db").to_string_lossy(),
+    ]);
+    let text = crate::util::stdout(&o);
+    assert!(text.contains("≤2 行（各提供单位，2 家另定）"), "{text}");
+}

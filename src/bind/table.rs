@@ -103,6 +103,19 @@ pub(super) async fn bind_table(
         read: Vec::new(),
     };
     rules.extend(t.rules.iter().filter_map(|r| bind_rule(&mut cx, r)));
+    if provider.is_none() {
+        for r in t.rules.iter().filter(|r| {
+            r.threshold
+                .as_ref()
+                .is_some_and(crate::rules::Threshold::per_provider)
+        }) {
+            cx.error(
+                Code::InvalidThreshold,
+                &r.id,
+                "a threshold per provider needs the table's `provider` column",
+            );
+        }
+    }
     let exemptions = super::exemptions::apply(
         &t.exemptions,
         &key,
@@ -484,14 +497,15 @@ fn provider_column(
 /// is only marked here; it binds once every table of the run is known ([`super::sets`]).
 fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
     let head = bind_head(cx, &r.dimension, r.severity.as_ref());
-    if let Some(th) = &r.threshold
-        && th.max_rate.is_some_and(|x| !(0.0..=1.0).contains(&x))
-    {
-        cx.error(
-            Code::InvalidThreshold,
-            &r.id,
-            "threshold max_rate must be between 0 and 1",
-        );
+    if let Some(th) = &r.threshold {
+        let rates = std::iter::once(th.max_rate).chain(th.providers.values().map(|l| l.max_rate));
+        if rates.flatten().any(|x| !(0.0..=1.0).contains(&x)) {
+            cx.error(
+                Code::InvalidThreshold,
+                &r.id,
+                "threshold max_rate must be between 0 and 1",
+            );
+        }
     }
     let when = r
         .when
@@ -565,7 +579,7 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         when,
         check,
         columns: read,
-        threshold: r.threshold.unwrap_or_default(),
+        threshold: r.threshold.clone().unwrap_or_default(),
         builtin: false,
         reason: match (&r.message, &r.check.value) {
             (Some(m), _) => {

@@ -234,8 +234,23 @@ pub fn rate(part: u64, whole: u64) -> f64 {
     }
 }
 
-pub fn rule_verdict(rule: &BoundRule, failed: u64, applicable: u64) -> Verdict {
-    severity_verdict(rule.threshold.is_met(failed, applicable), rule.severity)
+/// A rule's verdict from its counts: the table's, or, for a threshold per provider, each
+/// provider's against its own limit (the rule fails when one provider does).
+pub fn rule_verdict(
+    rule: &BoundRule,
+    counts: &crate::execute::counts::RuleCounts,
+    providers: &[(Option<&str>, crate::execute::counts::RuleCounts)],
+) -> Verdict {
+    let met = if rule.threshold.per_provider() {
+        providers.iter().all(|(p, c)| {
+            rule.threshold
+                .for_provider(*p)
+                .is_met(c.failed, c.applicable)
+        })
+    } else {
+        rule.threshold.is_met(counts.failed, counts.applicable)
+    };
+    severity_verdict(met, rule.severity)
 }
 
 fn severity_verdict(passed: bool, severity: Severity) -> Verdict {
@@ -277,8 +292,16 @@ pub fn table_summary(
             applicable_rows: c.applicable,
             failed_rows: c.failed,
             failed_rate: rate(c.failed, c.applicable),
-            threshold: r.threshold,
-            verdict: rule_verdict(r, c.failed, c.applicable),
+            threshold: r.threshold.clone(),
+            verdict: rule_verdict(
+                r,
+                c,
+                &counts
+                    .providers
+                    .iter()
+                    .map(|(p, pc)| (p.as_deref(), pc.rules.get(i).copied().unwrap_or_default()))
+                    .collect::<Vec<_>>(),
+            ),
             anomalous_keys: match (&r.check, keys) {
                 (RuleCheck::Set(Some(check)), Some(n)) => Some(AnomalousKeys {
                     unit: check.unit,

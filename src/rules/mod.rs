@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 
 pub use serde_saphyr::Spanned;
 
-/// How many failed rows a rule tolerates before its verdict turns (default: none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+/// How many failed rows a rule tolerates before its verdict turns (default: none); with
+/// `providers`, the rule is judged provider by provider, each named provider by its own
+/// limit and every other one by this one.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
     /// At most this many failed rows.
@@ -29,11 +31,24 @@ pub struct Threshold {
     /// At most this share (0–1) of the applicable rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rate: Option<f64>,
+    /// A provider's own limit (provider value → limit).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub providers: std::collections::BTreeMap<String, Limit>,
 }
 
-impl Threshold {
-    /// Whether `failed` of `applicable` rows stays within the threshold. No threshold set
-    /// means no failed row is tolerated.
+/// A limit on failed rows: a count, a share of the applicable rows, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate: Option<f64>,
+}
+
+impl Limit {
+    /// Whether `failed` of `applicable` rows stays within the limit. No limit set means no
+    /// failed row is tolerated.
     pub fn is_met(&self, failed: u64, applicable: u64) -> bool {
         let count_ok = self.max_count.is_none_or(|m| failed <= m);
         #[allow(clippy::cast_precision_loss)] // rates are compared, not counted
@@ -44,6 +59,34 @@ impl Threshold {
             return failed == 0;
         }
         count_ok && rate_ok
+    }
+}
+
+impl Threshold {
+    /// The limit for the table as a whole, and for providers not named.
+    pub fn limit(&self) -> Limit {
+        Limit {
+            max_count: self.max_count,
+            max_rate: self.max_rate,
+        }
+    }
+
+    /// Whether `failed` of `applicable` rows, the whole table's, stays within the limit.
+    pub fn is_met(&self, failed: u64, applicable: u64) -> bool {
+        self.limit().is_met(failed, applicable)
+    }
+
+    /// Whether the rule is judged provider by provider.
+    pub fn per_provider(&self) -> bool {
+        !self.providers.is_empty()
+    }
+
+    /// The limit of `provider`'s rows (`None`: rows without a provider).
+    pub fn for_provider(&self, provider: Option<&str>) -> Limit {
+        provider
+            .and_then(|p| self.providers.get(p))
+            .copied()
+            .unwrap_or_else(|| self.limit())
     }
 }
 
