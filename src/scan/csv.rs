@@ -36,6 +36,7 @@ use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
 use datafusion::physical_plan::streaming::PartitionStream;
 
+use super::split::{line_breaks, memchr_count};
 use super::{META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
 use crate::error::Error;
 use crate::rules::BoundColumn;
@@ -708,22 +709,6 @@ struct Found {
     nends: usize,
     line: u64,
     error: Option<(ParseError, String)>,
-}
-
-/// Line breaks in `s` (LF, CR or CRLF, mixed freely); `after_cr`: the text before `s` ended
-/// with CR, so a LF opening `s` completes that break.
-pub(super) fn line_breaks(after_cr: bool, s: &[u8]) -> u64 {
-    let lf = memchr_count(b'\n', s);
-    let joined = u64::from(after_cr && s.first() == Some(&b'\n'));
-    if memchr::memchr(b'\r', s).is_none() {
-        return lf - joined;
-    }
-    let crlf = memchr::memmem::find_iter(s, b"\r\n").count() as u64;
-    lf + memchr_count(b'\r', s) - crlf - joined
-}
-
-fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
-    memchr::memchr_iter(needle, hay).count() as u64
 }
 
 fn trim_line_end(mut s: &[u8]) -> &[u8] {

@@ -215,7 +215,7 @@ impl Splitter {
                             let offset = at + skip;
                             let cut = Cut {
                                 offset: base + offset as u64,
-                                line: lines + super::csv::line_breaks(after_cr, &bytes[..offset]),
+                                line: lines + line_breaks(after_cr, &bytes[..offset]),
                             };
                             // One record may reach past several targets.
                             while next < self.parts && cut.offset >= target(next) {
@@ -247,10 +247,27 @@ impl Splitter {
                     ReadRecordResult::End => return Ok(()),
                 }
             }
-            lines += super::csv::line_breaks(after_cr, bytes);
+            lines += line_breaks(after_cr, bytes);
             after_cr = bytes.last() == Some(&b'\r');
             base += n as u64;
         }
         Ok(())
     }
+}
+
+/// Line breaks in `s` (LF, CR or CRLF, mixed freely); `after_cr`: the text before `s` ended
+/// with CR, so a LF opening `s` completes that break.
+pub(super) fn line_breaks(after_cr: bool, s: &[u8]) -> u64 {
+    let lf = memchr_count(b'\n', s);
+    let joined = u64::from(after_cr && s.first() == Some(&b'\n'));
+    if memchr::memchr(b'\r', s).is_none() {
+        return lf - joined;
+    }
+    let crlf = memchr::memmem::find_iter(s, b"\r\n").count() as u64;
+    lf + memchr_count(b'\r', s) - crlf - joined
+}
+
+/// How often `needle` occurs in `hay`.
+pub(super) fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
+    memchr::memchr_iter(needle, hay).count() as u64
 }
