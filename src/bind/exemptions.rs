@@ -142,12 +142,9 @@ fn bind_one(
         match key {
             [column] if !k.value.is_empty() => {
                 let list = k.value.iter().map(|v| lit(v.clone())).collect();
-                let c = cx.columns.iter().find(|c| &c.name == column)?;
                 // Keys are compared as text, whatever the key column's type.
-                let text = datafusion::logical_expr::cast(
-                    ident(&c.name),
-                    arrow::datatypes::DataType::Utf8,
-                );
+                let text =
+                    datafusion::logical_expr::cast(ident(column), arrow::datatypes::DataType::Utf8);
                 parts.push(text.in_list(list, false));
             }
             [_] => {

@@ -94,19 +94,30 @@ fn bind_sql(
                 }
                 _ => base,
             };
-            let d = if let Some(name) = &p.column {
-                unknown_column(name, cx.columns, span)
-            } else {
-                let mut d = Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
-                if let Some(h) = p.help {
-                    d = d.help(h);
-                }
-                d
-            };
-            cx.report(d);
+            report_problem(p, what, span, cx);
             None
         }
     }
+}
+
+/// Report a problem of rule SQL (`what`: where the SQL stands, e.g. `when`) at `span`: an
+/// unknown column with its suggestion, anything else with its help.
+pub fn report_problem(
+    p: crate::rules::sql::SqlProblem,
+    what: &str,
+    span: crate::diagnostic::Span,
+    cx: &mut BindCx<'_>,
+) {
+    let d = if let Some(name) = &p.column {
+        unknown_column(name, cx.columns, span)
+    } else {
+        let mut d = Diagnostic::error(p.code, format!("{what}: {}", p.message)).at(span);
+        if let Some(h) = p.help {
+            d = d.help(h);
+        }
+        d
+    };
+    cx.report(d);
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use datafusion::functions::string::expr_fn::concat;
 use datafusion::logical_expr::{Expr, cast, lit};
 use datafusion::prelude::coalesce;
 
-use super::cx::{BindCx, unknown_column};
-use crate::diagnostic::{Code, Diagnostic};
+use super::cx::BindCx;
+use crate::diagnostic::Code;
 use crate::rules::Spanned;
 use crate::rules::pii::Pii;
 
@@ -150,20 +150,7 @@ fn value(sql: &str, at: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
         }
         Err(p) => {
             let span = cx.span(at);
-            let d = if let Some(column) = &p.column {
-                unknown_column(column, cx.columns, span)
-            } else {
-                let mut d = Diagnostic::error(
-                    p.code,
-                    format!("message placeholder `{{{sql}}}`: {}", p.message),
-                )
-                .at(span);
-                if let Some(h) = p.help {
-                    d = d.help(h);
-                }
-                d
-            };
-            cx.report(d);
+            super::expr::report_problem(p, &format!("message placeholder `{{{sql}}}`"), span, cx);
             None
         }
     }

@@ -899,15 +899,18 @@ mod tests {
         }
     }
 
-    fn records(
-        bytes: &[u8],
-        o: &CsvOptions,
-    ) -> Vec<(u64, Vec<String>, Option<ParseError>, String)> {
+    fn records(bytes: &[u8], o: &CsvOptions) -> Vec<Read> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.csv");
         std::fs::write(&p, bytes).unwrap();
-        let mut r = RecordReader::open(&p, o).unwrap();
-        r.expected_fields = Some(2);
+        drain(RecordReader::open(&p, o).unwrap(), 2)
+    }
+
+    type Read = (u64, Vec<String>, Option<ParseError>, String);
+
+    /// Every record `r` reads, expecting `fields` fields: line, fields, damage, text.
+    fn drain(mut r: RecordReader, fields: usize) -> Vec<Read> {
+        r.expected_fields = Some(fields);
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
             let fields = (0..rec.fields())
@@ -917,8 +920,6 @@ mod tests {
         }
         out
     }
-
-    type Read = (u64, Vec<String>, Option<ParseError>, String);
 
     /// The records of `path`, or of range `k` of its cut by `splitter`.
     fn read_records(
@@ -935,15 +936,7 @@ mod tests {
             r.limit(start, end, (k > 0).then_some(splitter.encoding))
                 .unwrap();
         }
-        r.expected_fields = Some(3);
-        let mut out = Vec::new();
-        while let Some(rec) = r.next_record().unwrap() {
-            let fields = (0..rec.fields())
-                .map(|i| rec.field(i).to_string())
-                .collect();
-            out.push((rec.line, fields, rec.error.as_ref().map(|e| e.0), rec.raw()));
-        }
-        out
+        drain(r, 3)
     }
 
     proptest::proptest! {
