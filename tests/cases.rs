@@ -998,3 +998,46 @@ fn thresholds_per_provider_judge_each_provider() {
     let text = crate::util::stdout(&o);
     assert!(text.contains("≤2 行（各提供单位，2 家另定）"), "{text}");
 }
+
+/// `valid_from` / `valid_to` limit a rule to records dated within them (by its
+/// `record_date`), and a dated code list judges each value on the record's date.
+#[test]
+fn rules_and_code_lists_apply_on_their_record_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/dated.yaml", dir.path(), &[]);
+    let t = table(&s, "divorce");
+    assert_eq!(failed(t, "D-COOL"), (3, 5));
+    assert_eq!(failed(t, "D-OLD"), (1, 8));
+    assert_eq!(failed(t, "D-DIST"), (4, 14));
+    assert_eq!(t.anomalous_rows, 7);
+}
+
+/// A rule's warning band judges only the rows that pass the rule: a row is in the error band,
+/// the warning band or neither, never both.
+#[test]
+fn a_rule_with_a_warning_band_counts_each_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/tiers.yaml", dir.path(), &[]);
+    let t = table(&s, "cremation");
+    assert_eq!(failed(t, "T-CREM"), (2, 8));
+    assert_eq!(failed(t, "T-CREM.warn"), (2, 6));
+    let verdict = |id: &str| t.rules.iter().find(|r| r.id == id).unwrap().verdict;
+    assert_eq!(verdict("T-CREM"), Verdict::Fail);
+    assert_eq!(verdict("T-CREM.warn"), Verdict::Warn);
+    assert_eq!(t.anomalous_rows, 4);
+    let rows = crate::util::parquet_rows(&dir.path().join(t.anomalies_file.as_ref().unwrap()));
+    // Cells: id, death_date, cremation_date, qc_failed_rules, …
+    let bands: Vec<String> = rows
+        .iter()
+        .map(|r| r.split('|').take(4).collect::<Vec<_>>().join("|"))
+        .collect();
+    assert_eq!(
+        bands,
+        [
+            "2|2026-01-10|2026-01-09|[T-CREM]",
+            "4|2026-01-10|2026-04-11|[T-CREM.warn]",
+            "7|2026-03-01|2025-12-01|[T-CREM]",
+            "8|2026-03-01|2026-09-30|[T-CREM.warn]",
+        ]
+    );
+}

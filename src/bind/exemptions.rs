@@ -69,7 +69,12 @@ pub fn apply(
             continue;
         };
         for rule in rules.iter_mut().filter(|r| !r.builtin) {
-            if !exemption.rules.is_empty() && !exemption.rules.contains(&rule.id) {
+            // An exemption from a rule covers its warning band too.
+            let named = |id: &String| exemption.rules.contains(id);
+            if !exemption.rules.is_empty()
+                && !named(&rule.id)
+                && !rule.band_of.as_ref().is_some_and(named)
+            {
                 continue;
             }
             // NULL (a column the condition reads is NULL) exempts nothing.

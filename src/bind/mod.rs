@@ -8,6 +8,7 @@
 //!
 //! All problems are collected as [`Diagnostic`]s; none stops the others from being found.
 
+pub mod dated;
 pub mod exemptions;
 pub mod load;
 pub mod parse;
@@ -146,6 +147,8 @@ pub struct BoundRule {
     pub explain: Option<Expr>,
     /// Whether `explain` is the row's whole reason (a `message`) rather than said after it.
     pub explain_is_reason: bool,
+    /// For a rule's warning band (`<id>.warn`): the rule's id.
+    pub band_of: Option<String>,
 }
 
 /// What decides a rule's verdict on a row.

@@ -152,6 +152,35 @@ pub struct RuleDoc {
     /// The reason a failing row gets, with `{SQL}` placeholders (replaces the kind's reason).
     #[serde(default)]
     pub message: Option<Spanned<String>>,
+    /// The date column a record is dated by: `valid_from` / `valid_to` and dated code lists
+    /// are judged on it.
+    #[serde(default)]
+    pub record_date: Option<Spanned<String>>,
+    /// The first record date the rule applies to, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub valid_from: Option<Spanned<String>>,
+    /// The last record date the rule applies to, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub valid_to: Option<Spanned<String>>,
+    /// A warning band: rows that pass the rule (its error band) but fail this check are
+    /// warnings, reported as rule `<id>.warn`.
+    #[serde(default)]
+    pub warning: Option<Spanned<BandDoc>>,
+}
+
+/// A rule's warning band: a second check over the rows that pass the rule itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandDoc {
+    /// Chinese name (default: the rule's name followed by （预警）).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub check: Spanned<CheckDoc>,
+    #[serde(default)]
+    pub threshold: Option<Threshold>,
+    /// The reason a row in the band gets, with `{SQL}` placeholders.
+    #[serde(default)]
+    pub message: Option<Spanned<String>>,
 }
 
 /// A check of a table as a whole: it has a verdict but no anomalous rows.

@@ -15,7 +15,7 @@ use datafusion::common::DFSchema;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{ident, lit};
 
-use super::parse::{ColumnDoc, Pack, RuleDoc, TableCheckDoc, TableDoc};
+use super::parse::{BandDoc, ColumnDoc, Pack, RuleDoc, TableCheckDoc, TableDoc};
 use super::source::{bind_source, leave_out_damaged};
 use super::{
     BoundRule, BoundTable, BoundTableCheck, Library, RuleCheck, SourceOptions, is_identifier,
@@ -101,8 +101,18 @@ pub(super) async fn bind_table(
         codelists,
         diagnostics: diags,
         read: Vec::new(),
+        record_date: None,
     };
-    rules.extend(t.rules.iter().filter_map(|r| bind_rule(&mut cx, r)));
+    for r in &t.rules {
+        if let Some(rule) = bind_rule(&mut cx, r) {
+            let band = r
+                .warning
+                .as_ref()
+                .and_then(|b| bind_band(&mut cx, r, &rule, b));
+            rules.push(rule);
+            rules.extend(band);
+        }
+    }
     if provider.is_none() {
         for r in t.rules.iter().filter(|r| {
             r.threshold
@@ -497,20 +507,12 @@ fn provider_column(
 /// is only marked here; it binds once every table of the run is known ([`super::sets`]).
 fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
     let head = bind_head(cx, &r.dimension, r.severity.as_ref());
-    if let Some(th) = &r.threshold {
-        let rates = std::iter::once(th.max_rate).chain(th.providers.values().map(|l| l.max_rate));
-        if rates.flatten().any(|x| !(0.0..=1.0).contains(&x)) {
-            cx.error(
-                Code::InvalidThreshold,
-                &r.id,
-                "threshold max_rate must be between 0 and 1",
-            );
-        }
-    }
+    check_threshold(cx, r.threshold.as_ref(), &r.id);
     let when = r
         .when
         .as_ref()
         .and_then(|w| crate::checks::expr::bind_boolean(w, "when", cx));
+    let validity = super::dated::validity(r, cx);
     // The text a failing row gets: the rule's `message` (its whole reason), its `explain`
     // (said after the reason), or what its kind says of a row by default.
     let (explain, explain_is_reason) = match (&r.message, &r.explain) {
@@ -534,20 +536,17 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         r.check.value.bind(cx).map(RuleCheck::Row)
     };
     let read = std::mem::take(&mut cx.read);
-    let ((dimension, severity), check) = (head?, check?);
-    // Placeholders (`null_like`) are missing to every row rule and every `when`.
-    let missing = |e: datafusion::logical_expr::Expr, cx: &mut BindCx<'_>| {
-        match crate::checks::placeholders_as_null(e, cx.columns) {
-            Ok(e) => Some(e),
-            Err(err) => {
-                cx.error(Code::Internal, &r.id, format!("placeholders: {err}"));
-                None
-            }
-        }
-    };
+    cx.record_date = None;
+    let ((dimension, severity), check, validity) = (head?, check?, validity?);
+    let missing = |e, cx: &mut BindCx<'_>| as_missing(e, cx, &r.id);
     let when = match when {
         Some(w) => Some(missing(w, cx)?),
         None => None,
+    };
+    // A rule in force on some record dates only is not applicable to the others.
+    let when = match (when, validity) {
+        (Some(w), Some(v)) => Some(v.and(w)),
+        (w, v) => w.or(v),
     };
     let check = match check {
         RuleCheck::Row(e) => RuleCheck::Row(missing(e, cx)?),
@@ -590,8 +589,133 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         },
         explain,
         explain_is_reason,
+        band_of: None,
     })
 }
+
+/// `e` with placeholders (`null_like`) read as NULL: they are missing to every row rule and
+/// every `when`.
+fn as_missing(
+    e: datafusion::logical_expr::Expr,
+    cx: &mut BindCx<'_>,
+    id: &Spanned<String>,
+) -> Option<datafusion::logical_expr::Expr> {
+    match crate::checks::placeholders_as_null(e, cx.columns) {
+        Ok(e) => Some(e),
+        Err(err) => {
+            cx.error(Code::Internal, id, format!("placeholders: {err}"));
+            None
+        }
+    }
+}
+
+/// A threshold's rates are shares (0–1); others are reported at the rule's id.
+fn check_threshold(cx: &mut BindCx<'_>, th: Option<&Threshold>, id: &Spanned<String>) {
+    let Some(th) = th else { return };
+    let rates = std::iter::once(th.max_rate).chain(th.providers.values().map(|l| l.max_rate));
+    if rates.flatten().any(|x| !(0.0..=1.0).contains(&x)) {
+        cx.error(
+            Code::InvalidThreshold,
+            id,
+            "threshold max_rate must be between 0 and 1",
+        );
+    }
+}
+
+/// The warning band of `rule` (bound from `r`): a rule `<id>.warn` of severity `warn` over
+/// the rows that pass `rule` — a row in the error band is not in the warning band, so no row
+/// is counted twice.
+fn bind_band(
+    cx: &mut BindCx<'_>,
+    r: &RuleDoc,
+    rule: &BoundRule,
+    band: &Spanned<BandDoc>,
+) -> Option<BoundRule> {
+    let b = &band.value;
+    let RuleCheck::Row(error_band) = &rule.check else {
+        cx.error(
+            Code::InvalidOption,
+            band,
+            "a warning band divides the rows of a row rule; a set-based rule's rows fail by \
+             their group",
+        );
+        return None;
+    };
+    if rule.severity != Severity::Error {
+        cx.error(
+            Code::InvalidOption,
+            band,
+            "a rule with a warning band is its error band: leave its severity at `error`",
+        );
+        return None;
+    }
+    if b.check.value.is_set() {
+        cx.error(
+            Code::InvalidOption,
+            &b.check,
+            "a warning band is a row check (not_null, range, order, expr, …)",
+        );
+        return None;
+    }
+    check_threshold(cx, b.threshold.as_ref(), &r.id);
+    // Dated code lists in the band are judged on the rule's record date.
+    cx.record_date = r
+        .record_date
+        .as_ref()
+        .and_then(|n| cx.columns.iter().find(|c| c.name == n.value).cloned());
+    let explain = match &b.message {
+        Some(m) => crate::checks::message::bind(m, cx),
+        None => b.check.value.row_explain(cx),
+    };
+    let check = b.check.value.bind(cx);
+    let mut read = std::mem::take(&mut cx.read);
+    cx.record_date = None;
+    let check = as_missing(check?, cx, &r.id)?;
+    let explain = match explain {
+        Some(e) => Some(as_missing(e, cx, &r.id)?),
+        None if b.message.is_some() => return None,
+        None => None,
+    };
+    for c in &rule.columns {
+        if !read.contains(c) {
+            read.push(c.clone());
+        }
+    }
+    let outside_error_band = error_band.clone().is_not_false();
+    let name = b
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}（预警）", rule.name));
+    Some(BoundRule {
+        id: format!("{}{}", rule.id, BAND_SUFFIX),
+        reason: match &b.message {
+            Some(m) => {
+                let text = crate::checks::message::as_reason(&m.value);
+                (text.clone(), text)
+            }
+            None => b.check.value.reason(&name),
+        },
+        name,
+        description: rule.description.clone(),
+        dimension: rule.dimension,
+        severity: Severity::Warn,
+        kind: b.check.value.kind(),
+        when: Some(match &rule.when {
+            Some(w) => w.clone().and(outside_error_band),
+            None => outside_error_band,
+        }),
+        check: RuleCheck::Row(check),
+        columns: read,
+        threshold: b.threshold.clone().unwrap_or_default(),
+        builtin: false,
+        explain_is_reason: b.message.is_some(),
+        explain,
+        band_of: Some(rule.id.clone()),
+    })
+}
+
+/// The id of a rule's warning band: the rule's id followed by this.
+pub const BAND_SUFFIX: &str = ".warn";
 
 /// One table check: its dimension, severity, options and the column it reads.
 fn bind_table_check(cx: &mut BindCx<'_>, c: &TableCheckDoc) -> Option<BoundTableCheck> {
@@ -676,6 +800,7 @@ fn parse_rules() -> Vec<BoundRule> {
             reason: (e.rule_name().to_string(), e.rule_name_en().to_string()),
             explain: None,
             explain_is_reason: false,
+            band_of: None,
         })
         .collect()
 }

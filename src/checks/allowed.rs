@@ -1,13 +1,14 @@
 //! `allowed`: the value is one of a set, written inline or named as a shipped code list.
 
-use datafusion::logical_expr::{Expr, ident};
+use arrow::datatypes::DataType;
+use datafusion::logical_expr::{Expr, cast, ident, lit};
 use serde::Deserialize;
 
 use crate::checks::Reason;
 use crate::checks::cx::BindCx;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::rules::Spanned;
-use crate::rules::codelists::ListProblem;
+use crate::rules::codelists::{ListCode, ListProblem};
 
 use super::Scalar;
 
@@ -29,6 +30,11 @@ A NULL value passes (use `not_null` to require presence).
 - `header`: with `code_list`, whether the list's first line is a header (default: it is,
   and a list whose first line looks like one of its codes is refused until `header` says
   which it is).
+
+A code list whose header has `valid_from` / `valid_to` columns (`YYYY-MM-DD`, both days
+included, empty for open) dates its codes: the rule must name its `record_date` column, and a
+value passes when it is a code in use on the row's record date (a row without a record date:
+when it is a code of the list at all).
 
 ## Example
 ```yaml
@@ -68,6 +74,7 @@ impl Allowed {
 
     pub fn bind(&self, cx: &mut BindCx<'_>) -> Option<Expr> {
         let column = cx.column(&self.column);
+        let mut dated: Vec<ListCode> = Vec::new();
         let values: Vec<Scalar> = match (&self.values, &self.code_list) {
             (Some(v), None) => {
                 if let Some(h) = &self.header {
@@ -92,7 +99,24 @@ impl Allowed {
                 .codelists
                 .load(&name.value, self.header.as_ref().map(|h| h.value))
             {
-                Ok(codes) => codes.into_iter().map(Scalar::Text).collect(),
+                Ok(codes) => {
+                    let (with_days, always): (Vec<_>, Vec<_>) =
+                        codes.into_iter().partition(ListCode::is_dated);
+                    if !with_days.is_empty() && cx.record_date.is_none() {
+                        cx.error(
+                            Code::InvalidOption,
+                            name,
+                            format!(
+                                "code list `{}` dates its codes (valid_from / valid_to): the \
+                                 rule must name the `record_date` column they are judged on",
+                                name.value
+                            ),
+                        );
+                        return None;
+                    }
+                    dated = with_days;
+                    always.into_iter().map(|c| Scalar::Text(c.code)).collect()
+                }
                 Err(ListProblem::Invalid(message)) => {
                     cx.error(Code::InvalidOption, name, message);
                     return None;
@@ -123,20 +147,54 @@ impl Allowed {
             }
         };
         let c = column?;
-        let mut list = Vec::with_capacity(values.len());
-        for v in &values {
-            match v.literal_for(&c) {
-                Ok(l) => list.push(l),
-                Err(message) => {
-                    let at = self
-                        .values
-                        .as_ref()
-                        .map_or_else(|| cx.span(&self.column), |s| cx.span(s));
-                    cx.report(Diagnostic::error(Code::TypeMismatch, message).at(at));
-                    return None;
+        let literals = |values: &[Scalar], cx: &mut BindCx<'_>| -> Option<Vec<Expr>> {
+            let mut list = Vec::with_capacity(values.len());
+            for v in values {
+                match v.literal_for(&c) {
+                    Ok(l) => list.push(l),
+                    Err(message) => {
+                        let at = self
+                            .values
+                            .as_ref()
+                            .map_or_else(|| cx.span(&self.column), |s| cx.span(s));
+                        cx.report(Diagnostic::error(Code::TypeMismatch, message).at(at));
+                        return None;
+                    }
                 }
             }
+            Some(list)
+        };
+        let value = ident(&c.name);
+        let mut passes = (!values.is_empty())
+            .then(|| literals(&values, cx).map(|l| value.clone().in_list(l, false)));
+        // Dated codes: one `IN` list per period, so that the plan stays small.
+        let mut periods: std::collections::BTreeMap<(Option<i32>, Option<i32>), Vec<Scalar>> =
+            std::collections::BTreeMap::new();
+        for code in dated {
+            periods
+                .entry((code.from, code.to))
+                .or_default()
+                .push(Scalar::Text(code.code));
         }
-        Some(ident(&c.name).in_list(list, false))
+        if periods.is_empty() {
+            return passes.flatten();
+        }
+        let on = cx.record_date.clone()?;
+        let day = cast(ident(&on.name), DataType::Date32);
+        for ((from, to), codes) in periods {
+            // A row without a record date: any code of the list.
+            let in_use = match super::dates::in_period(&day, from, to) {
+                Some(within) => day.clone().is_null().or(within),
+                None => lit(true),
+            };
+            let one = literals(&codes, cx).map(|l| value.clone().in_list(l, false).and(in_use));
+            passes = Some(match (passes, one) {
+                (Some(Some(p)), Some(o)) => Some(p.or(o)),
+                (None, o) => o,
+                _ => None,
+            });
+        }
+        // A NULL value passes, as with an undated list (`NULL IN (…) AND false` is false).
+        passes.flatten().map(|p| value.is_null().or(p))
     }
 }

@@ -23,6 +23,9 @@ pub struct BindCx<'a> {
     pub diagnostics: &'a mut Vec<Diagnostic>,
     /// Columns read by the rule being bound.
     pub read: Vec<String>,
+    /// The record date of the rule being bound (its `record_date`), on which dated code
+    /// lists are judged.
+    pub record_date: Option<BoundColumn>,
 }
 
 impl BindCx<'_> {

@@ -14,6 +14,17 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility, lit,
 };
 
+/// True where the date `day` falls in `from ..= to` (days since 1970-01-01; `None`: open);
+/// `None` when both ends are open.
+pub fn in_period(day: &Expr, from: Option<i32>, to: Option<i32>) -> Option<Expr> {
+    let date = |d: i32| lit(ScalarValue::Date32(Some(d)));
+    let bounds = [
+        from.map(|f| day.clone().gt_eq(date(f))),
+        to.map(|t| day.clone().lt_eq(date(t))),
+    ];
+    bounds.into_iter().flatten().reduce(Expr::and)
+}
+
 /// Full years (周岁) from `birth` to `on`. The age is reached on the birthday itself (a
 /// registry registers a marriage on the day the party comes of age); a 29 February birthday
 /// is reached on 28 February in common years: Civil Code art. 202 ends a period counted in
