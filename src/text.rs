@@ -186,6 +186,21 @@ impl Text {
                 &percent_floor(*present, *rows),
                 &format!("{}/{}", thousands(*present), thousands(*rows)),
             ),
+            Measured::Metric {
+                group_by,
+                groups,
+                findings,
+                ..
+            } if group_by.is_empty() => match findings.first() {
+                Some(f) => number(f.value),
+                None => self.pick("在范围内", "within bounds").to_string(),
+            },
+            Measured::Metric {
+                groups, findings, ..
+            } => match self.lang {
+                Lang::Zh => format!("{} 组超出（共 {} 组）", findings.len(), thousands(*groups)),
+                Lang::En => format!("{} of {} groups beyond", findings.len(), thousands(*groups)),
+            },
         }
     }
 
@@ -213,6 +228,71 @@ impl Text {
                 Lang::En => format!("≤ {max_age_days} days"),
             },
             Measured::Completeness { min_rate, .. } => format!("≥ {}%", min_rate * 100.0),
+            Measured::Metric { min, max, .. } => match (min, max) {
+                (Some(a), Some(b)) => format!("{}–{}", number(*a), number(*b)),
+                (Some(a), None) => format!("≥ {}", number(*a)),
+                (None, Some(b)) => format!("≤ {}", number(*b)),
+                (None, None) => String::new(),
+            },
+        }
+    }
+
+    /// The line listing a metric's findings: `M-NULL 超出范围：乙医院：0.25；…（共 7 组）`.
+    pub fn metric_findings(&self, id: &str, shown: &[String], total: usize) -> String {
+        let more = total > shown.len();
+        match self.lang {
+            Lang::Zh => {
+                let tail = if more {
+                    format!("；…（共 {total} 组）")
+                } else {
+                    String::new()
+                };
+                format!("{id} 超出范围：{}{tail}", shown.join("；"))
+            }
+            Lang::En => {
+                let tail = if more {
+                    format!("; … ({total} groups)")
+                } else {
+                    String::new()
+                };
+                format!("{id} beyond bounds: {}{tail}", shown.join("; "))
+            }
+        }
+    }
+
+    /// Why a group is a metric's finding: `该组指标为 0.25，要求 ≤ 0.2` (the check's name
+    /// says what the metric is; its SQL is the pack's business).
+    pub fn metric_reason(&self, m: &crate::checks::table::Measured, value: f64) -> String {
+        let expected = self.expected(m);
+        match self.lang {
+            Lang::Zh => format!("该组指标为 {}，要求 {expected}", number(value)),
+            Lang::En => format!(
+                "the group's metric is {}, expected {expected}",
+                number(value)
+            ),
+        }
+    }
+
+    /// Where a metric's finding is: a group of rows, not a row.
+    pub fn group_location(&self) -> &'static str {
+        self.pick("整组记录（分组指标）", "a group of records (group metric)")
+    }
+
+    /// A metric's finding: its group's values and its value, e.g. `甲医院：0.0833`.
+    pub fn group_finding(&self, f: &crate::checks::table::GroupFinding) -> String {
+        let group: Vec<&str> = f
+            .group
+            .iter()
+            .map(|g| g.as_deref().unwrap_or("∅"))
+            .collect();
+        let name = if group.is_empty() {
+            self.pick("全表", "whole table").to_string()
+        } else {
+            group.join(" · ")
+        };
+        match self.lang {
+            Lang::Zh => format!("{name}：{}", number(f.value)),
+            Lang::En => format!("{name}: {}", number(f.value)),
         }
     }
 
@@ -372,6 +452,23 @@ pub fn percent_ceil(part: u64, whole: u64) -> String {
     let (p, w) = (u128::from(part), u128::from(whole));
     let scaled = (p * 1_000_000).div_ceil(w);
     format!("{}.{:04}%", scaled / 10_000, scaled % 10_000)
+}
+
+/// A measured number: whole numbers as integers with separators, others to 4 significant
+/// decimals (`0.0833`).
+pub fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        #[allow(clippy::cast_possible_truncation)] // whole and below 1e15
+        let n = x as i64;
+        if n < 0 {
+            format!("-{}", thousands(n.unsigned_abs()))
+        } else {
+            thousands(n.unsigned_abs())
+        }
+    } else {
+        let text = format!("{x:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 #[cfg(test)]

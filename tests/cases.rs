@@ -1041,3 +1041,132 @@ fn a_rule_with_a_warning_band_counts_each_row_once() {
         ]
     );
 }
+
+/// A `metric` judges an aggregate per group (or for the whole table): each group beyond its
+/// bounds is a finding, an expected group with no row is judged on no rows, and the findings
+/// weigh in the table's and the providers' scores as rules over groups.
+#[test]
+fn group_metrics_find_groups_and_weigh_in_the_score() {
+    use qc::checks::table::Measured;
+    /// A finding's group values, value and provider.
+    type Finding = (Vec<Option<String>>, f64, Option<String>);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, s) = audit(
+        "testdata/cases/metrics.yaml",
+        dir.path(),
+        &["--as-of", "2026-11-30"],
+    );
+    assert_eq!(code, 1, "failed table checks fail the run");
+    let t = table(&s, "cremation");
+    let found = |id: &str| -> (u64, Vec<Finding>, Verdict) {
+        let c = t.table_checks.iter().find(|c| c.id == id).unwrap();
+        let Measured::Metric {
+            groups, findings, ..
+        } = &c.measured
+        else {
+            panic!("{id} is a metric");
+        };
+        let f = findings
+            .iter()
+            .map(|f| (f.group.clone(), f.value, f.provider.clone()))
+            .collect();
+        (*groups, f, c.verdict)
+    };
+    let one = |g: &str| vec![Some(g.to_string())];
+    let p = |g: &str| Some(g.to_string());
+    assert_eq!(
+        found("M-SENT"),
+        (3, vec![(one("丙医院"), 0.0, p("丙医院"))], Verdict::Fail)
+    );
+    assert_eq!(
+        found("M-NULL"),
+        (2, vec![(one("乙医院"), 0.25, p("乙医院"))], Verdict::Fail)
+    );
+    assert_eq!(
+        found("M-ROWS"),
+        (1, vec![(vec![], 8.0, None)], Verdict::Fail)
+    );
+    assert_eq!(found("M-LAG"), (2, vec![], Verdict::Pass));
+    // Scores, by hand (see the fixture): the table's completeness pools M-R1 (7/8) with
+    // M-SENT (2/3), M-NULL (1/2) and M-ROWS (0/1); conformity (the parse rules) and
+    // timeliness (M-LAG) are 100.
+    let db = rusqlite::Connection::open(dir.path().join("qc.db")).unwrap();
+    let score = |scope: &str, provider: Option<&str>| -> f64 {
+        db.query_row(
+            "SELECT score FROM run_score WHERE scope = ?1 AND provider IS ?2 \
+             AND dimension = 'total'",
+            rusqlite::params![scope, provider],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let completeness = (7.0 / 8.0 + 2.0 / 3.0 + 0.5 + 0.0) / 4.0 * 100.0;
+    let table_total = (completeness + 100.0 + 100.0) / 3.0;
+    assert!((score("table", None) - table_total).abs() < 1e-9);
+    // 乙医院: M-R1 3/4, M-SENT 1/1, M-NULL 0/1; 丙医院 sent nothing: M-SENT 0/1 only.
+    let yi = ((0.75 + 1.0 + 0.0) / 3.0 * 100.0 + 100.0 + 100.0) / 3.0;
+    assert!((score("provider", Some("乙医院")) - yi).abs() < 1e-9);
+    assert!(score("provider", Some("丙医院")).abs() < 1e-9);
+    // The terminal names the groups.
+    let o = crate::util::run(&[
+        "run",
+        "--rules",
+        "testdata/cases/metrics.yaml",
+        "--out",
+        &dir.path().join("text").to_string_lossy(),
+        "--store",
+        &dir.path().join("text.db").to_string_lossy(),
+    ]);
+    let text = crate::util::stdout(&o);
+    assert!(text.contains("M-NULL 超出范围：乙医院：0.25"), "{text}");
+    assert!(text.contains("1 组超出（共 3 组）"), "{text}");
+    // Each provider's feedback file carries its groups' findings beside its rows' problems;
+    // 丙医院, which sent nothing, gets a file for its missing delivery.
+    let fb = dir.path().join("feedback");
+    let o = crate::util::run(&[
+        "feedback",
+        "--store",
+        &dir.path().join("qc.db").to_string_lossy(),
+        "--out",
+        &fb.to_string_lossy(),
+    ]);
+    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    let csv = |p: &str| std::fs::read_to_string(fb.join(format!("{p}.csv"))).unwrap();
+    assert!(
+        csv("丙医院").contains(
+            "hospital=丙医院,整组记录（分组指标）,M-SENT,每家医院本期有数据,该组指标为 0，要求 ≥ 1"
+        ),
+        "{}",
+        csv("丙医院")
+    );
+    let yi = csv("乙医院");
+    assert!(
+        yi.contains("M-NULL,火化日期缺失比例不超过 20%,该组指标为 0.25，要求 ≤ 0.2"),
+        "{yi}"
+    );
+    assert!(yi.contains(",M-R1,"), "{yi}");
+    assert!(!fb.join("甲医院.csv").exists(), "甲医院 has no problem");
+    // The monthly report lists the groups, and ranks 丙医院 (no delivery) last.
+    let reports = dir.path().join("reports");
+    let o = crate::util::run(&[
+        "report",
+        "--month",
+        "2026-11",
+        "--format",
+        "md",
+        "--store",
+        &dir.path().join("qc.db").to_string_lossy(),
+        "--out",
+        &reports.to_string_lossy(),
+    ]);
+    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    let md = std::fs::read_to_string(reports.join("report-2026-11.md")).unwrap();
+    for line in [
+        "| M-SENT | 每家医院本期有数据 | cremation | hospital=丙医院 | 0 | ≥ 1 |",
+        "| M-NULL | 火化日期缺失比例不超过 20% | cremation | hospital=乙医院 | 0.25 | ≤ 0.2 |",
+        "| M-ROWS | 全表至少 10 行 | cremation | — | 8 | ≥ 10 |",
+    ] {
+        assert!(md.contains(line), "{line} in {md}");
+    }
+    assert!(md.contains("| 3 | 丙医院 | 0 | 0 |"), "{md}");
+}

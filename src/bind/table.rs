@@ -21,6 +21,7 @@ use super::{
     BoundRule, BoundTable, BoundTableCheck, Library, RuleCheck, SourceOptions, is_identifier,
 };
 use crate::checks::cx::{BindCx, unknown_column};
+use crate::checks::table::TableCheckKind;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::rules::codelists::CodeLists;
 use crate::rules::pii::Pii;
@@ -725,6 +726,16 @@ fn bind_table_check(cx: &mut BindCx<'_>, c: &TableCheckDoc) -> Option<BoundTable
     if let Some(problem) = kind.invalid() {
         cx.error(Code::InvalidOption, &c.check, problem);
         ok = false;
+    }
+    if let TableCheckKind::Metric(m) = kind {
+        let mut group_by = Vec::new();
+        for g in &m.group_by {
+            match cx.column(g) {
+                Some(c) => group_by.push(c.name),
+                None => ok = false,
+            }
+        }
+        ok &= ok && crate::checks::expr::bind_group_value(&m.value, &group_by, cx).is_some();
     }
     if let Some(name) = kind.column() {
         ok &= cx

@@ -405,7 +405,7 @@ check:
 「{of}」的履历中{finding}
 "#;
 
-pub const TABLE_CHECKS: &str = r"# table_checks（表级检查）
+pub const TABLE_CHECKS: &str = r#"# table_checks（表级检查）
 
 ## 检查内容
 整张表的性质，写在表的 `table_checks:` 下（不在 `rules:` 下）：
@@ -414,10 +414,17 @@ pub const TABLE_CHECKS: &str = r"# table_checks（表级检查）
   无历史可比时跳过并给出提示；
 - `freshness: { column: C, max_age_days: N }`：日期/时间戳列 C 中不晚于运行日期的最新值，距运行
   日期不超过 N 天（`qc run --as-of DATE`，默认今天）；晚于运行日期的值由检查它们的规则处理；
-- `completeness: { column: C, min_rate: R }`：至少比例 R（0–1）的行在 C 列有值。
+- `completeness: { column: C, min_rate: R }`：至少比例 R（0–1）的行在 C 列有值；
+- `metric: { value: SQL, group_by: [C, …], min: A, max: B, expect: [V, …] }`：聚合 SQL 表达式
+  `value`（count、sum、avg、min、max 等；聚合之外只能读 `group_by` 列）在整表上、或在 `group_by`
+  取值相同的每组行上落在范围内；超出范围的每一组是一条发现，以其分组取值命名。只有一个 `group_by`
+  列时，`expect` 列出必须出现的取值：缺少的组按零行计算（此时 `count(*)` 为 0）。值为 NULL 的组
+  （如对空值求平均）不判定。没有组超出范围即通过。
 
 ## 空值
 `freshness` 忽略 NULL 日期；没有任何不晚于运行日期的日期则不通过。`completeness` 把 NULL 算作缺失。
+`metric`：`group_by` 列为 NULL 的行自成一组（显示为 ∅）；聚合按 SQL 的规则处理 NULL（`count(col)`
+跳过 NULL，`count(*)` 不跳过）。
 
 ## 参数
 见上。每个表级检查都有 `id`、`name`、`dimension`，以及可选的 `severity`（默认 `error`，或 `warn`）
@@ -431,8 +438,17 @@ table_checks:
     dimension: 时效性
     severity: warn
     check: { freshness: { column: reg_date, max_age_days: 31 } }
+  - id: DEA-T05
+    name: 各医院死因不明比例不超过 5%
+    dimension: 准确性
+    check:
+      metric:
+        value: "avg(CASE WHEN underlying_cause LIKE 'R%' THEN 1.0 ELSE 0.0 END)"
+        group_by: [hospital]
+        max: 0.05
 ```
 
 ## 问题说明
-无：表级检查报告观测值、期望和结论，不产生异常行。
-";
+无：表级检查报告观测值、期望和结论，不产生异常行；`metric` 超出范围的组列在汇总中，按提供单位分组时
+写入该单位的问题反馈文件。
+"#;

@@ -64,17 +64,28 @@ pub fn bind_text(sql: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
         .map(|e| datafusion::logical_expr::cast(e, arrow::datatypes::DataType::Utf8))
 }
 
-type Compile = fn(
-    &str,
-    &datafusion::execution::SessionState,
-    &datafusion::common::DFSchema,
-) -> Result<(Expr, Vec<String>), crate::rules::sql::SqlProblem>;
+/// Compile a `metric`'s value (aggregate SQL over a group of rows), reporting problems at
+/// their spot in the pack.
+pub fn bind_group_value(
+    sql: &Spanned<String>,
+    group_by: &[String],
+    cx: &mut BindCx<'_>,
+) -> Option<Expr> {
+    bind_sql(sql, "value", cx, |text, state, schema| {
+        crate::rules::sql::compile_group_value(text, state, schema, group_by)
+            .map(|e| (e, Vec::new()))
+    })
+}
 
 fn bind_sql(
     sql: &Spanned<String>,
     what: &str,
     cx: &mut BindCx<'_>,
-    compile: Compile,
+    compile: impl FnOnce(
+        &str,
+        &datafusion::execution::SessionState,
+        &datafusion::common::DFSchema,
+    ) -> Result<(Expr, Vec<String>), crate::rules::sql::SqlProblem>,
 ) -> Option<Expr> {
     match compile(&sql.value, cx.state, cx.df_schema) {
         Ok((expr, columns)) => {

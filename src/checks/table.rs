@@ -1,6 +1,8 @@
 //! Table-level checks (`table_checks:`): properties of a table as a whole — its row count,
-//! the change of that count since the previous run, how recent its latest date is, and how
-//! complete a column is. Each has a verdict; none has anomalous rows.
+//! the change of that count since the previous run, how recent its latest date is, how
+//! complete a column is — and of groups of its rows (`metric`: an aggregate per provider,
+//! district or month, each group beyond the bounds a finding). Each has a verdict; none has
+//! anomalous rows.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,11 +22,19 @@ Properties of the whole table, listed under a table's `table_checks:` (not `rule
   not after the run date is at most N days before it (`qc run --as-of DATE`, default
   today); dates after the run date are left to the rules that check them;
 - `completeness: { column: C, min_rate: R }` — at least the share R (0–1) of rows have a
-  value in C.
+  value in C;
+- `metric: { value: SQL, group_by: [C, …], min: A, max: B, expect: [V, …] }` — the aggregate
+  SQL expression `value` (count, sum, avg, min, max, … over the rows; other columns only
+  as `group_by` columns) lies within the bounds for the table, or for each group of rows with
+  the same `group_by` values; every group beyond them is a finding, named by its values. With
+  one `group_by` column, `expect` lists values that must be present: a missing one is judged
+  on no rows (`count(*)` is then 0). A group whose value is NULL (an average of no value) is
+  not judged. The check passes when no group is beyond the bounds.
 
 ## NULL
 `freshness` ignores NULL dates; a column with no date up to the run date fails. `completeness` counts
-NULL as missing.
+NULL as missing. `metric`: NULL `group_by` values form a group of their own (shown as ∅);
+the aggregate treats NULL as SQL does (`count(col)` skips it, `count(*)` does not).
 
 ## Parameters
 See above. Every table check has `id`, `name`, `dimension`, and optional `severity`
@@ -38,10 +48,20 @@ table_checks:
     dimension: 时效性
     severity: warn
     check: { freshness: { column: reg_date, max_age_days: 31 } }
+  - id: DEA-T05
+    name: 各医院死因不明比例不超过 5%
+    dimension: 准确性
+    check:
+      metric:
+        value: \"avg(CASE WHEN underlying_cause LIKE 'R%' THEN 1.0 ELSE 0.0 END)\"
+        group_by: [hospital]
+        max: 0.05
 ```
 
 ## Anomaly reason
-None: a table check reports an observed value, the expectation and a verdict.
+None: a table check reports an observed value, the expectation and a verdict; a `metric`'s
+groups beyond its bounds are listed in the summary and, grouped by provider, go into that
+provider's feedback file.
 ";
 
 /// A table check as written: the kind is the single key of the mapping.
@@ -52,6 +72,58 @@ pub enum TableCheckKind {
     RowCountChange(RowCountChange),
     Freshness(Freshness),
     Completeness(Completeness),
+    Metric(Metric),
+}
+
+/// An aggregate over the table or each group of its rows, with bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// Aggregate SQL over a group's rows (`count(*)`, `avg(…)`, `sum(a) / count(*)`, …).
+    pub value: Spanned<String>,
+    #[serde(default)]
+    pub group_by: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Values of the one `group_by` column that must be present.
+    #[serde(default)]
+    pub expect: Option<Spanned<Vec<String>>>,
+}
+
+impl Metric {
+    /// What identifies the metric's measurements among a table's facts.
+    pub fn key(&self) -> String {
+        let by: Vec<&str> = self.group_by.iter().map(|g| g.value.as_str()).collect();
+        format!("{} BY {}", self.value.value, by.join(","))
+    }
+
+    /// Whether `value` lies within the bounds.
+    fn within(&self, value: f64) -> bool {
+        self.min.is_none_or(|m| value >= m) && self.max.is_none_or(|m| value <= m)
+    }
+}
+
+/// What a metric measured on its groups.
+#[derive(Debug, Clone, Default)]
+pub struct MetricFacts {
+    pub key: String,
+    /// Per group: its `group_by` values as text (`None`: NULL) and its value.
+    pub groups: Vec<(Vec<Option<String>>, Option<f64>)>,
+    /// Where the table's provider column is among the `group_by` columns, if it is.
+    pub provider_at: Option<usize>,
+}
+
+/// A group beyond a metric's bounds: a finding without a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupFinding {
+    /// Its `group_by` values (`None`: NULL); empty for the whole table.
+    pub group: Vec<Option<String>>,
+    pub value: f64,
+    /// The provider the group belongs to, when the metric groups by the provider column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +162,7 @@ impl TableCheckKind {
             TableCheckKind::RowCountChange(_) => "row_count_change",
             TableCheckKind::Freshness(_) => "freshness",
             TableCheckKind::Completeness(_) => "completeness",
+            TableCheckKind::Metric(_) => "metric",
         }
     }
 
@@ -131,6 +204,14 @@ impl TableCheckKind {
             TableCheckKind::Completeness(c) => (!(0.0..=1.0).contains(&c.min_rate))
                 .then(|| "min_rate must be between 0 and 1".into()),
             TableCheckKind::Freshness(_) => None,
+            TableCheckKind::Metric(m) => match (m.min, m.max) {
+                (None, None) => Some("metric needs `min`, `max` or both".into()),
+                (Some(a), Some(b)) if a > b => Some(format!("metric min {a} exceeds max {b}")),
+                _ if m.expect.is_some() && m.group_by.len() != 1 => {
+                    Some("`expect` lists values of the one `group_by` column".into())
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -147,6 +228,8 @@ pub struct TableFacts {
     pub previous_rows: Option<u64>,
     /// The run date, days since 1970-01-01.
     pub as_of: i64,
+    /// What each `metric` measured.
+    pub metrics: Vec<MetricFacts>,
 }
 
 /// What one table check measured, with what it expected: `summary.json` keeps it as is,
@@ -179,6 +262,19 @@ pub enum Measured {
         rows: u64,
         min_rate: f64,
     },
+    Metric {
+        value: String,
+        group_by: Vec<String>,
+        min: Option<f64>,
+        max: Option<f64>,
+        /// Groups judged (those whose value is not NULL).
+        groups: u64,
+        /// The groups beyond the bounds.
+        findings: Vec<GroupFinding>,
+        /// Groups judged per provider, when the metric groups by the provider column.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        provider_groups: std::collections::BTreeMap<String, u64>,
+    },
 }
 
 impl Measured {
@@ -205,6 +301,7 @@ impl Measured {
                 min_rate,
                 ..
             } => Some(*rows == 0 || *present as f64 >= min_rate * *rows as f64),
+            Measured::Metric { findings, .. } => Some(findings.is_empty()),
         }
     }
 }
@@ -261,6 +358,44 @@ impl TableCheckKind {
                 rows: facts.rows,
                 min_rate: c.min_rate,
             },
+            TableCheckKind::Metric(m) => {
+                let key = m.key();
+                let empty = MetricFacts::default();
+                let measured = facts
+                    .metrics
+                    .iter()
+                    .find(|f| f.key == key)
+                    .unwrap_or(&empty);
+                let mut groups = 0;
+                let mut findings = Vec::new();
+                let mut provider_groups = std::collections::BTreeMap::new();
+                for (group, value) in &measured.groups {
+                    let Some(value) = *value else { continue };
+                    groups += 1;
+                    let provider = measured
+                        .provider_at
+                        .and_then(|i| group.get(i).cloned().flatten());
+                    if let Some(p) = &provider {
+                        *provider_groups.entry(p.clone()).or_insert(0) += 1;
+                    }
+                    if !m.within(value) {
+                        findings.push(GroupFinding {
+                            group: group.clone(),
+                            value,
+                            provider,
+                        });
+                    }
+                }
+                Measured::Metric {
+                    value: m.value.value.clone(),
+                    group_by: m.group_by.iter().map(|g| g.value.clone()).collect(),
+                    min: m.min,
+                    max: m.max,
+                    groups,
+                    findings,
+                    provider_groups,
+                }
+            }
         }
     }
 }
@@ -303,6 +438,7 @@ mod tests {
             present: vec![("c".into(), 3)],
             previous_rows: None,
             as_of: 20_031,
+            metrics: Vec::new(),
         };
         let fresh = |n| {
             TableCheckKind::Freshness(Freshness {

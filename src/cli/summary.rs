@@ -8,6 +8,9 @@ use unicode_width::UnicodeWidthStr;
 use crate::results::summary::{RunSummary, TableSummary, Verdict};
 use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
 
+/// How many of a metric's findings the terminal lists (`summary.json` has all).
+const FINDINGS_SHOWN: usize = 5;
+
 /// Pad `s` with spaces to `width` terminal columns (CJK characters are two columns wide).
 fn pad(s: &str, width: usize) -> String {
     let w = UnicodeWidthStr::width(s);
@@ -170,6 +173,26 @@ pub fn render_table(t: &TableSummary, lang: Lang, columns: usize) -> String {
         let _ = writeln!(out, "{}", line(header));
         for r in &rows {
             let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+        // A metric's groups beyond its bounds, the first few of each.
+        for c in &t.table_checks {
+            if let crate::checks::table::Measured::Metric {
+                group_by, findings, ..
+            } = &c.measured
+                && !group_by.is_empty()
+                && !findings.is_empty()
+            {
+                let shown: Vec<String> = findings
+                    .iter()
+                    .take(FINDINGS_SHOWN)
+                    .map(|f| text.group_finding(f))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    text.metric_findings(&c.id, &shown, findings.len())
+                );
+            }
         }
     }
     let count = |v: Verdict| {

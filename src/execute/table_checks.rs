@@ -1,15 +1,16 @@
 //! After a table's pass: what its table-level checks need (latest dates, non-NULL counts),
-//! in one aggregate query over the columns they read.
+//! in one aggregate query over the columns they read, and each `metric`'s value per group,
+//! in one grouped query per metric.
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 use datafusion::common::ScalarValue;
 use datafusion::functions_aggregate::expr_fn::{count, max};
 use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use datafusion::prelude::SessionContext;
 
 use crate::bind::BoundTable;
-use crate::checks::table::{TableCheckKind, TableFacts};
+use crate::checks::table::{Metric, MetricFacts, TableCheckKind, TableFacts};
 use crate::error::{Error, Result};
 
 /// Measure what `table`'s checks need. `rows` is the pass's row count.
@@ -46,6 +47,10 @@ pub async fn facts(
                 aggregates.push(count(value).alias(format!("present_{}", wanted.len())));
                 wanted.push((false, name));
             }
+            TableCheckKind::Metric(m) => {
+                crate::scan::register(ctx, &table.source_view())?;
+                facts.metrics.push(metric(ctx, table, m).await?);
+            }
             TableCheckKind::RowCount(_) | TableCheckKind::RowCountChange(_) => {}
         }
     }
@@ -77,4 +82,100 @@ pub async fn facts(
         }
     }
     Ok(facts)
+}
+
+/// A metric's value per group of `table` (the whole table when it has no `group_by`), with
+/// the groups it `expect`s and the table lacks judged on no rows.
+async fn metric(ctx: &SessionContext, table: &BoundTable, m: &Metric) -> Result<MetricFacts> {
+    let what = || format!("metric {} of {}", m.value.value, table.qualified_name());
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let t = table.table_ref();
+    let from = format!(
+        "{}.{}.{}",
+        quote(crate::rules::sql::CATALOG),
+        quote(&t.library),
+        quote(&t.table)
+    );
+    let by: Vec<String> = m.group_by.iter().map(|g| quote(&g.value)).collect();
+    let value = format!("CAST(({}) AS DOUBLE) AS qc_value", m.value.value);
+    let mut select: Vec<String> = by
+        .iter()
+        .enumerate()
+        .map(|(i, g)| format!("CAST({g} AS VARCHAR) AS qc_group_{i}"))
+        .collect();
+    select.push(value.clone());
+    let grouped = if by.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", by.join(", "))
+    };
+    let query = format!("SELECT {} FROM {from}{grouped}", select.join(", "));
+    let batches = collect(ctx, &query)
+        .await
+        .map_err(|e| Error::engine(what(), e))?;
+    let mut groups: Vec<(Vec<Option<String>>, Option<f64>)> = Vec::new();
+    let as_type = |c: &arrow::array::ArrayRef, ty: &DataType| {
+        arrow::compute::cast(c, ty).map_err(|e| Error::engine(what(), e.into()))
+    };
+    for batch in &batches {
+        let values = as_type(batch.column(by.len()), &DataType::Float64)?;
+        let values = values.as_primitive::<Float64Type>();
+        let texts = (0..by.len())
+            .map(|i| as_type(batch.column(i), &DataType::Utf8))
+            .collect::<Result<Vec<_>>>()?;
+        for row in 0..batch.num_rows() {
+            let group = texts
+                .iter()
+                .map(|c| {
+                    let c = c.as_string::<i32>();
+                    c.is_valid(row).then(|| c.value(row).to_string())
+                })
+                .collect();
+            groups.push((group, values.is_valid(row).then(|| values.value(row))));
+        }
+    }
+    if let Some(expect) = &m.expect {
+        let missing: Vec<&String> = expect
+            .value
+            .iter()
+            .filter(|v| {
+                !groups
+                    .iter()
+                    .any(|(g, _)| g.first().cloned().flatten().as_ref() == Some(*v))
+            })
+            .collect();
+        if !missing.is_empty() {
+            // The value of a group of no rows.
+            let none = collect(ctx, &format!("SELECT {value} FROM {from} WHERE false"))
+                .await
+                .map_err(|e| Error::engine(what(), e))?;
+            let on_no_rows = match none.iter().find(|b| b.num_rows() > 0) {
+                Some(b) => {
+                    let c = as_type(b.column(0), &DataType::Float64)?;
+                    let c = c.as_primitive::<Float64Type>();
+                    c.is_valid(0).then(|| c.value(0))
+                }
+                None => None,
+            };
+            for v in missing {
+                groups.push((vec![Some(v.clone())], on_no_rows));
+            }
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(MetricFacts {
+        key: m.key(),
+        groups,
+        provider_at: table
+            .provider
+            .as_ref()
+            .and_then(|p| m.group_by.iter().position(|g| g.value == *p)),
+    })
+}
+
+async fn collect(
+    ctx: &SessionContext,
+    sql: &str,
+) -> datafusion::error::Result<Vec<arrow::record_batch::RecordBatch>> {
+    ctx.sql(sql).await?.collect().await
 }

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::checks::table::Measured;
 use crate::error::{Error, Result};
 use crate::execute::export::{Origin, Position, read_export};
 use crate::results::store::StoredRun;
 use crate::rules::TableRef;
-use crate::text::Lang;
+use crate::text::{Lang, Text};
 
 /// One line of a feedback file.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +72,39 @@ pub fn lines(
 ) -> Result<BTreeMap<Option<String>, Vec<FeedbackLine>>> {
     let mut by_provider: BTreeMap<Option<String>, Vec<FeedbackLine>> = BTreeMap::new();
     for t in &run.tables {
+        // Groups of a provider's rows beyond a metric's bounds: findings without a row.
+        for c in &t.table_checks {
+            let Measured::Metric {
+                group_by, findings, ..
+            } = &c.measured
+            else {
+                continue;
+            };
+            for f in findings {
+                let Some(provider) = &f.provider else {
+                    continue;
+                };
+                let group = group_by
+                    .iter()
+                    .zip(&f.group)
+                    .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("∅")))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                by_provider
+                    .entry(Some(provider.clone()))
+                    .or_default()
+                    .push(FeedbackLine {
+                        library: t.library_name.clone(),
+                        table: t.title.clone(),
+                        key: group.clone(),
+                        rule_id: c.id.clone(),
+                        rule_name: c.name.clone(),
+                        reason: Text::new(lang).metric_reason(&c.measured, f.value),
+                        values: group,
+                        location: Text::new(lang).group_location().to_string(),
+                    });
+            }
+        }
         let Some(file) = &t.anomalies_file else {
             continue;
         };

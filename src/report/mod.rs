@@ -61,6 +61,23 @@ pub struct LibraryReport {
     /// Ranked by score, best first.
     pub providers: Vec<ProviderReport>,
     pub top_rules: Vec<RuleReport>,
+    /// Groups of rows beyond a `metric` table check's bounds, per table and check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_findings: Vec<GroupFindingReport>,
+}
+
+/// A `metric`'s finding: a group of rows (a provider, a district, a month) beyond its bounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupFindingReport {
+    pub table: String,
+    pub id: String,
+    pub name: String,
+    /// `column=value` per `group_by` column; empty for the whole table.
+    pub group: Vec<(String, Option<String>)>,
+    pub value: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -350,7 +367,41 @@ pub fn build(
                 .then_with(|| a.id.cmp(&b.id))
         });
         top_rules.truncate(TOP_RULES);
+        let group_findings = tables
+            .iter()
+            .flat_map(|t| t.table_checks.iter().map(move |c| (t, c)))
+            .flat_map(|(t, c)| {
+                let crate::checks::table::Measured::Metric {
+                    group_by,
+                    findings,
+                    min,
+                    max,
+                    ..
+                } = &c.measured
+                else {
+                    return Vec::new();
+                };
+                findings
+                    .iter()
+                    .map(|f| GroupFindingReport {
+                        table: t.name.clone(),
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        group: group_by
+                            .iter()
+                            .cloned()
+                            .zip(f.group.iter().cloned())
+                            .collect(),
+                        value: f.value,
+                        min: *min,
+                        max: *max,
+                        provider: f.provider.clone(),
+                    })
+                    .collect()
+            })
+            .collect();
         out.push(LibraryReport {
+            group_findings,
             library: library.clone(),
             library_name: tables
                 .first()

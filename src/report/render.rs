@@ -43,6 +43,10 @@ struct Labels {
     no_provider: &'static str,
     overview: &'static str,
     library: &'static str,
+    findings: &'static str,
+    group: &'static str,
+    observed: &'static str,
+    expected: &'static str,
     /// Said under the provider ranking when a provider ranks above one with a higher pass
     /// rate: `{better}` and `{worse}` are their ranks.
     rank_note: &'static str,
@@ -80,6 +84,10 @@ const ZH: Labels = Labels {
     no_provider: "（未标明）",
     overview: "总览",
     library: "专题库",
+    findings: "分组指标发现（超出范围的组）",
+    group: "分组",
+    observed: "实测",
+    expected: "要求",
     rank_note: "排名依据质量得分（各规则通过率按维度加权），而非记录通过率（无任何问题的记录占比）：\
 一条记录违反的规则越多、规则越重要，得分扣得越多，所以两者的排序可以不同——如第 {better} 名的通过率低于第 {worse} 名。",
 };
@@ -116,6 +124,10 @@ const EN: Labels = Labels {
     no_provider: "(none)",
     overview: "Overview",
     library: "library",
+    findings: "Group metrics: groups beyond bounds",
+    group: "group",
+    observed: "observed",
+    expected: "expected",
     rank_note: "Ranked by quality score (the rules' pass rates weighted by dimension), not by \
 the share of rows without any problem: a row that fails more rules, or more important ones, costs \
 more score, so the two orders can differ — rank {better} has a lower pass rate than rank {worse}.",
@@ -149,6 +161,8 @@ struct LibView {
     /// Why the ranking differs from the pass rates' order, when it does (else empty).
     rank_note: String,
     rules: Vec<RuleView>,
+    /// A metric's findings: check id, name, table, group, observed, expected.
+    findings: Vec<[String; 6]>,
 }
 
 struct ProviderView {
@@ -271,6 +285,35 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                     .score
                     .total
                     .map_or(0, |s| s.clamp(0.0, 100.0).round() as u32),
+            })
+            .collect(),
+        findings: lib
+            .group_findings
+            .iter()
+            .map(|f| {
+                let group = f
+                    .group
+                    .iter()
+                    .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("∅")))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let bounds = crate::checks::table::Measured::Metric {
+                    value: String::new(),
+                    group_by: Vec::new(),
+                    min: f.min,
+                    max: f.max,
+                    groups: 0,
+                    findings: Vec::new(),
+                    provider_groups: std::collections::BTreeMap::new(),
+                };
+                [
+                    escape(&f.id),
+                    escape(&f.name),
+                    escape(&f.table),
+                    escape(if group.is_empty() { l.none } else { &group }),
+                    crate::text::number(f.value),
+                    text.expected(&bounds),
+                ]
             })
             .collect(),
         rules: lib

@@ -8,8 +8,10 @@
 //! - total: `S = Σ W_d S_d / Σ W_d` over the dimensions that have rules, `W_d` the dimension's
 //!   weight (default: 1 each); shown × 100.
 //!
-//! A provider's score uses the same rules with its own rows' counts; a library's pools the
-//! rules of all its tables. A pack may set the weights:
+//! A `metric` table check counts as a rule whose applicable and failed units are its judged
+//! groups and its groups beyond the bounds (per provider: the provider's groups, when the
+//! metric groups by the provider column). A provider's score uses the same rules with its own
+//! rows' counts; a library's pools the rules of all its tables. A pack may set the weights:
 //!
 //! ```yaml
 //! scoring:
@@ -21,6 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::table::Measured;
 use crate::results::summary::TableSummary;
 use crate::rules::scoring::ScoringModel;
 use crate::rules::{Dimension, Severity};
@@ -93,6 +96,34 @@ pub fn provider_scores(
                 }
             }
         }
+        // Metrics grouped by provider count for the providers of their groups — those that
+        // sent no row too (a group the metric expected).
+        for c in &t.table_checks {
+            let Measured::Metric {
+                findings,
+                provider_groups,
+                ..
+            } = &c.measured
+            else {
+                continue;
+            };
+            for (p, groups) in provider_groups {
+                let failed = findings
+                    .iter()
+                    .filter(|f| f.provider.as_ref() == Some(p))
+                    .count() as u64;
+                counts
+                    .entry(Some(p.clone()))
+                    .or_default()
+                    .2
+                    .push(RuleCount {
+                        dimension: c.dimension,
+                        severity: c.severity,
+                        applicable: *groups,
+                        failed,
+                    });
+            }
+        }
     }
     counts
         .into_iter()
@@ -101,12 +132,24 @@ pub fn provider_scores(
 }
 
 fn table_rules(t: &TableSummary) -> impl Iterator<Item = RuleCount> + '_ {
-    t.rules.iter().map(|r| RuleCount {
+    let rules = t.rules.iter().map(|r| RuleCount {
         dimension: r.dimension,
         severity: r.severity,
         applicable: r.applicable_rows,
         failed: r.failed_rows,
-    })
+    });
+    let metrics = t.table_checks.iter().filter_map(|c| match &c.measured {
+        Measured::Metric {
+            groups, findings, ..
+        } => Some(RuleCount {
+            dimension: c.dimension,
+            severity: c.severity,
+            applicable: *groups,
+            failed: findings.len() as u64,
+        }),
+        _ => None,
+    });
+    rules.chain(metrics)
 }
 
 /// One rule's counts, as the model reads them.

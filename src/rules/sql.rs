@@ -58,7 +58,7 @@ pub fn compile_row_expr(
     state: &SessionState,
     schema: &DFSchema,
 ) -> Result<(Expr, Vec<String>), SqlProblem> {
-    let (expr, columns, ty) = compile(sql, state, schema)?;
+    let (expr, columns, ty) = compile(sql, state, schema, false)?;
     match ty {
         arrow::datatypes::DataType::Boolean | arrow::datatypes::DataType::Null => {
             Ok((expr, columns))
@@ -77,14 +77,61 @@ pub fn compile_row_value(
     state: &SessionState,
     schema: &DFSchema,
 ) -> Result<(Expr, Vec<String>), SqlProblem> {
-    compile(sql, state, schema).map(|(expr, columns, _)| (expr, columns))
+    compile(sql, state, schema, false).map(|(expr, columns, _)| (expr, columns))
 }
 
-/// Compile `sql` over `schema`: the expression, the columns it reads and its type.
+/// Compile `sql` into a number aggregated over a group of rows (a `metric`'s value): it
+/// must aggregate (`count(*)`, `avg(…)`, …), and read other columns only as `group_by`
+/// columns, outside its aggregates.
+pub fn compile_group_value(
+    sql: &str,
+    state: &SessionState,
+    schema: &DFSchema,
+    group_by: &[String],
+) -> Result<Expr, SqlProblem> {
+    let (expr, outside, ty) = compile(sql, state, schema, true)?;
+    let mut aggregates = false;
+    let _ = expr.apply(|e| {
+        aggregates |= matches!(e, Expr::AggregateFunction(_));
+        Ok(if aggregates {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    if !aggregates {
+        return Err(SqlProblem::new(
+            Code::InvalidSql,
+            "a metric's value aggregates the rows of a group: use count(*), sum, avg, min, max, …",
+        ));
+    }
+    if let Some(c) = outside.iter().find(|c| !group_by.contains(c)) {
+        return Err(SqlProblem {
+            help: Some(format!(
+                "aggregate it (e.g. max({c})), or add it to `group_by`"
+            )),
+            ..SqlProblem::new(
+                Code::InvalidSql,
+                format!("`{c}` is read outside an aggregate but is not a `group_by` column"),
+            )
+        });
+    }
+    if !(ty.is_numeric() || ty == arrow::datatypes::DataType::Null) {
+        return Err(SqlProblem::new(
+            Code::TypeMismatch,
+            format!("a metric's value must be a number, but this expression is of type {ty}"),
+        ));
+    }
+    Ok(expr)
+}
+
+/// Compile `sql` over `schema`: the expression, the columns it reads (outside aggregate
+/// functions, which only `aggregates` allows) and its type.
 fn compile(
     sql: &str,
     state: &SessionState,
     schema: &DFSchema,
+    aggregates: bool,
 ) -> Result<(Expr, Vec<String>, arrow::datatypes::DataType), SqlProblem> {
     let trimmed = sql.trim_start();
     let first_word: String = trimmed
@@ -143,6 +190,7 @@ fn compile(
             | Expr::Exists(_)
             | Expr::InSubquery(_)
             | Expr::SetComparison(_) => Some("a subquery"),
+            Expr::AggregateFunction(_) if aggregates => return Ok(TreeNodeRecursion::Jump),
             Expr::AggregateFunction(_) => Some("an aggregate function"),
             Expr::WindowFunction(_) => Some("a window function"),
             Expr::Placeholder(_) => Some("a placeholder"),
