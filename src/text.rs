@@ -228,12 +228,7 @@ impl Text {
                 Lang::En => format!("≤ {max_age_days} days"),
             },
             Measured::Completeness { min_rate, .. } => format!("≥ {}%", min_rate * 100.0),
-            Measured::Metric { min, max, .. } => match (min, max) {
-                (Some(a), Some(b)) => format!("{}–{}", number(*a), number(*b)),
-                (Some(a), None) => format!("≥ {}", number(*a)),
-                (None, Some(b)) => format!("≤ {}", number(*b)),
-                (None, None) => String::new(),
-            },
+            Measured::Metric { min, max, .. } => bounds(*min, *max),
         }
     }
 
@@ -452,6 +447,16 @@ pub fn percent_ceil(part: u64, whole: u64) -> String {
     let (p, w) = (u128::from(part), u128::from(whole));
     let scaled = (p * 1_000_000).div_ceil(w);
     format!("{}.{:04}%", scaled / 10_000, scaled % 10_000)
+}
+
+/// A metric's bounds: `A–B`, `≥ A` or `≤ B`.
+pub fn bounds(min: Option<f64>, max: Option<f64>) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) => format!("{}–{}", number(a), number(b)),
+        (Some(a), None) => format!("≥ {}", number(a)),
+        (None, Some(b)) => format!("≤ {}", number(b)),
+        (None, None) => String::new(),
+    }
 }
 
 /// A measured number: whole numbers as integers with separators, others to 4 significant

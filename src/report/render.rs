@@ -297,22 +297,13 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                     .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("∅")))
                     .collect::<Vec<_>>()
                     .join("; ");
-                let bounds = crate::checks::table::Measured::Metric {
-                    value: String::new(),
-                    group_by: Vec::new(),
-                    min: f.min,
-                    max: f.max,
-                    groups: 0,
-                    findings: Vec::new(),
-                    provider_groups: std::collections::BTreeMap::new(),
-                };
                 [
                     escape(&f.id),
                     escape(&f.name),
                     escape(&f.table),
                     escape(if group.is_empty() { l.none } else { &group }),
                     crate::text::number(f.value),
-                    text.expected(&bounds),
+                    crate::text::bounds(f.min, f.max),
                 ]
             })
             .collect(),
