@@ -16,6 +16,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::bind::{self, BoundPack, BoundTable, SourceOptions};
+use crate::checks::table::TableCheckKind;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
 use crate::execute::{self, AuditOptions, Engine, TableProgress, Workload};
@@ -331,6 +332,22 @@ async fn audit_tables(
                 &clock.started_at,
             )
             .map_err(fail)?;
+        for c in &table.table_checks {
+            if let TableCheckKind::Trend(t) = &c.kind
+                && let Some(facts) = outcome.facts.trends.iter_mut().find(|f| f.key == t.key())
+                && facts.past.is_empty()
+            {
+                facts.past = store
+                    .trend_history(
+                        &table.library.id,
+                        &table.name,
+                        t,
+                        &clock.as_of_text,
+                        &clock.started_at,
+                    )
+                    .map_err(fail)?;
+            }
+        }
         let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
             p.strip_prefix(&out.path)
                 .ok()

@@ -195,6 +195,7 @@ impl Text {
                 Some(f) => number(f.value),
                 None => self.pick("在范围内", "within bounds").to_string(),
             },
+            Measured::Trend(t) => self.trend_observed(t),
             Measured::Metric {
                 groups, findings, ..
             } => match self.lang {
@@ -229,6 +230,7 @@ impl Text {
             },
             Measured::Completeness { min_rate, .. } => format!("≥ {}%", min_rate * 100.0),
             Measured::Metric { min, max, .. } => bounds(*min, *max),
+            Measured::Trend(t) => self.trend_expected(t),
         }
     }
 
@@ -271,6 +273,85 @@ impl Text {
     /// Where a metric's finding is: a group of rows, not a row.
     pub fn group_location(&self) -> &'static str {
         self.pick("整组记录（分组指标）", "a group of records (group metric)")
+    }
+
+    /// What a trend check found: this run's value (the table's), how many providers are
+    /// outside their band, or what history it lacks.
+    fn trend_observed(&self, t: &crate::checks::trend::TrendMeasured) -> String {
+        use crate::checks::trend::TrendSkip;
+        match (&t.skipped, self.lang) {
+            (Some(TrendSkip::TooFewRuns { needed, found }), Lang::Zh) => {
+                format!("历史不足（需 {needed} 次运行，现有 {found} 次）")
+            }
+            (Some(TrendSkip::TooFewRuns { needed, found }), Lang::En) => {
+                format!("too little history ({needed} runs needed, {found} found)")
+            }
+            (Some(TrendSkip::NoRunIn { month }), Lang::Zh) => format!("无 {month} 的运行可比"),
+            (Some(TrendSkip::NoRunIn { month }), Lang::En) => {
+                format!("no run in {month} to compare with")
+            }
+            (None, _) if t.per_provider => match self.lang {
+                Lang::Zh => format!("{} 家超出（共 {} 家）", t.findings.len(), t.groups),
+                Lang::En => format!("{} of {} providers beyond", t.findings.len(), t.groups),
+            },
+            (None, _) => {
+                let now = t
+                    .current
+                    .first()
+                    .map_or_else(|| "∅".to_string(), |(_, v)| number(*v));
+                match t.findings.first() {
+                    Some(f) => self.with_detail(
+                        &now,
+                        &format!("{} {}", self.pick("基线", "baseline"), number(f.baseline)),
+                    ),
+                    None => now,
+                }
+            }
+        }
+    }
+
+    /// What a trend check compares with: `上次运行 ±20%`, `近 12 次运行中位数 ± 3·MAD`.
+    fn trend_expected(&self, t: &crate::checks::trend::TrendMeasured) -> String {
+        use crate::checks::trend::Against;
+        let percent = t
+            .max_percent
+            .map_or_else(String::new, |p| format!(" ±{}%", number(p)));
+        let k =
+            t.k.map_or_else(String::new, |k| format!(" ± {}·MAD", number(k)));
+        match (t.against, self.lang) {
+            (Against::Previous, Lang::Zh) => format!("上次运行{percent}"),
+            (Against::Previous, Lang::En) => format!("previous run{percent}"),
+            (Against::SameMonthLastYear, Lang::Zh) => format!("去年同月{percent}"),
+            (Against::SameMonthLastYear, Lang::En) => format!("same month last year{percent}"),
+            (Against::MeanOfLast(n), Lang::Zh) => format!("近 {n} 次运行均值{percent}"),
+            (Against::MeanOfLast(n), Lang::En) => format!("mean of last {n} runs{percent}"),
+            (Against::MedianOfLast(n), Lang::Zh) => format!("近 {n} 次运行中位数{k}"),
+            (Against::MedianOfLast(n), Lang::En) => format!("median of last {n} runs{k}"),
+        }
+    }
+
+    /// A trend's finding: `黄浦区：120（基线 200，范围 140–260）`.
+    pub fn trend_finding(&self, f: &crate::checks::trend::TrendFinding) -> String {
+        let name = f
+            .group
+            .clone()
+            .unwrap_or_else(|| self.pick("全表", "whole table").to_string());
+        match self.lang {
+            Lang::Zh => format!(
+                "{name}：{}（基线 {}，范围 {}–{}）",
+                number(f.value),
+                number(f.baseline),
+                number(f.low),
+                number(f.high)
+            ),
+            Lang::En => format!(
+                "{name}: {} (baseline {}, band {}–{})",
+                number(f.value),
+                number(f.baseline),
+                number(f.low),
+                number(f.high)
+            ),
+        }
     }
 
     /// A metric's finding: its group's values and its value, e.g. `甲医院：0.0833`.

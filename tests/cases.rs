@@ -1170,3 +1170,116 @@ fn group_metrics_find_groups_and_weigh_in_the_score() {
     }
     assert!(md.contains("| 3 | 丙医院 | 0 | 0 |"), "{md}");
 }
+
+/// Thresholds learned from history: five monthly deliveries audited in turn into one run
+/// history; each trend is skipped until its history suffices, and only the anomalous last
+/// month is flagged (see testdata/cases/trend.yaml for the hand counts).
+#[test]
+fn trends_learn_their_bands_from_the_run_history() {
+    use qc::checks::table::Measured;
+    use qc::checks::trend::TrendSkip;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("qc.db").to_string_lossy().into_owned();
+    let months = [
+        ("2025-11", "2025-11-30"),
+        ("2026-08", "2026-08-31"),
+        ("2026-09", "2026-09-30"),
+        ("2026-10", "2026-10-31"),
+        ("2026-11", "2026-11-30"),
+    ];
+    // Per month: each check's verdict, or what it lacked.
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    let mut last = None;
+    for (month, as_of) in months {
+        let data = format!("deliveries=testdata/cases/trend/{month}.csv");
+        let out = dir.path().join(month);
+        let o = crate::util::run(&[
+            "run",
+            "--rules",
+            "testdata/cases/trend.yaml",
+            "--out",
+            &out.to_string_lossy(),
+            "--store",
+            &store,
+            "--data",
+            &data,
+            "--as-of",
+            as_of,
+        ]);
+        let summary = std::fs::read_to_string(out.join("summary.json"))
+            .unwrap_or_else(|e| panic!("{month}: {e}: {}", crate::util::stderr(&o)));
+        let s: qc::results::summary::RunSummary = serde_json::from_str(&summary).unwrap();
+        let t = table(&s, "deliveries").clone();
+        seen.push(
+            t.table_checks
+                .iter()
+                .map(|c| match &c.measured {
+                    Measured::Trend(tr) => match &tr.skipped {
+                        Some(TrendSkip::TooFewRuns { needed, found }) => {
+                            format!("{} skipped {found}/{needed}", c.id)
+                        }
+                        Some(TrendSkip::NoRunIn { month }) => format!("{} skipped {month}", c.id),
+                        None => format!("{} {:?} {}", c.id, c.verdict, tr.findings.len()),
+                    },
+                    other => panic!("{} is a trend: {other:?}", c.id),
+                })
+                .collect(),
+        );
+        last = Some(t);
+    }
+    let expected: [[&str; 4]; 5] = [
+        [
+            "TR-VOL skipped 0/3",
+            "TR-YEAR skipped 2024-11",
+            "TR-NULL skipped 0/3",
+            "TR-RATE skipped 0/1",
+        ],
+        [
+            "TR-VOL skipped 1/3",
+            "TR-YEAR skipped 2025-08",
+            "TR-NULL skipped 1/3",
+            "TR-RATE Pass 0",
+        ],
+        [
+            "TR-VOL skipped 2/3",
+            "TR-YEAR skipped 2025-09",
+            "TR-NULL skipped 2/3",
+            "TR-RATE Pass 0",
+        ],
+        [
+            "TR-VOL Pass 0",
+            "TR-YEAR skipped 2025-10",
+            "TR-NULL Pass 0",
+            "TR-RATE Pass 0",
+        ],
+        [
+            "TR-VOL Fail 1",
+            "TR-YEAR Warn 1",
+            "TR-NULL Fail 1",
+            "TR-RATE Fail 1",
+        ],
+    ];
+    assert_eq!(seen, expected.map(|m| m.map(str::to_string).to_vec()));
+    // The last month's findings, and what they were compared with.
+    let t = last.unwrap();
+    let trend = |id: &str| match &t.table_checks.iter().find(|c| c.id == id).unwrap().measured {
+        Measured::Trend(tr) => tr.clone(),
+        _ => unreachable!(),
+    };
+    let vol = trend("TR-VOL");
+    assert_eq!(vol.compared_with.len(), 3);
+    let f = &vol.findings[0];
+    assert_eq!((f.group.as_deref(), f.value), (Some("乙"), 3.0));
+    assert!((f.baseline - 29.0 / 3.0).abs() < 1e-9, "{f:?}");
+    let year = trend("TR-YEAR");
+    assert_eq!(
+        (year.findings[0].value, year.findings[0].baseline),
+        (13.0, 20.0)
+    );
+    let null = trend("TR-NULL");
+    let f = &null.findings[0];
+    assert!((f.value - 8.0 / 13.0).abs() < 1e-9 && (f.baseline - 0.1).abs() < 1e-9);
+    assert!((f.high - 0.25).abs() < 1e-9, "{f:?}");
+    let rate = trend("TR-RATE");
+    assert!((rate.findings[0].value - 3.0 / 13.0).abs() < 1e-9);
+}

@@ -139,6 +139,39 @@ pub(super) async fn bind_table(
         .iter()
         .filter_map(|c| bind_table_check(&mut cx, c))
         .collect();
+    // A trend per provider needs the provider column; a rule's failure rate, the rule.
+    for c in &t.table_checks {
+        let TableCheckKind::Trend(trend) = &c.check.value else {
+            continue;
+        };
+        if let (Some(per), None) = (
+            trend.per.as_ref().filter(|_| trend.per_provider()),
+            &provider,
+        ) {
+            cx.error(
+                Code::InvalidOption,
+                per,
+                "a trend per provider needs the table's `provider` column",
+            );
+        }
+        if let crate::checks::trend::TrendMetric::FailedRate(id) = &trend.metric
+            && !rules.iter().any(|r| r.id == id.value)
+        {
+            let known: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            let mut d = Diagnostic::error(
+                Code::InvalidOption,
+                format!(
+                    "the trend names rule `{}`, which the table does not have",
+                    id.value
+                ),
+            )
+            .at(cx.span(id));
+            if let Some(best) = did_you_mean(&id.value, known.iter().copied()) {
+                d = d.help(format!("did you mean `{best}`?"));
+            }
+            cx.report(d);
+        }
+    }
 
     (error_count(diags) == errors_before).then(|| BoundTable {
         library: library.clone(),

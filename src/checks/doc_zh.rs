@@ -419,7 +419,12 @@ pub const TABLE_CHECKS: &str = r#"# table_checks（表级检查）
   `value`（count、sum、avg、min、max 等；聚合之外只能读 `group_by` 列）在整表上、或在 `group_by`
   取值相同的每组行上落在范围内；超出范围的每一组是一条发现，以其分组取值命名。只有一个 `group_by`
   列时，`expect` 列出必须出现的取值：缺少的组按零行计算（此时 `count(*)` 为 0）。值为 NULL 的组
-  （如对空值求平均）不判定。没有组超出范围即通过。
+  （如对空值求平均）不判定。没有组超出范围即通过；
+- `trend: { metric: M, per: table|provider, against: A, max_percent: P | k: K }`：本次运行的指标 M
+  （`rows`、`{ failed_rate: 规则 }`、`{ null_rate: 列 }`、`{ distinct: 列 }`、`{ mean: 列 }`），
+  按整表或按提供单位，落在从运行历史学得的范围内：A 为 `previous`、`{ mean_of_last: N }` 或
+  `same_month_last_year`（基线 ± P%），或 `{ median_of_last: N }`（中位数 ± K·MAD）。历史运行不足
+  时跳过。
 
 ## 空值
 `freshness` 忽略 NULL 日期；没有任何不晚于运行日期的日期则不通过。`completeness` 把 NULL 算作缺失。

@@ -30,6 +30,7 @@ pub mod reference;
 pub mod region;
 pub mod set;
 pub mod table;
+pub mod trend;
 pub mod udf;
 pub mod unique;
 pub mod workdays;

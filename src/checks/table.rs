@@ -29,7 +29,13 @@ Properties of the whole table, listed under a table's `table_checks:` (not `rule
   the same `group_by` values; every group beyond them is a finding, named by its values. With
   one `group_by` column, `expect` lists values that must be present: a missing one is judged
   on no rows (`count(*)` is then 0). A group whose value is NULL (an average of no value) is
-  not judged. The check passes when no group is beyond the bounds.
+  not judged. The check passes when no group is beyond the bounds;
+- `trend: { metric: M, per: table|provider, against: A, max_percent: P | k: K }` — this run's
+  metric M (`rows`, `{ failed_rate: RULE }`, `{ null_rate: C }`, `{ distinct: C }`,
+  `{ mean: C }`), for the table or each provider, lies in the band learned from the run
+  history: A is `previous`, `{ mean_of_last: N }` or `same_month_last_year` (baseline ± P%),
+  or `{ median_of_last: N }` (median ± K·MAD). Skipped while the history lacks the runs A
+  needs.
 
 ## NULL
 `freshness` ignores NULL dates; a column with no date up to the run date fails. `completeness` counts
@@ -73,6 +79,7 @@ pub enum TableCheckKind {
     Freshness(Freshness),
     Completeness(Completeness),
     Metric(Metric),
+    Trend(super::trend::Trend),
 }
 
 /// An aggregate over the table or each group of its rows, with bounds.
@@ -163,6 +170,7 @@ impl TableCheckKind {
             TableCheckKind::Freshness(_) => "freshness",
             TableCheckKind::Completeness(_) => "completeness",
             TableCheckKind::Metric(_) => "metric",
+            TableCheckKind::Trend(_) => "trend",
         }
     }
 
@@ -171,6 +179,7 @@ impl TableCheckKind {
         match self {
             TableCheckKind::Freshness(f) => Some(&f.column),
             TableCheckKind::Completeness(c) => Some(&c.column),
+            TableCheckKind::Trend(t) => t.metric.column(),
             _ => None,
         }
     }
@@ -179,6 +188,9 @@ impl TableCheckKind {
     pub fn column_types(&self) -> &'static [ColumnType] {
         match self {
             TableCheckKind::Freshness(_) => &[ColumnType::Date, ColumnType::Timestamp],
+            TableCheckKind::Trend(t) if matches!(t.metric, super::trend::TrendMetric::Mean(_)) => {
+                &[ColumnType::Int, ColumnType::Float]
+            }
             _ => &[
                 ColumnType::String,
                 ColumnType::Int,
@@ -212,6 +224,7 @@ impl TableCheckKind {
                 }
                 _ => None,
             },
+            TableCheckKind::Trend(t) => t.invalid(),
         }
     }
 }
@@ -230,6 +243,8 @@ pub struct TableFacts {
     pub as_of: i64,
     /// What each `metric` measured.
     pub metrics: Vec<MetricFacts>,
+    /// Each `trend`'s values, this run's and the history's.
+    pub trends: Vec<super::trend::TrendFacts>,
 }
 
 /// What one table check measured, with what it expected: `summary.json` keeps it as is,
@@ -275,6 +290,7 @@ pub enum Measured {
         #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
         provider_groups: std::collections::BTreeMap<String, u64>,
     },
+    Trend(super::trend::TrendMeasured),
 }
 
 impl Measured {
@@ -302,6 +318,7 @@ impl Measured {
                 ..
             } => Some(*rows == 0 || *present as f64 >= min_rate * *rows as f64),
             Measured::Metric { findings, .. } => Some(findings.is_empty()),
+            Measured::Trend(t) => t.skipped.is_none().then_some(t.findings.is_empty()),
         }
     }
 }
@@ -396,6 +413,12 @@ impl TableCheckKind {
                     provider_groups,
                 }
             }
+            TableCheckKind::Trend(t) => {
+                let key = t.key();
+                let empty = super::trend::TrendFacts::default();
+                let found = facts.trends.iter().find(|f| f.key == key).unwrap_or(&empty);
+                Measured::Trend(t.measure(found, facts.as_of))
+            }
         }
     }
 }
@@ -439,6 +462,7 @@ mod tests {
             previous_rows: None,
             as_of: 20_031,
             metrics: Vec::new(),
+            trends: Vec::new(),
         };
         let fresh = |n| {
             TableCheckKind::Freshness(Freshness {

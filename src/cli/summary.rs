@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use unicode_width::UnicodeWidthStr;
 
+use crate::checks::table::Measured;
 use crate::results::summary::{RunSummary, TableSummary, Verdict};
 use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
 
@@ -174,24 +175,22 @@ pub fn render_table(t: &TableSummary, lang: Lang, columns: usize) -> String {
         for r in &rows {
             let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
         }
-        // A metric's groups beyond its bounds, the first few of each.
+        // A metric's or trend's groups beyond its bounds, the first few of each.
         for c in &t.table_checks {
-            if let crate::checks::table::Measured::Metric {
-                group_by, findings, ..
-            } = &c.measured
-                && !group_by.is_empty()
-                && !findings.is_empty()
-            {
-                let shown: Vec<String> = findings
-                    .iter()
-                    .take(FINDINGS_SHOWN)
-                    .map(|f| text.group_finding(f))
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "  {}",
-                    text.metric_findings(&c.id, &shown, findings.len())
-                );
+            let found: Vec<String> = match &c.measured {
+                Measured::Metric {
+                    group_by, findings, ..
+                } if !group_by.is_empty() => {
+                    findings.iter().map(|f| text.group_finding(f)).collect()
+                }
+                Measured::Trend(tr) if tr.per_provider => {
+                    tr.findings.iter().map(|f| text.trend_finding(f)).collect()
+                }
+                _ => Vec::new(),
+            };
+            if !found.is_empty() {
+                let shown = &found[..found.len().min(FINDINGS_SHOWN)];
+                let _ = writeln!(out, "  {}", text.metric_findings(&c.id, shown, found.len()));
             }
         }
     }

@@ -182,7 +182,7 @@ impl TableOutcome {
         as_of: i64,
         started: Instant,
     ) -> Result<TableOutcome> {
-        let facts = table_checks::facts(ctx, table, pass.counts.rows, as_of).await?;
+        let facts = table_checks::facts(ctx, table, &pass.counts, as_of).await?;
         Ok(TableOutcome {
             counts: pass.counts,
             set_keys: pass.set_keys,

@@ -11,17 +11,20 @@ use datafusion::prelude::SessionContext;
 
 use crate::bind::BoundTable;
 use crate::checks::table::{Metric, MetricFacts, TableCheckKind, TableFacts};
+use crate::checks::trend::{Trend, TrendFacts, TrendMetric};
 use crate::error::{Error, Result};
+use crate::execute::counts::TableCounts;
 
-/// Measure what `table`'s checks need. `rows` is the pass's row count.
+/// Measure what `table`'s checks need; `counts` are the pass's. A trend's history is the
+/// run's to add ([`crate::checks::trend::TrendFacts::past`]).
 pub async fn facts(
     ctx: &SessionContext,
     table: &BoundTable,
-    rows: u64,
+    counts: &TableCounts,
     as_of: i64,
 ) -> Result<TableFacts> {
     let mut facts = TableFacts {
-        rows,
+        rows: counts.rows,
         as_of,
         ..TableFacts::default()
     };
@@ -50,6 +53,14 @@ pub async fn facts(
             TableCheckKind::Metric(m) => {
                 crate::scan::register(ctx, &table.source_view())?;
                 facts.metrics.push(metric(ctx, table, m).await?);
+            }
+            TableCheckKind::Trend(t) => {
+                let current = trend_current(ctx, table, counts, t).await?;
+                facts.trends.push(TrendFacts {
+                    key: t.key(),
+                    current,
+                    past: Vec::new(),
+                });
             }
             TableCheckKind::RowCount(_) | TableCheckKind::RowCountChange(_) => {}
         }
@@ -171,6 +182,111 @@ async fn metric(ctx: &SessionContext, table: &BoundTable, m: &Metric) -> Result<
             .as_ref()
             .and_then(|p| m.group_by.iter().position(|g| g.value == *p)),
     })
+}
+
+/// This run's value of a trend's metric, for the table or per provider.
+async fn trend_current(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    counts: &TableCounts,
+    t: &Trend,
+) -> Result<Vec<(Option<String>, f64)>> {
+    #[allow(clippy::cast_precision_loss)] // counts become rates and volumes to compare
+    let rate = |r: &crate::execute::counts::RuleCounts| {
+        (r.applicable > 0).then(|| r.failed as f64 / r.applicable as f64)
+    };
+    let per_provider = t.per_provider();
+    #[allow(clippy::cast_precision_loss)]
+    let values = match &t.metric {
+        TrendMetric::Rows if per_provider => counts
+            .providers
+            .iter()
+            .map(|(p, c)| (p.clone(), c.rows as f64))
+            .collect(),
+        TrendMetric::Rows => vec![(None, counts.rows as f64)],
+        TrendMetric::FailedRate(id) => {
+            let Some(i) = table.rules.iter().position(|r| r.id == id.value) else {
+                return Ok(Vec::new());
+            };
+            if per_provider {
+                counts
+                    .providers
+                    .iter()
+                    .filter_map(|(p, c)| c.rules.get(i).and_then(rate).map(|r| (p.clone(), r)))
+                    .collect()
+            } else {
+                counts
+                    .rules
+                    .get(i)
+                    .and_then(rate)
+                    .map(|r| (None, r))
+                    .into_iter()
+                    .collect()
+            }
+        }
+        TrendMetric::NullRate(c) | TrendMetric::Distinct(c) | TrendMetric::Mean(c) => {
+            column_metric(ctx, table, &t.metric, &c.value, per_provider).await?
+        }
+    };
+    Ok(values)
+}
+
+/// A column's null rate, distinct count or mean, for the table or per provider.
+async fn column_metric(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    metric: &TrendMetric,
+    column: &str,
+    per_provider: bool,
+) -> Result<Vec<(Option<String>, f64)>> {
+    use datafusion::functions_aggregate::expr_fn::{avg, count_distinct};
+    let what = || format!("trend {} of {}", metric.label(), table.qualified_name());
+    let value = crate::checks::placeholders_as_null(ident(column), &table.columns)
+        .map_err(|e| Error::engine(what(), e))?;
+    let aggregate = match metric {
+        TrendMetric::NullRate(_) => avg(when(value.is_null(), lit(1.0))
+            .otherwise(lit(0.0))
+            .map_err(|e| Error::engine(what(), e))?),
+        TrendMetric::Distinct(_) => count_distinct(value),
+        _ => avg(value),
+    };
+    let group: Vec<Expr> = match (&table.provider, per_provider) {
+        (Some(p), true) => vec![ident(p)],
+        _ => Vec::new(),
+    };
+    crate::scan::register(ctx, &table.source_view())?;
+    let batches = ctx
+        .table(table.table_ref().reference())
+        .await
+        .and_then(|df| df.aggregate(group.clone(), vec![aggregate.alias("qc_value")]))
+        .map_err(|e| Error::engine(what(), e))?
+        .collect()
+        .await
+        .map_err(|e| Error::engine(what(), e))?;
+    let as_type = |c: &arrow::array::ArrayRef, ty: &DataType| {
+        arrow::compute::cast(c, ty).map_err(|e| Error::engine(what(), e.into()))
+    };
+    let mut out = Vec::new();
+    for b in &batches {
+        let values = as_type(b.column(group.len()), &DataType::Float64)?;
+        let values = values.as_primitive::<Float64Type>();
+        let names = match group.len() {
+            0 => None,
+            _ => Some(as_type(b.column(0), &DataType::Utf8)?),
+        };
+        for row in 0..b.num_rows() {
+            if values.is_null(row) {
+                continue;
+            }
+            let name = names.as_ref().and_then(|n| {
+                let n = n.as_string::<i32>();
+                n.is_valid(row).then(|| n.value(row).to_string())
+            });
+            out.push((name, values.value(row)));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 async fn collect(

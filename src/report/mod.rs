@@ -66,7 +66,8 @@ pub struct LibraryReport {
     pub group_findings: Vec<GroupFindingReport>,
 }
 
-/// A `metric`'s finding: a group of rows (a provider, a district, a month) beyond its bounds.
+/// A `metric`'s finding: a group of rows (a provider, a district, a month) beyond its bounds;
+/// or a `trend`'s: a provider (or the table) outside the band learned from the history.
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupFindingReport {
     pub table: String,
@@ -371,7 +372,29 @@ pub fn build(
             .iter()
             .flat_map(|t| t.table_checks.iter().map(move |c| (t, c)))
             .flat_map(|(t, c)| {
-                let crate::checks::table::Measured::Metric {
+                use crate::checks::table::Measured;
+                // A trend's finding: a provider (or the table) outside its learned band.
+                if let Measured::Trend(tr) = &c.measured {
+                    return tr
+                        .findings
+                        .iter()
+                        .map(|f| GroupFindingReport {
+                            table: t.name.clone(),
+                            id: c.id.clone(),
+                            name: c.name.clone(),
+                            group: f
+                                .group
+                                .iter()
+                                .map(|p| ("provider".to_string(), Some(p.clone())))
+                                .collect(),
+                            value: f.value,
+                            min: Some(f.low),
+                            max: Some(f.high),
+                            provider: f.group.clone(),
+                        })
+                        .collect();
+                }
+                let Measured::Metric {
                     group_by,
                     findings,
                     min,

@@ -8,6 +8,7 @@
 mod load;
 mod save;
 mod schema;
+mod trend;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
