@@ -969,6 +969,27 @@ fn exemptions_cover_their_rows_until_they_expire() {
         text.contains("豁免已于 2020-01-01 到期，不再生效"),
         "{text}"
     );
+    // The monthly report lists them too, from the run history.
+    let reports = dir.path().join("reports");
+    let o = crate::util::run(&[
+        "report",
+        "--month",
+        "2026-11",
+        "--format",
+        "md",
+        "--store",
+        &dir.path().join("qc.db").to_string_lossy(),
+        "--out",
+        &reports.to_string_lossy(),
+    ]);
+    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    let md = std::fs::read_to_string(reports.join("report-2026-11.md")).unwrap();
+    assert!(md.contains("### 豁免（不计入判定的记录）"), "{md}");
+    assert!(
+        md.contains("- people：豁免至 2099-12-31：提供单位 徐汇区，X-VALID（户籍迁移核查中）"),
+        "{md}"
+    );
+    assert!(md.contains("- people：豁免已于 2020-01-01 到期"), "{md}");
 }
 
 /// A threshold per provider judges each provider's rows by its own limit (others by the

@@ -64,6 +64,17 @@ pub struct LibraryReport {
     /// Groups of rows beyond a `metric` table check's bounds, per table and check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_findings: Vec<GroupFindingReport>,
+    /// The exemptions the month's run applied (and those it found expired), per table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemptions: Vec<ExemptionReport>,
+}
+
+/// An exemption of a table, as the month's run listed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExemptionReport {
+    pub table: String,
+    #[serde(flatten)]
+    pub exemption: crate::bind::exemptions::Exemption,
 }
 
 /// A `metric`'s finding: a group of rows (a provider, a district, a month) beyond its bounds;
@@ -423,7 +434,17 @@ pub fn build(
                     .collect()
             })
             .collect();
+        let exemptions = tables
+            .iter()
+            .flat_map(|t| {
+                t.exemptions.iter().map(|x| ExemptionReport {
+                    table: t.name.clone(),
+                    exemption: x.clone(),
+                })
+            })
+            .collect();
         out.push(LibraryReport {
+            exemptions,
             group_findings,
             library: library.clone(),
             library_name: tables

@@ -44,6 +44,7 @@ struct Labels {
     overview: &'static str,
     library: &'static str,
     findings: &'static str,
+    exemptions: &'static str,
     group: &'static str,
     observed: &'static str,
     expected: &'static str,
@@ -85,6 +86,7 @@ const ZH: Labels = Labels {
     overview: "总览",
     library: "专题库",
     findings: "分组指标发现（超出范围的组）",
+    exemptions: "豁免（不计入判定的记录）",
     group: "分组",
     observed: "实测",
     expected: "要求",
@@ -125,6 +127,7 @@ const EN: Labels = Labels {
     overview: "Overview",
     library: "library",
     findings: "Group metrics: groups beyond bounds",
+    exemptions: "Exemptions (rows not judged)",
     group: "group",
     observed: "observed",
     expected: "expected",
@@ -163,6 +166,8 @@ struct LibView {
     rules: Vec<RuleView>,
     /// A metric's findings: check id, name, table, group, observed, expected.
     findings: Vec<[String; 6]>,
+    /// Exemptions, one line each: `table: what, until when, why` (expired ones say so).
+    exemptions: Vec<String>,
 }
 
 struct ProviderView {
@@ -286,6 +291,11 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                     .total
                     .map_or(0, |s| s.clamp(0.0, 100.0).round() as u32),
             })
+            .collect(),
+        exemptions: lib
+            .exemptions
+            .iter()
+            .map(|x| escape(&format!("{}：{}", x.table, text.exemption(&x.exemption))))
             .collect(),
         findings: lib
             .group_findings

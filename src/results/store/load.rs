@@ -229,6 +229,22 @@ impl Store {
             let mut stmt = self
                 .conn
                 .prepare(
+                    "SELECT exemption FROM run_exemption \
+                     WHERE run_id = ?1 AND library = ?2 AND table_name = ?3 ORDER BY position",
+                )
+                .map_err(e)?;
+            let exemptions: Vec<String> = stmt
+                .query_map([id, &t.library, &t.name], |r| r.get(0))
+                .map_err(e)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(e)?;
+            t.exemptions = exemptions
+                .iter()
+                .filter_map(|x| serde_json::from_str(x).ok())
+                .collect();
+            let mut stmt = self
+                .conn
+                .prepare(
                     "SELECT rule_id, name, kind, dimension, severity, builtin, applicable_rows, \
                      failed_rows, threshold, verdict, reason_zh, reason_en, columns \
                      FROM run_rule WHERE run_id = ?1 AND library = ?2 AND table_name = ?3 \

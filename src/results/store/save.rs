@@ -128,6 +128,13 @@ impl Store {
                 )
                 .map_err(e)?;
             }
+            for (i, x) in t.exemptions.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO run_exemption VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![summary.run_id, t.library, t.name, int(i), json(x)],
+                )
+                .map_err(e)?;
+            }
             for (i, r) in t.rules.iter().enumerate() {
                 let text = extras
                     .rules

@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 4] = [
+pub(super) const MIGRATIONS: [&str; 5] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -131,6 +131,16 @@ CREATE TABLE run_mark (
     label       TEXT,
     excluded    TEXT,  -- the reason; NULL while the run counts
     official_at TEXT   -- when it was made official; NULL if it is not
+);
+",
+    // 5: each table's exemptions as the run applied them (for the monthly report).
+    r"
+CREATE TABLE run_exemption (
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    exemption  TEXT NOT NULL  -- JSON, as in summary.json
 );
 ",
 ];
