@@ -1304,3 +1304,52 @@ fn trends_learn_their_bands_from_the_run_history() {
     let rate = trend("TR-RATE");
     assert!((rate.findings[0].value - 3.0 / 13.0).abs() < 1e-9);
 }
+
+/// Templates bound by column role: two tables with different column names use the same
+/// templates (from the pack and from an included file), each with its own overrides; a
+/// rule is known by (rule id, table) and its reasons name the table's columns.
+#[test]
+fn templates_bind_to_each_tables_columns_by_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, s) = audit("testdata/cases/templates.yaml", dir.path(), &[]);
+    let a = table(&s, "a");
+    assert_eq!(failed(a, "T-ID"), (2, 6));
+    assert_eq!(failed(a, "T-DIST"), (3, 6));
+    assert_eq!(failed(a, "T-LEN"), (1, 5));
+    assert_eq!(a.anomalous_rows, 4);
+    let b = table(&s, "b");
+    assert_eq!(failed(b, "T-ID"), (2, 4));
+    assert_eq!(failed(b, "T-DIST"), (1, 3));
+    assert_eq!(b.anomalous_rows, 2);
+    let rule = |t: &TableSummary, id: &str| t.rules.iter().find(|r| r.id == id).unwrap().clone();
+    assert_eq!(
+        rule(a, "T-LEN").verdict,
+        Verdict::Warn,
+        "the table's severity"
+    );
+    assert_eq!(
+        rule(b, "T-ID").verdict,
+        Verdict::Pass,
+        "the table's threshold"
+    );
+    // The export's message and the feedback's reason name the table's own columns.
+    let fb = dir.path().join("feedback");
+    let o = crate::util::run(&[
+        "feedback",
+        "--store",
+        &dir.path().join("qc.db").to_string_lossy(),
+        "--out",
+        &fb.to_string_lossy(),
+    ]);
+    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    let csv = std::fs::read_to_string(fb.join("未标明提供单位.csv")).unwrap();
+    assert!(
+        csv.contains("T-ID,公民身份号码有效,身份证号「sfzh」不符合要求"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("T-ID,公民身份号码有效,身份证号「id_card」不符合要求"),
+        "{csv}"
+    );
+    assert!(csv.contains("证件号 31011519900307123 不是 18 位"), "{csv}");
+}

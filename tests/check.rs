@@ -84,3 +84,12 @@ fn explain_prints_a_kind_and_rejects_unknown_ones() {
     assert!(stdout(&o).contains("## What it checks"));
     assert_eq!(code(&run(&["check", "--explain", "nonsense"])), 2);
 }
+
+/// `qc check --expand TABLE` prints the rules a table is audited with, templates bound to its
+/// columns and its overrides applied.
+#[test]
+fn expand_shows_a_tables_bound_rules() {
+    let o = run(&["check", "testdata/cases/templates.yaml", "--expand", "b"]);
+    assert_eq!(code(&o), 0, "{}", crate::util::stderr(&o));
+    insta::assert_snapshot!("expand_templates_b", stdout(&o));
+}

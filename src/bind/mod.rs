@@ -149,6 +149,8 @@ pub struct BoundRule {
     pub explain_is_reason: bool,
     /// For a rule's warning band (`<id>.warn`): the rule's id.
     pub band_of: Option<String>,
+    /// For a rule bound from a template: the template's id (the rule's id too).
+    pub template: Option<String>,
 }
 
 /// What decides a rule's verdict on a row.
@@ -197,10 +199,17 @@ pub async fn bind(
     let codelists = CodeLists::beside(pack.dir());
 
     let mut seen_tables: HashSet<&str> = HashSet::new();
-    let mut seen_rules: HashMap<&str, Span> = HashMap::new();
+    // Names of tables written once for a folder of files, and of the others.
+    let mut generated: HashSet<String> = pack
+        .doc
+        .tables
+        .iter()
+        .filter(|t| !t.name.value.contains(source::EACH_FILE))
+        .map(|t| t.name.value.clone())
+        .collect();
     let mut tables = Vec::new();
     for t in &pack.doc.tables {
-        if !seen_tables.insert(t.name.value.as_str()) {
+        if !t.name.value.contains(source::EACH_FILE) && !seen_tables.insert(t.name.value.as_str()) {
             diags.push(
                 Diagnostic::error(
                     Code::DuplicateTable,
@@ -210,11 +219,15 @@ pub async fn bind(
             );
             continue;
         }
+        // A rule is known by (rule id, table): ids are unique within a table, and a template
+        // used by many tables keeps its id in each.
+        let mut seen_rules: HashMap<&str, Span> = HashMap::new();
         let ids = t
             .rules
             .iter()
             .map(|r| &r.id)
-            .chain(t.table_checks.iter().map(|c| &c.id));
+            .chain(t.table_checks.iter().map(|c| &c.id))
+            .chain(t.uses.iter().map(|u| &u.template));
         for id in ids {
             let span = pack.span(id);
             if let Some(first) = seen_rules.get(id.value.as_str()) {
@@ -235,10 +248,48 @@ pub async fn bind(
                 seen_rules.insert(id.value.as_str(), span);
             }
         }
-        if let Some(bt) =
-            table::bind_table(pack, t, &library, state, sources, &codelists, &mut diags).await
-        {
-            tables.push(bt);
+        // A table written once for a folder of files is one table per file.
+        let each = if t.name.value.contains(source::EACH_FILE) {
+            match source::each_file(pack, t) {
+                Ok(files) => files.into_iter().map(Some).collect(),
+                Err(message) => {
+                    diags.push(
+                        Diagnostic::error(Code::SourceNotFound, message)
+                            .at(pack.span(&t.source.path)),
+                    );
+                    continue;
+                }
+            }
+        } else {
+            vec![None]
+        };
+        for one in &each {
+            if let Some((name, _)) = one
+                && !generated.insert(name.clone())
+            {
+                diags.push(
+                    Diagnostic::error(
+                        Code::DuplicateTable,
+                        format!("table `{name}` is declared twice (two files of the same name?)"),
+                    )
+                    .at(pack.span(&t.name)),
+                );
+                continue;
+            }
+            if let Some(bt) = table::bind_table(
+                pack,
+                t,
+                one.as_ref(),
+                &library,
+                state,
+                sources,
+                &codelists,
+                &mut diags,
+            )
+            .await
+            {
+                tables.push(bt);
+            }
         }
     }
     let ok = !diags.iter().any(Diagnostic::is_error);

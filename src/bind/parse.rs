@@ -21,6 +21,12 @@ use crate::rules::{Spanned, Threshold};
 #[serde(deny_unknown_fields)]
 pub struct PackDoc {
     pub library: LibraryDoc,
+    /// Files of rule templates shared by several packs (paths relative to the pack's folder).
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
+    /// Rules written once for columns named by role, which tables `use`.
+    #[serde(default)]
+    pub templates: Vec<RuleDoc>,
     pub tables: Vec<TableDoc>,
     /// How the library's scores weigh dimensions and severities (default: equal dimensions,
     /// warnings half an error).
@@ -64,6 +70,40 @@ pub struct TableDoc {
     /// Records the center has agreed rules do not apply to, until a date.
     #[serde(default)]
     pub exemptions: Vec<super::exemptions::ExemptionDoc>,
+    /// The table's column for each role its templates read (role → column).
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, Spanned<String>>,
+    /// The templates the table uses, each with its overrides.
+    #[serde(default, rename = "use")]
+    pub uses: Vec<UseDoc>,
+}
+
+/// A template a table uses, and what the table changes in it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UseDoc {
+    pub template: Spanned<String>,
+    #[serde(default)]
+    pub severity: Option<Spanned<String>>,
+    #[serde(default)]
+    pub threshold: Option<Threshold>,
+    /// A further precondition, for this table only (ANDed with the template's `when`).
+    #[serde(default)]
+    pub when: Option<Spanned<String>>,
+}
+
+/// A file of templates, shared through `include:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncludeDoc {
+    pub templates: Vec<RuleDoc>,
+}
+
+/// The templates of an included file, with the file (their diagnostics point into it).
+#[derive(Debug)]
+pub struct Included {
+    pub file: Arc<SourceFile>,
+    pub templates: Vec<RuleDoc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +206,9 @@ pub struct RuleDoc {
     /// warnings, reported as rule `<id>.warn`.
     #[serde(default)]
     pub warning: Option<Spanned<BandDoc>>,
+    /// Templates only: the roles (column names each table maps to its own) the rule reads.
+    #[serde(default)]
+    pub roles: Option<Spanned<Vec<String>>>,
 }
 
 /// A rule's warning band: a second check over the rows that pass the rule itself.
@@ -197,11 +240,12 @@ pub struct TableCheckDoc {
     pub check: Spanned<TableCheckKind>,
 }
 
-/// A parsed rule pack.
+/// A parsed rule pack, with the template files it includes.
 #[derive(Debug)]
 pub struct Pack {
     pub file: Arc<SourceFile>,
     pub doc: PackDoc,
+    pub included: Vec<Included>,
 }
 
 impl Pack {
@@ -210,17 +254,21 @@ impl Pack {
         Span::of(&self.file, v)
     }
 
-    /// SHA-256 of the pack file's bytes, in hex.
+    /// SHA-256 of the pack file's bytes and those of the files it includes, in hex.
     pub fn sha256(&self) -> String {
         use sha2::{Digest, Sha256};
-        Sha256::digest(self.file.text.as_bytes()).iter().fold(
-            String::with_capacity(64),
-            |mut hex, b| {
+        let mut hash = Sha256::new();
+        hash.update(self.file.text.as_bytes());
+        for i in &self.included {
+            hash.update(i.file.text.as_bytes());
+        }
+        hash.finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, b| {
                 use std::fmt::Write as _;
                 let _ = write!(hex, "{b:02x}");
                 hex
-            },
-        )
+            })
     }
 
     /// The folder relative source paths are resolved against.
@@ -235,20 +283,49 @@ pub fn parse_str(path: &Path, text: String) -> Result<Pack, Box<Diagnostic>> {
         path: path.to_path_buf(),
         text,
     });
-    match serde_saphyr::from_str::<PackDoc>(&file.text) {
-        Ok(doc) => Ok(Pack { file, doc }),
-        Err(e) => {
-            let mut d = Diagnostic::error(Code::InvalidPack, clean_yaml_message(&e));
-            match e.location() {
-                Some(loc) if loc.line() > 0 => {
-                    let (line, column) = position(loc.line(), loc.column());
-                    d = d.at(Span::at_token(&file, line, column));
-                }
-                _ => d = d.in_file(path),
-            }
-            Err(Box::new(d))
-        }
+    let doc = parse_yaml::<PackDoc>(&file)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut included = Vec::new();
+    for inc in &doc.include {
+        let at = dir.join(&inc.value);
+        let text = std::fs::read_to_string(&at).map_err(|e| {
+            Box::new(
+                Diagnostic::error(
+                    Code::InvalidPack,
+                    format!("cannot read included file {}: {e}", at.display()),
+                )
+                .at(Span::of(&file, inc)),
+            )
+        })?;
+        let inc_file = Arc::new(SourceFile { path: at, text });
+        let inc_doc = parse_yaml::<IncludeDoc>(&inc_file)?;
+        included.push(Included {
+            file: inc_file,
+            templates: inc_doc.templates,
+        });
     }
+    Ok(Pack {
+        file,
+        doc,
+        included,
+    })
+}
+
+/// Parse `file` as YAML of shape `T`, a problem located in it.
+fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &Arc<SourceFile>,
+) -> Result<T, Box<Diagnostic>> {
+    serde_saphyr::from_str::<T>(&file.text).map_err(|e| {
+        let mut d = Diagnostic::error(Code::InvalidPack, clean_yaml_message(&e));
+        match e.location() {
+            Some(loc) if loc.line() > 0 => {
+                let (line, column) = position(loc.line(), loc.column());
+                d = d.at(Span::at_token(file, line, column));
+            }
+            _ => d = d.in_file(&file.path),
+        }
+        Box::new(d)
+    })
 }
 
 /// serde-saphyr's message without its own location suffix or rendered snippet (qc renders

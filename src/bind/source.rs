@@ -221,6 +221,29 @@ pub(super) fn leave_out_damaged(
     true
 }
 
+/// The files of a table written once for a folder of files (`name: "…{file}…"`), each with
+/// the name of its own table: `{file}` replaced by the file's stem, in lower case.
+pub(super) fn each_file(pack: &Pack, t: &TableDoc) -> Result<Vec<(String, PathBuf)>, String> {
+    let pattern = resolve(pack.dir(), &t.source.path.value);
+    let files = expand(&pattern)?;
+    if files.is_empty() {
+        return Err(format!("source `{pattern}` matches no file"));
+    }
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let stem = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            (t.name.value.replace(EACH_FILE, &stem), f)
+        })
+        .collect())
+}
+
+/// What a table's name holds to stand for one table per file of its source.
+pub const EACH_FILE: &str = "{file}";
+
 /// A source path resolved against the pack's folder (absolute paths stay as they are).
 fn resolve(dir: &Path, path: &str) -> String {
     let p = Path::new(path);

@@ -31,9 +31,12 @@ use crate::scan::{self, csv::ParseError};
 
 /// Bind one table of `pack` (see the module documentation). `None` when any step reported an
 /// error.
+/// `each`: for a table written once for many files, this file's table (its name and file).
+#[allow(clippy::too_many_arguments)] // the pack, the table and what binding reads
 pub(super) async fn bind_table(
     pack: &Pack,
     t: &TableDoc,
+    each: Option<&(String, PathBuf)>,
     library: &Library,
     state: &SessionState,
     sources: &SourceOptions,
@@ -41,7 +44,7 @@ pub(super) async fn bind_table(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BoundTable> {
     let errors_before = error_count(diags);
-    let name = t.name.value.clone();
+    let name = each.map_or_else(|| t.name.value.clone(), |(n, _)| n.clone());
     if !is_identifier(&name) {
         diags.push(
             Diagnostic::error(
@@ -52,10 +55,12 @@ pub(super) async fn bind_table(
         );
     }
     let qualified = TableRef::new(&library.id, &name).to_string();
+    let own_file = each.map(|(_, f)| crate::rules::source::DataOverride::path(f));
     let data = sources
         .overrides
         .get(&qualified)
-        .or(sources.overrides.get(&name));
+        .or(sources.overrides.get(&name))
+        .or(own_file.as_ref());
     let mut source = bind_source(pack, t, data, diags)?;
     // Files an earlier attempt of this run found damaged while scanning.
     let known: Vec<(PathBuf, String)> = sources
@@ -103,8 +108,16 @@ pub(super) async fn bind_table(
         diagnostics: diags,
         read: Vec::new(),
         record_date: None,
+        roles: std::collections::BTreeMap::new(),
     };
     for r in &t.rules {
+        if let Some(roles) = &r.roles {
+            cx.error(
+                Code::InvalidOption,
+                roles,
+                "`roles` belongs to a template; a table's own rule names its columns",
+            );
+        }
         if let Some(rule) = bind_rule(&mut cx, r) {
             let band = r
                 .warning
@@ -114,6 +127,7 @@ pub(super) async fn bind_table(
             rules.extend(band);
         }
     }
+    rules.extend(bind_uses(pack, t, &mut cx));
     if provider.is_none() {
         for r in t.rules.iter().filter(|r| {
             r.threshold
@@ -624,7 +638,151 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         explain,
         explain_is_reason,
         band_of: None,
+        template: None,
     })
+}
+
+/// The templates `t` uses, each bound with the table's roles and overrides. A template's
+/// problems are reported at its own lines (in the pack or the file that holds it), a use's
+/// at the table's.
+fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<BoundRule> {
+    let mut out = Vec::new();
+    let mut roles = std::collections::BTreeMap::new();
+    for (role, column) in &t.roles {
+        if cx.columns.iter().any(|c| c.name == column.value) {
+            roles.insert(role.clone(), column.value.clone());
+        } else {
+            let d = unknown_column(&column.value, cx.columns, cx.span(column));
+            cx.report(d);
+        }
+    }
+    let templates: Vec<(
+        &'a std::sync::Arc<crate::diagnostic::SourceFile>,
+        &'a RuleDoc,
+    )> = pack
+        .doc
+        .templates
+        .iter()
+        .map(|r| (&pack.file, r))
+        .chain(
+            pack.included
+                .iter()
+                .flat_map(|i| i.templates.iter().map(move |r| (&i.file, r))),
+        )
+        .collect();
+    for u in &t.uses {
+        let Some(&(file, template)) = templates
+            .iter()
+            .find(|(_, r)| r.id.value == u.template.value)
+        else {
+            let mut d = Diagnostic::error(
+                Code::InvalidOption,
+                format!("unknown template `{}`", u.template.value),
+            )
+            .at(cx.span(&u.template));
+            let known = templates.iter().map(|(_, r)| r.id.value.as_str());
+            if let Some(best) = did_you_mean(&u.template.value, known) {
+                d = d.help(format!("did you mean `{best}`?"));
+            }
+            cx.report(d);
+            continue;
+        };
+        let missing: Vec<&str> = template
+            .roles
+            .iter()
+            .flat_map(|r| r.value.iter())
+            .filter(|r| !t.roles.contains_key(*r))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            cx.error(
+                Code::InvalidOption,
+                &u.template,
+                format!(
+                    "template `{}` reads the role(s) {}: map each to a column of table `{}` \
+                     under its `roles:`",
+                    template.id.value,
+                    missing.join(", "),
+                    t.name.value
+                ),
+            );
+            continue;
+        }
+        if template.check.value.is_set() {
+            cx.error(
+                Code::InvalidOption,
+                &u.template,
+                format!(
+                    "template `{}` is set-based ({}); a template is a row check for now: write \
+                     the rule in the table",
+                    template.id.value,
+                    template.check.value.kind()
+                ),
+            );
+            continue;
+        }
+        // The template binds at its own lines, with the table's columns for its roles.
+        let own_file = cx.file;
+        cx.file = file;
+        cx.roles.clone_from(&roles);
+        let bound = bind_rule(cx, template).map(|rule| {
+            let band = template
+                .warning
+                .as_ref()
+                .and_then(|b| bind_band(cx, template, &rule, b));
+            (rule, band)
+        });
+        cx.file = own_file;
+        let Some((mut rule, mut band)) = bound else {
+            cx.roles.clear();
+            continue;
+        };
+        // The table's overrides, at its own lines.
+        if let Some(s) = &u.severity {
+            match Severity::parse(&s.value) {
+                Some(parsed) => rule.severity = parsed,
+                None => cx.error(
+                    Code::UnknownSeverity,
+                    s,
+                    format!("unknown severity `{}` (expected error or warn)", s.value),
+                ),
+            }
+        }
+        if let Some(th) = &u.threshold {
+            check_threshold(cx, Some(th), &u.template);
+            rule.threshold = th.clone();
+        }
+        if let Some(w) = &u.when {
+            let extra = crate::checks::expr::bind_boolean(w, "when", cx)
+                .and_then(|e| as_missing(e, cx, &u.template));
+            for c in std::mem::take(&mut cx.read) {
+                if !rule.columns.contains(&c) {
+                    rule.columns.push(c);
+                }
+            }
+            if let Some(extra) = extra {
+                rule.when = Some(match rule.when.take() {
+                    Some(w) => w.and(extra),
+                    None => extra,
+                });
+            }
+        }
+        cx.roles.clear();
+        for r in std::iter::once(&mut rule).chain(band.as_mut()) {
+            // Reasons name the table's columns, not the roles.
+            for (role, column) in &roles {
+                for text in [&mut r.reason.0, &mut r.reason.1] {
+                    *text = text
+                        .replace(&format!("「{role}」"), &format!("「{column}」"))
+                        .replace(&format!("`{role}`"), &format!("`{column}`"));
+                }
+            }
+            r.template = Some(template.id.value.clone());
+        }
+        out.push(rule);
+        out.extend(band);
+    }
+    out
 }
 
 /// `e` with placeholders (`null_like`) read as NULL: they are missing to every row rule and
@@ -745,6 +903,7 @@ fn bind_band(
         explain_is_reason: b.message.is_some(),
         explain,
         band_of: Some(rule.id.clone()),
+        template: rule.template.clone(),
     })
 }
 
@@ -845,6 +1004,7 @@ fn parse_rules() -> Vec<BoundRule> {
             explain: None,
             explain_is_reason: false,
             band_of: None,
+            template: None,
         })
         .collect()
 }

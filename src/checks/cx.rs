@@ -26,6 +26,9 @@ pub struct BindCx<'a> {
     /// The record date of the rule being bound (its `record_date`), on which dated code
     /// lists are judged.
     pub record_date: Option<BoundColumn>,
+    /// While a template binds: the table's column for each role (role → column). A role
+    /// stands for its column wherever the template names a column, in parameters and SQL.
+    pub roles: std::collections::BTreeMap<String, String>,
 }
 
 impl BindCx<'_> {
@@ -44,7 +47,8 @@ impl BindCx<'_> {
 
     /// Look a column up by name, reporting `unknown-column` (with a suggestion) when absent.
     pub fn column(&mut self, name: &Spanned<String>) -> Option<BoundColumn> {
-        if let Some(c) = self.columns.iter().find(|c| c.name == name.value) {
+        let wanted = self.roles.get(&name.value).unwrap_or(&name.value);
+        if let Some(c) = self.columns.iter().find(|c| c.name == *wanted) {
             if !self.read.contains(&c.name) {
                 self.read.push(c.name.clone());
             }

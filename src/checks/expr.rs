@@ -87,7 +87,8 @@ fn bind_sql(
         &datafusion::common::DFSchema,
     ) -> Result<(Expr, Vec<String>), crate::rules::sql::SqlProblem>,
 ) -> Option<Expr> {
-    match compile(&sql.value, cx.state, cx.df_schema) {
+    let text = crate::rules::sql::with_roles(&sql.value, &cx.roles);
+    match compile(&text, cx.state, cx.df_schema) {
         Ok((expr, columns)) => {
             for c in &columns {
                 cx.note_read(c);

@@ -141,7 +141,8 @@ fn value(sql: &str, at: &Spanned<String>, cx: &mut BindCx<'_>) -> Option<Expr> {
             Pii::Name => format!("qc_mask_name({name})"),
         });
     let sql = masked.as_deref().unwrap_or(sql);
-    match crate::rules::sql::compile_row_value(sql, cx.state, cx.df_schema) {
+    let sql = crate::rules::sql::with_roles(sql, &cx.roles);
+    match crate::rules::sql::compile_row_value(&sql, cx.state, cx.df_schema) {
         Ok((expr, columns)) => {
             for c in &columns {
                 cx.note_read(c);

@@ -1,6 +1,7 @@
 //! `qc check PACK_OR_DIR...`: parse and bind packs against their sources' schemas, report
 //! every problem, audit nothing. Exit 2 when any error is found.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -32,6 +33,11 @@ pub struct CheckArgs {
     /// `TABLE=PATH[;KEY=VALUE…]`.
     #[arg(long = "data", value_name = "TABLE=PATH[;KEY=VALUE…]", value_parser = DataOverride::parse)]
     pub data: Vec<(String, DataOverride)>,
+    /// Print the rules a table is audited with, as bound: its own, those of the templates it
+    /// uses (with its roles and overrides) and their warning bands (`table` or
+    /// `library.table`).
+    #[arg(long, value_name = "TABLE")]
+    pub expand: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -92,11 +98,104 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
         }
         Format::Text => {}
     }
+    if let (Some(name), 0) = (&args.expand, errors) {
+        let table = packs
+            .iter()
+            .flat_map(|p| &p.tables)
+            .find(|t| t.name == *name || t.qualified_name() == *name)
+            .ok_or_else(|| Error::Usage(format!("--expand: no table `{name}` in the packs")))?;
+        output::stdout(&expand(table, args.output.format));
+    }
     Ok(if errors > 0 {
         crate::diagnostic::exit_status(diagnostics.iter().filter(|d| d.is_error()))
     } else {
         ExitStatus::Passed
     })
+}
+
+/// One bound rule as `--expand` shows it.
+#[derive(Serialize)]
+struct ExpandedRule {
+    id: String,
+    name: String,
+    kind: &'static str,
+    dimension: &'static str,
+    severity: &'static str,
+    /// The template the rule comes from, if any.
+    template: Option<String>,
+    /// The row check, as the engine evaluates it (set-based rules: none).
+    check: Option<String>,
+    when: Option<String>,
+    columns: Vec<String>,
+    threshold: crate::rules::Threshold,
+}
+
+/// The rules `table` is audited with, as text or JSON.
+fn expand(table: &crate::bind::BoundTable, format: Format) -> String {
+    let rules: Vec<ExpandedRule> = table
+        .rules
+        .iter()
+        .filter(|r| !r.builtin)
+        .map(|r| ExpandedRule {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            kind: r.kind,
+            dimension: r.dimension.en(),
+            severity: match r.severity {
+                crate::rules::Severity::Error => "error",
+                crate::rules::Severity::Warn => "warn",
+            },
+            template: r.template.clone(),
+            check: match &r.check {
+                crate::bind::RuleCheck::Row(e) => Some(shown(e)),
+                crate::bind::RuleCheck::Set(_) => None,
+            },
+            when: r.when.as_ref().map(shown),
+            columns: r.columns.clone(),
+            threshold: r.threshold.clone(),
+        })
+        .collect();
+    if format == Format::Json {
+        let doc = serde_json::json!({ "table": table.qualified_name(), "rules": rules });
+        return serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    }
+    let mut out = format!("{}\n", table.qualified_name());
+    for r in &rules {
+        let from = r
+            .template
+            .as_ref()
+            .map_or_else(String::new, |t| format!(" (template {t})"));
+        let _ = writeln!(
+            out,
+            "  {} {} [{}, {}, {}]{from}",
+            r.id, r.name, r.kind, r.dimension, r.severity
+        );
+        if let Some(c) = &r.check {
+            let _ = writeln!(out, "    check: {c}");
+        }
+        if let Some(w) = &r.when {
+            let _ = writeln!(out, "    when: {w}");
+        }
+        let _ = writeln!(out, "    columns: {}", r.columns.join(", "));
+        let th = &r.threshold;
+        if th.max_count.is_some() || th.max_rate.is_some() || th.per_provider() {
+            let _ = writeln!(
+                out,
+                "    threshold: {}",
+                serde_json::to_string(th).unwrap_or_default()
+            );
+        }
+    }
+    out
+}
+
+/// An engine expression as text, cut at 300 characters (code lists make long `IN` lists).
+fn shown(e: &datafusion::logical_expr::Expr) -> String {
+    let text = e.to_string();
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
 }
 
 fn json(d: &Diagnostic) -> JsonDiagnostic<'_> {

@@ -14,7 +14,8 @@ use crate::text::thousands;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("how_many").args(["anomalies", "anomaly_rate"]))]
 pub struct GenArgs {
-    /// Libraries to generate (building, death, marriage, spatial), comma-separated or
+    /// Libraries to generate (building, death, marriage, spatial; or estate on its own),
+    /// comma-separated or
     /// repeated. Libraries generated together refer to each other (marriage × death,
     /// building → spatial), so the cross-library rules have exact truths.
     #[arg(long, required = true, value_delimiter = ',')]
@@ -40,6 +41,9 @@ pub struct GenArgs {
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// `estate` only: how many tables (one CSV file each, over six departments).
+    #[arg(long, default_value_t = 200)]
+    pub tables: usize,
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -75,7 +79,25 @@ pub fn generate(args: &GenArgs) -> Result<ExitStatus> {
         encoding: args.encoding,
         out: args.out.clone(),
     };
-    for truth in crate::generate::libraries(&args.library, &spec)? {
+    let truths = if args.library.iter().any(|l| l == "estate") {
+        if args.library.len() > 1 {
+            return Err(Error::Usage(
+                "the estate library is generated on its own (--library estate)".into(),
+            ));
+        }
+        std::fs::create_dir_all(&spec.out).map_err(|e| Error::io(&spec.out, e))?;
+        let truth = crate::generate::estate::generate(&spec, args.tables)?;
+        output::stderr(&format!(
+            "estate: {} tables, {} rows, {} anomalous\n",
+            truth.tables.len(),
+            thousands(truth.tables.values().map(|t| t.rows).sum()),
+            thousands(truth.tables.values().map(|t| t.anomalous_rows).sum()),
+        ));
+        return Ok(ExitStatus::Passed);
+    } else {
+        crate::generate::libraries(&args.library, &spec)?
+    };
+    for truth in truths {
         for (table, t) in &truth.tables {
             output::stderr(&format!(
                 "{}.{table}: {} rows, {} anomalous\n",

@@ -10,6 +10,7 @@
 
 pub mod building;
 pub mod death;
+pub mod estate;
 pub mod marriage;
 pub mod people;
 pub mod spatial;

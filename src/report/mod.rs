@@ -64,9 +64,25 @@ pub struct LibraryReport {
     /// Groups of rows beyond a `metric` table check's bounds, per table and check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_findings: Vec<GroupFindingReport>,
+    /// Rules bound from templates, pooled per template over the tables that use it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<TemplateReport>,
     /// The exemptions the month's run applied (and those it found expired), per table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exemptions: Vec<ExemptionReport>,
+}
+
+/// A template's rules pooled over the tables that use it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateReport {
+    pub id: String,
+    pub name: String,
+    pub tables: usize,
+    /// Tables where it failed at least one row.
+    pub failing_tables: usize,
+    pub applicable_rows: u64,
+    pub failed_rows: u64,
+    pub failed_rate: f64,
 }
 
 /// An exemption of a table, as the month's run listed it.
@@ -434,6 +450,39 @@ pub fn build(
                     .collect()
             })
             .collect();
+        let mut pooled: BTreeMap<String, TemplateReport> = BTreeMap::new();
+        for r in tables.iter().flat_map(|t| &t.rules) {
+            let Some(template) = &r.template else {
+                continue;
+            };
+            let p = pooled
+                .entry(r.id.clone())
+                .or_insert_with(|| TemplateReport {
+                    id: template.clone(),
+                    name: r.name.clone(),
+                    tables: 0,
+                    failing_tables: 0,
+                    applicable_rows: 0,
+                    failed_rows: 0,
+                    failed_rate: 0.0,
+                });
+            p.tables += 1;
+            p.failing_tables += usize::from(r.failed_rows > 0);
+            p.applicable_rows += r.applicable_rows;
+            p.failed_rows += r.failed_rows;
+        }
+        let mut templates: Vec<TemplateReport> = pooled
+            .into_values()
+            .map(|mut p| {
+                p.failed_rate = crate::results::summary::rate(p.failed_rows, p.applicable_rows);
+                p
+            })
+            .collect();
+        templates.sort_by(|a, b| {
+            b.failed_rows
+                .cmp(&a.failed_rows)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         let exemptions = tables
             .iter()
             .flat_map(|t| {
@@ -444,6 +493,7 @@ pub fn build(
             })
             .collect();
         out.push(LibraryReport {
+            templates,
             exemptions,
             group_findings,
             library: library.clone(),

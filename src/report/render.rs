@@ -45,6 +45,8 @@ struct Labels {
     library: &'static str,
     findings: &'static str,
     exemptions: &'static str,
+    templates: &'static str,
+    used_by: &'static str,
     group: &'static str,
     observed: &'static str,
     expected: &'static str,
@@ -87,6 +89,8 @@ const ZH: Labels = Labels {
     library: "专题库",
     findings: "分组指标发现（超出范围的组）",
     exemptions: "豁免（不计入判定的记录）",
+    templates: "按规则模板汇总",
+    used_by: "使用表数（有异常）",
     group: "分组",
     observed: "实测",
     expected: "要求",
@@ -128,6 +132,8 @@ const EN: Labels = Labels {
     library: "library",
     findings: "Group metrics: groups beyond bounds",
     exemptions: "Exemptions (rows not judged)",
+    templates: "Rule templates, pooled over their tables",
+    used_by: "tables (failing)",
     group: "group",
     observed: "observed",
     expected: "expected",
@@ -166,6 +172,8 @@ struct LibView {
     rules: Vec<RuleView>,
     /// A metric's findings: check id, name, table, group, observed, expected.
     findings: Vec<[String; 6]>,
+    /// Templates pooled: id, name, tables (failing), failed rows (rate).
+    templates: Vec<[String; 4]>,
     /// Exemptions, one line each: `table: what, until when, why` (expired ones say so).
     exemptions: Vec<String>,
 }
@@ -290,6 +298,18 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                     .score
                     .total
                     .map_or(0, |s| s.clamp(0.0, 100.0).round() as u32),
+            })
+            .collect(),
+        templates: lib
+            .templates
+            .iter()
+            .map(|t| {
+                [
+                    escape(&t.id),
+                    escape(&t.name),
+                    format!("{}（{}）", t.tables, t.failing_tables),
+                    format!("{}（{}）", thousands(t.failed_rows), percent(t.failed_rate)),
+                ]
             })
             .collect(),
         exemptions: lib

@@ -161,6 +161,9 @@ pub struct RuleSummary {
     /// With `--rule-costs`: the seconds the rule cost (`execute::costs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_seconds: Option<f64>,
+    /// The template the rule was bound from, if any (its id is the rule's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -286,6 +289,7 @@ pub fn table_summary(
             id: r.id.clone(),
             name: r.name.clone(),
             kind: r.kind.to_string(),
+            template: r.template.clone(),
             dimension: r.dimension,
             severity: r.severity,
             builtin: r.builtin,

@@ -14,7 +14,9 @@ use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::sql::parser::DFParser;
 
 use crate::diagnostic::{Code, position};
-use datafusion::sql::sqlparser::ast::{self, Spanned as _, visit_expressions};
+use datafusion::sql::sqlparser::ast::{
+    self, Spanned as _, visit_expressions, visit_expressions_mut,
+};
 use std::ops::ControlFlow;
 
 /// The catalogue rule SQL names tables in: each library is a schema of it, so a table is
@@ -50,6 +52,33 @@ const STATEMENT_KEYWORDS: [&str; 22] = [
     "COPY", "SET", "RESET", "SHOW", "EXPLAIN", "DESCRIBE", "ATTACH", "DETACH", "INSTALL", "LOAD",
     "PRAGMA", "GRANT",
 ];
+
+/// `sql` with each identifier that names a role (a template's column name, see
+/// [`crate::bind`]) replaced by the table's column for it; `sql` as it is when it does not
+/// parse (compiling it reports why) or names no role.
+pub fn with_roles(sql: &str, roles: &std::collections::BTreeMap<String, String>) -> String {
+    if roles.is_empty() {
+        return sql.to_string();
+    }
+    let Ok(mut parsed) = DFParser::parse_sql_into_expr(sql) else {
+        return sql.to_string();
+    };
+    let mut renamed = false;
+    let _ = visit_expressions_mut(&mut parsed.expr, |e| {
+        if let ast::Expr::Identifier(id) = e
+            && let Some(column) = roles.get(&id.value)
+        {
+            *id = ast::Ident::with_quote('"', column.clone());
+            renamed = true;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if renamed {
+        parsed.expr.to_string()
+    } else {
+        sql.to_string()
+    }
+}
 
 /// Compile `sql` into a boolean expression over `schema`. Returns the expression and the
 /// columns it reads.

@@ -246,7 +246,7 @@ impl Store {
                 .conn
                 .prepare(
                     "SELECT rule_id, name, kind, dimension, severity, builtin, applicable_rows, \
-                     failed_rows, threshold, verdict, reason_zh, reason_en, columns \
+                     failed_rows, threshold, verdict, reason_zh, reason_en, columns, template \
                      FROM run_rule WHERE run_id = ?1 AND library = ?2 AND table_name = ?3 \
                      ORDER BY position",
                 )
@@ -277,6 +277,7 @@ impl Store {
                             verdict: named(r, 9)?,
                             anomalous_keys: None,
                             cost_seconds: None,
+                            template: r.get(13)?,
                         },
                         text,
                     ))

@@ -143,7 +143,7 @@ impl Store {
                     .unwrap_or_default();
                 tx.execute(
                     "INSERT INTO run_rule VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-                     ?12, ?13, ?14, ?15, ?16, ?17)",
+                     ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                     params![
                         summary.run_id,
                         t.library,
@@ -161,7 +161,8 @@ impl Store {
                         name_of(&r.verdict),
                         text.reason_zh,
                         text.reason_en,
-                        json(&text.columns)
+                        json(&text.columns),
+                        r.template
                     ],
                 )
                 .map_err(e)?;

@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 5] = [
+pub(super) const MIGRATIONS: [&str; 6] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -142,6 +142,10 @@ CREATE TABLE run_exemption (
     position   INTEGER NOT NULL,
     exemption  TEXT NOT NULL  -- JSON, as in summary.json
 );
+",
+    // 6: the template a rule was bound from (pooled per template in the monthly report).
+    r"
+ALTER TABLE run_rule ADD COLUMN template TEXT;
 ",
 ];
 
