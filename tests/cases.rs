@@ -949,18 +949,11 @@ fn exemptions_cover_their_rows_until_they_expire() {
     );
     assert_eq!(failed(table(&s, "people"), "X-SEX"), (0, 9));
     // The terminal lists them, the expired one as expired.
-    let o = crate::util::run(&[
-        "run",
-        "--rules",
+    let text = crate::util::terminal(
         "testdata/cases/exemptions.yaml",
-        "--out",
-        &dir.path().join("text").to_string_lossy(),
-        "--store",
-        &dir.path().join("text.db").to_string_lossy(),
-        "--as-of",
-        "2026-11-30",
-    ]);
-    let text = crate::util::stdout(&o);
+        dir.path(),
+        &["--as-of", "2026-11-30"],
+    );
     assert!(
         text.contains("豁免至 2099-12-31：提供单位 徐汇区，X-VALID（户籍迁移核查中）"),
         "{text}"
@@ -970,20 +963,11 @@ fn exemptions_cover_their_rows_until_they_expire() {
         "{text}"
     );
     // The monthly report lists them too, from the run history.
-    let reports = dir.path().join("reports");
-    let o = crate::util::run(&[
-        "report",
-        "--month",
+    let md = crate::util::report_md(
+        &dir.path().join("qc.db"),
         "2026-11",
-        "--format",
-        "md",
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--out",
-        &reports.to_string_lossy(),
-    ]);
-    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
-    let md = std::fs::read_to_string(reports.join("report-2026-11.md")).unwrap();
+        &dir.path().join("reports"),
+    );
     assert!(md.contains("### 豁免（不计入判定的记录）"), "{md}");
     assert!(
         md.contains("- people：豁免至 2099-12-31：提供单位 徐汇区，X-VALID（户籍迁移核查中）"),
@@ -1007,16 +991,7 @@ fn thresholds_per_provider_judge_each_provider() {
     let a = t.rules.iter().find(|r| r.id == "T-A").unwrap();
     assert_eq!(a.threshold.providers.len(), 2);
     // The terminal says the threshold is per provider.
-    let o = crate::util::run(&[
-        "run",
-        "--rules",
-        "testdata/cases/thresholds.yaml",
-        "--out",
-        &dir.path().join("text").to_string_lossy(),
-        "--store",
-        &dir.path().join("text.db").to_string_lossy(),
-    ]);
-    let text = crate::util::stdout(&o);
+    let text = crate::util::terminal("testdata/cases/thresholds.yaml", dir.path(), &[]);
     assert!(text.contains("≤2 行（各提供单位，2 家另定）"), "{text}");
 }
 
@@ -1129,29 +1104,13 @@ fn group_metrics_find_groups_and_weigh_in_the_score() {
     assert!((score("provider", Some("乙医院")) - yi).abs() < 1e-9);
     assert!(score("provider", Some("丙医院")).abs() < 1e-9);
     // The terminal names the groups.
-    let o = crate::util::run(&[
-        "run",
-        "--rules",
-        "testdata/cases/metrics.yaml",
-        "--out",
-        &dir.path().join("text").to_string_lossy(),
-        "--store",
-        &dir.path().join("text.db").to_string_lossy(),
-    ]);
-    let text = crate::util::stdout(&o);
+    let text = crate::util::terminal("testdata/cases/metrics.yaml", dir.path(), &[]);
     assert!(text.contains("M-NULL 超出范围：乙医院：0.25"), "{text}");
     assert!(text.contains("1 组超出（共 3 组）"), "{text}");
     // Each provider's feedback file carries its groups' findings beside its rows' problems;
     // 丙医院, which sent nothing, gets a file for its missing delivery.
     let fb = dir.path().join("feedback");
-    let o = crate::util::run(&[
-        "feedback",
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--out",
-        &fb.to_string_lossy(),
-    ]);
-    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    crate::util::feedback(&dir.path().join("qc.db"), &fb);
     let csv = |p: &str| std::fs::read_to_string(fb.join(format!("{p}.csv"))).unwrap();
     assert!(
         csv("丙医院").contains(
@@ -1168,20 +1127,11 @@ fn group_metrics_find_groups_and_weigh_in_the_score() {
     assert!(yi.contains(",M-R1,"), "{yi}");
     assert!(!fb.join("甲医院.csv").exists(), "甲医院 has no problem");
     // The monthly report lists the groups, and ranks 丙医院 (no delivery) last.
-    let reports = dir.path().join("reports");
-    let o = crate::util::run(&[
-        "report",
-        "--month",
+    let md = crate::util::report_md(
+        &dir.path().join("qc.db"),
         "2026-11",
-        "--format",
-        "md",
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--out",
-        &reports.to_string_lossy(),
-    ]);
-    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
-    let md = std::fs::read_to_string(reports.join("report-2026-11.md")).unwrap();
+        &dir.path().join("reports"),
+    );
     for line in [
         "| M-SENT | 每家医院本期有数据 | cremation | hospital=丙医院 | 0 | ≥ 1 |",
         "| M-NULL | 火化日期缺失比例不超过 20% | cremation | hospital=乙医院 | 0.25 | ≤ 0.2 |",
@@ -1334,14 +1284,7 @@ fn templates_bind_to_each_tables_columns_by_role() {
     );
     // The export's message and the feedback's reason name the table's own columns.
     let fb = dir.path().join("feedback");
-    let o = crate::util::run(&[
-        "feedback",
-        "--store",
-        &dir.path().join("qc.db").to_string_lossy(),
-        "--out",
-        &fb.to_string_lossy(),
-    ]);
-    assert_eq!(crate::util::code(&o), 0, "{}", crate::util::stderr(&o));
+    crate::util::feedback(&dir.path().join("qc.db"), &fb);
     let csv = std::fs::read_to_string(fb.join("未标明提供单位.csv")).unwrap();
     assert!(
         csv.contains("T-ID,公民身份号码有效,身份证号「sfzh」不符合要求"),

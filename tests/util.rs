@@ -53,6 +53,45 @@ pub fn audit(pack: &str, out: &Path, extra: &[&str]) -> (i32, RunSummary) {
     )
 }
 
+/// The terminal summary of `qc run` on `pack`, run into `dir/text` with its own history.
+pub fn terminal(pack: &str, dir: &Path, extra: &[&str]) -> String {
+    let out = dir.join("text").to_string_lossy().into_owned();
+    let store = dir.join("text.db").to_string_lossy().into_owned();
+    let mut args = vec!["run", "--rules", pack, "--out", &out, "--store", &store];
+    args.extend_from_slice(extra);
+    stdout(&run(&args))
+}
+
+/// The Markdown monthly report of `month` (`YYYY-MM`) from the run history `store`, written
+/// under `out`.
+pub fn report_md(store: &Path, month: &str, out: &Path) -> String {
+    let o = run(&[
+        "report",
+        "--month",
+        month,
+        "--format",
+        "md",
+        "--store",
+        &store.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::read_to_string(out.join(format!("report-{month}.md"))).expect("report written")
+}
+
+/// `qc feedback` of the newest run of the history `store`, into `out`.
+pub fn feedback(store: &Path, out: &Path) {
+    let o = run(&[
+        "feedback",
+        "--store",
+        &store.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
 /// insta settings that hide what changes between runs: temp paths, timings, run ids.
 pub fn settings(tmp: &Path) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
