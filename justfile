@@ -51,6 +51,11 @@ bench-sets rows="10000000,50000000" runs="1":
     python3 benches/sets.py --rows {{rows}} --runs {{runs}}
 
 # Set-based rules under a memory limit: the death pack on 50M generated rows at 1 GiB.
+# An estate of many tables through templates vs the same rules written per table;
+# benches/results/estate.jsonl.
+bench-estate tables="200" rows="1000" runs="3":
+    bash benches/estate.sh {{tables}} {{rows}} {{runs}}
+
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}
 
