@@ -221,27 +221,48 @@ pub(super) fn leave_out_damaged(
     true
 }
 
-/// The files of a table written once for a folder of files (`name: "…{file}…"`), each with
-/// the name of its own table: `{file}` replaced by the file's stem, in lower case.
+/// The tables of an entry written once for many (`name: "…{file}…"`): one per file its
+/// source glob matches, named by the file's stem, and one per folder it matches, named by the
+/// folder and reading every file inside it (`dt=…/part-0.parquet` deliveries). Names are in
+/// lower case; the second element is the path (or glob) each reads.
 pub(super) fn each_file(pack: &Pack, t: &TableDoc) -> Result<Vec<(String, PathBuf)>, String> {
     let pattern = resolve(pack.dir(), &t.source.path.value);
-    let files = expand(&pattern)?;
-    if files.is_empty() {
-        return Err(format!("source `{pattern}` matches no file"));
+    let mut found = expand(&pattern)?;
+    // Folders the glob matches: each one table over its files.
+    if pattern.contains(['*', '?', '[']) {
+        let entries = glob::glob(&pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
+        for dir in entries.filter_map(Result::ok).filter(|p| p.is_dir()) {
+            found.push(dir.join("*"));
+        }
+    } else if Path::new(&pattern).is_dir() {
+        found.push(Path::new(&pattern).join("*"));
     }
-    Ok(files
+    if found.is_empty() {
+        return Err(format!("source `{pattern}` matches no file or folder"));
+    }
+    found.sort();
+    Ok(found
         .into_iter()
         .map(|f| {
-            let stem = f
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_lowercase())
+            let named = if f.ends_with("*") {
+                f.parent().and_then(Path::file_name)
+            } else {
+                f.file_stem()
+            };
+            // `dt=2026-11-28` names table `dt_2026_11_28`.
+            let stem = named
+                .map(|s| {
+                    s.to_string_lossy()
+                        .to_lowercase()
+                        .replace(['-', '=', '.', ' '], "_")
+                })
                 .unwrap_or_default();
             (t.name.value.replace(EACH_FILE, &stem), f)
         })
         .collect())
 }
 
-/// What a table's name holds to stand for one table per file of its source.
+/// What a table's name holds to stand for one table per file (or folder) of its source.
 pub const EACH_FILE: &str = "{file}";
 
 /// A source path resolved against the pack's folder (absolute paths stay as they are).

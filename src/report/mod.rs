@@ -83,6 +83,47 @@ pub struct TemplateReport {
     pub applicable_rows: u64,
     pub failed_rows: u64,
     pub failed_rate: f64,
+    /// The same, pooled over the previous month's run (`None`: no such run, or not used).
+    pub previous_failed_rate: Option<f64>,
+}
+
+/// Rules bound from templates, pooled per template over `tables`, most failed rows first.
+fn pool_templates(tables: &[&TableSummary]) -> Vec<TemplateReport> {
+    let mut pooled: BTreeMap<String, TemplateReport> = BTreeMap::new();
+    for r in tables.iter().flat_map(|t| &t.rules) {
+        let Some(template) = &r.template else {
+            continue;
+        };
+        let p = pooled
+            .entry(r.id.clone())
+            .or_insert_with(|| TemplateReport {
+                id: template.clone(),
+                name: r.name.clone(),
+                tables: 0,
+                failing_tables: 0,
+                applicable_rows: 0,
+                failed_rows: 0,
+                failed_rate: 0.0,
+                previous_failed_rate: None,
+            });
+        p.tables += 1;
+        p.failing_tables += usize::from(r.failed_rows > 0);
+        p.applicable_rows += r.applicable_rows;
+        p.failed_rows += r.failed_rows;
+    }
+    let mut templates: Vec<TemplateReport> = pooled
+        .into_values()
+        .map(|mut p| {
+            p.failed_rate = crate::results::summary::rate(p.failed_rows, p.applicable_rows);
+            p
+        })
+        .collect();
+    templates.sort_by(|a, b| {
+        b.failed_rows
+            .cmp(&a.failed_rows)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    templates
 }
 
 /// An exemption of a table, as the month's run listed it.
@@ -450,39 +491,14 @@ pub fn build(
                     .collect()
             })
             .collect();
-        let mut pooled: BTreeMap<String, TemplateReport> = BTreeMap::new();
-        for r in tables.iter().flat_map(|t| &t.rules) {
-            let Some(template) = &r.template else {
-                continue;
-            };
-            let p = pooled
-                .entry(r.id.clone())
-                .or_insert_with(|| TemplateReport {
-                    id: template.clone(),
-                    name: r.name.clone(),
-                    tables: 0,
-                    failing_tables: 0,
-                    applicable_rows: 0,
-                    failed_rows: 0,
-                    failed_rate: 0.0,
-                });
-            p.tables += 1;
-            p.failing_tables += usize::from(r.failed_rows > 0);
-            p.applicable_rows += r.applicable_rows;
-            p.failed_rows += r.failed_rows;
+        let mut templates = pool_templates(&tables);
+        if let Some(prev) = previous_month.get(library) {
+            let before = pool_templates(&library_tables(runs.get(prev)?, library));
+            for t in &mut templates {
+                t.previous_failed_rate =
+                    before.iter().find(|b| b.id == t.id).map(|b| b.failed_rate);
+            }
         }
-        let mut templates: Vec<TemplateReport> = pooled
-            .into_values()
-            .map(|mut p| {
-                p.failed_rate = crate::results::summary::rate(p.failed_rows, p.applicable_rows);
-                p
-            })
-            .collect();
-        templates.sort_by(|a, b| {
-            b.failed_rows
-                .cmp(&a.failed_rows)
-                .then_with(|| a.id.cmp(&b.id))
-        });
         let exemptions = tables
             .iter()
             .flat_map(|t| {

@@ -47,6 +47,7 @@ struct Labels {
     exemptions: &'static str,
     templates: &'static str,
     used_by: &'static str,
+    previous_rate: &'static str,
     group: &'static str,
     observed: &'static str,
     expected: &'static str,
@@ -91,6 +92,7 @@ const ZH: Labels = Labels {
     exemptions: "豁免（不计入判定的记录）",
     templates: "按规则模板汇总",
     used_by: "使用表数（有异常）",
+    previous_rate: "上月异常率",
     group: "分组",
     observed: "实测",
     expected: "要求",
@@ -134,6 +136,7 @@ const EN: Labels = Labels {
     exemptions: "Exemptions (rows not judged)",
     templates: "Rule templates, pooled over their tables",
     used_by: "tables (failing)",
+    previous_rate: "last month's rate",
     group: "group",
     observed: "observed",
     expected: "expected",
@@ -172,8 +175,8 @@ struct LibView {
     rules: Vec<RuleView>,
     /// A metric's findings: check id, name, table, group, observed, expected.
     findings: Vec<[String; 6]>,
-    /// Templates pooled: id, name, tables (failing), failed rows (rate).
-    templates: Vec<[String; 4]>,
+    /// Templates pooled: id, name, tables (failing), failed rows (rate), last month's rate.
+    templates: Vec<[String; 5]>,
     /// Exemptions, one line each: `table: what, until when, why` (expired ones say so).
     exemptions: Vec<String>,
 }
@@ -309,6 +312,8 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                     escape(&t.name),
                     format!("{}（{}）", t.tables, t.failing_tables),
                     format!("{}（{}）", thousands(t.failed_rows), percent(t.failed_rate)),
+                    t.previous_failed_rate
+                        .map_or_else(|| l.no_previous.to_string(), percent),
                 ]
             })
             .collect(),
