@@ -1270,6 +1270,12 @@ fn templates_bind_to_each_tables_columns_by_role() {
     let b = table(&s, "b");
     assert_eq!(failed(b, "T-ID"), (2, 4));
     assert_eq!(failed(b, "T-DIST"), (1, 3));
+    assert_eq!(failed(b, "T-CODE"), (0, 4));
+    assert_eq!(
+        failed(b, "T-CODE.warn"),
+        (1, 4),
+        "a band judged on the role's record date"
+    );
     assert_eq!(b.anomalous_rows, 2);
     // One table per folder of a glob, reading every file inside it.
     assert_eq!(failed(table(&s, "q1"), "T-ID"), (2, 4));

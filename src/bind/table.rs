@@ -851,10 +851,10 @@ fn bind_band(
     }
     check_threshold(cx, b.threshold.as_ref(), &r.id);
     // Dated code lists in the band are judged on the rule's record date.
-    cx.record_date = r
-        .record_date
-        .as_ref()
-        .and_then(|n| cx.columns.iter().find(|c| c.name == n.value).cloned());
+    cx.record_date = r.record_date.as_ref().and_then(|n| {
+        let wanted = cx.roles.get(&n.value).unwrap_or(&n.value);
+        cx.columns.iter().find(|c| c.name == *wanted).cloned()
+    });
     let explain = match &b.message {
         Some(m) => crate::checks::message::bind(m, cx),
         None => b.check.value.row_explain(cx),
