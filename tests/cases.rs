@@ -1279,7 +1279,14 @@ fn templates_bind_to_each_tables_columns_by_role() {
     assert_eq!(b.anomalous_rows, 2);
     // One table per folder of a glob, reading every file inside it.
     assert_eq!(failed(table(&s, "q1"), "T-ID"), (2, 4));
-    assert_eq!(failed(table(&s, "dt_2026_11"), "T-ID"), (1, 2));
+    let dt = table(&s, "dt_2026_11");
+    assert_eq!(failed(dt, "T-ID"), (1, 3));
+    assert_eq!(
+        failed(dt, "F-UNIQ"),
+        (2, 3),
+        "a set-based rule of a table-per-folder entry"
+    );
+    assert_eq!(failed(table(&s, "q1"), "F-UNIQ"), (0, 4));
     let rule = |t: &TableSummary, id: &str| t.rules.iter().find(|r| r.id == id).unwrap().clone();
     assert_eq!(
         rule(a, "T-LEN").verdict,

@@ -59,6 +59,9 @@ pub struct Library {
 pub struct BoundTable {
     pub library: Library,
     pub name: String,
+    /// The pack's table entry it was bound from: its name, or the entry's `…{file}…` name
+    /// for one of the tables an entry stands for.
+    pub entry: String,
     /// Chinese title (falls back to the name).
     pub title: String,
     pub source: BoundSource,

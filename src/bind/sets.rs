@@ -35,7 +35,7 @@ pub async fn bind_set_rules(
     }
     for (pack, bound) in packs.iter_mut() {
         for table in &mut bound.tables {
-            let Some(doc) = pack.doc.tables.iter().find(|d| d.name.value == table.name) else {
+            let Some(doc) = pack.doc.tables.iter().find(|d| d.name.value == table.entry) else {
                 continue;
             };
             let table_ref = table.table_ref();

@@ -188,6 +188,7 @@ pub(super) async fn bind_table(
     }
 
     (error_count(diags) == errors_before).then(|| BoundTable {
+        entry: t.name.value.clone(),
         library: library.clone(),
         title: t.title.clone().unwrap_or_else(|| name.clone()),
         name,
