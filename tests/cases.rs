@@ -1287,6 +1287,9 @@ fn templates_bind_to_each_tables_columns_by_role() {
         "a set-based rule of a table-per-folder entry"
     );
     assert_eq!(failed(table(&s, "q1"), "F-UNIQ"), (0, 4));
+    // A set-based template, bound to each table's column for its role.
+    assert_eq!(failed(table(&s, "q1"), "T-UNIQ"), (4, 4));
+    assert_eq!(failed(dt, "T-UNIQ"), (2, 3));
     let rule = |t: &TableSummary, id: &str| t.rules.iter().find(|r| r.id == id).unwrap().clone();
     assert_eq!(
         rule(a, "T-LEN").verdict,
@@ -1311,4 +1314,5 @@ fn templates_bind_to_each_tables_columns_by_role() {
         "{csv}"
     );
     assert!(csv.contains("证件号 31011519900307123 不是 18 位"), "{csv}");
+    assert!(csv.contains("T-UNIQ,身份证号唯一,id_card 重复"), "{csv}");
 }

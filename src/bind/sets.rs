@@ -45,11 +45,28 @@ pub async fn bind_set_rules(
                     keep.push(rule);
                     continue;
                 }
-                let Some(rdoc) = doc.rules.iter().find(|r| r.id.value == rule.id) else {
+                // The rule as written: the table's own, or the template it was bound from
+                // (in the pack or a file it includes), read with the table's roles.
+                let own = doc.rules.iter().find(|r| r.id.value == rule.id);
+                let found = match (own, &rule.template) {
+                    (Some(r), _) => Some((&pack.file, r)),
+                    (None, Some(t)) => templates(pack).find(|(_, r)| r.id.value == *t),
+                    (None, None) => None,
+                };
+                let Some((file, rdoc)) = found else {
                     continue;
                 };
+                let roles: BTreeMap<String, String> = if rule.template.is_some() {
+                    doc.roles
+                        .iter()
+                        .map(|(role, column)| (role.clone(), column.value.clone()))
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                };
                 let mut cx = SetCx {
-                    file: &pack.file,
+                    roles: &roles,
+                    file,
                     ctx,
                     table: &table_ref,
                     columns: &table.columns,
@@ -99,6 +116,23 @@ pub async fn bind_set_rules(
         }
     }
     Ok(())
+}
+
+/// The templates a pack can use: its own, then those of the files it includes, each with
+/// the file it is written in.
+pub fn templates(
+    pack: &Pack,
+) -> impl Iterator<
+    Item = (
+        &std::sync::Arc<crate::diagnostic::SourceFile>,
+        &super::parse::RuleDoc,
+    ),
+> {
+    pack.doc.templates.iter().map(|r| (&pack.file, r)).chain(
+        pack.included
+            .iter()
+            .flat_map(|i| i.templates.iter().map(move |r| (&i.file, r))),
+    )
 }
 
 /// A rule that reads a table whose pack is not in the run: the warning that says so

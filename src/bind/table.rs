@@ -657,20 +657,7 @@ fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<Bo
             cx.report(d);
         }
     }
-    let templates: Vec<(
-        &'a std::sync::Arc<crate::diagnostic::SourceFile>,
-        &'a RuleDoc,
-    )> = pack
-        .doc
-        .templates
-        .iter()
-        .map(|r| (&pack.file, r))
-        .chain(
-            pack.included
-                .iter()
-                .flat_map(|i| i.templates.iter().map(move |r| (&i.file, r))),
-        )
-        .collect();
+    let templates: Vec<_> = super::sets::templates(pack).collect();
     for u in &t.uses {
         let Some(&(file, template)) = templates
             .iter()
@@ -709,13 +696,16 @@ fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<Bo
             );
             continue;
         }
-        if template.check.value.is_set() {
+        if matches!(
+            template.check.value,
+            crate::checks::CheckDoc::Reference(_) | crate::checks::CheckDoc::Query(_)
+        ) {
             cx.error(
                 Code::InvalidOption,
                 &u.template,
                 format!(
-                    "template `{}` is set-based ({}); a template is a row check for now: write \
-                     the rule in the table",
+                    "template `{}` is a `{}` rule, which reads other tables by name; only row \
+                     checks, `unique` and `history` can be templates: write the rule in the table",
                     template.id.value,
                     template.check.value.kind()
                 ),
@@ -773,9 +763,7 @@ fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<Bo
             // Reasons name the table's columns, not the roles.
             for (role, column) in &roles {
                 for text in [&mut r.reason.0, &mut r.reason.1] {
-                    *text = text
-                        .replace(&format!("「{role}」"), &format!("「{column}」"))
-                        .replace(&format!("`{role}`"), &format!("`{column}`"));
+                    *text = replace_name(text, role, column);
                 }
             }
             r.template = Some(template.id.value.clone());
@@ -783,6 +771,31 @@ fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<Bo
         out.push(rule);
         out.extend(band);
     }
+    out
+}
+
+/// `text` with each occurrence of the name `from` that stands as a whole identifier (not
+/// inside a longer one) replaced by `to`.
+fn replace_name(text: &str, from: &str, to: &str) -> String {
+    let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let before = if at > 0 {
+            rest[..at].chars().last()
+        } else {
+            out.chars().last()
+        };
+        let after = rest[at + from.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        out.push_str(if part(before) || part(after) {
+            from
+        } else {
+            to
+        });
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -1008,4 +1021,25 @@ fn parse_rules() -> Vec<BoundRule> {
             template: None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_name;
+
+    #[test]
+    fn a_role_is_replaced_only_as_a_whole_name() {
+        assert_eq!(
+            replace_name(
+                "「citizen_id」、citizen_id 重复；citizen_ids",
+                "citizen_id",
+                "sfzh"
+            ),
+            "「sfzh」、sfzh 重复；citizen_ids"
+        );
+        assert_eq!(
+            replace_name("my_date, date", "date", "djrq"),
+            "my_date, djrq"
+        );
+    }
 }

@@ -172,6 +172,8 @@ pub struct SetCx<'a> {
     pub when: Option<Expr>,
     pub run: &'a RunTables,
     pub diagnostics: &'a mut Vec<Diagnostic>,
+    /// For a rule bound from a template: the table's column for each role.
+    pub roles: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// A table a rule reads that is not in the run, and the pack that declares it.
@@ -219,7 +221,8 @@ impl SetCx<'_> {
     pub fn own_columns(&mut self, names: &[Spanned<String>]) -> Option<Vec<BoundColumn>> {
         let mut out = Vec::new();
         for n in names {
-            if let Some(c) = self.columns.iter().find(|c| c.name == n.value) {
+            let wanted = self.roles.get(&n.value).unwrap_or(&n.value);
+            if let Some(c) = self.columns.iter().find(|c| c.name == *wanted) {
                 out.push(c.clone());
             } else {
                 let d = super::cx::unknown_column(&n.value, self.columns, self.span(n));
