@@ -11,7 +11,7 @@ use datafusion::logical_expr::{Expr, ident, lit};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::cx::BindCx;
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::Code;
 use crate::rules::Spanned;
 
 use super::BoundRule;
@@ -115,18 +115,7 @@ fn bind_one(
         .collect();
     for id in doc.rules.iter().flatten() {
         if !known.contains(&id.value.as_str()) {
-            let mut d = Diagnostic::error(
-                Code::InvalidOption,
-                format!(
-                    "the exemption names rule `{}`, which the table does not have",
-                    id.value
-                ),
-            )
-            .at(cx.span(id));
-            if let Some(best) = did_you_mean(&id.value, known.iter().copied()) {
-                d = d.help(format!("did you mean `{best}`?"));
-            }
-            cx.report(d);
+            cx.unknown_rule("the exemption", id, known.iter().copied());
             ok = false;
         }
     }

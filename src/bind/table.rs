@@ -171,19 +171,7 @@ pub(super) async fn bind_table(
         if let crate::checks::trend::TrendMetric::FailedRate(id) = &trend.metric
             && !rules.iter().any(|r| r.id == id.value)
         {
-            let known: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-            let mut d = Diagnostic::error(
-                Code::InvalidOption,
-                format!(
-                    "the trend names rule `{}`, which the table does not have",
-                    id.value
-                ),
-            )
-            .at(cx.span(id));
-            if let Some(best) = did_you_mean(&id.value, known.iter().copied()) {
-                d = d.help(format!("did you mean `{best}`?"));
-            }
-            cx.report(d);
+            cx.unknown_rule("the trend", id, rules.iter().map(|r| r.id.as_str()));
         }
     }
 

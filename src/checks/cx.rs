@@ -98,6 +98,28 @@ impl BindCx<'_> {
         None
     }
 
+    /// Report that `what` (e.g. `the trend`) names rule `id`, which is not among `known`
+    /// (the table's rule ids), with the nearest id as a suggestion.
+    pub fn unknown_rule<'k>(
+        &mut self,
+        what: &str,
+        id: &Spanned<String>,
+        known: impl Iterator<Item = &'k str>,
+    ) {
+        let mut d = Diagnostic::error(
+            Code::InvalidOption,
+            format!(
+                "{what} names rule `{}`, which the table does not have",
+                id.value
+            ),
+        )
+        .at(self.span(id));
+        if let Some(best) = did_you_mean(&id.value, known) {
+            d = d.help(format!("did you mean `{best}`?"));
+        }
+        self.report(d);
+    }
+
     /// Record that the rule reads `name` (for columns found through SQL).
     pub fn note_read(&mut self, name: &str) {
         if !self.read.iter().any(|r| r == name) {
