@@ -271,6 +271,16 @@ impl Pack {
             })
     }
 
+    /// The templates the pack's tables can use: its own, then those of the files it
+    /// includes, each with the file it is written in.
+    pub fn templates(&self) -> impl Iterator<Item = (&Arc<SourceFile>, &RuleDoc)> {
+        self.doc.templates.iter().map(|r| (&self.file, r)).chain(
+            self.included
+                .iter()
+                .flat_map(|i| i.templates.iter().map(move |r| (&i.file, r))),
+        )
+    }
+
     /// The folder relative source paths are resolved against.
     pub fn dir(&self) -> &Path {
         self.file.path.parent().unwrap_or(Path::new("."))

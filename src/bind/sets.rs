@@ -50,7 +50,7 @@ pub async fn bind_set_rules(
                 let own = doc.rules.iter().find(|r| r.id.value == rule.id);
                 let found = match (own, &rule.template) {
                     (Some(r), _) => Some((&pack.file, r)),
-                    (None, Some(t)) => templates(pack).find(|(_, r)| r.id.value == *t),
+                    (None, Some(t)) => pack.templates().find(|(_, r)| r.id.value == *t),
                     (None, None) => None,
                 };
                 let Some((file, rdoc)) = found else {
@@ -116,23 +116,6 @@ pub async fn bind_set_rules(
         }
     }
     Ok(())
-}
-
-/// The templates a pack can use: its own, then those of the files it includes, each with
-/// the file it is written in.
-pub fn templates(
-    pack: &Pack,
-) -> impl Iterator<
-    Item = (
-        &std::sync::Arc<crate::diagnostic::SourceFile>,
-        &super::parse::RuleDoc,
-    ),
-> {
-    pack.doc.templates.iter().map(|r| (&pack.file, r)).chain(
-        pack.included
-            .iter()
-            .flat_map(|i| i.templates.iter().map(move |r| (&i.file, r))),
-    )
 }
 
 /// A rule that reads a table whose pack is not in the run: the warning that says so

@@ -118,11 +118,7 @@ pub(super) async fn bind_table(
                 "`roles` belongs to a template; a table's own rule names its columns",
             );
         }
-        if let Some(rule) = bind_rule(&mut cx, r) {
-            let band = r
-                .warning
-                .as_ref()
-                .and_then(|b| bind_band(&mut cx, r, &rule, b));
+        if let Some((rule, band)) = bind_rule_and_band(&mut cx, r) {
             rules.push(rule);
             rules.extend(band);
         }
@@ -573,7 +569,6 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
         r.check.value.bind(cx).map(RuleCheck::Row)
     };
     let read = std::mem::take(&mut cx.read);
-    cx.record_date = None;
     let ((dimension, severity), check, validity) = (head?, check?, validity?);
     let missing = |e, cx: &mut BindCx<'_>| as_missing(e, cx, &r.id);
     let when = match when {
@@ -631,6 +626,17 @@ fn bind_rule(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<BoundRule> {
     })
 }
 
+/// A rule and its warning band, if it has one. The rule's record date (`cx.record_date`)
+/// holds while both bind: the band's dated code lists are judged on it.
+fn bind_rule_and_band(cx: &mut BindCx<'_>, r: &RuleDoc) -> Option<(BoundRule, Option<BoundRule>)> {
+    let bound = bind_rule(cx, r).map(|rule| {
+        let band = r.warning.as_ref().and_then(|b| bind_band(cx, r, &rule, b));
+        (rule, band)
+    });
+    cx.record_date = None;
+    bound
+}
+
 /// The templates `t` uses, each bound with the table's roles and overrides. A template's
 /// problems are reported at its own lines (in the pack or the file that holds it), a use's
 /// at the table's.
@@ -645,7 +651,7 @@ fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<Bo
             cx.report(d);
         }
     }
-    let templates: Vec<_> = super::sets::templates(pack).collect();
+    let templates: Vec<_> = pack.templates().collect();
     for u in &t.uses {
         let Some(&(file, template)) = templates
             .iter()
@@ -704,28 +710,15 @@ fn bind_uses<'a>(pack: &'a Pack, t: &'a TableDoc, cx: &mut BindCx<'a>) -> Vec<Bo
         let own_file = cx.file;
         cx.file = file;
         cx.roles.clone_from(&roles);
-        let bound = bind_rule(cx, template).map(|rule| {
-            let band = template
-                .warning
-                .as_ref()
-                .and_then(|b| bind_band(cx, template, &rule, b));
-            (rule, band)
-        });
+        let bound = bind_rule_and_band(cx, template);
         cx.file = own_file;
         let Some((mut rule, mut band)) = bound else {
             cx.roles.clear();
             continue;
         };
         // The table's overrides, at its own lines.
-        if let Some(s) = &u.severity {
-            match Severity::parse(&s.value) {
-                Some(parsed) => rule.severity = parsed,
-                None => cx.error(
-                    Code::UnknownSeverity,
-                    s,
-                    format!("unknown severity `{}` (expected error or warn)", s.value),
-                ),
-            }
+        if let Some(parsed) = u.severity.as_ref().and_then(|s| parse_severity(cx, s)) {
+            rule.severity = parsed;
         }
         if let Some(th) = &u.threshold {
             check_threshold(cx, Some(th), &u.template);
@@ -852,18 +845,12 @@ fn bind_band(
         return None;
     }
     check_threshold(cx, b.threshold.as_ref(), &r.id);
-    // Dated code lists in the band are judged on the rule's record date.
-    cx.record_date = r.record_date.as_ref().and_then(|n| {
-        let wanted = cx.roles.get(&n.value).unwrap_or(&n.value);
-        cx.columns.iter().find(|c| c.name == *wanted).cloned()
-    });
     let explain = match &b.message {
         Some(m) => crate::checks::message::bind(m, cx),
         None => b.check.value.row_explain(cx),
     };
     let check = b.check.value.bind(cx);
     let mut read = std::mem::take(&mut cx.read);
-    cx.record_date = None;
     let check = as_missing(check?, cx, &r.id)?;
     let explain = match explain {
         Some(e) => Some(as_missing(e, cx, &r.id)?),
@@ -969,19 +956,22 @@ fn bind_head(
     }
     let severity = match severity {
         None => Some(Severity::Error),
-        Some(s) => {
-            let parsed = Severity::parse(&s.value);
-            if parsed.is_none() {
-                cx.error(
-                    Code::UnknownSeverity,
-                    s,
-                    format!("unknown severity `{}` (expected error or warn)", s.value),
-                );
-            }
-            parsed
-        }
+        Some(s) => parse_severity(cx, s),
     };
     Some((parsed?, severity?))
+}
+
+/// A written severity, `unknown-severity` reported when it is neither.
+fn parse_severity(cx: &mut BindCx<'_>, s: &Spanned<String>) -> Option<Severity> {
+    let parsed = Severity::parse(&s.value);
+    if parsed.is_none() {
+        cx.error(
+            Code::UnknownSeverity,
+            s,
+            format!("unknown severity `{}` (expected error or warn)", s.value),
+        );
+    }
+    parsed
 }
 
 /// The built-in rules that count a CSV table's malformed records, one per kind of damage the
