@@ -43,6 +43,14 @@ pub fn from_days(d: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(d.checked_add(EPOCH_DAYS_FROM_CE)?)
 }
 
+/// Days since 1970-01-01 of a date written `YYYY-MM-DD` (surrounding spaces ignored), as packs
+/// and code lists write their dates.
+pub fn iso_day(text: &str) -> Option<i32> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .map(days)
+}
+
 /// Parse a date: by the first of `formats` (chrono) that reads it whole when there are
 /// formats, else `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD` (month and day of two digits each).
 pub fn parse_date(s: &str, formats: &[String]) -> Option<i32> {

@@ -28,17 +28,9 @@ pub fn validity(r: &RuleDoc, cx: &mut BindCx<'_>) -> Option<Option<Expr>> {
         ok &= cx.record_date.is_some();
     }
     let mut day = |d: &Option<Spanned<String>>, what: &str| -> Option<i32> {
-        let d = d.as_ref()?;
-        if let Ok(date) = chrono::NaiveDate::parse_from_str(d.value.trim(), "%Y-%m-%d") {
-            return Some(crate::values::days(date));
-        }
-        cx.error(
-            Code::InvalidOption,
-            d,
-            format!("`{what}` `{}` is not a date written YYYY-MM-DD", d.value),
-        );
-        ok = false;
-        None
+        let day = cx.pack_date(what, d.as_ref()?);
+        ok &= day.is_some();
+        day
     };
     let from = day(&r.valid_from, "valid_from");
     let to = day(&r.valid_to, "valid_to");

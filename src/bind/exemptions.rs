@@ -97,17 +97,7 @@ fn bind_one(
     cx: &mut BindCx<'_>,
 ) -> Option<(Expr, Exemption)> {
     let mut ok = true;
-    let Ok(until) = chrono::NaiveDate::parse_from_str(doc.until.value.trim(), "%Y-%m-%d") else {
-        cx.error(
-            Code::InvalidOption,
-            &doc.until,
-            format!(
-                "`until` `{}` is not a date written YYYY-MM-DD",
-                doc.until.value
-            ),
-        );
-        return None;
-    };
+    let until = cx.pack_date("until", &doc.until)?;
     let known: Vec<&str> = rules
         .iter()
         .filter(|r| !r.builtin)
@@ -177,9 +167,7 @@ fn bind_one(
         return None;
     }
     let current = cx.call("current_date", Vec::new())?;
-    let in_force = current.lt_eq(lit(datafusion::common::ScalarValue::Date32(Some(
-        crate::values::days(until),
-    ))));
+    let in_force = current.lt_eq(lit(datafusion::common::ScalarValue::Date32(Some(until))));
     let condition = parts.into_iter().fold(in_force, Expr::and);
     Some((
         condition,
@@ -194,7 +182,7 @@ fn bind_one(
             keys: doc.key.as_ref().map_or(0, |k| k.value.len()),
             condition: doc.condition.as_ref().map(|w| w.value.clone()),
             reason: doc.reason.clone(),
-            until: until.format("%Y-%m-%d").to_string(),
+            until: crate::values::from_days(until).map_or_else(String::new, |d| d.to_string()),
             expired: false,
         },
     ))

@@ -98,6 +98,20 @@ impl BindCx<'_> {
         None
     }
 
+    /// A date the pack writes `YYYY-MM-DD` under the option `what`, as days since 1970-01-01;
+    /// `invalid-option` reported when it is not one.
+    pub fn pack_date(&mut self, what: &str, date: &Spanned<String>) -> Option<i32> {
+        let day = crate::values::iso_day(&date.value);
+        if day.is_none() {
+            self.error(
+                Code::InvalidOption,
+                date,
+                format!("`{what}` `{}` is not a date written YYYY-MM-DD", date.value),
+            );
+        }
+        day
+    }
+
     /// Report that `what` (e.g. `the trend`) names rule `id`, which is not among `known`
     /// (the table's rule ids), with the nearest id as a suggestion.
     pub fn unknown_rule<'k>(

@@ -83,15 +83,13 @@ impl CodeLists {
                 if text.is_empty() {
                     return Ok(None);
                 }
-                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map(|d| Some(crate::values::days(d)))
-                    .map_err(|_| {
-                        invalid(format!(
-                            "{}:{}: {what} `{text}` is not a date written YYYY-MM-DD",
-                            path.display(),
-                            i + 1
-                        ))
-                    })
+                crate::values::iso_day(text).map(Some).ok_or_else(|| {
+                    invalid(format!(
+                        "{}:{}: {what} `{text}` is not a date written YYYY-MM-DD",
+                        path.display(),
+                        i + 1
+                    ))
+                })
             };
             let from = date(dated.0, "valid_from")?;
             let to = date(dated.1, "valid_to")?;
