@@ -165,8 +165,6 @@ impl Allowed {
             Some(list)
         };
         let value = ident(&c.name);
-        let mut passes = (!values.is_empty())
-            .then(|| literals(&values, cx).map(|l| value.clone().in_list(l, false)));
         // Dated codes: one `IN` list per period, so that the plan stays small.
         let mut periods: std::collections::BTreeMap<(Option<i32>, Option<i32>), Vec<Scalar>> =
             std::collections::BTreeMap::new();
@@ -176,25 +174,37 @@ impl Allowed {
                 .or_default()
                 .push(Scalar::Text(code.code));
         }
-        if periods.is_empty() {
-            return passes.flatten();
+        // The value is an undated code, or a code of a period its record date falls in.
+        let mut ok = true;
+        let mut alternatives = Vec::new();
+        if !values.is_empty() {
+            match literals(&values, cx) {
+                Some(l) => alternatives.push(value.clone().in_list(l, false)),
+                None => ok = false,
+            }
         }
-        let on = cx.record_date.clone()?;
-        let day = cast(ident(&on.name), DataType::Date32);
-        for ((from, to), codes) in periods {
-            // A row without a record date: any code of the list.
-            let in_use = match super::dates::in_period(&day, from, to) {
-                Some(within) => day.clone().is_null().or(within),
-                None => lit(true),
-            };
-            let one = literals(&codes, cx).map(|l| value.clone().in_list(l, false).and(in_use));
-            passes = Some(match (passes, one) {
-                (Some(Some(p)), Some(o)) => Some(p.or(o)),
-                (None, o) => o,
-                _ => None,
-            });
+        let has_periods = !periods.is_empty();
+        if has_periods {
+            let on = cx.record_date.clone()?;
+            let day = cast(ident(&on.name), DataType::Date32);
+            for ((from, to), codes) in periods {
+                // A row without a record date: any code of the list.
+                let in_use = match super::dates::in_period(&day, from, to) {
+                    Some(within) => day.clone().is_null().or(within),
+                    None => lit(true),
+                };
+                match literals(&codes, cx) {
+                    Some(l) => alternatives.push(value.clone().in_list(l, false).and(in_use)),
+                    None => ok = false,
+                }
+            }
         }
+        let passes = alternatives.into_iter().reduce(Expr::or).filter(|_| ok)?;
         // A NULL value passes, as with an undated list (`NULL IN (…) AND false` is false).
-        passes.flatten().map(|p| value.is_null().or(p))
+        Some(if has_periods {
+            value.is_null().or(passes)
+        } else {
+            passes
+        })
     }
 }
