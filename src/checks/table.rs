@@ -112,12 +112,14 @@ impl Metric {
     }
 }
 
+/// Per group: its `group_by` values as text (`None`: NULL) and its value (`None`: NULL).
+pub type GroupValues = Vec<(Vec<Option<String>>, Option<f64>)>;
+
 /// What a metric measured on its groups.
 #[derive(Debug, Clone, Default)]
 pub struct MetricFacts {
     pub key: String,
-    /// Per group: its `group_by` values as text (`None`: NULL) and its value.
-    pub groups: Vec<(Vec<Option<String>>, Option<f64>)>,
+    pub groups: GroupValues,
     /// Where the table's provider column is among the `group_by` columns, if it is.
     pub provider_at: Option<usize>,
 }

@@ -10,7 +10,7 @@ use datafusion::logical_expr::{Expr, cast, ident, lit, when};
 use datafusion::prelude::SessionContext;
 
 use crate::bind::BoundTable;
-use crate::checks::table::{Metric, MetricFacts, TableCheckKind, TableFacts};
+use crate::checks::table::{GroupValues, Metric, MetricFacts, TableCheckKind, TableFacts};
 use crate::checks::trend::{Trend, TrendFacts, TrendMetric};
 use crate::error::{Error, Result};
 use crate::execute::counts::TableCounts;
@@ -28,6 +28,16 @@ pub async fn facts(
         as_of,
         ..TableFacts::default()
     };
+    // One registration of the table for every query below (a CSV source's cut is worked out
+    // when it registers).
+    let reads = |k: &TableCheckKind| match k {
+        TableCheckKind::Trend(t) => t.metric.column().is_some(),
+        TableCheckKind::RowCount(_) | TableCheckKind::RowCountChange(_) => false,
+        _ => true,
+    };
+    if table.table_checks.iter().any(|c| reads(&c.kind)) {
+        crate::scan::register(ctx, &table.source_view())?;
+    }
     let mut aggregates: Vec<Expr> = Vec::new();
     let mut wanted: Vec<(bool, String)> = Vec::new();
     for c in &table.table_checks {
@@ -50,11 +60,11 @@ pub async fn facts(
                 aggregates.push(count(value).alias(format!("present_{}", wanted.len())));
                 wanted.push((false, name));
             }
-            TableCheckKind::Metric(m) => {
-                crate::scan::register(ctx, &table.source_view())?;
+            // Checks over the same metric share one measurement.
+            TableCheckKind::Metric(m) if !facts.metrics.iter().any(|f| f.key == m.key()) => {
                 facts.metrics.push(metric(ctx, table, m).await?);
             }
-            TableCheckKind::Trend(t) => {
+            TableCheckKind::Trend(t) if !facts.trends.iter().any(|f| f.key == t.key()) => {
                 let current = trend_current(ctx, table, counts, t).await?;
                 facts.trends.push(TrendFacts {
                     key: t.key(),
@@ -62,14 +72,17 @@ pub async fn facts(
                     past: Vec::new(),
                 });
             }
-            TableCheckKind::RowCount(_) | TableCheckKind::RowCountChange(_) => {}
+            // Measured above (the same metric), or counted by the pass.
+            TableCheckKind::Metric(_)
+            | TableCheckKind::Trend(_)
+            | TableCheckKind::RowCount(_)
+            | TableCheckKind::RowCountChange(_) => {}
         }
     }
     if aggregates.is_empty() {
         return Ok(facts);
     }
     let what = || format!("table checks of {}", table.qualified_name());
-    crate::scan::register(ctx, &table.source_view())?;
     let batches = ctx
         .table(table.table_ref().reference())
         .await
@@ -124,27 +137,7 @@ async fn metric(ctx: &SessionContext, table: &BoundTable, m: &Metric) -> Result<
     let batches = collect(ctx, &query)
         .await
         .map_err(|e| Error::engine(what(), e))?;
-    let mut groups: Vec<(Vec<Option<String>>, Option<f64>)> = Vec::new();
-    let as_type = |c: &arrow::array::ArrayRef, ty: &DataType| {
-        arrow::compute::cast(c, ty).map_err(|e| Error::engine(what(), e.into()))
-    };
-    for batch in &batches {
-        let values = as_type(batch.column(by.len()), &DataType::Float64)?;
-        let values = values.as_primitive::<Float64Type>();
-        let texts = (0..by.len())
-            .map(|i| as_type(batch.column(i), &DataType::Utf8))
-            .collect::<Result<Vec<_>>>()?;
-        for row in 0..batch.num_rows() {
-            let group = texts
-                .iter()
-                .map(|c| {
-                    let c = c.as_string::<i32>();
-                    c.is_valid(row).then(|| c.value(row).to_string())
-                })
-                .collect();
-            groups.push((group, values.is_valid(row).then(|| values.value(row))));
-        }
-    }
+    let mut groups = grouped_values(&batches, by.len(), &what)?;
     if let Some(expect) = &m.expect {
         let missing: Vec<&String> = expect
             .value
@@ -160,14 +153,9 @@ async fn metric(ctx: &SessionContext, table: &BoundTable, m: &Metric) -> Result<
             let none = collect(ctx, &format!("SELECT {value} FROM {from} WHERE false"))
                 .await
                 .map_err(|e| Error::engine(what(), e))?;
-            let on_no_rows = match none.iter().find(|b| b.num_rows() > 0) {
-                Some(b) => {
-                    let c = as_type(b.column(0), &DataType::Float64)?;
-                    let c = c.as_primitive::<Float64Type>();
-                    c.is_valid(0).then(|| c.value(0))
-                }
-                None => None,
-            };
+            let on_no_rows = grouped_values(&none, 0, &what)?
+                .first()
+                .and_then(|(_, v)| *v);
             for v in missing {
                 groups.push((vec![Some(v.clone())], on_no_rows));
             }
@@ -254,7 +242,6 @@ async fn column_metric(
         (Some(p), true) => vec![ident(p)],
         _ => Vec::new(),
     };
-    crate::scan::register(ctx, &table.source_view())?;
     let batches = ctx
         .table(table.table_ref().reference())
         .await
@@ -263,29 +250,42 @@ async fn column_metric(
         .collect()
         .await
         .map_err(|e| Error::engine(what(), e))?;
+    let mut out: Vec<(Option<String>, f64)> = grouped_values(&batches, group.len(), &what)?
+        .into_iter()
+        .filter_map(|(g, v)| Some((g.into_iter().next().flatten(), v?)))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// The rows of an aggregate's result: its first `groups` columns as text (`None`: NULL), and
+/// the value after them as a number (`None`: NULL).
+fn grouped_values(
+    batches: &[arrow::record_batch::RecordBatch],
+    groups: usize,
+    what: &dyn Fn() -> String,
+) -> Result<GroupValues> {
     let as_type = |c: &arrow::array::ArrayRef, ty: &DataType| {
         arrow::compute::cast(c, ty).map_err(|e| Error::engine(what(), e.into()))
     };
     let mut out = Vec::new();
-    for b in &batches {
-        let values = as_type(b.column(group.len()), &DataType::Float64)?;
+    for batch in batches {
+        let values = as_type(batch.column(groups), &DataType::Float64)?;
         let values = values.as_primitive::<Float64Type>();
-        let names = match group.len() {
-            0 => None,
-            _ => Some(as_type(b.column(0), &DataType::Utf8)?),
-        };
-        for row in 0..b.num_rows() {
-            if values.is_null(row) {
-                continue;
-            }
-            let name = names.as_ref().and_then(|n| {
-                let n = n.as_string::<i32>();
-                n.is_valid(row).then(|| n.value(row).to_string())
-            });
-            out.push((name, values.value(row)));
+        let texts = (0..groups)
+            .map(|i| as_type(batch.column(i), &DataType::Utf8))
+            .collect::<Result<Vec<_>>>()?;
+        for row in 0..batch.num_rows() {
+            let group = texts
+                .iter()
+                .map(|c| {
+                    let c = c.as_string::<i32>();
+                    c.is_valid(row).then(|| c.value(row).to_string())
+                })
+                .collect();
+            out.push((group, values.is_valid(row).then(|| values.value(row))));
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
