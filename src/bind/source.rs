@@ -26,7 +26,7 @@ pub(super) fn bind_source(
         Some(p) => p.to_string_lossy().into_owned(),
         None => resolve(pack.dir(), &src.path.value),
     };
-    let files = match expand(&pattern) {
+    let files = match expand(&pattern, false) {
         Ok(files) if !files.is_empty() => files,
         Ok(_) => {
             let what = if override_path.is_some() {
@@ -227,20 +227,10 @@ pub(super) fn leave_out_damaged(
 /// lower case; the second element is the path (or glob) each reads.
 pub(super) fn each_file(pack: &Pack, t: &TableDoc) -> Result<Vec<(String, PathBuf)>, String> {
     let pattern = resolve(pack.dir(), &t.source.path.value);
-    let mut found = expand(&pattern)?;
-    // Folders the glob matches: each one table over its files.
-    if pattern.contains(['*', '?', '[']) {
-        let entries = glob::glob(&pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
-        for dir in entries.filter_map(Result::ok).filter(|p| p.is_dir()) {
-            found.push(dir.join("*"));
-        }
-    } else if Path::new(&pattern).is_dir() {
-        found.push(Path::new(&pattern).join("*"));
-    }
+    let found = expand(&pattern, true)?;
     if found.is_empty() {
         return Err(format!("source `{pattern}` matches no file or folder"));
     }
-    found.sort();
     Ok(found
         .into_iter()
         .map(|f| {
@@ -275,12 +265,17 @@ fn resolve(dir: &Path, path: &str) -> String {
     }
 }
 
-/// The files a path or glob names, sorted.
-fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+/// The files a path or glob names, sorted; with `folders`, a folder it names stands for its
+/// files too (as `folder/*`), otherwise folders are passed over.
+fn expand(pattern: &str, folders: bool) -> Result<Vec<PathBuf>, String> {
     let is_glob = pattern.contains(['*', '?', '[']);
     if !is_glob {
         let p = PathBuf::from(pattern);
-        return Ok(if p.exists() { vec![p] } else { Vec::new() });
+        return Ok(match (p.exists(), p.is_dir() && folders) {
+            (true, true) => vec![p.join("*")],
+            (true, false) => vec![p],
+            (false, _) => Vec::new(),
+        });
     }
     let paths = glob::glob(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
     let mut files = BTreeSet::new();
@@ -290,6 +285,9 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
             // permission) is then reported by name, not silently passed over.
             Ok(p) if !p.is_dir() => {
                 files.insert(p);
+            }
+            Ok(p) if folders => {
+                files.insert(p.join("*"));
             }
             Ok(_) => {}
             Err(e) => return Err(format!("{}: {}", e.path().display(), e.error())),
