@@ -187,10 +187,7 @@ impl Text {
                 &format!("{}/{}", thousands(*present), thousands(*rows)),
             ),
             Measured::Metric {
-                group_by,
-                groups,
-                findings,
-                ..
+                group_by, findings, ..
             } if group_by.is_empty() => match findings.first() {
                 Some(f) => number(f.value),
                 None => self.pick("在范围内", "within bounds").to_string(),
@@ -217,19 +214,14 @@ impl Text {
     pub fn expected(&self, m: &crate::checks::table::Measured) -> String {
         use crate::checks::table::Measured;
         match m {
-            Measured::RowCount { min, max, .. } => match (min, max) {
-                (Some(a), Some(b)) => format!("{}–{}", thousands(*a), thousands(*b)),
-                (Some(a), None) => format!("≥ {}", thousands(*a)),
-                (None, Some(b)) => format!("≤ {}", thousands(*b)),
-                (None, None) => String::new(),
-            },
+            Measured::RowCount { min, max, .. } => bounds(min.map(thousands), max.map(thousands)),
             Measured::RowCountChange { max_percent, .. } => format!("±{max_percent}%"),
             Measured::Freshness { max_age_days, .. } => match self.lang {
                 Lang::Zh => format!("≤ {max_age_days} 天"),
                 Lang::En => format!("≤ {max_age_days} days"),
             },
             Measured::Completeness { min_rate, .. } => format!("≥ {}%", min_rate * 100.0),
-            Measured::Metric { min, max, .. } => bounds(*min, *max),
+            Measured::Metric { min, max, .. } => bounds(min.map(number), max.map(number)),
             Measured::Trend(t) => self.trend_expected(t),
         }
     }
@@ -530,12 +522,12 @@ pub fn percent_ceil(part: u64, whole: u64) -> String {
     format!("{}.{:04}%", scaled / 10_000, scaled % 10_000)
 }
 
-/// A metric's bounds: `A–B`, `≥ A` or `≤ B`.
-pub fn bounds(min: Option<f64>, max: Option<f64>) -> String {
+/// Bounds, each already written: `A–B`, `≥ A` or `≤ B`.
+pub fn bounds(min: Option<String>, max: Option<String>) -> String {
     match (min, max) {
-        (Some(a), Some(b)) => format!("{}–{}", number(a), number(b)),
-        (Some(a), None) => format!("≥ {}", number(a)),
-        (None, Some(b)) => format!("≤ {}", number(b)),
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        (Some(a), None) => format!("≥ {a}"),
+        (None, Some(b)) => format!("≤ {b}"),
         (None, None) => String::new(),
     }
 }

@@ -174,7 +174,7 @@ impl Trend {
             }
             m.groups += 1;
             let (baseline, half) = if let Against::MedianOfLast(_) = self.against {
-                let median = median(&history);
+                let median = median_of(history.clone());
                 let deviations: Vec<f64> = history.iter().map(|x| (x - median).abs()).collect();
                 (median, self.k.unwrap_or(0.0) * median_of(deviations))
             } else {
@@ -231,10 +231,6 @@ fn month_a_year_before(as_of: i64) -> String {
         .and_then(crate::values::from_days)
         .unwrap_or_default();
     format!("{:04}-{:02}", day.year() - 1, day.month())
-}
-
-fn median(values: &[f64]) -> f64 {
-    median_of(values.to_vec())
 }
 
 fn median_of(mut values: Vec<f64>) -> f64 {

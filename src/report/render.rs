@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use super::{LibraryReport, MonthlyReport};
 use crate::error::{Error, Result};
 use crate::rules::Dimension;
-use crate::text::{Lang, thousands};
+use crate::text::{Lang, number, thousands};
 
 /// Words of the report in one language.
 struct Labels {
@@ -338,7 +338,7 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
                     escape(&f.table),
                     escape(if group.is_empty() { l.none } else { &group }),
                     crate::text::number(f.value),
-                    crate::text::bounds(f.min, f.max),
+                    crate::text::bounds(f.min.map(number), f.max.map(number)),
                 ]
             })
             .collect(),
