@@ -35,7 +35,7 @@
 //! | 6 | `execute` | the pass: counts, anomaly exports, table-check facts (embedded or on a cluster) |
 //! | 7 | `results` | the run summary, scores and the run history |
 //! | 8 | `run`, `text` | one run from packs to commit; every user-facing phrase |
-//! | 9 | `report`, `generate` | monthly reports and feedback files; synthetic libraries with their truth |
+//! | 9 | `report`, `generate`, `profile` | monthly reports and feedback files; synthetic libraries with their truth; profiles of new tables and draft packs |
 //! | 10 | `cli` | flags, terminal output, exit codes |
 //!
 //! ## Glossary
@@ -60,6 +60,7 @@ pub mod error;
 pub mod execute;
 pub mod generate;
 pub mod plan;
+pub mod profile;
 pub mod report;
 pub mod results;
 pub mod rules;
@@ -79,6 +80,6 @@ pub const LAYERS: &[&[&str]] = &[
     &["execute"],
     &["results"],
     &["run", "text"],
-    &["report", "generate"],
+    &["report", "generate", "profile"],
     &["cli"],
 ];

@@ -26,6 +26,12 @@ use datafusion::logical_expr::Expr;
 pub use load::load;
 pub use parse::Pack;
 
+/// The files a path or glob names, sorted (folders passed over); `Err` says why the glob is
+/// unreadable.
+pub fn expand_source(pattern: &str) -> Result<Vec<std::path::PathBuf>, String> {
+    source::expand(pattern, false)
+}
+
 use crate::checks::set::SetCheck;
 use crate::checks::table::TableCheckKind;
 use crate::diagnostic::{Code, Diagnostic, Span};

@@ -267,7 +267,7 @@ fn resolve(dir: &Path, path: &str) -> String {
 
 /// The files a path or glob names, sorted; with `folders`, a folder it names stands for its
 /// files too (as `folder/*`), otherwise folders are passed over.
-fn expand(pattern: &str, folders: bool) -> Result<Vec<PathBuf>, String> {
+pub(super) fn expand(pattern: &str, folders: bool) -> Result<Vec<PathBuf>, String> {
     let is_glob = pattern.contains(['*', '?', '[']);
     if !is_glob {
         let p = PathBuf::from(pattern);

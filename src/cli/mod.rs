@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod generate;
 pub mod history;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod run;
 pub mod summary;
@@ -44,6 +45,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Generate a synthetic table with anomalies at known rows, and its truth file.
     Gen(generate::GenArgs),
+    /// Profile a table in one pass (types, nulls, distinct values, semantic classes of
+    /// registry data, candidate keys); optionally draft a rule pack for it.
+    Profile(profile::ProfileArgs),
     /// List the runs in the run history.
     Runs(history::RunsArgs),
     /// Render the monthly quality report from the run history (HTML, Markdown, JSON).
@@ -78,6 +82,7 @@ pub fn main(cli: Cli) -> Result<ExitStatus> {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::check(&args),
         Command::Gen(args) => generate::generate(&args),
+        Command::Profile(args) => profile::profile(&args),
         Command::Runs(args) => history::runs(&args),
         Command::Report(args) => history::report(&args),
         Command::Feedback(args) => history::feedback(&args),

@@ -13,18 +13,18 @@ use crate::text::{Lang, Text, percent_ceil, percent_floor, thousands};
 const FINDINGS_SHOWN: usize = 5;
 
 /// Pad `s` with spaces to `width` terminal columns (CJK characters are two columns wide).
-fn pad(s: &str, width: usize) -> String {
+pub(super) fn pad(s: &str, width: usize) -> String {
     let w = UnicodeWidthStr::width(s);
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
-fn pad_left(s: &str, width: usize) -> String {
+pub(super) fn pad_left(s: &str, width: usize) -> String {
     let w = UnicodeWidthStr::width(s);
     format!("{}{s}", " ".repeat(width.saturating_sub(w)))
 }
 
 /// `s` cut to `width` terminal columns, ending with `…` when cut.
-fn fit(s: &str, width: usize) -> String {
+pub(super) fn fit(s: &str, width: usize) -> String {
     if UnicodeWidthStr::width(s) <= width {
         return s.to_string();
     }
