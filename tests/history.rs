@@ -377,23 +377,7 @@ fn feedback_files_per_provider_read_back() {
 /// installs it, and under CI a missing browser fails the test instead of skipping it.
 #[test]
 fn html_report_renders_in_a_browser_and_escapes_data() {
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    let Some(browser) = browser else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must install chromium (see .ci/run)"
-        );
-        #[allow(clippy::print_stderr)] // the skip must show in the test log
-        {
-            eprintln!("skipped: no chromium on this machine");
-        }
+    let Some(browser) = crate::util::browser() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -39,6 +39,9 @@ mod faults;
 /// The fuzz targets' committed corpus and regressions, replayed.
 mod fuzz_corpus;
 
+/// `qc profile`: hand-counted profiles, suggested packs audited, drift, the page.
+mod profile;
+
 /// Personal data masked in every human-facing output.
 mod masking;
 

@@ -141,3 +141,27 @@ pub fn parquet_rows_except(path: &Path, left_out: &[&str]) -> Vec<String> {
     rows.sort();
     rows
 }
+
+/// A headless browser for page tests (Debian's Chromium): `None` skips the test on a machine
+/// without one, but under CI (where `.ci/run` installs it) a missing browser fails.
+pub fn browser() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install chromium (see .ci/run)"
+        );
+        #[allow(clippy::print_stderr)] // the skip must show in the test log
+        {
+            eprintln!("skipped: no chromium on this machine");
+        }
+    }
+    found
+}

@@ -36,7 +36,8 @@ pub enum Class {
     Mobile,
     /// A landline number with its area code.
     Landline,
-    /// A postcode (6 digits of an allocated region).
+    /// A postcode (6 digits of an allocated region), other than a Shanghai division code
+    /// (Shanghai's district codes 31xxxx read as Hangzhou's postcodes).
     Postcode,
     /// A Chinese personal name (a common surname and one to three more characters, or a
     /// transliterated name with ·).
@@ -249,7 +250,7 @@ pub fn date(s: &str) -> Option<(i32, usize, bool)> {
         let (m, d) = rest.split_once('月')?;
         let two = |t: &str| num(t, 1).or_else(|| num(t, 2));
         (num(y, 4)?, two(m)?, two(d)?, 3)
-    } else if day.len() == 8 {
+    } else if day.len() == 8 && day.bytes().all(|b| b.is_ascii_digit()) {
         (
             num(&day[..4], 4)?,
             num(&day[4..6], 2)?,
@@ -325,7 +326,13 @@ pub fn classify(s: &str) -> Classes {
                     Class::DivisionElsewhere,
                     b.len() == 6 && !s.starts_with("31") && admin_code::province_name(s).is_some(),
                 )
-                .with(Class::Postcode, b.len() == 6 && codes::postcode_valid(s))
+                .with(
+                    Class::Postcode,
+                    b.len() == 6
+                        && codes::postcode_valid(s)
+                        && !current
+                        && !admin_code::is_known_district(s),
+                )
                 .with(Class::Mobile, b.len() == 11 && codes::mobile_valid(s))
                 .with(
                     Class::Landline,

@@ -45,6 +45,20 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
         thousands(p.rows),
         p.profiled_at.get(..10).unwrap_or(&p.profiled_at)
     );
+    if p.malformed.total > 0 {
+        let kinds: Vec<String> = p
+            .malformed
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} ×{n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "# 画像中有 {} 条格式错误的记录（{}）：内置规则 PARSE-* 不设阈值，会将本表判为不通过。",
+            thousands(p.malformed.total),
+            kinds.join("，")
+        );
+    }
     let _ = writeln!(
         out,
         "library:\n  id: {id}_draft\n  name: {}\n",

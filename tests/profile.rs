@@ -1,0 +1,350 @@
+//! `qc profile`: a hand-counted fixture (placeholders, mixed date formats, GBK, ID numbers
+//! with bad check characters, a malformed record), suggested packs that `qc check` accepts
+//! and whose audits fail exactly the rows their comments count, drift, and the page in a
+//! browser.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{browser, code, root, run, stderr};
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Profile `data` (with extra flags) into `out`; the profile.json.
+fn profile(data: &Path, out: &Path, extra: &[&str]) -> Value {
+    let (data, out_s) = (s(data), s(out));
+    let mut args = vec!["profile", "--data", data.as_str(), "--out", out_s.as_str()];
+    args.extend_from_slice(extra);
+    args.push("--quiet");
+    let o = run(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    serde_json::from_str(&std::fs::read_to_string(out.join("profile.json")).unwrap()).unwrap()
+}
+
+fn column<'a>(p: &'a Value, name: &str) -> &'a Value {
+    p["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+fn class(c: &Value, class: &str) -> u64 {
+    c["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["class"] == class)
+        .map_or(0, |k| k["count"].as_u64().unwrap())
+}
+
+fn counts(c: &Value) -> [u64; 5] {
+    ["rows", "nulls", "blanks", "placeholders", "present"].map(|k| c[k].as_u64().unwrap())
+}
+
+/// testdata/profile/people.csv, counted by hand (see the file: 10 well-formed records and a
+/// record of two fields at line 7).
+fn assert_people(p: &Value) {
+    assert_eq!(p["rows"], 11);
+    assert_eq!(p["malformed"]["total"], 1);
+    assert_eq!(p["malformed"]["samples"][0]["line"], 7);
+    assert_eq!(p["malformed"]["samples"][0]["kind"], "structure");
+
+    let id = column(p, "id_no");
+    // NULL (empty), blank (two spaces), placeholder 不详; 7 present.
+    assert_eq!(counts(id), [10, 1, 1, 1, 7]);
+    assert_eq!(id["distinct"], 8);
+    assert_eq!(id["distinct_exact"], true);
+    assert_eq!(class(id, "citizen_id"), 6);
+    assert_eq!(class(id, "citizen_id_valid"), 5, "one bad check character");
+    assert_eq!(class(id, "hk_mo_tw_id"), 1);
+    assert_eq!(
+        id["key"],
+        serde_json::json!({"status": "checked", "duplicate_rows": 2, "duplicate_groups": 1})
+    );
+    assert_eq!(id["pii"], "id_number");
+    assert_eq!(id["inferred_type"], "digits");
+
+    let name = column(p, "name");
+    assert_eq!(counts(name), [10, 0, 0, 1, 9]);
+    assert_eq!(name["distinct"], 9);
+    assert_eq!(class(name, "person_name"), 8, "结婚 is no name");
+
+    let district = column(p, "district");
+    assert_eq!(
+        counts(district),
+        [10, 0, 0, 1, 9],
+        "000000 is a placeholder"
+    );
+    assert_eq!(class(district, "division_district"), 7);
+    assert_eq!(class(district, "division_retired"), 1);
+    assert_eq!(class(district, "division_elsewhere"), 1);
+    assert_eq!(
+        class(district, "postcode"),
+        1,
+        "only 320102 reads as a postcode"
+    );
+
+    let date = column(p, "reg_date");
+    assert_eq!(counts(date), [10, 1, 0, 0, 9]);
+    assert_eq!(class(date, "date_text"), 8, "2024-02-30 is no date");
+    assert_eq!(
+        date["date_formats"],
+        serde_json::json!([
+            ["YYYY-MM-DD", 4],
+            ["YYYY/MM/DD", 1],
+            ["YYYYMMDD", 1],
+            ["YYYY年MM月DD日", 1],
+            ["YYYY.MM.DD", 1]
+        ])
+    );
+    assert_eq!(date["inferred_type"], "text", "8 of 9 dates is below 90 %");
+
+    let phone = column(p, "phone");
+    assert_eq!(counts(phone), [10, 0, 0, 1, 9]);
+    assert_eq!(class(phone, "mobile"), 7);
+    assert_eq!(class(phone, "landline"), 1);
+
+    let note = column(p, "note");
+    assert_eq!(counts(note), [10, 1, 0, 1, 8]);
+    assert_eq!(note["distinct"], 4);
+    assert_eq!(
+        note["top"][0],
+        serde_json::json!({"value": "复核", "count": 4})
+    );
+    assert_eq!(note["top_exact"], true);
+    assert_eq!(p["candidate_keys"], serde_json::json!([]));
+}
+
+#[test]
+fn a_hand_counted_table_profiles_the_same_in_utf8_and_gbk() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("testdata/profile");
+    let utf8 = profile(
+        &data.join("people.csv"),
+        &dir.path().join("utf8"),
+        &["--no-mask"],
+    );
+    assert_people(&utf8);
+    let gbk = profile(
+        &data.join("people_gbk.csv"),
+        &dir.path().join("gbk"),
+        &["--no-mask", "--encoding", "gbk", "--threads", "1"],
+    );
+    assert_people(&gbk);
+    assert_eq!(gbk["source"]["encoding"], "GBK");
+    // Masked by default: ID numbers keep their address code and last four characters.
+    let masked = profile(&data.join("people.csv"), &dir.path().join("masked"), &[]);
+    let top = column(&masked, "id_no")["top"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(top, "310115********1238");
+    assert_eq!(column(&masked, "name")["masked"], true);
+    assert_eq!(column(&masked, "note")["masked"], false);
+}
+
+/// The figure a suggested rule's comment gives as the rows it fails.
+fn evidence(comment: &str) -> u64 {
+    let number = |before: &str| -> Option<u64> {
+        let head = &comment[..comment.find(before)?];
+        let word = head.rsplit(' ').next()?;
+        word.replace(',', "").parse().ok()
+    };
+    for marker in [" are not", " are empty", " rows share", " do not"] {
+        if let Some(n) = number(marker) {
+            return n;
+        }
+    }
+    // allowed: "left out …: 结 婚 ×2, 男 ×1" or "none".
+    let list = comment.rsplit(": ").next().unwrap();
+    list.split(", ")
+        .filter_map(|item| item.rsplit('×').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Draft a pack for `data`, check it, audit the data with it: it passes, and every rule fails
+/// exactly the rows its comment counts. Returns the pack's text.
+fn suggest_and_audit(data: &Path, dir: &Path, extra: &[&str]) -> String {
+    let pack = dir.join("draft.yaml");
+    let pack_s = s(&pack);
+    let mut args = vec!["--suggest", pack_s.as_str()];
+    args.extend_from_slice(extra);
+    let profiled = profile(data, &dir.join("profile"), &args);
+    let text = std::fs::read_to_string(&pack).unwrap();
+    let o = run(&["check", &s(&pack)]);
+    assert_eq!(code(&o), 0, "{text}\n{}", stderr(&o));
+    let (status, summary) = crate::util::audit(&s(&pack), &dir.join("run"), &[]);
+    // It passes on the data it was drawn from, but for malformed CSV records: the built-in
+    // parse rules tolerate none.
+    let failing: Vec<(String, u64)> = summary.tables[0]
+        .rules
+        .iter()
+        .filter(|r| r.verdict != qc::results::summary::Verdict::Pass)
+        .map(|r| (r.id.clone(), r.failed_rows))
+        .collect();
+    let expected: Vec<(String, u64)> = profiled["malformed"]["by_kind"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (format!("PARSE-{}", k.to_uppercase()), n.as_u64().unwrap()))
+        .collect();
+    assert_eq!(failing, expected, "only malformed records fail");
+    assert_eq!(status, if expected.is_empty() { 0 } else { 1 });
+    let lines: Vec<&str> = text.lines().collect();
+    let mut rules = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(id) = line.trim().strip_prefix("- id: ") else {
+            continue;
+        };
+        let comment = lines[i - 1].trim().trim_start_matches("# ");
+        let expected = evidence(comment);
+        let rule = summary.tables[0]
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("{id} not audited"));
+        assert_eq!(rule.failed_rows, expected, "{id}: {comment}");
+        rules += 1;
+    }
+    assert!(rules > 0, "the draft has rules");
+    text
+}
+
+#[test]
+fn a_suggested_pack_passes_and_fails_exactly_what_its_comments_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let people = root().join("testdata/profile/people_gbk.csv");
+    let text = suggest_and_audit(&people, dir.path(), &["--encoding", "gbk"]);
+    for rule in [
+        "id_number: { column: 'id_no' }",
+        "not_null: { column: 'name' }",
+        "unique: { columns: ['reg_date'] }",
+    ] {
+        assert!(text.contains(rule), "suggests {rule}:\n{text}");
+    }
+    // 7 of 9 present values (77.8 %) are current district codes, and mobile numbers: below
+    // the 80 % a class needs for its rule.
+    assert!(!text.contains("admin_code"), "{text}");
+    assert!(!text.contains("pattern"), "{text}");
+    assert!(text.contains("格式错误的记录（structure ×1）"), "{text}");
+    assert!(text.contains("encoding: gbk"));
+    insta::assert_snapshot!("suggested_pack_people", strip_dates(&text));
+}
+
+fn strip_dates(text: &str) -> String {
+    let re = regex::Regex::new(r"\d{4}-\d{2}-\d{2}）").unwrap();
+    let text = re.replace_all(text, "DATE）").into_owned();
+    let path = regex::Regex::new(r"path: '.*'").unwrap();
+    path.replace_all(&text, "path: 'PATH'").into_owned()
+}
+
+#[test]
+fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
+    for (library, table) in [
+        ("marriage", "registration"),
+        ("death", "record"),
+        ("spatial", "address"),
+        ("building", "building"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let data: PathBuf = root().join(format!("testdata/{library}/{table}.parquet"));
+        let text = suggest_and_audit(&data, dir.path(), &[]);
+        assert!(text.contains("id: SUG-001"), "{library}");
+    }
+}
+
+#[test]
+fn drift_between_deliveries_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("before.csv");
+    let after = dir.path().join("after.csv");
+    let mut a = String::from("id,kind,amount\n");
+    let mut b = String::from("id,kind,size,amount\n");
+    for i in 0..100 {
+        a.push_str(&format!("{i},结婚,{}\n", 100 + i % 10));
+        let kind = if i < 60 { "离婚" } else { "结婚" };
+        let amount = if i < 30 {
+            String::new()
+        } else {
+            format!("{}", 500 + i % 10)
+        };
+        b.push_str(&format!("{i},{kind},{i},{amount}\n"));
+    }
+    std::fs::write(&before, a).unwrap();
+    std::fs::write(&after, b).unwrap();
+    profile(&before, &dir.path().join("p1"), &[]);
+    let prev = dir.path().join("p1/profile.json");
+    profile(&after, &dir.path().join("p2"), &["--compare", &s(&prev)]);
+    let drift: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("p2/drift.json")).unwrap())
+            .unwrap();
+    let kinds: Vec<(String, String)> = drift
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["column"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("column_added", "size"),
+        ("values", "kind"),
+        ("missing", "amount"),
+        ("numbers", "amount"),
+    ] {
+        assert!(
+            kinds.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {kinds:?}"
+        );
+    }
+    assert!(
+        !kinds.iter().any(|(_, c)| c == "id"),
+        "id did not move: {kinds:?}"
+    );
+}
+
+#[test]
+fn the_profile_page_renders_in_a_browser_and_escapes_data() {
+    let Some(browser) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("markup.csv");
+    std::fs::write(
+        &data,
+        "id,note\n1,\"<script>document.title='pwned'</script>\"\n2,\"<img src=x onerror=alert(1)>\"\n",
+    )
+    .unwrap();
+    profile(&data, &dir.path().join("p"), &[]);
+    let page = dir.path().join("p/profile.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<script"), "no script element at all");
+    assert!(!html.contains("<img"), "no markup from data");
+    let o = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dom.contains("<title>数据画像 · markup</title>"),
+        "title untouched: {dom}"
+    );
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+    assert!(dom.contains("<h3>note"), "a section per column");
+}
