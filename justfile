@@ -56,6 +56,11 @@ bench-sets rows="10000000,50000000" runs="1":
 bench-estate tables="200" rows="1000" runs="3":
     bash benches/estate.sh {{tables}} {{rows}} {{runs}}
 
+# `qc profile` against the marriage pack's row rules on the same 10M-row file, Parquet and GBK
+# CSV (counts checked first); benches/results/profile.jsonl.
+bench-profile rows="10000000" runs="3" formats="parquet,csv":
+    python3 benches/profile.py --rows {{rows}} --runs {{runs}} --formats {{formats}}
+
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}
 

@@ -3,6 +3,7 @@
 //! and whose audits fail exactly the rows their comments count, drift, and the page in a
 //! browser.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -15,8 +16,17 @@ fn s(p: &Path) -> String {
 
 /// Profile `data` (with extra flags) into `out`; the profile.json.
 fn profile(data: &Path, out: &Path, extra: &[&str]) -> Value {
-    let (data, out_s) = (s(data), s(out));
-    let mut args = vec!["profile", "--data", data.as_str(), "--out", out_s.as_str()];
+    // Profiles are kept in a run history beside the output folder.
+    let (data, out_s, store) = (s(data), s(out), s(&out.parent().unwrap().join("qc.db")));
+    let mut args = vec![
+        "profile",
+        "--data",
+        data.as_str(),
+        "--out",
+        out_s.as_str(),
+        "--store",
+        store.as_str(),
+    ];
     args.extend_from_slice(extra);
     args.push("--quiet");
     let o = run(&args);
@@ -194,7 +204,7 @@ fn suggest_and_audit(data: &Path, dir: &Path, extra: &[&str]) -> String {
         .map(|(k, n)| (format!("PARSE-{}", k.to_uppercase()), n.as_u64().unwrap()))
         .collect();
     assert_eq!(failing, expected, "only malformed records fail");
-    assert_eq!(status, if expected.is_empty() { 0 } else { 1 });
+    assert_eq!(status, i32::from(!expected.is_empty()));
     let lines: Vec<&str> = text.lines().collect();
     let mut rules = 0;
     for (i, line) in lines.iter().enumerate() {
@@ -266,23 +276,35 @@ fn drift_between_deliveries_is_listed() {
     let mut a = String::from("id,kind,amount\n");
     let mut b = String::from("id,kind,size,amount\n");
     for i in 0..100 {
-        a.push_str(&format!("{i},结婚,{}\n", 100 + i % 10));
+        let _ = writeln!(a, "{i},结婚,{}", 100 + i % 10);
         let kind = if i < 60 { "离婚" } else { "结婚" };
         let amount = if i < 30 {
             String::new()
         } else {
             format!("{}", 500 + i % 10)
         };
-        b.push_str(&format!("{i},{kind},{i},{amount}\n"));
+        let _ = writeln!(b, "{i},{kind},{i},{amount}");
     }
     std::fs::write(&before, a).unwrap();
     std::fs::write(&after, b).unwrap();
-    profile(&before, &dir.path().join("p1"), &[]);
+    // The first delivery, then the second compared with it by file and from the run history.
+    profile(&before, &dir.path().join("p1"), &["--name", "deliveries"]);
     let prev = dir.path().join("p1/profile.json");
     profile(&after, &dir.path().join("p2"), &["--compare", &s(&prev)]);
-    let drift: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("p2/drift.json")).unwrap())
-            .unwrap();
+    profile(
+        &after,
+        &dir.path().join("p3"),
+        &["--name", "deliveries", "--compare", "last"],
+    );
+    let read = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(p)).unwrap()).unwrap()
+    };
+    let drift = read("p2/drift.json");
+    assert_eq!(
+        drift,
+        read("p3/drift.json"),
+        "the run history kept the first delivery's profile"
+    );
     let kinds: Vec<(String, String)> = drift
         .as_array()
         .unwrap()

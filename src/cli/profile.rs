@@ -13,6 +13,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::execute::session;
 use crate::profile::{self, Input, Options, Profile, compare, page, suggest};
 use crate::results::OutputDir;
+use crate::results::store::{Store, location};
 use crate::rules::source::{CsvOptions, encoding_named, one_ascii_byte};
 use crate::text::{Lang, thousands};
 
@@ -43,10 +44,18 @@ pub struct ProfileArgs {
     /// Write a draft rule pack for the table to this file (one table only).
     #[arg(long, value_name = "PACK.yaml")]
     pub suggest: Option<PathBuf>,
-    /// Compare with an earlier profile.json of the same table: columns added, removed,
-    /// retyped, and distributions that moved.
-    #[arg(long, value_name = "PROFILE.json")]
-    pub compare: Option<PathBuf>,
+    /// Compare with an earlier profile of the same table: a profile.json, or `last` for the
+    /// table's last profile in the run history. Lists columns added, removed, retyped, and
+    /// distributions that moved.
+    #[arg(long, value_name = "PROFILE.json|last")]
+    pub compare: Option<String>,
+    /// With --data: the table's name [default: the file's stem, or the folder's for a glob].
+    /// Deliveries profiled under one name are compared by `--compare last`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Run history where profiles are kept [default: $QC_STORE, else out/qc.db].
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
     /// Show ID numbers and names unmasked.
     #[arg(long)]
     pub no_mask: bool,
@@ -69,7 +78,10 @@ pub fn profile(args: &ProfileArgs) -> Result<ExitStatus> {
     let threads = super::threads(args.threads);
     let rt = super::runtime(threads)?;
     let ctx = session::session(threads);
-    let inputs = inputs(args, &ctx, &rt)?;
+    let mut inputs = inputs(args, &ctx, &rt)?;
+    if let (Some(name), Some(input)) = (&args.name, inputs.first_mut()) {
+        input.table.table.clone_from(name);
+    }
     if args.suggest.is_some() && inputs.len() != 1 {
         return Err(Error::Usage(format!(
             "--suggest drafts a pack for one table; these packs have {} (choose one with --table)",
@@ -83,28 +95,39 @@ pub fn profile(args: &ProfileArgs) -> Result<ExitStatus> {
             .key_memory
             .unwrap_or(session::default_memory_limit() / 4),
     };
-    let previous = args
-        .compare
-        .as_deref()
-        .map(profile::read_json)
-        .transpose()?;
+    let mut store = Store::open(&location(args.store.as_deref()))?;
     for input in &inputs {
-        let p = rt.block_on(profile::profile(&ctx, input, &options, &Default::default()))?;
+        let p = rt.block_on(profile::profile(
+            &ctx,
+            input,
+            &options,
+            &std::sync::Arc::default(),
+        ))?;
+        let previous = match args.compare.as_deref() {
+            None => None,
+            Some("last") => {
+                let Some(text) = store.last_profile(&p.table)? else {
+                    return Err(Error::Usage(format!(
+                        "--compare last: {} holds no earlier profile of `{}` (name deliveries alike with --name)",
+                        store.path().display(),
+                        p.table
+                    )));
+                };
+                Some(profile::from_json(&text, store.path())?)
+            }
+            Some(path) => Some(profile::read_json(Path::new(path))?),
+        };
         let drift = previous.as_ref().map(|prev| compare::compare(prev, &p));
-        let dir = args
-            .out
-            .clone()
-            .map(|d| {
-                if inputs.len() > 1 {
-                    d.join(&p.table)
-                } else {
-                    d
-                }
-            })
-            .unwrap_or_else(|| PathBuf::from("out/profile").join(&p.table));
+        let dir = match &args.out {
+            Some(d) if inputs.len() > 1 => d.join(&p.table),
+            Some(d) => d.clone(),
+            None => PathBuf::from("out/profile").join(&p.table),
+        };
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let out = OutputDir::existing(&dir);
-        out.write_atomic("profile.json", profile::to_json(&p)?.as_bytes())?;
+        let json = profile::to_json(&p)?;
+        out.write_atomic("profile.json", json.as_bytes())?;
+        store.save_profile(&p.table, &p.profiled_at, &json)?;
         out.write_atomic(
             "profile.html",
             page::render(&p, drift.as_deref(), args.lang)?.as_bytes(),

@@ -187,6 +187,7 @@ pub fn is_placeholder(trimmed: &str) -> bool {
 }
 
 /// The shape of a present (non-blank) value.
+#[allow(clippy::many_single_char_names)] // s, t, b, d, f: value, trimmed, bytes, day, format
 pub fn shape(s: &str) -> Shape {
     let t = s.trim();
     let b = t.as_bytes();
@@ -296,6 +297,18 @@ fn is_time(t: &str) -> bool {
 
 /// The semantic classes of a present text value, as written.
 pub fn classify(s: &str) -> Classes {
+    describe(s).0
+}
+
+/// A present text value's classes and shape, worked out together (a date is parsed once).
+pub fn describe(s: &str) -> (Classes, Shape) {
+    let shape = shape(s);
+    let dated = matches!(shape, Shape::Date(..));
+    (classes_of(s, dated), shape)
+}
+
+/// The classes of `s`, told whether it reads as a date.
+fn classes_of(s: &str, dated: bool) -> Classes {
     let b = s.as_bytes();
     let c = Classes::default();
     if b.is_empty() {
@@ -343,7 +356,7 @@ pub fn classify(s: &str) -> Classes {
                 .with(Class::CertificateNo, certificate::parts(s).is_some())
                 .with(Class::Uscc, b.len() == 18 && codes::uscc_valid(s))
         };
-        let c = c.with(Class::DateText, date(s).is_some());
+        let c = c.with(Class::DateText, dated);
         return match s.parse::<f64>() {
             Ok(x) if !digits || b.len() <= 3 => c
                 .with(Class::LongitudeSh, (120.85..=122.25).contains(&x))
@@ -353,7 +366,7 @@ pub fn classify(s: &str) -> Classes {
     }
     let c = c
         .with(Class::PersonName, is_person_name(s))
-        .with(Class::DateText, date(s).is_some());
+        .with(Class::DateText, dated);
     if b.len() >= 9 {
         let parts = address::parse(s);
         let [_, street, zone, road, _, lane, number, ..] = parts;

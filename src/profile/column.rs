@@ -1,7 +1,7 @@
 //! One column's figures as a worker gathers them from batches ([`ColumnAcc`]), merged across
 //! workers and finished into a [`ColumnProfile`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampSecondType};
@@ -89,7 +89,14 @@ pub struct ColumnAcc {
     text_min: Option<String>,
     text_max: Option<String>,
     key: KeyHashes,
+    /// Classes and shapes of values seen, while they repeat enough to be worth remembering
+    /// (code columns: a handful of values in millions of rows); `None` once they do not.
+    memo: Option<HashMap<Box<str>, (classes::Classes, Shape), ahash::RandomState>>,
+    memo_hits: u64,
 }
+
+/// Values a column's memo holds at most.
+const MEMO: usize = 4096;
 
 impl ColumnAcc {
     pub fn new(kind: Kind, key: KeyHashes) -> ColumnAcc {
@@ -112,6 +119,8 @@ impl ColumnAcc {
             text_min: None,
             text_max: None,
             key,
+            memo: Some(HashMap::default()),
+            memo_hits: 0,
         }
     }
 
@@ -234,10 +243,11 @@ impl ColumnAcc {
             v.chars().count()
         };
         self.lengths.add(chars);
-        for c in classes::classify(v).iter() {
+        let (found, shape) = self.describe(v);
+        for c in found.iter() {
             self.classes[c.index()] += 1;
         }
-        match classes::shape(v) {
+        match shape {
             Shape::Integer(n) => {
                 self.shapes.integer += 1;
                 self.numbers.add(n as f64);
@@ -265,6 +275,26 @@ impl ColumnAcc {
         if self.text_max.as_deref().is_none_or(|m| v > m) {
             self.text_max = Some(v.to_string());
         }
+    }
+
+    /// [`classes::describe`], remembered for values that repeat.
+    fn describe(&mut self, v: &str) -> (classes::Classes, Shape) {
+        let Some(memo) = &mut self.memo else {
+            return classes::describe(v);
+        };
+        if let Some(known) = memo.get(v) {
+            self.memo_hits += 1;
+            return *known;
+        }
+        let described = classes::describe(v);
+        if memo.len() < MEMO {
+            memo.insert(v.into(), described);
+        } else if self.memo_hits < 4 * MEMO as u64 {
+            // Full, and values seldom came back: a column of many values, where looking
+            // them up costs more than it saves.
+            self.memo = None;
+        }
+        described
     }
 
     fn int(&mut self, v: Option<i64>) {
@@ -388,10 +418,11 @@ impl ColumnAcc {
         };
         let (inferred, inferred_share) = self.inferred(present);
         let numbers = match (self.kind, inferred) {
-            (Kind::Int | Kind::Float, _) => stats(&mut self.numbers, Unit::Number),
+            (Kind::Int | Kind::Float, _) | (Kind::Text, "integer" | "decimal") => {
+                stats(&mut self.numbers, Unit::Number)
+            }
             (Kind::Date, _) => stats(&mut self.numbers, Unit::Date),
             (Kind::Timestamp, _) => stats(&mut self.numbers, Unit::Timestamp),
-            (Kind::Text, "integer" | "decimal") => stats(&mut self.numbers, Unit::Number),
             (Kind::Text, "date" | "timestamp") => stats(&mut self.dates, Unit::Date),
             _ => None,
         };

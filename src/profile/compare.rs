@@ -123,6 +123,7 @@ pub fn compare(prev: &Profile, cur: &Profile) -> Vec<Finding> {
     out
 }
 
+#[allow(clippy::many_single_char_names)] // p, c: the previous and current column; a, b: their figures
 fn column(p: &ColumnProfile, c: &ColumnProfile, out: &mut Vec<Finding>) {
     let name = c.name.as_str();
     if p.physical_type != c.physical_type || p.inferred_type != c.inferred_type {
@@ -221,7 +222,7 @@ fn column(p: &ColumnProfile, c: &ColumnProfile, out: &mut Vec<Finding>) {
             let moved = if iqr > 0.0 {
                 (m1 - m0).abs() > MEDIAN_IQRS * iqr
             } else {
-                m1 != m0
+                (m1 - m0).abs() > 0.0
             };
             if moved {
                 let (t0, t1) = (median_text(a), median_text(b));

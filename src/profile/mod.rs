@@ -9,6 +9,16 @@
 //! Memory stays bounded whatever the table's size: each worker keeps fixed-size sketches
 //! per column ([`sketch`]); only the key check keeps a hash per value, within a budget.
 
+// A profile's figures are statistics: counts become shares, numbers are summarized as f64,
+// and estimates are rounded back to counts; what these casts can lose is far below the
+// precision the figures state.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 pub mod classes;
 pub mod column;
 pub mod compare;
@@ -464,8 +474,12 @@ pub async fn profile(
         source: &input.source,
     };
     let provider = scan::provider(&state, &source, &names, progress)?;
-    let plan = provider
-        .scan(&state, None, &[], None)
+    // Planned through the optimizer, which splits a big Parquet file's row groups into one
+    // range per core (a bare provider scan would be one partition per file).
+    let plan = ctx
+        .read_table(provider)
+        .map_err(|e| Error::engine(what(), e))?
+        .create_physical_plan()
         .await
         .map_err(|e| Error::engine(what(), e))?;
     let partitions = plan.properties().output_partitioning().partition_count();
@@ -564,6 +578,11 @@ pub fn to_json(profile: &Profile) -> Result<String> {
 /// Read a `profile.json` written by `qc profile`.
 pub fn read_json(path: &Path) -> Result<Profile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::data(path, format!("not a qc profile.json: {e}")))
+    from_json(&text, path)
+}
+
+/// A profile from `profile.json`'s text (read from `origin`, for the error).
+pub fn from_json(text: &str, origin: &Path) -> Result<Profile> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::data(origin, format!("not a qc profile.json: {e}")))
 }

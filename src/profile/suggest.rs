@@ -88,41 +88,34 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
             let _ = writeln!(out, "      delimiter: {}", q(&d));
         }
     }
-    match p.candidate_keys.first() {
-        Some(key) => {
-            let keys: Vec<String> = key.iter().map(|k| q(k)).collect();
-            let _ = writeln!(out, "    key: [{}]", keys.join(", "));
-        }
-        None => {
-            // A pack needs a key (feedback files name records by it): the column closest
-            // to one.
-            let closest = p
-                .columns
-                .iter()
-                .filter_map(|c| match c.key {
-                    KeyCheck::Checked { duplicate_rows, .. } => Some((duplicate_rows + c.nulls, c)),
-                    _ => None,
-                })
-                .min_by_key(|(n, _)| *n);
-            match closest {
-                Some((n, c)) => {
-                    let _ = writeln!(
-                        out,
-                        "    # 没有完全不重复的列；最接近的是 {}（{} 行为空或重复）\n    key: [{}]",
-                        c.name,
-                        thousands(n),
-                        q(&c.name)
-                    );
-                }
-                None => {
-                    let first = p.columns.first().map_or("", |c| c.name.as_str());
-                    let _ = writeln!(
-                        out,
-                        "    # 没有接近唯一的列：请指定记录的键\n    key: [{}]",
-                        q(first)
-                    );
-                }
-            }
+    if let Some(key) = p.candidate_keys.first() {
+        let keys: Vec<String> = key.iter().map(|k| q(k)).collect();
+        let _ = writeln!(out, "    key: [{}]", keys.join(", "));
+    } else {
+        // A pack needs a key (feedback files name records by it): the column closest to one.
+        let closest = p
+            .columns
+            .iter()
+            .filter_map(|c| match c.key {
+                KeyCheck::Checked { duplicate_rows, .. } => Some((duplicate_rows + c.nulls, c)),
+                _ => None,
+            })
+            .min_by_key(|(n, _)| *n);
+        if let Some((n, c)) = closest {
+            let _ = writeln!(
+                out,
+                "    # 没有完全不重复的列；最接近的是 {}（{} 行为空或重复）\n    key: [{}]",
+                c.name,
+                thousands(n),
+                q(&c.name)
+            );
+        } else {
+            let first = p.columns.first().map_or("", |c| c.name.as_str());
+            let _ = writeln!(
+                out,
+                "    # 没有接近唯一的列：请指定记录的键\n    key: [{}]",
+                q(first)
+            );
         }
     }
     out.push_str("    columns:\n");

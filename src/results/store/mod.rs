@@ -6,6 +6,7 @@
 //! `PRAGMA user_version`; [`MIGRATIONS`] bring any older file up to date.
 
 mod load;
+mod profiles;
 mod save;
 mod schema;
 mod trend;

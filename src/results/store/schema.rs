@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 6] = [
+pub(super) const MIGRATIONS: [&str; 7] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -146,6 +146,16 @@ CREATE TABLE run_exemption (
     // 6: the template a rule was bound from (pooled per template in the monthly report).
     r"
 ALTER TABLE run_rule ADD COLUMN template TEXT;
+",
+    // 7: tables' profiles (`qc profile`), for comparing a delivery with the last one.
+    r"
+CREATE TABLE table_profile (
+    id          INTEGER PRIMARY KEY,
+    table_name  TEXT NOT NULL,
+    profiled_at TEXT NOT NULL,
+    profile     TEXT NOT NULL  -- profile.json
+);
+CREATE INDEX table_profile_by_table ON table_profile (table_name, id);
 ",
 ];
 
