@@ -10,6 +10,7 @@ use super::classes::{self, Class, DATE_FORMATS, Shape};
 use super::sketch::{self, Distinct, GaveUp, KeyHashes, Lengths, Numbers, TopK};
 use super::{ClassShare, ColumnProfile, KeyCheck, LengthProfile, NumberStats, Quantile, TopValue};
 use crate::checks::not_null::BLANK_CHARS;
+use crate::rules::ColumnType;
 use crate::rules::pii::Pii;
 
 /// Quantiles the profile gives.
@@ -34,25 +35,14 @@ pub enum Kind {
 
 impl Kind {
     pub fn of(dt: &DataType) -> Kind {
-        use DataType as D;
-        match dt {
-            D::Utf8 | D::LargeUtf8 | D::Utf8View => Kind::Text,
-            D::Dictionary(_, v) => Kind::of(v),
-            D::Int8
-            | D::Int16
-            | D::Int32
-            | D::Int64
-            | D::UInt8
-            | D::UInt16
-            | D::UInt32
-            | D::UInt64 => Kind::Int,
-            D::Float16 | D::Float32 | D::Float64 | D::Decimal128(..) | D::Decimal256(..) => {
-                Kind::Float
-            }
-            D::Date32 | D::Date64 => Kind::Date,
-            D::Timestamp(..) => Kind::Timestamp,
-            D::Boolean => Kind::Bool,
-            _ => Kind::Other,
+        match ColumnType::of_arrow(dt) {
+            Some(ColumnType::String) => Kind::Text,
+            Some(ColumnType::Int) => Kind::Int,
+            Some(ColumnType::Float) => Kind::Float,
+            Some(ColumnType::Date) => Kind::Date,
+            Some(ColumnType::Timestamp) => Kind::Timestamp,
+            Some(ColumnType::Bool) => Kind::Bool,
+            None => Kind::Other,
         }
     }
 }
@@ -144,7 +134,12 @@ impl ColumnAcc {
                 }
             }
             Kind::Int | Kind::Date | Kind::Bool => {
-                let Ok(ints) = arrow::compute::cast(array, &DataType::Int64) else {
+                // Dates as days (a Date64 holds milliseconds).
+                let days = match array.data_type() {
+                    DataType::Date64 => arrow::compute::cast(array, &DataType::Date32),
+                    _ => Ok(array.clone()),
+                };
+                let Ok(ints) = days.and_then(|a| arrow::compute::cast(&a, &DataType::Int64)) else {
                     return self.count_only(array, &kept);
                 };
                 for (i, v) in ints.as_primitive::<Int64Type>().iter().enumerate() {
