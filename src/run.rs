@@ -294,7 +294,7 @@ pub fn exit_status(status: RunStatus) -> ExitStatus {
 pub fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<()> {
     let tables = || packs.iter().flat_map(|p| &p.tables);
     for key in sources.overrides.keys() {
-        if !tables().any(|t| t.name == *key || t.qualified_name() == *key) {
+        if !tables().any(|t| t.is_named(key)) {
             let names: Vec<String> = tables().map(BoundTable::qualified_name).collect();
             return Err(Error::Usage(format!(
                 "--data names no table `{key}`; the tables are: {}",

@@ -178,8 +178,12 @@ fn evidence(comment: &str) -> u64 {
 }
 
 /// Draft a pack for `data`, check it, audit the data with it: it passes, and every rule fails
-/// exactly the rows its comment counts. Returns the pack's text.
-fn suggest_and_audit(data: &Path, dir: &Path, extra: &[&str]) -> String {
+/// exactly the rows its comment counts. Returns the pack's text and the audit's summary.
+fn suggest_and_audit(
+    data: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> (String, qc::results::summary::RunSummary) {
     let pack = dir.join("draft.yaml");
     let pack_s = s(&pack);
     let mut args = vec!["--suggest", pack_s.as_str()];
@@ -222,14 +226,25 @@ fn suggest_and_audit(data: &Path, dir: &Path, extra: &[&str]) -> String {
         rules += 1;
     }
     assert!(rules > 0, "the draft has rules");
-    text
+    (text, summary)
 }
 
 #[test]
 fn a_suggested_pack_passes_and_fails_exactly_what_its_comments_count() {
     let dir = tempfile::tempdir().unwrap();
     let people = root().join("testdata/profile/people_gbk.csv");
-    let text = suggest_and_audit(&people, dir.path(), &["--encoding", "gbk"]);
+    let (text, summary) = suggest_and_audit(&people, dir.path(), &["--encoding", "gbk"]);
+    // By hand (testdata/profile/people.csv): of id_no's 9 non-NULL values, the blank, 不详,
+    // the bad check character and the 港澳台 number are no valid citizen's number.
+    let failed = |kind: &str| {
+        summary.tables[0]
+            .rules
+            .iter()
+            .find(|r| r.kind == kind)
+            .map(|r| r.failed_rows)
+    };
+    assert_eq!(failed("id_number"), Some(4));
+    assert_eq!(failed("unique"), Some(0), "reg_date's 9 values all differ");
     for rule in [
         "id_number: { column: 'id_no' }",
         "not_null: { column: 'name' }",
@@ -263,7 +278,7 @@ fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let data: PathBuf = root().join(format!("testdata/{library}/{table}.parquet"));
-        let text = suggest_and_audit(&data, dir.path(), &[]);
+        let (text, _) = suggest_and_audit(&data, dir.path(), &[]);
         assert!(text.contains("id: SUG-001"), "{library}");
     }
 }

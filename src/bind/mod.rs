@@ -120,6 +120,12 @@ impl BoundTable {
         self.table_ref().to_string()
     }
 
+    /// Whether a user's `name` (`table` or `library.table`, as `--data`, `--table` and
+    /// `--expand` take it) names this table.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name == name || self.qualified_name() == name
+    }
+
     /// What the scan needs to read the table.
     pub fn source_view(&self) -> TableSource<'_> {
         TableSource {

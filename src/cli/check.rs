@@ -102,7 +102,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitStatus> {
         let table = packs
             .iter()
             .flat_map(|p| &p.tables)
-            .find(|t| t.name == *name || t.qualified_name() == *name)
+            .find(|t| t.is_named(name))
             .ok_or_else(|| Error::Usage(format!("--expand: no table `{name}` in the packs")))?;
         output::stdout(&expand(table, args.output.format));
     }

@@ -207,11 +207,7 @@ fn inputs(
     let inputs: Vec<Input> = packs
         .iter()
         .flat_map(|p| &p.tables)
-        .filter(|t| {
-            args.table
-                .as_ref()
-                .is_none_or(|n| t.name == *n || t.qualified_name() == *n)
-        })
+        .filter(|t| args.table.as_ref().is_none_or(|n| t.is_named(n)))
         .map(|t| Input {
             table: t.table_ref(),
             source: t.source.clone(),

@@ -46,9 +46,9 @@ pub enum Class {
     Address,
     /// Address text the grammar reads completely.
     AddressParsed,
-    /// A number within Shanghai's longitudes (120.85–122.25).
+    /// A number within Shanghai's longitudes ([`SH_LONGITUDE`]).
     LongitudeSh,
-    /// A number within Shanghai's latitudes (30.65–31.90).
+    /// A number within Shanghai's latitudes ([`SH_LATITUDE`]).
     LatitudeSh,
     /// A date written as text in one of [`DATE_FORMATS`].
     DateText,
@@ -123,6 +123,11 @@ impl Class {
     }
 }
 
+/// Shanghai's longitudes, with a margin (the spatial pack's bounds): (min, max).
+pub const SH_LONGITUDE: (f64, f64) = (120.85, 122.25);
+/// Shanghai's latitudes, with a margin: (min, max).
+pub const SH_LATITUDE: (f64, f64) = (30.65, 31.90);
+
 /// A set of classes, one bit per [`Class::index`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Classes(u32);
@@ -133,6 +138,13 @@ impl Classes {
             self.0 |= 1 << c.index();
         }
         self
+    }
+
+    /// With the coordinate classes of the number `x`.
+    pub fn with_coordinates(self, x: f64) -> Classes {
+        let within = |(min, max): (f64, f64)| (min..=max).contains(&x);
+        self.with(Class::LongitudeSh, within(SH_LONGITUDE))
+            .with(Class::LatitudeSh, within(SH_LATITUDE))
     }
 
     pub fn contains(self, c: Class) -> bool {
@@ -358,9 +370,7 @@ fn classes_of(s: &str, dated: bool) -> Classes {
         };
         let c = c.with(Class::DateText, dated);
         return match s.parse::<f64>() {
-            Ok(x) if !digits || b.len() <= 3 => c
-                .with(Class::LongitudeSh, (120.85..=122.25).contains(&x))
-                .with(Class::LatitudeSh, (30.65..=31.90).contains(&x)),
+            Ok(x) if !digits || b.len() <= 3 => c.with_coordinates(x),
             _ => c,
         };
     }

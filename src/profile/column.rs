@@ -323,11 +323,8 @@ impl ColumnAcc {
         self.key.add(h);
         self.top_num.add(&(bits as i64));
         self.numbers.add(v);
-        if (120.85..=122.25).contains(&v) {
-            self.classes[Class::LongitudeSh.index()] += 1;
-        }
-        if (30.65..=31.90).contains(&v) {
-            self.classes[Class::LatitudeSh.index()] += 1;
+        for c in classes::Classes::default().with_coordinates(v).iter() {
+            self.classes[c.index()] += 1;
         }
     }
 
@@ -462,24 +459,23 @@ impl ColumnAcc {
             Err(GaveUp::Budget) => KeyCheck::OverBudget,
             Err(_) => KeyCheck::NotKeyLike,
         };
-        let lengths = (self.kind == Kind::Text && self.lengths.total > 0
-            || self.lengths.min != usize::MAX)
-            .then(|| {
-                let n: u64 = self.lengths.counts.iter().sum();
-                LengthProfile {
-                    min: self.lengths.min,
-                    max: self.lengths.max,
-                    mean: self.lengths.total as f64 / n.max(1) as f64,
-                    histogram: self
-                        .lengths
-                        .counts
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| **c > 0)
-                        .map(|(len, c)| (len, *c))
-                        .collect(),
-                }
-            });
+        // Lengths are measured on present text values only.
+        let lengths = (self.lengths.min != usize::MAX).then(|| {
+            let n: u64 = self.lengths.counts.iter().sum();
+            LengthProfile {
+                min: self.lengths.min,
+                max: self.lengths.max,
+                mean: self.lengths.total as f64 / n.max(1) as f64,
+                histogram: self
+                    .lengths
+                    .counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(len, c)| (len, *c))
+                    .collect(),
+            }
+        });
         ColumnProfile {
             name: name.to_string(),
             physical_type: physical.to_string(),

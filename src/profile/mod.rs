@@ -166,7 +166,8 @@ impl ColumnProfile {
         }
     }
 
-    /// NULLs, blanks and placeholders: values a `not_null` rule would fail.
+    /// NULLs and blanks: values a `not_null` rule fails (placeholders pass it unless the
+    /// pack declares them `null_like`).
     pub fn missing(&self) -> u64 {
         self.nulls + self.blanks
     }

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::classes::Class;
+use super::classes::{Class, SH_LATITUDE, SH_LONGITUDE};
 use super::{ColumnProfile, KeyCheck, Profile};
 use crate::rules::pii::Pii;
 use crate::rules::source::{BoundSource, SourceFormat};
@@ -131,7 +131,7 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
     out.push_str("    rules:\n");
     let mut n = 0;
     for c in &p.columns {
-        for s in suggestions(c, &source.format) {
+        for s in suggestions(c) {
             n += 1;
             let _ = writeln!(out, "      # {}", s.evidence);
             let _ = writeln!(out, "      - id: SUG-{n:03}");
@@ -154,7 +154,7 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
 }
 
 /// The rules a column's figures support.
-fn suggestions(c: &ColumnProfile, format: &SourceFormat) -> Vec<Suggestion> {
+fn suggestions(c: &ColumnProfile) -> Vec<Suggestion> {
     let col = q(&c.name);
     let non_null = c.rows - c.nulls;
     let mut out = Vec::new();
@@ -304,9 +304,9 @@ fn suggestions(c: &ColumnProfile, format: &SourceFormat) -> Vec<Suggestion> {
         ));
     }
     let numeric = c.physical_type.starts_with("Float") || c.physical_type.starts_with("Decimal");
-    for (class, min, max, what) in [
-        (Class::LongitudeSh, 120.85, 122.25, "经度"),
-        (Class::LatitudeSh, 30.65, 31.90, "纬度"),
+    for (class, (min, max), what) in [
+        (Class::LongitudeSh, SH_LONGITUDE, "经度"),
+        (Class::LatitudeSh, SH_LATITUDE, "纬度"),
     ] {
         if numeric && c.class_share(class) >= 0.9 {
             let ok = c.class_count(class);
@@ -353,7 +353,6 @@ fn suggestions(c: &ColumnProfile, format: &SourceFormat) -> Vec<Suggestion> {
             ),
         ));
     }
-    let _ = format;
     out
 }
 
