@@ -1,8 +1,9 @@
 //! `qc profile`: a hand-counted fixture (placeholders, mixed date formats, GBK, ID numbers
 //! with bad check characters, a malformed record), suggested packs that `qc check` accepts
-//! and whose audits fail exactly the rows their comments count, drift, and the page in a
-//! browser.
+//! and whose audits fail exactly the rows their comments count and find the rows the shipped
+//! packs' row rules find, drift, and the page in a browser.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -255,7 +256,11 @@ fn a_suggested_pack_passes_and_fails_exactly_what_its_comments_count() {
     // 7 of 9 present values (77.8 %) are current district codes, and mobile numbers: below
     // the 80 % a class needs for its rule.
     assert!(!text.contains("admin_code"), "{text}");
-    assert!(!text.contains("pattern"), "{text}");
+    assert!(!text.contains("1[3-9]"), "{text}");
+    // 8 of name's 10 values are Chinese names (not 结婚, not the placeholder 无): a rule on
+    // how names are written, which only 无 (one character) fails.
+    assert!(text.contains("name为 2–4 个汉字或以 · 连接"), "{text}");
+    assert_eq!(failed("pattern"), Some(1));
     assert!(text.contains("格式错误的记录（structure ×1）"), "{text}");
     assert!(text.contains("encoding: gbk"));
     insta::assert_snapshot!("suggested_pack_people", strip_dates(&text));
@@ -267,6 +272,41 @@ fn strip_dates(text: &str) -> String {
     let path = regex::Regex::new(r"path: '.*'").unwrap();
     path.replace_all(&text, "path: 'PATH'").into_owned()
 }
+
+/// The rows (by `qc_source_row`) each rule fails, from the anomaly export in `dir`.
+fn failing_rows(dir: &Path) -> BTreeMap<String, BTreeSet<u64>> {
+    use arrow::array::{AsArray, ListArray};
+    let mut out: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir.join("anomalies")).unwrap() {
+        let file = std::fs::File::open(entry.unwrap().path()).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let rules: &ListArray = batch.column_by_name("qc_failed_rules").unwrap().as_list();
+            let rows = arrow::compute::cast(
+                batch.column_by_name("qc_source_row").unwrap(),
+                &arrow::datatypes::DataType::UInt64,
+            )
+            .unwrap();
+            let rows = rows.as_primitive::<arrow::datatypes::UInt64Type>();
+            for i in 0..batch.num_rows() {
+                let ids = rules.value(i);
+                for id in ids.as_string::<i32>().iter().flatten() {
+                    out.entry(id.to_string()).or_default().insert(rows.value(i));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Rules the generated data cannot teach: their anomalies look like the legitimate rows
+/// they hide among (an electronic certificate reported 8 days after issue, where paper ones
+/// take up to 18). README "Profiling a new table" lists what a draft leaves to the author.
+const DOMAIN_ONLY: [&str; 1] = ["DEA-025"];
 
 #[test]
 fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
@@ -280,6 +320,51 @@ fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
         let data: PathBuf = root().join(format!("testdata/{library}/{table}.parquet"));
         let (text, _) = suggest_and_audit(&data, dir.path(), &[]);
         assert!(text.contains("id: SUG-001"), "{library}");
+        // The shipped pack's row rules fail exactly the generator's anomalies; the draft
+        // finds every row they find.
+        let truth: qc::generate::truth::Truth = serde_json::from_str(
+            &std::fs::read_to_string(root().join(format!("testdata/{library}/truth.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let shipped_dir = dir.path().join("shipped");
+        let pack = s(&root().join(format!("rules/{library}.yaml")));
+        let (_, shipped) = crate::util::audit(&pack, &shipped_dir, &[]);
+        let shipped_rows = failing_rows(&shipped_dir);
+        let drafted_rows: BTreeSet<u64> = failing_rows(&dir.path().join("run"))
+            .into_values()
+            .flatten()
+            .collect();
+        let set_kinds = ["unique", "reference", "query", "history"];
+        let row_rules: Vec<&qc::results::summary::RuleSummary> = shipped.tables[0]
+            .rules
+            .iter()
+            .filter(|r| !r.builtin && !set_kinds.contains(&r.kind.as_str()))
+            .collect();
+        assert!(row_rules.len() >= 15, "{library}");
+        for rule in row_rules {
+            assert_eq!(
+                rule.failed_rows, truth.tables[table].rules[&rule.id],
+                "{library} {}: shipped pack against truth",
+                rule.id
+            );
+            let rows = shipped_rows.get(&rule.id).cloned().unwrap_or_default();
+            let missed: Vec<u64> = rows.difference(&drafted_rows).copied().collect();
+            if DOMAIN_ONLY.contains(&rule.id.as_str()) {
+                assert!(
+                    !missed.is_empty(),
+                    "{}: now found; drop it from DOMAIN_ONLY",
+                    rule.id
+                );
+            } else {
+                assert!(
+                    missed.is_empty(),
+                    "{library} {} ({}): rows {missed:?} not found by the draft",
+                    rule.id,
+                    rule.name
+                );
+            }
+        }
     }
 }
 

@@ -56,6 +56,22 @@ pub enum Class {
     Uscc,
 }
 
+/// The written form of a Chinese personal name: 2–4 Chinese characters, or two or three
+/// parts of Chinese characters joined by `·` (U+00B7). A `pattern` regex (qc anchors it).
+pub const NAME_FORM: &str = r"\p{Han}{2,4}|\p{Han}{1,6}(?:·\p{Han}{1,6}){1,2}";
+
+/// Whether `s` is written as [`NAME_FORM`] says, whatever else it is (a placeholder such
+/// as 不详 is written like a name).
+pub fn is_name_form(s: &str) -> bool {
+    // At most 20 characters of three bytes: longer text is no name, and is not matched.
+    !s.is_ascii() && s.len() <= 60 && NAME_FORM_RE.is_match(s)
+}
+
+static NAME_FORM_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(&crate::checks::pattern::anchored(NAME_FORM))
+        .expect("NAME_FORM is a valid regex")
+});
+
 impl Class {
     pub const ALL: [Class; 20] = [
         Class::CitizenId,
@@ -389,6 +405,45 @@ fn classes_of(s: &str, dated: bool) -> Classes {
     c
 }
 
+/// The longest value whose code shape is taken.
+pub const CODE_SHAPE_LEN: usize = 24;
+
+/// The shape of a code value: upper-case letters as `A`, lower-case as `a`, digits as `9`,
+/// other characters as written (`I21.9` → `A99.9`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CodeShape {
+    len: u8,
+    bytes: [u8; CODE_SHAPE_LEN],
+}
+
+impl CodeShape {
+    /// The shape of an ASCII value of 1 to [`CODE_SHAPE_LEN`] characters.
+    pub fn of(s: &str) -> Option<CodeShape> {
+        let b = s.as_bytes();
+        if b.is_empty() || b.len() > CODE_SHAPE_LEN || !b.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0; CODE_SHAPE_LEN];
+        for (to, &c) in bytes.iter_mut().zip(b) {
+            *to = match c {
+                b'A'..=b'Z' => b'A',
+                b'a'..=b'z' => b'a',
+                b'0'..=b'9' => b'9',
+                c => c,
+            };
+        }
+        Some(CodeShape {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
 /// 港澳居民来往内地通行证: H or M and 8 or 10 digits.
 fn is_hk_mo_pass(b: &[u8]) -> bool {
     matches!(b.first(), Some(b'H' | b'M'))
@@ -462,6 +517,18 @@ mod tests {
         assert_eq!(classes("欧阳娜娜"), [Class::PersonName]);
         assert_eq!(classes("阿依古丽·买买提"), [Class::PersonName]);
         assert!(classes("结婚").is_empty(), "not a surname");
+        // Written as a name: another dot reads as a name but is not written as registries
+        // write it; a placeholder of two characters is written like one.
+        for (value, written) in [
+            ("张伟", true),
+            ("阿依古丽·买买提", true),
+            ("阿依古丽•买买提", false),
+            ("张", false),
+            ("不详", true),
+            ("zhang", false),
+        ] {
+            assert_eq!(is_name_form(value), written, "{value}");
+        }
         assert_eq!(
             classes("上海市浦东新区张杨路100弄5号"),
             [Class::Address, Class::AddressParsed]

@@ -17,6 +17,8 @@ use crate::rules::pii::Pii;
 pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 /// Top values the profile gives.
 pub const TOP_VALUES: usize = 10;
+/// A text column of at most this many distinct values has them all listed (`codes`).
+pub const MAX_CODES: usize = 30;
 
 /// How a column's values are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +85,79 @@ pub struct ColumnAcc {
     /// (code columns: a handful of values in millions of rows); `None` once they do not.
     memo: Option<HashMap<Box<str>, (classes::Classes, Shape), ahash::RandomState>>,
     memo_hits: u64,
+    code_shapes: CodeShapes,
+    /// Non-NULL values written as a name ([`classes::is_name_form`]).
+    name_forms: u64,
 }
 
 /// Values a column's memo holds at most.
 const MEMO: usize = 4096;
+
+/// Counts of the code shapes of a column's present values, while they are few (a code's
+/// format); given up when there are more than [`CodeShapes::MAX`] shapes, or when more than
+/// 1 % of the values (and over 1,000) have none (not ASCII, or longer than
+/// [`classes::CODE_SHAPE_LEN`]).
+struct CodeShapes {
+    counts: Option<HashMap<classes::CodeShape, u64, ahash::RandomState>>,
+    unshaped: u64,
+    seen: u64,
+}
+
+impl CodeShapes {
+    const MAX: usize = 64;
+
+    fn new() -> CodeShapes {
+        CodeShapes {
+            counts: Some(HashMap::default()),
+            unshaped: 0,
+            seen: 0,
+        }
+    }
+
+    fn add(&mut self, v: &str) {
+        let Some(counts) = &mut self.counts else {
+            return;
+        };
+        self.seen += 1;
+        if let Some(shape) = classes::CodeShape::of(v) {
+            *counts.entry(shape).or_insert(0) += 1;
+            if counts.len() > Self::MAX {
+                self.counts = None;
+            }
+        } else {
+            self.unshaped += 1;
+            if self.unshaped > 1000 && self.unshaped * 100 > self.seen {
+                self.counts = None;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: CodeShapes) {
+        self.seen += other.seen;
+        self.unshaped += other.unshaped;
+        self.counts = match (self.counts.take(), other.counts) {
+            (Some(mut a), Some(b)) => {
+                for (k, v) in b {
+                    *a.entry(k).or_insert(0) += v;
+                }
+                (a.len() <= Self::MAX).then_some(a)
+            }
+            _ => None,
+        };
+    }
+
+    /// The shapes by count, most frequent first; empty if given up.
+    fn finish(self) -> Vec<(String, u64)> {
+        let mut shapes: Vec<(String, u64)> = self
+            .counts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.as_str().to_string(), v))
+            .collect();
+        shapes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        shapes
+    }
+}
 
 impl ColumnAcc {
     pub fn new(kind: Kind, key: KeyHashes) -> ColumnAcc {
@@ -111,6 +182,8 @@ impl ColumnAcc {
             key,
             memo: Some(HashMap::default()),
             memo_hits: 0,
+            code_shapes: CodeShapes::new(),
+            name_forms: 0,
         }
     }
 
@@ -222,6 +295,9 @@ impl ColumnAcc {
         self.distinct.add(h);
         self.key.add(h);
         self.top_text.add(v);
+        // What a `pattern` rule matches: every non-NULL value as written.
+        self.code_shapes.add(v);
+        self.name_forms += u64::from(classes::is_name_form(v));
         let trimmed = v.trim_matches(|c| BLANK_CHARS.contains(c));
         if trimmed.is_empty() {
             self.blanks += 1;
@@ -366,6 +442,8 @@ impl ColumnAcc {
             .flatten()
             .max();
         self.key.merge(other.key);
+        self.code_shapes.merge(other.code_shapes);
+        self.name_forms += other.name_forms;
     }
 
     /// The column's profile; personal data masked when `mask` and the column holds it.
@@ -451,6 +529,20 @@ impl ColumnAcc {
             ),
         };
         let (distinct, distinct_exact) = self.distinct.count();
+        let codes = if self.kind == Kind::Text
+            && distinct_exact
+            && distinct <= MAX_CODES as u64
+            && self.top_text.error() == 0
+            && !(mask && pii.is_some())
+        {
+            self.top_text
+                .top(MAX_CODES)
+                .into_iter()
+                .map(|(value, count)| TopValue { value, count })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let key = match self.key.duplicates() {
             Ok(d) => KeyCheck::Checked {
                 duplicate_rows: d.rows,
@@ -497,6 +589,7 @@ impl ColumnAcc {
             top,
             top_exact: top_error == 0,
             top_error,
+            codes,
             classes: Class::ALL
                 .iter()
                 .filter(|c| class_count(**c) > 0)
@@ -513,6 +606,8 @@ impl ColumnAcc {
                 .filter(|(_, n)| *n > 0)
                 .map(|(f, n)| ((*f).to_string(), n))
                 .collect(),
+            code_shapes: self.code_shapes.finish(),
+            name_forms: self.name_forms,
             key,
             pii,
             masked: mask && pii.is_some(),

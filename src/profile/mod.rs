@@ -22,7 +22,9 @@
 pub mod classes;
 pub mod column;
 pub mod compare;
+pub mod implied;
 pub mod page;
+pub mod relations;
 pub mod sketch;
 pub mod suggest;
 
@@ -44,12 +46,15 @@ use crate::rules::{BoundColumn, ColumnType, TableRef};
 use crate::scan::{self, META_DETAIL, META_ERROR, META_FILE, META_LINE, ScanProgress, TableSource};
 use classes::Class;
 use column::{ColumnAcc, Kind};
+use relations::{Relation, RelationsAcc, Roles};
 use sketch::{Budget, KeyHashes, KeyState};
 
 /// The version of `profile.json`'s layout.
 pub const FORMAT_VERSION: u32 = 1;
 /// Malformed records kept as examples.
 const MALFORMED_SAMPLES: usize = 20;
+/// Rows read first to choose the columns related in the pass.
+const SAMPLE_ROWS: usize = 10_000;
 
 /// A table's profile (`profile.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,6 +74,10 @@ pub struct Profile {
     pub candidate_keys: Vec<Vec<String>>,
     /// Whether personal data (ID numbers, names) is masked in values shown.
     pub masked: bool,
+    /// Relations between columns (ID number and birth date or sex, order of dates, age and
+    /// dates, dates after the day of the profile), exact over all well-formed rows.
+    #[serde(default)]
+    pub relations: Vec<Relation>,
 }
 
 /// Where the profiled table was read from.
@@ -137,10 +146,25 @@ pub struct ColumnProfile {
     /// Whether `top`'s counts are exact; if not, each may be up to `top_error` too low.
     pub top_exact: bool,
     pub top_error: u64,
+    /// Every distinct value of a text column of at most 30, with exact counts (empty for
+    /// other columns, and for masked ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<TopValue>,
     /// Semantic classes of the present values (classes no value has are left out).
     pub classes: Vec<ClassShare>,
     /// Date formats of text dates, with their counts.
     pub date_formats: Vec<(String, u64)>,
+    /// Non-NULL values written as a Chinese name is written ([`classes::NAME_FORM`]: 2–4
+    /// Chinese characters, or parts joined by `·`), blanks and placeholders included.
+    #[serde(default)]
+    pub name_forms: u64,
+    /// Shapes of non-NULL text values written as codes (upper-case letters `A`, lower-case
+    /// `a`, digits `9`, other characters as written: `I21.9` → `A99.9`), most frequent
+    /// first, with their counts (blanks and placeholders included: what a `pattern` rule
+    /// matches); empty when there are more than 64 shapes or more than 1 % of the values are
+    /// not ASCII codes of at most 24 characters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_shapes: Vec<(String, u64)>,
     pub key: KeyCheck,
     /// Personal data the column holds (declared in a pack, or recognized by its classes).
     pub pii: Option<Pii>,
@@ -373,11 +397,12 @@ pub struct Options {
 /// One worker's figures.
 struct TableAcc {
     columns: Vec<ColumnAcc>,
+    relations: RelationsAcc,
     malformed: Malformed,
 }
 
 impl TableAcc {
-    fn new(input: &Input, budget: &Budget, states: &[KeyState]) -> TableAcc {
+    fn new(input: &Input, budget: &Budget, states: &[KeyState], roles: &Roles) -> TableAcc {
         TableAcc {
             columns: input
                 .columns
@@ -390,6 +415,7 @@ impl TableAcc {
                     )
                 })
                 .collect(),
+            relations: RelationsAcc::new(roles.clone()),
             malformed: Malformed::default(),
         }
     }
@@ -410,6 +436,7 @@ impl TableAcc {
                 acc.update(array, keep.as_ref());
             }
         }
+        self.relations.update(&input.columns, batch, keep.as_ref());
     }
 
     fn malformed(&mut self, batch: &RecordBatch, i: usize, kind: &str) {
@@ -444,6 +471,7 @@ impl TableAcc {
         for (a, b) in self.columns.iter_mut().zip(other.columns) {
             a.merge(b);
         }
+        self.relations.merge(other.relations);
         let m = &mut self.malformed;
         m.total += other.malformed.total;
         for (k, v) in other.malformed.by_kind {
@@ -484,6 +512,11 @@ pub async fn profile(
         .await
         .map_err(|e| Error::engine(what(), e))?;
     let partitions = plan.properties().output_partitioning().partition_count();
+    // The sample is read by a provider of its own, which counts nothing into `progress`.
+    let sampled = scan::provider(&state, &source, &names, &ScanProgress::default())?;
+    let roles = relation_roles(ctx, sampled, input)
+        .await
+        .map_err(|e| Error::engine(what(), e))?;
     let next = Arc::new(AtomicUsize::new(0));
     let budget = Budget::new(options.key_memory);
     let states: Vec<KeyState> = input.columns.iter().map(|_| KeyState::default()).collect();
@@ -493,7 +526,7 @@ pub async fn profile(
         let next = Arc::clone(&next);
         let task = ctx.task_ctx();
         let input = input.clone();
-        let mut acc = TableAcc::new(&input, &budget, &states);
+        let mut acc = TableAcc::new(&input, &budget, &states, &roles);
         workers.push(tokio::spawn(async move {
             loop {
                 let p = next.fetch_add(1, Ordering::Relaxed);
@@ -518,8 +551,9 @@ pub async fn profile(
             None => total = Some(acc),
         }
     }
-    let total = total.unwrap_or_else(|| TableAcc::new(input, &budget, &states));
+    let total = total.unwrap_or_else(|| TableAcc::new(input, &budget, &states, &roles));
     let malformed = total.malformed;
+    let relations = total.relations.finish(&input.columns);
     let columns: Vec<ColumnProfile> = total
         .columns
         .into_iter()
@@ -567,9 +601,30 @@ pub async fn profile(
         columns,
         candidate_keys,
         masked: options.mask,
+        relations,
     })
 }
 
+/// The roles columns take in relations, judged from the table's first rows, read by a plan
+/// of their own before the pass (a scan plan's partitions are executed once), so that every
+/// worker counts the same relations.
+async fn relation_roles(
+    ctx: &SessionContext,
+    provider: Arc<dyn datafusion::catalog::TableProvider>,
+    input: &Input,
+) -> datafusion::error::Result<Roles> {
+    let today = crate::values::days(chrono::Local::now().date_naive());
+    let sample = ctx
+        .read_table(provider)?
+        .limit(0, Some(SAMPLE_ROWS))?
+        .collect()
+        .await?;
+    let Some(schema) = sample.first().map(RecordBatch::schema) else {
+        return Ok(Roles::default());
+    };
+    let sample = arrow::compute::concat_batches(&schema, &sample)?;
+    Ok(Roles::from_sample(&input.columns, &sample, today))
+}
 /// `profile` as `profile.json`'s text.
 pub fn to_json(profile: &Profile) -> Result<String> {
     serde_json::to_string_pretty(profile)

@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::classes::{Class, SH_LATITUDE, SH_LONGITUDE};
+use super::classes::{Class, NAME_FORM, SH_LATITUDE, SH_LONGITUDE};
+use super::implied::{CONFIDENCE, Part};
+use super::relations::{DayGap, Relation};
 use super::{ColumnProfile, KeyCheck, Profile};
 use crate::rules::pii::Pii;
 use crate::rules::source::{BoundSource, SourceFormat};
@@ -16,7 +18,7 @@ use crate::text::thousands;
 /// A class must cover this share of a column's present values to earn its rule.
 const CLASS_SHARE: f64 = 0.8;
 /// A text column with at most this many distinct values gets an `allowed` rule.
-const MAX_CODES: u64 = 30;
+const MAX_CODES: u64 = super::column::MAX_CODES as u64;
 /// A value seen in at most this share of rows (and fewer than 10 times) is left out of an
 /// `allowed` list: more likely a typing error than a code.
 const RARE_SHARE: f64 = 0.001;
@@ -130,22 +132,21 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
     }
     out.push_str("    rules:\n");
     let mut n = 0;
-    for c in &p.columns {
-        for s in suggestions(c) {
-            n += 1;
-            let _ = writeln!(out, "      # {}", s.evidence);
-            let _ = writeln!(out, "      - id: SUG-{n:03}");
-            let _ = writeln!(out, "        name: {}", q(&s.name));
-            let _ = writeln!(out, "        dimension: {}", s.dimension);
-            if s.failed > 0 {
-                let _ = writeln!(
-                    out,
-                    "        threshold: {{ max_rate: {} }}",
-                    rate_above(s.failed, s.rows)
-                );
-            }
-            let _ = writeln!(out, "        check: {}\n", s.check);
+    let per_column = p.columns.iter().flat_map(suggestions);
+    for s in per_column.chain(related(p, &source.format)) {
+        n += 1;
+        let _ = writeln!(out, "      # {}", s.evidence);
+        let _ = writeln!(out, "      - id: SUG-{n:03}");
+        let _ = writeln!(out, "        name: {}", q(&s.name));
+        let _ = writeln!(out, "        dimension: {}", s.dimension);
+        if s.failed > 0 {
+            let _ = writeln!(
+                out,
+                "        threshold: {{ max_rate: {} }}",
+                rate_above(s.failed, s.rows)
+            );
         }
+        let _ = writeln!(out, "        check: {}\n", s.check);
     }
     if n == 0 {
         out.push_str("      []\n");
@@ -281,6 +282,22 @@ fn suggestions(c: &ColumnProfile) -> Vec<Suggestion> {
             ));
         }
     }
+    if text && c.class_share(Class::PersonName) >= CLASS_SHARE {
+        let ok = c.name_forms;
+        out.push(rule(
+            format!("{}为 2–4 个汉字或以 · 连接", c.name),
+            "规范性",
+            format!("{{ pattern: {{ column: {col}, regex: {} }} }}", q(NAME_FORM)),
+            non_null - ok,
+            format!(
+                "{:.2}% of {} values are Chinese names; {:.2}% are written as 2–4 Chinese characters or parts joined by · (U+00B7); {} are not",
+                share(c.class_count(Class::PersonName), non_null),
+                thousands(non_null),
+                share(ok, non_null),
+                thousands(non_null - ok)
+            ),
+        ));
+    }
     // Shanghai's district codes (31xxxx) read as Zhejiang postcodes: a code column is not one.
     if text
         && c.class_share(Class::Postcode) >= CLASS_SHARE
@@ -329,7 +346,7 @@ fn suggestions(c: &ColumnProfile) -> Vec<Suggestion> {
             ));
         }
     }
-    if let Some(s) = allowed(c, text) {
+    if let Some(s) = allowed(c, text).or_else(|| code_format(c, text)) {
         out.push(s);
     }
     if let KeyCheck::Checked {
@@ -356,25 +373,562 @@ fn suggestions(c: &ColumnProfile) -> Vec<Suggestion> {
     out
 }
 
-/// An `allowed` rule for a text column of few distinct values, leaving out rare ones.
-fn allowed(c: &ColumnProfile, text: bool) -> Option<Suggestion> {
+/// A relation must hold in this share of the rows where it can be judged to earn its rule.
+const RELATION_SHARE: f64 = 0.99;
+/// Two dates are taken as ordered when at most this share of rows has them the other way.
+const ORDER_EXCEPTIONS: f64 = 0.001;
+/// A relation judged on fewer rows proves nothing.
+const MIN_COMPARED: u64 = 10;
+
+/// Keeps, per key column, the other column(s) agreeing with it best, if well enough.
+fn keep_best<K: PartialEq, T>(
+    list: &mut Vec<(K, T, u64, u64)>,
+    key: K,
+    other: T,
+    counts: (u64, u64),
+) {
+    let (compared, differ) = counts;
+    if compared < MIN_COMPARED || ((compared - differ) as f64) < RELATION_SHARE * compared as f64 {
+        return;
+    }
+    let agree = |c: u64, d: u64| (c - d) as f64 / c as f64;
+    match list.iter_mut().find(|e| e.0 == key) {
+        Some(e) if agree(compared, differ) > agree(e.2, e.3) => {
+            *e = (key, other, compared, differ);
+        }
+        Some(_) => {}
+        None => list.push((key, other, compared, differ)),
+    }
+}
+
+/// The rules the relations between columns support: an ID number's birth date and sex
+/// against the columns that state them, the order of dates, an age against its dates, and
+/// dates not later than the day of the audit. Each needs its columns typed as the rule
+/// requires in the draft (a CSV column of mixed date formats stays text, and gets none).
+fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
+    let column = |name: &str| p.columns.iter().find(|c| c.name == name);
+    let typed = |name: &str, ty: &str| column(name).is_some_and(|c| column_type(c, format) == ty);
+    let rows = p.columns.first().map_or(0, |c| c.rows);
+    let pct = |n: u64, of: u64| n as f64 * 100.0 / of.max(1) as f64;
+    let rule = |name: String, dimension, check: String, failed: u64, evidence: String| Suggestion {
+        name,
+        dimension,
+        check,
+        failed,
+        rows,
+        evidence,
+    };
+    let mut out = Vec::new();
+    // Per ID number, the date column and the sex column that agree with it best.
+    let mut best_birth: Vec<(&str, &str, u64, u64)> = Vec::new();
+    let mut best_sex: Vec<(&str, &str, u64, u64)> = Vec::new();
+    let mut best_age: Vec<(&str, (&str, &str), u64, u64)> = Vec::new();
+    // Keyed by certificate column and part.
+    let mut best_cert: Vec<((&str, &str), &str, u64, u64)> = Vec::new();
+    for r in &p.relations {
+        match r {
+            Relation::IdBirthDate {
+                id,
+                date,
+                compared,
+                differ,
+            } if typed(id, "string") && typed(date, "date") => {
+                keep_best(
+                    &mut best_birth,
+                    id.as_str(),
+                    date.as_str(),
+                    (*compared, *differ),
+                );
+            }
+            Relation::IdSex {
+                id,
+                sex,
+                compared,
+                differ,
+            } if typed(id, "string") && typed(sex, "string") => {
+                keep_best(
+                    &mut best_sex,
+                    id.as_str(),
+                    sex.as_str(),
+                    (*compared, *differ),
+                );
+            }
+            Relation::Age {
+                age,
+                from,
+                to,
+                compared,
+                differ,
+            } if typed(age, "int") && typed(from, "date") && typed(to, "date") => {
+                keep_best(
+                    &mut best_age,
+                    age.as_str(),
+                    (from.as_str(), to.as_str()),
+                    (*compared, *differ),
+                );
+            }
+            Relation::CertPart {
+                cert,
+                part,
+                column,
+                compared,
+                differ,
+            } if typed(cert, "string")
+                && typed(column, if part == "year" { "date" } else { "string" }) =>
+            {
+                keep_best(
+                    &mut best_cert,
+                    (cert.as_str(), part.as_str()),
+                    column.as_str(),
+                    (*compared, *differ),
+                );
+            }
+            _ => {}
+        }
+    }
+    for ((cert, part), column, compared, differ) in best_cert {
+        let (c, other) = (sql_ident(cert), sql_ident(column));
+        let (name, expr, what) = match part {
+            "year" => (
+                format!("{cert}年份与{column}年份一致"),
+                format!("qc_cert_year({c}) = date_part('year', {other})"),
+                "year",
+            ),
+            "organ" => (
+                format!("{cert}区划代码与{column}一致"),
+                format!("qc_cert_organ({c}) = {other}"),
+                "division code",
+            ),
+            _ => (
+                format!("{cert}类型与{column}一致"),
+                format!("qc_cert_business({c}) = {other}"),
+                "business type",
+            ),
+        };
+        out.push(rule(
+            name,
+            "一致性",
+            format!("{{ expr: {} }}", q(&expr)),
+            differ,
+            format!(
+                "in {} rows where both are read, the {what} in certificate number {cert} agrees with {column} in {:.2}%; {} do not",
+                thousands(compared),
+                pct(compared - differ, compared),
+                thousands(differ)
+            ),
+        ));
+    }
+    for (id, date, compared, differ) in best_birth {
+        out.push(rule(
+            format!("{id}出生日期与{date}一致"),
+            "一致性",
+            format!(
+                "{{ id_number: {{ column: {}, aspect: birth_date, birth_date: {}, normalize: true }} }}",
+                q(id),
+                q(date)
+            ),
+            differ,
+            format!(
+                "in {} rows where both are read, the birth date in {id} equals {date} in {:.2}%; {} do not",
+                thousands(compared),
+                pct(compared - differ, compared),
+                thousands(differ)
+            ),
+        ));
+    }
+    for (id, sex, compared, differ) in best_sex {
+        out.push(rule(
+            format!("{id}性别位与{sex}一致"),
+            "一致性",
+            format!(
+                "{{ id_number: {{ column: {}, aspect: sex, sex: {}, normalize: true }} }}",
+                q(id),
+                q(sex)
+            ),
+            differ,
+            format!(
+                "in {} rows where both are present, the sex digit of {id} (odd 1, even 2) equals {sex} in {:.2}%; {} do not",
+                thousands(compared),
+                pct(compared - differ, compared),
+                thousands(differ)
+            ),
+        ));
+    }
+    for (age, (from, to), compared, differ) in best_age {
+        out.push(rule(
+            format!("{age}等于{from}至{to}的周岁数"),
+            "一致性",
+            format!(
+                "{{ expr: {} }}",
+                q(&format!(
+                    "{} = qc_age_years({}, {})",
+                    sql_ident(age),
+                    sql_ident(from),
+                    sql_ident(to)
+                ))
+            ),
+            differ,
+            format!(
+                "in {} rows with all three, {age} equals the full years from {from} to {to} in {:.2}%; {} do not",
+                thousands(compared),
+                pct(compared - differ, compared),
+                thousands(differ)
+            ),
+        ));
+    }
+    out.extend(orders(p, &typed, rows));
+    for r in &p.relations {
+        let Relation::Implies {
+            from,
+            from_part,
+            to,
+            to_part,
+            implications,
+        } = r
+        else {
+            continue;
+        };
+        let ty = |name: &str| column(name).map(|c| column_type(c, format));
+        let (Some(from_ty), Some(to_ty)) = (ty(from), ty(to)) else {
+            continue;
+        };
+        // The SQL condition that `column`'s `part` is `value`, if the draft's type allows it.
+        let condition = |column: &str, part: Part, ty: &str, value: &str| {
+            let c = sql_ident(column);
+            let text = |v: &str| format!("'{}'", v.replace('\'', "''"));
+            match (part, ty) {
+                (Part::Presence, _) if value == "present" => Some(format!("{c} IS NOT NULL")),
+                (Part::Presence, _) => Some(format!("{c} IS NULL")),
+                (Part::First, "string") => Some(format!("left({c}, 1) = {}", text(value))),
+                (Part::Value, "string") => Some(format!("{c} = {}", text(value))),
+                (Part::Value, "int") => Some(format!("{c} = {value}")),
+                _ => None,
+            }
+        };
+        let whens: Option<Vec<String>> = implications
+            .iter()
+            .map(|i| {
+                Some(format!(
+                    "WHEN {} THEN {}",
+                    condition(from, *from_part, from_ty, &i.value)?,
+                    condition(to, *to_part, to_ty, &i.then)?
+                ))
+            })
+            .collect();
+        let Some(whens) = whens else {
+            continue;
+        };
+        let failed: u64 = implications.iter().map(|i| i.rows - i.agree).sum();
+        let note = |part: &Part| match part {
+            Part::First => " (first character)",
+            Part::Presence => " (filled or not)",
+            Part::Value => "",
+        };
+        let of = |part: &Part| match part {
+            Part::First => "首字符",
+            Part::Presence => "是否填写",
+            Part::Value => "",
+        };
+        let shown: Vec<String> = implications
+            .iter()
+            .take(8)
+            .map(|i| {
+                format!(
+                    "{} → {} ({} of {})",
+                    i.value,
+                    i.then,
+                    thousands(i.agree),
+                    thousands(i.rows)
+                )
+            })
+            .collect();
+        let more = if implications.len() > 8 { ", …" } else { "" };
+        out.push(rule(
+            format!("{to}{}与{from}{}相符", of(to_part), of(from_part)),
+            "一致性",
+            format!("{{ expr: {} }}", q(&format!("CASE {} END", whens.join(" ")))),
+            failed,
+            format!(
+                "values of {from}{} that go with one value of {to}{} in at least {:.0}% of their rows: {}{more}; {} do not",
+                note(from_part),
+                note(to_part),
+                CONFIDENCE * 100.0,
+                shown.join(", "),
+                thousands(failed)
+            ),
+        ));
+    }
+    for r in &p.relations {
+        if let Relation::Later {
+            column,
+            day,
+            compared,
+            later,
+        } = r
+            && typed(column, "date")
+            && *compared >= MIN_COMPARED
+            && *later as f64 <= ORDER_EXCEPTIONS * *compared as f64
+        {
+            out.push(rule(
+                format!("{column}不晚于当天"),
+                "准确性",
+                format!(
+                    "{{ expr: {} }}",
+                    q(&format!("{} <= current_date()", sql_ident(column)))
+                ),
+                *later,
+                format!(
+                    "{:.2}% of {} dates lie on or before {day}, the day of the profile (the rule compares with the day of each audit); {} do not",
+                    pct(compared - later, *compared),
+                    thousands(*compared),
+                    thousands(*later)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `order` rules for the pairs of date columns that (almost) always come in one order,
+/// leaving out a pair `a ≤ c` that `a ≤ b` and `b ≤ c` imply through a column `b` never
+/// NULL; and for each pair kept whose days apart span a narrow range, a rule that they stay
+/// within it (the time from application to registration, from death to cremation).
+fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Suggestion> {
+    struct Found<'a> {
+        left: &'a str,
+        op: &'static str,
+        right: &'a str,
+        failed: u64,
+        compared: u64,
+        /// The relation's own columns (from, to) and the days between them.
+        gap: (&'a str, &'a str, Option<&'a DayGap>),
+    }
+    let few = |n: u64, of: u64| of >= MIN_COMPARED && n as f64 <= ORDER_EXCEPTIONS * of as f64;
+    let mut found: Vec<Found<'_>> = Vec::new();
+    for r in &p.relations {
+        let Relation::Order {
+            left,
+            right,
+            less,
+            equal,
+            greater,
+            days,
+        } = r
+        else {
+            continue;
+        };
+        if !typed(left, "date") || !typed(right, "date") {
+            continue;
+        }
+        let compared = less + equal + greater;
+        let gap = (left.as_str(), right.as_str(), days.as_ref());
+        let (l, op, r, failed) = if few(less + greater, compared) {
+            (left, "=", right, less + greater)
+        } else if few(*greater, compared) {
+            (left, "<=", right, *greater)
+        } else if few(*less, compared) {
+            (right, "<=", left, *less)
+        } else {
+            continue;
+        };
+        found.push(Found {
+            left: l,
+            op,
+            right: r,
+            failed,
+            compared,
+            gap,
+        });
+    }
+    let never_null = |name: &str| p.columns.iter().any(|c| c.name == name && c.nulls == 0);
+    let before = |a: &str, b: &str| {
+        found
+            .iter()
+            .any(|f| f.left == a && f.op == "<=" && f.right == b)
+    };
+    let implied = |a: &str, c: &str| {
+        p.columns.iter().any(|b| {
+            b.name != a
+                && b.name != c
+                && never_null(&b.name)
+                && before(a, &b.name)
+                && before(&b.name, c)
+        })
+    };
+    let mut out = Vec::new();
+    for f in found
+        .iter()
+        .filter(|f| f.op != "<=" || !implied(f.left, f.right))
+    {
+        let (left, op, right) = (f.left, f.op, f.right);
+        out.push(Suggestion {
+            name: if op == "=" {
+                format!("{left}与{right}相同")
+            } else {
+                format!("{left}不晚于{right}")
+            },
+            dimension: "准确性",
+            check: format!(
+                "{{ order: {{ left: {}, op: {}, right: {} }} }}",
+                q(left),
+                q(op),
+                q(right)
+            ),
+            failed: f.failed,
+            rows,
+            evidence: format!(
+                "{left} {op} {right} in {:.2}% of {} rows where both are present; {} are not",
+                (f.compared - f.failed) as f64 * 100.0 / f.compared.max(1) as f64,
+                thousands(f.compared),
+                thousands(f.failed)
+            ),
+        });
+        let (first, _, Some(days)) = f.gap else {
+            continue;
+        };
+        if op == "=" {
+            continue;
+        }
+        // Days from the earlier column to the later one.
+        let (from, to) = (left, right);
+        let days = if first == from {
+            days.clone()
+        } else {
+            DayGap {
+                p01: -days.p99,
+                p99: -days.p01,
+                min: -days.max,
+                max: -days.min,
+                outside: days.outside,
+            }
+        };
+        let (a, b) = (sql_ident(from), sql_ident(to));
+        out.push(Suggestion {
+            name: if days.min >= 0 {
+                format!("{to}在{from}后 {}–{} 天内", days.min, days.max)
+            } else {
+                format!("{to}与{from}相差 {}–{} 天", days.min, days.max)
+            },
+            dimension: "时效性",
+            check: format!(
+                "{{ expr: {} }}",
+                q(&format!(
+                    "{b} BETWEEN {a} + INTERVAL '{}' DAY AND {a} + INTERVAL '{}' DAY",
+                    days.min, days.max
+                ))
+            ),
+            failed: days.outside,
+            rows,
+            evidence: format!(
+                "days from {from} to {to} in {} rows where both are present: 1st–99th percentile {}–{}, spanning {}–{} without far outliers; {} do not",
+                thousands(f.compared),
+                days.p01,
+                days.p99,
+                days.min,
+                days.max,
+                thousands(days.outside)
+            ),
+        });
+    }
+    out
+}
+
+/// Code shapes a `pattern` rule may allow at most.
+const MAX_SHAPES: usize = 4;
+/// The shapes allowed must cover this share of a column's non-NULL values.
+const SHAPE_SHARE: f64 = 0.999;
+
+/// A `pattern` rule for a column of codes written in one to [`MAX_SHAPES`] shapes (`I21.9`,
+/// `C34`: a letter, two digits, maybe a dot and a digit), too many to list in an `allowed`
+/// rule, when no class of its values has a rule of its own.
+fn code_format(c: &ColumnProfile, text: bool) -> Option<Suggestion> {
     let non_null = c.rows - c.nulls;
     if !text
-        || !c.distinct_exact
-        || !c.top_exact
-        || c.distinct > MAX_CODES
         || c.distinct < 2
         || non_null < 50
+        || c.code_shapes.is_empty()
+        || c.classes.iter().any(|k| k.share >= CLASS_SHARE)
     {
         return None;
     }
-    // Every distinct value is among the top values only when there are at most 10; beyond
-    // that the list would be incomplete.
-    if c.top.len() as u64 != c.distinct || c.masked {
+    let mut kept = Vec::new();
+    let mut covered = 0;
+    for (shape, n) in &c.code_shapes {
+        // A shape without letters or digits (`/`, `-`) is a placeholder's, not a code's.
+        if covered as f64 >= SHAPE_SHARE * non_null as f64
+            || kept.len() == MAX_SHAPES
+            || !shape.contains(['A', 'a', '9'])
+        {
+            break;
+        }
+        kept.push(shape.as_str());
+        covered += n;
+    }
+    if (covered as f64) < SHAPE_SHARE * non_null as f64 {
+        return None;
+    }
+    let regex: Vec<String> = kept.iter().map(|s| shape_regex(s)).collect();
+    let failed = non_null - covered;
+    Some(Suggestion {
+        name: format!("{}格式一致", c.name),
+        dimension: "规范性",
+        check: format!(
+            "{{ pattern: {{ column: {}, regex: {} }} }}",
+            q(&c.name),
+            q(&regex.join("|"))
+        ),
+        failed,
+        rows: c.rows,
+        evidence: format!(
+            "{:.2}% of {} values are written as {} (A letter, 9 digit); {} are not",
+            covered as f64 * 100.0 / non_null.max(1) as f64,
+            thousands(non_null),
+            kept.join(" or "),
+            thousands(failed)
+        ),
+    })
+}
+
+/// The regex matching exactly the values of code shape `shape` (see [`ColumnProfile`]'s
+/// `code_shapes`): `A99.9` → `[A-Z][0-9]{2}\.[0-9]`.
+fn shape_regex(shape: &str) -> String {
+    let mut out = String::new();
+    let mut chars = shape.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.peek() == Some(&c) {
+            chars.next();
+            run += 1;
+        }
+        let one = match c {
+            'A' => "[A-Z]".to_string(),
+            'a' => "[a-z]".to_string(),
+            '9' => "[0-9]".to_string(),
+            c => regex::escape(&c.to_string()),
+        };
+        out.push_str(&one);
+        if run > 1 {
+            let _ = write!(out, "{{{run}}}");
+        }
+    }
+    out
+}
+
+/// An `allowed` rule for a text column of few distinct values, leaving out rare ones.
+fn allowed(c: &ColumnProfile, text: bool) -> Option<Suggestion> {
+    let non_null = c.rows - c.nulls;
+    // `codes` lists every distinct value with its exact count.
+    if !text
+        || c.codes.len() as u64 != c.distinct
+        || c.distinct > MAX_CODES
+        || c.distinct < 2
+        || non_null < 50
+        || c.masked
+    {
         return None;
     }
     let rare = |n: u64| n < 10 && (n as f64) <= RARE_SHARE * non_null as f64;
-    let (kept, left): (Vec<_>, Vec<_>) = c.top.iter().partition(|t| {
+    let (kept, left): (Vec<_>, Vec<_>) = c.codes.iter().partition(|t| {
         let trimmed = t.value.trim();
         !rare(t.count) && !trimmed.is_empty() && !super::classes::is_placeholder(trimmed)
     });
@@ -436,7 +990,8 @@ fn column_type(c: &ColumnProfile, format: &SourceFormat) -> &'static str {
     }
     let clean = c.blanks == 0 && c.placeholders == 0 && c.inferred_share >= 1.0;
     match c.inferred_type.as_str() {
-        "integer" if clean => "int",
+        // A column of few values (sex 1/2, type codes) is a code set, compared as text.
+        "integer" if clean && c.distinct > MAX_CODES => "int",
         "date" if clean && c.date_formats.iter().all(|(f, _)| f == "YYYY-MM-DD") => "date",
         _ => "string",
     }
@@ -532,5 +1087,7 @@ mod tests {
         assert_eq!(identifier("死亡登记"), "table");
         assert_eq!(identifier("2026死亡"), "t_2026");
         assert_eq!(identifier("Death-2026"), "death_2026");
+        assert_eq!(shape_regex("A99.9"), r"[A-Z][0-9]{2}\.[0-9]");
+        assert_eq!(shape_regex("AA-9999 a"), "[A-Z]{2}\\-[0-9]{4} [a-z]");
     }
 }
