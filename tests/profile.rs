@@ -131,6 +131,24 @@ fn assert_people(p: &Value) {
     assert_eq!(p["candidate_keys"], serde_json::json!([]));
 }
 
+/// `profile.json` with what changes from run to run (time, version, paths) replaced.
+fn stable_json(p: &Value) -> String {
+    let mut p = p.clone();
+    p["profiled_at"] = Value::from("[TIME]");
+    p["qc_version"] = Value::from("[V]");
+    p["source"]["pattern"] = Value::from("[PATH]");
+    p["source"]["files"] = Value::from(vec!["[PATH]"]);
+    for r in p["relations"].as_array_mut().unwrap() {
+        if r["kind"] == "later" {
+            r["day"] = Value::from("[TODAY]");
+        }
+    }
+    for m in p["malformed"]["samples"].as_array_mut().unwrap() {
+        m["file"] = Value::from("[PATH]");
+    }
+    serde_json::to_string_pretty(&p).unwrap()
+}
+
 #[test]
 fn a_hand_counted_table_profiles_the_same_in_utf8_and_gbk() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,6 +175,75 @@ fn a_hand_counted_table_profiles_the_same_in_utf8_and_gbk() {
     assert_eq!(top, "310115********1238");
     assert_eq!(column(&masked, "name")["masked"], true);
     assert_eq!(column(&masked, "note")["masked"], false);
+    // The whole of profile.json, as written (the figures above are its hand-counted part).
+    insta::assert_snapshot!("profile_people", stable_json(&masked));
+}
+
+#[test]
+fn a_pair_of_columns_is_a_key_when_no_column_is() {
+    // 300 rows: each person twice (150 values), each sequence number twice (150 values),
+    // never the same person with the same number.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("visits.csv");
+    let mut text = String::from("person,seq,kind\n");
+    for i in 0..300 {
+        let _ = writeln!(text, "p{},{},{}", i % 150, i / 2, i % 3);
+    }
+    std::fs::write(&data, text).unwrap();
+    let p = profile(&data, &dir.path().join("out"), &[]);
+    assert_eq!(p["candidate_keys"], serde_json::json!([["person", "seq"]]));
+    // A duplicate pair: no key.
+    std::fs::write(&data, "person,seq\np1,1\np2,1\np1,2\np1,1\n").unwrap();
+    let p = profile(&data, &dir.path().join("again"), &[]);
+    assert_eq!(p["candidate_keys"], serde_json::json!([]));
+}
+
+#[test]
+fn estimates_stay_within_their_stated_bounds_on_known_data() {
+    // 150,000 rows: `id` has 150,000 distinct values, `half` 75,000 (each twice), `code`
+    // 100; quantiles of `id` (0 … 149,999) are known.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("known.csv");
+    let mut text = String::from("id,half,code\n");
+    for i in 0..150_000u64 {
+        let _ = writeln!(text, "{i},h{},c{}", i % 75_000, i % 100);
+    }
+    std::fs::write(&data, text).unwrap();
+    let p = profile(&data, &dir.path().join("out"), &["--threads", "2"]);
+    // Distinct counts beyond 65,536 are HyperLogLog estimates, standard error 0.81 %: the
+    // test allows 3 of them.
+    for (name, truth) in [("id", 150_000.0), ("half", 75_000.0)] {
+        let c = column(&p, name);
+        assert_eq!(c["distinct_exact"], false, "{name}");
+        let estimate = c["distinct"].as_f64().unwrap();
+        let error = (estimate - truth).abs() / truth;
+        assert!(error <= 3.0 * 0.0081, "{name}: {estimate} for {truth}");
+    }
+    let code = column(&p, "code");
+    assert_eq!(
+        (code["distinct"].as_u64(), code["distinct_exact"].as_bool()),
+        (Some(100), Some(true))
+    );
+    assert_eq!(code["top"][0]["count"], 1500);
+    assert_eq!(code["top_exact"], true);
+    // Quantiles of more than 65,536 numbers are t-digest estimates (numbers.exact false):
+    // within 1 % of the range of the true nearest-rank values.
+    let numbers = &column(&p, "id")["numbers"];
+    assert_eq!(numbers["exact"], false);
+    for q in numbers["quantiles"].as_array().unwrap() {
+        let at = q["q"].as_f64().unwrap();
+        let estimate = q["value"]["value"].as_f64().unwrap();
+        let truth = (at * 150_000.0).ceil() - 1.0;
+        assert!(
+            (estimate - truth).abs() <= 1_500.0,
+            "q{at}: {estimate} for {truth}"
+        );
+    }
+    // Duplicates are exact whatever the size: every `half` value twice.
+    assert_eq!(
+        column(&p, "half")["key"],
+        serde_json::json!({"status": "checked", "duplicate_rows": 150_000, "duplicate_groups": 75_000})
+    );
 }
 
 /// The figure a suggested rule's comment gives as the rows it fails.

@@ -69,8 +69,9 @@ pub struct Profile {
     pub rows: u64,
     pub malformed: Malformed,
     pub columns: Vec<ColumnProfile>,
-    /// Columns whose non-NULL values are all different and that have no NULLs, checked
-    /// exactly (by 64-bit hashes).
+    /// Columns that have no NULLs and whose values are all different, checked exactly (by
+    /// 64-bit hashes); when there is none, pairs of columns whose values together are all
+    /// different (pairs of the three columns of most distinct values in the first rows).
     pub candidate_keys: Vec<Vec<String>>,
     /// Whether personal data (ID numbers, names) is masked in values shown.
     pub masked: bool,
@@ -398,11 +399,19 @@ pub struct Options {
 struct TableAcc {
     columns: Vec<ColumnAcc>,
     relations: RelationsAcc,
+    /// Pairs of columns checked as keys, with their value hashes.
+    pair_keys: Vec<((usize, usize), KeyHashes)>,
     malformed: Malformed,
 }
 
 impl TableAcc {
-    fn new(input: &Input, budget: &Budget, states: &[KeyState], roles: &Roles) -> TableAcc {
+    fn new(
+        input: &Input,
+        budget: &Budget,
+        states: &[KeyState],
+        roles: &Roles,
+        pairs: &[((usize, usize), KeyState)],
+    ) -> TableAcc {
         TableAcc {
             columns: input
                 .columns
@@ -416,6 +425,10 @@ impl TableAcc {
                 })
                 .collect(),
             relations: RelationsAcc::new(roles.clone()),
+            pair_keys: pairs
+                .iter()
+                .map(|(p, s)| (*p, KeyHashes::new(budget.clone(), Arc::clone(s))))
+                .collect(),
             malformed: Malformed::default(),
         }
     }
@@ -437,6 +450,18 @@ impl TableAcc {
             }
         }
         self.relations.update(&input.columns, batch, keep.as_ref());
+        for ((a, b), hashes) in &mut self.pair_keys {
+            let column = |i: usize| batch.column_by_name(&input.columns[i].name);
+            let (Some(x), Some(y)) = (column(*a), column(*b)) else {
+                continue;
+            };
+            let (x, y) = (value_hashes(x), value_hashes(y));
+            for (r, (hx, hy)) in x.into_iter().zip(y).enumerate() {
+                if keep.as_ref().is_none_or(|k| k.value(r)) {
+                    hashes.add(pair_hash(hx, hy));
+                }
+            }
+        }
     }
 
     fn malformed(&mut self, batch: &RecordBatch, i: usize, kind: &str) {
@@ -472,6 +497,9 @@ impl TableAcc {
             a.merge(b);
         }
         self.relations.merge(other.relations);
+        for ((_, mine), (_, theirs)) in self.pair_keys.iter_mut().zip(other.pair_keys) {
+            mine.merge(theirs);
+        }
         let m = &mut self.malformed;
         m.total += other.malformed.total;
         for (k, v) in other.malformed.by_kind {
@@ -514,19 +542,33 @@ pub async fn profile(
     let partitions = plan.properties().output_partitioning().partition_count();
     // The sample is read by a provider of its own, which counts nothing into `progress`.
     let sampled = scan::provider(&state, &source, &names, &ScanProgress::default())?;
-    let roles = relation_roles(ctx, sampled, input)
+    let sample = sample(ctx, sampled)
         .await
         .map_err(|e| Error::engine(what(), e))?;
+    let today = crate::values::days(chrono::Local::now().date_naive());
+    let (roles, pairs) = sample.map_or_else(
+        || (Roles::default(), Vec::new()),
+        |s| {
+            (
+                Roles::from_sample(&input.columns, &s, today),
+                key_pairs(&input.columns, &s),
+            )
+        },
+    );
     let next = Arc::new(AtomicUsize::new(0));
     let budget = Budget::new(options.key_memory);
     let states: Vec<KeyState> = input.columns.iter().map(|_| KeyState::default()).collect();
+    let pairs: Vec<((usize, usize), KeyState)> = pairs
+        .into_iter()
+        .map(|p| (p, KeyState::default()))
+        .collect();
     let mut workers = Vec::new();
     for _ in 0..options.threads.clamp(1, partitions.max(1)) {
         let plan = Arc::clone(&plan);
         let next = Arc::clone(&next);
         let task = ctx.task_ctx();
         let input = input.clone();
-        let mut acc = TableAcc::new(&input, &budget, &states, &roles);
+        let mut acc = TableAcc::new(&input, &budget, &states, &roles, &pairs);
         workers.push(tokio::spawn(async move {
             loop {
                 let p = next.fetch_add(1, Ordering::Relaxed);
@@ -551,9 +593,10 @@ pub async fn profile(
             None => total = Some(acc),
         }
     }
-    let total = total.unwrap_or_else(|| TableAcc::new(input, &budget, &states, &roles));
+    let total = total.unwrap_or_else(|| TableAcc::new(input, &budget, &states, &roles, &pairs));
     let malformed = total.malformed;
     let relations = total.relations.finish(&input.columns);
+    let pair_keys = total.pair_keys;
     let columns: Vec<ColumnProfile> = total
         .columns
         .into_iter()
@@ -575,7 +618,20 @@ pub async fn profile(
                 )
         })
         .map(|c| vec![c.name.clone()])
-        .collect();
+        .collect::<Vec<_>>();
+    // Pairs count only where no single column is a key.
+    let candidate_keys = if candidate_keys.is_empty() {
+        pair_keys
+            .into_iter()
+            .filter(|&((a, b), _)| columns[a].nulls == 0 && columns[b].nulls == 0)
+            .filter_map(|((a, b), hashes)| {
+                let d = hashes.duplicates().ok()?;
+                (d.rows == 0).then(|| vec![columns[a].name.clone(), columns[b].name.clone()])
+            })
+            .collect()
+    } else {
+        candidate_keys
+    };
     let (format, encoding) = match &input.source.format {
         SourceFormat::Parquet => ("parquet", None),
         SourceFormat::Csv(o) => ("csv", Some(o.encoding.name().to_string())),
@@ -605,25 +661,98 @@ pub async fn profile(
     })
 }
 
-/// The roles columns take in relations, judged from the table's first rows, read by a plan
-/// of their own before the pass (a scan plan's partitions are executed once), so that every
-/// worker counts the same relations.
-async fn relation_roles(
+/// The table's first rows, read by a plan of their own before the pass (a scan plan's
+/// partitions are executed once): what decides which columns every worker relates and which
+/// pairs it checks as keys. `None` for an empty table.
+async fn sample(
     ctx: &SessionContext,
     provider: Arc<dyn datafusion::catalog::TableProvider>,
-    input: &Input,
-) -> datafusion::error::Result<Roles> {
-    let today = crate::values::days(chrono::Local::now().date_naive());
-    let sample = ctx
+) -> datafusion::error::Result<Option<RecordBatch>> {
+    let batches = ctx
         .read_table(provider)?
         .limit(0, Some(SAMPLE_ROWS))?
         .collect()
         .await?;
-    let Some(schema) = sample.first().map(RecordBatch::schema) else {
-        return Ok(Roles::default());
+    let Some(schema) = batches.first().map(RecordBatch::schema) else {
+        return Ok(None);
     };
-    let sample = arrow::compute::concat_batches(&schema, &sample)?;
-    Ok(Roles::from_sample(&input.columns, &sample, today))
+    Ok(Some(arrow::compute::concat_batches(&schema, &batches)?))
+}
+
+/// Pairs of columns to check as keys, when the sample shows no column without NULLs or
+/// duplicates: pairs of the [`KEY_PAIR_COLUMNS`] columns of most distinct values (at least
+/// half as many as rows) whose values together are all different in the sample.
+fn key_pairs(columns: &[BoundColumn], sample: &RecordBatch) -> Vec<(usize, usize)> {
+    let well_formed: Vec<usize> = match sample.column_by_name(scan::META_ERROR) {
+        Some(e) => (0..e.len()).filter(|&i| e.is_null(i)).collect(),
+        None => (0..sample.num_rows()).collect(),
+    };
+    let n = well_formed.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let hashes: Vec<Option<Vec<u64>>> = columns
+        .iter()
+        .map(|c| {
+            let a = sample.column_by_name(&c.name)?;
+            (a.null_count() == 0).then(|| value_hashes(a))
+        })
+        .collect();
+    let distinct =
+        |h: &mut dyn Iterator<Item = u64>| h.collect::<std::collections::HashSet<u64>>().len();
+    let mut ranked: Vec<(usize, usize)> = Vec::new();
+    for (i, h) in hashes.iter().enumerate() {
+        if let Some(h) = h {
+            ranked.push((i, distinct(&mut well_formed.iter().map(|&r| h[r]))));
+        }
+    }
+    if ranked.iter().any(|&(_, d)| d == n) {
+        return Vec::new();
+    }
+    ranked.retain(|&(_, d)| d * 2 >= n);
+    ranked.sort_by_key(|&(i, d)| (std::cmp::Reverse(d), i));
+    ranked.truncate(KEY_PAIR_COLUMNS);
+    let mut pairs = Vec::new();
+    for (x, &(a, _)) in ranked.iter().enumerate() {
+        for &(b, _) in &ranked[x + 1..] {
+            let (ha, hb) = (hashes[a].as_ref(), hashes[b].as_ref());
+            let (Some(ha), Some(hb)) = (ha, hb) else {
+                continue;
+            };
+            let together = distinct(&mut well_formed.iter().map(|&r| pair_hash(ha[r], hb[r])));
+            if together == n {
+                pairs.push((a.min(b), a.max(b)));
+            }
+        }
+    }
+    pairs
+}
+
+/// Columns whose pairs are checked as keys, at most.
+const KEY_PAIR_COLUMNS: usize = 3;
+
+/// A hash per row of a column's values as text (NULL hashes as nothing written).
+fn value_hashes(a: &dyn Array) -> Vec<u64> {
+    let text = match a.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => None,
+        _ => arrow::compute::cast(a, &DataType::Utf8View).ok(),
+    };
+    let a = text.as_deref().unwrap_or(a);
+    let bytes = |v: Option<&str>| sketch::hash(v.unwrap_or("").as_bytes());
+    match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().iter().map(bytes).collect(),
+        DataType::LargeUtf8 => a.as_string::<i64>().iter().map(bytes).collect(),
+        DataType::Utf8View => a.as_string_view().iter().map(bytes).collect(),
+        _ => vec![0; a.len()],
+    }
+}
+
+/// One hash of two values' hashes.
+fn pair_hash(a: u64, b: u64) -> u64 {
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    sketch::hash(&bytes)
 }
 /// `profile` as `profile.json`'s text.
 pub fn to_json(profile: &Profile) -> Result<String> {

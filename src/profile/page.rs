@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use askama::Template;
 
 use super::compare::Finding;
+use super::relations::Relation;
 use super::{ColumnProfile, KeyCheck, Profile};
 use crate::error::{Error, Result};
 use crate::text::{Lang, thousands};
@@ -27,6 +28,10 @@ struct Labels {
     share: &'static str,
     top: &'static str,
     count: &'static str,
+    relations: &'static str,
+    relation: &'static str,
+    judged: &'static str,
+    holds: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -44,6 +49,10 @@ const ZH: Labels = Labels {
     share: "占比",
     top: "最常见值",
     count: "次数",
+    relations: "列间关系（成立比例不低于 95%）",
+    relation: "关系",
+    judged: "可判断的行",
+    holds: "成立",
 };
 
 const EN: Labels = Labels {
@@ -61,6 +70,10 @@ const EN: Labels = Labels {
     share: "share",
     top: "most frequent values",
     count: "count",
+    relations: "Relations between columns (holding in at least 95 % of rows)",
+    relation: "relation",
+    judged: "rows judged",
+    holds: "holds",
 };
 
 struct ColumnView {
@@ -83,6 +96,7 @@ struct Page<'a> {
     overview: Vec<(&'static str, String)>,
     drift: Vec<(String, String, String)>,
     malformed: Vec<(String, String, String, String)>,
+    relations: Vec<(String, String, String)>,
     columns: Vec<ColumnView>,
 }
 
@@ -160,10 +174,31 @@ pub fn render(p: &Profile, drift: Option<&[Finding]>, lang: Lang) -> Result<Stri
                 )
             })
             .collect(),
+        relations: relations(p, zh),
         columns: p.columns.iter().map(|c| column(c, zh)).collect(),
     };
     page.render()
         .map_err(|e| Error::Internal(format!("rendering the profile page: {e}")))
+}
+
+/// The relations holding in at least 95 % of the rows judged: what, rows judged, share. Those
+/// naming values of masked columns are left out.
+fn relations(p: &Profile, zh: bool) -> Vec<(String, String, String)> {
+    let masked = |name: &str| p.columns.iter().any(|c| c.name == name && c.masked);
+    p.relations
+        .iter()
+        .filter(|r| !(matches!(r, Relation::Implies { .. }) && r.columns().into_iter().any(masked)))
+        .filter_map(|r| {
+            let (judged, holding) = r.holds();
+            (judged > 0 && holding as f64 >= 0.95 * judged as f64).then(|| {
+                (
+                    r.describe(zh),
+                    thousands(judged),
+                    format!("{:.2}%", holding as f64 * 100.0 / judged as f64),
+                )
+            })
+        })
+        .collect()
 }
 
 fn column(c: &ColumnProfile, zh: bool) -> ColumnView {

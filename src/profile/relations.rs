@@ -647,6 +647,128 @@ impl Relation {
 /// A certificate number's type, division code, year and serial ([`cert::parts`]).
 type CertParts<'a> = (&'a str, &'a str, i32, u32);
 
+impl Relation {
+    /// Rows judged and rows where the relation holds (for an order, the usual way round).
+    pub fn holds(&self) -> (u64, u64) {
+        match self {
+            Relation::IdBirthDate {
+                compared, differ, ..
+            }
+            | Relation::IdSex {
+                compared, differ, ..
+            }
+            | Relation::Age {
+                compared, differ, ..
+            }
+            | Relation::CertPart {
+                compared, differ, ..
+            } => (*compared, compared - differ),
+            Relation::Order {
+                less,
+                equal,
+                greater,
+                ..
+            } => {
+                let n = less + equal + greater;
+                (n, n - less.min(greater))
+            }
+            Relation::Implies { implications, .. } => (
+                implications.iter().map(|i| i.rows).sum(),
+                implications.iter().map(|i| i.agree).sum(),
+            ),
+            Relation::Later {
+                compared, later, ..
+            } => (*compared, compared - later),
+        }
+    }
+
+    /// The columns it relates.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Relation::IdBirthDate { id, date, .. } => vec![id, date],
+            Relation::IdSex { id, sex, .. } => vec![id, sex],
+            Relation::Order { left, right, .. } => vec![left, right],
+            Relation::Age { age, from, to, .. } => vec![age, from, to],
+            Relation::CertPart { cert, column, .. } => vec![cert, column],
+            Relation::Implies { from, to, .. } => vec![from, to],
+            Relation::Later { column, .. } => vec![column],
+        }
+    }
+
+    /// What it says, in Chinese or English.
+    pub fn describe(&self, zh: bool) -> String {
+        let pick = |a: String, b: String| if zh { a } else { b };
+        match self {
+            Relation::IdBirthDate { id, date, .. } => pick(
+                format!("{id} 中的出生日期等于 {date}"),
+                format!("the birth date in {id} equals {date}"),
+            ),
+            Relation::IdSex { id, sex, .. } => pick(
+                format!("{id} 的性别位与 {sex} 一致"),
+                format!("the sex digit of {id} agrees with {sex}"),
+            ),
+            Relation::Order {
+                left,
+                right,
+                less,
+                greater,
+                days,
+                ..
+            } => {
+                let (a, b) = if greater <= less {
+                    (left, right)
+                } else {
+                    (right, left)
+                };
+                let gap = days.as_ref().map_or(String::new(), |d| {
+                    pick(
+                        format!("（相差 {}–{} 天）", d.min, d.max),
+                        format!(" ({} to {} days apart)", d.min, d.max),
+                    )
+                });
+                pick(
+                    format!("{a} 不晚于 {b}{gap}"),
+                    format!("{a} is not after {b}{gap}"),
+                )
+            }
+            Relation::Age { age, from, to, .. } => pick(
+                format!("{age} 等于 {from} 至 {to} 的周岁数"),
+                format!("{age} equals the full years from {from} to {to}"),
+            ),
+            Relation::CertPart {
+                cert, part, column, ..
+            } => pick(
+                format!("{cert} 的 {part} 部分与 {column} 一致"),
+                format!("the {part} in {cert} agrees with {column}"),
+            ),
+            Relation::Implies {
+                from,
+                from_part,
+                to,
+                to_part,
+                implications,
+            } => {
+                let of = |part: &Part| match (part, zh) {
+                    (Part::Value, _) => "",
+                    (Part::First, true) => "首字符",
+                    (Part::First, false) => " (first character)",
+                    (Part::Presence, true) => "是否填写",
+                    (Part::Presence, false) => " (filled or not)",
+                };
+                let (f, t, n) = (of(from_part), of(to_part), implications.len());
+                pick(
+                    format!("{from}{f} 的 {n} 个值各对应 {to}{t} 的一个值"),
+                    format!("{n} values of {from}{f} each go with one value of {to}{t}"),
+                )
+            }
+            Relation::Later { column, day, .. } => pick(
+                format!("{column} 不晚于 {day}"),
+                format!("{column} is not after {day}"),
+            ),
+        }
+    }
+}
+
 /// The birth date (days) and sex an ID number encodes, judged in normal form as the
 /// `id_number` check kind does with `normalize: true`.
 fn id_parts(s: &str) -> (Option<i32>, Option<&'static str>) {
