@@ -387,7 +387,7 @@ fn null_like(c: &ColumnDoc) -> Vec<String> {
         n.value
             .iter()
             .map(|v| {
-                v.trim_matches(|ch: char| crate::checks::not_null::BLANK_CHARS.contains(ch))
+                v.trim_matches(crate::checks::not_null::is_blank_char)
                     .to_string()
             })
             .collect()

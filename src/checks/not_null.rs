@@ -40,8 +40,14 @@ pub const REASON: Reason = Reason {
     en: "`{column}` is empty",
 };
 
-/// Characters that make a text value blank.
+/// Characters that make a text value blank (as SQL `btrim`'s argument).
 pub const BLANK_CHARS: &str = " \t\r\n\u{3000}";
+
+/// Whether `c` is one of [`BLANK_CHARS`], without searching a string per character (this runs
+/// for every text value profiled or compared with placeholders).
+pub fn is_blank_char(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{3000}')
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,5 +72,20 @@ impl NotNull {
         } else {
             value.is_not_null()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_characters_are_listed_once_for_sql_and_rust_alike() {
+        assert!(BLANK_CHARS.chars().all(is_blank_char));
+        let blank = (0..=0x3000u32)
+            .filter_map(char::from_u32)
+            .filter(|c| is_blank_char(*c))
+            .count();
+        assert_eq!(blank, BLANK_CHARS.chars().count());
     }
 }

@@ -63,8 +63,22 @@ pub const NAME_FORM: &str = r"\p{Han}{2,4}|\p{Han}{1,6}(?:·\p{Han}{1,6}){1,2}";
 /// Whether `s` is written as [`NAME_FORM`] says, whatever else it is (a placeholder such
 /// as 不详 is written like a name).
 pub fn is_name_form(s: &str) -> bool {
-    // At most 20 characters of three bytes: longer text is no name, and is not matched.
-    !s.is_ascii() && s.len() <= 60 && NAME_FORM_RE.is_match(s)
+    // At most 20 characters of three bytes: longer text is no name; ASCII is never Han.
+    if s.len() > 60 || s.bytes().any(|b| b.is_ascii()) {
+        return false;
+    }
+    // Most names are written in the common ideograph blocks, all of them Han: judged here
+    // without the regex, which this runs for every value of every text column.
+    let common = |c: char| matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}');
+    if !s.chars().all(|c| common(c) || c == '·') {
+        return NAME_FORM_RE.is_match(s);
+    }
+    let parts: Vec<usize> = s.split('·').map(|p| p.chars().count()).collect();
+    match parts.as_slice() {
+        [n] => (2..=4).contains(n),
+        [_, _] | [_, _, _] => parts.iter().all(|n| (1..=6).contains(n)),
+        _ => false,
+    }
 }
 
 static NAME_FORM_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
@@ -521,6 +535,13 @@ mod tests {
         // write it; a placeholder of two characters is written like one.
         for (value, written) in [
             ("张伟", true),
+            ("张三·李四·王五", true),
+            ("张·李·王·赵", false),
+            ("阿依古丽买买提", false),
+            ("张伟1", false),
+            // Outside the common blocks: judged by the regex (𠀀 is Han, ㄅ is not).
+            ("𠀀伟", true),
+            ("ㄅ伟", false),
             ("阿依古丽·买买提", true),
             ("阿依古丽•买买提", false),
             ("张", false),

@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampSeco
 use super::classes::{self, Class, DATE_FORMATS, Shape};
 use super::sketch::{self, Distinct, GaveUp, KeyHashes, Lengths, Numbers, TopK};
 use super::{ClassShare, ColumnProfile, KeyCheck, LengthProfile, NumberStats, Quantile, TopValue};
-use crate::checks::not_null::BLANK_CHARS;
+use crate::checks::not_null::is_blank_char;
 use crate::rules::ColumnType;
 use crate::rules::pii::Pii;
 
@@ -98,7 +98,8 @@ const MEMO: usize = 4096;
 /// 1 % of the values (and over 1,000) have none (not ASCII, or longer than
 /// [`classes::CODE_SHAPE_LEN`]).
 struct CodeShapes {
-    counts: Option<HashMap<classes::CodeShape, u64, ahash::RandomState>>,
+    /// Few, and mostly one or two per column: a list is faster than a map.
+    counts: Option<Vec<(classes::CodeShape, u64)>>,
     unshaped: u64,
     seen: u64,
 }
@@ -108,7 +109,7 @@ impl CodeShapes {
 
     fn new() -> CodeShapes {
         CodeShapes {
-            counts: Some(HashMap::default()),
+            counts: Some(Vec::new()),
             unshaped: 0,
             seen: 0,
         }
@@ -120,8 +121,11 @@ impl CodeShapes {
         };
         self.seen += 1;
         if let Some(shape) = classes::CodeShape::of(v) {
-            *counts.entry(shape).or_insert(0) += 1;
-            if counts.len() > Self::MAX {
+            if let Some(known) = counts.iter_mut().find(|(s, _)| *s == shape) {
+                known.1 += 1;
+            } else if counts.len() < Self::MAX {
+                counts.push((shape, 1));
+            } else {
                 self.counts = None;
             }
         } else {
@@ -138,7 +142,10 @@ impl CodeShapes {
         self.counts = match (self.counts.take(), other.counts) {
             (Some(mut a), Some(b)) => {
                 for (k, v) in b {
-                    *a.entry(k).or_insert(0) += v;
+                    match a.iter_mut().find(|(s, _)| *s == k) {
+                        Some(known) => known.1 += v,
+                        None => a.push((k, v)),
+                    }
                 }
                 (a.len() <= Self::MAX).then_some(a)
             }
@@ -298,7 +305,7 @@ impl ColumnAcc {
         // What a `pattern` rule matches: every non-NULL value as written.
         self.code_shapes.add(v);
         self.name_forms += u64::from(classes::is_name_form(v));
-        let trimmed = v.trim_matches(|c| BLANK_CHARS.contains(c));
+        let trimmed = v.trim_matches(is_blank_char);
         if trimmed.is_empty() {
             self.blanks += 1;
             return;

@@ -375,52 +375,21 @@ impl RelationsAcc {
             return;
         }
         let rows = batch.num_rows();
-        let array = |i: usize| batch.column_by_name(&columns[i].name);
-        let id_values: Vec<Vec<(Option<i32>, Option<&str>)>> = r
-            .ids
-            .iter()
-            .map(|&i| {
-                array(i).and_then(texts).map_or_else(
-                    || vec![(None, None); rows],
-                    |t| t.iter().map(|v| v.map_or((None, None), id_parts)).collect(),
-                )
+        let id_values = role_values(batch, columns, &r.ids, |a| {
+            texts(a).map(|t| {
+                t.iter()
+                    .map(|v| Some(v.map_or((None, None), id_parts)))
+                    .collect()
             })
-            .collect();
-        let dates: Vec<Vec<Option<i32>>> = r
-            .dates
-            .iter()
-            .map(|&i| array(i).and_then(days).unwrap_or_else(|| vec![None; rows]))
-            .collect();
-        let sexes: Vec<Vec<Option<&str>>> = r
-            .sexes
-            .iter()
-            .map(|&i| array(i).and_then(texts).unwrap_or_else(|| vec![None; rows]))
-            .collect();
-        let ages: Vec<Vec<Option<i64>>> = r
-            .ages
-            .iter()
-            .map(|&i| array(i).and_then(ints).unwrap_or_else(|| vec![None; rows]))
-            .collect();
-        let certs: Vec<Vec<Option<CertParts<'_>>>> = r
-            .certs
-            .iter()
-            .map(|&i| {
-                array(i).and_then(texts).map_or_else(
-                    || vec![None; rows],
-                    |t| t.into_iter().map(|v| v.and_then(cert::parts)).collect(),
-                )
-            })
-            .collect();
-        let codes: Vec<Vec<Option<&str>>> = r
-            .codes
-            .iter()
-            .map(|&i| array(i).and_then(texts).unwrap_or_else(|| vec![None; rows]))
-            .collect();
-        let businesses: Vec<Vec<Option<&str>>> = r
-            .businesses
-            .iter()
-            .map(|&i| array(i).and_then(texts).unwrap_or_else(|| vec![None; rows]))
-            .collect();
+        });
+        let dates = role_values(batch, columns, &r.dates, days);
+        let sexes = role_values(batch, columns, &r.sexes, texts);
+        let ages = role_values(batch, columns, &r.ages, ints);
+        let certs = role_values(batch, columns, &r.certs, |a| {
+            texts(a).map(|t| t.into_iter().map(|v| v.and_then(cert::parts)).collect())
+        });
+        let codes = role_values(batch, columns, &r.codes, texts);
+        let businesses = role_values(batch, columns, &r.businesses, texts);
         let pairs: Vec<(usize, usize)> = r.date_pairs().collect();
         let today = r.today;
         for row in 0..rows {
@@ -428,7 +397,7 @@ impl RelationsAcc {
                 continue;
             }
             for (k, ids) in id_values.iter().enumerate() {
-                let (birth, sex) = ids[row];
+                let (birth, sex) = ids[row].unwrap_or((None, None));
                 if let Some(birth) = birth {
                     for (d, date) in dates.iter().enumerate() {
                         if let Some(date) = date[row] {
@@ -644,8 +613,23 @@ impl Relation {
     }
 }
 
-/// A certificate number's type, division code, year and serial ([`cert::parts`]).
-type CertParts<'a> = (&'a str, &'a str, i32, u32);
+/// The values of the columns of `role` in `batch`, as `read` reads them (all NULL for a
+/// column missing or unreadable).
+fn role_values<'a, T: Clone>(
+    batch: &'a RecordBatch,
+    columns: &[BoundColumn],
+    role: &[usize],
+    read: impl Fn(&'a ArrayRef) -> Option<Vec<Option<T>>>,
+) -> Vec<Vec<Option<T>>> {
+    role.iter()
+        .map(|&i| {
+            batch
+                .column_by_name(&columns[i].name)
+                .and_then(&read)
+                .unwrap_or_else(|| vec![None; batch.num_rows()])
+        })
+        .collect()
+}
 
 impl Relation {
     /// Rows judged and rows where the relation holds (for an order, the usual way round).

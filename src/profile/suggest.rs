@@ -486,6 +486,21 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
             _ => {}
         }
     }
+    // A rule that one column agrees with another, and the evidence: in how many rows `what`.
+    let agreement = |name: String, check: String, (compared, differ): (u64, u64), what: String| {
+        rule(
+            name,
+            "一致性",
+            check,
+            differ,
+            format!(
+                "in {} rows where {what} in {:.2}%; {} do not",
+                thousands(compared),
+                pct(compared - differ, compared),
+                thousands(differ)
+            ),
+        )
+    };
     for ((cert, part), column, compared, differ) in best_cert {
         let (c, other) = (sql_ident(cert), sql_ident(column));
         let (name, expr, what) = match part {
@@ -505,59 +520,40 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
                 "business type",
             ),
         };
-        out.push(rule(
+        out.push(agreement(
             name,
-            "一致性",
             format!("{{ expr: {} }}", q(&expr)),
-            differ,
-            format!(
-                "in {} rows where both are read, the {what} in certificate number {cert} agrees with {column} in {:.2}%; {} do not",
-                thousands(compared),
-                pct(compared - differ, compared),
-                thousands(differ)
-            ),
+            (compared, differ),
+            format!("both are read, the {what} in certificate number {cert} agrees with {column}"),
         ));
     }
     for (id, date, compared, differ) in best_birth {
-        out.push(rule(
+        out.push(agreement(
             format!("{id}出生日期与{date}一致"),
-            "一致性",
             format!(
                 "{{ id_number: {{ column: {}, aspect: birth_date, birth_date: {}, normalize: true }} }}",
                 q(id),
                 q(date)
             ),
-            differ,
-            format!(
-                "in {} rows where both are read, the birth date in {id} equals {date} in {:.2}%; {} do not",
-                thousands(compared),
-                pct(compared - differ, compared),
-                thousands(differ)
-            ),
+            (compared, differ),
+            format!("both are read, the birth date in {id} equals {date}"),
         ));
     }
     for (id, sex, compared, differ) in best_sex {
-        out.push(rule(
+        out.push(agreement(
             format!("{id}性别位与{sex}一致"),
-            "一致性",
             format!(
                 "{{ id_number: {{ column: {}, aspect: sex, sex: {}, normalize: true }} }}",
                 q(id),
                 q(sex)
             ),
-            differ,
-            format!(
-                "in {} rows where both are present, the sex digit of {id} (odd 1, even 2) equals {sex} in {:.2}%; {} do not",
-                thousands(compared),
-                pct(compared - differ, compared),
-                thousands(differ)
-            ),
+            (compared, differ),
+            format!("both are present, the sex digit of {id} (odd 1, even 2) equals {sex}"),
         ));
     }
     for (age, (from, to), compared, differ) in best_age {
-        out.push(rule(
+        out.push(agreement(
             format!("{age}等于{from}至{to}的周岁数"),
-            "一致性",
             format!(
                 "{{ expr: {} }}",
                 q(&format!(
@@ -567,13 +563,8 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
                     sql_ident(to)
                 ))
             ),
-            differ,
-            format!(
-                "in {} rows with all three, {age} equals the full years from {from} to {to} in {:.2}%; {} do not",
-                thousands(compared),
-                pct(compared - differ, compared),
-                thousands(differ)
-            ),
+            (compared, differ),
+            format!("all three are present, {age} equals the full years from {from} to {to}"),
         ));
     }
     out.extend(orders(p, &typed, rows));
