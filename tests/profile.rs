@@ -390,10 +390,17 @@ fn failing_rows(dir: &Path) -> BTreeMap<String, BTreeSet<u64>> {
     out
 }
 
-/// Rules the generated data cannot teach: their anomalies look like the legitimate rows
-/// they hide among (an electronic certificate reported 8 days after issue, where paper ones
-/// take up to 18). README "Profiling a new table" lists what a draft leaves to the author.
-const DOMAIN_ONLY: [&str; 1] = ["DEA-025"];
+/// Shipped row rules whose anomalous rows a draft does not all find (README "Profiling a new
+/// table" says why): some ID-number rules (a draft's `id_number` rule has no `when` and fails
+/// every passport, so it does not count), a deadline in working days, hierarchies of codes,
+/// ranges of numbers and dates, coordinates within a district, address grammar. The test fails when one of them becomes found: take it off the list.
+const NOT_FOUND: [&str; 24] = [
+    "MAR-026", "DEA-021", "DEA-025", "DEA-026", "ADR-006", "ADR-007", "ADR-010", "ADR-011",
+    "ADR-012", "ADR-014", "ADR-015", "ADR-016", "ADR-017", "ADR-018", "BLD-003", "BLD-006",
+    "BLD-009", "BLD-010", "BLD-011", "BLD-012", "BLD-013", "BLD-014", "BLD-021", "BLD-022",
+];
+/// A draft rule failing more than one row in this many finds nothing: its rows do not count.
+const BROAD: u64 = 100;
 
 #[test]
 fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
@@ -405,7 +412,7 @@ fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let data: PathBuf = root().join(format!("testdata/{library}/{table}.parquet"));
-        let (text, _) = suggest_and_audit(&data, dir.path(), &[]);
+        let (text, drafted) = suggest_and_audit(&data, dir.path(), &[]);
         assert!(text.contains("id: SUG-001"), "{library}");
         // The shipped pack's row rules fail exactly the generator's anomalies; the draft
         // finds every row they find.
@@ -418,9 +425,17 @@ fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
         let pack = s(&root().join(format!("rules/{library}.yaml")));
         let (_, shipped) = crate::util::audit(&pack, &shipped_dir, &[]);
         let shipped_rows = failing_rows(&shipped_dir);
+        let rows = drafted.tables[0].rows;
+        let broad: Vec<&str> = drafted.tables[0]
+            .rules
+            .iter()
+            .filter(|r| r.failed_rows * BROAD > rows)
+            .map(|r| r.id.as_str())
+            .collect();
         let drafted_rows: BTreeSet<u64> = failing_rows(&dir.path().join("run"))
-            .into_values()
-            .flatten()
+            .into_iter()
+            .filter(|(id, _)| !broad.contains(&id.as_str()))
+            .flat_map(|(_, rows)| rows)
             .collect();
         let set_kinds = ["unique", "reference", "query", "history"];
         let row_rules: Vec<&qc::results::summary::RuleSummary> = shipped.tables[0]
@@ -437,10 +452,10 @@ fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
             );
             let rows = shipped_rows.get(&rule.id).cloned().unwrap_or_default();
             let missed: Vec<u64> = rows.difference(&drafted_rows).copied().collect();
-            if DOMAIN_ONLY.contains(&rule.id.as_str()) {
+            if NOT_FOUND.contains(&rule.id.as_str()) {
                 assert!(
                     !missed.is_empty(),
-                    "{}: now found; drop it from DOMAIN_ONLY",
+                    "{}: now found; take it off NOT_FOUND",
                     rule.id
                 );
             } else {

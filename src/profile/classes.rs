@@ -420,7 +420,7 @@ fn classes_of(s: &str, dated: bool) -> Classes {
 }
 
 /// The longest value whose code shape is taken.
-pub const CODE_SHAPE_LEN: usize = 24;
+pub const CODE_SHAPE_LEN: usize = 32;
 
 /// The shape of a code value: upper-case letters as `A`, lower-case as `a`, digits as `9`,
 /// other characters as written (`I21.9` → `A99.9`).

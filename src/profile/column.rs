@@ -478,7 +478,8 @@ impl ColumnAcc {
         };
         let class_count = |c: Class| self.classes[c.index()];
         let pii = declared.or_else(|| {
-            let ids = class_count(Class::CitizenId)
+            // Valid numbers: 18 digits alone are as often an address or building code.
+            let ids = class_count(Class::CitizenIdValid)
                 + class_count(Class::HkMoTwId)
                 + class_count(Class::ForeignPermanentId);
             if share(ids) >= 0.5 {

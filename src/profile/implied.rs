@@ -10,6 +10,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
 use serde::{Deserialize, Serialize};
 
+use crate::checks::id_number as id;
 use crate::rules::BoundColumn;
 
 /// Distinct values a column may have in the sample to take part.
@@ -17,7 +18,7 @@ const SAMPLE_VALUES: usize = 64;
 /// Distinct values counted per column; a column with more drops out.
 const MAX_VALUES: usize = 128;
 /// Columns taking part at most (their pairs grow as the square).
-const MAX_FEATURES: usize = 12;
+const MAX_FEATURES: usize = 14;
 /// Rows a value needs (where the other column is present) to imply anything.
 const MIN_SUPPORT: u64 = 20;
 /// The share of a value's rows that must have the implied value.
@@ -38,7 +39,20 @@ pub enum Part {
     First,
     /// Whether it is there: `present`, or `absent` (NULL).
     Presence,
+    /// Whether an ID-number column's value is a valid citizen's number as written (`valid`
+    /// or `invalid`, as `qc_id_valid` judges it).
+    Valid,
 }
+
+impl Part {
+    /// Whether the part is a yes-or-no of a column rather than its values.
+    fn is_flag(self) -> bool {
+        matches!(self, Part::Presence | Part::Valid)
+    }
+}
+
+/// The values of a [`Part::Valid`], by number.
+const VALIDITY: [&str; 2] = ["invalid", "valid"];
 
 /// The values of a [`Part::Presence`], by number.
 const PRESENCE: [&str; 2] = ["absent", "present"];
@@ -89,6 +103,23 @@ pub fn features(columns: &[BoundColumn], sample: &RecordBatch, rows: &[usize]) -
         };
         if present.is_empty() {
             continue;
+        }
+        if let Values::Text(t) = &values {
+            let shaped = present
+                .iter()
+                .filter(|&&r| {
+                    matches!(
+                        id::kind(t[r].unwrap_or("")),
+                        id::IdKind::Citizen | id::IdKind::Legacy
+                    )
+                })
+                .count();
+            if shaped as f64 >= 0.8 * present.len() as f64 {
+                out.push(Feature {
+                    column: i,
+                    part: Part::Valid,
+                });
+            }
         }
         let mut distinct = std::collections::HashSet::new();
         for &r in &present {
@@ -165,6 +196,7 @@ impl<'a> Values<'a> {
                     Part::Value => v.to_string(),
                     Part::First => v.chars().next()?.to_string(),
                     Part::Presence => PRESENCE[1].to_string(),
+                    Part::Valid => VALIDITY[usize::from(id::is_valid_citizen(v))].to_string(),
                 }))
             }
             Values::Int(n) => n[row].map(Key::Int),
@@ -181,6 +213,7 @@ impl<'a> Values<'a> {
             Part::Value => v,
             Part::First => &v[..v.chars().next()?.len_utf8()],
             Part::Presence => PRESENCE[1],
+            Part::Valid => VALIDITY[usize::from(id::is_valid_citizen(v))],
         })
     }
 }
@@ -256,10 +289,13 @@ impl ImpliedAcc {
             .iter()
             .map(|f| {
                 let mut dict = Dict::default();
-                if f.part == Part::Presence {
-                    for value in PRESENCE {
-                        dict.insert(Key::Text(value.to_string()));
-                    }
+                let fixed: &[&str] = match f.part {
+                    Part::Presence => &PRESENCE,
+                    Part::Valid => &VALIDITY,
+                    Part::Value | Part::First => &[],
+                };
+                for value in fixed {
+                    dict.insert(Key::Text((*value).to_string()));
                 }
                 dict
             })
@@ -295,6 +331,17 @@ impl ImpliedAcc {
                             Some(a) if kept(r) => u8::from(a.is_valid(r)),
                             _ => NONE,
                         })
+                        .collect();
+                }
+                if f.part == Part::Valid {
+                    let values = array.and_then(Values::read);
+                    return (0..rows)
+                        .map(
+                            |r| match values.as_ref().and_then(|v| v.text(r, Part::Value)) {
+                                Some(v) if kept(r) => u8::from(id::is_valid_citizen(v)),
+                                _ => NONE,
+                            },
+                        )
                         .collect();
                 }
                 let values = array.and_then(Values::read);
@@ -390,7 +437,7 @@ impl ImpliedAcc {
                 let (fa, fb) = (self.features[a], self.features[b]);
                 if cells.is_empty()
                     || fa.column == fb.column
-                    || (fa.part == Part::Presence && fb.part == Part::Presence)
+                    || (fa.part.is_flag() && fb.part.is_flag())
                     || self.dicts[a].overflow
                     || self.dicts[b].overflow
                 {

@@ -738,6 +738,8 @@ impl Relation {
                     (Part::First, false) => " (first character)",
                     (Part::Presence, true) => "是否填写",
                     (Part::Presence, false) => " (filled or not)",
+                    (Part::Valid, true) => "是否为有效身份号码",
+                    (Part::Valid, false) => " (a valid citizen ID or not)",
                 };
                 let (f, t, n) = (of(from_part), of(to_part), implications.len());
                 pick(

@@ -120,6 +120,19 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
             );
         }
     }
+    let roles = roles(p, &source.format);
+    if !roles.is_empty() {
+        let listed: Vec<String> = roles
+            .iter()
+            .map(|(r, c)| format!("{r}: {}", q(c)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    # 列的角色：规则模板按角色引用本表的列（如 rules/estate/templates.yaml 的 T-ID、T-DIST、T-DATE），\n    \
+             # 加 use: [{{ template: T-ID }}] 即可套用\n    roles: {{ {} }}",
+            listed.join(", ")
+        );
+    }
     out.push_str("    columns:\n");
     for c in &p.columns {
         let ty = column_type(c, &source.format);
@@ -150,6 +163,47 @@ pub fn pack(p: &Profile, source: &BoundSource, pack_dir: &Path) -> String {
     }
     if n == 0 {
         out.push_str("      []\n");
+    }
+    out
+}
+
+/// The roles of the estate's templates (`citizen_id`, `district`, `record_date`) the profile
+/// recognizes, with the column taking each: the first column of citizen IDs (half valid), the
+/// first of current district codes, and the date column (typed as one, at most 5 % missing)
+/// of the latest median: the record's own date rather than a birth date.
+fn roles<'a>(p: &'a Profile, format: &SourceFormat) -> Vec<(&'static str, &'a str)> {
+    let mut out = Vec::new();
+    let text = |c: &&ColumnProfile| c.physical_type.contains("Utf8");
+    if let Some(c) = p.columns.iter().filter(text).find(|c| {
+        c.class_share(Class::CitizenId) >= CLASS_SHARE
+            && c.class_share(Class::CitizenIdValid) >= 0.5
+    }) {
+        out.push(("citizen_id", c.name.as_str()));
+    }
+    if let Some(c) = p
+        .columns
+        .iter()
+        .filter(text)
+        .find(|c| c.class_share(Class::DivisionDistrict) >= CLASS_SHARE)
+    {
+        out.push(("district", c.name.as_str()));
+    }
+    let median = |c: &ColumnProfile| {
+        c.numbers
+            .as_ref()?
+            .quantiles
+            .iter()
+            .find(|q| (q.q - 0.5).abs() < 1e-9)
+            .map(|q| q.value.value)
+    };
+    let record_date = p
+        .columns
+        .iter()
+        .filter(|c| column_type(c, format) == "date" && c.missing() as f64 <= 0.05 * c.rows as f64)
+        .filter_map(|c| Some((median(c)?, c)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, c)) = record_date {
+        out.push(("record_date", c.name.as_str()));
     }
     out
 }
@@ -203,7 +257,11 @@ fn suggestions(c: &ColumnProfile) -> Vec<Suggestion> {
     let ids = c.class_count(Class::CitizenId)
         + c.class_count(Class::HkMoTwId)
         + c.class_count(Class::ForeignPermanentId);
-    if text && c.class_share(Class::CitizenId) >= CLASS_SHARE {
+    // Half of them valid at least: 18-digit address and building codes have the shape too.
+    if text
+        && c.class_share(Class::CitizenId) >= CLASS_SHARE
+        && c.class_share(Class::CitizenIdValid) >= 0.5
+    {
         let valid = c.class_count(Class::CitizenIdValid);
         let others = ids - c.class_count(Class::CitizenId);
         let note = if others > 0 {
@@ -590,6 +648,8 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
             match (part, ty) {
                 (Part::Presence, _) if value == "present" => Some(format!("{c} IS NOT NULL")),
                 (Part::Presence, _) => Some(format!("{c} IS NULL")),
+                (Part::Valid, "string") if value == "valid" => Some(format!("qc_id_valid({c})")),
+                (Part::Valid, "string") => Some(format!("NOT qc_id_valid({c})")),
                 (Part::First, "string") => Some(format!("left({c}, 1) = {}", text(value))),
                 (Part::Value, "string") => Some(format!("{c} = {}", text(value))),
                 (Part::Value, "int") => Some(format!("{c} = {value}")),
@@ -613,11 +673,13 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
         let note = |part: &Part| match part {
             Part::First => " (first character)",
             Part::Presence => " (filled or not)",
+            Part::Valid => " (a valid citizen ID or not)",
             Part::Value => "",
         };
         let of = |part: &Part| match part {
             Part::First => "首字符",
             Part::Presence => "是否填写",
+            Part::Valid => "是否为有效身份号码",
             Part::Value => "",
         };
         let shown: Vec<String> = implications
@@ -824,6 +886,15 @@ fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
     out
 }
 
+/// Whether a class earns a column a rule of its own (the shape of a citizen ID does not:
+/// 18-digit address codes have it too).
+fn has_rule(class: Class) -> bool {
+    !matches!(
+        class,
+        Class::CitizenId | Class::DivisionRetired | Class::DivisionElsewhere | Class::Address
+    )
+}
+
 /// Code shapes a `pattern` rule may allow at most.
 const MAX_SHAPES: usize = 4;
 /// The shapes allowed must cover this share of a column's non-NULL values.
@@ -838,7 +909,9 @@ fn code_format(c: &ColumnProfile, text: bool) -> Option<Suggestion> {
         || c.distinct < 2
         || non_null < 50
         || c.code_shapes.is_empty()
-        || c.classes.iter().any(|k| k.share >= CLASS_SHARE)
+        || c.classes
+            .iter()
+            .any(|k| k.share >= CLASS_SHARE && has_rule(k.class))
     {
         return None;
     }
