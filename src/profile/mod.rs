@@ -163,7 +163,7 @@ pub struct ColumnProfile {
     /// `a`, digits `9`, other characters as written: `I21.9` → `A99.9`), most frequent
     /// first, with their counts (blanks and placeholders included: what a `pattern` rule
     /// matches); empty when there are more than 64 shapes or more than 1 % of the values are
-    /// not ASCII codes of at most 24 characters.
+    /// not ASCII codes of at most 32 characters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_shapes: Vec<(String, u64)>,
     pub key: KeyCheck,
