@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
+use super::read;
 use crate::checks::id_number as id;
 use crate::rules::BoundColumn;
 
@@ -177,15 +177,9 @@ impl Key {
 
 impl<'a> Values<'a> {
     fn read(a: &'a ArrayRef) -> Option<Values<'a>> {
-        match a.data_type() {
-            DataType::Utf8 => Some(Values::Text(a.as_string::<i32>().iter().collect())),
-            DataType::LargeUtf8 => Some(Values::Text(a.as_string::<i64>().iter().collect())),
-            DataType::Utf8View => Some(Values::Text(a.as_string_view().iter().collect())),
-            t if t.is_integer() => arrow::compute::cast(a, &DataType::Int64)
-                .ok()
-                .map(|d| Values::Int(d.as_primitive::<Int64Type>().iter().collect())),
-            _ => None,
-        }
+        read::texts(a)
+            .map(Values::Text)
+            .or_else(|| read::integers(a).map(Values::Int))
     }
 
     fn key(&self, row: usize, part: Part) -> Option<Key> {
@@ -497,7 +491,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::StringArray;
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
     use crate::rules::ColumnType;

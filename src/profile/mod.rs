@@ -24,6 +24,7 @@ pub mod column;
 pub mod compare;
 pub mod implied;
 pub mod page;
+pub mod read;
 pub mod relations;
 pub mod sketch;
 pub mod suggest;
@@ -33,7 +34,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
@@ -450,13 +451,20 @@ impl TableAcc {
             }
         }
         self.relations.update(&input.columns, batch, keep.as_ref());
+        // Each column of a pair hashed once per batch, however many pairs it is in.
+        let mut hashed: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+        for &((a, b), _) in &self.pair_keys {
+            for i in [a, b] {
+                if let Some(array) = batch.column_by_name(&input.columns[i].name) {
+                    hashed.entry(i).or_insert_with(|| value_hashes(array));
+                }
+            }
+        }
         for ((a, b), hashes) in &mut self.pair_keys {
-            let column = |i: usize| batch.column_by_name(&input.columns[i].name);
-            let (Some(x), Some(y)) = (column(*a), column(*b)) else {
+            let (Some(x), Some(y)) = (hashed.get(a), hashed.get(b)) else {
                 continue;
             };
-            let (x, y) = (value_hashes(x), value_hashes(y));
-            for (r, (hx, hy)) in x.into_iter().zip(y).enumerate() {
+            for (r, (&hx, &hy)) in x.iter().zip(y).enumerate() {
                 if keep.as_ref().is_none_or(|k| k.value(r)) {
                     hashes.add(pair_hash(hx, hy));
                 }
@@ -549,9 +557,10 @@ pub async fn profile(
     let (roles, pairs) = sample.map_or_else(
         || (Roles::default(), Vec::new()),
         |s| {
+            let well_formed = read::well_formed(&s);
             (
-                Roles::from_sample(&input.columns, &s, today),
-                key_pairs(&input.columns, &s),
+                Roles::from_sample(&input.columns, &s, &well_formed, today),
+                key_pairs(&input.columns, &s, &well_formed),
             )
         },
     );
@@ -682,11 +691,11 @@ async fn sample(
 /// Pairs of columns to check as keys, when the sample shows no column without NULLs or
 /// duplicates: pairs of the [`KEY_PAIR_COLUMNS`] columns of most distinct values (at least
 /// half as many as rows) whose values together are all different in the sample.
-fn key_pairs(columns: &[BoundColumn], sample: &RecordBatch) -> Vec<(usize, usize)> {
-    let well_formed: Vec<usize> = match sample.column_by_name(scan::META_ERROR) {
-        Some(e) => (0..e.len()).filter(|&i| e.is_null(i)).collect(),
-        None => (0..sample.num_rows()).collect(),
-    };
+fn key_pairs(
+    columns: &[BoundColumn],
+    sample: &RecordBatch,
+    well_formed: &[usize],
+) -> Vec<(usize, usize)> {
     let n = well_formed.len();
     if n < 2 {
         return Vec::new();
@@ -732,19 +741,19 @@ fn key_pairs(columns: &[BoundColumn], sample: &RecordBatch) -> Vec<(usize, usize
 const KEY_PAIR_COLUMNS: usize = 3;
 
 /// A hash per row of a column's values as text (NULL hashes as nothing written).
-fn value_hashes(a: &dyn Array) -> Vec<u64> {
-    let text = match a.data_type() {
+fn value_hashes(a: &ArrayRef) -> Vec<u64> {
+    let cast = match a.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => None,
         _ => arrow::compute::cast(a, &DataType::Utf8View).ok(),
     };
-    let a = text.as_deref().unwrap_or(a);
-    let bytes = |v: Option<&str>| sketch::hash(v.unwrap_or("").as_bytes());
-    match a.data_type() {
-        DataType::Utf8 => a.as_string::<i32>().iter().map(bytes).collect(),
-        DataType::LargeUtf8 => a.as_string::<i64>().iter().map(bytes).collect(),
-        DataType::Utf8View => a.as_string_view().iter().map(bytes).collect(),
-        _ => vec![0; a.len()],
-    }
+    read::texts(cast.as_ref().unwrap_or(a)).map_or_else(
+        || vec![0; a.len()],
+        |t| {
+            t.into_iter()
+                .map(|v| sketch::hash(v.unwrap_or("").as_bytes()))
+                .collect()
+        },
+    )
 }
 
 /// One hash of two values' hashes.

@@ -6,18 +6,17 @@
 //! well-formed rows, and count exactly the rows the rules [`super::suggest`] writes for them
 //! fail.
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
 use chrono::Datelike;
 
 use super::implied::{self, Feature, Implication, ImpliedAcc, Part};
+use super::read::{self, days, texts};
 use crate::checks::certificate as cert;
 use crate::checks::dates::age_years;
 use crate::checks::id_number as id;
 use crate::rules::BoundColumn;
-use crate::scan::META_ERROR;
 use crate::values;
 
 /// At most this many columns take each role (their pairs grow as the square).
@@ -246,28 +245,29 @@ pub struct Roles {
 }
 
 impl Roles {
-    /// The roles `sample`'s well-formed rows support.
-    pub fn from_sample(columns: &[BoundColumn], sample: &RecordBatch, today: i32) -> Roles {
-        let well_formed: Vec<usize> = match sample.column_by_name(META_ERROR) {
-            Some(e) => (0..e.len()).filter(|&i| e.is_null(i)).collect(),
-            None => (0..sample.num_rows()).collect(),
-        };
+    /// The roles the well-formed rows `well_formed` of `sample` support.
+    pub fn from_sample(
+        columns: &[BoundColumn],
+        sample: &RecordBatch,
+        well_formed: &[usize],
+        today: i32,
+    ) -> Roles {
         let mut roles = Roles {
             today,
-            features: implied::features(columns, sample, &well_formed),
+            features: implied::features(columns, sample, well_formed),
             ..Roles::default()
         };
         for (i, c) in columns.iter().enumerate() {
             let Some(array) = sample.column_by_name(&c.name) else {
                 continue;
             };
+            let present: Vec<usize> = well_formed
+                .iter()
+                .copied()
+                .filter(|&r| array.is_valid(r))
+                .collect();
             // The share of the sample's non-NULL values `test` accepts.
             let share = |test: &dyn Fn(usize) -> bool| {
-                let present: Vec<usize> = well_formed
-                    .iter()
-                    .copied()
-                    .filter(|&r| array.is_valid(r))
-                    .collect();
                 if present.is_empty() {
                     return 0.0;
                 }
@@ -588,28 +588,8 @@ impl RelationsAcc {
                 later,
             });
         }
-        out.retain(|r| r.compared() > 0);
+        out.retain(|r| r.holds().0 > 0);
         out
-    }
-}
-
-impl Relation {
-    /// Rows where the relation could be judged.
-    pub fn compared(&self) -> u64 {
-        match self {
-            Relation::IdBirthDate { compared, .. }
-            | Relation::IdSex { compared, .. }
-            | Relation::CertPart { compared, .. }
-            | Relation::Age { compared, .. }
-            | Relation::Later { compared, .. } => *compared,
-            Relation::Order {
-                less,
-                equal,
-                greater,
-                ..
-            } => less + equal + greater,
-            Relation::Implies { implications, .. } => implications.iter().map(|i| i.rows).sum(),
-        }
     }
 }
 
@@ -632,7 +612,8 @@ fn role_values<'a, T: Clone>(
 }
 
 impl Relation {
-    /// Rows judged and rows where the relation holds (for an order, the usual way round).
+    /// Rows where the relation could be judged, and rows where it holds (for an order, the
+    /// usual way round).
     pub fn holds(&self) -> (u64, u64) {
         match self {
             Relation::IdBirthDate {
@@ -772,43 +753,14 @@ fn years(from: i32, to: i32) -> Option<i64> {
     Some(age_years(values::from_days(from)?, values::from_days(to)?))
 }
 
-/// A text column's values.
-fn texts(a: &ArrayRef) -> Option<Vec<Option<&str>>> {
-    match a.data_type() {
-        DataType::Utf8 => Some(a.as_string::<i32>().iter().collect()),
-        DataType::LargeUtf8 => Some(a.as_string::<i64>().iter().collect()),
-        DataType::Utf8View => Some(a.as_string_view().iter().collect()),
-        _ => None,
-    }
-}
-
-/// A date column's values as days; text read as the CSV reader reads a date column by
-/// default (`YYYY-MM-DD`, `YYYYMMDD`, `YYYY/MM/DD`).
-fn days(a: &ArrayRef) -> Option<Vec<Option<i32>>> {
-    match a.data_type() {
-        DataType::Date32 => Some(a.as_primitive::<Date32Type>().iter().collect()),
-        DataType::Date64 => arrow::compute::cast(a, &DataType::Date32)
-            .ok()
-            .map(|d| d.as_primitive::<Date32Type>().iter().collect()),
-        _ => texts(a).map(|t| {
-            t.into_iter()
-                .map(|v| v.and_then(|s| values::parse_date(s, &[])))
-                .collect()
-        }),
-    }
-}
-
 /// An integer column's values; text read as integers where it is one.
 fn ints(a: &ArrayRef) -> Option<Vec<Option<i64>>> {
-    if a.data_type().is_integer() {
-        return arrow::compute::cast(a, &DataType::Int64)
-            .ok()
-            .map(|d| d.as_primitive::<Int64Type>().iter().collect());
-    }
-    texts(a).map(|t| {
-        t.into_iter()
-            .map(|v| v.and_then(|s| s.trim().parse().ok()))
-            .collect()
+    read::integers(a).or_else(|| {
+        texts(a).map(|t| {
+            t.into_iter()
+                .map(|v| v.and_then(|s| s.trim().parse().ok()))
+                .collect()
+        })
     })
 }
 
@@ -817,7 +769,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{Date32Array, Int64Array, StringArray};
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
     use crate::rules::ColumnType;
@@ -920,7 +872,8 @@ mod tests {
             ],
         )
         .unwrap();
-        let roles = Roles::from_sample(&columns, &batch, day("2026-11-30"));
+        let rows: Vec<usize> = (0..batch.num_rows()).collect();
+        let roles = Roles::from_sample(&columns, &batch, &rows, day("2026-11-30"));
         assert_eq!(
             (
                 roles.ids.clone(),

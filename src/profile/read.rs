@@ -1,0 +1,52 @@
+//! A batch's columns as Rust values, read the one way every part of the profile reads them:
+//! text, integers, dates as days; and which of a batch's rows are well-formed records.
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Date32Type, Int64Type};
+
+use crate::scan::META_ERROR;
+use crate::values;
+
+/// A text column's values; `None` for a column of another type.
+pub fn texts(a: &ArrayRef) -> Option<Vec<Option<&str>>> {
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().iter().collect()),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().iter().collect()),
+        DataType::Utf8View => Some(a.as_string_view().iter().collect()),
+        _ => None,
+    }
+}
+
+/// An integer column's values; `None` for a column of another type.
+pub fn integers(a: &ArrayRef) -> Option<Vec<Option<i64>>> {
+    if !a.data_type().is_integer() {
+        return None;
+    }
+    arrow::compute::cast(a, &DataType::Int64)
+        .ok()
+        .map(|d| d.as_primitive::<Int64Type>().iter().collect())
+}
+
+/// A date column's values as days; text read as the CSV reader reads a date column by
+/// default (`YYYY-MM-DD`, `YYYYMMDD`, `YYYY/MM/DD`).
+pub fn days(a: &ArrayRef) -> Option<Vec<Option<i32>>> {
+    match a.data_type() {
+        DataType::Date32 => Some(a.as_primitive::<Date32Type>().iter().collect()),
+        DataType::Date64 => arrow::compute::cast(a, &DataType::Date32)
+            .ok()
+            .map(|d| d.as_primitive::<Date32Type>().iter().collect()),
+        _ => texts(a).map(|t| {
+            t.into_iter()
+                .map(|v| v.and_then(|s| values::parse_date(s, &[])))
+                .collect()
+        }),
+    }
+}
+
+/// The rows of `batch` that are well-formed records (all of them but malformed CSV records).
+pub fn well_formed(batch: &RecordBatch) -> Vec<usize> {
+    match batch.column_by_name(META_ERROR) {
+        Some(e) => (0..e.len()).filter(|&i| e.is_null(i)).collect(),
+        None => (0..batch.num_rows()).collect(),
+    }
+}
