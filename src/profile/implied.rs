@@ -86,11 +86,7 @@ pub fn features(columns: &[BoundColumn], sample: &RecordBatch, rows: &[usize]) -
         let Some(array) = sample.column_by_name(&c.name) else {
             continue;
         };
-        let present: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&r| array.is_valid(r))
-            .collect();
+        let present = read::present(array, rows);
         let filled = present.len() as f64 / rows.len().max(1) as f64;
         if (0.01..=0.99).contains(&filled) {
             out.push(Feature {

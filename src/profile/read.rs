@@ -43,6 +43,14 @@ pub fn days(a: &ArrayRef) -> Option<Vec<Option<i32>>> {
     }
 }
 
+/// Those of `rows` where `array` is not NULL.
+pub fn present(array: &ArrayRef, rows: &[usize]) -> Vec<usize> {
+    rows.iter()
+        .copied()
+        .filter(|&r| array.is_valid(r))
+        .collect()
+}
+
 /// The rows of `batch` that are well-formed records (all of them but malformed CSV records).
 pub fn well_formed(batch: &RecordBatch) -> Vec<usize> {
     match batch.column_by_name(META_ERROR) {

@@ -6,7 +6,7 @@
 //! well-formed rows, and count exactly the rows the rules [`super::suggest`] writes for them
 //! fail.
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
 use chrono::Datelike;
@@ -261,11 +261,7 @@ impl Roles {
             let Some(array) = sample.column_by_name(&c.name) else {
                 continue;
             };
-            let present: Vec<usize> = well_formed
-                .iter()
-                .copied()
-                .filter(|&r| array.is_valid(r))
-                .collect();
+            let present = read::present(array, well_formed);
             // The share of the sample's non-NULL values `test` accepts.
             let share = |test: &dyn Fn(usize) -> bool| {
                 if present.is_empty() {
