@@ -39,6 +39,8 @@ pub enum Class {
     /// A postcode (6 digits of an allocated region), other than a Shanghai division code
     /// (Shanghai's district codes 31xxxx read as Hangzhou's postcodes).
     Postcode,
+    /// A Shanghai postcode: 6 digits `20[0-2]xxx` (all of Shanghai's begin with 20).
+    PostcodeSh,
     /// A Chinese personal name (a common surname and one to three more characters, or a
     /// transliterated name with ·).
     PersonName,
@@ -46,6 +48,13 @@ pub enum Class {
     Address,
     /// Address text the grammar reads completely.
     AddressParsed,
+    /// Address text with a road and a house or lane number, read as the `qc_addr_*`
+    /// functions read it (full-width digits as ASCII ones).
+    AddressNumbered,
+    /// Text holding full-width digits, Latin letters or hyphens (`qc_has_fullwidth`).
+    FullWidth,
+    /// A house number and nothing else, as `qc_addr_number` reads it (12号, 12-1号, 12号甲).
+    HouseNumber,
     /// A number within Shanghai's longitudes ([`SH_LONGITUDE`]).
     LongitudeSh,
     /// A number within Shanghai's latitudes ([`SH_LATITUDE`]).
@@ -87,7 +96,7 @@ static NAME_FORM_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
 });
 
 impl Class {
-    pub const ALL: [Class; 20] = [
+    pub const ALL: [Class; 24] = [
         Class::CitizenId,
         Class::CitizenIdValid,
         Class::HkMoTwId,
@@ -101,9 +110,13 @@ impl Class {
         Class::Mobile,
         Class::Landline,
         Class::Postcode,
+        Class::PostcodeSh,
         Class::PersonName,
         Class::Address,
         Class::AddressParsed,
+        Class::AddressNumbered,
+        Class::FullWidth,
+        Class::HouseNumber,
         Class::LongitudeSh,
         Class::LatitudeSh,
         Class::DateText,
@@ -142,9 +155,19 @@ impl Class {
             Class::Mobile => ("手机号码", "mobile number"),
             Class::Landline => ("固定电话号码", "landline number"),
             Class::Postcode => ("邮政编码", "postcode"),
+            Class::PostcodeSh => ("上海邮政编码（20 开头）", "Shanghai postcode (20…)"),
             Class::PersonName => ("中文姓名", "Chinese personal name"),
             Class::Address => ("地址文本", "address text"),
             Class::AddressParsed => ("可按地址语法完整解析", "address the grammar reads whole"),
+            Class::AddressNumbered => (
+                "含路名和门牌号（或弄号）的地址",
+                "address with a road and a house or lane number",
+            ),
+            Class::FullWidth => (
+                "含全角数字、字母或连字符",
+                "holding full-width digits, letters or hyphens",
+            ),
+            Class::HouseNumber => ("门牌号", "house number"),
             Class::LongitudeSh => ("上海范围内的经度", "longitude within Shanghai"),
             Class::LatitudeSh => ("上海范围内的纬度", "latitude within Shanghai"),
             Class::DateText => ("文本日期", "date written as text"),
@@ -388,6 +411,10 @@ fn classes_of(s: &str, dated: bool) -> Classes {
                         && !current
                         && !admin_code::is_known_district(s),
                 )
+                .with(
+                    Class::PostcodeSh,
+                    b.len() == 6 && s.starts_with("20") && matches!(b[2], b'0'..=b'2'),
+                )
                 .with(Class::Mobile, b.len() == 11 && codes::mobile_valid(s))
                 .with(
                     Class::Landline,
@@ -404,12 +431,27 @@ fn classes_of(s: &str, dated: bool) -> Classes {
             _ => c,
         };
     }
+    let wide = address::has_wide(s);
     let c = c
         .with(Class::PersonName, is_person_name(s))
-        .with(Class::DateText, dated);
-    if b.len() >= 9 {
-        let parts = address::parse(s);
+        .with(Class::DateText, dated)
+        .with(Class::FullWidth, wide);
+    // Read as the `qc_addr_*` functions read it. Without digits there is no number to find,
+    // and text as short as a name is no address: neither is parsed.
+    let has_digits = wide || b.iter().any(u8::is_ascii_digit);
+    if b.len() >= 9 || has_digits {
+        let normal = address::normalized(s);
+        let parts = address::parse(&normal);
         let [_, street, zone, road, _, lane, number, ..] = parts;
+        let c = c
+            .with(
+                Class::AddressNumbered,
+                road.is_some() && (number.is_some() || lane.is_some()),
+            )
+            .with(Class::HouseNumber, number == Some(s));
+        if b.len() < 9 {
+            return c;
+        }
         let found = road.is_some() || lane.is_some() || number.is_some() || street.is_some();
         let whole = parts[9].is_none_or(str::is_empty);
         return c
@@ -552,8 +594,37 @@ mod tests {
         }
         assert_eq!(
             classes("上海市浦东新区张杨路100弄5号"),
+            [Class::Address, Class::AddressParsed, Class::AddressNumbered]
+        );
+        // Full-width digits read as ASCII ones for the parts, and flagged.
+        assert_eq!(
+            classes("上海市浦东新区张杨路１００弄"),
+            [
+                Class::Address,
+                Class::AddressParsed,
+                Class::AddressNumbered,
+                Class::FullWidth
+            ]
+        );
+        assert_eq!(
+            classes("上海市浦东新区张杨路"),
             [Class::Address, Class::AddressParsed]
         );
+        for (value, house) in [
+            ("12号", true),
+            ("12-1号", true),
+            ("12号甲", true),
+            ("甲12号", false),
+        ] {
+            assert_eq!(
+                classes(value).contains(&Class::HouseNumber),
+                house,
+                "{value}"
+            );
+        }
+        assert!(classify("200120").contains(Class::PostcodeSh));
+        assert!(!classify("100001").contains(Class::PostcodeSh));
+        assert!(!classify("203001").contains(Class::PostcodeSh));
         assert_eq!(classes("121.47"), [Class::LongitudeSh]);
         assert_eq!(classes("31.23"), [Class::LatitudeSh]);
         assert_eq!(classes("2024年3月5日"), [Class::DateText]);

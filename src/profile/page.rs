@@ -190,13 +190,15 @@ fn relations(p: &Profile, zh: bool) -> Vec<(String, String, String)> {
         .filter(|r| !(matches!(r, Relation::Implies { .. }) && r.columns().into_iter().any(masked)))
         .filter_map(|r| {
             let (judged, holding) = r.holds();
-            (judged > 0 && holding as f64 >= 0.95 * judged as f64).then(|| {
-                (
-                    r.describe(zh),
-                    thousands(judged),
-                    format!("{:.2}%", holding as f64 * 100.0 / judged as f64),
-                )
-            })
+            (judged > 0 && holding as f64 >= super::relations::PAGE_SHARE * judged as f64).then(
+                || {
+                    (
+                        r.describe(zh),
+                        thousands(judged),
+                        format!("{:.2}%", holding as f64 * 100.0 / judged as f64),
+                    )
+                },
+            )
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 //! text, integers, dates as days; and which of a batch's rows are well-formed records.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 
 use crate::scan::META_ERROR;
 use crate::values;
@@ -25,6 +25,20 @@ pub fn integers(a: &ArrayRef) -> Option<Vec<Option<i64>>> {
     arrow::compute::cast(a, &DataType::Int64)
         .ok()
         .map(|d| d.as_primitive::<Int64Type>().iter().collect())
+}
+
+/// A number column's values as floats, NaN and infinities as NULL; `None` for a column of
+/// another type.
+pub fn floats(a: &ArrayRef) -> Option<Vec<Option<f64>>> {
+    if !a.data_type().is_numeric() {
+        return None;
+    }
+    arrow::compute::cast(a, &DataType::Float64).ok().map(|d| {
+        d.as_primitive::<Float64Type>()
+            .iter()
+            .map(|v| v.filter(|x| x.is_finite()))
+            .collect()
+    })
 }
 
 /// A date column's values as days; text read as the CSV reader reads a date column by

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use chrono::Datelike;
 
 use super::implied::{self, Feature, Implication, ImpliedAcc, Part};
+use super::numbers::{Fences, NumberRoles, NumbersAcc};
+use super::places::{Named, PlaceRoles, Placed, PlacesAcc};
+use super::prefixes::{CodeRoles, MIN_LEVEL, PrefixAcc, Shared};
 use super::read::{self, days, texts};
 use crate::checks::certificate as cert;
 use crate::checks::dates::age_years;
@@ -59,6 +62,35 @@ pub enum Relation {
         /// The days from `left` to `right`, where they span a narrow range.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         days: Option<DayGap>,
+        /// Two number columns rather than dates.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        numbers: bool,
+    },
+    /// A number or date column against fences drawn from the sample: values present, and
+    /// those below or above the fences.
+    Range {
+        column: String,
+        compared: u64,
+        fences: Fences,
+    },
+    /// Two code columns: rows by how many leading characters their values share.
+    Prefix {
+        left: String,
+        right: String,
+        shared: Shared,
+    },
+    /// A point (longitude, latitude) against the district code beside it.
+    Point {
+        longitude: String,
+        latitude: String,
+        district: String,
+        placed: Placed,
+    },
+    /// The district an address text names against the district code beside it.
+    AddressDistrict {
+        address: String,
+        district: String,
+        named: Named,
     },
     /// An integer column against the full years from one date to another (`qc_age_years`):
     /// rows where all three are present, and those where they differ.
@@ -113,6 +145,9 @@ pub struct DayGap {
     /// Rows whose gap lies outside `min..=max`.
     pub outside: u64,
 }
+
+/// The share of rows a relation holds in for the page to list it.
+pub const PAGE_SHARE: f64 = 0.95;
 
 /// Gaps of up to this many days either way are counted one by one.
 const GAP_WINDOW: i64 = 4096;
@@ -240,6 +275,12 @@ pub struct Roles {
     /// Columns of few values (and code columns' first characters) whose values may imply
     /// each other's.
     features: Vec<Feature>,
+    /// Number and date columns with their fences, and pairs of number columns.
+    numbers: NumberRoles,
+    /// Code columns whose leading characters are compared pairwise.
+    prefixes: CodeRoles,
+    /// Coordinates and address text against a district code.
+    places: PlaceRoles,
     /// The day of the profile, days since 1970-01-01.
     today: i32,
 }
@@ -255,6 +296,9 @@ impl Roles {
         let mut roles = Roles {
             today,
             features: implied::features(columns, sample, well_formed),
+            numbers: NumberRoles::from_sample(columns, sample, well_formed),
+            prefixes: CodeRoles::from_sample(columns, sample, well_formed),
+            places: PlaceRoles::from_sample(columns, sample, well_formed),
             ..Roles::default()
         };
         for (i, c) in columns.iter().enumerate() {
@@ -333,6 +377,9 @@ pub struct RelationsAcc {
     cert_organ: Vec<[u64; 2]>,
     cert_business: Vec<[u64; 2]>,
     implied: ImpliedAcc,
+    numbers: NumbersAcc,
+    prefixes: PrefixAcc,
+    places: PlacesAcc,
 }
 
 impl RelationsAcc {
@@ -354,6 +401,9 @@ impl RelationsAcc {
             cert_organ: vec![[0; 2]; roles.certs.len() * roles.codes.len()],
             cert_business: vec![[0; 2]; roles.certs.len() * roles.businesses.len()],
             implied: ImpliedAcc::new(roles.features.clone()),
+            numbers: NumbersAcc::new(roles.numbers.clone()),
+            prefixes: PrefixAcc::new(roles.prefixes.clone()),
+            places: PlacesAcc::new(roles.places),
             roles,
         }
     }
@@ -366,6 +416,9 @@ impl RelationsAcc {
         keep: Option<&BooleanArray>,
     ) {
         self.implied.update(columns, batch, keep);
+        self.numbers.update(columns, batch, keep);
+        self.prefixes.update(columns, batch, keep);
+        self.places.update(columns, batch, keep);
         let r = &self.roles;
         if r.dates.is_empty() && (r.ids.is_empty() || r.sexes.is_empty()) && r.certs.is_empty() {
             return;
@@ -492,6 +545,9 @@ impl RelationsAcc {
         add(&mut self.cert_organ, other.cert_organ);
         add(&mut self.cert_business, other.cert_business);
         self.implied.merge(&other.implied);
+        self.numbers.merge(&other.numbers);
+        self.prefixes.merge(&other.prefixes);
+        self.places.merge(&other.places);
     }
 
     /// The relations with their counts; those never compared are left out.
@@ -530,6 +586,7 @@ impl RelationsAcc {
                     equal,
                     greater,
                     days: self.gaps[pair].finish(),
+                    numbers: false,
                 });
                 pair += 1;
             }
@@ -572,6 +629,48 @@ impl RelationsAcc {
                 to,
                 to_part,
                 implications,
+            });
+        }
+        let (fenced, ordered) = self.numbers.finish(columns);
+        for (column, compared, fences) in fenced {
+            out.push(Relation::Range {
+                column,
+                compared,
+                fences,
+            });
+        }
+        for (left, right, [less, equal, greater]) in ordered {
+            out.push(Relation::Order {
+                left,
+                right,
+                less,
+                equal,
+                greater,
+                days: None,
+                numbers: true,
+            });
+        }
+        for (left, right, shared) in self.prefixes.finish(columns) {
+            out.push(Relation::Prefix {
+                left,
+                right,
+                shared,
+            });
+        }
+        let (point, address) = self.places.finish(columns);
+        if let Some((longitude, latitude, district, placed)) = point {
+            out.push(Relation::Point {
+                longitude,
+                latitude,
+                district,
+                placed,
+            });
+        }
+        if let Some((address, district, named)) = address {
+            out.push(Relation::AddressDistrict {
+                address,
+                district,
+                named,
             });
         }
         let day = values::from_days(r.today).map_or_else(String::new, |d| d.to_string());
@@ -640,6 +739,16 @@ impl Relation {
             Relation::Later {
                 compared, later, ..
             } => (*compared, compared - later),
+            Relation::Range {
+                compared, fences, ..
+            } => (*compared, compared - fences.below - fences.above),
+            Relation::Prefix { shared, .. } => {
+                shared.agree(shared.level(PAGE_SHARE).unwrap_or(MIN_LEVEL))
+            }
+            Relation::Point { placed, .. } => (placed.compared, placed.compared - placed.outside),
+            Relation::AddressDistrict { named, .. } => {
+                (named.compared, named.compared - named.differ)
+            }
         }
     }
 
@@ -652,7 +761,17 @@ impl Relation {
             Relation::Age { age, from, to, .. } => vec![age, from, to],
             Relation::CertPart { cert, column, .. } => vec![cert, column],
             Relation::Implies { from, to, .. } => vec![from, to],
-            Relation::Later { column, .. } => vec![column],
+            Relation::Later { column, .. } | Relation::Range { column, .. } => vec![column],
+            Relation::Prefix { left, right, .. } => vec![left, right],
+            Relation::Point {
+                longitude,
+                latitude,
+                district,
+                ..
+            } => vec![longitude, latitude, district],
+            Relation::AddressDistrict {
+                address, district, ..
+            } => vec![address, district],
         }
     }
 
@@ -674,6 +793,7 @@ impl Relation {
                 less,
                 greater,
                 days,
+                numbers,
                 ..
             } => {
                 let (a, b) = if greater <= less {
@@ -687,10 +807,13 @@ impl Relation {
                         format!(" ({} to {} days apart)", d.min, d.max),
                     )
                 });
-                pick(
-                    format!("{a} 不晚于 {b}{gap}"),
-                    format!("{a} is not after {b}{gap}"),
-                )
+                match numbers {
+                    true => pick(format!("{a} 不大于 {b}"), format!("{a} is at most {b}")),
+                    false => pick(
+                        format!("{a} 不晚于 {b}{gap}"),
+                        format!("{a} is not after {b}{gap}"),
+                    ),
+                }
             }
             Relation::Age { age, from, to, .. } => pick(
                 format!("{age} 等于 {from} 至 {to} 的周岁数"),
@@ -727,6 +850,40 @@ impl Relation {
             Relation::Later { column, day, .. } => pick(
                 format!("{column} 不晚于 {day}"),
                 format!("{column} is not after {day}"),
+            ),
+            Relation::Range { column, fences, .. } => {
+                let low = if fences.low_inclusive { "[" } else { "(" };
+                let (l, h) = (&fences.low, &fences.high);
+                pick(
+                    format!("{column} 在 {low}{l}, {h}] 内"),
+                    format!("{column} lies within {low}{l}, {h}]"),
+                )
+            }
+            Relation::Prefix {
+                left,
+                right,
+                shared,
+            } => {
+                let k = shared.level(PAGE_SHARE).unwrap_or(MIN_LEVEL);
+                pick(
+                    format!("{left} 与 {right} 的前 {k} 位相同"),
+                    format!("{left} and {right} share their first {k} characters"),
+                )
+            }
+            Relation::Point {
+                longitude,
+                latitude,
+                district,
+                ..
+            } => pick(
+                format!("（{longitude}, {latitude}）落在 {district} 所填区内"),
+                format!("({longitude}, {latitude}) lies inside the district in {district}"),
+            ),
+            Relation::AddressDistrict {
+                address, district, ..
+            } => pick(
+                format!("{address} 中的区名与 {district} 一致"),
+                format!("the district named in {address} agrees with {district}"),
             ),
         }
     }
@@ -918,7 +1075,8 @@ mod tests {
                 equal: 0,
                 greater: 1,
                 // Decades apart: no narrow range of days.
-                days: None
+                days: None,
+                numbers: false,
             })
         );
         // Age from birth to death over rows 0–2: 70 right, 71 right (2020-12-31 is the

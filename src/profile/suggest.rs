@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::classes::{Class, NAME_FORM, SH_LATITUDE, SH_LONGITUDE};
 use super::implied::{CONFIDENCE, Part};
+use super::places::FAR_METRES;
 use super::relations::{DayGap, Relation};
 use super::{ColumnProfile, KeyCheck, Profile};
 use crate::rules::pii::Pii;
@@ -352,6 +353,81 @@ fn suggestions(c: &ColumnProfile) -> Vec<Suggestion> {
                 share(c.class_count(Class::PersonName), non_null),
                 thousands(non_null),
                 share(ok, non_null),
+                thousands(non_null - ok)
+            ),
+        ));
+    }
+    if text && c.class_share(Class::Address) >= CLASS_SHARE {
+        let numbered = c.class_count(Class::AddressNumbered);
+        if numbered as f64 >= RELATION_SHARE * non_null as f64 {
+            let a = sql_ident(&c.name);
+            out.push(rule(
+                format!("{}含路名和门牌号（或弄号）", c.name),
+                "完整性",
+                format!(
+                    "{{ expr: {} }}",
+                    q(&format!(
+                        "{a} IS NULL OR (qc_addr_road({a}) IS NOT NULL AND (qc_addr_number({a}) IS NOT NULL OR qc_addr_lane({a}) IS NOT NULL))"
+                    ))
+                ),
+                non_null - numbered,
+                format!(
+                    "{:.2}% of {} addresses name a road and a house or lane number (the address grammar, full-width digits read as ASCII); {} do not",
+                    share(numbered, non_null),
+                    thousands(non_null),
+                    thousands(non_null - numbered)
+                ),
+            ));
+        }
+        let wide = c.class_count(Class::FullWidth);
+        if wide as f64 <= (1.0 - RELATION_SHARE) * non_null as f64 {
+            out.push(rule(
+                format!("{}不含全角数字、字母或连字符", c.name),
+                "规范性",
+                format!(
+                    "{{ expr: {} }}",
+                    q(&format!("NOT qc_has_fullwidth({})", sql_ident(&c.name)))
+                ),
+                wide,
+                format!(
+                    "{} of {} addresses hold full-width digits, letters or hyphens (１２号); {} do not keep to half-width",
+                    thousands(wide),
+                    thousands(non_null),
+                    thousands(wide)
+                ),
+            ));
+        }
+    }
+    if text && c.class_share(Class::HouseNumber) >= CLASS_SHARE {
+        let ok = c.class_count(Class::HouseNumber);
+        let a = sql_ident(&c.name);
+        out.push(rule(
+            format!("{}为门牌号", c.name),
+            "规范性",
+            format!(
+                "{{ expr: {} }}",
+                q(&format!("{a} IS NULL OR coalesce(qc_addr_number({a}) = {a}, false)"))
+            ),
+            non_null - ok,
+            format!(
+                "{:.2}% of {} values are house numbers as the address grammar reads them (12号, 12-1号, 12号甲); {} are not",
+                share(ok, non_null),
+                thousands(non_null),
+                thousands(non_null - ok)
+            ),
+        ));
+    }
+    if text && c.class_share(Class::PostcodeSh) >= CLASS_SHARE {
+        let ok = c.class_count(Class::PostcodeSh);
+        out.push(rule(
+            format!("{}为上海邮政编码", c.name),
+            "规范性",
+            format!("{{ pattern: {{ column: {col}, regex: '20[0-2][0-9]{{3}}' }} }}"),
+            non_null - ok,
+            format!(
+                "{:.2}% of {} values are Shanghai postcodes (20[0-2]xxx); {} are not",
+                share(ok, non_null),
+                thousands(non_null),
                 thousands(non_null - ok)
             ),
         ));
@@ -739,7 +815,260 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
             ));
         }
     }
+    out.extend(ranges(p, &typed, rows));
+    out.extend(prefixes(p, &typed, rows));
+    for r in &p.relations {
+        if let Relation::AddressDistrict {
+            address,
+            district,
+            named,
+        } = r
+            && typed(address, "string")
+            && typed(district, "string")
+            && named.compared >= MIN_COMPARED
+            && named.differ as f64 <= ORDER_EXCEPTIONS * named.compared as f64
+        {
+            let (a, d) = (sql_ident(address), sql_ident(district));
+            out.push(rule(
+                format!("{address}中的区名与{district}一致"),
+                "一致性",
+                format!(
+                    "{{ expr: {} }}",
+                    q(&format!(
+                        "qc_addr_district({a}) IS NULL OR qc_addr_district({a}) = qc_district_name({d})"
+                    ))
+                ),
+                named.differ,
+                format!(
+                    "{:.2}% of {} rows whose address names a district and whose code is one agree on it; {} do not",
+                    pct(named.compared - named.differ, named.compared),
+                    thousands(named.compared),
+                    thousands(named.differ)
+                ),
+            ));
+        }
+    }
+    for r in &p.relations {
+        let Relation::Point {
+            longitude,
+            latitude,
+            district,
+            placed,
+        } = r
+        else {
+            continue;
+        };
+        let number = |c: &str| typed(c, "int") || typed(c, "float");
+        if placed.compared < MIN_COMPARED
+            || !number(longitude)
+            || !number(latitude)
+            || !typed(district, "string")
+        {
+            continue;
+        }
+        let judged = format!(
+            "of {} rows with a point and a current district code",
+            thousands(placed.compared)
+        );
+        // The boundaries are ≈100 m precise: a point just outside is a warning's matter.
+        if placed.outside as f64 <= 0.01 * placed.compared as f64 {
+            out.push(rule(
+                "坐标落在所填区的边界内".to_string(),
+                "一致性",
+                format!(
+                    "{{ within_region: {{ longitude: {}, latitude: {}, district: {} }} }}",
+                    q(longitude),
+                    q(latitude),
+                    q(district)
+                ),
+                placed.outside,
+                format!(
+                    "{:.2}% {judged} lie inside its boundary; {} do not",
+                    pct(placed.compared - placed.outside, placed.compared),
+                    thousands(placed.outside)
+                ),
+            ));
+        }
+        if placed.far as f64 <= ORDER_EXCEPTIONS * placed.compared as f64 {
+            out.push(rule(
+                format!("坐标距所填区不超过 {} 公里", FAR_METRES / 1000.0),
+                "一致性",
+                format!(
+                    "{{ expr: {} }}",
+                    q(&format!(
+                        "qc_distance_to_district({}, {}, {}) <= {FAR_METRES}",
+                        sql_ident(longitude),
+                        sql_ident(latitude),
+                        sql_ident(district)
+                    ))
+                ),
+                placed.far,
+                format!(
+                    "{:.2}% {judged} lie within {FAR_METRES} m of it; {} do not",
+                    pct(placed.compared - placed.far, placed.compared),
+                    thousands(placed.far)
+                ),
+            ));
+        }
+    }
     out
+}
+
+/// `range` rules for number and date columns, within the fences the profile drew from its
+/// sample: a side is kept where at most [`ORDER_EXCEPTIONS`] of the values cross it (a long
+/// tail is no error), the zero of a column never negative in the sample as a bound of its
+/// own.
+fn ranges(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Suggestion> {
+    let mut out = Vec::new();
+    for r in &p.relations {
+        let Relation::Range {
+            column,
+            compared,
+            fences: f,
+        } = r
+        else {
+            continue;
+        };
+        let date = typed(column, "date");
+        let number = typed(column, "int") || typed(column, "float");
+        if *compared < MIN_COMPARED || !(date && f.date || number && !f.date) {
+            continue;
+        }
+        let few = |n: u64| n as f64 <= ORDER_EXCEPTIONS * *compared as f64;
+        let (low, high) = (few(f.below), few(f.above));
+        if !low && !high {
+            continue;
+        }
+        let value = |v: &str| if date { q(v) } else { v.to_string() };
+        let mut bounds = Vec::new();
+        let mut said = Vec::new();
+        if low {
+            let (key, op) = if f.low_inclusive {
+                ("min", "≥")
+            } else {
+                ("above", ">")
+            };
+            bounds.push(format!("{key}: {}", value(&f.low)));
+            said.push(format!("{op} {}", f.low));
+        }
+        if high {
+            bounds.push(format!("max: {}", value(&f.high)));
+            said.push(format!("≤ {}", f.high));
+        }
+        let failed = if low { f.below } else { 0 } + if high { f.above } else { 0 };
+        let left_out = match (low, high) {
+            (true, false) => format!(
+                " (the upper fence {} left out: {} values above it)",
+                f.high,
+                thousands(f.above)
+            ),
+            (false, true) => format!(
+                " (the lower fence {} left out: {} values below it)",
+                f.low,
+                thousands(f.below)
+            ),
+            _ => String::new(),
+        };
+        out.push(Suggestion {
+            name: format!("{column}在范围内（{}）", said.join(" 且 ")),
+            dimension: "准确性",
+            check: format!("{{ range: {{ column: {}, {} }} }}", q(column), bounds.join(", ")),
+            failed,
+            rows,
+            evidence: format!(
+                "{} values present; 1st–99th percentile {}–{} in the sample, fenced a quarter of that spread beyond, rounded: {}{left_out}; {} do not",
+                thousands(*compared),
+                f.p01,
+                f.p99,
+                said.join(" and "),
+                thousands(failed)
+            ),
+        });
+    }
+    out
+}
+
+/// Rules that two code columns share their leading characters (a street code its district's,
+/// an address code its committee's): as many as (almost) every row shares, where other rows'
+/// values do not; a pair is left out when the rules kept already tie its two columns through
+/// columns never NULL, each sharing at least as many characters.
+fn prefixes(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Suggestion> {
+    let mut found: Vec<(&str, &str, usize, u64, u64, f64)> = Vec::new();
+    for r in &p.relations {
+        let Relation::Prefix {
+            left,
+            right,
+            shared,
+        } = r
+        else {
+            continue;
+        };
+        if !typed(left, "string") || !typed(right, "string") {
+            continue;
+        }
+        let Some(k) = shared.level(1.0 - ORDER_EXCEPTIONS) else {
+            continue;
+        };
+        let (compared, agree) = shared.agree(k);
+        if compared >= MIN_COMPARED {
+            found.push((left, right, k, compared, agree, shared.by_chance(k)));
+        }
+    }
+    // Deepest first: a pair is left out when kept pairs sharing at least as many characters
+    // already link its columns through columns never NULL (a maximum spanning forest).
+    found.sort_by(|x, y| y.2.cmp(&x.2).then((x.3 - x.4).cmp(&(y.3 - y.4))));
+    let never_null = |name: &str| p.columns.iter().any(|c| c.name == name && c.nulls == 0);
+    let mut kept: Vec<(&str, &str, usize, u64, u64, f64)> = Vec::new();
+    for f in found {
+        let (a, c, k) = (f.0, f.1, f.2);
+        let mut reached = vec![a];
+        let mut todo = vec![a];
+        let mut linked = false;
+        while let Some(at) = todo.pop() {
+            for e in kept.iter().filter(|e| e.2 >= k) {
+                let next = if e.0 == at {
+                    e.1
+                } else if e.1 == at {
+                    e.0
+                } else {
+                    continue;
+                };
+                if next == c {
+                    linked = true;
+                } else if never_null(next) && !reached.contains(&next) {
+                    reached.push(next);
+                    todo.push(next);
+                }
+            }
+        }
+        if !linked {
+            kept.push(f);
+        }
+    }
+    kept
+        .iter()
+        .map(|&(a, b, k, compared, agree, chance)| Suggestion {
+            name: format!("{a}与{b}的前 {k} 位一致"),
+            dimension: "一致性",
+            check: format!(
+                "{{ expr: {} }}",
+                q(&format!(
+                    "substr({}, 1, {k}) = substr({}, 1, {k})",
+                    sql_ident(a),
+                    sql_ident(b)
+                ))
+            ),
+            failed: compared - agree,
+            rows,
+            evidence: format!(
+                "{a} and {b} share their first {k} characters in {:.2}% of {} rows where both are present (values of different rows: {:.2}%); {} do not",
+                agree as f64 * 100.0 / compared as f64,
+                thousands(compared),
+                chance * 100.0,
+                thousands(compared - agree)
+            ),
+        })
+        .collect()
 }
 
 /// `order` rules for the pairs of date columns that (almost) always come in one order,
@@ -755,6 +1084,7 @@ fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
         compared: u64,
         /// The relation's own columns (from, to) and the days between them.
         gap: (&'a str, &'a str, Option<&'a DayGap>),
+        numbers: bool,
     }
     let few = |n: u64, of: u64| of >= MIN_COMPARED && n as f64 <= ORDER_EXCEPTIONS * of as f64;
     let mut found: Vec<Found<'_>> = Vec::new();
@@ -766,11 +1096,18 @@ fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
             equal,
             greater,
             days,
+            numbers,
         } = r
         else {
             continue;
         };
-        if !typed(left, "date") || !typed(right, "date") {
+        let number = |c: &str| typed(c, "int") || typed(c, "float");
+        let kind_ok = if *numbers {
+            number(left) && number(right)
+        } else {
+            typed(left, "date") && typed(right, "date")
+        };
+        if !kind_ok {
             continue;
         }
         let compared = less + equal + greater;
@@ -791,6 +1128,7 @@ fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
             failed,
             compared,
             gap,
+            numbers: *numbers,
         });
     }
     let never_null = |name: &str| p.columns.iter().any(|c| c.name == name && c.nulls == 0);
@@ -817,6 +1155,8 @@ fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
         out.push(Suggestion {
             name: if op == "=" {
                 format!("{left}与{right}相同")
+            } else if f.numbers {
+                format!("{left}不大于{right}")
             } else {
                 format!("{left}不晚于{right}")
             },
