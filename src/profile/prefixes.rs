@@ -91,9 +91,9 @@ impl CodeRoles {
                 continue;
             };
             let present: Vec<&str> = well_formed.iter().filter_map(|&r| text[r]).collect();
-            let coded = present.iter().filter(|s| is_code(s)).count();
+            let written_as_code = present.iter().filter(|s| is_code(s)).count();
             if !present.is_empty()
-                && coded as f64 >= CODE_SHARE * present.len() as f64
+                && written_as_code as f64 >= CODE_SHARE * present.len() as f64
                 && codes.len() < MAX_CODES
             {
                 codes.push(i);

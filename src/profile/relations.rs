@@ -757,12 +757,13 @@ impl Relation {
         match self {
             Relation::IdBirthDate { id, date, .. } => vec![id, date],
             Relation::IdSex { id, sex, .. } => vec![id, sex],
-            Relation::Order { left, right, .. } => vec![left, right],
+            Relation::Order { left, right, .. } | Relation::Prefix { left, right, .. } => {
+                vec![left, right]
+            }
             Relation::Age { age, from, to, .. } => vec![age, from, to],
             Relation::CertPart { cert, column, .. } => vec![cert, column],
             Relation::Implies { from, to, .. } => vec![from, to],
             Relation::Later { column, .. } | Relation::Range { column, .. } => vec![column],
-            Relation::Prefix { left, right, .. } => vec![left, right],
             Relation::Point {
                 longitude,
                 latitude,
