@@ -42,6 +42,9 @@ pub enum Part {
     /// Whether an ID-number column's value is a valid citizen's number as written (`valid`
     /// or `invalid`, as `qc_id_valid` judges it).
     Valid,
+    /// The kind of number an ID-number column's value is written as (`citizen`, `legacy15`,
+    /// `hk_mo_tw`, `foreign`, `malformed`, as `qc_id_kind` tells them).
+    Kind,
 }
 
 impl Part {
@@ -53,6 +56,9 @@ impl Part {
 
 /// The values of a [`Part::Valid`], by number.
 const VALIDITY: [&str; 2] = ["invalid", "valid"];
+
+/// The values of a [`Part::Kind`].
+const KINDS: [&str; 5] = ["citizen", "legacy15", "hk_mo_tw", "foreign", "malformed"];
 
 /// The values of a [`Part::Presence`], by number.
 const PRESENCE: [&str; 2] = ["absent", "present"];
@@ -111,10 +117,9 @@ pub fn features(columns: &[BoundColumn], sample: &RecordBatch, rows: &[usize]) -
                 })
                 .count();
             if shaped as f64 >= 0.8 * present.len() as f64 {
-                out.push(Feature {
-                    column: i,
-                    part: Part::Valid,
-                });
+                for part in [Part::Valid, Part::Kind] {
+                    out.push(Feature { column: i, part });
+                }
             }
         }
         let mut distinct = std::collections::HashSet::new();
@@ -187,6 +192,7 @@ impl<'a> Values<'a> {
                     Part::First => v.chars().next()?.to_string(),
                     Part::Presence => PRESENCE[1].to_string(),
                     Part::Valid => VALIDITY[usize::from(id::is_valid_citizen(v))].to_string(),
+                    Part::Kind => id::kind(v).code().to_string(),
                 }))
             }
             Values::Int(n) => n[row].map(Key::Int),
@@ -204,6 +210,7 @@ impl<'a> Values<'a> {
             Part::First => &v[..v.chars().next()?.len_utf8()],
             Part::Presence => PRESENCE[1],
             Part::Valid => VALIDITY[usize::from(id::is_valid_citizen(v))],
+            Part::Kind => id::kind(v).code(),
         })
     }
 }
@@ -282,6 +289,7 @@ impl ImpliedAcc {
                 let fixed: &[&str] = match f.part {
                     Part::Presence => &PRESENCE,
                     Part::Valid => &VALIDITY,
+                    Part::Kind => &KINDS,
                     Part::Value | Part::First => &[],
                 };
                 for value in fixed {

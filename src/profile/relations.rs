@@ -841,6 +841,8 @@ impl Relation {
                     (Part::Presence, false) => " (filled or not)",
                     (Part::Valid, true) => "是否为有效身份号码",
                     (Part::Valid, false) => " (a valid citizen ID or not)",
+                    (Part::Kind, true) => "的号码类型",
+                    (Part::Kind, false) => " (kind of ID number)",
                 };
                 let (f, t, n) = (of(from_part), of(to_part), implications.len());
                 pick(

@@ -726,6 +726,7 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
                 (Part::Presence, _) => Some(format!("{c} IS NULL")),
                 (Part::Valid, "string") if value == "valid" => Some(format!("qc_id_valid({c})")),
                 (Part::Valid, "string") => Some(format!("NOT qc_id_valid({c})")),
+                (Part::Kind, "string") => Some(format!("qc_id_kind({c}) = {}", text(value))),
                 (Part::First, "string") => Some(format!("left({c}, 1) = {}", text(value))),
                 (Part::Value, "string") => Some(format!("{c} = {}", text(value))),
                 (Part::Value, "int") => Some(format!("{c} = {value}")),
@@ -750,12 +751,14 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
             Part::First => " (first character)",
             Part::Presence => " (filled or not)",
             Part::Valid => " (a valid citizen ID or not)",
+            Part::Kind => " (kind of ID number)",
             Part::Value => "",
         };
         let of = |part: &Part| match part {
             Part::First => "首字符",
             Part::Presence => "是否填写",
             Part::Valid => "是否为有效身份号码",
+            Part::Kind => "的号码类型",
             Part::Value => "",
         };
         let shown: Vec<String> = implications
