@@ -861,7 +861,7 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
         else {
             continue;
         };
-        let number = |c: &str| typed(c, "int") || typed(c, "float");
+        let number = |c: &str| numeric(&typed, c);
         if placed.compared < MIN_COMPARED
             || !number(longitude)
             || !number(latitude)
@@ -917,6 +917,11 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
     out
 }
 
+/// Whether the draft types column `c` as a number.
+fn numeric(typed: &dyn Fn(&str, &str) -> bool, c: &str) -> bool {
+    typed(c, "int") || typed(c, "float")
+}
+
 /// `range` rules for number and date columns, within the fences the profile drew from its
 /// sample: a side is kept where at most [`ORDER_EXCEPTIONS`] of the values cross it (a long
 /// tail is no error), the zero of a column never negative in the sample as a bound of its
@@ -933,7 +938,7 @@ fn ranges(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
             continue;
         };
         let date = typed(column, "date");
-        let number = typed(column, "int") || typed(column, "float");
+        let number = numeric(typed, column);
         if *compared < MIN_COMPARED || !(date && f.date || number && !f.date) {
             continue;
         }
@@ -1104,7 +1109,7 @@ fn orders(p: &Profile, typed: &dyn Fn(&str, &str) -> bool, rows: u64) -> Vec<Sug
         else {
             continue;
         };
-        let number = |c: &str| typed(c, "int") || typed(c, "float");
+        let number = |c: &str| numeric(typed, c);
         let kind_ok = if *numbers {
             number(left) && number(right)
         } else {
