@@ -178,17 +178,15 @@ fn values_of(a: &ArrayRef) -> Option<(bool, Vec<Option<f64>>)> {
         t if t.is_numeric() => false,
         DataType::Date32 | DataType::Date64 => true,
         _ => {
+            // Text: as integers, else as dates, where every present value reads as one.
             let present = texts(a)?.into_iter().flatten().count();
-            let read = |date| read_as(a, date).map_or(0, |v| v.iter().flatten().count());
             if present == 0 {
                 return None;
-            } else if read(false) == present {
-                false
-            } else if read(true) == present {
-                true
-            } else {
-                return None;
             }
+            return [false, true].into_iter().find_map(|date| {
+                let values = read_as(a, date)?;
+                (values.iter().flatten().count() == present).then_some((date, values))
+            });
         }
     };
     Some((date, read_as(a, date)?))
@@ -325,14 +323,7 @@ fn read_as(a: &ArrayRef, date: bool) -> Option<Vec<Option<f64>>> {
     if let Some(f) = floats(a) {
         return Some(f);
     }
-    read::texts(a).map(|t| {
-        t.into_iter()
-            .map(|v| {
-                v.and_then(|s| s.trim().parse::<i64>().ok())
-                    .map(|n| n as f64)
-            })
-            .collect()
-    })
+    read::ints(a).map(|n| n.into_iter().map(|v| v.map(|n| n as f64)).collect())
 }
 
 #[cfg(test)]

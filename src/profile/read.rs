@@ -27,6 +27,17 @@ pub fn integers(a: &ArrayRef) -> Option<Vec<Option<i64>>> {
         .map(|d| d.as_primitive::<Int64Type>().iter().collect())
 }
 
+/// An integer column's values; text read as integers where it is one (trimmed).
+pub fn ints(a: &ArrayRef) -> Option<Vec<Option<i64>>> {
+    integers(a).or_else(|| {
+        texts(a).map(|t| {
+            t.into_iter()
+                .map(|v| v.and_then(|s| s.trim().parse().ok()))
+                .collect()
+        })
+    })
+}
+
 /// A number column's values as floats, NaN and infinities as NULL; `None` for a column of
 /// another type.
 pub fn floats(a: &ArrayRef) -> Option<Vec<Option<f64>>> {

@@ -15,7 +15,7 @@ use super::implied::{self, Feature, Implication, ImpliedAcc, Part};
 use super::numbers::{Fences, NumberRoles, NumbersAcc};
 use super::places::{Named, PlaceRoles, Placed, PlacesAcc};
 use super::prefixes::{CodeRoles, MIN_LEVEL, PrefixAcc, Shared};
-use super::read::{self, days, texts};
+use super::read::{self, days, ints, texts};
 use crate::checks::certificate as cert;
 use crate::checks::dates::age_years;
 use crate::checks::id_number as id;
@@ -907,17 +907,6 @@ fn id_parts(s: &str) -> (Option<i32>, Option<&'static str>) {
 /// Full years from `from` to `to` (days), as `qc_age_years` counts them.
 fn years(from: i32, to: i32) -> Option<i64> {
     Some(age_years(values::from_days(from)?, values::from_days(to)?))
-}
-
-/// An integer column's values; text read as integers where it is one.
-fn ints(a: &ArrayRef) -> Option<Vec<Option<i64>>> {
-    read::integers(a).or_else(|| {
-        texts(a).map(|t| {
-            t.into_iter()
-                .map(|v| v.and_then(|s| s.trim().parse().ok()))
-                .collect()
-        })
-    })
 }
 
 #[cfg(test)]
