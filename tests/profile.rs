@@ -390,11 +390,6 @@ fn failing_rows(dir: &Path) -> BTreeMap<String, BTreeSet<u64>> {
     out
 }
 
-/// Shipped row rules whose anomalous rows a draft does not all find (README "Profiling a new
-/// table" says why): a certificate number equal to the normalized ID number from a date on,
-/// and a deadline in working days. The test fails when one of them becomes found: take it off
-/// the list.
-const NOT_FOUND: [&str; 2] = ["DEA-025", "DEA-026"];
 /// A draft rule failing more than one row in this many finds nothing: its rows do not count.
 const BROAD: u64 = 100;
 
@@ -450,11 +445,7 @@ fn suggested_packs_for_the_four_generated_libraries_audit_as_counted() {
             );
             let rows = shipped_rows.get(&rule.id).cloned().unwrap_or_default();
             let missed: Vec<u64> = rows.difference(&drafted_rows).copied().collect();
-            if NOT_FOUND.contains(&rule.id.as_str()) {
-                if missed.is_empty() {
-                    wrong.push(format!("{}: now found; take it off NOT_FOUND", rule.id));
-                }
-            } else if !missed.is_empty() {
+            if !missed.is_empty() {
                 wrong.push(format!(
                     "{library} {} ({}): rows {missed:?} not found by the draft",
                     rule.id, rule.name

@@ -196,6 +196,11 @@ impl Calendar {
             .ok_or_else(|| self.outside(day))
     }
 
+    /// The first and last day the calendar covers (days since 1970-01-01).
+    pub fn covers(&self) -> (i32, i32) {
+        (self.start, days_from_civil(self.last_year + 1, 1, 1) - 1)
+    }
+
     /// Whether `day` (days since 1970-01-01) is a working day.
     pub fn is_workday(&self, day: i32) -> std::result::Result<bool, String> {
         let i = self.index(day)?;

@@ -22,6 +22,8 @@
 pub mod classes;
 pub mod column;
 pub mod compare;
+pub mod copies;
+pub mod deadlines;
 pub mod implied;
 pub mod numbers;
 pub mod page;

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use chrono::Datelike;
 
+use super::copies::{Copied, CopyAcc, CopyRoles};
+use super::deadlines::{Deadline, DeadlineAcc, DeadlineRoles};
 use super::implied::{self, Feature, Implication, ImpliedAcc, Part};
 use super::numbers::{Fences, NumberRoles, NumbersAcc};
 use super::places::{Named, PlaceRoles, Placed, PlacesAcc};
@@ -120,6 +122,22 @@ pub enum Relation {
         to: String,
         to_part: Part,
         implications: Vec<Implication>,
+    },
+    /// A column repeating the person key of the ID number in `of` (`qc_id_canonical`), on
+    /// every row or from a day on.
+    Copy {
+        column: String,
+        of: String,
+        copied: Copied,
+    },
+    /// The working days from one date to another where a column of few values holds one
+    /// value, with a deadline tighter than over all rows.
+    Deadline {
+        from: String,
+        to: String,
+        column: String,
+        value: String,
+        deadline: Deadline,
     },
     /// A date column against the day of the profile: dates present, and those later.
     Later {
@@ -281,6 +299,10 @@ pub struct Roles {
     prefixes: CodeRoles,
     /// Coordinates and address text against a district code.
     places: PlaceRoles,
+    /// Columns that may repeat an ID column's person key.
+    copies: CopyRoles,
+    /// Date pairs and columns of few values whose values may set a deadline.
+    deadlines: DeadlineRoles,
     /// The day of the profile, days since 1970-01-01.
     today: i32,
 }
@@ -299,6 +321,7 @@ impl Roles {
             numbers: NumberRoles::from_sample(columns, sample, well_formed),
             prefixes: CodeRoles::from_sample(columns, sample, well_formed),
             places: PlaceRoles::from_sample(columns, sample, well_formed),
+            deadlines: DeadlineRoles::from_sample(columns, sample, well_formed),
             ..Roles::default()
         };
         for (i, c) in columns.iter().enumerate() {
@@ -339,6 +362,8 @@ impl Roles {
                 push(&mut roles.ages, i);
             }
         }
+        roles.copies =
+            CopyRoles::from_sample(columns, sample, well_formed, &roles.ids, &roles.dates);
         roles
     }
 
@@ -380,6 +405,8 @@ pub struct RelationsAcc {
     numbers: NumbersAcc,
     prefixes: PrefixAcc,
     places: PlacesAcc,
+    copies: CopyAcc,
+    deadlines: DeadlineAcc,
 }
 
 impl RelationsAcc {
@@ -404,6 +431,8 @@ impl RelationsAcc {
             numbers: NumbersAcc::new(roles.numbers.clone()),
             prefixes: PrefixAcc::new(roles.prefixes.clone()),
             places: PlacesAcc::new(roles.places),
+            copies: CopyAcc::new(roles.copies.clone()),
+            deadlines: DeadlineAcc::new(roles.deadlines.clone()),
             roles,
         }
     }
@@ -419,6 +448,8 @@ impl RelationsAcc {
         self.numbers.update(columns, batch, keep);
         self.prefixes.update(columns, batch, keep);
         self.places.update(columns, batch, keep);
+        self.copies.update(columns, batch, keep);
+        self.deadlines.update(columns, batch, keep);
         let r = &self.roles;
         if r.dates.is_empty() && (r.ids.is_empty() || r.sexes.is_empty()) && r.certs.is_empty() {
             return;
@@ -548,6 +579,8 @@ impl RelationsAcc {
         self.numbers.merge(&other.numbers);
         self.prefixes.merge(&other.prefixes);
         self.places.merge(&other.places);
+        self.copies.merge(&other.copies);
+        self.deadlines.merge(&other.deadlines);
     }
 
     /// The relations with their counts; those never compared are left out.
@@ -673,6 +706,18 @@ impl RelationsAcc {
                 named,
             });
         }
+        for (column, of, copied) in self.copies.finish(columns) {
+            out.push(Relation::Copy { column, of, copied });
+        }
+        for (from, to, column, value, deadline) in self.deadlines.finish(columns) {
+            out.push(Relation::Deadline {
+                from,
+                to,
+                column,
+                value,
+                deadline,
+            });
+        }
         let day = values::from_days(r.today).map_or_else(String::new, |d| d.to_string());
         for (d, &i) in r.dates.iter().enumerate() {
             let [compared, later] = self.later[d];
@@ -749,6 +794,8 @@ impl Relation {
             Relation::AddressDistrict { named, .. } => {
                 (named.compared, named.compared - named.differ)
             }
+            Relation::Copy { copied, .. } => (copied.compared, copied.compared - copied.differ),
+            Relation::Deadline { deadline: d, .. } => (d.compared, d.compared - d.late),
         }
     }
 
@@ -762,6 +809,13 @@ impl Relation {
             }
             Relation::Age { age, from, to, .. } => vec![age, from, to],
             Relation::CertPart { cert, column, .. } => vec![cert, column],
+            Relation::Copy { column, of, copied } => match &copied.since {
+                Some((date, _)) => vec![column, of, date],
+                None => vec![column, of],
+            },
+            Relation::Deadline {
+                from, to, column, ..
+            } => vec![from, to, column],
             Relation::Implies { from, to, .. } => vec![from, to],
             Relation::Later { column, .. } | Relation::Range { column, .. } => vec![column],
             Relation::Point {
@@ -888,6 +942,31 @@ impl Relation {
                 format!("{address} 中的区名与 {district} 一致"),
                 format!("the district named in {address} agrees with {district}"),
             ),
+            Relation::Copy { column, of, copied } => {
+                let since = copied.since.as_ref().map_or(String::new(), |(d, day)| {
+                    pick(
+                        format!("（{d} 为 {day} 及以后）"),
+                        format!(" (where {d} is {day} or later)"),
+                    )
+                });
+                pick(
+                    format!("{column} 等于 {of} 的规范号码{since}"),
+                    format!("{column} equals the normal form of {of}{since}"),
+                )
+            }
+            Relation::Deadline {
+                from,
+                to,
+                column,
+                value,
+                deadline,
+            } => {
+                let n = deadline.within;
+                pick(
+                    format!("{column} 为 {value} 时，{to} 在 {from} 后 {n} 个工作日内"),
+                    format!("where {column} is {value}, {to} is within {n} working days of {from}"),
+                )
+            }
         }
     }
 }

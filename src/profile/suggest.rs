@@ -818,6 +818,80 @@ fn related(p: &Profile, format: &SourceFormat) -> Vec<Suggestion> {
             ));
         }
     }
+    for r in &p.relations {
+        let Relation::Copy { column, of, copied } = r else {
+            continue;
+        };
+        if !typed(column, "string") || !typed(of, "string") {
+            continue;
+        }
+        let equal = format!("{} = qc_id_canonical({})", sql_ident(column), sql_ident(of));
+        let judged = format!("both are present, {column} equals the person key of {of}");
+        let (name, expr, what) = match &copied.since {
+            None => (format!("{column}等于{of}的规范号码"), equal, judged),
+            Some((date, day)) if typed(date, "date") => (
+                format!("{column}等于{of}的规范号码（{date}自{day}起）"),
+                format!(
+                    "CASE WHEN {} >= DATE '{day}' THEN {equal} END",
+                    sql_ident(date)
+                ),
+                format!(
+                    "{date} is {day} or later (before, {} of {} rows were equal) and {judged}",
+                    thousands(copied.before_equal),
+                    thousands(copied.before)
+                ),
+            ),
+            Some(_) => continue,
+        };
+        out.push(agreement(
+            name,
+            format!("{{ expr: {} }}", q(&expr)),
+            (copied.compared, copied.differ),
+            what,
+        ));
+    }
+    for r in &p.relations {
+        let Relation::Deadline {
+            from,
+            to,
+            column,
+            value,
+            deadline: d,
+        } = r
+        else {
+            continue;
+        };
+        if !typed(from, "date") || !typed(to, "date") || !typed(column, "string") {
+            continue;
+        }
+        let (a, b) = (sql_ident(from), sql_ident(to));
+        let (first, last) = &d.calendar;
+        let span = |c: &str| format!("{c} BETWEEN DATE '{first}' AND DATE '{last}'");
+        let expr = format!(
+            "CASE WHEN {} = '{}' AND {} AND {} THEN qc_workdays_between({a}, {b}) <= {} END",
+            sql_ident(column),
+            value.replace('\'', "''"),
+            span(&a),
+            span(&b),
+            d.within
+        );
+        let overall = d.all_rows.map_or(String::new(), |m| {
+            format!(" (over all rows, {m} working days)")
+        });
+        out.push(rule(
+            format!("{column}为{value}时{to}在{from}后{}个工作日内", d.within),
+            "时效性",
+            format!("{{ expr: {} }}", q(&expr)),
+            d.late,
+            format!(
+                "where {column} is {value}, {:.2}% of {} rows with both dates within the working-day calendar ({first} to {last}) have {to} within {} working days of {from}{overall}; {} do not",
+                pct(d.compared - d.late, d.compared),
+                thousands(d.compared),
+                d.within,
+                thousands(d.late)
+            ),
+        ));
+    }
     out.extend(ranges(p, &typed, rows));
     out.extend(prefixes(p, &typed, rows));
     for r in &p.relations {
