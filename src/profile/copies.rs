@@ -8,7 +8,7 @@
 use arrow::array::{BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
-use super::read::{days, texts};
+use super::read::{days, role_values, texts};
 use crate::checks::id_number as id;
 use crate::rules::BoundColumn;
 use crate::values;
@@ -205,26 +205,15 @@ impl CopyAcc {
             return;
         }
         let rows = batch.num_rows();
-        let column = |i: usize| batch.column_by_name(&columns[i].name);
-        let text = |i: usize| {
-            column(i)
-                .and_then(texts)
-                .unwrap_or_else(|| vec![None; rows])
-        };
-        let dates: Vec<Vec<Option<i32>>> = r
-            .dates
-            .iter()
-            .map(|&i| column(i).and_then(days).unwrap_or_else(|| vec![None; rows]))
-            .collect();
+        let dates = role_values(batch, columns, &r.dates, days);
         // Each ID column's person keys, read once however many pairs use it.
         let mut ids: Vec<usize> = r.pairs.iter().map(|&(_, of)| of).collect();
         ids.sort_unstable();
         ids.dedup();
-        let keys: Vec<Vec<Option<String>>> = ids
-            .iter()
-            .map(|&of| {
-                text(of)
-                    .into_iter()
+        let keys: Vec<Vec<Option<String>>> = role_values(batch, columns, &ids, texts)
+            .into_iter()
+            .map(|text| {
+                text.into_iter()
                     .enumerate()
                     .map(|(row, v)| {
                         v.filter(|_| keep.is_none_or(|k| k.value(row)))
@@ -238,7 +227,7 @@ impl CopyAcc {
                 continue;
             };
             let key = &keys[k];
-            let values = text(copy);
+            let values = &role_values(batch, columns, &[copy], texts)[0];
             for row in 0..rows {
                 let (Some(v), Some(k)) = (values[row], key[row].as_deref()) else {
                     continue;

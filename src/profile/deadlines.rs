@@ -15,7 +15,7 @@ use std::sync::Arc;
 use arrow::array::{BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
-use super::read::{days, texts};
+use super::read::{days, role_values, texts};
 use crate::checks::workdays::Calendar;
 use crate::rules::BoundColumn;
 
@@ -196,17 +196,12 @@ impl DeadlineAcc {
         if r.pairs.is_empty() {
             return;
         }
-        let rows = batch.num_rows();
-        let column = |i: usize| batch.column_by_name(&columns[i].name);
-        let read_days = |i: usize| column(i).and_then(days).unwrap_or_else(|| vec![None; rows]);
         // Each key's value per row, as the slot it counts in (within its key's block).
-        let keys: Vec<Vec<Option<usize>>> = r
-            .keys
+        let key_columns: Vec<usize> = r.keys.iter().map(|(i, _)| *i).collect();
+        let keys: Vec<Vec<Option<usize>>> = role_values(batch, columns, &key_columns, texts)
             .iter()
-            .map(|(i, values)| {
-                let text = column(*i)
-                    .and_then(texts)
-                    .unwrap_or_else(|| vec![None; rows]);
+            .zip(&r.keys)
+            .map(|(text, (_, values))| {
                 text.iter()
                     .map(|v| values.iter().position(|x| Some(x.as_str()) == *v))
                     .collect()
@@ -216,8 +211,10 @@ impl DeadlineAcc {
         let (first, last) = r.covers;
         let inside = |d: Option<i32>| d.filter(|d| (first..=last).contains(d));
         for (p, &(a, b)) in r.pairs.iter().enumerate() {
-            let (x, y) = (read_days(a), read_days(b));
-            for row in (0..rows).filter(|&row| keep.is_none_or(|k| k.value(row))) {
+            let Ok([x, y]) = <[_; 2]>::try_from(role_values(batch, columns, &[a, b], days)) else {
+                continue;
+            };
+            for row in (0..batch.num_rows()).filter(|&row| keep.is_none_or(|k| k.value(row))) {
                 let (Some(from), Some(to)) = (inside(x[row]), inside(y[row])) else {
                     continue;
                 };

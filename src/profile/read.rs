@@ -4,6 +4,7 @@
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
 
+use crate::rules::BoundColumn;
 use crate::scan::META_ERROR;
 use crate::values;
 
@@ -82,4 +83,22 @@ pub fn well_formed(batch: &RecordBatch) -> Vec<usize> {
         Some(e) => (0..e.len()).filter(|&i| e.is_null(i)).collect(),
         None => (0..batch.num_rows()).collect(),
     }
+}
+
+/// The values of the columns `role` (indexes into `columns`) in `batch`, as `read` reads
+/// them: all NULL for a column missing or unreadable.
+pub fn role_values<'a, T: Clone>(
+    batch: &'a RecordBatch,
+    columns: &[BoundColumn],
+    role: &[usize],
+    read: impl Fn(&'a ArrayRef) -> Option<Vec<Option<T>>>,
+) -> Vec<Vec<Option<T>>> {
+    role.iter()
+        .map(|&i| {
+            batch
+                .column_by_name(&columns[i].name)
+                .and_then(&read)
+                .unwrap_or_else(|| vec![None; batch.num_rows()])
+        })
+        .collect()
 }

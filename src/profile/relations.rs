@@ -6,7 +6,7 @@
 //! well-formed rows, and count exactly the rows the rules [`super::suggest`] writes for them
 //! fail.
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow::array::{BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
 use chrono::Datelike;
@@ -455,21 +455,21 @@ impl RelationsAcc {
             return;
         }
         let rows = batch.num_rows();
-        let id_values = role_values(batch, columns, &r.ids, |a| {
+        let id_values = read::role_values(batch, columns, &r.ids, |a| {
             texts(a).map(|t| {
                 t.iter()
                     .map(|v| Some(v.map_or((None, None), id_parts)))
                     .collect()
             })
         });
-        let dates = role_values(batch, columns, &r.dates, days);
-        let sexes = role_values(batch, columns, &r.sexes, texts);
-        let ages = role_values(batch, columns, &r.ages, ints);
-        let certs = role_values(batch, columns, &r.certs, |a| {
+        let dates = read::role_values(batch, columns, &r.dates, days);
+        let sexes = read::role_values(batch, columns, &r.sexes, texts);
+        let ages = read::role_values(batch, columns, &r.ages, ints);
+        let certs = read::role_values(batch, columns, &r.certs, |a| {
             texts(a).map(|t| t.into_iter().map(|v| v.and_then(cert::parts)).collect())
         });
-        let codes = role_values(batch, columns, &r.codes, texts);
-        let businesses = role_values(batch, columns, &r.businesses, texts);
+        let codes = read::role_values(batch, columns, &r.codes, texts);
+        let businesses = read::role_values(batch, columns, &r.businesses, texts);
         let pairs: Vec<(usize, usize)> = r.date_pairs().collect();
         let today = r.today;
         for row in 0..rows {
@@ -731,24 +731,6 @@ impl RelationsAcc {
         out.retain(|r| r.holds().0 > 0);
         out
     }
-}
-
-/// The values of the columns of `role` in `batch`, as `read` reads them (all NULL for a
-/// column missing or unreadable).
-fn role_values<'a, T: Clone>(
-    batch: &'a RecordBatch,
-    columns: &[BoundColumn],
-    role: &[usize],
-    read: impl Fn(&'a ArrayRef) -> Option<Vec<Option<T>>>,
-) -> Vec<Vec<Option<T>>> {
-    role.iter()
-        .map(|&i| {
-            batch
-                .column_by_name(&columns[i].name)
-                .and_then(&read)
-                .unwrap_or_else(|| vec![None; batch.num_rows()])
-        })
-        .collect()
 }
 
 impl Relation {
