@@ -210,8 +210,14 @@ impl DeadlineAcc {
         let slots = r.slots();
         let (first, last) = r.covers;
         let inside = |d: Option<i32>| d.filter(|d| (first..=last).contains(d));
+        // Each date column read once, however many pairs it is in.
+        let mut date_columns: Vec<usize> = r.pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+        date_columns.sort_unstable();
+        date_columns.dedup();
+        let dates = role_values(batch, columns, &date_columns, days);
+        let date = |i: usize| date_columns.binary_search(&i).map(|k| &dates[k]);
         for (p, &(a, b)) in r.pairs.iter().enumerate() {
-            let Ok([x, y]) = <[_; 2]>::try_from(role_values(batch, columns, &[a, b], days)) else {
+            let (Ok(x), Ok(y)) = (date(a), date(b)) else {
                 continue;
             };
             for row in (0..batch.num_rows()).filter(|&row| keep.is_none_or(|k| k.value(row))) {
