@@ -143,18 +143,31 @@ pub fn total_rows(files: &[PathBuf]) -> u64 {
         .sum()
 }
 
-/// A run of contiguous row groups of one file, and the file's row number of its first row
-/// (0-based).
-#[derive(Debug, Clone)]
+/// What one partition reads of one file: contiguous whole row groups, or a slice of one
+/// group larger than a partition's share of the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct RowGroups {
     file: PathBuf,
     groups: Vec<usize>,
+    /// The file's row number (0-based) of the first row read.
     first_row: u64,
+    /// Of a cut group: the rows skipped at its start and the rows read.
+    slice: Option<(usize, usize)>,
 }
 
+/// Row groups with at most this many rows are read whole: a slice costs its reader a footer
+/// read and a skip over the rows before it.
+const MIN_SLICE_ROWS: u64 = 65_536;
+
 /// Split the files' row groups into at most `partitions` lists of runs with about equal rows,
-/// in file order.
-fn split_row_groups(files: &[PathBuf], partitions: usize) -> Result<Vec<Vec<RowGroups>>> {
+/// in file order. Groups stay whole unless one holds more than a partition's share and more
+/// than `min_slice` rows: such a group is cut so that every core decodes part of it (a file
+/// written as one huge row group would otherwise be read by one core).
+fn split_row_groups(
+    files: &[PathBuf],
+    partitions: usize,
+    min_slice: u64,
+) -> Result<Vec<Vec<RowGroups>>> {
     let mut groups: Vec<(usize, usize, u64, u64)> = Vec::new(); // (file, group, first row, rows)
     for (f, path) in files.iter().enumerate() {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -169,23 +182,51 @@ fn split_row_groups(files: &[PathBuf], partitions: usize) -> Result<Vec<Vec<RowG
     }
     let total: u64 = groups.iter().map(|g| g.3).sum();
     let per_partition = total.div_ceil(partitions.max(1) as u64).max(1);
+    // A partition is closed once it holds its share, so there are at most `partitions`.
     let mut out: Vec<Vec<RowGroups>> = vec![Vec::new()];
     let mut filled = 0u64;
-    for (f, g, first, rows) in groups {
-        if filled >= per_partition {
+    let next = |out: &mut Vec<Vec<RowGroups>>, filled: &mut u64| {
+        if *filled >= per_partition {
             out.push(Vec::new());
-            filled = 0;
+            *filled = 0;
         }
-        let current = out.last_mut().expect("one partition at least");
-        match current.last_mut() {
-            Some(run) if run.file == files[f] => run.groups.push(g),
-            _ => current.push(RowGroups {
-                file: files[f].clone(),
-                groups: vec![g],
-                first_row: first,
-            }),
+    };
+    for (f, g, first, rows) in groups {
+        if rows <= per_partition.max(min_slice) {
+            next(&mut out, &mut filled);
+            let current = out.last_mut().expect("one partition at least");
+            match current.last_mut() {
+                Some(run) if run.file == files[f] && run.slice.is_none() => run.groups.push(g),
+                _ => current.push(RowGroups {
+                    file: files[f].clone(),
+                    groups: vec![g],
+                    first_row: first,
+                    slice: None,
+                }),
+            }
+            filled += rows;
+            continue;
         }
-        filled += rows;
+        // Top up the current partition, then a share per partition.
+        let mut at = 0u64;
+        while at < rows {
+            next(&mut out, &mut filled);
+            let take = (per_partition - filled).min(rows - at);
+            let (skip, read) = (usize::try_from(at), usize::try_from(take));
+            let (Ok(skip), Ok(read)) = (skip, read) else {
+                return Err(Error::data(&files[f], "a row group too large to address"));
+            };
+            out.last_mut()
+                .expect("one partition at least")
+                .push(RowGroups {
+                    file: files[f].clone(),
+                    groups: vec![g],
+                    first_row: first + at,
+                    slice: Some((skip, read)),
+                });
+            filled += take;
+            at += take;
+        }
     }
     Ok(out)
 }
@@ -225,7 +266,7 @@ pub fn located_provider(
     let schema = located_schema(table.schema);
     let needed: Arc<Vec<String>> = Arc::new(needed.to_vec());
     let streams: Vec<Arc<dyn datafusion::physical_plan::streaming::PartitionStream>> =
-        split_row_groups(&table.source.files, partitions)?
+        split_row_groups(&table.source.files, partitions, MIN_SLICE_ROWS)?
             .into_iter()
             .map(|runs| {
                 Arc::new(LocatedPartition {
@@ -323,12 +364,18 @@ fn read_run(
         .filter_map(|n| builder.schema().index_of(n).ok())
         .collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder
+    let mut builder = builder
         .with_projection(mask)
         .with_row_groups(run.groups.clone())
-        .with_batch_size(batch_size)
-        .build()
-        .map_err(|e| damaged(&e))?;
+        .with_batch_size(batch_size);
+    if let Some((skip, read)) = run.slice {
+        use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+        builder = builder.with_row_selection(RowSelection::from(vec![
+            RowSelector::skip(skip),
+            RowSelector::select(read),
+        ]));
+    }
+    let reader = builder.build().map_err(|e| damaged(&e))?;
     let file_name: ArrayRef = Arc::new(StringArray::from(vec![path.display().to_string()]));
     let mut next_row = run.first_row + 1;
     for batch in reader {
@@ -367,17 +414,26 @@ mod tests {
 
     /// Files of 3 groups of 4 rows, and of groups of 4 and 1 rows (groups hold 4 at most).
     fn files(dir: &Path) -> Vec<PathBuf> {
+        write(
+            dir,
+            &[("a.parquet", vec![4, 4, 4], 4), ("b.parquet", vec![5], 4)],
+        )
+    }
+
+    /// Parquet files of one `n` column counting from 0, written in `groups` batches each
+    /// flushed, in row groups of at most the given rows.
+    fn write(dir: &Path, files: &[(&str, Vec<i64>, usize)]) -> Vec<PathBuf> {
         use arrow::array::Int64Array;
         use parquet::arrow::ArrowWriter;
         use parquet::file::properties::WriterProperties;
         let mut out = Vec::new();
-        for (name, groups) in [("a.parquet", vec![4, 4, 4]), ("b.parquet", vec![5])] {
+        for (name, groups, max_rows) in files {
             let path = dir.join(name);
             let schema = Arc::new(arrow::datatypes::Schema::new(vec![
                 arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, false),
             ]));
             let props = WriterProperties::builder()
-                .set_max_row_group_row_count(Some(4))
+                .set_max_row_group_row_count(Some(*max_rows))
                 .build();
             let mut w = ArrowWriter::try_new(
                 std::fs::File::create(&path).unwrap(),
@@ -386,7 +442,7 @@ mod tests {
             )
             .unwrap();
             let mut v = 0;
-            for rows in groups {
+            for &rows in groups {
                 let batch = RecordBatch::try_new(
                     Arc::clone(&schema),
                     vec![Arc::new(Int64Array::from_iter_values(v..v + rows))],
@@ -406,7 +462,7 @@ mod tests {
     fn row_groups_split_into_runs_that_know_their_first_row() {
         let dir = tempfile::tempdir().unwrap();
         let f = files(dir.path());
-        let split = split_row_groups(&f, 2).unwrap();
+        let split = split_row_groups(&f, 2, u64::MAX).unwrap();
         let shape: Vec<Vec<(String, Vec<usize>, u64)>> = split
             .iter()
             .map(|p| {
@@ -426,12 +482,81 @@ mod tests {
                 vec![("b.parquet".to_string(), vec![0, 1], 0)],
             ]
         );
-        let one = split_row_groups(&f, 8).unwrap();
+        let one = split_row_groups(&f, 8, u64::MAX).unwrap();
         assert_eq!(one.len(), 5, "one group per partition at most: {one:?}");
         assert_eq!(one[2][0].first_row, 8);
         assert_eq!(
             (one[4][0].groups.as_slice(), one[4][0].first_row),
             (&[1][..], 4)
         );
+    }
+
+    /// A row group holding more than a partition's share is cut; each slice reads exactly its
+    /// rows and numbers them as the file does.
+    #[test]
+    fn a_large_row_group_is_cut_into_slices_that_read_their_own_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = files(dir.path());
+        f.extend(write(dir.path(), &[("c.parquet", vec![10], 10)]));
+        let split = split_row_groups(&f, 3, 0).unwrap();
+        let run = |file: usize, groups: Vec<usize>, first_row, slice| RowGroups {
+            file: f[file].clone(),
+            groups,
+            first_row,
+            slice,
+        };
+        // 27 rows, 9 per partition: c's one group of 10 tops up the second partition.
+        assert_eq!(
+            split,
+            [
+                vec![run(0, vec![0, 1, 2], 0, None)],
+                vec![
+                    run(1, vec![0, 1], 0, None),
+                    run(2, vec![0], 0, Some((0, 4)))
+                ],
+                vec![run(2, vec![0], 4, Some((4, 6)))],
+            ]
+        );
+        // Groups no larger than `min_slice` stay whole.
+        let whole = split_row_groups(&f, 3, 10).unwrap();
+        assert!(
+            whole.iter().flatten().all(|r| r.slice.is_none()),
+            "{whole:?}"
+        );
+
+        let table = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, false),
+        ]));
+        let schema = located_schema(&table);
+        let needed = ["n".to_string()];
+        let mut read = Vec::new();
+        for r in &split[1..] {
+            for run in r.iter().filter(|r| r.slice.is_some()) {
+                let more = read_run(run, &needed, &table, &schema, 3, &mut |b| {
+                    let n = b
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int64Array>();
+                    let at = b
+                        .column(2)
+                        .as_any()
+                        .downcast_ref::<arrow::array::UInt64Array>();
+                    read.extend(
+                        n.unwrap()
+                            .values()
+                            .iter()
+                            .zip(at.unwrap().values())
+                            .map(|(n, r)| (*n, *r)),
+                    );
+                    true
+                })
+                .unwrap();
+                assert!(more);
+            }
+        }
+        let expected: Vec<(i64, u64)> = (0..10)
+            .map(|n| (n, u64::try_from(n).unwrap() + 1))
+            .collect();
+        assert_eq!(read, expected);
     }
 }
