@@ -1140,8 +1140,8 @@ fn group_metrics_find_groups_and_weigh_in_the_score() {
     );
     assert_eq!(found("M-LAG"), (2, vec![], Verdict::Pass));
     // Scores, by hand (see the fixture): the table's completeness pools M-R1 (7/8) with
-    // M-SENT (2/3), M-NULL (1/2) and M-ROWS (0/1); conformity (the parse rules) and
-    // timeliness (M-LAG) are 100.
+    // M-SENT (2/3), M-NULL (1/2) and M-ROWS (0/1); conformity (PARSE-TYPE), timeliness
+    // (M-LAG) and accessibility (its one file read, PARSE-STRUCTURE, PARSE-ENCODING) are 100.
     let db = rusqlite::Connection::open(dir.path().join("qc.db")).unwrap();
     let score = |scope: &str, provider: Option<&str>| -> f64 {
         db.query_row(
@@ -1153,10 +1153,10 @@ fn group_metrics_find_groups_and_weigh_in_the_score() {
         .unwrap()
     };
     let completeness = (7.0 / 8.0 + 2.0 / 3.0 + 0.5 + 0.0) / 4.0 * 100.0;
-    let table_total = (completeness + 100.0 + 100.0) / 3.0;
+    let table_total = (completeness + 100.0 + 100.0 + 100.0) / 4.0;
     assert!((score("table", None) - table_total).abs() < 1e-9);
     // 乙医院: M-R1 3/4, M-SENT 1/1, M-NULL 0/1; 丙医院 sent nothing: M-SENT 0/1 only.
-    let yi = ((0.75 + 1.0 + 0.0) / 3.0 * 100.0 + 100.0 + 100.0) / 3.0;
+    let yi = ((0.75 + 1.0 + 0.0) / 3.0 * 100.0 + 100.0 + 100.0 + 100.0) / 4.0;
     assert!((score("provider", Some("乙医院")) - yi).abs() < 1e-9);
     assert!(score("provider", Some("丙医院")).abs() < 1e-9);
     // The terminal names the groups.

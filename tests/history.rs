@@ -237,6 +237,128 @@ fn monthly_report_in_markdown_and_json() {
     });
 }
 
+/// The same month of marriage data scored by each model: the report records the model and
+/// counts the providers at the target; the pass-rate model puts every provider within a few
+/// points of 100, while the threshold and deduction models spread them.
+#[test]
+fn scoring_models_spread_providers_and_count_those_at_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = run(&[
+        "gen",
+        "--library",
+        "marriage,death",
+        "--rows",
+        "6000",
+        "--seed",
+        "17",
+        "--anomalies",
+        "120",
+        "--out",
+        &s(&data),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Marriage rules read the death library: its pack goes beside, unchanged.
+    let pack = std::fs::read_to_string("rules/marriage.yaml").unwrap();
+    let death = std::fs::read_to_string("rules/death.yaml").unwrap();
+    let mut spread = std::collections::BTreeMap::new();
+    for model in ["pass_rate", "threshold", "deduction"] {
+        let at = dir.path().join(model);
+        std::fs::create_dir_all(&at).unwrap();
+        let pack_file = at.join("marriage.yaml");
+        std::fs::write(at.join("death.yaml"), &death).unwrap();
+        std::fs::write(
+            &pack_file,
+            format!(
+                "{pack}\nscoring: {{ model: {model}, target: {{ dimension: 准确性, min: 70 }} }}\n"
+            ),
+        )
+        .unwrap();
+        let store = at.join("qc.db");
+        let o = run(&[
+            "run",
+            "--rules",
+            &s(&pack_file),
+            "--rules",
+            &s(&at.join("death.yaml")),
+            "--data",
+            &format!(
+                "marriage.registration={}",
+                data.join("marriage/registration.parquet").display()
+            ),
+            "--data",
+            &format!(
+                "death.record={}",
+                data.join("death/record.parquet").display()
+            ),
+            "--as-of",
+            "2026-10-31",
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&at.join("run")),
+            "--quiet",
+        ]);
+        assert!(code(&o) <= 1, "{}", stderr(&o));
+        let out = at.join("reports");
+        let o = run(&[
+            "report",
+            "--month",
+            "2026-10",
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&out),
+            "--format",
+            "md,json",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("report-2026-10.json")).unwrap(),
+        )
+        .unwrap();
+        let lib = json["libraries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["library"] == "marriage")
+            .unwrap();
+        assert_eq!(lib["scoring"]["model"], model);
+        let providers: Vec<&serde_json::Value> = lib["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["provider"].is_string())
+            .collect();
+        let accuracy: Vec<f64> = providers
+            .iter()
+            .map(|p| p["score"]["dimensions"]["accuracy"].as_f64().unwrap())
+            .collect();
+        let target = &lib["target"];
+        assert_eq!(target["providers"], providers.len());
+        assert_eq!(
+            target["met"],
+            accuracy.iter().filter(|a| **a >= 70.0).count(),
+            "{model}: {accuracy:?}"
+        );
+        let totals: Vec<f64> = providers
+            .iter()
+            .map(|p| p["score"]["total"].as_f64().unwrap())
+            .collect();
+        let (lo, hi) = totals
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
+        spread.insert(model, (lo, hi));
+        let md = std::fs::read_to_string(out.join("report-2026-10.md")).unwrap();
+        assert!(md.contains("达标情况："), "{md}");
+        assert!(md.contains("评分模型："), "{md}");
+    }
+    let width = |m: &str| spread[m].1 - spread[m].0;
+    assert!(spread["pass_rate"].0 > 95.0, "{spread:?}");
+    assert!(width("threshold") > 5.0 * width("pass_rate"), "{spread:?}");
+    assert!(width("deduction") > 5.0 * width("pass_rate"), "{spread:?}");
+}
+
 #[test]
 fn feedback_files_per_provider_read_back() {
     let dir = tempfile::tempdir().unwrap();

@@ -983,7 +983,7 @@ fn parse_rules() -> Vec<BoundRule> {
             id: e.rule_id().to_string(),
             name: e.rule_name().to_string(),
             description: None,
-            dimension: Dimension::Conformity,
+            dimension: e.dimension(),
             severity: Severity::Error,
             kind: "parse",
             when: None,

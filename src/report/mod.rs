@@ -60,6 +60,11 @@ pub struct LibraryReport {
     pub tables: Vec<TableReport>,
     /// Ranked by score, best first.
     pub providers: Vec<ProviderReport>,
+    /// The scoring model of the month's run.
+    pub scoring: ScoringModel,
+    /// How many providers reach the model's target, when it sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetReport>,
     pub top_rules: Vec<RuleReport>,
     /// Groups of rows beyond a `metric` table check's bounds, per table and check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -172,6 +177,37 @@ pub struct TableReport {
     pub pass_rate: f64,
     pub score: Score,
     pub verdict: Verdict,
+}
+
+/// The providers (those named; rows without one are not a provider) that reach the scoring
+/// model's target, of those scored in the target's dimension.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    /// English dimension name; `None`: the total score.
+    pub dimension: Option<String>,
+    pub min: f64,
+    pub met: usize,
+    pub providers: usize,
+}
+
+impl TargetReport {
+    fn of(target: &crate::rules::scoring::Target, providers: &[ProviderReport]) -> TargetReport {
+        let dimension = target.dimension().map(|d| d.en().to_string());
+        let scores: Vec<f64> = providers
+            .iter()
+            .filter(|p| p.provider.is_some())
+            .filter_map(|p| match &dimension {
+                Some(d) => p.score.dimensions.get(d).copied(),
+                None => p.score.total,
+            })
+            .collect();
+        TargetReport {
+            met: scores.iter().filter(|s| **s >= target.min).count(),
+            providers: scores.len(),
+            dimension,
+            min: target.min,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -508,6 +544,7 @@ pub fn build(
                 })
             })
             .collect();
+        let scoring = model(&run, library);
         out.push(LibraryReport {
             templates,
             exemptions,
@@ -540,10 +577,15 @@ pub fn build(
                     rows: t.rows,
                     anomalous_rows: t.anomalous_rows,
                     pass_rate: t.pass_rate,
-                    score: table_score(&model(&run, library), t),
+                    score: table_score(&scoring, t),
                     verdict: t.verdict,
                 })
                 .collect(),
+            target: scoring
+                .target
+                .as_ref()
+                .map(|t| TargetReport::of(t, &providers)),
+            scoring,
             providers,
             top_rules,
         });

@@ -54,6 +54,16 @@ struct Labels {
     /// Said under the provider ranking when a provider ranks above one with a higher pass
     /// rate: `{better}` and `{worse}` are their ranks.
     rank_note: &'static str,
+    /// A dimension no rule of the library applied to.
+    not_assessed: &'static str,
+    /// The scoring models, described: `{error}`, `{warn}`, `{zero_at}`, `{zero_rate}` are the
+    /// model's parameters.
+    pass_rate_model: &'static str,
+    threshold_model: &'static str,
+    deduction_model: &'static str,
+    /// `{met}` of `{providers}` providers (`{share}`) reach `{min}` in `{what}`.
+    target: &'static str,
+    total_score: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -96,8 +106,16 @@ const ZH: Labels = Labels {
     group: "分组",
     observed: "实测",
     expected: "要求",
-    rank_note: "排名依据质量得分（各规则通过率按维度加权），而非记录通过率（无任何问题的记录占比）：\
+    rank_note: "排名依据质量得分（按上述评分模型），而非记录通过率（无任何问题的记录占比）：\
 一条记录违反的规则越多、规则越重要，得分扣得越多，所以两者的排序可以不同——如第 {better} 名的通过率低于第 {worse} 名。",
+    not_assessed: "未评估",
+    pass_rate_model: "评分模型：通过率制——每条规则得其通过率，维度内按严重程度加权（错误 {error}、警告 {warn}），总分按维度加权。",
+    threshold_model: "评分模型：阈值制——规则异常率在阈值以内得满分，超出后按超出部分线性扣减，\
+至阈值的 {zero_at} 倍（不容许异常的规则至异常率 {zero_rate}）为零分；维度内按严重程度加权，总分按维度加权。",
+    deduction_model: "评分模型：扣分制——满分 100 分，每条超出阈值的规则扣分（错误 {error} 分、警告 {warn} 分，\
+乘以所在维度的权重），最低 0 分。",
+    target: "达标情况：{providers} 个提供单位中有 {met} 个（{share}）{what}达到 {min} 分。",
+    total_score: "总分",
 };
 
 const EN: Labels = Labels {
@@ -140,9 +158,19 @@ const EN: Labels = Labels {
     group: "group",
     observed: "observed",
     expected: "expected",
-    rank_note: "Ranked by quality score (the rules' pass rates weighted by dimension), not by \
+    rank_note: "Ranked by quality score (by the scoring model above), not by \
 the share of rows without any problem: a row that fails more rules, or more important ones, costs \
 more score, so the two orders can differ — rank {better} has a lower pass rate than rank {worse}.",
+    not_assessed: "not assessed",
+    pass_rate_model: "Scoring model: pass rate — each rule earns its pass rate, weighted by severity \
+within its dimension (error {error}, warn {warn}); the total weighs the dimensions.",
+    threshold_model: "Scoring model: threshold — a rule within its threshold earns full marks; beyond \
+it, marks fall linearly with the excess, to zero at {zero_at} times the threshold (at a failed share of \
+{zero_rate} for a rule that tolerates none); weighted by severity, then by dimension.",
+    deduction_model: "Scoring model: deduction — 100 points, minus {error} per error rule and {warn} per \
+warn rule beyond its threshold (times its dimension's weight), floor 0.",
+    target: "Target: {met} of {providers} providers ({share}) reach {min} in {what}.",
+    total_score: "the total score",
 };
 
 fn labels(lang: Lang) -> &'static Labels {
@@ -168,6 +196,10 @@ struct LibView {
     rows_change: String,
     chart: String,
     dimensions: Vec<(String, String)>,
+    /// The scoring model, described.
+    model: String,
+    /// The share of providers at the model's target (empty without a target).
+    target: String,
     tables: Vec<[String; 6]>,
     providers: Vec<ProviderView>,
     /// Why the ranking differs from the pass rates' order, when it does (else empty).
@@ -226,6 +258,61 @@ fn dimension_name(en: &str, lang: Lang) -> String {
     )
 }
 
+/// The dimensions' scores: the six of GB/T 36344 always (those no rule applied to are
+/// marked not assessed), uniqueness when scored.
+fn dimension_scores(score: &crate::results::score::Score, lang: Lang) -> Vec<(String, String)> {
+    Dimension::ALL
+        .iter()
+        .filter_map(|d| {
+            let scored = score.dimensions.get(d.en());
+            if scored.is_none() && *d == Dimension::Uniqueness {
+                return None;
+            }
+            let text = scored.map_or_else(
+                || labels(lang).not_assessed.to_string(),
+                |s| format!("{s:.2}"),
+            );
+            Some((dimension_name(d.en(), lang), text))
+        })
+        .collect()
+}
+
+fn model_text(m: &crate::rules::scoring::ScoringModel, lang: Lang) -> String {
+    use crate::rules::scoring::ModelKind;
+    let l = labels(lang);
+    let (text, weights) = match m.model {
+        ModelKind::PassRate => (l.pass_rate_model, m.severity),
+        ModelKind::Threshold => (l.threshold_model, m.severity),
+        ModelKind::Deduction => (l.deduction_model, m.deduction),
+    };
+    text.replace("{error}", &number(weights.error))
+        .replace("{warn}", &number(weights.warn))
+        .replace("{zero_at}", &number(m.threshold.zero_at))
+        .replace(
+            "{zero_rate}",
+            &format!("{}%", number(m.threshold.zero_rate * 100.0)),
+        )
+}
+
+fn target_text(t: &super::TargetReport, lang: Lang) -> String {
+    let l = labels(lang);
+    let what = t
+        .dimension
+        .as_deref()
+        .map_or_else(|| l.total_score.to_string(), |d| dimension_name(d, lang));
+    let share = if t.providers == 0 {
+        l.none.to_string()
+    } else {
+        crate::text::percent_floor(t.met as u64, t.providers as u64)
+    };
+    l.target
+        .replace("{met}", &t.met.to_string())
+        .replace("{providers}", &t.providers.to_string())
+        .replace("{share}", &share)
+        .replace("{min}", &number(t.min))
+        .replace("{what}", &what)
+}
+
 /// `cell` made safe for a Markdown table cell.
 fn md_cell(cell: &str) -> String {
     cell.replace('\\', "\\\\")
@@ -260,12 +347,12 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
         change: signed(lib.score_change, "", l.no_previous),
         rows_change: signed(lib.rows_change_percent, "%", l.no_previous),
         chart: trend_chart(lib)?,
-        dimensions: lib
-            .score
-            .dimensions
-            .iter()
-            .map(|(d, s)| (dimension_name(d, lang), format!("{s:.2}")))
-            .collect(),
+        dimensions: dimension_scores(&lib.score, lang),
+        model: model_text(&lib.scoring, lang),
+        target: lib
+            .target
+            .as_ref()
+            .map_or_else(String::new, |t| target_text(t, lang)),
         tables: lib
             .tables
             .iter()

@@ -60,6 +60,25 @@ impl Limit {
         }
         count_ok && rate_ok
     }
+
+    /// The share of `applicable` rows the limit tolerates: the smaller of its count's share
+    /// and its rate, 0 when no limit is set.
+    pub fn allowed_rate(&self, applicable: u64) -> f64 {
+        #[allow(clippy::cast_precision_loss)] // a share, not a count
+        let by_count = self.max_count.map(|c| {
+            if applicable == 0 {
+                1.0
+            } else {
+                (c as f64 / applicable as f64).min(1.0)
+            }
+        });
+        match (by_count, self.max_rate) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => 0.0,
+        }
+    }
 }
 
 impl Threshold {

@@ -69,6 +69,15 @@ impl ParseError {
         }
     }
 
+    /// The dimension its built-in rule counts in: a record that cannot be read (broken
+    /// structure or encoding) is a delivery fact, 可访问性; a value of the wrong type, 规范性.
+    pub fn dimension(self) -> crate::rules::Dimension {
+        match self {
+            ParseError::Structure | ParseError::Encoding => crate::rules::Dimension::Accessibility,
+            ParseError::Type => crate::rules::Dimension::Conformity,
+        }
+    }
+
     pub fn rule_id(self) -> &'static str {
         match self {
             ParseError::Structure => "PARSE-STRUCTURE",

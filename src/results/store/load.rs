@@ -162,7 +162,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT library, library_name, table_name, title, format, rows, anomalous_rows, \
-                 verdict, anomalies_file, elapsed_ms, key_columns, pii FROM run_table \
+                 verdict, anomalies_file, elapsed_ms, key_columns, pii, files FROM run_table \
                  WHERE run_id = ?1 ORDER BY rowid",
             )
             .map_err(e)?;
@@ -188,7 +188,10 @@ impl Store {
                     name: r.get(2)?,
                     title: r.get(3)?,
                     format: r.get(4)?,
-                    files: Vec::new(),
+                    files: r
+                        .get::<_, Option<String>>(12)?
+                        .and_then(|f| serde_json::from_str(&f).ok())
+                        .unwrap_or_default(),
                     rows,
                     anomalous_rows: anomalous,
                     passed_rows: rows - anomalous.min(rows),

@@ -97,7 +97,7 @@ impl Store {
             let qualified = TableRef::new(&t.library, &t.name).to_string();
             let table_text = extras.tables.get(&qualified).cloned().unwrap_or_default();
             tx.execute(
-                "INSERT INTO run_table VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                "INSERT INTO run_table VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     summary.run_id,
                     t.library,
@@ -111,7 +111,8 @@ impl Store {
                     t.anomalies_file,
                     int(t.elapsed_ms),
                     json(&(&table_text.key, &table_text.provider)),
-                    json(&table_text.pii)
+                    json(&table_text.pii),
+                    json(&t.files)
                 ],
             )
             .map_err(e)?;

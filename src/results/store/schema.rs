@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 7] = [
+pub(super) const MIGRATIONS: [&str; 8] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -156,6 +156,11 @@ CREATE TABLE table_profile (
     profile     TEXT NOT NULL  -- profile.json
 );
 CREATE INDEX table_profile_by_table ON table_profile (table_name, id);
+",
+    // 8: the files each table was read from (JSON list; NULL in runs recorded before), which
+    // the score's 可访问性 counts with the files left out.
+    r"
+ALTER TABLE run_table ADD COLUMN files TEXT;
 ",
 ];
 
