@@ -8,7 +8,7 @@
 //! Whatever stops a run (an error, or `cancel` resolving, e.g. on Ctrl-C) leaves no output
 //! that looks complete: the output folder's exports and staged files are removed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use crate::checks::table::TableCheckKind;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
 use crate::execute::{self, AuditOptions, Engine, TableProgress, Workload};
+use crate::results::problems::Presence;
 use crate::results::store::{self, Store};
 use crate::results::summary::{self, PackSummary, RunStatus, RunSummary, TableSummary, Verdict};
 use crate::results::{OutputDir, SUMMARY_FILE, extras};
@@ -218,8 +219,11 @@ async fn audit(
     // a complete run, is written before it under a temporary name and renamed after it:
     // killed at any moment, no summary.json exists for a run the history lacks.
     let staged = out.stage(SUMMARY_FILE, document.as_bytes())?;
-    extras::collect(&packs, &summary, &out.path, &clock.as_of_text)
-        .and_then(|extras| store.save(&summary, &extras))?;
+    let mut extras = extras::collect(&packs, &summary, &out.path, &clock.as_of_text)?;
+    if request.cluster.is_none() {
+        extras.presence = presence(engine, &packs, &store, &extras).await?;
+    }
+    store.save(&summary, &extras)?;
     staged.publish()?;
     Ok(Outcome::Completed(Box::new(Completed {
         summary,
@@ -227,6 +231,37 @@ async fn audit(
         out_dir: out.path.clone(),
         status,
     })))
+}
+
+/// Which records of the problems still open that did not fail in this run were delivered
+/// (asked of the data by key; a cluster run does not ask, and leaves those problems as
+/// they were).
+async fn presence(
+    engine: &Engine,
+    packs: &[BoundPack],
+    store: &Store,
+    extras: &store::RunExtras,
+) -> Result<Presence> {
+    let mut presence = Presence::default();
+    for t in packs.iter().flat_map(|p| &p.tables) {
+        let qualified = t.qualified_name();
+        let Some(observed) = extras.problems.get(&qualified) else {
+            continue;
+        };
+        let seen: HashSet<&str> = observed.iter().map(|o| o.key.as_str()).collect();
+        let asked: BTreeSet<String> = store
+            .open_problem_keys(&t.library.id, &t.name)?
+            .into_iter()
+            .filter(|k| !seen.contains(k.as_str()))
+            .collect();
+        if asked.is_empty() {
+            continue;
+        }
+        let found = execute::presence::delivered_keys(&engine.ctx, t, &asked).await?;
+        presence.asked.insert(qualified.clone(), asked);
+        presence.found.insert(qualified, found);
+    }
+    Ok(presence)
 }
 
 /// A cluster's executors know only the working-day calendar built into qc: a pack that

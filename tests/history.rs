@@ -740,3 +740,152 @@ fn feedback_never_names_a_file_after_an_undecodable_provider() {
     let label = qc::report::feedback::undecodable(qc::text::Lang::Zh);
     assert!(names.contains(&format!("{label}.csv")), "{names:?}");
 }
+
+/// Three months of a hand-made registry: each problem's status after each run, and what
+/// `qc problems` selects by status, age and provider.
+#[test]
+fn problems_are_followed_from_run_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pack.yaml"),
+        "library: { id: lc, name: 整改测试库 }\n\
+         tables:\n  - name: t\n    source: { path: t.csv }\n    key: [id]\n    provider: org\n    columns:\n\
+         \x20     - { name: id, type: string }\n\
+         \x20     - { name: org, type: string }\n\
+         \x20     - { name: name, type: string }\n\
+         \x20     - { name: code, type: string }\n    rules:\n\
+         \x20     - { id: R-NAME, name: 姓名不能为空, dimension: 完整性, check: { not_null: { column: name } } }\n\
+         \x20     - { id: R-CODE, name: 代码为六位数字, dimension: 规范性, check: { pattern: { column: code, regex: '\\d{6}' } } }\n",
+    )
+    .unwrap();
+    let store = dir.path().join("qc.db");
+    let month = |as_of: &str, rows: &str| {
+        std::fs::write(
+            dir.path().join("t.csv"),
+            format!("id,org,name,code\n{rows}"),
+        )
+        .unwrap();
+        let o = run(&[
+            "run",
+            "--rules",
+            &s(&dir.path().join("pack.yaml")),
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&dir.path().join(format!("out-{as_of}"))),
+            "--as-of",
+            as_of,
+            "--quiet",
+        ]);
+        assert!(code(&o) <= 1, "{}", stderr(&o));
+    };
+    let statuses = |extra: &[&str]| -> Vec<(String, String, String)> {
+        let mut args = vec![
+            "problems",
+            "--store",
+            &*Box::leak(s(&store).into_boxed_str()),
+        ];
+        args.extend_from_slice(&["--format", "json"]);
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let mut out: Vec<(String, String, String)> = doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let record = p["record"].as_str().unwrap();
+                // A record without a key is named by its place in t.csv.
+                let record = if record.starts_with('@') {
+                    "place"
+                } else {
+                    record
+                };
+                (
+                    record.to_string(),
+                    p["rule"].as_str().unwrap().to_string(),
+                    p["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let want = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = rows
+            .iter()
+            .map(|(a, b, c)| ((*a).to_string(), (*b).to_string(), (*c).to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    month(
+        "2026-01-31",
+        "1,甲,张三,123456\n2,甲,,123456\n3,乙,李四,12X\n4,乙,,12X\n5,乙,王五,654321\n,甲,,000000\n",
+    );
+    assert_eq!(
+        statuses(&[]),
+        want(&[
+            ("2", "R-NAME", "new"),
+            ("3", "R-CODE", "new"),
+            ("4", "R-NAME", "new"),
+            ("4", "R-CODE", "new"),
+            ("place", "R-NAME", "new"),
+        ])
+    );
+    // 2 still fails; 3 is fixed; 4 is no longer delivered; 5 newly fails; the keyless
+    // record's file is still delivered and it no longer fails there.
+    month(
+        "2026-02-28",
+        "1,甲,张三,123456\n2,甲,,123456\n3,乙,李四,123456\n5,乙,,654321\n",
+    );
+    assert_eq!(
+        statuses(&[]),
+        want(&[
+            ("2", "R-NAME", "open"),
+            ("3", "R-CODE", "fixed"),
+            ("4", "R-NAME", "gone"),
+            ("4", "R-CODE", "gone"),
+            ("5", "R-NAME", "new"),
+            ("place", "R-NAME", "fixed"),
+        ])
+    );
+    // 2 and 5 are fixed; 4 comes back with a name but its code still wrong.
+    month(
+        "2026-03-31",
+        "1,甲,张三,123456\n2,甲,赵六,123456\n3,乙,李四,123456\n4,乙,孙七,12X\n5,乙,王五,654321\n",
+    );
+    assert_eq!(
+        statuses(&[]),
+        want(&[
+            ("2", "R-NAME", "fixed"),
+            ("3", "R-CODE", "fixed"),
+            ("4", "R-NAME", "fixed"),
+            ("4", "R-CODE", "open"),
+            ("5", "R-NAME", "fixed"),
+            ("place", "R-NAME", "fixed"),
+        ])
+    );
+    // 4's code problem was first seen on 2026-01-31, 59 days before the newest run.
+    assert_eq!(
+        statuses(&["--status", "open,new", "--older-than", "30d"]),
+        want(&[("4", "R-CODE", "open")])
+    );
+    assert!(statuses(&["--status", "open", "--older-than", "59d"]).is_empty());
+    assert_eq!(
+        statuses(&["--provider", "乙", "--status", "fixed"]).len(),
+        3
+    );
+    // Text counts in Chinese, CSV one line per problem.
+    let o = run(&["problems", "--store", &s(&store)]);
+    assert!(
+        stdout(&o).contains("问题 6 个：新增 0 · 未整改 1 · 已整改 5 · 已消失 0 · 已认可 0"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["problems", "--store", &s(&store), "--format", "csv"]);
+    assert_eq!(stdout(&o).lines().count(), 7, "{}", stdout(&o));
+    let o = run(&["problems", "--store", &s(&store), "--status", "late"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}

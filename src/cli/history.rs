@@ -1,4 +1,5 @@
-//! `qc runs`, `qc report --month`, `qc feedback`: what the run history holds, read back.
+//! `qc runs`, `qc report --month`, `qc feedback`, `qc problems`: what the run history holds,
+//! read back.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -256,5 +257,210 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
         );
     }
     output::stdout(&text);
+    Ok(ExitStatus::Passed)
+}
+
+/// `qc problems --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProblemsFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ProblemsArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[arg(long)]
+    pub library: Option<String>,
+    #[arg(long)]
+    pub table: Option<String>,
+    #[arg(long)]
+    pub rule: Option<String>,
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// new, open, fixed, gone, accepted (comma-separated or repeated) [default: all].
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// First seen more than this long before the newest run's date: `30d` or `30`.
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<String>,
+    /// `text` lists the oldest `--limit` problems after the counts; `json` and `csv` hold
+    /// every problem selected.
+    #[arg(long, value_enum, default_value_t = ProblemsFormat::Text)]
+    pub format: ProblemsFormat,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
+}
+
+/// Problems counted per provider and status.
+#[derive(Debug, serde::Serialize)]
+struct ProviderCounts {
+    provider: Option<String>,
+    counts: std::collections::BTreeMap<&'static str, usize>,
+}
+
+pub fn problems(args: &ProblemsArgs) -> Result<ExitStatus> {
+    use crate::results::problems::Status;
+    use crate::results::store::ProblemFilter;
+    let statuses = args
+        .status
+        .iter()
+        .map(|s| {
+            Status::parse(s.trim()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--status {s}: the statuses are new, open, fixed, gone, accepted"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let older_than_days = args
+        .older_than
+        .as_deref()
+        .map(|d| {
+            d.trim()
+                .trim_end_matches('d')
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Error::Usage(format!("--older-than {d}: expected days, e.g. 30d")))
+        })
+        .transpose()?;
+    let filter = ProblemFilter {
+        library: args.library.clone(),
+        table: args.table.clone(),
+        rule: args.rule.clone(),
+        provider: args.provider.clone(),
+        statuses,
+        older_than_days,
+    };
+    let rows = args.store.open()?.problems(&filter)?;
+    let mut by_status: std::collections::BTreeMap<&'static str, usize> =
+        Status::ALL.iter().map(|s| (s.name(), 0)).collect();
+    let mut by_provider: std::collections::BTreeMap<Option<String>, ProviderCounts> =
+        std::collections::BTreeMap::new();
+    for r in &rows {
+        *by_status.entry(r.status.name()).or_default() += 1;
+        let p = by_provider
+            .entry(r.provider.clone())
+            .or_insert_with(|| ProviderCounts {
+                provider: r.provider.clone(),
+                counts: Status::ALL.iter().map(|s| (s.name(), 0)).collect(),
+            });
+        *p.counts.entry(r.status.name()).or_default() += 1;
+    }
+    match args.format {
+        ProblemsFormat::Json => {
+            let doc = serde_json::json!({
+                "total": rows.len(),
+                "by_status": by_status,
+                "by_provider": by_provider.values().collect::<Vec<_>>(),
+                "problems": rows,
+            });
+            output::stdout(
+                &(serde_json::to_string_pretty(&doc)
+                    .map_err(|e| Error::Internal(e.to_string()))?
+                    + "\n"),
+            );
+        }
+        ProblemsFormat::Csv => {
+            use crate::report::feedback::csv_field;
+            let mut text = String::from(
+                "id,library,table,rule,record,provider,status,first_seen,last_seen,age_days\n",
+            );
+            for r in &rows {
+                let fields = [
+                    r.id.to_string(),
+                    r.library.clone(),
+                    r.table.clone(),
+                    r.rule.clone(),
+                    r.record.clone(),
+                    r.provider.clone().unwrap_or_default(),
+                    r.status.name().to_string(),
+                    r.first_seen.clone(),
+                    r.last_seen.clone(),
+                    r.age_days.to_string(),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                let _ = writeln!(text, "{}", line.join(","));
+            }
+            output::stdout(&text);
+        }
+        ProblemsFormat::Text => {
+            let zh = args.lang == Lang::Zh;
+            let status_name = |s: Status| if zh { s.zh() } else { s.name() };
+            let counts = |c: &std::collections::BTreeMap<&'static str, usize>| {
+                Status::ALL
+                    .iter()
+                    .map(|s| format!("{} {}", status_name(*s), thousands(c[s.name()] as u64)))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            };
+            let mut text = if zh {
+                format!(
+                    "问题 {} 个：{}\n",
+                    thousands(rows.len() as u64),
+                    counts(&by_status)
+                )
+            } else {
+                format!(
+                    "{} problems: {}\n",
+                    thousands(rows.len() as u64),
+                    counts(&by_status)
+                )
+            };
+            for p in by_provider.values() {
+                let name = p
+                    .provider
+                    .clone()
+                    .unwrap_or_else(|| if zh { "（未标明）" } else { "(none)" }.to_string());
+                let _ = writeln!(text, "  {name}：{}", counts(&p.counts));
+            }
+            if !rows.is_empty() {
+                text.push_str(if zh {
+                    "\n编号\t状态\t表\t规则\t记录\t提供单位\t首次发现\t最近发现\t天数\n"
+                } else {
+                    "\nid\tstatus\ttable\trule\trecord\tprovider\tfirst_seen\tlast_seen\tage_days\n"
+                });
+            }
+            for r in rows.iter().take(args.limit) {
+                let _ = writeln!(
+                    text,
+                    "{}\t{}\t{}.{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    status_name(r.status),
+                    r.library,
+                    r.table,
+                    r.rule,
+                    r.record,
+                    r.provider.as_deref().unwrap_or(""),
+                    r.first_seen,
+                    r.last_seen,
+                    r.age_days
+                );
+            }
+            if rows.len() > args.limit {
+                let _ = writeln!(
+                    text,
+                    "{}",
+                    if zh {
+                        format!(
+                            "……另有 {} 个（--limit 或 --format csv 查看全部）",
+                            rows.len() - args.limit
+                        )
+                    } else {
+                        format!(
+                            "… {} more (--limit, or --format csv for all)",
+                            rows.len() - args.limit
+                        )
+                    }
+                );
+            }
+            output::stdout(&text);
+        }
+    }
     Ok(ExitStatus::Passed)
 }

@@ -54,6 +54,9 @@ pub enum Command {
     Report(history::ReportArgs),
     /// Write one feedback file per data provider (xlsx and CSV) for a run.
     Feedback(history::FeedbackArgs),
+    /// List and count problems (a record failing a rule) by status: new, open, fixed,
+    /// gone, accepted.
+    Problems(history::ProblemsArgs),
     /// Start a Ballista scheduler that knows qc's functions (for `qc run --cluster`).
     #[cfg(feature = "cluster")]
     Scheduler(cluster::SchedulerArgs),
@@ -86,6 +89,7 @@ pub fn main(cli: Cli) -> Result<ExitStatus> {
         Command::Runs(args) => history::runs(&args),
         Command::Report(args) => history::report(&args),
         Command::Feedback(args) => history::feedback(&args),
+        Command::Problems(args) => history::problems(&args),
         #[cfg(feature = "cluster")]
         Command::Scheduler(args) => cluster::scheduler(&args),
         #[cfg(feature = "cluster")]

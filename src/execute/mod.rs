@@ -9,6 +9,7 @@ pub mod counts;
 pub mod export;
 pub mod local;
 pub mod memory;
+pub mod presence;
 pub mod session;
 pub mod sets;
 pub mod table_checks;

@@ -488,7 +488,7 @@ fn fit_cell(value: &str, lang: Lang) -> std::borrow::Cow<'_, str> {
 
 /// A CSV field, quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or
 /// `@` is prefixed with `'` so spreadsheets show it as text, not a formula.
-fn csv_field(v: &str) -> String {
+pub fn csv_field(v: &str) -> String {
     let v = if v.starts_with(['=', '+', '-', '@']) {
         format!("'{v}")
     } else {

@@ -57,17 +57,24 @@ pub fn collect(
                         .collect(),
                 },
             );
-            let Some(file) = summary
+            let Some(audited) = summary
                 .tables
                 .iter()
                 .find(|s| s.library == t.library.id && s.name == t.name)
-                .and_then(|s| s.anomalies_file.as_ref())
             else {
                 continue;
             };
+            let Some(file) = audited.anomalies_file.as_ref() else {
+                extras.problems.insert(qualified, Vec::new());
+                continue;
+            };
+            let export = out_dir.join(file);
             extras
                 .samples
-                .extend(samples(t, &out_dir.join(file), SAMPLES_PER_RULE)?);
+                .extend(samples(t, &export, SAMPLES_PER_RULE)?);
+            extras
+                .problems
+                .insert(qualified, crate::results::problems::observe(t, &export)?);
         }
     }
     Ok(extras)

@@ -5,6 +5,7 @@
 //! atomically, and a run that fails first removes any stale one.
 
 pub mod extras;
+pub mod problems;
 pub mod score;
 pub mod store;
 pub mod summary;

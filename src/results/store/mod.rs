@@ -6,6 +6,7 @@
 //! `PRAGMA user_version`; [`MIGRATIONS`] bring any older file up to date.
 
 mod load;
+mod problems;
 mod profiles;
 mod save;
 mod schema;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::results::summary::TableSummary;
 use crate::rules::pii::Pii;
+pub use problems::{ProblemFilter, ProblemRow};
 
 /// The store's file name in the default output root `out/`.
 pub const DEFAULT_FILE: &str = "qc.db";
@@ -60,6 +62,10 @@ pub struct RunExtras {
     pub samples: Vec<Sample>,
     /// Per `library.table`: its key columns and its personal-data columns.
     pub tables: BTreeMap<String, TableText>,
+    /// Per `library.table` audited: every record failing a rule, from its anomaly export.
+    pub problems: crate::results::problems::Observations,
+    /// Which records of the problems that did not fail again were delivered.
+    pub presence: crate::results::problems::Presence,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -216,6 +216,7 @@ impl Store {
                 .map_err(e)?;
             }
         }
+        super::problems::record(&tx, summary, extras).map_err(e)?;
         for (scope, library, table, provider, dimension, score) in scores(summary, extras) {
             tx.execute(
                 "INSERT INTO run_score VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 8] = [
+pub(super) const MIGRATIONS: [&str; 9] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -161,6 +161,29 @@ CREATE INDEX table_profile_by_table ON table_profile (table_name, id);
     // the score's 可访问性 counts with the files left out.
     r"
 ALTER TABLE run_table ADD COLUMN files TEXT;
+",
+    // 9: problems with identities (`results::problems`): one row per record and rule that
+    // ever failed, with its status after the latest run that judged it.
+    r"
+CREATE TABLE problem_rule (
+    id         INTEGER PRIMARY KEY,
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    rule_id    TEXT NOT NULL,
+    UNIQUE (library, table_name, rule_id)
+);
+CREATE TABLE problem (
+    id         INTEGER PRIMARY KEY,
+    rule       INTEGER NOT NULL REFERENCES problem_rule(id),
+    record_key TEXT NOT NULL,
+    provider   TEXT,
+    status     TEXT NOT NULL,                   -- new | open | fixed | gone | accepted
+    first_seen TEXT NOT NULL REFERENCES run(id),
+    last_seen  TEXT NOT NULL REFERENCES run(id), -- the last run it failed in
+    changed    TEXT NOT NULL REFERENCES run(id), -- the run that set its status
+    UNIQUE (rule, record_key)
+);
+CREATE INDEX problem_by_status ON problem (status);
 ",
 ];
 

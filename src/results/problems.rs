@@ -1,0 +1,185 @@
+//! Problems with identities (整改跟踪): a problem is one record failing one rule, named by
+//! (library, table, rule, record key), so that runs can tell which problems are new, which
+//! persist, which were fixed and which vanished with their record.
+//!
+//! - A record's key is its key columns' values joined by U+001F. A record with a key value
+//!   missing has no key to follow across deliveries; it is named by its place instead
+//!   (`@file:line` for CSV, `@file#row` for Parquet).
+//! - After a run, a problem is `new` (first failing now), `open` (failing again), `fixed`
+//!   (its record was delivered and passes the rule now), `gone` (its record was not
+//!   delivered) or `accepted` (the center accepted the provider's explanation; it stays so).
+//! - Which records were delivered is asked of the data only for the keys of problems that
+//!   were new, open or gone and did not fail again ([`Presence`]); a problem named by its
+//!   place counts as delivered while its file is. A gone problem whose record comes back
+//!   passing is fixed; failing, open again.
+//!
+//! The transitions are applied in the run's commit transaction (`store::problems`), never
+//! from a partial run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bind::BoundTable;
+use crate::error::Result;
+use crate::execute::export::{Position, read_export};
+
+pub use crate::execute::presence::KEY_SEPARATOR;
+
+/// A problem's status after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Open,
+    Fixed,
+    Gone,
+    Accepted,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::New,
+        Status::Open,
+        Status::Fixed,
+        Status::Gone,
+        Status::Accepted,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Fixed => "fixed",
+            Status::Gone => "gone",
+            Status::Accepted => "accepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.name() == s)
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Status::New => "新增",
+            Status::Open => "未整改",
+            Status::Fixed => "已整改",
+            Status::Gone => "已消失",
+            Status::Accepted => "已认可",
+        }
+    }
+
+    /// Whether the problem still waits for its provider (new or open).
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::New | Status::Open)
+    }
+}
+
+/// One record failing one rule in a run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Observed {
+    pub rule: String,
+    pub key: String,
+    pub provider: Option<String>,
+}
+
+/// A table's problems observed in a run: `library.table` → problems.
+pub type Observations = BTreeMap<String, Vec<Observed>>;
+
+/// Which records of the problems that did not fail again were delivered, per
+/// `library.table`: the keys that were asked about, and of those, the ones found.
+#[derive(Debug, Clone, Default)]
+pub struct Presence {
+    pub asked: BTreeMap<String, BTreeSet<String>>,
+    pub found: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The key of a record from its key columns' values; `None` when a value is missing.
+pub fn record_key<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Option<String> {
+    let mut key = String::new();
+    for (i, v) in values.into_iter().enumerate() {
+        let v = v.filter(|v| !v.trim().is_empty())?;
+        if i > 0 {
+            key.push(KEY_SEPARATOR);
+        }
+        key.push_str(v);
+    }
+    Some(key)
+}
+
+/// The name of a record without a key: its place.
+pub fn place_key(file: &str, at: Position) -> String {
+    match at {
+        Position::Line(n) => format!("@{file}:{n}"),
+        Position::Row(n) => format!("@{file}#{n}"),
+    }
+}
+
+/// The file a place key names, if it is one.
+pub fn place_file(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix('@')?;
+    let end = rest.rfind([':', '#'])?;
+    Some(&rest[..end])
+}
+
+/// Every (rule, record) pair the table's anomaly export holds. A record that has neither
+/// a key nor a place (a cluster export of a row with a key value missing) cannot be
+/// followed and is left out.
+pub fn observe(table: &BoundTable, export: &Path) -> Result<Vec<Observed>> {
+    let mut out = Vec::new();
+    read_export(export, |row| {
+        let value = |c: &str| {
+            row.values
+                .iter()
+                .find(|(n, _)| n == c)
+                .and_then(|(_, v)| v.as_deref())
+        };
+        let key = record_key(table.key.iter().map(|k| value(k)))
+            .or_else(|| row.origin.as_ref().map(|o| place_key(&o.file, o.at)));
+        let Some(key) = key else { return true };
+        let provider = table
+            .provider
+            .as_deref()
+            .and_then(value)
+            .map(str::to_string);
+        for rule in &row.failed_rules {
+            out.push(Observed {
+                rule: rule.clone(),
+                key: key.clone(),
+                provider: provider.clone(),
+            });
+        }
+        true
+    })?;
+    out.sort();
+    out.dedup_by(|a, b| a.rule == b.rule && a.key == b.key);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_join_their_values_and_places_name_their_file() {
+        assert_eq!(
+            record_key([Some("a"), Some("1")]).as_deref(),
+            Some("a\u{1f}1")
+        );
+        assert_eq!(record_key([Some("a"), None]), None);
+        assert_eq!(record_key([Some(" ")]), None);
+        let k = place_key("/d/x:y.csv", Position::Line(7));
+        assert_eq!(k, "@/d/x:y.csv:7");
+        assert_eq!(place_file(&k), Some("/d/x:y.csv"));
+        assert_eq!(
+            place_file(&place_key("a.parquet", Position::Row(3))),
+            Some("a.parquet")
+        );
+        assert_eq!(place_file("plain"), None);
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.name()), Some(s));
+        }
+    }
+}

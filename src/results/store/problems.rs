@@ -1,0 +1,215 @@
+//! Problems in the run history: their status moved on in a run's commit transaction, and
+//! read back by `qc problems` (`results::problems` says what a problem and its statuses are).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::{RunExtras, Store, db_err};
+use crate::error::Result;
+use crate::results::problems::{KEY_SEPARATOR, Status, place_file};
+use crate::results::summary::RunSummary;
+
+/// One problem as `qc problems` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemRow {
+    pub id: i64,
+    pub library: String,
+    pub table: String,
+    pub rule: String,
+    /// The record's key values joined by ` / `, or its place (`@file:line`, `@file#row`).
+    pub record: String,
+    pub provider: Option<String>,
+    pub status: Status,
+    /// The run date (`--as-of`) of the run that first saw it failing, and of the last.
+    pub first_seen: String,
+    pub last_seen: String,
+    pub first_run: String,
+    pub last_run: String,
+    /// Days from its first run's date to the newest run's date.
+    pub age_days: i64,
+}
+
+/// What `qc problems` selects; every field set must match.
+#[derive(Debug, Clone, Default)]
+pub struct ProblemFilter {
+    pub library: Option<String>,
+    pub table: Option<String>,
+    pub rule: Option<String>,
+    pub provider: Option<String>,
+    /// Any of these statuses (all when empty).
+    pub statuses: Vec<Status>,
+    /// First seen more than this many days before the newest run's date.
+    pub older_than_days: Option<i64>,
+}
+
+impl Store {
+    /// The keys of `library.table`'s problems a run judges again when they do not fail
+    /// (new, open, and gone: a record delivered again may pass), places left out.
+    pub fn open_problem_keys(&self, library: &str, table: &str) -> Result<BTreeSet<String>> {
+        let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT p.record_key FROM problem p JOIN problem_rule r ON r.id = p.rule \
+                 WHERE r.library = ?1 AND r.table_name = ?2 AND p.status IN ('new', 'open', 'gone')",
+            )
+            .map_err(e)?;
+        let keys = stmt
+            .query_map([library, table], |r| r.get::<_, String>(0))
+            .map_err(e)?
+            .collect::<std::result::Result<BTreeSet<String>, _>>()
+            .map_err(e)?;
+        Ok(keys
+            .into_iter()
+            .filter(|k| place_file(k).is_none())
+            .collect())
+    }
+
+    /// Problems matching `filter`, oldest first.
+    pub fn problems(&self, filter: &ProblemFilter) -> Result<Vec<ProblemRow>> {
+        let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let newest: Option<String> = self
+            .conn
+            .query_row("SELECT max(as_of) FROM run", [], |r| r.get(0))
+            .optional()
+            .map_err(e)?
+            .flatten();
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let newest = newest.as_deref().and_then(day);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.id, r.library, r.table_name, r.rule_id, p.record_key, p.provider, \
+                 p.status, f.as_of, l.as_of, p.first_seen, p.last_seen \
+                 FROM problem p JOIN problem_rule r ON r.id = p.rule \
+                 JOIN run f ON f.id = p.first_seen JOIN run l ON l.id = p.last_seen \
+                 WHERE (?1 IS NULL OR r.library = ?1) AND (?2 IS NULL OR r.table_name = ?2) \
+                 AND (?3 IS NULL OR r.rule_id = ?3) AND (?4 IS NULL OR p.provider = ?4) \
+                 ORDER BY f.as_of, p.id",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(
+                params![filter.library, filter.table, filter.rule, filter.provider],
+                |r| {
+                    let status: String = r.get(6)?;
+                    let first_seen: String = r.get(7)?;
+                    let age_days = day(&first_seen)
+                        .zip(newest)
+                        .map_or(0, |(f, n)| (n - f).num_days());
+                    Ok(ProblemRow {
+                        id: r.get(0)?,
+                        library: r.get(1)?,
+                        table: r.get(2)?,
+                        rule: r.get(3)?,
+                        record: r.get::<_, String>(4)?.replace(KEY_SEPARATOR, " / "),
+                        provider: r.get(5)?,
+                        status: Status::parse(&status).unwrap_or(Status::Open),
+                        first_seen,
+                        last_seen: r.get(8)?,
+                        first_run: r.get(9)?,
+                        last_run: r.get(10)?,
+                        age_days,
+                    })
+                },
+            )
+            .map_err(e)?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(e)?;
+        Ok(rows
+            .into_iter()
+            .filter(|p| filter.statuses.is_empty() || filter.statuses.contains(&p.status))
+            .filter(|p| filter.older_than_days.is_none_or(|d| p.age_days > d))
+            .collect())
+    }
+}
+
+/// Move every problem of the run's audited tables on: the records failing now are new or
+/// open again (accepted ones stay accepted); a new, open or gone problem that did not fail
+/// again is fixed when its record was delivered, gone when it was not, and left as it is
+/// when the run did not ask (a problem recorded by a run that committed meanwhile, or any
+/// in a cluster run).
+pub(super) fn record(
+    tx: &Transaction<'_>,
+    summary: &RunSummary,
+    extras: &RunExtras,
+) -> rusqlite::Result<()> {
+    let run = &summary.run_id;
+    for t in &summary.tables {
+        let qualified = format!("{}.{}", t.library, t.name);
+        let Some(observed) = extras.problems.get(&qualified) else {
+            continue;
+        };
+        let mut rule_ids: BTreeMap<String, i64> = BTreeMap::new();
+        let mut rule_id = |rule: &str| -> rusqlite::Result<i64> {
+            if let Some(id) = rule_ids.get(rule) {
+                return Ok(*id);
+            }
+            tx.execute(
+                "INSERT INTO problem_rule (library, table_name, rule_id) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT DO NOTHING",
+                params![t.library, t.name, rule],
+            )?;
+            let id: i64 = tx.query_row(
+                "SELECT id FROM problem_rule WHERE library = ?1 AND table_name = ?2 \
+                 AND rule_id = ?3",
+                params![t.library, t.name, rule],
+                |r| r.get(0),
+            )?;
+            rule_ids.insert(rule.to_string(), id);
+            Ok(id)
+        };
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO problem (rule, record_key, provider, status, first_seen, last_seen, changed) \
+             VALUES (?1, ?2, ?3, 'new', ?4, ?4, ?4) \
+             ON CONFLICT (rule, record_key) DO UPDATE SET \
+               last_seen = excluded.last_seen, provider = excluded.provider, \
+               changed = CASE WHEN status IN ('accepted', 'open') THEN changed ELSE excluded.changed END, \
+               status = CASE WHEN status = 'accepted' THEN 'accepted' ELSE 'open' END",
+        )?;
+        let mut seen_keys: BTreeSet<&str> = BTreeSet::new();
+        for o in observed {
+            let id = rule_id(&o.rule)?;
+            upsert.execute(params![id, o.key, o.provider, run])?;
+            seen_keys.insert(&o.key);
+        }
+        let asked = extras.presence.asked.get(&qualified);
+        let found = extras.presence.found.get(&qualified);
+        let delivered = |key: &str| -> Option<bool> {
+            if seen_keys.contains(key) {
+                return Some(true);
+            }
+            if let Some(file) = place_file(key) {
+                return Some(t.files.iter().any(|f| f == file));
+            }
+            asked
+                .is_some_and(|a| a.contains(key))
+                .then(|| found.is_some_and(|f| f.contains(key)))
+        };
+        let mut waiting = tx.prepare_cached(
+            "SELECT p.id, p.record_key FROM problem p JOIN problem_rule r ON r.id = p.rule \
+             WHERE r.library = ?1 AND r.table_name = ?2 AND r.rule_id = ?3 \
+             AND p.status IN ('new', 'open', 'gone') AND p.last_seen <> ?4",
+        )?;
+        let mut resolve =
+            tx.prepare_cached("UPDATE problem SET status = ?1, changed = ?2 WHERE id = ?3")?;
+        for rule in &t.rules {
+            let stale: Vec<(i64, String)> = waiting
+                .query_map(params![t.library, t.name, rule.id, run], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, key) in stale {
+                let status = match delivered(&key) {
+                    Some(true) => Status::Fixed,
+                    Some(false) => Status::Gone,
+                    None => continue,
+                };
+                resolve.execute(params![status.name(), run, id])?;
+            }
+        }
+    }
+    Ok(())
+}
