@@ -410,6 +410,7 @@ fn feedback_files_per_provider_read_back() {
 
     let id = regex::Regex::new(r"\b\d{17}[\dX]\b").unwrap();
     let location = regex::Regex::new(r"registration\.parquet 第 \d+ 条记录$").unwrap();
+    let date = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap();
     let mut lines = 0u64;
     let mut providers = 0;
     for entry in std::fs::read_dir(&fb).unwrap() {
@@ -452,7 +453,10 @@ fn feedback_files_per_provider_read_back() {
                     "规则编号",
                     "规则名称",
                     "问题说明",
-                    "问题数据"
+                    "问题数据",
+                    "问题编号",
+                    "问题状态",
+                    "首次发现"
                 ]
             );
             let row: Vec<String> = sheet
@@ -466,6 +470,10 @@ fn feedback_files_per_provider_read_back() {
             assert!(row[4].starts_with("MAR-"), "{row:?}");
             // Every line says where its record is, key or no key.
             assert!(location.is_match(&row[3]), "{row:?}");
+            // And which problem it is: the audit is the history's first, so every one is new.
+            assert!(row[8].parse::<i64>().is_ok(), "{row:?}");
+            assert_eq!(row[9], "新增", "{row:?}");
+            assert!(date.is_match(&row[10]), "{row:?}");
         }
     }
     assert_eq!(
@@ -888,4 +896,12 @@ fn problems_are_followed_from_run_to_run() {
     assert_eq!(stdout(&o).lines().count(), 7, "{}", stdout(&o));
     let o = run(&["problems", "--store", &s(&store), "--status", "late"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // The last run's feedback names each line's problem: 4's code, open since January.
+    let feedback = dir.path().join("feedback");
+    let o = run(&["feedback", "--store", &s(&store), "--out", &s(&feedback)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = std::fs::read_to_string(feedback.join("乙.csv")).unwrap();
+    let line = text.lines().find(|l| l.contains("R-CODE")).unwrap();
+    assert!(line.ends_with(",未整改,2026-01-31"), "{line}");
+    assert_eq!(text.lines().count(), 2, "{text}");
 }

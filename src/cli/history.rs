@@ -237,7 +237,11 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join("feedback").join(&id));
-    let by_provider = crate::report::feedback::lines(&run, !args.no_mask, args.lang)?;
+    let mut problems = crate::results::problems::ProblemIndex::new();
+    for t in &run.tables {
+        problems.extend(store.problem_index(&t.library, &t.name)?);
+    }
+    let by_provider = crate::report::feedback::lines(&run, &problems, !args.no_mask, args.lang)?;
     let mut text = String::new();
     let stems =
         crate::report::feedback::file_stems(by_provider.keys().map(Option::as_deref), args.lang);

@@ -1,6 +1,7 @@
 //! Feedback files (问题数据反馈): for one run, a file per data provider listing each of its
 //! anomalous records once per rule it fails — library, table, record key, rule id, rule name,
-//! reason, and the values involved — as xlsx and as UTF-8-with-BOM CSV (which Excel opens
+//! reason, the values involved, and the problem's id, status and first-seen date in the run
+//! history (`results::problems`) — as xlsx and as UTF-8-with-BOM CSV (which Excel opens
 //! with the right encoding). ID numbers and names are masked unless asked otherwise.
 //!
 //! Each file is written under a temporary name and renamed when complete.
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::checks::table::Measured;
 use crate::error::{Error, Result};
 use crate::execute::export::{Origin, Position, read_export};
+use crate::results::problems::{ProblemIndex, ProblemRef, problem_key};
 use crate::results::store::StoredRun;
 use crate::rules::TableRef;
 use crate::text::{Lang, Text};
@@ -29,9 +31,11 @@ pub struct FeedbackLine {
     /// Where the record is in the delivered files (file and line or row number); empty when
     /// the run could not say (a Parquet table audited on a cluster).
     pub location: String,
+    /// The problem in the run history (none for a metric's group).
+    pub problem: Option<ProblemRef>,
 }
 
-fn header(lang: Lang) -> [&'static str; 8] {
+fn header(lang: Lang) -> [&'static str; 11] {
     match lang {
         Lang::Zh => [
             "专题库",
@@ -42,6 +46,9 @@ fn header(lang: Lang) -> [&'static str; 8] {
             "规则名称",
             "问题说明",
             "问题数据",
+            "问题编号",
+            "问题状态",
+            "首次发现",
         ],
         Lang::En => [
             "library",
@@ -52,6 +59,9 @@ fn header(lang: Lang) -> [&'static str; 8] {
             "rule name",
             "reason",
             "values",
+            "problem id",
+            "status",
+            "first seen",
         ],
     }
 }
@@ -64,9 +74,11 @@ pub struct FeedbackHead<'a> {
     pub provider: &'a str,
 }
 
-/// The lines of `run`'s anomalies, grouped by provider (`None`: rows without one).
+/// The lines of `run`'s anomalies, grouped by provider (`None`: rows without one), each
+/// with its problem from `problems` (its status as it stands now).
 pub fn lines(
     run: &StoredRun,
+    problems: &ProblemIndex,
     mask: bool,
     lang: Lang,
 ) -> Result<BTreeMap<Option<String>, Vec<FeedbackLine>>> {
@@ -102,6 +114,7 @@ pub fn lines(
                         reason: Text::new(lang).metric_reason(&c.measured, f.value),
                         values: group,
                         location: Text::new(lang).group_location().to_string(),
+                        problem: None,
                     });
             }
         }
@@ -138,7 +151,13 @@ pub fn lines(
                     p
                 }
             });
+            let problem_key = problem_key(&text.key, &row);
             for id in &row.failed_rules {
+                let problem = problem_key.as_ref().and_then(|k| {
+                    problems
+                        .get(&(t.library.clone(), t.name.clone(), id.clone(), k.clone()))
+                        .cloned()
+                });
                 let rule = run
                     .rules
                     .get(&(t.library.clone(), t.name.clone(), id.clone()));
@@ -204,6 +223,7 @@ pub fn lines(
                             .origin
                             .as_ref()
                             .map_or_else(String::new, |o| location(o, lang)),
+                        problem,
                     });
             }
             true
@@ -319,7 +339,19 @@ pub fn write(
 ) -> Result<[PathBuf; 2]> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let head = header(lang);
-    let rows = lines.iter().map(|l| {
+    let problems: Vec<[String; 3]> = lines
+        .iter()
+        .map(|l| {
+            l.problem.as_ref().map_or_else(Default::default, |p| {
+                let status = match lang {
+                    Lang::Zh => p.status.zh(),
+                    Lang::En => p.status.name(),
+                };
+                [p.id.to_string(), status.to_string(), p.first_seen.clone()]
+            })
+        })
+        .collect();
+    let rows = lines.iter().zip(&problems).map(|(l, p)| {
         [
             l.library.as_str(),
             l.table.as_str(),
@@ -329,6 +361,9 @@ pub fn write(
             l.rule_name.as_str(),
             l.reason.as_str(),
             l.values.as_str(),
+            p[0].as_str(),
+            p[1].as_str(),
+            p[2].as_str(),
         ]
     });
 
@@ -519,6 +554,7 @@ mod tests {
             reason: "太长".into(),
             values: long.clone(),
             location: "a.csv 第 2 行".into(),
+            problem: None,
         };
         let about = FeedbackHead {
             run_id: "20261130T000000Z-0001",

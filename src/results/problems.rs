@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bind::BoundTable;
 use crate::error::Result;
-use crate::execute::export::{Position, read_export};
+use crate::execute::export::{ExportedRow, Position, read_export};
 
 pub use crate::execute::presence::KEY_SEPARATOR;
 
@@ -124,6 +124,29 @@ pub fn place_file(key: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
+/// The name of an exported row's record: its key, else its place.
+pub fn problem_key(key_columns: &[String], row: &ExportedRow) -> Option<String> {
+    let value = |c: &str| {
+        row.values
+            .iter()
+            .find(|(n, _)| n == c)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    record_key(key_columns.iter().map(|k| value(k)))
+        .or_else(|| row.origin.as_ref().map(|o| place_key(&o.file, o.at)))
+}
+
+/// A problem as a feedback line names it: its id, status and the date it was first seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemRef {
+    pub id: i64,
+    pub status: Status,
+    pub first_seen: String,
+}
+
+/// Problems by (library, table, rule, record key).
+pub type ProblemIndex = std::collections::HashMap<(String, String, String, String), ProblemRef>;
+
 /// Every (rule, record) pair the table's anomaly export holds. A record that has neither
 /// a key nor a place (a cluster export of a row with a key value missing) cannot be
 /// followed and is left out.
@@ -136,9 +159,9 @@ pub fn observe(table: &BoundTable, export: &Path) -> Result<Vec<Observed>> {
                 .find(|(n, _)| n == c)
                 .and_then(|(_, v)| v.as_deref())
         };
-        let key = record_key(table.key.iter().map(|k| value(k)))
-            .or_else(|| row.origin.as_ref().map(|o| place_key(&o.file, o.at)));
-        let Some(key) = key else { return true };
+        let Some(key) = problem_key(&table.key, &row) else {
+            return true;
+        };
         let provider = table
             .provider
             .as_deref()

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{RunExtras, Store, db_err};
 use crate::error::Result;
-use crate::results::problems::{KEY_SEPARATOR, Status, place_file};
+use crate::results::problems::{KEY_SEPARATOR, ProblemIndex, ProblemRef, Status, place_file};
 use crate::results::summary::RunSummary;
 
 /// One problem as `qc problems` lists it.
@@ -65,6 +65,35 @@ impl Store {
             .into_iter()
             .filter(|k| place_file(k).is_none())
             .collect())
+    }
+
+    /// The problems of `library.table`, by rule and record key, as they stand now.
+    pub fn problem_index(&self, library: &str, table: &str) -> Result<ProblemIndex> {
+        let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.rule_id, p.record_key, p.id, p.status, f.as_of \
+                 FROM problem p JOIN problem_rule r ON r.id = p.rule JOIN run f ON f.id = p.first_seen \
+                 WHERE r.library = ?1 AND r.table_name = ?2",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([library, table], |r| {
+                let status: String = r.get(3)?;
+                Ok((
+                    (library.to_string(), table.to_string(), r.get(0)?, r.get(1)?),
+                    ProblemRef {
+                        id: r.get(2)?,
+                        status: Status::parse(&status).unwrap_or(Status::Open),
+                        first_seen: r.get(4)?,
+                    },
+                ))
+            })
+            .map_err(e)?
+            .collect::<std::result::Result<ProblemIndex, _>>()
+            .map_err(e)?;
+        Ok(rows)
     }
 
     /// Problems matching `filter`, oldest first.
