@@ -168,6 +168,7 @@ async fn audit(
     let store_path = store::location(request.store.as_deref());
     let mut store = Store::open(&store_path)?;
     let mut sources = SourceOptions {
+        accepted: store.accepted()?,
         overrides: request.data.iter().cloned().collect(),
         keep_going: request.keep_going,
         damaged: Vec::new(),

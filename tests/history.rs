@@ -904,4 +904,54 @@ fn problems_are_followed_from_run_to_run() {
     let line = text.lines().find(|l| l.contains("R-CODE")).unwrap();
     assert!(line.ends_with(",未整改,2026-01-31"), "{line}");
     assert_eq!(text.lines().count(), 2, "{text}");
+
+    // The center accepts 乙's explanation of 4's code: in the next run the record is exempt
+    // from R-CODE (not applicable, not failed) and the problem stays accepted. A fixed
+    // problem cannot be accepted, nor an unknown one; nothing changes then.
+    let id = |record: &str, rule: &str| -> String {
+        let o = run(&["problems", "--store", &s(&store), "--format", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["record"] == record && p["rule"] == rule)
+            .unwrap()["id"]
+            .to_string()
+    };
+    let accept = |ids: &[&str]| {
+        let mut args = vec!["problems", "accept"];
+        args.extend_from_slice(ids);
+        args.extend_from_slice(&["--reason", "历史档案如此", "--store"]);
+        let store = s(&store);
+        args.push(&store);
+        code(&run(&args))
+    };
+    let (open, fixed) = (id("4", "R-CODE"), id("3", "R-CODE"));
+    assert_eq!(accept(&[&open, &fixed]), 2);
+    assert_eq!(accept(&[&open, "99999"]), 2);
+    assert_eq!(statuses(&["--status", "accepted"]), want(&[]));
+    assert_eq!(accept(&[&open]), 0);
+    month(
+        "2026-04-30",
+        "1,甲,张三,123456\n2,甲,赵六,123456\n3,乙,李四,123456\n4,乙,孙七,12X\n5,乙,王五,654321\n",
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out-2026-04-30/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let code_rule = summary["tables"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "R-CODE")
+        .unwrap();
+    assert_eq!(
+        (&code_rule["applicable_rows"], &code_rule["failed_rows"]),
+        (&serde_json::json!(4), &serde_json::json!(0))
+    );
+    assert_eq!(
+        statuses(&["--status", "accepted"]),
+        want(&[("4", "R-CODE", "accepted")])
+    );
 }

@@ -89,6 +89,38 @@ pub fn apply(
     listed
 }
 
+/// Fold the accepted problems of a table (`rule` → record keys) into its rules' `when`: an
+/// accepted record is not applicable to the rule whose problem was accepted (nor to its
+/// warning band). Records named by their place have no key to match and stay judged.
+pub fn accept(
+    accepted: Option<&std::collections::BTreeMap<String, Vec<String>>>,
+    key: &[String],
+    rules: &mut [BoundRule],
+) {
+    let Some(accepted) = accepted else { return };
+    if key.is_empty() {
+        return;
+    }
+    for rule in rules.iter_mut() {
+        let keys: Vec<Expr> = [Some(&rule.id), rule.band_of.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|id| accepted.get(id))
+            .flatten()
+            .filter(|k| !k.starts_with('@'))
+            .map(|k| lit(k.clone()))
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let exempt = crate::rules::key_text(key).in_list(keys, false).is_true();
+        rule.when = Some(match rule.when.take() {
+            Some(w) => exempt.not().and(w),
+            None => exempt.not(),
+        });
+    }
+}
+
 fn bind_one(
     doc: &ExemptionDoc,
     key: &[String],

@@ -187,6 +187,10 @@ pub struct SourceOptions {
     pub keep_going: bool,
     /// Files found damaged while scanning in an earlier attempt of this run: left out.
     pub damaged: Vec<LeftOutFile>,
+    /// Accepted problems from the run history (`qc problems accept`): `library.table` →
+    /// rule → record keys, each exempt from its rule.
+    pub accepted:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// Bind every table of a pack. Returns the bound pack only if no error was found; the

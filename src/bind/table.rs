@@ -144,6 +144,7 @@ pub(super) async fn bind_table(
         &mut rules,
         &mut cx,
     );
+    super::exemptions::accept(sources.accepted.get(&qualified), &key, &mut rules);
     let table_checks: Vec<BoundTableCheck> = t
         .table_checks
         .iter()

@@ -273,9 +273,13 @@ pub enum ProblemsFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ProblemsArgs {
     #[command(flatten)]
     pub store: StoreArg,
+    /// Act on problems instead of listing them.
+    #[command(subcommand)]
+    pub action: Option<ProblemCommand>,
     #[arg(long)]
     pub library: Option<String>,
     #[arg(long)]
@@ -300,6 +304,23 @@ pub struct ProblemsArgs {
     pub lang: Lang,
 }
 
+/// What the center can do with problems.
+#[derive(Debug, clap::Subcommand)]
+pub enum ProblemCommand {
+    /// Accept the provider's explanation (确认无误) of new or open problems: each becomes an
+    /// exemption of its record from its rule in later runs.
+    Accept {
+        /// Problem ids (`qc problems` lists them).
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Why it was accepted (kept with the problem).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
 /// Problems counted per provider and status.
 #[derive(Debug, serde::Serialize)]
 struct ProviderCounts {
@@ -310,6 +331,15 @@ struct ProviderCounts {
 pub fn problems(args: &ProblemsArgs) -> Result<ExitStatus> {
     use crate::results::problems::Status;
     use crate::results::store::ProblemFilter;
+    if let Some(ProblemCommand::Accept { ids, reason, store }) = &args.action {
+        if reason.trim().is_empty() {
+            return Err(Error::Usage(
+                "--reason: say why the problems are accepted".into(),
+            ));
+        }
+        store.open()?.accept(ids, reason)?;
+        return Ok(ExitStatus::Passed);
+    }
     let statuses = args
         .status
         .iter()

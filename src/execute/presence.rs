@@ -10,20 +10,16 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::JoinType;
 use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{Expr, cast, ident, lit};
 use datafusion::prelude::SessionContext;
 
 use crate::bind::BoundTable;
 use crate::error::{Error, Result};
 
-/// What joins the values of a record's key columns into one key.
-pub const KEY_SEPARATOR: char = '\u{1f}';
-
 const KEY: &str = "__qc_key";
 const ASKED: &str = "__qc_asked";
 
 /// The keys of `keys` that some record of `table` has (its key columns' values as text,
-/// joined by [`KEY_SEPARATOR`]).
+/// joined as [`crate::rules::key_text`] joins them).
 pub async fn delivered_keys(
     ctx: &SessionContext,
     table: &BoundTable,
@@ -40,24 +36,8 @@ pub async fn delivered_keys(
     };
     let engine = |e| Error::engine(what(), e);
     crate::scan::register(ctx, &table.source_view())?;
-    let parts: Vec<Expr> = table
-        .key
-        .iter()
-        .map(|k| cast(ident(k), DataType::Utf8))
-        .collect();
-    let key = if parts.len() == 1 {
-        parts[0].clone()
-    } else {
-        datafusion::functions::string::expr_fn::concat_ws(
-            lit(KEY_SEPARATOR.to_string()),
-            parts.clone(),
-        )
-    };
-    let present = parts
-        .iter()
-        .map(|p| p.clone().is_not_null())
-        .reduce(Expr::and)
-        .unwrap_or(lit(true));
+    let key = crate::rules::key_text(&table.key);
+    let present = key.clone().is_not_null();
     let schema = Arc::new(Schema::new(vec![Field::new(ASKED, DataType::Utf8, false)]));
     let asked: ArrayRef = Arc::new(StringArray::from_iter_values(keys.iter()));
     let batch = RecordBatch::try_new(Arc::clone(&schema), vec![asked])

@@ -25,7 +25,7 @@ use crate::bind::BoundTable;
 use crate::error::Result;
 use crate::execute::export::{ExportedRow, Position, read_export};
 
-pub use crate::execute::presence::KEY_SEPARATOR;
+pub use crate::rules::KEY_SEPARATOR;
 
 /// A problem's status after a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -109,6 +109,33 @@ impl Threshold {
     }
 }
 
+/// What joins the values of a record's key columns into one key (`results::problems`).
+pub const KEY_SEPARATOR: char = '\u{1f}';
+
+/// A record's key as text: its one key column's value, or its key columns' values joined by
+/// [`KEY_SEPARATOR`] (NULL when any is NULL).
+pub fn key_text(columns: &[String]) -> datafusion::logical_expr::Expr {
+    use datafusion::logical_expr::{cast, ident, lit};
+    let parts: Vec<_> = columns
+        .iter()
+        .map(|k| cast(ident(k), arrow::datatypes::DataType::Utf8))
+        .collect();
+    if let [one] = parts.as_slice() {
+        return one.clone();
+    }
+    let present = parts
+        .iter()
+        .map(|p| p.clone().is_not_null())
+        .reduce(datafusion::logical_expr::Expr::and)
+        .unwrap_or(lit(true));
+    datafusion::logical_expr::when(
+        present,
+        datafusion::functions::string::expr_fn::concat_ws(lit(KEY_SEPARATOR.to_string()), parts),
+    )
+    .end()
+    .unwrap_or(lit(datafusion::common::ScalarValue::Utf8(None)))
+}
+
 /// Quality dimension per GB/T 36344-2018, plus uniqueness. Serialized by its English name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -96,6 +96,75 @@ impl Store {
         Ok(rows)
     }
 
+    /// Accept the provider's explanation of problems `ids` (new or open ones): each becomes
+    /// an exemption of its record from its rule in later runs. Nothing is changed unless
+    /// every id can be accepted.
+    pub fn accept(&mut self, ids: &[i64], reason: &str) -> Result<()> {
+        let path = self.path.clone();
+        let e = |e: rusqlite::Error| db_err(&path, &e);
+        let tx = self.write()?;
+        for id in ids {
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM problem WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(e)?;
+            match status.as_deref().and_then(Status::parse) {
+                Some(s) if s.is_open() => {}
+                Some(s) => {
+                    return Err(crate::error::Error::Usage(format!(
+                        "problem {id} is {}: only new or open problems can be accepted",
+                        s.name()
+                    )));
+                }
+                None => {
+                    return Err(crate::error::Error::Usage(format!(
+                        "{}: no problem {id}",
+                        path.display()
+                    )));
+                }
+            }
+            tx.execute(
+                "UPDATE problem SET status = 'accepted', reason = ?2 WHERE id = ?1",
+                params![id, reason],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// The accepted problems' record keys: `library.table` → rule → keys.
+    pub fn accepted(&self) -> Result<BTreeMap<String, BTreeMap<String, Vec<String>>>> {
+        let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.library, r.table_name, r.rule_id, p.record_key FROM problem p \
+                 JOIN problem_rule r ON r.id = p.rule WHERE p.status = 'accepted' ORDER BY p.id",
+            )
+            .map_err(e)?;
+        let mut out: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(e)?;
+        for row in rows {
+            let (table, rule, key) = row.map_err(e)?;
+            out.entry(table)
+                .or_default()
+                .entry(rule)
+                .or_default()
+                .push(key);
+        }
+        Ok(out)
+    }
+
     /// Problems matching `filter`, oldest first.
     pub fn problems(&self, filter: &ProblemFilter) -> Result<Vec<ProblemRow>> {
         let e = |e: rusqlite::Error| db_err(&self.path, &e);

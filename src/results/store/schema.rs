@@ -181,6 +181,7 @@ CREATE TABLE problem (
     first_seen TEXT NOT NULL REFERENCES run(id),
     last_seen  TEXT NOT NULL REFERENCES run(id), -- the last run it failed in
     changed    TEXT NOT NULL REFERENCES run(id), -- the run that set its status
+    reason     TEXT,                            -- accepted: why, as the center gave it
     UNIQUE (rule, record_key)
 );
 CREATE INDEX problem_by_status ON problem (status);
