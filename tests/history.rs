@@ -749,6 +749,9 @@ fn feedback_never_names_a_file_after_an_undecodable_provider() {
     assert!(names.contains(&format!("{label}.csv")), "{names:?}");
 }
 
+/// A problem as the history test names it: record, rule, status.
+type Problem = (&'static str, &'static str, &'static str);
+
 /// Three months of a hand-made registry: each problem's status after each run, and what
 /// `qc problems` selects by status, age and provider.
 #[test]
@@ -828,53 +831,51 @@ fn problems_are_followed_from_run_to_run() {
         v.sort();
         v
     };
-    month(
-        "2026-01-31",
-        "1,甲,张三,123456\n2,甲,,123456\n3,乙,李四,12X\n4,乙,,12X\n5,乙,王五,654321\n,甲,,000000\n",
-    );
-    assert_eq!(
-        statuses(&[]),
-        want(&[
-            ("2", "R-NAME", "new"),
-            ("3", "R-CODE", "new"),
-            ("4", "R-NAME", "new"),
-            ("4", "R-CODE", "new"),
-            ("place", "R-NAME", "new"),
-        ])
-    );
-    // 2 still fails; 3 is fixed; 4 is no longer delivered; 5 newly fails; the keyless
-    // record's file is still delivered and it no longer fails there.
-    month(
-        "2026-02-28",
-        "1,甲,张三,123456\n2,甲,,123456\n3,乙,李四,123456\n5,乙,,654321\n",
-    );
-    assert_eq!(
-        statuses(&[]),
-        want(&[
-            ("2", "R-NAME", "open"),
-            ("3", "R-CODE", "fixed"),
-            ("4", "R-NAME", "gone"),
-            ("4", "R-CODE", "gone"),
-            ("5", "R-NAME", "new"),
-            ("place", "R-NAME", "fixed"),
-        ])
-    );
-    // 2 and 5 are fixed; 4 comes back with a name but its code still wrong.
-    month(
-        "2026-03-31",
-        "1,甲,张三,123456\n2,甲,赵六,123456\n3,乙,李四,123456\n4,乙,孙七,12X\n5,乙,王五,654321\n",
-    );
-    assert_eq!(
-        statuses(&[]),
-        want(&[
-            ("2", "R-NAME", "fixed"),
-            ("3", "R-CODE", "fixed"),
-            ("4", "R-NAME", "fixed"),
-            ("4", "R-CODE", "open"),
-            ("5", "R-NAME", "fixed"),
-            ("place", "R-NAME", "fixed"),
-        ])
-    );
+    // Each month's delivery and every problem's status after its run.
+    let months: [(&str, &str, &[Problem]); 3] = [
+        (
+            "2026-01-31",
+            "1,甲,张三,123456\n2,甲,,123456\n3,乙,李四,12X\n4,乙,,12X\n5,乙,王五,654321\n,甲,,000000\n",
+            &[
+                ("2", "R-NAME", "new"),
+                ("3", "R-CODE", "new"),
+                ("4", "R-NAME", "new"),
+                ("4", "R-CODE", "new"),
+                ("place", "R-NAME", "new"),
+            ],
+        ),
+        // 2 still fails; 3 is fixed; 4 is no longer delivered; 5 newly fails; the keyless
+        // record's file is still delivered and it no longer fails there.
+        (
+            "2026-02-28",
+            "1,甲,张三,123456\n2,甲,,123456\n3,乙,李四,123456\n5,乙,,654321\n",
+            &[
+                ("2", "R-NAME", "open"),
+                ("3", "R-CODE", "fixed"),
+                ("4", "R-NAME", "gone"),
+                ("4", "R-CODE", "gone"),
+                ("5", "R-NAME", "new"),
+                ("place", "R-NAME", "fixed"),
+            ],
+        ),
+        // 2 and 5 are fixed; 4 comes back with a name but its code still wrong.
+        (
+            "2026-03-31",
+            "1,甲,张三,123456\n2,甲,赵六,123456\n3,乙,李四,123456\n4,乙,孙七,12X\n5,乙,王五,654321\n",
+            &[
+                ("2", "R-NAME", "fixed"),
+                ("3", "R-CODE", "fixed"),
+                ("4", "R-NAME", "fixed"),
+                ("4", "R-CODE", "open"),
+                ("5", "R-NAME", "fixed"),
+                ("place", "R-NAME", "fixed"),
+            ],
+        ),
+    ];
+    for (as_of, rows, expected) in months {
+        month(as_of, rows);
+        assert_eq!(statuses(&[]), want(expected), "after {as_of}");
+    }
     // 4's code problem was first seen on 2026-01-31, 59 days before the newest run.
     assert_eq!(
         statuses(&["--status", "open,new", "--older-than", "30d"]),
@@ -932,10 +933,7 @@ fn problems_are_followed_from_run_to_run() {
     assert_eq!(accept(&[&open, "99999"]), 2);
     assert_eq!(statuses(&["--status", "accepted"]), want(&[]));
     assert_eq!(accept(&[&open]), 0);
-    month(
-        "2026-04-30",
-        "1,甲,张三,123456\n2,甲,赵六,123456\n3,乙,李四,123456\n4,乙,孙七,12X\n5,乙,王五,654321\n",
-    );
+    month("2026-04-30", months[2].1);
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("out-2026-04-30/summary.json")).unwrap(),
     )
