@@ -228,7 +228,8 @@ impl Store {
 /// open again (accepted ones stay accepted); a new, open or gone problem that did not fail
 /// again is fixed when its record was delivered, gone when it was not, and left as it is
 /// when the run did not ask (a problem recorded by a run that committed meanwhile, or any
-/// in a cluster run).
+/// in a cluster run) or could not tell (a table with files left out as unreadable: only
+/// fixed problems are judged there).
 pub(super) fn record(
     tx: &Transaction<'_>,
     summary: &RunSummary,
@@ -302,8 +303,9 @@ pub(super) fn record(
             for (id, key) in stale {
                 let status = match delivered(&key) {
                     Some(true) => Status::Fixed,
-                    Some(false) => Status::Gone,
-                    None => continue,
+                    // A file left out unreadable may hold the record: not judged gone.
+                    Some(false) if t.left_out_files.is_empty() => Status::Gone,
+                    _ => continue,
                 };
                 resolve.execute(params![status.name(), run, id])?;
             }
