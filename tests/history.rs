@@ -456,7 +456,9 @@ fn feedback_files_per_provider_read_back() {
                     "问题数据",
                     "问题编号",
                     "问题状态",
-                    "首次发现"
+                    "首次发现",
+                    "处理结果",
+                    "说明"
                 ]
             );
             let row: Vec<String> = sheet

@@ -66,6 +66,18 @@ fn header(lang: Lang) -> [&'static str; 11] {
     }
 }
 
+/// The xlsx's columns a provider fills in (its reply: 处理结果 and 说明), and the answers
+/// 处理结果 takes.
+fn reply_columns(lang: Lang) -> ([&'static str; 2], [&'static str; 3]) {
+    match lang {
+        Lang::Zh => (["处理结果", "说明"], ["已整改", "确认无误", "无法整改"]),
+        Lang::En => (
+            ["reply", "explanation"],
+            ["fixed", "correct as is", "cannot fix"],
+        ),
+    }
+}
+
 /// What a provider's feedback file is about: the run, its audit date and the provider.
 #[derive(Debug, Clone)]
 pub struct FeedbackHead<'a> {
@@ -405,10 +417,22 @@ pub fn write(
             Lang::En => "problems",
         })
         .map_err(xerr)?;
-    for (c, h) in head.iter().enumerate() {
+    let (reply, answers) = reply_columns(lang);
+    for (c, h) in head.iter().chain(&reply).enumerate() {
         let c = u16::try_from(c).unwrap_or(u16::MAX);
         sheet
             .write_string_with_format(0, c, *h, &bold)
+            .map_err(xerr)?;
+    }
+    // The provider answers each line by choosing one of the answers, then says why.
+    if !lines.is_empty() {
+        let answer_column = u16::try_from(head.len()).unwrap_or(u16::MAX);
+        let last = u32::try_from(lines.len()).unwrap_or(u32::MAX);
+        let choose = rust_xlsxwriter::DataValidation::new()
+            .allow_list_strings(&answers)
+            .map_err(xerr)?;
+        sheet
+            .add_data_validation(1, answer_column, last, answer_column, &choose)
             .map_err(xerr)?;
     }
     for (i, r) in rows.enumerate() {
