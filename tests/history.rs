@@ -751,6 +751,49 @@ fn feedback_never_names_a_file_after_an_undecodable_provider() {
     assert!(names.contains(&format!("{label}.csv")), "{names:?}");
 }
 
+/// Copy a feedback workbook's two sheets, as text, into `to` after `edit` changes the
+/// summary's and the lines' cells; with `formula`, line 1's 说明 holds a formula.
+fn rewrite_reply(
+    from: &Path,
+    to: &Path,
+    edit: impl FnOnce(&mut Vec<Vec<String>>, &mut Vec<Vec<String>>),
+    formula: bool,
+) {
+    let mut book: Xlsx<_> = open_workbook(from).unwrap();
+    let mut sheet = |name: &str| -> Vec<Vec<String>> {
+        let range = book.worksheet_range(name).unwrap();
+        range
+            .rows()
+            .map(|r| {
+                let mut cells: Vec<String> = r.iter().map(ToString::to_string).collect();
+                cells.resize(13, String::new());
+                cells
+            })
+            .collect()
+    };
+    let (mut summary, mut detail) = (sheet("汇总"), sheet("问题明细"));
+    edit(&mut summary, &mut detail);
+    let mut out = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in [("汇总", &summary), ("问题明细", &detail)] {
+        let ws = out.add_worksheet();
+        ws.set_name(name).unwrap();
+        for (r, row) in (0u32..).zip(rows) {
+            for (c, v) in (0u16..).zip(row) {
+                if !v.is_empty() {
+                    ws.write_string(r, c, v).unwrap();
+                }
+            }
+        }
+        if formula && name == "问题明细" {
+            ws.write_formula(1, 12, "=1+1").unwrap();
+        }
+    }
+    out.save(to).unwrap();
+}
+
+/// An edit of a feedback workbook's summary and lines ([`rewrite_reply`]).
+type Edit = fn(&mut Vec<Vec<String>>, &mut Vec<Vec<String>>);
+
 /// A problem as the history test names it: record, rule, status.
 type Problem = (&'static str, &'static str, &'static str);
 
@@ -907,6 +950,128 @@ fn problems_are_followed_from_run_to_run() {
     let line = text.lines().find(|l| l.contains("R-CODE")).unwrap();
     assert!(line.ends_with(",未整改,2026-01-31"), "{line}");
     assert_eq!(text.lines().count(), 2, "{text}");
+
+    // 乙 answers in its workbook: the reply is recorded. Hostile or edited workbooks are
+    // refused with their reasons, and record nothing.
+    let book = feedback.join("乙.xlsx");
+    let import = |file: &Path| run(&["feedback", "import", &s(file), "--store", &s(&store)]);
+    let replies = || -> i64 {
+        rusqlite::Connection::open(&store)
+            .unwrap()
+            .query_row("SELECT count(*) FROM problem_reply", [], |r| r.get(0))
+            .unwrap()
+    };
+    let answered = dir.path().join("answered.xlsx");
+    rewrite_reply(
+        &book,
+        &answered,
+        |_, d| {
+            d[1][11] = "确认无误".into();
+            d[1][12] = "档案原件如此".into();
+        },
+        false,
+    );
+    let o = import(&answered);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(replies(), 1);
+    let hostile: [(&str, &str, Edit, bool); 6] = [
+        (
+            "other provider",
+            "is 乙's, not 甲's",
+            |sum, d| {
+                sum[0][1] = "甲".into();
+                d[1][11] = "已整改".into();
+            },
+            false,
+        ),
+        (
+            "edited key",
+            "record key cell",
+            |_, d| {
+                d[1][2] = "9".into();
+                d[1][11] = "已整改".into();
+            },
+            false,
+        ),
+        (
+            "duplicate",
+            "answered twice",
+            |_, d| {
+                d[1][11] = "已整改".into();
+                let again = d[1].clone();
+                d.push(again);
+            },
+            false,
+        ),
+        (
+            "unknown answer",
+            "is none of",
+            |_, d| d[1][11] = "也许".into(),
+            false,
+        ),
+        (
+            "another run",
+            "is not in the run history",
+            |sum, d| {
+                sum[1][1] = "20990101T000000Z-0000".into();
+                d[1][11] = "已整改".into();
+            },
+            false,
+        ),
+        (
+            "formula",
+            "formula",
+            |_, d| d[1][11] = "已整改".into(),
+            true,
+        ),
+    ];
+    for (what, reason, edit, formula) in hostile {
+        let file = dir.path().join(format!("{what}.xlsx"));
+        rewrite_reply(&book, &file, edit, formula);
+        let o = import(&file);
+        assert_eq!(code(&o), 2, "{what}: {}", stderr(&o));
+        assert!(stderr(&o).contains(reason), "{what}: {}", stderr(&o));
+        // Named by file and row (the duplicate at its second line, row 3).
+        let row = if what == "duplicate" {
+            "xlsx row 3"
+        } else {
+            "xlsx row 2"
+        };
+        assert!(stderr(&o).contains(row), "{what}: {}", stderr(&o));
+    }
+    let text_file = dir.path().join("text.xlsx");
+    std::fs::write(&text_file, "不是表格").unwrap();
+    let o = import(&text_file);
+    assert!(
+        stderr(&o).contains("not an xlsx workbook"),
+        "{}",
+        stderr(&o)
+    );
+    // A good file beside a bad one: nothing of either is recorded.
+    let o = run(&[
+        "feedback",
+        "import",
+        &s(&answered),
+        &s(&text_file),
+        "--store",
+        &s(&store),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(replies(), 1);
+    let o = run(&[
+        "problems",
+        "--store",
+        &s(&store),
+        "--format",
+        "json",
+        "--status",
+        "open",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        doc["problems"][0]["reply"],
+        serde_json::json!(["correct", "档案原件如此"])
+    );
 
     // The center accepts 乙's explanation of 4's code: in the next run the record is exempt
     // from R-CODE (not applicable, not failed) and the problem stays accepted. A fixed

@@ -195,7 +195,11 @@ pub fn report(args: &ReportArgs) -> Result<ExitStatus> {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct FeedbackArgs {
+    /// Read providers' replies back instead of writing feedback files.
+    #[command(subcommand)]
+    pub action: Option<FeedbackCommand>,
     /// The run [default: the newest complete run].
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
@@ -212,7 +216,69 @@ pub struct FeedbackArgs {
     pub store: StoreArg,
 }
 
+/// What comes back from providers.
+#[derive(Debug, clap::Subcommand)]
+pub enum FeedbackCommand {
+    /// Record the replies (处理结果, 说明) providers filled into their feedback xlsx files:
+    /// every line is checked against the run history, and nothing is recorded unless every
+    /// file is right.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+}
+
+fn import_replies(files: &[PathBuf], store: &StoreArg) -> Result<ExitStatus> {
+    let mut store = store.open()?;
+    let mut errors = Vec::new();
+    let mut read = Vec::new();
+    for f in files {
+        match crate::report::replies::read(f, &store) {
+            Ok(r) => read.push((f, r)),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Usage(format!(
+            "no reply recorded; {} problem(s) found:\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        )));
+    }
+    let texts: Vec<(String, String)> = read
+        .iter()
+        .map(|(f, r)| (r.run.clone(), f.display().to_string()))
+        .collect();
+    let rows: Vec<(i64, &str, &str, &str, &str)> = read
+        .iter()
+        .zip(&texts)
+        .flat_map(|((_, r), (run, file))| {
+            r.replies.iter().map(move |x| {
+                (
+                    x.problem,
+                    x.answer,
+                    x.note.as_str(),
+                    run.as_str(),
+                    file.as_str(),
+                )
+            })
+        })
+        .collect();
+    store.record_replies(&rows)?;
+    output::stdout(&format!(
+        "已记录 {} 条答复（{} 个文件）\n",
+        thousands(rows.len() as u64),
+        files.len()
+    ));
+    Ok(ExitStatus::Passed)
+}
+
 pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
+    if let Some(FeedbackCommand::Import { files, store }) = &args.action {
+        return import_replies(files, store);
+    }
     let store = args.store.open()?;
     let id = if let Some(id) = &args.run {
         id.clone()

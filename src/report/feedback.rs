@@ -35,7 +35,7 @@ pub struct FeedbackLine {
     pub problem: Option<ProblemRef>,
 }
 
-fn header(lang: Lang) -> [&'static str; 11] {
+pub(super) fn header(lang: Lang) -> [&'static str; 11] {
     match lang {
         Lang::Zh => [
             "专题库",
@@ -68,7 +68,7 @@ fn header(lang: Lang) -> [&'static str; 11] {
 
 /// The xlsx's columns a provider fills in (its reply: 处理结果 and 说明), and the answers
 /// 处理结果 takes.
-fn reply_columns(lang: Lang) -> ([&'static str; 2], [&'static str; 3]) {
+pub(super) fn reply_columns(lang: Lang) -> ([&'static str; 2], [&'static str; 3]) {
     match lang {
         Lang::Zh => (["处理结果", "说明"], ["已整改", "确认无误", "无法整改"]),
         Lang::En => (

@@ -11,6 +11,7 @@
 
 pub mod feedback;
 pub mod render;
+pub mod replies;
 
 use std::collections::BTreeMap;
 

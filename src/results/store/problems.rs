@@ -29,6 +29,21 @@ pub struct ProblemRow {
     pub last_run: String,
     /// Days from its first run's date to the newest run's date.
     pub age_days: i64,
+    /// The provider's latest reply (`fixed`, `correct`, `cannot_fix`) and its note.
+    pub reply: Option<(String, String)>,
+}
+
+/// A problem as stored, for checking a provider's reply against it.
+#[derive(Debug, Clone)]
+pub struct StoredProblem {
+    pub library: String,
+    pub table: String,
+    pub rule: String,
+    pub key: String,
+    pub provider: Option<String>,
+    /// Whether it failed in the run asked about (between its first and last failing runs);
+    /// `None` when that run is not in the history.
+    pub failed_in_run: Option<bool>,
 }
 
 /// What `qc problems` selects; every field set must match.
@@ -165,6 +180,54 @@ impl Store {
         Ok(out)
     }
 
+    /// One problem by id: library, table, rule, record key (as stored), provider, and
+    /// whether it failed in `run` (`None`: no such run in the history).
+    pub fn problem(&self, id: i64, run: &str) -> Result<Option<StoredProblem>> {
+        self.conn
+            .query_row(
+                "SELECT r.library, r.table_name, r.rule_id, p.record_key, p.provider, \
+                 (SELECT seq FROM run_seq WHERE run_id = p.first_seen), \
+                 (SELECT seq FROM run_seq WHERE run_id = p.last_seen), \
+                 (SELECT seq FROM run_seq WHERE run_id = ?2) \
+                 FROM problem p JOIN problem_rule r ON r.id = p.rule WHERE p.id = ?1",
+                params![id, run],
+                |r| {
+                    let (first, last, at): (i64, i64, Option<i64>) =
+                        (r.get(5)?, r.get(6)?, r.get(7)?);
+                    Ok(StoredProblem {
+                        library: r.get(0)?,
+                        table: r.get(1)?,
+                        rule: r.get(2)?,
+                        key: r.get(3)?,
+                        provider: r.get(4)?,
+                        failed_in_run: at.map(|at| first <= at && at <= last),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// Record providers' replies, all of them or none: (problem, answer, note, the run the
+    /// feedback file was for, the file).
+    pub fn record_replies(&mut self, replies: &[(i64, &str, &str, &str, &str)]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |e: rusqlite::Error| db_err(&path, &e);
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let tx = self.write()?;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO problem_reply VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(e)?;
+            for (problem, answer, note, run, file) in replies {
+                insert
+                    .execute(params![problem, answer, note, run, file, now])
+                    .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
     /// Problems matching `filter`, oldest first.
     pub fn problems(&self, filter: &ProblemFilter) -> Result<Vec<ProblemRow>> {
         let e = |e: rusqlite::Error| db_err(&self.path, &e);
@@ -180,7 +243,9 @@ impl Store {
             .conn
             .prepare(
                 "SELECT p.id, r.library, r.table_name, r.rule_id, p.record_key, p.provider, \
-                 p.status, f.as_of, l.as_of, p.first_seen, p.last_seen \
+                 p.status, f.as_of, l.as_of, p.first_seen, p.last_seen, \
+                 (SELECT answer || char(31) || note FROM problem_reply q WHERE q.problem = p.id \
+                  ORDER BY q.rowid DESC LIMIT 1) \
                  FROM problem p JOIN problem_rule r ON r.id = p.rule \
                  JOIN run f ON f.id = p.first_seen JOIN run l ON l.id = p.last_seen \
                  WHERE (?1 IS NULL OR r.library = ?1) AND (?2 IS NULL OR r.table_name = ?2) \
@@ -210,6 +275,10 @@ impl Store {
                         first_run: r.get(9)?,
                         last_run: r.get(10)?,
                         age_days,
+                        reply: r.get::<_, Option<String>>(11)?.map(|a| {
+                            let (answer, note) = a.split_once('\u{1f}').unwrap_or((&a, ""));
+                            (answer.to_string(), note.to_string())
+                        }),
                     })
                 },
             )

@@ -216,6 +216,11 @@ impl Store {
                 .map_err(e)?;
             }
         }
+        tx.execute(
+            "INSERT INTO run_seq (run_id) VALUES (?1)",
+            [&summary.run_id],
+        )
+        .map_err(e)?;
         super::problems::record(&tx, summary, extras).map_err(e)?;
         for (scope, library, table, provider, dimension, score) in scores(summary, extras) {
             tx.execute(

@@ -165,6 +165,10 @@ ALTER TABLE run_table ADD COLUMN files TEXT;
     // 9: problems with identities (`results::problems`): one row per record and rule that
     // ever failed, with its status after the latest run that judged it.
     r"
+CREATE TABLE run_seq (           -- runs numbered in commit order (ids sort by second only)
+    seq    INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL UNIQUE REFERENCES run(id)
+);
 CREATE TABLE problem_rule (
     id         INTEGER PRIMARY KEY,
     library    TEXT NOT NULL,
@@ -185,6 +189,15 @@ CREATE TABLE problem (
     UNIQUE (rule, record_key)
 );
 CREATE INDEX problem_by_status ON problem (status);
+CREATE TABLE problem_reply (
+    problem     INTEGER NOT NULL REFERENCES problem(id),
+    answer      TEXT NOT NULL,  -- fixed | correct | cannot_fix
+    note        TEXT NOT NULL,
+    run_id      TEXT NOT NULL,  -- the run of the feedback file it answers
+    file        TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE INDEX problem_reply_by_problem ON problem_reply (problem);
 ",
 ];
 
