@@ -89,7 +89,8 @@ impl Store {
             .conn
             .prepare(
                 "SELECT r.rule_id, p.record_key, p.id, p.status, f.as_of \
-                 FROM problem p JOIN problem_rule r ON r.id = p.rule JOIN run f ON f.id = p.first_seen \
+                 FROM problem p JOIN problem_rule r ON r.id = p.rule \
+                 JOIN run_seq fs ON fs.seq = p.first_seen JOIN run f ON f.id = fs.run_id \
                  WHERE r.library = ?1 AND r.table_name = ?2",
             )
             .map_err(e)?;
@@ -185,11 +186,10 @@ impl Store {
     pub fn problem(&self, id: i64, run: &str) -> Result<Option<StoredProblem>> {
         self.conn
             .query_row(
-                "SELECT r.library, r.table_name, r.rule_id, p.record_key, p.provider, \
-                 (SELECT seq FROM run_seq WHERE run_id = p.first_seen), \
-                 (SELECT seq FROM run_seq WHERE run_id = p.last_seen), \
-                 (SELECT seq FROM run_seq WHERE run_id = ?2) \
-                 FROM problem p JOIN problem_rule r ON r.id = p.rule WHERE p.id = ?1",
+                "SELECT r.library, r.table_name, r.rule_id, p.record_key, pv.name, \
+                 p.first_seen, p.last_seen, (SELECT seq FROM run_seq WHERE run_id = ?2) \
+                 FROM problem p JOIN problem_rule r ON r.id = p.rule \
+                 LEFT JOIN problem_provider pv ON pv.id = p.provider WHERE p.id = ?1",
                 params![id, run],
                 |r| {
                     let (first, last, at): (i64, i64, Option<i64>) =
@@ -242,14 +242,16 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT p.id, r.library, r.table_name, r.rule_id, p.record_key, p.provider, \
-                 p.status, f.as_of, l.as_of, p.first_seen, p.last_seen, \
+                "SELECT p.id, r.library, r.table_name, r.rule_id, p.record_key, pv.name, \
+                 p.status, f.as_of, l.as_of, fs.run_id, ls.run_id, \
                  (SELECT answer || char(31) || note FROM problem_reply q WHERE q.problem = p.id \
                   ORDER BY q.rowid DESC LIMIT 1) \
                  FROM problem p JOIN problem_rule r ON r.id = p.rule \
-                 JOIN run f ON f.id = p.first_seen JOIN run l ON l.id = p.last_seen \
+                 LEFT JOIN problem_provider pv ON pv.id = p.provider \
+                 JOIN run_seq fs ON fs.seq = p.first_seen JOIN run f ON f.id = fs.run_id \
+                 JOIN run_seq ls ON ls.seq = p.last_seen JOIN run l ON l.id = ls.run_id \
                  WHERE (?1 IS NULL OR r.library = ?1) AND (?2 IS NULL OR r.table_name = ?2) \
-                 AND (?3 IS NULL OR r.rule_id = ?3) AND (?4 IS NULL OR p.provider = ?4) \
+                 AND (?3 IS NULL OR r.rule_id = ?3) AND (?4 IS NULL OR pv.name = ?4) \
                  ORDER BY f.as_of, p.id",
             )
             .map_err(e)?;
@@ -298,13 +300,13 @@ impl Store {
 /// again is fixed when its record was delivered, gone when it was not, and left as it is
 /// when the run did not ask (a problem recorded by a run that committed meanwhile, or any
 /// in a cluster run) or could not tell (a table with files left out as unreadable: only
-/// fixed problems are judged there).
+/// fixed problems are judged there). `run` is the run's number in commit order (`run_seq`).
 pub(super) fn record(
     tx: &Transaction<'_>,
     summary: &RunSummary,
     extras: &RunExtras,
+    run: i64,
 ) -> rusqlite::Result<()> {
-    let run = &summary.run_id;
     for t in &summary.tables {
         let qualified = format!("{}.{}", t.library, t.name);
         let Some(observed) = extras.problems.get(&qualified) else {
@@ -337,10 +339,28 @@ pub(super) fn record(
                changed = CASE WHEN status IN ('accepted', 'open') THEN changed ELSE excluded.changed END, \
                status = CASE WHEN status = 'accepted' THEN 'accepted' ELSE 'open' END",
         )?;
+        let mut provider_ids: BTreeMap<String, i64> = BTreeMap::new();
+        let mut provider_id = |name: &str| -> rusqlite::Result<i64> {
+            if let Some(id) = provider_ids.get(name) {
+                return Ok(*id);
+            }
+            tx.execute(
+                "INSERT INTO problem_provider (name) VALUES (?1) ON CONFLICT DO NOTHING",
+                [name],
+            )?;
+            let id: i64 = tx.query_row(
+                "SELECT id FROM problem_provider WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )?;
+            provider_ids.insert(name.to_string(), id);
+            Ok(id)
+        };
         let mut seen_keys: BTreeSet<&str> = BTreeSet::new();
         for o in observed {
             let id = rule_id(&o.rule)?;
-            upsert.execute(params![id, o.key, o.provider, run])?;
+            let provider = o.provider.as_deref().map(&mut provider_id).transpose()?;
+            upsert.execute(params![id, o.key, provider, run])?;
             seen_keys.insert(&o.key);
         }
         let asked = extras.presence.asked.get(&qualified);

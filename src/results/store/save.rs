@@ -221,7 +221,8 @@ impl Store {
             [&summary.run_id],
         )
         .map_err(e)?;
-        super::problems::record(&tx, summary, extras).map_err(e)?;
+        let seq = tx.last_insert_rowid();
+        super::problems::record(&tx, summary, extras, seq).map_err(e)?;
         for (scope, library, table, provider, dimension, score) in scores(summary, extras) {
             tx.execute(
                 "INSERT INTO run_score VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

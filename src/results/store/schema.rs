@@ -176,15 +176,19 @@ CREATE TABLE problem_rule (
     rule_id    TEXT NOT NULL,
     UNIQUE (library, table_name, rule_id)
 );
+CREATE TABLE problem_provider (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE problem (
     id         INTEGER PRIMARY KEY,
     rule       INTEGER NOT NULL REFERENCES problem_rule(id),
     record_key TEXT NOT NULL,
-    provider   TEXT,
+    provider   INTEGER REFERENCES problem_provider(id),
     status     TEXT NOT NULL,                   -- new | open | fixed | gone | accepted
-    first_seen TEXT NOT NULL REFERENCES run(id),
-    last_seen  TEXT NOT NULL REFERENCES run(id), -- the last run it failed in
-    changed    TEXT NOT NULL REFERENCES run(id), -- the run that set its status
+    first_seen INTEGER NOT NULL REFERENCES run_seq(seq),
+    last_seen  INTEGER NOT NULL REFERENCES run_seq(seq), -- the last run it failed in
+    changed    INTEGER NOT NULL REFERENCES run_seq(seq), -- the run that set its status
     reason     TEXT,                            -- accepted: why, as the center gave it
     UNIQUE (rule, record_key)
 );
