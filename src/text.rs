@@ -427,6 +427,11 @@ impl Text {
         };
         let what = what.join(if zh { "、" } else { ", " });
         match (zh, e.expired) {
+            // Accepted problems: no end date.
+            (true, false) if e.until.is_empty() => format!("豁免：{what}，{rules}（{}）", e.reason),
+            (false, false) if e.until.is_empty() => {
+                format!("exempt: {what}, {rules} ({})", e.reason)
+            }
             (true, false) => format!("豁免至 {}：{what}，{rules}（{}）", e.until, e.reason),
             (true, true) => format!(
                 "豁免已于 {} 到期，不再生效：{what}，{rules}（{}）",

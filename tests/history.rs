@@ -1115,6 +1115,11 @@ fn problems_are_followed_from_run_to_run() {
         (&code_rule["applicable_rows"], &code_rule["failed_rows"]),
         (&serde_json::json!(4), &serde_json::json!(0))
     );
+    // The summary lists the exemption the acceptance made.
+    let exemptions = &summary["tables"][0]["exemptions"];
+    assert_eq!(exemptions[0]["rules"], serde_json::json!(["R-CODE"]));
+    assert_eq!(exemptions[0]["keys"], 1);
+    assert_eq!(exemptions[0]["expired"], false);
     assert_eq!(
         statuses(&["--status", "accepted"]),
         want(&[("4", "R-CODE", "accepted")])

@@ -89,18 +89,25 @@ pub fn apply(
     listed
 }
 
+/// What the summary says of an exemption made by accepting problems.
+pub const ACCEPTED_REASON: &str = "已认可的问题（qc problems accept）";
+
 /// Fold the accepted problems of a table (`rule` → record keys) into its rules' `when`: an
 /// accepted record is not applicable to the rule whose problem was accepted (nor to its
 /// warning band). Records named by their place have no key to match and stay judged.
+/// Returns one exemption per rule for the summary, with no end date.
 pub fn accept(
     accepted: Option<&std::collections::BTreeMap<String, Vec<String>>>,
     key: &[String],
     rules: &mut [BoundRule],
-) {
-    let Some(accepted) = accepted else { return };
+) -> Vec<Exemption> {
+    let Some(accepted) = accepted else {
+        return Vec::new();
+    };
     if key.is_empty() {
-        return;
+        return Vec::new();
     }
+    let mut listed = Vec::new();
     for rule in rules.iter_mut() {
         let keys: Vec<Expr> = [Some(&rule.id), rule.band_of.as_ref()]
             .into_iter()
@@ -113,12 +120,24 @@ pub fn accept(
         if keys.is_empty() {
             continue;
         }
+        if rule.band_of.is_none() {
+            listed.push(Exemption {
+                rules: vec![rule.id.clone()],
+                provider: None,
+                keys: keys.len(),
+                condition: None,
+                reason: ACCEPTED_REASON.to_string(),
+                until: String::new(),
+                expired: false,
+            });
+        }
         let exempt = crate::rules::key_text(key).in_list(keys, false).is_true();
         rule.when = Some(match rule.when.take() {
             Some(w) => exempt.not().and(w),
             None => exempt.not(),
         });
     }
+    listed
 }
 
 fn bind_one(

@@ -137,14 +137,18 @@ pub(super) async fn bind_table(
             );
         }
     }
-    let exemptions = super::exemptions::apply(
+    let mut exemptions = super::exemptions::apply(
         &t.exemptions,
         &key,
         provider.as_deref(),
         &mut rules,
         &mut cx,
     );
-    super::exemptions::accept(sources.accepted.get(&qualified), &key, &mut rules);
+    exemptions.extend(super::exemptions::accept(
+        sources.accepted.get(&qualified),
+        &key,
+        &mut rules,
+    ));
     let table_checks: Vec<BoundTableCheck> = t
         .table_checks
         .iter()
