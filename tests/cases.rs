@@ -836,18 +836,11 @@ fn placed_rows(dir: &std::path::Path, threads: &[&str]) -> Vec<(String, u64, i64
         let t = table(&s, "t");
         let mut placed = Vec::new();
         qc::execute::export::read_export(&out.join(t.anomalies_file.as_ref().unwrap()), |row| {
+            let n: i64 = row.value("n").unwrap().parse().unwrap();
             let origin = row.origin.expect("a Parquet row is placed");
             let qc::execute::export::Position::Row(r) = origin.at else {
                 panic!("a Parquet row is placed by its number");
             };
-            let n: i64 = row
-                .values
-                .iter()
-                .find(|(c, _)| c == "n")
-                .and_then(|(_, v)| v.as_ref())
-                .unwrap()
-                .parse()
-                .unwrap();
             let file = std::path::Path::new(&origin.file)
                 .file_name()
                 .unwrap()

@@ -223,6 +223,16 @@ pub struct ExportedRow {
     pub explanations: Vec<Explanation>,
 }
 
+impl ExportedRow {
+    /// The value of data column `column` (`None`: NULL, or no such column).
+    pub fn value(&self, column: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == column)
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
 /// What a rule says of one failing row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {

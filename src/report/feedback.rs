@@ -138,12 +138,7 @@ pub fn lines(
         let provider_column = text.provider.clone();
         let export = Path::new(&run.out_dir).join(file);
         read_export(&export, |row| {
-            let value_of = |c: &str| {
-                row.values
-                    .iter()
-                    .find(|(n, _)| n == c)
-                    .and_then(|(_, v)| v.clone())
-            };
+            let value_of = |c: &str| row.value(c).map(str::to_string);
             let shown = |c: &str, v: &str| match text.pii.get(c) {
                 Some(kind) if mask => kind.mask(v),
                 _ => v.to_string(),

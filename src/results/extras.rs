@@ -101,12 +101,11 @@ fn samples(table: &BoundTable, export: &Path, per_rule: usize) -> Result<Vec<Sam
                 library: table.library.id.clone(),
                 table: table.name.clone(),
                 rule_id: rule.id.clone(),
-                provider: table.provider.as_ref().and_then(|p| {
-                    row.values
-                        .iter()
-                        .find(|(c, _)| c == p)
-                        .and_then(|(_, v)| v.clone())
-                }),
+                provider: table
+                    .provider
+                    .as_deref()
+                    .and_then(|p| row.value(p))
+                    .map(str::to_string),
                 record: row
                     .values
                     .iter()

@@ -126,13 +126,7 @@ pub fn place_file(key: &str) -> Option<&str> {
 
 /// The name of an exported row's record: its key, else its place.
 pub fn problem_key(key_columns: &[String], row: &ExportedRow) -> Option<String> {
-    let value = |c: &str| {
-        row.values
-            .iter()
-            .find(|(n, _)| n == c)
-            .and_then(|(_, v)| v.as_deref())
-    };
-    record_key(key_columns.iter().map(|k| value(k)))
+    record_key(key_columns.iter().map(|k| row.value(k)))
         .or_else(|| row.origin.as_ref().map(|o| place_key(&o.file, o.at)))
 }
 
@@ -153,19 +147,13 @@ pub type ProblemIndex = std::collections::HashMap<(String, String, String, Strin
 pub fn observe(table: &BoundTable, export: &Path) -> Result<Vec<Observed>> {
     let mut out = Vec::new();
     read_export(export, |row| {
-        let value = |c: &str| {
-            row.values
-                .iter()
-                .find(|(n, _)| n == c)
-                .and_then(|(_, v)| v.as_deref())
-        };
         let Some(key) = problem_key(&table.key, &row) else {
             return true;
         };
         let provider = table
             .provider
             .as_deref()
-            .and_then(value)
+            .and_then(|p| row.value(p))
             .map(str::to_string);
         for rule in &row.failed_rules {
             out.push(Observed {
