@@ -77,12 +77,7 @@ pub fn apply(
             {
                 continue;
             }
-            // NULL (a column the condition reads is NULL) exempts nothing.
-            let exempt = condition.clone().is_true();
-            rule.when = Some(match rule.when.take() {
-                Some(w) => exempt.not().and(w),
-                None => exempt.not(),
-            });
+            exempt(rule, condition.clone());
         }
         listed.push(exemption);
     }
@@ -131,13 +126,19 @@ pub fn accept(
                 expired: false,
             });
         }
-        let exempt = crate::rules::key_text(key).in_list(keys, false).is_true();
-        rule.when = Some(match rule.when.take() {
-            Some(w) => exempt.not().and(w),
-            None => exempt.not(),
-        });
+        exempt(rule, crate::rules::key_text(key).in_list(keys, false));
     }
     listed
+}
+
+/// Fold `condition` into the rule's `when`: the rows where it is true are not applicable to
+/// the rule. NULL (a column the condition reads is NULL) exempts nothing.
+fn exempt(rule: &mut BoundRule, condition: Expr) {
+    let exempt = condition.is_true();
+    rule.when = Some(match rule.when.take() {
+        Some(w) => exempt.not().and(w),
+        None => exempt.not(),
+    });
 }
 
 fn bind_one(
@@ -178,8 +179,7 @@ fn bind_one(
             [column] if !k.value.is_empty() => {
                 let list = k.value.iter().map(|v| lit(v.clone())).collect();
                 // Keys are compared as text, whatever the key column's type.
-                let text =
-                    datafusion::logical_expr::cast(ident(column), arrow::datatypes::DataType::Utf8);
+                let text = crate::rules::key_text(std::slice::from_ref(column));
                 parts.push(text.in_list(list, false));
             }
             [_] => {
