@@ -36,8 +36,6 @@ pub struct ProblemRow {
 /// A problem as stored, for checking a provider's reply against it.
 #[derive(Debug, Clone)]
 pub struct StoredProblem {
-    pub library: String,
-    pub table: String,
     pub rule: String,
     pub key: String,
     pub provider: Option<String>,
@@ -181,25 +179,23 @@ impl Store {
         Ok(out)
     }
 
-    /// One problem by id: library, table, rule, record key (as stored), provider, and
-    /// whether it failed in `run` (`None`: no such run in the history).
+    /// One problem by id: its rule, record key (as stored), provider, and whether it
+    /// failed in `run` (`None`: no such run in the history).
     pub fn problem(&self, id: i64, run: &str) -> Result<Option<StoredProblem>> {
         self.conn
             .query_row(
-                "SELECT r.library, r.table_name, r.rule_id, p.record_key, pv.name, \
+                "SELECT r.rule_id, p.record_key, pv.name, \
                  p.first_seen, p.last_seen, (SELECT seq FROM run_seq WHERE run_id = ?2) \
                  FROM problem p JOIN problem_rule r ON r.id = p.rule \
                  LEFT JOIN problem_provider pv ON pv.id = p.provider WHERE p.id = ?1",
                 params![id, run],
                 |r| {
                     let (first, last, at): (i64, i64, Option<i64>) =
-                        (r.get(5)?, r.get(6)?, r.get(7)?);
+                        (r.get(3)?, r.get(4)?, r.get(5)?);
                     Ok(StoredProblem {
-                        library: r.get(0)?,
-                        table: r.get(1)?,
-                        rule: r.get(2)?,
-                        key: r.get(3)?,
-                        provider: r.get(4)?,
+                        rule: r.get(0)?,
+                        key: r.get(1)?,
+                        provider: r.get(2)?,
                         failed_in_run: at.map(|at| first <= at && at <= last),
                     })
                 },
@@ -313,23 +309,15 @@ pub(super) fn record(
             continue;
         };
         let mut rule_ids: BTreeMap<String, i64> = BTreeMap::new();
-        let mut rule_id = |rule: &str| -> rusqlite::Result<i64> {
-            if let Some(id) = rule_ids.get(rule) {
-                return Ok(*id);
-            }
-            tx.execute(
-                "INSERT INTO problem_rule (library, table_name, rule_id) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT DO NOTHING",
-                params![t.library, t.name, rule],
-            )?;
-            let id: i64 = tx.query_row(
-                "SELECT id FROM problem_rule WHERE library = ?1 AND table_name = ?2 \
-                 AND rule_id = ?3",
-                params![t.library, t.name, rule],
-                |r| r.get(0),
-            )?;
-            rule_ids.insert(rule.to_string(), id);
-            Ok(id)
+        let mut rule_id = |rule: &str| {
+            interned(&mut rule_ids, rule, || {
+                tx.query_row(
+                    "INSERT INTO problem_rule (library, table_name, rule_id) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT DO UPDATE SET rule_id = excluded.rule_id RETURNING id",
+                    params![t.library, t.name, rule],
+                    |r| r.get(0),
+                )
+            })
         };
         let mut upsert = tx.prepare_cached(
             "INSERT INTO problem (rule, record_key, provider, status, first_seen, last_seen, changed) \
@@ -340,21 +328,15 @@ pub(super) fn record(
                status = CASE WHEN status = 'accepted' THEN 'accepted' ELSE 'open' END",
         )?;
         let mut provider_ids: BTreeMap<String, i64> = BTreeMap::new();
-        let mut provider_id = |name: &str| -> rusqlite::Result<i64> {
-            if let Some(id) = provider_ids.get(name) {
-                return Ok(*id);
-            }
-            tx.execute(
-                "INSERT INTO problem_provider (name) VALUES (?1) ON CONFLICT DO NOTHING",
-                [name],
-            )?;
-            let id: i64 = tx.query_row(
-                "SELECT id FROM problem_provider WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )?;
-            provider_ids.insert(name.to_string(), id);
-            Ok(id)
+        let mut provider_id = |name: &str| {
+            interned(&mut provider_ids, name, || {
+                tx.query_row(
+                    "INSERT INTO problem_provider (name) VALUES (?1) \
+                     ON CONFLICT DO UPDATE SET name = excluded.name RETURNING id",
+                    [name],
+                    |r| r.get(0),
+                )
+            })
         };
         let mut seen_keys: BTreeSet<&str> = BTreeSet::new();
         for o in observed {
@@ -401,4 +383,19 @@ pub(super) fn record(
         }
     }
     Ok(())
+}
+
+/// The id of `name` in a table of names: from `cache`, else from `insert` (which inserts the
+/// name when new and returns its id), then kept in `cache`.
+fn interned(
+    cache: &mut BTreeMap<String, i64>,
+    name: &str,
+    insert: impl FnOnce() -> rusqlite::Result<i64>,
+) -> rusqlite::Result<i64> {
+    if let Some(id) = cache.get(name) {
+        return Ok(*id);
+    }
+    let id = insert()?;
+    cache.insert(name.to_string(), id);
+    Ok(id)
 }
