@@ -236,7 +236,7 @@ fn import_replies(files: &[PathBuf], store: &StoreArg) -> Result<ExitStatus> {
     let mut read = Vec::new();
     for f in files {
         match crate::report::replies::read(f, &store) {
-            Ok(r) => read.push((f, r)),
+            Ok(r) => read.push(r),
             Err(e) => errors.extend(e),
         }
     }
@@ -247,21 +247,16 @@ fn import_replies(files: &[PathBuf], store: &StoreArg) -> Result<ExitStatus> {
             errors.join("\n  ")
         )));
     }
-    let texts: Vec<(String, String)> = read
-        .iter()
-        .map(|(f, r)| (r.run.clone(), f.display().to_string()))
-        .collect();
     let rows: Vec<(i64, &str, &str, &str, &str)> = read
         .iter()
-        .zip(&texts)
-        .flat_map(|((_, r), (run, file))| {
+        .flat_map(|r| {
             r.replies.iter().map(move |x| {
                 (
                     x.problem,
                     x.answer,
                     x.note.as_str(),
-                    run.as_str(),
-                    file.as_str(),
+                    r.run.as_str(),
+                    r.file.as_str(),
                 )
             })
         })

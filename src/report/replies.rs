@@ -26,9 +26,10 @@ pub struct Reply {
     pub note: String,
 }
 
-/// A feedback file's replies, and the run it was written for.
+/// A feedback file's replies, the file, and the run it was written for.
 #[derive(Debug, Clone)]
 pub struct Replies {
+    pub file: String,
     pub run: String,
     pub replies: Vec<Reply>,
 }
@@ -202,7 +203,11 @@ pub fn read(path: &Path, store: &Store) -> Result<Replies, Vec<String>> {
         });
     }
     if errors.is_empty() {
-        Ok(Replies { run, replies })
+        Ok(Replies {
+            file: path.display().to_string(),
+            run,
+            replies,
+        })
     } else {
         Err(errors)
     }
