@@ -300,11 +300,8 @@ fn target_text(t: &super::TargetReport, lang: Lang) -> String {
         .dimension
         .as_deref()
         .map_or_else(|| l.total_score.to_string(), |d| dimension_name(d, lang));
-    let share = if t.providers == 0 {
-        l.none.to_string()
-    } else {
-        crate::text::percent_floor(t.met as u64, t.providers as u64)
-    };
+    // "—" when no provider was scored.
+    let share = crate::text::percent_floor(t.met as u64, t.providers as u64);
     l.target
         .replace("{met}", &t.met.to_string())
         .replace("{providers}", &t.providers.to_string())

@@ -75,6 +75,16 @@ impl Default for SeverityWeights {
     }
 }
 
+impl SeverityWeights {
+    /// The figure for `severity`.
+    pub fn of(self, severity: Severity) -> f64 {
+        match severity {
+            Severity::Error => self.error,
+            Severity::Warn => self.warn,
+        }
+    }
+}
+
 fn default_deductions() -> SeverityWeights {
     SeverityWeights {
         error: 10.0,
@@ -168,17 +178,11 @@ impl ScoringModel {
 
     /// The weight of a rule of `severity`.
     pub fn severity_weight(&self, severity: Severity) -> f64 {
-        match severity {
-            Severity::Error => self.severity.error,
-            Severity::Warn => self.severity.warn,
-        }
+        self.severity.of(severity)
     }
 
     /// The points a rule of `severity` beyond its threshold costs (deduction model).
     pub fn deduction_points(&self, severity: Severity) -> f64 {
-        match severity {
-            Severity::Error => self.deduction.error,
-            Severity::Warn => self.deduction.warn,
-        }
+        self.deduction.of(severity)
     }
 }
