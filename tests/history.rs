@@ -627,6 +627,24 @@ fn html_report_renders_in_a_browser_and_escapes_data() {
         .expect("the overview in the DOM");
     assert!(overview < dom.find("class=\"library\"").unwrap());
     assert!(dom.contains("<a href=\"#library-xss\">转义测试库</a>"));
+    // The rectification section: each provider's problem of September is still open.
+    let rect = dom
+        .find("<table class=\"rectification\">")
+        .expect("the rectification section in the DOM");
+    let rect = &dom[rect..rect + dom[rect..].find("</table>").unwrap()];
+    assert!(dom.contains("<h3>整改情况</h3>"));
+    assert!(
+        rect.contains("<td class=\"provider-name\">民政局</td>"),
+        "{rect}"
+    );
+    assert!(
+        rect.contains(
+            "<td class=\"provider-name\">合计</td><td class=\"num\">2</td><td class=\"num\">0</td>"
+        ),
+        "{rect}"
+    );
+    assert!(rect.contains("<td class=\"num\">0.0%</td>"), "{rect}");
+    assert!(dom.contains("<table class=\"oldest\">"));
     let o = Command::new(browser)
         .args(base)
         .arg("--window-size=1200,1600")
@@ -1058,6 +1076,95 @@ fn problems_are_followed_from_run_to_run() {
     ]);
     assert_eq!(code(&o), 2);
     assert_eq!(replies(), 1);
+    // The report's rectification section: February against January, March against
+    // February, with 乙's reply waiting for the center in March.
+    let report = |month: &str| -> serde_json::Value {
+        let out = dir.path().join(format!("report-{month}"));
+        let o = run(&[
+            "report",
+            "--month",
+            month,
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&out),
+            "--format",
+            "json,md",
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("report-{month}.json"))).unwrap(),
+        )
+        .unwrap();
+        doc["libraries"][0]["rectification"].clone()
+    };
+    // Per provider: reported, fixed, gone, accepted, still open, new, open now, awaiting
+    // acceptance.
+    let moved = |r: &serde_json::Value| -> Vec<(String, [u64; 8])> {
+        r["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let n = |f: &str| p[f].as_u64().unwrap();
+                (
+                    p["provider"].as_str().unwrap().to_string(),
+                    [
+                        n("reported"),
+                        n("fixed"),
+                        n("gone"),
+                        n("accepted"),
+                        n("still_open"),
+                        n("new"),
+                        n("open"),
+                        n("awaiting_acceptance"),
+                    ],
+                )
+            })
+            .collect()
+    };
+    let february = report("2026-02");
+    // 甲: 2 still open, the keyless record fixed. 乙: 3 fixed, both of 4's gone, 5 new.
+    assert_eq!(
+        moved(&february),
+        vec![
+            ("乙".to_string(), [3, 1, 2, 0, 0, 1, 1, 0]),
+            ("甲".to_string(), [2, 1, 0, 0, 1, 0, 1, 0]),
+        ]
+    );
+    assert_eq!(february["providers"][0]["rate"].as_f64(), Some(1.0 / 3.0));
+    assert_eq!(february["rate"].as_f64(), Some(0.4));
+    let march = report("2026-03");
+    // Both reported problems fixed; 4's code failing again is open, neither reported nor
+    // new; 乙's reply says 确认无误.
+    assert_eq!(
+        moved(&march),
+        vec![
+            ("乙".to_string(), [1, 1, 0, 0, 0, 0, 1, 1]),
+            ("甲".to_string(), [1, 1, 0, 0, 0, 0, 0, 0]),
+        ]
+    );
+    let oldest = &march["providers"][0]["oldest"][0];
+    assert_eq!(
+        (
+            &oldest["rule"],
+            &oldest["record"],
+            &oldest["first_seen"],
+            &oldest["age_days"]
+        ),
+        (
+            &serde_json::json!("R-CODE"),
+            &serde_json::json!("4"),
+            &serde_json::json!("2026-01-31"),
+            &serde_json::json!(59)
+        )
+    );
+    let md = std::fs::read_to_string(dir.path().join("report-2026-03/report-2026-03.md")).unwrap();
+    assert!(md.contains("### 整改情况"), "{md}");
+    assert!(
+        md.contains("| 合计 | 2 | 2 | 0 | 0 | 0 | 0 | 1 | 100.0% | 1 | 0 | 0 |"),
+        "{md}"
+    );
     let o = run(&[
         "problems",
         "--store",
@@ -1124,4 +1231,23 @@ fn problems_are_followed_from_run_to_run() {
         statuses(&["--status", "accepted"]),
         want(&[("4", "R-CODE", "accepted")])
     );
+    // April: 4's code, reported in March, is accepted; nothing waits any more. Rebuilt after
+    // later runs, February's and March's sections are as they were.
+    let april = report("2026-04");
+    assert_eq!(
+        moved(&april),
+        vec![("乙".to_string(), [1, 0, 0, 1, 0, 0, 0, 0])]
+    );
+    assert_eq!(april["providers"][0]["rate"].as_f64(), Some(0.0));
+    let trend: Vec<Option<u64>> = april["providers"][0]["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["movement"]["open"].as_u64())
+        .collect();
+    let mut want_trend = vec![None; 8];
+    want_trend.extend([Some(3), Some(1), Some(1), Some(0)]);
+    assert_eq!(trend, want_trend);
+    assert_eq!(report("2026-02"), february);
+    assert_eq!(report("2026-03"), march);
 }

@@ -431,6 +431,7 @@ pub fn problems(args: &ProblemsArgs) -> Result<ExitStatus> {
         provider: args.provider.clone(),
         statuses,
         older_than_days,
+        ids: None,
     };
     let rows = args.store.open()?.problems(&filter)?;
     let mut by_status: std::collections::BTreeMap<&'static str, usize> =

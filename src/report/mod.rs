@@ -10,6 +10,7 @@
 //! - [`render`]: HTML (self-contained, charts as inline SVG), Markdown and JSON.
 
 pub mod feedback;
+pub mod rectification;
 pub mod render;
 pub mod replies;
 
@@ -76,6 +77,9 @@ pub struct LibraryReport {
     /// The exemptions the month's run applied (and those it found expired), per table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exemptions: Vec<ExemptionReport>,
+    /// Rectification (整改) per provider, when the library has problems recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rectification: Option<rectification::RectificationReport>,
 }
 
 /// A template's rules pooled over the tables that use it.
@@ -355,11 +359,14 @@ pub fn build(
     };
     let this_month = runs.latest_per_library(first)?;
     let previous_month = runs.latest_per_library(previous_first)?;
-    let mut trend_months = Vec::new();
-    for back in (0..12).rev() {
+    // The twelve months of the trend, after the month before them (which rectification
+    // counts the first month's reported problems from).
+    let mut history_months = Vec::new();
+    for back in (0..13).rev() {
         let m = months_back(first, back);
-        trend_months.push((month_text(m), runs.latest_per_library(m)?));
+        history_months.push((month_text(m), runs.latest_per_library(m)?));
     }
+    let trend_months = &history_months[1..];
     if let Some(missing) = libraries.iter().find(|l| !this_month.contains_key(*l)) {
         return Err(Error::Usage(format!(
             "{}: no complete run of library `{missing}` dated in {}",
@@ -394,7 +401,7 @@ pub fn build(
             None => None,
         };
         let mut trend = Vec::new();
-        for (m, latest) in &trend_months {
+        for (m, latest) in trend_months {
             let score = match latest.get(library) {
                 Some(id) => run_library_score(runs.get(id)?, library).total,
                 None => None,
@@ -545,8 +552,18 @@ pub fn build(
                 })
             })
             .collect();
+        let mut month_runs = Vec::new();
+        for (m, latest) in &history_months {
+            let at = match latest.get(library) {
+                Some(id) => history.run_seq(id)?.map(|seq| (id.clone(), seq)),
+                None => None,
+            };
+            month_runs.push((m.clone(), at));
+        }
+        let rectification = rectification::build(history, library, &run, &month_runs, mask)?;
         let scoring = model(&run, library);
         out.push(LibraryReport {
+            rectification,
             templates,
             exemptions,
             group_findings,

@@ -64,6 +64,15 @@ struct Labels {
     /// `{met}` of `{providers}` providers (`{share}`) reach `{min}` in `{what}`.
     target: &'static str,
     total_score: &'static str,
+    rectification: &'static str,
+    /// What the section compares: `{since}` is the previous month's run.
+    rect_since: &'static str,
+    rect_no_since: &'static str,
+    rect_columns: [&'static str; 11],
+    total: &'static str,
+    oldest: &'static str,
+    oldest_columns: [&'static str; 6],
+    rect_trend: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -116,6 +125,26 @@ const ZH: Labels = Labels {
 乘以所在维度的权重），最低 0 分。",
     target: "达标情况：{providers} 个提供单位中有 {met} 个（{share}）{what}达到 {min} 分。",
     total_score: "总分",
+    rectification: "整改情况",
+    rect_since: "上月反馈的问题（稽核运行 {since} 后未整改的问题）本月的去向，及本月新增的问题；整改率 = 已整改 ÷ 上月反馈。",
+    rect_no_since: "上月无稽核运行，没有可对比的反馈：以下只列当前未整改的问题。",
+    rect_columns: [
+        "上月反馈",
+        "已整改",
+        "已消失",
+        "已认可",
+        "仍未整改",
+        "本月新增",
+        "当前未整改",
+        "整改率",
+        "待认可答复",
+        "称已整改仍异常",
+        "答复无法整改",
+    ],
+    total: "合计",
+    oldest: "最久未整改的问题",
+    oldest_columns: ["问题编号", "表", "规则", "记录", "首次发现", "已持续（天）"],
+    rect_trend: "近 12 个月整改率（当月未整改问题数）",
 };
 
 const EN: Labels = Labels {
@@ -171,6 +200,34 @@ it, marks fall linearly with the excess, to zero at {zero_at} times the threshol
 warn rule beyond its threshold (times its dimension's weight), floor 0.",
     target: "Target: {met} of {providers} providers ({share}) reach {min} in {what}.",
     total_score: "the total score",
+    rectification: "Rectification",
+    rect_since: "What became of the problems last month's feedback reported (open after run {since}), \
+and the problems new this month; rectification rate = fixed / reported.",
+    rect_no_since: "No run last month, so no feedback to compare with: only the problems open now are counted.",
+    rect_columns: [
+        "reported",
+        "fixed",
+        "gone",
+        "accepted",
+        "still open",
+        "new",
+        "open now",
+        "rate",
+        "awaiting acceptance",
+        "said fixed, failing",
+        "cannot fix",
+    ],
+    total: "total",
+    oldest: "Oldest open problems",
+    oldest_columns: [
+        "problem",
+        "table",
+        "rule",
+        "record",
+        "first seen",
+        "days open",
+    ],
+    rect_trend: "Rectification rate, last 12 months (problems open that month)",
 };
 
 fn labels(lang: Lang) -> &'static Labels {
@@ -211,6 +268,19 @@ struct LibView {
     templates: Vec<[String; 5]>,
     /// Exemptions, one line each: `table: what, until when, why` (expired ones say so).
     exemptions: Vec<String>,
+    rectification: Option<RectView>,
+}
+
+/// The rectification section as text.
+struct RectView {
+    note: String,
+    /// Per provider, then the total: name and the figures of `Labels::rect_columns`.
+    rows: Vec<(String, [String; 11])>,
+    /// Per provider, its oldest open problems: provider and `Labels::oldest_columns`.
+    oldest: Vec<(String, [String; 6])>,
+    /// The trend's months, and per provider its cells.
+    months: Vec<String>,
+    trend: Vec<(String, Vec<String>)>,
 }
 
 struct ProviderView {
@@ -234,6 +304,114 @@ struct RuleView {
     rate: String,
     reason: String,
     samples: Vec<String>,
+}
+
+/// `part / whole` as a percentage with one decimal, rounded down ("—" when `whole` is 0).
+fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "—".to_string();
+    }
+    let tenths = u128::from(part) * 1000 / u128::from(whole);
+    format!("{}.{}%", tenths / 10, tenths % 10)
+}
+
+fn rect_view(
+    r: &super::rectification::RectificationReport,
+    lang: Lang,
+    escape: fn(&str) -> String,
+) -> RectView {
+    use crate::results::problems::Movement;
+    let l = labels(lang);
+    let figures = |m: &Movement, replies: [u64; 3]| -> [String; 11] {
+        [
+            thousands(m.reported),
+            thousands(m.fixed),
+            thousands(m.gone),
+            thousands(m.accepted),
+            thousands(m.still_open),
+            thousands(m.new),
+            thousands(m.open),
+            share(m.fixed, m.reported),
+            thousands(replies[0]),
+            thousands(replies[1]),
+            thousands(replies[2]),
+        ]
+    };
+    let name = |p: &Option<String>| escape(p.as_deref().unwrap_or(l.no_provider));
+    let mut rows: Vec<(String, [String; 11])> = r
+        .providers
+        .iter()
+        .map(|p| {
+            let replies = [
+                p.awaiting_acceptance,
+                p.claimed_fixed_still_failing,
+                p.cannot_fix,
+            ];
+            (name(&p.provider), figures(&p.movement, replies))
+        })
+        .collect();
+    let sum = |f: fn(&super::rectification::ProviderRectification) -> u64| {
+        r.providers.iter().map(f).sum::<u64>()
+    };
+    rows.push((
+        l.total.to_string(),
+        figures(
+            &r.total,
+            [
+                sum(|p| p.awaiting_acceptance),
+                sum(|p| p.claimed_fixed_still_failing),
+                sum(|p| p.cannot_fix),
+            ],
+        ),
+    ));
+    RectView {
+        note: r.since_run.as_ref().map_or_else(
+            || l.rect_no_since.to_string(),
+            |since| l.rect_since.replace("{since}", &escape(since)),
+        ),
+        rows,
+        oldest: r
+            .providers
+            .iter()
+            .flat_map(|p| {
+                p.oldest.iter().map(|o| {
+                    (
+                        name(&p.provider),
+                        [
+                            o.id.to_string(),
+                            escape(&o.table),
+                            escape(&o.rule),
+                            escape(&o.record),
+                            o.first_seen.clone(),
+                            o.age_days.to_string(),
+                        ],
+                    )
+                })
+            })
+            .collect(),
+        months: r
+            .providers
+            .first()
+            .map(|p| p.trend.iter().map(|t| t.month.clone()).collect())
+            .unwrap_or_default(),
+        trend: r
+            .providers
+            .iter()
+            .map(|p| {
+                let cells = p
+                    .trend
+                    .iter()
+                    .map(|t| match &t.movement {
+                        None => l.none.to_string(),
+                        Some(m) => {
+                            format!("{}（{}）", share(m.fixed, m.reported), thousands(m.open))
+                        }
+                    })
+                    .collect();
+                (name(&p.provider), cells)
+            })
+            .collect(),
+    }
 }
 
 fn score_text(s: Option<f64>) -> String {
@@ -406,6 +584,10 @@ fn view(lib: &LibraryReport, lang: Lang, escape: fn(&str) -> String) -> Result<L
             .iter()
             .map(|x| escape(&format!("{}：{}", x.table, text.exemption(&x.exemption))))
             .collect(),
+        rectification: lib
+            .rectification
+            .as_ref()
+            .map(|r| rect_view(r, lang, escape)),
         findings: lib
             .group_findings
             .iter()

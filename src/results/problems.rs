@@ -141,6 +141,73 @@ pub struct ProblemRef {
 /// Problems by (library, table, rule, record key).
 pub type ProblemIndex = std::collections::HashMap<(String, String, String, String), ProblemRef>;
 
+/// A problem's statuses in run order: (the `run_seq` after which it held, status).
+pub type Statuses = [(i64, Status)];
+
+/// A problem's status after run `at` (by `run_seq`); `None` when it was not seen by then.
+pub fn status_at(statuses: &Statuses, at: i64) -> Option<Status> {
+    statuses
+        .iter()
+        .take_while(|(seq, _)| *seq <= at)
+        .last()
+        .map(|(_, s)| *s)
+}
+
+/// How problems moved between an earlier run and a later one (整改): those the earlier run
+/// left open (its feedback reported them) and what became of them, and those newly open.
+/// `fixed + gone + accepted + still_open == reported`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Movement {
+    /// Open (new or open) after the earlier run.
+    pub reported: u64,
+    /// Of those, after the later run: fixed, no longer delivered, accepted, still open.
+    pub fixed: u64,
+    pub gone: u64,
+    pub accepted: u64,
+    pub still_open: u64,
+    /// Open after the later run and first seen after the earlier one.
+    pub new: u64,
+    /// Open after the later run.
+    pub open: u64,
+}
+
+impl Movement {
+    /// Count one problem first seen after run `first_seen`, between runs `before` (0: none)
+    /// and `now`.
+    pub fn add(&mut self, statuses: &Statuses, first_seen: i64, before: i64, now: i64) {
+        let now_open = status_at(statuses, now).is_some_and(Status::is_open);
+        self.open += u64::from(now_open);
+        self.new += u64::from(now_open && first_seen > before);
+        if !status_at(statuses, before).is_some_and(Status::is_open) {
+            return;
+        }
+        self.reported += 1;
+        match status_at(statuses, now) {
+            Some(Status::Fixed) => self.fixed += 1,
+            Some(Status::Gone) => self.gone += 1,
+            Some(Status::Accepted) => self.accepted += 1,
+            _ => self.still_open += 1,
+        }
+    }
+
+    /// Add another provider's or table's counts.
+    pub fn merge(&mut self, other: &Movement) {
+        self.reported += other.reported;
+        self.fixed += other.fixed;
+        self.gone += other.gone;
+        self.accepted += other.accepted;
+        self.still_open += other.still_open;
+        self.new += other.new;
+        self.open += other.open;
+    }
+
+    /// 整改率: the share of the reported problems fixed since; `None` when none was reported.
+    #[allow(clippy::cast_precision_loss)] // a share for display
+    pub fn rate(&self) -> Option<f64> {
+        (self.reported > 0).then(|| self.fixed as f64 / self.reported as f64)
+    }
+}
+
 /// Every (rule, record) pair the table's anomaly export holds. A record that has neither
 /// a key nor a place (a cluster export of a row with a key value missing) cannot be
 /// followed and is left out.
@@ -192,5 +259,46 @@ mod tests {
         for s in Status::ALL {
             assert_eq!(Status::parse(s.name()), Some(s));
         }
+    }
+
+    #[test]
+    fn movements_count_what_became_of_the_problems_an_earlier_run_left_open() {
+        use Status::{Accepted, Fixed, Gone, New, Open};
+        // (statuses, first seen) of seven problems, judged between runs 2 and 4.
+        let problems: [(&Statuses, i64); 7] = [
+            (&[(1, New), (2, Open), (4, Fixed)], 1),
+            (&[(2, New), (3, Gone)], 2),
+            (&[(1, New), (3, Accepted)], 1),
+            (&[(2, New), (3, Fixed), (4, Open)], 2),
+            (&[(3, New)], 3),
+            (&[(1, New), (2, Fixed)], 1),
+            (&[(5, New)], 5),
+        ];
+        let mut m = Movement::default();
+        for (statuses, first) in problems {
+            m.add(statuses, first, 2, 4);
+        }
+        assert_eq!(
+            m,
+            Movement {
+                reported: 4,
+                fixed: 1,
+                gone: 1,
+                accepted: 1,
+                still_open: 1,
+                new: 1,
+                open: 2,
+            }
+        );
+        assert_eq!(m.rate(), Some(0.25));
+        assert_eq!(status_at(problems[0].0, 0), None);
+        assert_eq!(status_at(problems[0].0, 3), Some(Open));
+        // Without an earlier run nothing was reported: every open problem is new.
+        let mut first = Movement::default();
+        for (statuses, seen) in problems {
+            first.add(statuses, seen, 0, 4);
+        }
+        assert_eq!((first.reported, first.new, first.open), (0, 2, 2));
+        assert_eq!(first.rate(), None);
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::results::summary::TableSummary;
 use crate::rules::pii::Pii;
-pub use problems::{ProblemFilter, ProblemRow, StoredProblem};
+pub use problems::{ProblemFilter, ProblemHistory, ProblemRow, StoredProblem};
 
 /// The store's file name in the default output root `out/`.
 pub const DEFAULT_FILE: &str = "qc.db";

@@ -20,6 +20,9 @@ pub struct ProblemRow {
     pub rule: String,
     /// The record's key values joined by ` / `, or its place (`@file:line`, `@file#row`).
     pub record: String,
+    /// The record's key as stored (values joined by U+001F).
+    #[serde(skip)]
+    pub key: String,
     pub provider: Option<String>,
     pub status: Status,
     /// The run date (`--as-of`) of the run that first saw it failing, and of the last.
@@ -55,6 +58,19 @@ pub struct ProblemFilter {
     pub statuses: Vec<Status>,
     /// First seen more than this many days before the newest run's date.
     pub older_than_days: Option<i64>,
+    /// Only these problems (all when `None`).
+    pub ids: Option<Vec<i64>>,
+}
+
+/// A problem's history up to a run, as a report counts it.
+#[derive(Debug, Clone, Default)]
+pub struct ProblemHistory {
+    pub id: i64,
+    pub provider: Option<String>,
+    /// The run (`run_seq`) that first saw it failing.
+    pub first_seen: i64,
+    /// Its statuses in run order.
+    pub statuses: Vec<(i64, Status)>,
 }
 
 impl Store {
@@ -78,6 +94,89 @@ impl Store {
             .into_iter()
             .filter(|k| place_file(k).is_none())
             .collect())
+    }
+
+    /// A run's number in commit order; `None` for a run recorded before problems were kept.
+    pub fn run_seq(&self, run: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT seq FROM run_seq WHERE run_id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// Every problem of `library` seen by run `until` (by `run_seq`), with its statuses up
+    /// to that run, one at a time in id order (the store is read as a stream).
+    pub fn problem_histories(
+        &self,
+        library: &str,
+        until: i64,
+        mut each: impl FnMut(&ProblemHistory),
+    ) -> Result<()> {
+        let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.id, pv.name, p.first_seen, e.seq, e.status \
+                 FROM problem p JOIN problem_rule r ON r.id = p.rule \
+                 LEFT JOIN problem_provider pv ON pv.id = p.provider \
+                 JOIN problem_event e ON e.problem = p.id \
+                 WHERE r.library = ?1 AND e.seq <= ?2 ORDER BY p.id, e.seq",
+            )
+            .map_err(e)?;
+        let mut rows = stmt.query(params![library, until]).map_err(e)?;
+        let mut current = ProblemHistory::default();
+        while let Some(r) = rows.next().map_err(e)? {
+            let id: i64 = r.get(0).map_err(e)?;
+            if id != current.id {
+                if !current.statuses.is_empty() {
+                    each(&current);
+                }
+                current = ProblemHistory {
+                    id,
+                    provider: r.get(1).map_err(e)?,
+                    first_seen: r.get(2).map_err(e)?,
+                    statuses: Vec::new(),
+                };
+            }
+            let status: String = r.get(4).map_err(e)?;
+            current.statuses.push((
+                r.get(3).map_err(e)?,
+                Status::parse(&status).unwrap_or(Status::Open),
+            ));
+        }
+        if !current.statuses.is_empty() {
+            each(&current);
+        }
+        Ok(())
+    }
+
+    /// The latest reply to each problem of `library` that answers the feedback of run
+    /// `until` (by `run_seq`) or an earlier one: problem → answer (`fixed`, `correct`,
+    /// `cannot_fix`) and the number of the run it answers.
+    pub fn replies_until(
+        &self,
+        library: &str,
+        until: i64,
+    ) -> Result<std::collections::HashMap<i64, (String, i64)>> {
+        let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT q.problem, q.answer, s.seq FROM problem_reply q \
+                 JOIN run_seq s ON s.run_id = q.run_id \
+                 JOIN problem p ON p.id = q.problem JOIN problem_rule r ON r.id = p.rule \
+                 WHERE r.library = ?1 AND s.seq <= ?2 ORDER BY q.rowid",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![library, until], |r| {
+                Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))
+            })
+            .map_err(e)?;
+        // In import order, so a later reply replaces an earlier one.
+        rows.collect::<std::result::Result<_, _>>().map_err(e)
     }
 
     /// The problems of `library.table`, by rule and record key, as they stand now.
@@ -142,6 +241,12 @@ impl Store {
             tx.execute(
                 "UPDATE problem SET status = 'accepted', reason = ?2 WHERE id = ?1",
                 params![id, reason],
+            )
+            .map_err(e)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO problem_event (problem, seq, status) \
+                 VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM run_seq), 'accepted')",
+                [id],
             )
             .map_err(e)?;
         }
@@ -248,12 +353,22 @@ impl Store {
                  JOIN run_seq ls ON ls.seq = p.last_seen JOIN run l ON l.id = ls.run_id \
                  WHERE (?1 IS NULL OR r.library = ?1) AND (?2 IS NULL OR r.table_name = ?2) \
                  AND (?3 IS NULL OR r.rule_id = ?3) AND (?4 IS NULL OR pv.name = ?4) \
+                 AND (?5 IS NULL OR p.id IN (SELECT value FROM json_each(?5))) \
                  ORDER BY f.as_of, p.id",
             )
             .map_err(e)?;
         let rows = stmt
             .query_map(
-                params![filter.library, filter.table, filter.rule, filter.provider],
+                params![
+                    filter.library,
+                    filter.table,
+                    filter.rule,
+                    filter.provider,
+                    filter
+                        .ids
+                        .as_ref()
+                        .map(|ids| serde_json::to_string(ids).unwrap_or_default())
+                ],
                 |r| {
                     let status: String = r.get(6)?;
                     let first_seen: String = r.get(7)?;
@@ -266,6 +381,7 @@ impl Store {
                         table: r.get(2)?,
                         rule: r.get(3)?,
                         record: r.get::<_, String>(4)?.replace(KEY_SEPARATOR, " / "),
+                        key: r.get(4)?,
                         provider: r.get(5)?,
                         status: Status::parse(&status).unwrap_or(Status::Open),
                         first_seen,
@@ -325,7 +441,11 @@ pub(super) fn record(
              ON CONFLICT (rule, record_key) DO UPDATE SET \
                last_seen = excluded.last_seen, provider = excluded.provider, \
                changed = CASE WHEN status IN ('accepted', 'open') THEN changed ELSE excluded.changed END, \
-               status = CASE WHEN status = 'accepted' THEN 'accepted' ELSE 'open' END",
+               status = CASE WHEN status = 'accepted' THEN 'accepted' ELSE 'open' END \
+             RETURNING id, status, changed",
+        )?;
+        let mut event = tx.prepare_cached(
+            "INSERT OR REPLACE INTO problem_event (problem, seq, status) VALUES (?1, ?2, ?3)",
         )?;
         let mut provider_ids: BTreeMap<String, i64> = BTreeMap::new();
         let mut provider_id = |name: &str| {
@@ -342,7 +462,13 @@ pub(super) fn record(
         for o in observed {
             let id = rule_id(&o.rule)?;
             let provider = o.provider.as_deref().map(&mut provider_id).transpose()?;
-            upsert.execute(params![id, o.key, provider, run])?;
+            let (problem, status, changed): (i64, String, i64) = upsert
+                .query_row(params![id, o.key, provider, run], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if changed == run {
+                event.execute(params![problem, run, status])?;
+            }
             seen_keys.insert(&o.key);
         }
         let asked = extras.presence.asked.get(&qualified);
@@ -379,6 +505,7 @@ pub(super) fn record(
                     _ => continue,
                 };
                 resolve.execute(params![status.name(), run, id])?;
+                event.execute(params![id, run, status.name()])?;
             }
         }
     }

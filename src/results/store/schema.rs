@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 9] = [
+pub(super) const MIGRATIONS: [&str; 10] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -202,6 +202,25 @@ CREATE TABLE problem_reply (
     imported_at TEXT NOT NULL
 );
 CREATE INDEX problem_reply_by_problem ON problem_reply (problem);
+",
+    // 10: every status a problem took, by the run after which it held (`run_seq`), so that a
+    // report rebuilt later counts a month's rectification exactly as it stood. Acceptance
+    // (`qc problems accept`) holds from the next run on: it is recorded at the newest run's
+    // number plus one. Problems recorded before this version get their first sighting and
+    // their status now (when it differs), which is all the history they kept.
+    r"
+CREATE TABLE problem_event (
+    problem INTEGER NOT NULL REFERENCES problem(id),
+    seq     INTEGER NOT NULL,   -- run_seq after which the status held
+    status  TEXT NOT NULL,      -- new | open | fixed | gone | accepted
+    PRIMARY KEY (problem, seq)
+) WITHOUT ROWID;
+INSERT INTO problem_event SELECT id, first_seen, 'new' FROM problem;
+INSERT OR REPLACE INTO problem_event
+    SELECT id, changed, status FROM problem WHERE status NOT IN ('new', 'accepted');
+INSERT OR REPLACE INTO problem_event
+    SELECT id, (SELECT coalesce(max(seq), 0) + 1 FROM run_seq), 'accepted'
+    FROM problem WHERE status = 'accepted';
 ",
 ];
 
