@@ -812,6 +812,56 @@ fn rewrite_reply(
 /// An edit of a feedback workbook's summary and lines ([`rewrite_reply`]).
 type Edit = fn(&mut Vec<Vec<String>>, &mut Vec<Vec<String>>);
 
+/// The rectification section of the first library in `month`'s report, written (JSON and
+/// Markdown) into `out`.
+fn rectification(store: &Path, out: &Path, month: &str) -> serde_json::Value {
+    let o = run(&[
+        "report",
+        "--month",
+        month,
+        "--store",
+        &s(store),
+        "--out",
+        &s(out),
+        "--format",
+        "json,md",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join(format!("report-{month}.json"))).unwrap(),
+    )
+    .unwrap();
+    doc["libraries"][0]["rectification"].clone()
+}
+
+/// Per provider of a rectification section: reported, fixed, gone, accepted, still open,
+/// new, open now, awaiting acceptance, said fixed but failing, cannot fix.
+fn moved(r: &serde_json::Value) -> Vec<(String, [u64; 10])> {
+    r["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = |f: &str| p[f].as_u64().unwrap();
+            (
+                p["provider"].as_str().unwrap().to_string(),
+                [
+                    n("reported"),
+                    n("fixed"),
+                    n("gone"),
+                    n("accepted"),
+                    n("still_open"),
+                    n("new"),
+                    n("open"),
+                    n("awaiting_acceptance"),
+                    n("claimed_fixed_still_failing"),
+                    n("cannot_fix"),
+                ],
+            )
+        })
+        .collect()
+}
+
 /// A problem as the history test names it: record, rule, status.
 type Problem = (&'static str, &'static str, &'static str);
 
@@ -1078,58 +1128,15 @@ fn problems_are_followed_from_run_to_run() {
     assert_eq!(replies(), 1);
     // The report's rectification section: February against January, March against
     // February, with 乙's reply waiting for the center in March.
-    let report = |month: &str| -> serde_json::Value {
-        let out = dir.path().join(format!("report-{month}"));
-        let o = run(&[
-            "report",
-            "--month",
-            month,
-            "--store",
-            &s(&store),
-            "--out",
-            &s(&out),
-            "--format",
-            "json,md",
-        ]);
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
-        let doc: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join(format!("report-{month}.json"))).unwrap(),
-        )
-        .unwrap();
-        doc["libraries"][0]["rectification"].clone()
-    };
-    // Per provider: reported, fixed, gone, accepted, still open, new, open now, awaiting
-    // acceptance.
-    let moved = |r: &serde_json::Value| -> Vec<(String, [u64; 8])> {
-        r["providers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                let n = |f: &str| p[f].as_u64().unwrap();
-                (
-                    p["provider"].as_str().unwrap().to_string(),
-                    [
-                        n("reported"),
-                        n("fixed"),
-                        n("gone"),
-                        n("accepted"),
-                        n("still_open"),
-                        n("new"),
-                        n("open"),
-                        n("awaiting_acceptance"),
-                    ],
-                )
-            })
-            .collect()
-    };
+    let report =
+        |month: &str| rectification(&store, &dir.path().join(format!("report-{month}")), month);
     let february = report("2026-02");
     // 甲: 2 still open, the keyless record fixed. 乙: 3 fixed, both of 4's gone, 5 new.
     assert_eq!(
         moved(&february),
         vec![
-            ("乙".to_string(), [3, 1, 2, 0, 0, 1, 1, 0]),
-            ("甲".to_string(), [2, 1, 0, 0, 1, 0, 1, 0]),
+            ("乙".to_string(), [3, 1, 2, 0, 0, 1, 1, 0, 0, 0]),
+            ("甲".to_string(), [2, 1, 0, 0, 1, 0, 1, 0, 0, 0]),
         ]
     );
     assert_eq!(february["providers"][0]["rate"].as_f64(), Some(1.0 / 3.0));
@@ -1140,8 +1147,8 @@ fn problems_are_followed_from_run_to_run() {
     assert_eq!(
         moved(&march),
         vec![
-            ("乙".to_string(), [1, 1, 0, 0, 0, 0, 1, 1]),
-            ("甲".to_string(), [1, 1, 0, 0, 0, 0, 0, 0]),
+            ("乙".to_string(), [1, 1, 0, 0, 0, 0, 1, 1, 0, 0]),
+            ("甲".to_string(), [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
         ]
     );
     let oldest = &march["providers"][0]["oldest"][0];
@@ -1236,7 +1243,7 @@ fn problems_are_followed_from_run_to_run() {
     let april = report("2026-04");
     assert_eq!(
         moved(&april),
-        vec![("乙".to_string(), [1, 0, 0, 1, 0, 0, 0, 0])]
+        vec![("乙".to_string(), [1, 0, 0, 1, 0, 0, 0, 0, 0, 0])]
     );
     assert_eq!(april["providers"][0]["rate"].as_f64(), Some(0.0));
     let trend: Vec<Option<u64>> = april["providers"][0]["trend"]
@@ -1250,4 +1257,231 @@ fn problems_are_followed_from_run_to_run() {
     assert_eq!(trend, want_trend);
     assert_eq!(report("2026-02"), february);
     assert_eq!(report("2026-03"), march);
+}
+
+/// What a record of the scripted history is in a month: not delivered, clean, or failing
+/// one rule.
+#[derive(Clone, Copy, PartialEq)]
+enum Fate {
+    Absent,
+    Clean,
+    BadCode,
+    NoName,
+}
+
+/// Record `i`'s fate in month `m` (1 to 4), by its class `i % 10`: 0 fails all along; 1 is
+/// fixed in month 2; 2 vanishes in month 2 and comes back clean in month 3; 3 fails another
+/// rule in months 2 and 3; 4 is fixed in month 2 and fails again from month 3; 5 vanishes
+/// for good in month 2; 6 to 9 are clean.
+fn fate(i: usize, m: usize) -> Fate {
+    use Fate::{Absent, BadCode, Clean, NoName};
+    match (i % 10, m) {
+        (0, _) | (1 | 2 | 4 | 5, 1) | (4, 3 | 4) => BadCode,
+        (2 | 5, 2) | (5, _) => Absent,
+        (3, 2 | 3) => NoName,
+        _ => Clean,
+    }
+}
+
+/// Four months of a scripted registry of 3,000 records from three providers (each class of
+/// [`fate`] holds 100 records of each provider), with replies of every kind to the second
+/// month's feedback and a quarter of the 确认无误 replies accepted: every provider's
+/// rectification figures each month, and the problems' statuses at the end, are those the
+/// script implies.
+#[test]
+fn rectification_follows_a_scripted_history() {
+    const RECORDS: usize = 3000;
+    const ORGS: [&str; 3] = ["甲", "乙", "丙"];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pack.yaml"),
+        "library: { id: sc, name: 整改脚本库 }\n\
+         tables:\n  - name: t\n    source: { path: t.csv }\n    key: [id]\n    provider: org\n    columns:\n\
+         \x20     - { name: id, type: string }\n\
+         \x20     - { name: org, type: string }\n\
+         \x20     - { name: name, type: string }\n\
+         \x20     - { name: code, type: string }\n    rules:\n\
+         \x20     - { id: R-NAME, name: 姓名不能为空, dimension: 完整性, check: { not_null: { column: name } } }\n\
+         \x20     - { id: R-CODE, name: 代码为六位数字, dimension: 规范性, check: { pattern: { column: code, regex: '\\d{6}' } } }\n",
+    )
+    .unwrap();
+    let store = dir.path().join("qc.db");
+    let months = ["2026-05-31", "2026-06-30", "2026-07-31", "2026-08-31"];
+    let audit = |m: usize| {
+        let mut csv = String::from("id,org,name,code\n");
+        for i in 0..RECORDS {
+            let (name, code) = match fate(i, m) {
+                Fate::Absent => continue,
+                Fate::Clean => ("张三", "123456"),
+                Fate::BadCode => ("张三", "12X"),
+                Fate::NoName => ("", "123456"),
+            };
+            csv.push_str(&format!("{i},{},{name},{code}\n", ORGS[i % 3]));
+        }
+        std::fs::write(dir.path().join("t.csv"), csv).unwrap();
+        let o = run(&[
+            "run",
+            "--rules",
+            &s(&dir.path().join("pack.yaml")),
+            "--store",
+            &s(&store),
+            "--out",
+            &s(&dir.path().join(format!("out-{m}"))),
+            "--as-of",
+            months[m - 1],
+            "--quiet",
+        ]);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+    };
+    audit(1);
+    audit(2);
+    // Replies to the second month's feedback: class 0 answers 确认无误 (i % 20 == 0) or
+    // 无法整改 (i % 20 == 10); class 3 says 已整改 and still fails in month 3.
+    let feedback = dir.path().join("feedback");
+    let o = run(&["feedback", "--store", &s(&store), "--out", &s(&feedback)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mut answered = Vec::new();
+    for org in ORGS {
+        let file = dir.path().join(format!("reply-{org}.xlsx"));
+        rewrite_reply(
+            &feedback.join(format!("{org}.xlsx")),
+            &file,
+            |_, lines| {
+                assert_eq!(lines.len(), 1 + 200, "class 0 and 3 of {org}");
+                for line in &mut lines[1..] {
+                    let i: usize = line[2].parse().unwrap();
+                    line[11] = match (i % 10, i % 20) {
+                        (0, 0) => "确认无误",
+                        (0, 10) => "无法整改",
+                        (3, _) => "已整改",
+                        _ => "",
+                    }
+                    .to_string();
+                }
+            },
+            false,
+        );
+        answered.push(s(&file));
+    }
+    let mut args = vec!["feedback", "import"];
+    args.extend(answered.iter().map(String::as_str));
+    let store_arg = s(&store);
+    args.extend(["--store", &store_arg]);
+    let o = run(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The center accepts half of the 确认无误 (i % 40 == 0): exempt from month 3 on.
+    let o = run(&[
+        "problems", "--store", &store_arg, "--format", "json", "--rule", "R-CODE", "--status",
+        "open",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let accepted: Vec<String> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["record"].as_str().unwrap().parse::<usize>().unwrap() % 40 == 0)
+        .map(|p| p["id"].to_string())
+        .collect();
+    assert_eq!(accepted.len(), 75);
+    let mut args = vec!["problems", "accept"];
+    args.extend(accepted.iter().map(String::as_str));
+    args.extend(["--reason", "原始档案如此", "--store", &store_arg]);
+    assert_eq!(code(&run(&args)), 0);
+    audit(3);
+    audit(4);
+
+    // Per provider (the same for all three): reported, fixed, gone, accepted, still open,
+    // new, open now, awaiting acceptance, said fixed but failing, cannot fix; and 整改率.
+    let expected: [(&str, [u64; 10], Option<f64>); 4] = [
+        // Classes 0, 1, 2, 4, 5 fail for the first time.
+        ("2026-05", [0, 0, 0, 0, 0, 500, 500, 0, 0, 0], None),
+        // Of those 500: 1 and 4 fixed, 2 and 5 gone, 0 still open; 3 new. The replies to
+        // this month's feedback wait: 50 确认无误, 50 无法整改.
+        (
+            "2026-06",
+            [500, 200, 200, 0, 100, 100, 200, 50, 0, 50],
+            Some(0.4),
+        ),
+        // Of classes 0 and 3: 25 accepted, the rest open; 4 fails again; 25 确认无误 wait;
+        // class 3 said 已整改 and fails.
+        (
+            "2026-07",
+            [200, 0, 0, 25, 175, 0, 275, 25, 100, 50],
+            Some(0.0),
+        ),
+        // Class 3 fixed at last; 0 (75) and 4 (100) still open.
+        (
+            "2026-08",
+            [275, 100, 0, 0, 175, 0, 175, 25, 0, 50],
+            Some(100.0 / 275.0),
+        ),
+    ];
+    let mut total_open = Vec::new();
+    for (month, figures, rate) in expected {
+        let r = rectification(&store, &dir.path().join(format!("report-{month}")), month);
+        let mut got = moved(&r);
+        got.sort();
+        let mut want: Vec<(String, [u64; 10])> =
+            ORGS.iter().map(|o| ((*o).to_string(), figures)).collect();
+        want.sort();
+        assert_eq!(got, want, "{month}");
+        for p in r["providers"].as_array().unwrap() {
+            let got = p["rate"].as_f64();
+            assert_eq!(got.is_some(), rate.is_some(), "{month}");
+            assert!(
+                got.zip(rate).is_none_or(|(a, b)| (a - b).abs() < 1e-12),
+                "{month}"
+            );
+        }
+        assert_eq!(r["total"]["reported"].as_u64(), Some(3 * figures[0]));
+        total_open.push(r["total"]["open"].as_u64().unwrap());
+        // The trend ends with this month's figures.
+        let last = &r["providers"][0]["trend"][11];
+        assert_eq!(
+            (&last["month"], last["movement"]["open"].as_u64()),
+            (&serde_json::json!(month), Some(figures[6]))
+        );
+    }
+    assert_eq!(total_open, [1500, 600, 825, 525]);
+    // A reply to the second month's feedback about record 4 (乙's, class 4: failing in months
+    // 1, 3 and 4 but fixed in month 2) is refused: it did not fail in that file's run.
+    let o = run(&[
+        "problems", "--store", &store_arg, "--format", "json", "--rule", "R-CODE",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let four = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["record"] == "4")
+        .unwrap()["id"]
+        .to_string();
+    let forged = dir.path().join("forged.xlsx");
+    rewrite_reply(
+        &feedback.join("乙.xlsx"),
+        &forged,
+        |_, lines| {
+            lines.truncate(2);
+            lines[1][2] = "4".into();
+            lines[1][4] = "R-CODE".into();
+            lines[1][8].clone_from(&four);
+            lines[1][11] = "已整改".into();
+        },
+        false,
+    );
+    let o = run(&["feedback", "import", &s(&forged), "--store", &store_arg]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("problem {four} did not fail in run")),
+        "{}",
+        stderr(&o)
+    );
+    // The statuses at the end: 0 accepted (75) or open (225); 1, 2, 3 fixed; 4 open; 5 gone.
+    let o = run(&["problems", "--store", &store_arg]);
+    assert!(
+        stdout(&o)
+            .contains("问题 1,800 个：新增 0 · 未整改 525 · 已整改 900 · 已消失 300 · 已认可 75"),
+        "{}",
+        stdout(&o)
+    );
 }
