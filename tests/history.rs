@@ -1,5 +1,6 @@
 //! The run history, the monthly report and the feedback files.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -1316,7 +1317,7 @@ fn rectification_follows_a_scripted_history() {
                 Fate::BadCode => ("张三", "12X"),
                 Fate::NoName => ("", "123456"),
             };
-            csv.push_str(&format!("{i},{},{name},{code}\n", ORGS[i % 3]));
+            writeln!(csv, "{i},{},{name},{code}", ORGS[i % 3]).unwrap();
         }
         std::fs::write(dir.path().join("t.csv"), csv).unwrap();
         let o = run(&[
@@ -1484,4 +1485,65 @@ fn rectification_follows_a_scripted_history() {
         "{}",
         stdout(&o)
     );
+}
+
+/// A provider answers every line of a feedback workbook of 100,003 problems: all of them are
+/// read and recorded, none dropped (a workbook with an edited line recording nothing is
+/// checked by `problems_are_followed_from_run_to_run`).
+#[test]
+fn a_reply_of_100k_lines_is_recorded_whole() {
+    const RECORDS: usize = 100_003;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pack.yaml"),
+        "library: { id: big, name: 大批量答复库 }\n\
+         tables:\n  - name: t\n    source: { path: t.csv }\n    key: [id]\n    provider: org\n    columns:\n\
+         \x20     - { name: id, type: string }\n\
+         \x20     - { name: org, type: string }\n\
+         \x20     - { name: code, type: string }\n    rules:\n\
+         \x20     - { id: R-CODE, name: 代码为六位数字, dimension: 规范性, check: { pattern: { column: code, regex: '\\d{6}' } } }\n",
+    )
+    .unwrap();
+    let mut csv = String::from("id,org,code\n");
+    for i in 0..RECORDS {
+        writeln!(csv, "{i},甲,12X").unwrap();
+    }
+    std::fs::write(dir.path().join("t.csv"), csv).unwrap();
+    let store = dir.path().join("qc.db");
+    let o = run(&[
+        "run",
+        "--rules",
+        &s(&dir.path().join("pack.yaml")),
+        "--store",
+        &s(&store),
+        "--out",
+        &s(&dir.path().join("out")),
+        "--quiet",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let feedback = dir.path().join("feedback");
+    let o = run(&["feedback", "--store", &s(&store), "--out", &s(&feedback)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let whole = dir.path().join("whole.xlsx");
+    rewrite_reply(
+        &feedback.join("甲.xlsx"),
+        &whole,
+        |_, lines| {
+            assert_eq!(lines.len(), 1 + RECORDS);
+            for line in &mut lines[1..] {
+                line[11] = "无法整改".into();
+                line[12] = "系统迁移前的历史数据".into();
+            }
+        },
+        false,
+    );
+    let replies = || -> i64 {
+        rusqlite::Connection::open(&store)
+            .unwrap()
+            .query_row("SELECT count(*) FROM problem_reply", [], |r| r.get(0))
+            .unwrap()
+    };
+    let o = run(&["feedback", "import", &s(&whole), "--store", &s(&store)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(replies(), i64::try_from(RECORDS).unwrap());
 }
