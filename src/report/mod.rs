@@ -38,6 +38,74 @@ pub struct MonthlyReport {
     /// Whether ID numbers and names in samples are masked.
     pub masked: bool,
     pub libraries: Vec<LibraryReport>,
+    /// Named providers over every library they deliver to, best first; empty when the
+    /// report has one library (its ranking says it all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderOverview>,
+}
+
+/// A provider's figures over the libraries it delivers to this month.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderOverview {
+    pub rank: usize,
+    pub provider: String,
+    pub rows: u64,
+    pub anomalous_rows: u64,
+    /// The mean of its library scores weighted by the rows it delivered to each; `None`
+    /// when no library scored it.
+    pub score: Option<f64>,
+    /// Per library (id): its total score there and the rows it delivered.
+    pub libraries: Vec<(String, Option<f64>, u64)>,
+}
+
+/// Named providers over the libraries they deliver to (library id, its providers), ranked by
+/// their row-weighted score.
+fn provider_overview<'a>(
+    libraries: impl IntoIterator<Item = (&'a str, &'a [ProviderReport])>,
+) -> Vec<ProviderOverview> {
+    let mut by_name: BTreeMap<&str, ProviderOverview> = BTreeMap::new();
+    for (library, providers) in libraries {
+        for p in providers {
+            let Some(name) = p.provider.as_deref() else {
+                continue;
+            };
+            let o = by_name.entry(name).or_insert_with(|| ProviderOverview {
+                rank: 0,
+                provider: name.to_string(),
+                rows: 0,
+                anomalous_rows: 0,
+                score: None,
+                libraries: Vec::new(),
+            });
+            o.rows += p.rows;
+            o.anomalous_rows += p.anomalous_rows;
+            o.libraries
+                .push((library.to_string(), p.score.total, p.rows));
+        }
+    }
+    let mut out: Vec<ProviderOverview> = by_name
+        .into_values()
+        .map(|mut o| {
+            #[allow(clippy::cast_precision_loss)] // row counts as weights
+            let (sum, weight) = o
+                .libraries
+                .iter()
+                .filter_map(|(_, score, rows)| score.map(|s| (s * *rows as f64, *rows as f64)))
+                .fold((0.0, 0.0), |(a, b), (s, w)| (a + s, b + w));
+            o.score = (weight > 0.0).then(|| sum / weight);
+            o
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .unwrap_or(-1.0)
+            .total_cmp(&a.score.unwrap_or(-1.0))
+            .then_with(|| a.provider.cmp(&b.provider))
+    });
+    for (i, o) in out.iter_mut().enumerate() {
+        o.rank = i + 1;
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -619,6 +687,68 @@ pub fn build(
         month: month_text(first),
         previous_month: month_text(previous_first),
         masked: mask,
+        providers: if out.len() > 1 {
+            provider_overview(out.iter().map(|l| (l.library.as_str(), &l.providers[..])))
+        } else {
+            Vec::new()
+        },
         libraries: out,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(name: Option<&str>, rows: u64, score: Option<f64>) -> ProviderReport {
+        ProviderReport {
+            rank: 0,
+            provider: name.map(str::to_string),
+            rows,
+            anomalous_rows: rows / 10,
+            pass_rate: 0.9,
+            score: Score {
+                total: score,
+                dimensions: BTreeMap::new(),
+            },
+            previous_score: None,
+            score_change: None,
+        }
+    }
+
+    #[test]
+    fn a_provider_over_libraries_is_scored_by_its_rows_in_each() {
+        let marriage = [
+            provider(Some("公安局"), 300, Some(80.0)),
+            provider(Some("民政局"), 100, Some(90.0)),
+            provider(None, 50, Some(10.0)),
+        ];
+        let death = [
+            provider(Some("公安局"), 100, Some(60.0)),
+            provider(Some("卫健委"), 10, None),
+        ];
+        let o = provider_overview([("marriage", &marriage[..]), ("death", &death[..])]);
+        let got: Vec<(usize, &str, u64, u64, Option<f64>)> = o
+            .iter()
+            .map(|p| {
+                (
+                    p.rank,
+                    p.provider.as_str(),
+                    p.rows,
+                    p.anomalous_rows,
+                    p.score,
+                )
+            })
+            .collect();
+        // 公安局: (300 × 80 + 100 × 60) / 400 = 75; rows without a provider are no one's.
+        assert_eq!(
+            got,
+            vec![
+                (1, "民政局", 100, 10, Some(90.0)),
+                (2, "公安局", 400, 40, Some(75.0)),
+                (3, "卫健委", 10, 1, None),
+            ]
+        );
+        assert_eq!(o[1].libraries.len(), 2);
+    }
 }

@@ -73,6 +73,10 @@ struct Labels {
     oldest: &'static str,
     oldest_columns: [&'static str; 6],
     rect_trend: &'static str,
+    /// Providers over libraries, and how their score is combined.
+    provider_overview: &'static str,
+    provider_overview_note: &'static str,
+    libraries_scored: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -145,6 +149,9 @@ const ZH: Labels = Labels {
     oldest: "最久未整改的问题",
     oldest_columns: ["问题编号", "表", "规则", "记录", "首次发现", "已持续（天）"],
     rect_trend: "近 12 个月整改率（当月未整改问题数）",
+    provider_overview: "提供单位综合排名（跨专题库）",
+    provider_overview_note: "综合得分为提供单位在各专题库得分按其稽核行数加权的平均；未标明提供单位的记录不计。",
+    libraries_scored: "各专题库得分（稽核行数）",
 };
 
 const EN: Labels = Labels {
@@ -228,6 +235,10 @@ and the problems new this month; rectification rate = fixed / reported.",
         "days open",
     ],
     rect_trend: "Rectification rate, last 12 months (problems open that month)",
+    provider_overview: "Providers over all libraries",
+    provider_overview_note: "A provider's score here is the mean of its library scores weighted by the rows it \
+delivered to each; rows without a provider are no one's.",
+    libraries_scored: "score per library (rows)",
 };
 
 fn labels(lang: Lang) -> &'static Labels {
@@ -701,6 +712,51 @@ struct Html<'a> {
     month: &'a str,
     note: &'a str,
     libraries: Vec<LibView>,
+    providers: Vec<[String; 6]>,
+}
+
+/// The providers over libraries: rank, name, rows, anomalous rows, score, per library.
+fn overview_rows(
+    report: &MonthlyReport,
+    lang: Lang,
+    escape: fn(&str) -> String,
+) -> Vec<[String; 6]> {
+    let name_of = |id: &str| -> String {
+        report
+            .libraries
+            .iter()
+            .find(|l| l.library == id)
+            .map_or_else(|| id.to_string(), |l| l.library_name.clone())
+    };
+    let l = labels(lang);
+    report
+        .providers
+        .iter()
+        .map(|p| {
+            let per_library = p
+                .libraries
+                .iter()
+                .map(|(id, score, rows)| {
+                    format!(
+                        "{} {}（{}）",
+                        name_of(id),
+                        score_text(*score),
+                        thousands(*rows)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(if lang == Lang::Zh { "；" } else { "; " });
+            [
+                p.rank.to_string(),
+                escape(&p.provider),
+                thousands(p.rows),
+                thousands(p.anomalous_rows),
+                p.score
+                    .map_or_else(|| l.none.to_string(), |s| format!("{s:.2}")),
+                escape(&per_library),
+            ]
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -710,6 +766,7 @@ struct Markdown<'a> {
     month: &'a str,
     note: &'a str,
     libraries: Vec<LibView>,
+    providers: Vec<[String; 6]>,
 }
 
 fn note(report: &MonthlyReport, l: &Labels) -> &'static str {
@@ -737,6 +794,7 @@ pub fn html(report: &MonthlyReport, lang: Lang) -> Result<String> {
         month: &report.month,
         note: note(report, l),
         libraries,
+        providers: overview_rows(report, lang, str::to_string),
     }
     .render()
     .map_err(|e| render_err(&e))
@@ -755,6 +813,7 @@ pub fn markdown(report: &MonthlyReport, lang: Lang) -> Result<String> {
         month: &report.month,
         note: note(report, l),
         libraries,
+        providers: overview_rows(report, lang, md_cell),
     }
     .render()
     .map_err(|e| render_err(&e))
