@@ -863,16 +863,11 @@ fn moved(r: &serde_json::Value) -> Vec<(String, [u64; 10])> {
         .collect()
 }
 
-/// A problem as the history test names it: record, rule, status.
-type Problem = (&'static str, &'static str, &'static str);
-
-/// Three months of a hand-made registry: each problem's status after each run, and what
-/// `qc problems` selects by status, age and provider.
-#[test]
-fn problems_are_followed_from_run_to_run() {
-    let dir = tempfile::tempdir().unwrap();
+/// The pack of the problem-tracking tests, as `pack.yaml` in `dir`: one table `t.csv`
+/// (id, org, name, code) keyed by id, provided by org, with a name rule and a code rule.
+fn write_registry_pack(dir: &Path) {
     std::fs::write(
-        dir.path().join("pack.yaml"),
+        dir.join("pack.yaml"),
         "library: { id: lc, name: 整改测试库 }\n\
          tables:\n  - name: t\n    source: { path: t.csv }\n    key: [id]\n    provider: org\n    columns:\n\
          \x20     - { name: id, type: string }\n\
@@ -883,6 +878,17 @@ fn problems_are_followed_from_run_to_run() {
          \x20     - { id: R-CODE, name: 代码为六位数字, dimension: 规范性, check: { pattern: { column: code, regex: '\\d{6}' } } }\n",
     )
     .unwrap();
+}
+
+/// A problem as the history test names it: record, rule, status.
+type Problem = (&'static str, &'static str, &'static str);
+
+/// Three months of a hand-made registry: each problem's status after each run, and what
+/// `qc problems` selects by status, age and provider.
+#[test]
+fn problems_are_followed_from_run_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_registry_pack(dir.path());
     let store = dir.path().join("qc.db");
     let month = |as_of: &str, rows: &str| {
         std::fs::write(
@@ -1294,18 +1300,7 @@ fn rectification_follows_a_scripted_history() {
     const RECORDS: usize = 3000;
     const ORGS: [&str; 3] = ["甲", "乙", "丙"];
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("pack.yaml"),
-        "library: { id: sc, name: 整改脚本库 }\n\
-         tables:\n  - name: t\n    source: { path: t.csv }\n    key: [id]\n    provider: org\n    columns:\n\
-         \x20     - { name: id, type: string }\n\
-         \x20     - { name: org, type: string }\n\
-         \x20     - { name: name, type: string }\n\
-         \x20     - { name: code, type: string }\n    rules:\n\
-         \x20     - { id: R-NAME, name: 姓名不能为空, dimension: 完整性, check: { not_null: { column: name } } }\n\
-         \x20     - { id: R-CODE, name: 代码为六位数字, dimension: 规范性, check: { pattern: { column: code, regex: '\\d{6}' } } }\n",
-    )
-    .unwrap();
+    write_registry_pack(dir.path());
     let store = dir.path().join("qc.db");
     let months = ["2026-05-31", "2026-06-30", "2026-07-31", "2026-08-31"];
     let audit = |m: usize| {
@@ -1494,19 +1489,10 @@ fn rectification_follows_a_scripted_history() {
 fn a_reply_of_100k_lines_is_recorded_whole() {
     const RECORDS: usize = 100_003;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("pack.yaml"),
-        "library: { id: big, name: 大批量答复库 }\n\
-         tables:\n  - name: t\n    source: { path: t.csv }\n    key: [id]\n    provider: org\n    columns:\n\
-         \x20     - { name: id, type: string }\n\
-         \x20     - { name: org, type: string }\n\
-         \x20     - { name: code, type: string }\n    rules:\n\
-         \x20     - { id: R-CODE, name: 代码为六位数字, dimension: 规范性, check: { pattern: { column: code, regex: '\\d{6}' } } }\n",
-    )
-    .unwrap();
-    let mut csv = String::from("id,org,code\n");
+    write_registry_pack(dir.path());
+    let mut csv = String::from("id,org,name,code\n");
     for i in 0..RECORDS {
-        writeln!(csv, "{i},甲,12X").unwrap();
+        writeln!(csv, "{i},甲,张三,12X").unwrap();
     }
     std::fs::write(dir.path().join("t.csv"), csv).unwrap();
     let store = dir.path().join("qc.db");
