@@ -442,6 +442,23 @@ pub fn build(
             month_text(first)
         )));
     }
+    // Rectification: every library's problems counted in one pass over the store.
+    let mut month_runs: BTreeMap<String, Vec<rectification::MonthRun>> = BTreeMap::new();
+    for library in this_month.keys() {
+        if !libraries.is_empty() && !libraries.contains(library) {
+            continue;
+        }
+        let mut runs_by_month = Vec::new();
+        for (m, latest) in &history_months {
+            let at = match latest.get(library) {
+                Some(id) => history.run_seq(id)?.map(|seq| (id.clone(), seq)),
+                None => None,
+            };
+            runs_by_month.push((m.clone(), at));
+        }
+        month_runs.insert(library.clone(), runs_by_month);
+    }
+    let mut counted = rectification::count(history, month_runs)?;
     let mut out = Vec::new();
     for (library, run_id) in &this_month {
         if !libraries.is_empty() && !libraries.contains(library) {
@@ -620,15 +637,10 @@ pub fn build(
                 })
             })
             .collect();
-        let mut month_runs = Vec::new();
-        for (m, latest) in &history_months {
-            let at = match latest.get(library) {
-                Some(id) => history.run_seq(id)?.map(|seq| (id.clone(), seq)),
-                None => None,
-            };
-            month_runs.push((m.clone(), at));
-        }
-        let rectification = rectification::build(history, library, &run, &month_runs, mask)?;
+        let rectification = match counted.remove(library) {
+            Some(c) => Some(rectification::finish(history, c, library, &run, mask)?),
+            None => None,
+        };
         let scoring = model(&run, library);
         out.push(LibraryReport {
             rectification,

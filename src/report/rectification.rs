@@ -79,39 +79,67 @@ pub struct RectificationPoint {
 /// A month and its run of the library: (`YYYY-MM`, run id and `run_seq`, if any).
 pub type MonthRun = (String, Option<(String, i64)>);
 
-/// The section for `library` of `run`, from `months`: the thirteen months ending with the
-/// report's, oldest first (the first only to count the second's reported problems).
-/// `None` when the library has no problem recorded by this month's run.
-pub fn build(
+/// A library's problems counted for its section: per provider, while they stream by.
+pub struct Counted {
+    months: Vec<MonthRun>,
+    /// Per month after the first: (the run before, or 0, and the month's run).
+    windows: Vec<Option<(i64, i64)>>,
+    per_provider: BTreeMap<Option<String>, Tally>,
+}
+
+/// Count the problems of every library in `months` (per library, the thirteen months ending
+/// with the report's, oldest first; the first only to count the second's reported problems)
+/// in one pass over the store. A library without a run this month, or without a problem
+/// recorded by it, has no entry.
+pub fn count(
     store: &Store,
-    library: &str,
-    run: &StoredRun,
-    months: &[MonthRun],
-    mask: bool,
-) -> Result<Option<RectificationReport>> {
-    let Some((_, Some((_, now)))) = months.last() else {
-        return Ok(None);
-    };
-    let now = *now;
-    // Per month after the first: (runs before and now), or None without a run that month.
-    let windows: Vec<Option<(i64, i64)>> = months
-        .windows(2)
-        .map(|w| {
-            w[1].1
-                .as_ref()
-                .map(|(_, at)| (w[0].1.as_ref().map_or(0, |(_, b)| *b), *at))
-        })
-        .collect();
-    let this = windows.len() - 1;
-    let replies = store.replies_until(library, now)?;
-    let mut per_provider: BTreeMap<Option<String>, Tally> = BTreeMap::new();
-    let mut any = false;
-    store.problem_histories(library, now, |p| {
-        any = true;
-        let tally = per_provider
-            .entry(p.provider.clone())
-            .or_insert_with(|| Tally::new(windows.len()));
-        for (i, w) in windows.iter().enumerate() {
+    months: BTreeMap<String, Vec<MonthRun>>,
+) -> Result<BTreeMap<String, Counted>> {
+    let mut counted: BTreeMap<String, Counted> = BTreeMap::new();
+    let mut until: BTreeMap<String, i64> = BTreeMap::new();
+    for (library, months) in months {
+        let Some((_, Some((_, now)))) = months.last() else {
+            continue;
+        };
+        until.insert(library.clone(), *now);
+        let windows = months
+            .windows(2)
+            .map(|w| {
+                w[1].1
+                    .as_ref()
+                    .map(|(_, at)| (w[0].1.as_ref().map_or(0, |(_, b)| *b), *at))
+            })
+            .collect();
+        counted.insert(
+            library,
+            Counted {
+                months,
+                windows,
+                per_provider: BTreeMap::new(),
+            },
+        );
+    }
+    let mut replies = BTreeMap::new();
+    for (library, now) in &until {
+        replies.insert(library.clone(), store.replies_until(library, *now)?);
+    }
+    store.problem_histories(&until, |library, p| {
+        let (Some(c), Some(replies), Some(now)) = (
+            counted.get_mut(library),
+            replies.get(library),
+            until.get(library),
+        ) else {
+            return;
+        };
+        let now = *now;
+        if !c.per_provider.contains_key(&p.provider) {
+            c.per_provider
+                .insert(p.provider.clone(), Tally::new(c.windows.len()));
+        }
+        let Some(tally) = c.per_provider.get_mut(&p.provider) else {
+            return;
+        };
+        for (i, w) in c.windows.iter().enumerate() {
             if let Some((before, at)) = w {
                 tally.months[i].add(&p.statuses, p.first_seen, *before, *at);
             }
@@ -133,9 +161,25 @@ pub fn build(
             _ => {}
         }
     })?;
-    if !any {
-        return Ok(None);
-    }
+    counted.retain(|_, c| !c.per_provider.is_empty());
+    Ok(counted)
+}
+
+/// The section for `library` of `run` from its counts: the oldest problems' details read,
+/// their records masked as the report is.
+pub fn finish(
+    store: &Store,
+    counted: Counted,
+    library: &str,
+    run: &StoredRun,
+    mask: bool,
+) -> Result<RectificationReport> {
+    let Counted {
+        months,
+        windows,
+        per_provider,
+    } = counted;
+    let this = windows.len().saturating_sub(1);
     let oldest_ids: Vec<i64> = per_provider
         .values()
         .flat_map(|t| t.oldest.iter().map(|(_, id)| *id))
@@ -178,8 +222,9 @@ pub fn build(
                         first_seen: p.first_seen.clone(),
                     })
                     .collect(),
-                trend: months[1..]
+                trend: months
                     .iter()
+                    .skip(1)
                     .zip(&windows)
                     .enumerate()
                     .map(|(i, ((month, _), w))| RectificationPoint {
@@ -198,15 +243,16 @@ pub fn build(
             .cmp(&a.movement.open)
             .then_with(|| a.provider.cmp(&b.provider))
     });
-    Ok(Some(RectificationReport {
-        since_run: months[months.len() - 2]
-            .1
-            .as_ref()
+    Ok(RectificationReport {
+        since_run: months
+            .len()
+            .checked_sub(2)
+            .and_then(|i| months[i].1.as_ref())
             .map(|(id, _)| id.clone()),
         rate: total.rate(),
         total,
         providers,
-    }))
+    })
 }
 
 /// A provider's counts while the problems stream by.

@@ -106,15 +106,18 @@ impl Store {
             .map_err(|e| db_err(&self.path, &e))
     }
 
-    /// Every problem of `library` seen by run `until` (by `run_seq`), with its statuses up
-    /// to that run, one at a time in id order (the store is read as a stream).
+    /// Every problem of the libraries in `until` seen by that library's run (by `run_seq`),
+    /// with its statuses up to that run, one at a time in id order with its library (the
+    /// store is read as a stream, once for all libraries).
     pub fn problem_histories(
         &self,
-        library: &str,
-        until: i64,
-        mut each: impl FnMut(&ProblemHistory),
+        until: &BTreeMap<String, i64>,
+        mut each: impl FnMut(&str, &ProblemHistory),
     ) -> Result<()> {
         let e = |e: rusqlite::Error| db_err(&self.path, &e);
+        let Some(latest) = until.values().max().copied() else {
+            return Ok(());
+        };
         let providers: std::collections::HashMap<i64, String> = self
             .conn
             .prepare("SELECT id, name FROM problem_provider")
@@ -123,44 +126,66 @@ impl Store {
             .map_err(e)?
             .collect::<std::result::Result<_, _>>()
             .map_err(e)?;
-        // The problems are scanned in id order (`+p.rule` keeps SQLite off the rule index):
-        // one sequential pass with each problem's statuses looked up in key order, no sort.
-        // At 10M problems that is 2.5x as fast as reaching them through the rule index.
+        // Rule → its library and the run that library's section counts up to.
+        let mut rules: std::collections::HashMap<i64, (String, i64)> =
+            std::collections::HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, library FROM problem_rule")
+            .map_err(e)?;
+        let mut rows = stmt.query([]).map_err(e)?;
+        while let Some(r) = rows.next().map_err(e)? {
+            let library: String = r.get(1).map_err(e)?;
+            if let Some(up_to) = until.get(&library) {
+                rules.insert(r.get(0).map_err(e)?, (library, *up_to));
+            }
+        }
+        // One sequential pass over the problems in id order, each problem's statuses looked
+        // up in key order: no sort. At 10M problems that is 2.5x as fast as reaching one
+        // library's problems through the rule index (SQLite then sorts them into a temporary
+        // B-tree), and a report of several libraries reads the store once.
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT p.id, p.provider, p.first_seen, e.seq, e.status \
+                "SELECT p.id, p.rule, p.provider, p.first_seen, e.seq, e.status \
                  FROM problem p JOIN problem_event e ON e.problem = p.id \
-                 WHERE +p.rule IN (SELECT id FROM problem_rule WHERE library = ?1) \
-                 AND e.seq <= ?2 ORDER BY p.id, e.seq",
+                 WHERE e.seq <= ?1 ORDER BY p.id, e.seq",
             )
             .map_err(e)?;
-        let mut rows = stmt.query(params![library, until]).map_err(e)?;
+        let mut rows = stmt.query([latest]).map_err(e)?;
         let mut current = ProblemHistory::default();
+        let mut library: Option<&(String, i64)> = None;
         while let Some(r) = rows.next().map_err(e)? {
             let id: i64 = r.get(0).map_err(e)?;
             if id != current.id {
-                if !current.statuses.is_empty() {
-                    each(&current);
+                if let Some((name, _)) = library.filter(|_| !current.statuses.is_empty()) {
+                    each(name, &current);
                 }
+                library = rules.get(&r.get::<_, i64>(1).map_err(e)?);
                 current = ProblemHistory {
                     id,
                     provider: r
-                        .get::<_, Option<i64>>(1)
+                        .get::<_, Option<i64>>(2)
                         .map_err(e)?
                         .and_then(|p| providers.get(&p).cloned()),
-                    first_seen: r.get(2).map_err(e)?,
+                    first_seen: r.get(3).map_err(e)?,
                     statuses: Vec::new(),
                 };
             }
-            let status: String = r.get(4).map_err(e)?;
-            current.statuses.push((
-                r.get(3).map_err(e)?,
-                Status::parse(&status).unwrap_or(Status::Open),
-            ));
+            let Some((_, up_to)) = library else {
+                continue;
+            };
+            let seq: i64 = r.get(4).map_err(e)?;
+            if seq > *up_to {
+                continue;
+            }
+            let status: String = r.get(5).map_err(e)?;
+            current
+                .statuses
+                .push((seq, Status::parse(&status).unwrap_or(Status::Open)));
         }
-        if !current.statuses.is_empty() {
-            each(&current);
+        if let Some((name, _)) = library.filter(|_| !current.statuses.is_empty()) {
+            each(name, &current);
         }
         Ok(())
     }
