@@ -63,6 +63,11 @@ bench-estate tables="200" rows="1000" runs="3":
 bench-profile rows="10000000" runs="3" formats="parquet,csv":
     python3 benches/profile.py --rows {{rows}} --runs {{runs}} --formats {{formats}}
 
+# The problem store at PROBLEMS problems: bytes per problem, the report's rectification and
+# `qc problems` (totals checked first); benches/results/problems.jsonl.
+bench-problems problems="10000000" runs="3":
+    python3 benches/problems.py --problems {{problems}} --runs {{runs}}
+
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}
 
