@@ -198,7 +198,7 @@ pub fn finish(
     let mut providers: Vec<ProviderRectification> = per_provider
         .into_iter()
         .map(|(provider, t)| {
-            let movement = t.months[this];
+            let movement = t.months.get(this).copied().unwrap_or_default();
             total.merge(&movement);
             ProviderRectification {
                 provider,
@@ -226,11 +226,11 @@ pub fn finish(
                     .iter()
                     .skip(1)
                     .zip(&windows)
-                    .enumerate()
-                    .map(|(i, ((month, _), w))| RectificationPoint {
+                    .zip(&t.months)
+                    .map(|(((month, _), w), m)| RectificationPoint {
                         month: month.clone(),
-                        movement: w.map(|_| t.months[i]),
-                        rate: w.and_then(|_| t.months[i].rate()),
+                        movement: w.map(|_| *m),
+                        rate: w.and_then(|_| m.rate()),
                     })
                     .collect(),
             }
