@@ -880,6 +880,23 @@ fn write_registry_pack(dir: &Path) {
     .unwrap();
 }
 
+/// Audit `dir`'s `t.csv` with its registry pack ([`write_registry_pack`]) into `dir/qc.db`,
+/// writing the run's files to `dir/out`, dated `as_of`.
+fn run_registry(dir: &Path, out: &str, as_of: &str) -> std::process::Output {
+    run(&[
+        "run",
+        "--rules",
+        &s(&dir.join("pack.yaml")),
+        "--store",
+        &s(&dir.join("qc.db")),
+        "--out",
+        &s(&dir.join(out)),
+        "--as-of",
+        as_of,
+        "--quiet",
+    ])
+}
+
 /// A problem as the history test names it: record, rule, status.
 type Problem = (&'static str, &'static str, &'static str);
 
@@ -896,18 +913,7 @@ fn problems_are_followed_from_run_to_run() {
             format!("id,org,name,code\n{rows}"),
         )
         .unwrap();
-        let o = run(&[
-            "run",
-            "--rules",
-            &s(&dir.path().join("pack.yaml")),
-            "--store",
-            &s(&store),
-            "--out",
-            &s(&dir.path().join(format!("out-{as_of}"))),
-            "--as-of",
-            as_of,
-            "--quiet",
-        ]);
+        let o = run_registry(dir.path(), &format!("out-{as_of}"), as_of);
         assert!(code(&o) <= 1, "{}", stderr(&o));
     };
     let statuses = |extra: &[&str]| -> Vec<(String, String, String)> {
@@ -1315,18 +1321,7 @@ fn rectification_follows_a_scripted_history() {
             writeln!(csv, "{i},{},{name},{code}", ORGS[i % 3]).unwrap();
         }
         std::fs::write(dir.path().join("t.csv"), csv).unwrap();
-        let o = run(&[
-            "run",
-            "--rules",
-            &s(&dir.path().join("pack.yaml")),
-            "--store",
-            &s(&store),
-            "--out",
-            &s(&dir.path().join(format!("out-{m}"))),
-            "--as-of",
-            months[m - 1],
-            "--quiet",
-        ]);
+        let o = run_registry(dir.path(), &format!("out-{m}"), months[m - 1]);
         assert_eq!(code(&o), 1, "{}", stderr(&o));
     };
     audit(1);
@@ -1496,16 +1491,7 @@ fn a_reply_of_100k_lines_is_recorded_whole() {
     }
     std::fs::write(dir.path().join("t.csv"), csv).unwrap();
     let store = dir.path().join("qc.db");
-    let o = run(&[
-        "run",
-        "--rules",
-        &s(&dir.path().join("pack.yaml")),
-        "--store",
-        &s(&store),
-        "--out",
-        &s(&dir.path().join("out")),
-        "--quiet",
-    ]);
+    let o = run_registry(dir.path(), "out", "2026-11-30");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let feedback = dir.path().join("feedback");
     let o = run(&["feedback", "--store", &s(&store), "--out", &s(&feedback)]);
