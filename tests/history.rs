@@ -1519,3 +1519,38 @@ fn a_reply_of_100k_lines_is_recorded_whole() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(replies(), i64::try_from(RECORDS).unwrap());
 }
+
+/// Records without a provider get a feedback file of their own (未标明提供单位), and its
+/// replies are that file's provider's: they are recorded.
+#[test]
+fn replies_to_the_feedback_of_records_without_a_provider_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    write_registry_pack(dir.path());
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "id,org,name,code\n1,,,123456\n2,,张三,12X\n3,甲,张三,123456\n",
+    )
+    .unwrap();
+    let o = run_registry(dir.path(), "out", "2026-11-30");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let store = dir.path().join("qc.db");
+    let feedback = dir.path().join("feedback");
+    let o = run(&["feedback", "--store", &s(&store), "--out", &s(&feedback)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let answered = dir.path().join("answered.xlsx");
+    rewrite_reply(
+        &feedback.join("未标明提供单位.xlsx"),
+        &answered,
+        |summary, lines| {
+            assert_eq!(summary[0][1], "未标明提供单位");
+            assert_eq!(lines.len(), 3, "records 1 and 2");
+            for line in &mut lines[1..] {
+                line[11] = "无法整改".into();
+            }
+        },
+        false,
+    );
+    let o = run(&["feedback", "import", &s(&answered), "--store", &s(&store)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("已记录 2 条答复"), "{}", stdout(&o));
+}

@@ -310,7 +310,9 @@ pub fn feedback(args: &FeedbackArgs) -> Result<ExitStatus> {
         let about = crate::report::feedback::FeedbackHead {
             run_id: &run.id,
             as_of: &run.as_of,
-            provider: provider.as_deref().unwrap_or(&stem),
+            provider: provider
+                .as_deref()
+                .unwrap_or(crate::report::feedback::unnamed(args.lang)),
         };
         let [xlsx, csv] = crate::report::feedback::write(&dir, &stem, &about, lines, args.lang)?;
         let _ = writeln!(

@@ -310,13 +310,19 @@ pub fn file_stems<'a>(
         .collect()
 }
 
+/// What the feedback of records without a provider is named by: its file and the provider
+/// on its summary sheet.
+pub fn unnamed(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "未标明提供单位",
+        Lang::En => "no-provider",
+    }
+}
+
 /// A file name for a provider: its name with path separators and control characters
 /// replaced.
 pub fn file_stem(provider: Option<&str>, lang: Lang) -> String {
-    let name = provider.unwrap_or(match lang {
-        Lang::Zh => "未标明提供单位",
-        Lang::En => "no-provider",
-    });
+    let name = provider.unwrap_or(unnamed(lang));
     let cleaned: String = name
         .chars()
         .map(|c| {

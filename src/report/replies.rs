@@ -10,7 +10,7 @@ use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
-use super::feedback::{header, reply_columns};
+use super::feedback::{header, reply_columns, unnamed};
 use crate::results::problems::{KEY_SEPARATOR, place_file};
 use crate::results::store::Store;
 use crate::text::Lang;
@@ -91,10 +91,6 @@ pub fn read(path: &Path, store: &Store) -> Result<Replies, Vec<String>> {
             .unwrap_or_default()
     };
     let (provider, run) = (fact(0), fact(1));
-    let unnamed = match lang {
-        Lang::Zh => "（未标明）",
-        Lang::En => "(none)",
-    };
     let detail = book
         .worksheet_range(detail_name)
         .map_err(|e| vec![at(None, format!("sheet {detail_name}: {e}"))])?;
@@ -156,7 +152,7 @@ pub fn read(path: &Path, store: &Store) -> Result<Replies, Vec<String>> {
             }
             Err(e) => return Err(vec![e.to_string()]),
         };
-        let owner = problem.provider.as_deref().unwrap_or(unnamed);
+        let owner = problem.provider.as_deref().unwrap_or(unnamed(lang));
         if owner != provider {
             errors.push(at(
                 line,
