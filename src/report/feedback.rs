@@ -143,12 +143,7 @@ pub fn lines(
                 Some(kind) if mask => kind.mask(v),
                 _ => v.to_string(),
             };
-            let key = text
-                .key
-                .iter()
-                .map(|k| value_of(k).map_or_else(|| "∅".to_string(), |v| shown(k, &v)))
-                .collect::<Vec<_>>()
-                .join(" / ");
+            let key = text.shown_key(text.key.iter().map(|k| row.value(k)), mask);
             // A provider name that did not decode (a file read in the wrong encoding) names
             // no one: its lines go to one file that says so.
             let provider = provider_column.as_deref().and_then(value_of).map(|p| {

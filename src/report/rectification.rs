@@ -289,21 +289,18 @@ fn shown_record(run: &StoredRun, library: &str, table: &str, key: &str, mask: bo
             .map_or_else(|| file.into(), |n| n.to_string_lossy());
         return format!("{name}{}", &key[1 + file.len()..]);
     }
-    if !mask {
-        return key.replace(KEY_SEPARATOR, " / ");
-    }
-    let text = run
+    let values = key.split(KEY_SEPARATOR).map(Some);
+    match run
         .table_texts
-        .get(&TableRef::new(library, table).to_string());
-    key.split(KEY_SEPARATOR)
-        .enumerate()
-        .map(|(i, v)| {
-            let kind = match text {
-                Some(t) => t.key.get(i).and_then(|c| t.pii.get(c)).copied(),
-                None => Some(Pii::IdNumber),
-            };
-            kind.map_or_else(|| v.to_string(), |k| k.mask(v))
-        })
-        .collect::<Vec<_>>()
-        .join(" / ")
+        .get(&TableRef::new(library, table).to_string())
+    {
+        Some(text) => text.shown_key(values, mask),
+        // A table the run does not describe: every value masked as an ID number.
+        None if mask => values
+            .flatten()
+            .map(|v| Pii::IdNumber.mask(v))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        None => key.replace(KEY_SEPARATOR, " / "),
+    }
 }

@@ -77,6 +77,30 @@ pub struct TableText {
     pub pii: BTreeMap<String, Pii>,
 }
 
+impl TableText {
+    /// A record's key as people see it: its key columns' `values` in order, joined by ` / `
+    /// (`∅` for a missing one), each masked by its column's kind of personal data when
+    /// `mask` is on.
+    pub fn shown_key<'a>(
+        &self,
+        values: impl IntoIterator<Item = Option<&'a str>>,
+        mask: bool,
+    ) -> String {
+        values
+            .into_iter()
+            .enumerate()
+            .map(
+                |(i, v)| match (v, self.key.get(i).and_then(|c| self.pii.get(c))) {
+                    (None, _) => "∅".to_string(),
+                    (Some(v), Some(kind)) if mask => kind.mask(v),
+                    (Some(v), _) => v.to_string(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuleText {
     pub reason_zh: String,
