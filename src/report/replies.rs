@@ -107,6 +107,8 @@ pub fn read(path: &Path, store: &Store) -> Result<Replies, Vec<String>> {
             format!("the header was changed; expected: {}", expected.join(", ")),
         )]);
     }
+    // The file's run, by its number in the history (`None`: not in it).
+    let at_run = store.run_seq(&run).map_err(|e| vec![e.to_string()])?;
     let codes = ["fixed", "correct", "cannot_fix"];
     let mut errors = Vec::new();
     let mut seen = BTreeSet::new();
@@ -144,7 +146,7 @@ pub fn read(path: &Path, store: &Store) -> Result<Replies, Vec<String>> {
             errors.push(at(line, format!("problem {id} is answered twice")));
             continue;
         }
-        let problem = match store.problem(id, &run) {
+        let problem = match store.problem(id, at_run) {
             Ok(Some(p)) => p,
             Ok(None) => {
                 errors.push(at(line, format!("no problem {id} in the run history")));

@@ -323,24 +323,21 @@ impl Store {
     }
 
     /// One problem by id: its rule, record key (as stored), provider, and whether it
-    /// failed in `run` (`None`: no such run in the history): seen failing by then and not
-    /// since, and new or open after that run.
-    pub fn problem(&self, id: i64, run: &str) -> Result<Option<StoredProblem>> {
+    /// failed in run `at` (by `run_seq`; `None`: no such run in the history): seen failing
+    /// by then and not since, and new or open after that run.
+    pub fn problem(&self, id: i64, at: Option<i64>) -> Result<Option<StoredProblem>> {
         self.conn
             .query_row(
-                "WITH at AS (SELECT seq FROM run_seq WHERE run_id = ?2) \
-                 SELECT r.rule_id, p.record_key, pv.name, p.first_seen, p.last_seen, \
-                 (SELECT seq FROM at), \
+                "SELECT r.rule_id, p.record_key, pv.name, p.first_seen, p.last_seen, \
                  (SELECT e.status FROM problem_event e WHERE e.problem = p.id \
-                  AND e.seq <= (SELECT seq FROM at) ORDER BY e.seq DESC LIMIT 1) \
+                  AND e.seq <= ?2 ORDER BY e.seq DESC LIMIT 1) \
                  FROM problem p JOIN problem_rule r ON r.id = p.rule \
                  LEFT JOIN problem_provider pv ON pv.id = p.provider WHERE p.id = ?1",
-                params![id, run],
+                params![id, at],
                 |r| {
-                    let (first, last, at): (i64, i64, Option<i64>) =
-                        (r.get(3)?, r.get(4)?, r.get(5)?);
+                    let (first, last): (i64, i64) = (r.get(3)?, r.get(4)?);
                     let then = r
-                        .get::<_, Option<String>>(6)?
+                        .get::<_, Option<String>>(5)?
                         .as_deref()
                         .and_then(Status::parse);
                     Ok(StoredProblem {
