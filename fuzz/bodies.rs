@@ -79,6 +79,7 @@ pub fn pack(data: &[u8]) {
                         &out,
                         &progress,
                         &qc::execute::AuditOptions::dated(20_000),
+                        &qc::execute::reuse::Incremental::default(),
                     )
                     .await;
                 }

@@ -8,7 +8,7 @@
 //! Whatever stops a run (an error, or `cancel` resolving, e.g. on Ctrl-C) leaves no output
 //! that looks complete: the output folder's exports and staged files are removed.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use crate::bind::{self, BoundPack, BoundTable, SourceOptions};
 use crate::checks::table::TableCheckKind;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, ExitStatus, Result};
+use crate::execute::reuse::{self, Incremental, TableState};
 use crate::execute::{self, AuditOptions, Engine, TableProgress, Workload};
 use crate::results::problems::Presence;
 use crate::results::store::{self, Store};
@@ -53,6 +54,8 @@ pub struct Request {
     pub rule_costs: bool,
     /// Which table verdict fails the run.
     pub fail_on: crate::results::summary::FailOn,
+    /// Read every file, reusing nothing of earlier runs (`--full`).
+    pub full: bool,
 }
 
 /// What a caller sees while a run goes on.
@@ -174,7 +177,7 @@ async fn audit(
         damaged: Vec::new(),
     };
     let mut shown = HashSet::new();
-    let (packs, tables) = loop {
+    let (packs, (tables, reuse)) = loop {
         let (packs, diagnostics) = bind::load(&request.rules, &engine.ctx, &sources).await?;
         let fresh: Vec<Diagnostic> = diagnostics
             .iter()
@@ -193,7 +196,7 @@ async fn audit(
             check_cluster_calendar(&engine.ctx)?;
         }
         engine.check_sources(packs.iter().flat_map(|p| &p.tables))?;
-        match audit_tables(engine, &packs, out, &store, clock, observer).await {
+        match audit_tables(engine, &packs, out, &store, clock, request.full, observer).await {
             Ok(tables) => break (packs, tables),
             Err((failed, error)) => {
                 let all = packs.iter().flat_map(|p| &p.tables);
@@ -224,8 +227,12 @@ async fn audit(
     if request.cluster.is_none() {
         extras.presence = presence(engine, &packs, &store, &extras).await?;
     }
+    extras.reuse = reuse;
     store.save(&summary, &extras)?;
     staged.publish()?;
+    // Kept exports of earlier runs are no longer referred to. Failing to remove one loses
+    // nothing: the next run tries again.
+    let _ = store.prune_kept_exports();
     Ok(Outcome::Completed(Box::new(Completed {
         summary,
         document,
@@ -341,57 +348,113 @@ pub fn check_overrides(sources: &SourceOptions, packs: &[BoundPack]) -> Result<(
     Ok(())
 }
 
-/// Audit every table of the run in turn. On failure, the table being audited and the error.
+/// What each audited table leaves for the next run: per (library, table), its state, or
+/// `None` to forget an earlier one.
+type Kept = BTreeMap<(String, String), Option<TableState>>;
+
+/// Audit every table of the run in turn, reusing what earlier runs left unless `full`. On
+/// failure, the table being audited and the error.
 async fn audit_tables(
     engine: &Engine,
     packs: &[BoundPack],
     out: &OutputDir,
     store: &Store,
     clock: &Clock,
+    full: bool,
     observer: &mut dyn Observer,
-) -> std::result::Result<Vec<TableSummary>, (String, Error)> {
+) -> std::result::Result<(Vec<TableSummary>, Kept), (String, Error)> {
     let mut tables = Vec::new();
-    for table in packs.iter().flat_map(|p| &p.tables) {
-        let progress = Arc::new(TableProgress::default());
-        let shown = observer.table_started(table, execute::workload(table), &progress);
-        let outcome = engine
-            .audit_table(table, &out.path, &progress, &clock.audit)
-            .await;
-        drop(shown);
-        let fail = |e| (table.qualified_name(), e);
-        let mut outcome = outcome.map_err(fail)?;
-        outcome.facts.previous_rows = store
-            .previous_rows(
-                &table.library.id,
-                &table.name,
-                &clock.as_of_text,
-                &clock.started_at,
-            )
-            .map_err(fail)?;
-        for c in &table.table_checks {
-            if let TableCheckKind::Trend(t) = &c.kind
-                && let Some(facts) = outcome.facts.trends.iter_mut().find(|f| f.key == t.key())
-                && facts.past.is_empty()
-            {
-                facts.past = store
-                    .trend_history(
-                        &table.library.id,
-                        &table.name,
-                        t,
-                        &clock.as_of_text,
-                        &clock.started_at,
-                    )
-                    .map_err(fail)?;
+    let mut kept = Kept::new();
+    for pack in packs {
+        let seed = reuse::seed(
+            &pack.sha256,
+            pack.path.parent().unwrap_or(std::path::Path::new(".")),
+        );
+        for table in &pack.tables {
+            let fail = |e| (table.qualified_name(), e);
+            let incremental = Incremental {
+                seed: seed.clone(),
+                previous: store
+                    .reuse_state(&table.library.id, &table.name)
+                    .map_err(fail)?,
+                full,
+            };
+            let progress = Arc::new(TableProgress::default());
+            let shown = observer.table_started(table, execute::workload(table), &progress);
+            let outcome = engine
+                .audit_table(table, &out.path, &progress, &clock.audit, &incremental)
+                .await;
+            drop(shown);
+            let mut outcome = outcome.map_err(fail)?;
+            outcome.facts.previous_rows = store
+                .previous_rows(
+                    &table.library.id,
+                    &table.name,
+                    &clock.as_of_text,
+                    &clock.started_at,
+                )
+                .map_err(fail)?;
+            for c in &table.table_checks {
+                if let TableCheckKind::Trend(t) = &c.kind
+                    && let Some(facts) = outcome.facts.trends.iter_mut().find(|f| f.key == t.key())
+                    && facts.past.is_empty()
+                {
+                    facts.past = store
+                        .trend_history(
+                            &table.library.id,
+                            &table.name,
+                            t,
+                            &clock.as_of_text,
+                            &clock.started_at,
+                        )
+                        .map_err(fail)?;
+                }
             }
+            let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
+                p.strip_prefix(&out.path)
+                    .ok()
+                    .map(|r| r.display().to_string())
+            });
+            let state = match outcome.state.take() {
+                Some(state) => Some(
+                    keep_export(store, clock, table, state, outcome.anomalies.as_ref())
+                        .map_err(fail)?,
+                ),
+                None => None,
+            };
+            kept.insert((table.library.id.clone(), table.name.clone()), state);
+            tables.push(summary::table_summary(table, &outcome, anomalies_file));
         }
-        let anomalies_file = outcome.anomalies.as_ref().and_then(|(p, _)| {
-            p.strip_prefix(&out.path)
-                .ok()
-                .map(|r| r.display().to_string())
-        });
-        tables.push(summary::table_summary(table, &outcome, anomalies_file));
     }
-    Ok(tables)
+    Ok((tables, kept))
+}
+
+/// Keep the table's anomaly export beside the store for the next run to carry rows from
+/// (a hard link where the file system allows, else a copy), and note it in `state`.
+fn keep_export(
+    store: &Store,
+    clock: &Clock,
+    table: &BoundTable,
+    mut state: TableState,
+    anomalies: Option<&(PathBuf, u64)>,
+) -> Result<TableState> {
+    let Some((export, _)) = anomalies else {
+        return Ok(state);
+    };
+    let dir = store.kept_exports_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+    let kept = dir.join(format!(
+        "{}.{}.parquet",
+        clock.run_id,
+        table.qualified_name()
+    ));
+    if std::fs::hard_link(export, &kept).is_err() {
+        std::fs::copy(export, &kept).map_err(|e| Error::io(&kept, e))?;
+    }
+    let fingerprint = reuse::Fingerprint::of(&kept)?;
+    state.export = Some((kept, fingerprint));
+    Ok(state)
 }
 
 #[cfg(test)]

@@ -384,6 +384,51 @@ impl Text {
     }
 
     /// A damaged file left out under `--keep-going`; `reason` names the file.
+    /// What an incremental run reused of a table, or why it read every file again; `None`
+    /// when there is nothing to say (a first run, `--full`, a cluster run).
+    pub fn reuse(&self, r: &crate::execute::reuse::Reuse) -> Option<String> {
+        use crate::execute::reuse::ReadWhole;
+        let zh = self.lang == Lang::Zh;
+        let n = thousands;
+        if r.files_reused > 0 {
+            return Some(if zh {
+                format!(
+                    "增量稽核：复用 {} 个文件（{} 行），读取 {} 个文件（{} 行），移除 {} 个文件",
+                    n(r.files_reused),
+                    n(r.rows_reused),
+                    n(r.files_read),
+                    n(r.rows_read),
+                    n(r.files_dropped)
+                )
+            } else {
+                format!(
+                    "incremental: reused {} files ({} rows), read {} files ({} rows), dropped {} files",
+                    n(r.files_reused),
+                    n(r.rows_reused),
+                    n(r.files_read),
+                    n(r.rows_read),
+                    n(r.files_dropped)
+                )
+            });
+        }
+        let why = match (r.read_whole?, zh) {
+            (ReadWhole::NoHistory | ReadWhole::Forced | ReadWhole::Cluster, _) => return None,
+            (ReadWhole::RulesChanged, true) => "规则、代码表、稽核日期或 qc 版本有变",
+            (ReadWhole::RulesChanged, false) => {
+                "the rules, code lists, run date or qc build changed"
+            }
+            (ReadWhole::SetsChanged, true) => "集合类规则（唯一性、引用等）的异常键值有变",
+            (ReadWhole::SetsChanged, false) => "a set-based rule's anomalous tuples changed",
+            (ReadWhole::ExportMissing, true) => "上次保留的异常数据导出缺失或被改动",
+            (ReadWhole::ExportMissing, false) => "the kept anomaly export is missing or changed",
+        };
+        Some(if zh {
+            format!("全部重读 {} 个文件：{why}", n(r.files_read))
+        } else {
+            format!("read all {} files again: {why}", n(r.files_read))
+        })
+    }
+
     pub fn file_left_out(&self, reason: &str) -> String {
         match self.lang {
             Lang::Zh => format!("已略过损坏文件（--keep-going）：{reason}"),

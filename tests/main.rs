@@ -27,6 +27,9 @@ mod sets;
 /// Run history, monthly report (Markdown, JSON, HTML in a browser), feedback files.
 mod history;
 
+/// Incremental runs equal full runs after random changes and after a killed run.
+mod incremental;
+
 /// Generated tables against the generator's truth file; thread counts agree.
 mod truth;
 

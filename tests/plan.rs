@@ -26,7 +26,7 @@ fn plan_text(pack: &str) -> String {
             .keys;
         let plan =
             qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets), true).unwrap();
-        let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
+        let physical = physical_plan(&ctx, &table.source_view(), &plan, &TableProgress::default())
             .await
             .unwrap();
         displayable(physical.as_ref()).indent(true).to_string()
@@ -85,7 +85,7 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
         assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
         let plan =
             qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets), true).unwrap();
-        let physical = physical_plan(&ctx, table, &plan, &TableProgress::default())
+        let physical = physical_plan(&ctx, &table.source_view(), &plan, &TableProgress::default())
             .await
             .unwrap();
         displayable(physical.as_ref()).indent(true).to_string()

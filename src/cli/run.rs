@@ -66,6 +66,11 @@ pub struct RunArgs {
     /// `error` (a table failed) or `warn` (a table warned or failed).
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Read every file again. Without it, a table whose rules, code lists and set-based
+    /// rules' findings are as at its last complete run in the same --store reads only its new
+    /// and changed files and reuses the others' results.
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -98,6 +103,7 @@ pub fn run(args: &RunArgs) -> Result<ExitStatus> {
         stall_timeout: args.stall_timeout.map(std::time::Duration::from_secs),
         rule_costs: args.rule_costs,
         fail_on: args.fail_on,
+        full: args.full,
     };
     let json = args.output.format == Format::Json;
     let mut shown = Shown {

@@ -215,6 +215,9 @@ pub fn render_table(t: &TableSummary, lang: Lang, columns: usize) -> String {
     for f in &t.left_out_files {
         let _ = writeln!(out, "  {}", text.file_left_out(&f.reason));
     }
+    if let Some(line) = t.reuse.as_ref().and_then(|r| text.reuse(r)) {
+        let _ = writeln!(out, "  {line}");
+    }
     out
 }
 

@@ -4,16 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCounts {
     /// Rows the rule applied to (its `when` held, and the record was well formed).
     pub applicable: u64,
     pub failed: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderCounts {
     pub rows: u64,
     pub anomalous: u64,
@@ -21,14 +21,36 @@ pub struct ProviderCounts {
     pub rules: Vec<RuleCounts>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCounts {
     pub rows: u64,
     /// Rows failing at least one rule (each counted once).
     pub anomalous: u64,
     pub rules: Vec<RuleCounts>,
     /// Keyed by provider value; `None` for rows whose provider is NULL (or no provider column).
+    /// Stored as a list of pairs (JSON keys are text only).
+    #[serde(with = "as_pairs")]
     pub providers: BTreeMap<Option<String>, ProviderCounts>,
+}
+
+/// A map with `Option<String>` keys as a list of `[key, value]` pairs.
+mod as_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::ProviderCounts;
+
+    type Map = BTreeMap<Option<String>, ProviderCounts>;
+
+    pub fn serialize<S: Serializer>(map: &Map, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map, D::Error> {
+        Vec::<(Option<String>, ProviderCounts)>::deserialize(d)
+            .map(|pairs| pairs.into_iter().collect())
+    }
 }
 
 impl TableCounts {

@@ -2,6 +2,7 @@
 //! table's fused plan run once, every partition on its own task, counted exactly, anomalous
 //! rows streamed to the export.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,41 +16,38 @@ use futures::StreamExt;
 
 use super::counts::TableCounts;
 use super::export::{self, AnomalySink};
+use super::reuse::{self, FilePart, Incremental, Reuse, TableState};
 use super::{AuditOptions, Pass, TableOutcome, TableProgress, costs, sets, tally};
 use crate::bind::BoundTable;
 use crate::error::{Error, Result};
 use crate::plan::{self, TablePlan};
-use crate::rules::source::SourceFormat;
-use crate::scan;
+use crate::rules::source::{BoundSource, SourceFormat};
+use crate::scan::{self, TableSource};
 
 /// The table's rows as the pass reads them: only the columns `plan` needs, spread across
 /// cores. Not registered under the table's name, which keeps naming the whole table for the
 /// rule SQL of tables audited after this one.
 fn pass_rows(
     ctx: &SessionContext,
-    table: &BoundTable,
+    source: &TableSource<'_>,
     plan: &TablePlan,
     progress: &TableProgress,
 ) -> Result<DataFrame> {
-    let what = || format!("planning {}", table.qualified_name());
+    let what = || format!("planning {}", source.table);
     let state = ctx.state();
     let threads = state.config().target_partitions();
-    let (provider, partitions) = match &table.source.format {
+    let (provider, partitions) = match &source.source.format {
         // Parquet rows with their file and row number, row groups spread across cores.
         SourceFormat::Parquet => scan::parquet::located_provider(
-            &table.source_view(),
+            source,
             &plan.needed,
             threads,
             state.config().batch_size(),
         )?,
         // A CSV file, or a range of a big one, per partition.
-        SourceFormat::Csv(opts) => scan::csv::provider(
-            &table.source_view(),
-            opts,
-            &plan.needed,
-            &progress.bytes,
-            &state,
-        ),
+        SourceFormat::Csv(opts) => {
+            scan::csv::provider(source, opts, &plan.needed, &progress.bytes, &state)
+        }
     };
     let mut df = ctx
         .read_table(provider)
@@ -64,15 +62,16 @@ fn pass_rows(
     Ok(df)
 }
 
-/// The physical plan of a table's audit: its scan under one fused projection.
+/// The physical plan of a table's audit: its scan of `source` (the table's files, or those
+/// an incremental run reads) under one fused projection.
 pub async fn physical_plan(
     ctx: &SessionContext,
-    table: &BoundTable,
+    source: &TableSource<'_>,
     plan: &TablePlan,
     progress: &TableProgress,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    let what = || format!("planning {}", table.qualified_name());
-    pass_rows(ctx, table, plan, progress)?
+    let what = || format!("planning {}", source.table);
+    pass_rows(ctx, source, plan, progress)?
         .select(plan.projection.clone())
         .map_err(|e| Error::engine(what(), e))?
         .create_physical_plan()
@@ -81,13 +80,16 @@ pub async fn physical_plan(
 }
 
 /// Audit one table: set-based rules' anomalous tuples first, then one scan for all rules,
-/// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts.
+/// exact counts, anomalies to `out_dir/anomalies/`, then the table-level checks' facts. With
+/// `incremental`, only the files its previous run cannot vouch for are scanned (see
+/// [`reuse`]).
 pub async fn audit_table(
     ctx: &SessionContext,
     table: &BoundTable,
     out_dir: &Path,
     progress: &Arc<TableProgress>,
     options: &AuditOptions,
+    incremental: &Incremental,
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = || format!("auditing {}", table.qualified_name());
@@ -98,15 +100,53 @@ pub async fn audit_table(
         .map(|s| s.as_ref().map(|s| s.len() as u64))
         .collect();
     let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets.keys), true)?;
-    let physical = physical_plan(ctx, table, &plan, progress).await?;
+    let basis = reuse::basis(&incremental.seed, &plan, &sets.keys, options.as_of);
+    let mut to_read = reuse::plan(
+        &table.source.files,
+        incremental.previous.as_ref(),
+        &basis,
+        incremental.full,
+    )?;
+    let subset = BoundSource {
+        files: to_read.read.clone(),
+        ..table.source.clone()
+    };
+    let source = TableSource {
+        source: &subset,
+        ..table.source_view()
+    };
+    let physical = physical_plan(ctx, &source, &plan, progress).await?;
     let anomaly_schema = export::anomaly_schema(physical.schema().as_ref(), &plan);
     let file = out_dir
         .join("anomalies")
         .join(format!("{}.parquet", table.qualified_name()));
     let sink = AnomalySink::start(file, Arc::clone(&anomaly_schema))?;
 
-    let streams = execute_stream_partitioned(physical, ctx.task_ctx())
-        .map_err(|e| Error::engine(what(), e))?;
+    // What the previous run vouches for: its counts, and its anomalous rows carried over.
+    let mut per_file: HashMap<String, TableCounts> = HashMap::new();
+    let mut carried = None;
+    if !to_read.reused.is_empty() {
+        let reused_rows: u64 = to_read.reused.iter().map(|p| p.counts.rows).sum();
+        progress.rows.fetch_add(reused_rows, Ordering::Relaxed);
+        if matches!(table.source.format, SourceFormat::Csv(_)) {
+            let bytes: u64 = to_read.reused.iter().map(|p| p.fingerprint.size).sum();
+            progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        if let Some(kept) = to_read.carry.take() {
+            let names: HashSet<String> = to_read.reused.iter().map(|p| p.file.clone()).collect();
+            let (schema, tx) = (Arc::clone(&anomaly_schema), sink.sender());
+            carried = Some(tokio::task::spawn_blocking(move || {
+                reuse::carry(&kept, &names, &schema, &tx)
+            }));
+        }
+    }
+
+    let streams = if to_read.read.is_empty() {
+        Vec::new()
+    } else {
+        execute_stream_partitioned(physical, ctx.task_ctx())
+            .map_err(|e| Error::engine(what(), e))?
+    };
     let plan = Arc::new(plan);
     // Dropping the set (the run cancelled by Ctrl-C) aborts the partitions' tasks.
     let mut tasks = tokio::task::JoinSet::new();
@@ -116,32 +156,56 @@ pub async fn audit_table(
         let tx = sink.sender();
         let progress = Arc::clone(progress);
         tasks.spawn(async move {
-            let mut counts = TableCounts::new(plan.rules.len());
+            let mut per_file: HashMap<String, TableCounts> = HashMap::new();
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine("reading", e))?;
-                if let Some(anomalies) = tally::tally(&batch, &plan, &schema, &mut counts)? {
-                    tx.send(anomalies)
-                        .await
-                        .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
+                for (file, rows) in tally::by_file(&batch, &plan.layout)? {
+                    let counts = per_file
+                        .entry(file)
+                        .or_insert_with(|| TableCounts::new(plan.rules.len()));
+                    if let Some(anomalies) = tally::tally(&rows, &plan, &schema, counts)? {
+                        tx.send(anomalies)
+                            .await
+                            .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
+                    }
                 }
                 progress
                     .rows
                     .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             }
-            Ok::<_, Error>(counts)
+            Ok::<_, Error>(per_file)
         });
     }
-    let mut counts = TableCounts::new(plan.rules.len());
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(c)) => counts.merge(&c),
+            Ok(Ok(files)) => {
+                for (file, c) in files {
+                    per_file
+                        .entry(file)
+                        .or_insert_with(|| TableCounts::new(plan.rules.len()))
+                        .merge(&c);
+                }
+            }
             Ok(Err(e)) => {
                 first_error.get_or_insert(e);
             }
             Err(join) => {
                 first_error
                     .get_or_insert(Error::Internal(format!("partition task failed: {join}")));
+            }
+        }
+    }
+    if let Some(carried) = carried {
+        match carried.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(join) => {
+                first_error.get_or_insert(Error::Internal(format!(
+                    "carrying anomalies failed: {join}"
+                )));
             }
         }
     }
@@ -154,9 +218,10 @@ pub async fn audit_table(
             other => other,
         });
     }
+    let (counts, state, reuse) = assemble(table, &plan, per_file, to_read, &basis)?;
     let anomalies = sink.finish()?;
     let costs = if options.rule_costs {
-        let rows = pass_rows(ctx, table, &plan, &TableProgress::default())?;
+        let rows = pass_rows(ctx, &table.source_view(), &plan, &TableProgress::default())?;
         let row_costs = costs::row_rule_costs(rows, &plan, counts.rows).await?;
         Some(
             row_costs
@@ -174,6 +239,65 @@ pub async fn audit_table(
         set_keys,
         costs,
         anomalies,
+        state,
+        reuse: Some(reuse),
     };
     TableOutcome::assemble(ctx, table, pass, options.as_of, started).await
+}
+
+/// The table's counts from this run's files and the reused ones, the state to keep for the
+/// next run (none when the scan did not name each row's file), and what was reused.
+fn assemble(
+    table: &BoundTable,
+    plan: &TablePlan,
+    mut read: HashMap<String, TableCounts>,
+    to_read: reuse::Plan,
+    basis: &(String, String),
+) -> Result<(TableCounts, Option<TableState>, Reuse)> {
+    let mut counts = TableCounts::new(plan.rules.len());
+    let mut files = Vec::with_capacity(table.source.files.len());
+    let named = plan.layout.location.is_some();
+    let mut reuse = Reuse {
+        files_read: to_read.read.len() as u64,
+        files_reused: to_read.reused.len() as u64,
+        files_dropped: to_read.files_dropped,
+        read_whole: to_read.read_whole,
+        ..Reuse::default()
+    };
+    for part in &to_read.reused {
+        counts.merge(&part.counts);
+        reuse.rows_reused += part.counts.rows;
+    }
+    for f in &to_read.read {
+        let name = reuse::scan_name(f);
+        // A file without rows sends no batch.
+        let c = read
+            .remove(&name)
+            .unwrap_or_else(|| TableCounts::new(plan.rules.len()));
+        counts.merge(&c);
+        reuse.rows_read += c.rows;
+        let fingerprint = to_read
+            .fingerprints
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("{name}: no fingerprint")))?;
+        files.push(FilePart {
+            file: name,
+            fingerprint,
+            counts: c,
+        });
+    }
+    // Rows the scan did not name (no location) or named otherwise: counted, not kept.
+    let unnamed = !read.is_empty();
+    for c in read.values() {
+        counts.merge(c);
+        reuse.rows_read += c.rows;
+    }
+    files.extend(to_read.reused);
+    let state = (named && !unnamed).then(|| TableState {
+        basis: reuse::joined(basis),
+        export: None,
+        files,
+    });
+    Ok((counts, state, reuse))
 }

@@ -10,6 +10,7 @@ pub mod export;
 pub mod local;
 pub mod memory;
 pub mod presence;
+pub mod reuse;
 pub mod session;
 pub mod sets;
 pub mod table_checks;
@@ -96,13 +97,14 @@ impl Engine {
         out_dir: &Path,
         progress: &Arc<TableProgress>,
         options: &AuditOptions,
+        incremental: &reuse::Incremental,
     ) -> Result<TableOutcome> {
         self.check_sources([table])?;
         #[cfg(feature = "cluster")]
         if let Some(url) = &self.cluster {
             return cluster::audit_table(&self.ctx, url, table, out_dir, progress, options).await;
         }
-        local::audit_table(&self.ctx, table, out_dir, progress, options).await
+        local::audit_table(&self.ctx, table, out_dir, progress, options, incremental).await
     }
 }
 
@@ -171,6 +173,10 @@ pub struct Pass {
     pub costs: Option<Vec<Duration>>,
     /// The anomaly export and its row count, when the table has anomalies.
     pub anomalies: Option<(std::path::PathBuf, u64)>,
+    /// What the next run may reuse (a local run whose scan named each row's file).
+    pub state: Option<reuse::TableState>,
+    /// What this run read and reused.
+    pub reuse: Option<reuse::Reuse>,
 }
 
 impl TableOutcome {
@@ -190,6 +196,8 @@ impl TableOutcome {
             costs: pass.costs,
             facts,
             anomalies: pass.anomalies,
+            state: pass.state,
+            reuse: pass.reuse,
             elapsed: started.elapsed(),
         })
     }
@@ -207,6 +215,10 @@ pub struct TableOutcome {
     pub facts: crate::checks::table::TableFacts,
     /// The anomaly export and its row count, when the table has anomalies.
     pub anomalies: Option<(std::path::PathBuf, u64)>,
+    /// What the next run may reuse.
+    pub state: Option<reuse::TableState>,
+    /// What this run read and reused.
+    pub reuse: Option<reuse::Reuse>,
     pub elapsed: Duration,
 }
 

@@ -189,3 +189,34 @@ fn slots<'a>(
     }
     (slots, names)
 }
+
+/// A projected batch cut into runs of rows from one source file, each with the file's name
+/// (the scan's `__qc_file`); the whole batch under `""` when the scan does not say.
+pub fn by_file(batch: &RecordBatch, layout: &Layout) -> Result<Vec<(String, RecordBatch)>> {
+    let Some(at) = layout.location else {
+        return Ok(vec![(String::new(), batch.clone())]);
+    };
+    let column = batch.column(at.file);
+    // The scans give each batch's file as a one-value dictionary.
+    if let Some(d) = column.as_dictionary_opt::<arrow::datatypes::Int32Type>()
+        && d.values().len() == 1
+        && d.null_count() == 0
+        && let Some(values) = d.values().as_string_opt::<i32>()
+    {
+        return Ok(vec![(values.value(0).to_string(), batch.clone())]);
+    }
+    let names = cast(column, &DataType::Utf8).map_err(arrow_err)?;
+    let names = names.as_string::<i32>();
+    let mut runs: Vec<(String, RecordBatch)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=batch.num_rows() {
+        if i == batch.num_rows() || names.value(i) != names.value(start) {
+            runs.push((
+                names.value(start).to_string(),
+                batch.slice(start, i - start),
+            ));
+            start = i;
+        }
+    }
+    Ok(runs)
+}

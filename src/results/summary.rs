@@ -134,6 +134,9 @@ pub struct TableSummary {
     pub left_out_files: Vec<crate::rules::source::LeftOutFile>,
     /// The anomaly export, relative to the output folder (absent when there is no anomaly).
     pub anomalies_file: Option<String>,
+    /// Which files this run read and which it reused from the previous run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse: Option<crate::execute::reuse::Reuse>,
     pub elapsed_ms: u64,
     pub rules: Vec<RuleSummary>,
     pub providers: Vec<ProviderSummary>,
@@ -393,6 +396,7 @@ pub fn table_summary(
             })
             .collect(),
         anomalies_file,
+        reuse: outcome.reuse.clone(),
         elapsed_ms,
         rules,
         providers,

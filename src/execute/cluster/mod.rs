@@ -182,12 +182,20 @@ pub async fn audit_table(
     } else {
         None
     };
+    let rows_read = counts.rows;
     // Rule costs are measured by the embedded engine only.
     let pass = Pass {
         counts,
         set_keys,
         costs: None,
         anomalies,
+        state: None,
+        reuse: Some(super::reuse::Reuse {
+            files_read: table.source.files.len() as u64,
+            rows_read,
+            read_whole: Some(super::reuse::ReadWhole::Cluster),
+            ..super::reuse::Reuse::default()
+        }),
     };
     TableOutcome::assemble(ctx, table, pass, options.as_of, started)
         .await

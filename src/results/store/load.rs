@@ -203,6 +203,7 @@ impl Store {
                     exemptions: Vec::new(),
                     left_out_files: Vec::new(),
                     anomalies_file: r.get(8)?,
+                    reuse: None,
                     elapsed_ms: count(r, 9)?,
                     rules: Vec::new(),
                     providers: Vec::new(),

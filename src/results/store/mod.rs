@@ -8,6 +8,7 @@
 mod load;
 mod problems;
 mod profiles;
+mod reuse;
 mod save;
 mod schema;
 mod trend;
@@ -66,6 +67,9 @@ pub struct RunExtras {
     pub problems: crate::results::problems::Observations,
     /// Which records of the problems that did not fail again were delivered.
     pub presence: crate::results::problems::Presence,
+    /// Per (library, table) audited: what the next run may reuse, or `None` to forget
+    /// what an earlier run left.
+    pub reuse: BTreeMap<(String, String), Option<crate::execute::reuse::TableState>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -252,6 +252,20 @@ impl Store {
             )
             .map_err(e)?;
         }
+        for ((library, table), state) in &extras.reuse {
+            tx.execute(
+                "DELETE FROM reuse_state WHERE library = ?1 AND table_name = ?2",
+                params![library, table],
+            )
+            .map_err(e)?;
+            if let Some(state) = state {
+                tx.execute(
+                    "INSERT INTO reuse_state VALUES (?1, ?2, ?3, ?4)",
+                    params![library, table, summary.run_id, json(state)],
+                )
+                .map_err(e)?;
+            }
+        }
         tx.commit().map_err(e)
     }
 }

@@ -5,7 +5,7 @@ use super::{Store, db_err};
 use crate::error::{Error, Result};
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: [&str; 10] = [
+pub(super) const MIGRATIONS: [&str; 11] = [
     r"
 CREATE TABLE run (
     id          TEXT PRIMARY KEY,
@@ -221,6 +221,18 @@ INSERT OR REPLACE INTO problem_event
 INSERT OR REPLACE INTO problem_event
     SELECT id, (SELECT coalesce(max(seq), 0) + 1 FROM run_seq), 'accepted'
     FROM problem WHERE status = 'accepted';
+",
+    // 11: what an incremental run reuses of a table's last complete local run: the basis
+    // of its verdicts, its kept anomaly export, and each source file's fingerprint and
+    // counts (`execute::reuse::TableState`, as JSON).
+    r"
+CREATE TABLE reuse_state (
+    library    TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    run_id     TEXT NOT NULL REFERENCES run(id),
+    state      TEXT NOT NULL,
+    PRIMARY KEY (library, table_name)
+);
 ",
 ];
 
