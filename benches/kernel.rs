@@ -36,10 +36,15 @@ fn prepare(
         .expect("pack loads");
         assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
         let table = &packs[0].tables[0];
-        let sets = sets::compute(&ctx, table, sets::DEFAULT_STALL_TIMEOUT)
-            .await
-            .expect("set rules")
-            .keys;
+        let sets = sets::compute(
+            &ctx,
+            table,
+            sets::DEFAULT_STALL_TIMEOUT,
+            &sets::hashed::Kept::nothing(),
+        )
+        .await
+        .expect("set rules")
+        .keys;
         let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets), false).expect("plan");
 
         // The scan's rows, read once into memory, in two partitions (the engine's threads).

@@ -230,9 +230,9 @@ async fn audit(
     extras.reuse = reuse;
     store.save(&summary, &extras)?;
     staged.publish()?;
-    // Kept exports of earlier runs are no longer referred to. Failing to remove one loses
+    // Kept files of earlier runs are no longer referred to. Failing to remove one loses
     // nothing: the next run tries again.
-    let _ = store.prune_kept_exports();
+    let _ = store.prune_kept();
     Ok(Outcome::Completed(Box::new(Completed {
         summary,
         document,
@@ -378,6 +378,7 @@ async fn audit_tables(
                     .reuse_state(&table.library.id, &table.name)
                     .map_err(fail)?,
                 full,
+                dir: Some(store.kept_dir()),
             };
             let progress = Arc::new(TableProgress::default());
             let shown = observer.table_started(table, execute::workload(table), &progress);
@@ -441,7 +442,7 @@ fn keep_export(
     let Some((export, _)) = anomalies else {
         return Ok(state);
     };
-    let dir = store.kept_exports_dir();
+    let dir = store.kept_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
     let kept = dir.join(format!(

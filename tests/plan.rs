@@ -20,10 +20,15 @@ fn plan_text(pack: &str) -> String {
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
         // Set-based rules' tuples (ADR-019's) are computed first, as a run does.
-        let sets = qc::execute::sets::compute(&ctx, table, DEFAULT_STALL_TIMEOUT)
-            .await
-            .unwrap()
-            .keys;
+        let sets = qc::execute::sets::compute(
+            &ctx,
+            table,
+            DEFAULT_STALL_TIMEOUT,
+            &qc::execute::sets::hashed::Kept::nothing(),
+        )
+        .await
+        .unwrap()
+        .keys;
         let plan =
             qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets), true).unwrap();
         let physical = physical_plan(&ctx, &table.source_view(), &plan, &TableProgress::default())
@@ -78,10 +83,15 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
         .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let table = &packs[0].tables[0];
-        let sets = qc::execute::sets::compute(&ctx, table, DEFAULT_STALL_TIMEOUT)
-            .await
-            .unwrap()
-            .keys;
+        let sets = qc::execute::sets::compute(
+            &ctx,
+            table,
+            DEFAULT_STALL_TIMEOUT,
+            &qc::execute::sets::hashed::Kept::nothing(),
+        )
+        .await
+        .unwrap()
+        .keys;
         assert_eq!(sets.iter().filter(|s| s.is_some()).count(), 3);
         let plan =
             qc::plan::compile(table, &qc::plan::keyset::in_sets(table, &sets), true).unwrap();
@@ -116,9 +126,14 @@ fn the_marriage_pack_reads_its_table_five_times() {
         .await
         .unwrap();
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-        let sets = qc::execute::sets::compute(&ctx, &packs[0].tables[0], DEFAULT_STALL_TIMEOUT)
-            .await
-            .unwrap();
+        let sets = qc::execute::sets::compute(
+            &ctx,
+            &packs[0].tables[0],
+            DEFAULT_STALL_TIMEOUT,
+            &qc::execute::sets::hashed::Kept::nothing(),
+        )
+        .await
+        .unwrap();
         (sets.reads, sets.plans)
     });
     assert_eq!((reads, plans), (4, 0));

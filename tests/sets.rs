@@ -363,17 +363,19 @@ fn native_set_rules_agree_with_their_reference_plans() {
                                 on: &check.on,
                                 applicable,
                             };
-                            hashed::duplicates(
+                            let found = hashed::duplicates(
                                 &ctx,
-                                &table.table_ref(),
+                                table,
                                 &[d],
                                 std::slice::from_ref(&rule.id),
                                 &watchdog,
+                                &hashed::Kept::nothing(),
                             )
                             .await
                             .unwrap()
                             .unwrap()
-                            .remove(0)
+                            .remove(0);
+                            (found.set, found.reservation)
                         }
                     };
                     assert_eq!(own.tuples(), reference.tuples(), "{}", rule.id);

@@ -2,14 +2,12 @@
 //! table's fused plan run once, every partition on its own task, counted exactly, anomalous
 //! rows streamed to the export.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use datafusion::dataframe::DataFrame;
-use datafusion::logical_expr::Partitioning;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
@@ -17,50 +15,13 @@ use futures::StreamExt;
 use super::counts::TableCounts;
 use super::export::{self, AnomalySink};
 use super::reuse::{self, FilePart, Incremental, Reuse, TableState};
+use super::sets::Keyed;
 use super::{AuditOptions, Pass, TableOutcome, TableProgress, costs, sets, tally};
 use crate::bind::BoundTable;
 use crate::error::{Error, Result};
 use crate::plan::{self, TablePlan};
 use crate::rules::source::{BoundSource, SourceFormat};
 use crate::scan::{self, TableSource};
-
-/// The table's rows as the pass reads them: only the columns `plan` needs, spread across
-/// cores. Not registered under the table's name, which keeps naming the whole table for the
-/// rule SQL of tables audited after this one.
-fn pass_rows(
-    ctx: &SessionContext,
-    source: &TableSource<'_>,
-    plan: &TablePlan,
-    progress: &TableProgress,
-) -> Result<DataFrame> {
-    let what = || format!("planning {}", source.table);
-    let state = ctx.state();
-    let threads = state.config().target_partitions();
-    let (provider, partitions) = match &source.source.format {
-        // Parquet rows with their file and row number, row groups spread across cores.
-        SourceFormat::Parquet => scan::parquet::located_provider(
-            source,
-            &plan.needed,
-            threads,
-            state.config().batch_size(),
-        )?,
-        // A CSV file, or a range of a big one, per partition.
-        SourceFormat::Csv(opts) => {
-            scan::csv::provider(source, opts, &plan.needed, &progress.bytes, &state)
-        }
-    };
-    let mut df = ctx
-        .read_table(provider)
-        .map_err(|e| Error::engine(what(), e))?;
-    if partitions < threads {
-        // Fewer partitions than cores (a small CSV file, one big row group): spread the
-        // rows so all cores evaluate rules.
-        df = df
-            .repartition(Partitioning::RoundRobinBatch(threads))
-            .map_err(|e| Error::engine(what(), e))?;
-    }
-    Ok(df)
-}
 
 /// The physical plan of a table's audit: its scan of `source` (the table's files, or those
 /// an incremental run reads) under one fused projection.
@@ -71,7 +32,7 @@ pub async fn physical_plan(
     progress: &TableProgress,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let what = || format!("planning {}", source.table);
-    pass_rows(ctx, source, plan, progress)?
+    scan::located_rows(ctx, source, &plan.needed, &progress.bytes)?
         .select(plan.projection.clone())
         .map_err(|e| Error::engine(what(), e))?
         .create_physical_plan()
@@ -93,20 +54,39 @@ pub async fn audit_table(
 ) -> Result<TableOutcome> {
     let started = Instant::now();
     let what = || format!("auditing {}", table.qualified_name());
-    let sets = sets::compute(ctx, table, options.stall).await?;
+    let fingerprints = reuse::fingerprints(&table.source.files)?;
+    let previous = incremental.previous.as_ref().filter(|_| !incremental.full);
+    let kept = sets::hashed::Kept {
+        fingerprints: &fingerprints,
+        previous,
+        dir: incremental.dir.as_deref(),
+        seed: &incremental.seed,
+        as_of: options.as_of,
+    };
+    let mut sets = sets::compute(ctx, table, options.stall, &kept).await?;
     let set_keys = sets
         .keys
         .iter()
         .map(|s| s.as_ref().map(|s| s.len() as u64))
         .collect();
     let plan = plan::compile(table, &plan::keyset::in_sets(table, &sets.keys), true)?;
-    let basis = reuse::basis(&incremental.seed, &plan, &sets.keys, options.as_of);
+    let keyed: Vec<bool> = sets.keyed.iter().map(Option::is_some).collect();
+    let basis = reuse::basis(&incremental.seed, &plan, &sets.keys, &keyed, options.as_of);
+    let touched: BTreeSet<String> = sets
+        .keyed
+        .iter()
+        .flatten()
+        .flat_map(|k| k.touched.iter().cloned())
+        .collect();
+    let keys: Vec<Keyed> = sets.keyed.iter_mut().filter_map(Option::take).collect();
     let mut to_read = reuse::plan(
         &table.source.files,
+        fingerprints,
         incremental.previous.as_ref(),
         &basis,
+        &touched,
         incremental.full,
-    )?;
+    );
     let subset = BoundSource {
         files: to_read.read.clone(),
         ..table.source.clone()
@@ -159,7 +139,7 @@ pub async fn audit_table(
             let mut per_file: HashMap<String, TableCounts> = HashMap::new();
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine("reading", e))?;
-                for (file, rows) in tally::by_file(&batch, &plan.layout)? {
+                for (file, rows) in tally::by_file(&batch, plan.layout.location.map(|l| l.file))? {
                     let counts = per_file
                         .entry(file)
                         .or_insert_with(|| TableCounts::new(plan.rules.len()));
@@ -218,10 +198,15 @@ pub async fn audit_table(
             other => other,
         });
     }
-    let (counts, state, reuse) = assemble(table, &plan, per_file, to_read, &basis)?;
+    let (counts, state, reuse) = assemble(table, &plan, per_file, to_read, &basis, keys)?;
     let anomalies = sink.finish()?;
     let costs = if options.rule_costs {
-        let rows = pass_rows(ctx, &table.source_view(), &plan, &TableProgress::default())?;
+        let rows = scan::located_rows(
+            ctx,
+            &table.source_view(),
+            &plan.needed,
+            &scan::ScanProgress::default(),
+        )?;
         let row_costs = costs::row_rule_costs(rows, &plan, counts.rows).await?;
         Some(
             row_costs
@@ -253,6 +238,7 @@ fn assemble(
     mut read: HashMap<String, TableCounts>,
     to_read: reuse::Plan,
     basis: &(String, String),
+    keys: Vec<Keyed>,
 ) -> Result<(TableCounts, Option<TableState>, Reuse)> {
     let mut counts = TableCounts::new(plan.rules.len());
     let mut files = Vec::with_capacity(table.source.files.len());
@@ -285,6 +271,7 @@ fn assemble(
             file: name,
             fingerprint,
             counts: c,
+            keys: Vec::new(),
         });
     }
     // Rows the scan did not name (no location) or named otherwise: counted, not kept.
@@ -294,6 +281,12 @@ fn assemble(
         reuse.rows_read += c.rows;
     }
     files.extend(to_read.reused);
+    for part in &mut files {
+        part.keys = keys
+            .iter()
+            .filter_map(|k| k.files.get(&part.file).cloned())
+            .collect();
+    }
     let state = (named && !unnamed).then(|| TableState {
         basis: reuse::joined(basis),
         export: None,

@@ -82,6 +82,24 @@ pub struct FilePart {
     pub file: String,
     pub fingerprint: Fingerprint,
     pub counts: TableCounts,
+    /// What the file holds under each `unique` rule (for the next run's set engine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<FileKeys>,
+}
+
+/// A file's part of a `unique` rule: its sorted key hashes, kept in a file of their own, and
+/// the tuples of its rows whose hash was seen more than once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileKeys {
+    /// The rule's id.
+    pub rule: String,
+    /// The digest of the rule's key columns and applicability (its hashes hold under it).
+    pub basis: String,
+    /// The kept hash list's name in the kept folder's `keys/`.
+    pub hashes: Option<String>,
+    /// Per candidate hash: its tuples (the key set's row format, in hex) and the file's rows
+    /// holding each.
+    pub candidates: Vec<(u64, Vec<(String, u64)>)>,
 }
 
 /// What a table's run leaves for the next: the basis its verdicts hold under, its kept
@@ -128,32 +146,29 @@ pub struct Reuse {
 
 /// The basis of a table's verdicts, in two digests: of the rules (`seed`: the pack, its code
 /// lists and the qc binary; the compiled plan; the run date when the plan reads it), and of
-/// the set-based rules' anomalous tuples.
+/// the set-based rules' anomalous tuples. Rules whose tuples are judged per file (`keyed`)
+/// are left out of the second digest: their changes reach the pass as the files they touch.
 pub fn basis(
     seed: &str,
     plan: &TablePlan,
     sets: &[Option<std::sync::Arc<KeySet>>],
+    keyed: &[bool],
     as_of: i64,
 ) -> (String, String) {
-    let mut rules = Sha256::new();
-    rules.update(seed.as_bytes());
-    let mut dated = false;
-    for e in &plan.projection {
-        let text = e.to_string();
-        dated |= reads_the_date(&text);
-        rules.update(text.as_bytes());
-        rules.update([0]);
-    }
-    for n in &plan.needed {
-        rules.update(n.as_bytes());
-        rules.update([0]);
-    }
-    if dated {
-        rules.update(as_of.to_le_bytes());
-    }
+    let rules = digest(
+        seed,
+        plan.projection
+            .iter()
+            .map(ToString::to_string)
+            .chain(plan.needed.iter().cloned()),
+        as_of,
+    );
     let mut keys = Sha256::new();
     for (i, set) in sets.iter().enumerate() {
-        if let Some(set) = set {
+        if let Some(set) = set
+            .as_ref()
+            .filter(|_| !keyed.get(i).copied().unwrap_or(false))
+        {
             keys.update((i as u64).to_le_bytes());
             for t in set.tuples() {
                 keys.update((t.len() as u64).to_le_bytes());
@@ -161,7 +176,7 @@ pub fn basis(
             }
         }
     }
-    (hex(&rules.finalize()), hex(&keys.finalize()))
+    (rules, hex(&keys.finalize()))
 }
 
 /// Whether an expression's text calls the run date or the clock.
@@ -235,16 +250,19 @@ pub fn scan_name(path: &Path) -> String {
 }
 
 /// Decide which of `files` to read, given the previous state and this run's basis.
+/// `touched`: files whose rows' verdicts under a `unique` rule changed.
 pub fn plan(
     files: &[PathBuf],
+    fingerprints: HashMap<String, Fingerprint>,
     previous: Option<&TableState>,
     basis: &(String, String),
+    touched: &std::collections::BTreeSet<String>,
     full: bool,
-) -> Result<Plan> {
-    let mut plan = Plan::default();
-    for f in files {
-        plan.fingerprints.insert(scan_name(f), Fingerprint::of(f)?);
-    }
+) -> Plan {
+    let mut plan = Plan {
+        fingerprints,
+        ..Plan::default()
+    };
     let why = match previous {
         _ if full => Some(ReadWhole::Forced),
         None => Some(ReadWhole::NoHistory),
@@ -262,7 +280,7 @@ pub fn plan(
         (why, _) => {
             plan.read = files.to_vec();
             plan.read_whole = why;
-            return Ok(plan);
+            return plan;
         }
     };
     let kept: BTreeMap<&str, &FilePart> = previous
@@ -273,7 +291,10 @@ pub fn plan(
     for f in files {
         let name = scan_name(f);
         match kept.get(name.as_str()) {
-            Some(part) if Some(&part.fingerprint) == plan.fingerprints.get(&name) => {
+            Some(part)
+                if Some(&part.fingerprint) == plan.fingerprints.get(&name)
+                    && !touched.contains(&name) =>
+            {
                 plan.reused.push((*part).clone());
             }
             _ => plan.read.push(f.clone()),
@@ -287,7 +308,15 @@ pub fn plan(
     if !plan.reused.is_empty() {
         plan.carry = previous.export.as_ref().map(|(p, _)| p.clone());
     }
-    Ok(plan)
+    plan
+}
+
+/// The fingerprint of each of `files`, by scan name.
+pub fn fingerprints(files: &[PathBuf]) -> Result<HashMap<String, Fingerprint>> {
+    files
+        .iter()
+        .map(|f| Ok((scan_name(f), Fingerprint::of(f)?)))
+        .collect()
 }
 
 /// A table's full basis as stored: the rules' digest then the tuples'.
@@ -295,7 +324,24 @@ pub fn joined(basis: &(String, String)) -> String {
     format!("{}{}", basis.0, basis.1)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// A digest of `seed` and `texts`, with the run date when one of them reads it.
+pub fn digest(seed: &str, texts: impl IntoIterator<Item = String>, as_of: i64) -> String {
+    let mut hash = Sha256::new();
+    hash.update(seed.as_bytes());
+    let mut dated = false;
+    for t in texts {
+        dated |= reads_the_date(&t);
+        hash.update((t.len() as u64).to_le_bytes());
+        hash.update(t.as_bytes());
+    }
+    if dated {
+        hash.update(as_of.to_le_bytes());
+    }
+    hex(&hash.finalize())
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -310,6 +356,8 @@ pub struct Incremental {
     pub seed: String,
     pub previous: Option<TableState>,
     pub full: bool,
+    /// The folder kept between runs beside the run history; `None` keeps nothing.
+    pub dir: Option<PathBuf>,
 }
 
 /// Send the anomalous rows of `files` from the kept export at `path` to `tx`; the number of
@@ -361,4 +409,15 @@ pub fn carry(
             .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
     }
     Ok(sent)
+}
+
+/// Hex text back to bytes; `None` when it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }

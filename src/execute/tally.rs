@@ -190,13 +190,13 @@ fn slots<'a>(
     (slots, names)
 }
 
-/// A projected batch cut into runs of rows from one source file, each with the file's name
-/// (the scan's `__qc_file`); the whole batch under `""` when the scan does not say.
-pub fn by_file(batch: &RecordBatch, layout: &Layout) -> Result<Vec<(String, RecordBatch)>> {
-    let Some(at) = layout.location else {
+/// A batch cut into runs of rows from one source file, each with the file's name (the
+/// scan's `__qc_file`, at `file`); the whole batch under `""` when the scan does not say.
+pub fn by_file(batch: &RecordBatch, file: Option<usize>) -> Result<Vec<(String, RecordBatch)>> {
+    let Some(at) = file else {
         return Ok(vec![(String::new(), batch.clone())]);
     };
-    let column = batch.column(at.file);
+    let column = batch.column(at);
     // The scans give each batch's file as a one-value dictionary.
     if let Some(d) = column.as_dictionary_opt::<arrow::datatypes::Int32Type>()
         && d.values().len() == 1

@@ -17,10 +17,12 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::view::ViewTable;
 use datafusion::catalog::{MemorySchemaProvider, TableProvider};
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::SessionState;
+use datafusion::logical_expr::Partitioning;
 use datafusion::logical_expr::{LogicalPlanBuilder, ident};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
@@ -118,6 +120,39 @@ pub fn provider(
         SourceFormat::Parquet => parquet::provider(table),
         SourceFormat::Csv(opts) => Ok(csv::provider(table, opts, columns, progress, state).0),
     }
+}
+
+/// The rows of `source` with only the `needed` columns, each with its file and place in it
+/// (qc's metadata columns; a CSV source's malformed records included), spread across cores.
+/// Not registered under the table's name, which keeps naming the whole table for rule SQL.
+pub fn located_rows(
+    ctx: &SessionContext,
+    source: &TableSource<'_>,
+    needed: &[String],
+    progress: &ScanProgress,
+) -> Result<DataFrame> {
+    let what = || format!("planning {}", source.table);
+    let state = ctx.state();
+    let threads = state.config().target_partitions();
+    let (provider, partitions) = match &source.source.format {
+        // Parquet rows with their file and row number, row groups spread across cores.
+        SourceFormat::Parquet => {
+            parquet::located_provider(source, needed, threads, state.config().batch_size())?
+        }
+        // A CSV file, or a range of a big one, per partition.
+        SourceFormat::Csv(opts) => csv::provider(source, opts, needed, progress, &state),
+    };
+    let mut df = ctx
+        .read_table(provider)
+        .map_err(|e| Error::engine(what(), e))?;
+    if partitions < threads {
+        // Fewer partitions than cores (a small CSV file, one big row group): spread the
+        // rows so all cores do the work.
+        df = df
+            .repartition(Partitioning::RoundRobinBatch(threads))
+            .map_err(|e| Error::engine(what(), e))?;
+    }
+    Ok(df)
 }
 
 /// Register `table` as `qc.<library>.<table>` with all its columns, for rule SQL that reads

@@ -8,16 +8,24 @@
 //!    a candidate and counts their actual tuples. A tuple counted more than once is
 //!    anomalous: the answer is exact, whatever the hash.
 //!
+//! Each file's sorted hashes are kept beside the run history (`keys/`, named by the rule and
+//! the file's fingerprint) with the tuples of its candidates. A later run hashes only new and
+//! changed files; candidates are then the hashes seen twice among them, those they share with
+//! a kept file (a merge of sorted lists) and the last run's candidates that still are. Only
+//! files holding a candidate whose tuples are not known are read again to count them. The
+//! files whose flagged rows changed are reported, for the pass to read them again.
+//!
 //! Memory is 8 bytes per applicable row and rule while hashing (reserved in the run's pool)
 //! plus the candidates' tuples; a table whose hashes do not fit the pool is computed by the
 //! rules' DataFusion plans instead (which spill). A DataFusion hash aggregate holds every
 //! distinct tuple: at 10M distinct ID numbers that was about 1 GB.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 // hashbrown with foldhash: the candidates are looked up once per row.
 use datafusion::common::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
@@ -31,10 +39,14 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use rayon::slice::ParallelSliceMut;
 
-use super::{HASH, HeldSet, Watchdog, held_set};
+use super::{HASH, Watchdog, held_set};
+use crate::bind::BoundTable;
 use crate::error::{Error, Result};
+use crate::execute::reuse::{self, FileKeys, FilePart, Fingerprint, TableState};
 use crate::plan::keyset::KeySet;
-use crate::rules::{BoundColumn, TableRef};
+use crate::rules::BoundColumn;
+use crate::rules::source::{BoundSource, SourceFormat};
+use crate::scan::{self, TableSource};
 
 /// A `unique` rule: tuples of `on` held by more than one row where `applicable` is true.
 #[derive(Debug, Clone, Copy)]
@@ -51,41 +63,444 @@ struct Layout {
     applies: usize,
 }
 
-/// Per rule of `rules`: its duplicated tuples and their share of the pool. `None` when the
-/// hashes do not fit the memory pool (the caller then runs the rules' plans).
+/// What a table's `unique` rules reuse of its previous run, and where their hash lists are
+/// kept for the next.
+#[derive(Debug, Clone, Copy)]
+pub struct Kept<'a> {
+    /// Every current file's fingerprint, by its scan name.
+    pub fingerprints: &'a HashMap<String, Fingerprint>,
+    /// The previous run's state (`None` under `--full` or without one).
+    pub previous: Option<&'a TableState>,
+    /// The folder of kept hash lists; `None` keeps none.
+    pub dir: Option<&'a Path>,
+    /// The seed of every rule's basis (see [`reuse::seed`]), and the run date.
+    pub seed: &'a str,
+    pub as_of: i64,
+}
+
+impl Kept<'static> {
+    /// Nothing reused, nothing kept (a one-off computation).
+    pub fn nothing() -> Kept<'static> {
+        static NONE: std::sync::LazyLock<HashMap<String, Fingerprint>> =
+            std::sync::LazyLock::new(HashMap::new);
+        Kept {
+            fingerprints: &NONE,
+            previous: None,
+            dir: None,
+            seed: "",
+            as_of: 0,
+        }
+    }
+}
+
+/// A `unique` rule's findings: its duplicated tuples, their share of the pool, what each
+/// file holds of it (for the next run), and the files the previous run vouched for whose
+/// rows' verdicts under it changed.
+pub struct Found {
+    pub set: KeySet,
+    pub reservation: MemoryReservation,
+    pub files: BTreeMap<String, FileKeys>,
+    pub touched: BTreeSet<String>,
+}
+
+/// A file's candidates under one rule: per hash, its tuples (row format) and rows of each.
+type Info = HashMap<u64, Vec<(Box<[u8]>, u64)>>;
+
+/// Per rule of `rules`: its duplicated tuples (see [`Found`]). The hashes of each file are
+/// kept between runs: a file the previous run hashed, unchanged, is not read again unless it
+/// holds a hash newly seen twice. `None` when the hashes do not fit the memory pool (the
+/// caller then runs the rules' plans).
 pub async fn duplicates(
     ctx: &SessionContext,
-    table: &TableRef,
+    table: &BoundTable,
     rules: &[Duplicates<'_>],
     names: &[String],
     watchdog: &Watchdog,
-) -> Result<Option<Vec<(KeySet, MemoryReservation)>>> {
+    kept: &Kept<'_>,
+) -> Result<Option<Vec<Found>>> {
     let what = names.join(", ");
     let work = async {
-        let candidates = match hash_all(ctx, table, rules, &what, watchdog).await {
-            Ok(c) => c,
+        let bases: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                let on: Vec<&str> = r.on.iter().map(|c| c.name.as_str()).collect();
+                reuse::digest(
+                    kept.seed,
+                    [on.join("\u{1}"), r.applicable.to_string()],
+                    kept.as_of,
+                )
+            })
+            .collect();
+        let ids: Vec<&str> = rules
+            .iter()
+            .map(|r| table.rules[r.rule].id.as_str())
+            .collect();
+        let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
+        let reservation = MemoryConsumer::new(format!("qc key hashes ({what})")).register(&pool);
+        let (mut lists, infos, to_hash) = match load_kept(table, &ids, &bases, kept, &reservation) {
+            Ok(k) => k,
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let state = ctx.state();
-        let mut held: Vec<HeldSet> = rules
-            .iter()
-            .zip(names)
-            .map(|(r, name)| held_set(&state, r.on, name))
-            .collect::<Result<_>>()?;
-        if candidates.iter().any(|c| !c.is_empty()) {
-            let counts = count_candidates(ctx, table, rules, &candidates, &what, watchdog).await?;
-            for (held, counts) in held.iter_mut().zip(counts) {
-                for (row, n) in counts {
-                    if n > 1 {
-                        held.insert(&row)?;
+        let hashed: BTreeSet<String> = to_hash.iter().map(|f| reuse::scan_name(f)).collect();
+        if !to_hash.is_empty() {
+            match hash_files(ctx, table, rules, &to_hash, &what, watchdog, &reservation).await {
+                Ok(fresh) => {
+                    for (lists, fresh) in lists.iter_mut().zip(fresh) {
+                        lists.extend(fresh);
                     }
+                }
+                Err(Error::Memory { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        let candidates: Vec<HashSet<u64>> = lists
+            .iter()
+            .zip(&infos)
+            .map(|(lists, infos)| candidates(lists, infos, &hashed))
+            .collect();
+        // Files whose candidates' tuples are not known: those hashed now, and kept ones that
+        // hold a hash not a candidate last time.
+        let mut to_count: BTreeSet<String> = BTreeSet::new();
+        for ((lists, infos), candidates) in lists.iter().zip(&infos).zip(&candidates) {
+            for (file, list) in lists {
+                let known = infos.get(file);
+                if candidates.iter().any(|h| {
+                    list.binary_search(h).is_ok() && known.is_none_or(|k| !k.contains_key(h))
+                }) {
+                    to_count.insert(file.clone());
                 }
             }
         }
-        Ok(Some(held.into_iter().map(HeldSet::into_parts).collect()))
+        let counted = if to_count.is_empty() {
+            vec![BTreeMap::new(); rules.len()]
+        } else {
+            let files: Vec<PathBuf> = table
+                .source
+                .files
+                .iter()
+                .filter(|f| to_count.contains(&reuse::scan_name(f)))
+                .cloned()
+                .collect();
+            count_candidates(ctx, table, rules, &files, &candidates, &what, watchdog).await?
+        };
+        let state = ctx.state();
+        let mut found = Vec::with_capacity(rules.len());
+        for (r, (((lists, infos), counted), candidates)) in lists
+            .iter()
+            .zip(infos)
+            .zip(counted)
+            .zip(&candidates)
+            .enumerate()
+        {
+            let mut held = held_set(&state, rules[r].on, &names[r])?;
+            // What each file holds of this run's candidates.
+            let mut now: BTreeMap<String, Info> = BTreeMap::new();
+            for file in lists.keys() {
+                let info = match counted.get(file) {
+                    Some(c) => c.clone(),
+                    None => infos
+                        .get(file)
+                        .map(|i| {
+                            i.iter()
+                                .filter(|(h, _)| candidates.contains(*h))
+                                .map(|(h, t)| (*h, t.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                };
+                now.insert(file.clone(), info);
+            }
+            let anomalous = duplicated(now.values());
+            for row in &anomalous {
+                held.insert(row)?;
+            }
+            let touched = touched(kept, ids[r], &bases[r], &now, &anomalous);
+            let mut files = BTreeMap::new();
+            for (file, list) in lists {
+                let hashes = match kept.dir {
+                    Some(dir) => Some(keep_list(
+                        dir,
+                        &bases[r],
+                        kept.fingerprints.get(file),
+                        list,
+                    )?),
+                    None => None,
+                };
+                let info = now.remove(file).unwrap_or_default();
+                files.insert(
+                    file.clone(),
+                    FileKeys {
+                        rule: ids[r].to_string(),
+                        basis: bases[r].clone(),
+                        hashes,
+                        candidates: encode(&info),
+                    },
+                );
+            }
+            let (set, reservation) = held.into_parts();
+            found.push(Found {
+                set,
+                reservation,
+                files,
+                touched,
+            });
+        }
+        drop(reservation);
+        Ok(Some(found))
     };
     watchdog.watch(&what, work).await
+}
+
+/// Per rule: the kept sorted hash lists of the files the previous run hashed (unchanged, under
+/// the same rule) and their candidates; and the files to hash now.
+#[allow(clippy::type_complexity)]
+fn load_kept(
+    table: &BoundTable,
+    ids: &[&str],
+    bases: &[String],
+    kept: &Kept<'_>,
+    reservation: &MemoryReservation,
+) -> Result<(
+    Vec<BTreeMap<String, Arc<Vec<u64>>>>,
+    Vec<HashMap<String, Info>>,
+    Vec<PathBuf>,
+)> {
+    let n = ids.len();
+    let mut lists = vec![BTreeMap::new(); n];
+    let mut infos = vec![HashMap::new(); n];
+    let mut to_hash = Vec::new();
+    let previous: HashMap<&str, &FilePart> = kept
+        .previous
+        .map(|p| p.files.iter().map(|f| (f.file.as_str(), f)).collect())
+        .unwrap_or_default();
+    for f in &table.source.files {
+        let name = reuse::scan_name(f);
+        let loaded = previous
+            .get(name.as_str())
+            .filter(|part| Some(&part.fingerprint) == kept.fingerprints.get(&name))
+            .and_then(|part| {
+                ids.iter()
+                    .zip(bases)
+                    .map(|(id, basis)| {
+                        let k = part
+                            .keys
+                            .iter()
+                            .find(|k| k.rule == *id && k.basis == *basis)?;
+                        let list = load_list(kept.dir?, k.hashes.as_deref()?)?;
+                        Some((list, decode(&k.candidates)?))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            });
+        match loaded {
+            Some(per_rule) => {
+                for (r, (list, info)) in per_rule.into_iter().enumerate() {
+                    reservation
+                        .try_grow(list.len() * std::mem::size_of::<u64>())
+                        .map_err(|_| Error::Memory {
+                            what: ids.join(", "),
+                            message: "its key hashes do not fit --memory-limit".into(),
+                        })?;
+                    lists[r].insert(name.clone(), Arc::new(list));
+                    infos[r].insert(name.clone(), info);
+                }
+            }
+            None => to_hash.push(f.clone()),
+        }
+    }
+    Ok((lists, infos, to_hash))
+}
+
+/// The hashes seen more than once over all files: among the files hashed now, between them
+/// and the kept ones, and the last run's candidates that still are.
+fn candidates(
+    lists: &BTreeMap<String, Arc<Vec<u64>>>,
+    infos: &HashMap<String, Info>,
+    hashed: &BTreeSet<String>,
+) -> HashSet<u64> {
+    let mut fresh: Vec<u64> = lists
+        .iter()
+        .filter(|(f, _)| hashed.contains(*f))
+        .flat_map(|(_, l)| l.iter().copied())
+        .collect();
+    fresh.par_sort_unstable();
+    let mut found: HashSet<u64> = fresh
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    for (file, list) in lists {
+        if !hashed.contains(file) {
+            intersect(list, &fresh, &mut found);
+        }
+    }
+    // Rows of the last run's candidates in kept files (a hash twice among kept files was a
+    // candidate then), plus those among the fresh hashes.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    for info in infos.values() {
+        for (h, tuples) in info {
+            *seen.entry(*h).or_default() += tuples.iter().map(|(_, n)| n).sum::<u64>();
+        }
+    }
+    for (h, n) in seen {
+        let fresh_n = fresh.partition_point(|x| *x <= h) - fresh.partition_point(|x| *x < h);
+        if n + fresh_n as u64 >= 2 {
+            found.insert(h);
+        }
+    }
+    found
+}
+
+/// Add to `out` the values of sorted `a` also in sorted `b`.
+fn intersect(a: &[u64], b: &[u64], out: &mut HashSet<u64>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.insert(a[i]);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The tuples held by more than one row over all files' candidates.
+fn duplicated<'a>(infos: impl Iterator<Item = &'a Info>) -> Vec<Box<[u8]>> {
+    let mut totals: HashMap<&[u8], u64> = HashMap::new();
+    for info in infos {
+        for tuples in info.values() {
+            for (t, n) in tuples {
+                *totals.entry(t.as_ref()).or_default() += n;
+            }
+        }
+    }
+    let mut out: Vec<Box<[u8]>> = totals
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(t, _)| t.into())
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The files the previous run vouched for (same fingerprint) whose rows flagged by this rule
+/// differ now: the tuples of theirs that were duplicated then, and are now. A file whose
+/// previous part says nothing of the rule is touched.
+fn touched(
+    kept: &Kept<'_>,
+    id: &str,
+    basis: &str,
+    now: &BTreeMap<String, Info>,
+    anomalous: &[Box<[u8]>],
+) -> BTreeSet<String> {
+    let Some(previous) = kept.previous else {
+        return BTreeSet::new();
+    };
+    let then: Vec<(&FilePart, Option<Info>)> = previous
+        .files
+        .iter()
+        .map(|p| {
+            let info = p
+                .keys
+                .iter()
+                .find(|k| k.rule == id && k.basis == basis)
+                .and_then(|k| decode(&k.candidates));
+            (p, info)
+        })
+        .collect();
+    let anomalous_then = duplicated(then.iter().filter_map(|(_, i)| i.as_ref()));
+    let flagged = |info: &Info, set: &[Box<[u8]>]| -> BTreeSet<Box<[u8]>> {
+        info.values()
+            .flatten()
+            .filter(|(t, _)| set.binary_search(t).is_ok())
+            .map(|(t, _)| t.clone())
+            .collect()
+    };
+    then.iter()
+        .filter(|(p, _)| kept.fingerprints.get(&p.file) == Some(&p.fingerprint))
+        .filter(|(p, info)| match (info, now.get(&p.file)) {
+            (Some(then), Some(now)) => flagged(then, &anomalous_then) != flagged(now, anomalous),
+            _ => true,
+        })
+        .map(|(p, _)| p.file.clone())
+        .collect()
+}
+
+/// A file's candidates as kept: hex tuples.
+fn encode(info: &Info) -> Vec<(u64, Vec<(String, u64)>)> {
+    let mut out: Vec<(u64, Vec<(String, u64)>)> = info
+        .iter()
+        .map(|(h, tuples)| {
+            let mut t: Vec<(String, u64)> =
+                tuples.iter().map(|(t, n)| (reuse::hex(t), *n)).collect();
+            t.sort();
+            (*h, t)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn decode(kept: &[(u64, Vec<(String, u64)>)]) -> Option<Info> {
+    kept.iter()
+        .map(|(h, tuples)| {
+            let t = tuples
+                .iter()
+                .map(|(t, n)| reuse::unhex(t).map(|b| (b.into_boxed_slice(), *n)))
+                .collect::<Option<Vec<_>>>()?;
+            Some((*h, t))
+        })
+        .collect()
+}
+
+/// The kept list `name` of `dir`'s `keys/` folder, or `None` when it is missing or damaged.
+fn load_list(dir: &Path, name: &str) -> Option<Vec<u64>> {
+    let bytes = std::fs::read(dir.join("keys").join(name)).ok()?;
+    if bytes.len() % 8 != 0 {
+        return None;
+    }
+    let list: Vec<u64> = bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    list.is_sorted().then_some(list)
+}
+
+/// Keep a file's sorted hash list under a name made of the rule's basis and the file's
+/// fingerprint (written once: an unchanged file's list is not written again); its name.
+fn keep_list(
+    dir: &Path,
+    basis: &str,
+    fingerprint: Option<&Fingerprint>,
+    list: &[u64],
+) -> Result<String> {
+    let fingerprint =
+        fingerprint.ok_or_else(|| Error::Internal("hashed a file without a fingerprint".into()))?;
+    let name = format!(
+        "{}.u64",
+        reuse::digest(
+            basis,
+            [
+                fingerprint.ends.clone(),
+                fingerprint.size.to_string(),
+                fingerprint.modified_ns.to_string()
+            ],
+            0
+        )
+    );
+    let folder = dir.join("keys");
+    let path = folder.join(&name);
+    if path.exists() {
+        return Ok(name);
+    }
+    std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+    let bytes: Vec<u8> = list.iter().flat_map(|h| h.to_le_bytes()).collect();
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    Ok(name)
 }
 
 /// The columns both reads select: every rule's `on` columns (each once), then each rule's
@@ -118,22 +533,48 @@ fn selection(rules: &[Duplicates<'_>]) -> (Vec<Expr>, Vec<Layout>) {
     (exprs, layouts)
 }
 
-/// The table's `exprs`, one stream per partition (a file's row groups split across cores).
+/// `files` of `table` read for `exprs` (a CSV source's well-formed records only), with each
+/// row's file last; one stream per partition.
 async fn read(
     ctx: &SessionContext,
-    table: &TableRef,
-    exprs: Vec<Expr>,
+    table: &BoundTable,
+    files: &[PathBuf],
+    mut exprs: Vec<Expr>,
     what: &str,
-) -> Result<Vec<datafusion::execution::SendableRecordBatchStream>> {
-    let plan = ctx
-        .table(table.reference())
-        .await
-        .and_then(|f| f.select(exprs))
+) -> Result<(Vec<datafusion::execution::SendableRecordBatchStream>, usize)> {
+    let subset = BoundSource {
+        files: files.to_vec(),
+        ..table.source.clone()
+    };
+    let source = TableSource {
+        source: &subset,
+        ..table.source_view()
+    };
+    let mut needed: Vec<String> = Vec::new();
+    for e in &exprs {
+        for c in e.column_refs() {
+            if !needed.contains(&c.name) {
+                needed.push(c.name.clone());
+            }
+        }
+    }
+    let file_at = exprs.len();
+    exprs.push(ident(scan::META_FILE));
+    let mut df = scan::located_rows(ctx, &source, &needed, &scan::ScanProgress::default())?;
+    if matches!(table.source.format, SourceFormat::Csv(_)) {
+        df = df
+            .filter(ident(scan::META_ERROR).is_null())
+            .map_err(|e| Error::engine(what, e))?;
+    }
+    let plan = df
+        .select(exprs)
         .map_err(|e| Error::engine(what, e))?
         .create_physical_plan()
         .await
         .map_err(|e| Error::engine(what, e))?;
-    execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| Error::engine(what, e))
+    let streams =
+        execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| Error::engine(what, e))?;
+    Ok((streams, file_at))
 }
 
 /// Hashes of one rule's applicable rows of `batch`, and the rows' mask.
@@ -146,96 +587,118 @@ fn hashes(batch: &RecordBatch, layout: &Layout, buffer: &mut Vec<u64>) -> Result
     Ok(applies)
 }
 
-/// Read 1: per rule, the hashes seen more than once.
-async fn hash_all(
+/// Read 1: per rule, each of `files`' sorted hashes of its applicable rows.
+async fn hash_files(
     ctx: &SessionContext,
-    table: &TableRef,
+    table: &BoundTable,
     rules: &[Duplicates<'_>],
+    files: &[PathBuf],
     what: &str,
     watchdog: &Watchdog,
-) -> Result<Vec<HashSet<u64>>> {
+    reservation: &MemoryReservation,
+) -> Result<Vec<BTreeMap<String, Arc<Vec<u64>>>>> {
     let (exprs, layouts) = selection(rules);
     let layouts = Arc::new(layouts);
-    let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
-    for mut stream in read(ctx, table, exprs, what).await? {
+    let (streams, file_at) = read(ctx, table, files, exprs, what).await?;
+    for mut stream in streams {
         let layouts = Arc::clone(&layouts);
         let progress = watchdog.counter();
-        let reservation = MemoryConsumer::new(format!("qc key hashes ({what})")).register(&pool);
+        let reservation = reservation.new_empty();
         let what = what.to_string();
         tasks.spawn(async move {
-            let mut per_rule: Vec<Vec<u64>> = vec![Vec::new(); layouts.len()];
+            let mut per_rule: Vec<HashMap<String, Vec<u64>>> = vec![HashMap::new(); layouts.len()];
             let mut buffer = Vec::new();
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
-                for (layout, out) in layouts.iter().zip(&mut per_rule) {
-                    let applies = hashes(&batch, layout, &mut buffer)?;
-                    let before = out.len();
-                    out.extend(
-                        buffer
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| applies.is_valid(*i) && applies.value(*i))
-                            .map(|(_, h)| *h),
-                    );
-                    let added = (out.len() - before) * std::mem::size_of::<u64>();
-                    reservation.try_grow(added).map_err(|_| Error::Memory {
-                        what: what.clone(),
-                        message: "its key hashes do not fit --memory-limit".into(),
-                    })?;
+                for (file, batch) in super::super::tally::by_file(&batch, Some(file_at))? {
+                    for (layout, out) in layouts.iter().zip(&mut per_rule) {
+                        let applies = hashes(&batch, layout, &mut buffer)?;
+                        let out = out.entry(file.clone()).or_default();
+                        let before = out.len();
+                        out.extend(
+                            buffer
+                                .iter()
+                                .enumerate()
+                                .filter(|(i, _)| applies.is_valid(*i) && applies.value(*i))
+                                .map(|(_, h)| *h),
+                        );
+                        let added = (out.len() - before) * std::mem::size_of::<u64>();
+                        reservation.try_grow(added).map_err(|_| Error::Memory {
+                            what: what.clone(),
+                            message: "its key hashes do not fit --memory-limit".into(),
+                        })?;
+                    }
                 }
             }
             Ok::<_, Error>((per_rule, reservation))
         });
     }
-    let mut all: Vec<Vec<u64>> = vec![Vec::new(); rules.len()];
+    let mut all: Vec<HashMap<String, Vec<u64>>> = vec![HashMap::new(); rules.len()];
     let mut reservations = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (per_rule, reservation) =
             joined.map_err(|e| Error::Internal(format!("hashing task failed: {e}")))??;
         for (all, part) in all.iter_mut().zip(per_rule) {
-            all.extend(part);
+            for (file, hashes) in part {
+                all.entry(file).or_default().extend(hashes);
+            }
         }
         reservations.push(reservation);
     }
+    // A file without applicable rows still has its (empty) list.
+    for all in &mut all {
+        for f in files {
+            all.entry(reuse::scan_name(f)).or_default();
+        }
+    }
     // Sorting on rayon's threads, off the async runtime.
-    let candidates = tokio::task::spawn_blocking(move || {
+    let sorted = tokio::task::spawn_blocking(move || {
         all.into_iter()
-            .map(|mut hashes| {
-                hashes.par_sort_unstable();
-                hashes
-                    .windows(2)
-                    .filter(|w| w[0] == w[1])
-                    .map(|w| w[0])
-                    .collect::<HashSet<u64>>()
+            .map(|files| {
+                files
+                    .into_iter()
+                    .map(|(file, mut hashes)| {
+                        hashes.par_sort_unstable();
+                        (file, Arc::new(hashes))
+                    })
+                    .collect::<BTreeMap<_, _>>()
             })
             .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| Error::Internal(format!("sorting key hashes failed: {e}")))?;
+    // The lists are held until the rules are judged: their memory moves to the caller's.
+    let held: usize = reservations.iter().map(MemoryReservation::size).sum();
     drop(reservations);
-    Ok(candidates)
+    reservation.try_grow(held).map_err(|_| Error::Memory {
+        what: what.to_string(),
+        message: "its key hashes do not fit --memory-limit".into(),
+    })?;
+    Ok(sorted)
 }
 
-/// Read 2: per rule, the candidates' actual tuples (in the key set's row format) and how many
-/// applicable rows hold each.
+/// Read 2: per rule and file of `files`, the candidates' actual tuples (in the key set's row
+/// format) by hash, and how many applicable rows hold each.
 async fn count_candidates(
     ctx: &SessionContext,
-    table: &TableRef,
+    table: &BoundTable,
     rules: &[Duplicates<'_>],
+    files: &[PathBuf],
     candidates: &[HashSet<u64>],
     what: &str,
     watchdog: &Watchdog,
-) -> Result<Vec<HashMap<Box<[u8]>, u64>>> {
+) -> Result<Vec<BTreeMap<String, Info>>> {
     let (exprs, layouts) = selection(rules);
     let layouts = Arc::new(layouts);
     let candidates = Arc::new(candidates.to_vec());
     let on: Arc<Vec<Vec<BoundColumn>>> = Arc::new(rules.iter().map(|r| r.on.to_vec()).collect());
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
-    for mut stream in read(ctx, table, exprs, what).await? {
+    let (streams, file_at) = read(ctx, table, files, exprs, what).await?;
+    for mut stream in streams {
         let (layouts, candidates, on) = (
             Arc::clone(&layouts),
             Arc::clone(&candidates),
@@ -246,54 +709,93 @@ async fn count_candidates(
         tasks.spawn(async move {
             let converters: Vec<KeySet> =
                 on.iter().map(|c| KeySet::new(c)).collect::<Result<_>>()?;
-            let mut counts: Vec<HashMap<Box<[u8]>, u64>> = vec![HashMap::new(); layouts.len()];
+            let mut counts: Vec<HashMap<String, HashMap<u64, HashMap<Box<[u8]>, u64>>>> =
+                vec![HashMap::new(); layouts.len()];
             let mut buffer = Vec::new();
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
-                for (r, layout) in layouts.iter().enumerate() {
-                    if candidates[r].is_empty() {
-                        continue;
-                    }
-                    let applies = hashes(&batch, layout, &mut buffer)?;
-                    let keep: BooleanArray = buffer
-                        .iter()
-                        .enumerate()
-                        .map(|(i, h)| {
-                            Some(
-                                applies.is_valid(i)
-                                    && applies.value(i)
-                                    && candidates[r].contains(h),
-                            )
-                        })
-                        .collect();
-                    if keep.true_count() == 0 {
-                        continue;
-                    }
-                    let kept: Vec<ArrayRef> = layout
-                        .on
-                        .iter()
-                        .map(|&c| filter(batch.column(c), &keep))
-                        .collect::<std::result::Result<_, _>>()
-                        .map_err(|e| Error::Internal(format!("filtering candidates: {e}")))?;
-                    let rows = converters[r].rows(&kept)?;
-                    for row in &rows {
-                        *counts[r].entry(row.as_ref().into()).or_default() += 1;
+                for (file, batch) in super::super::tally::by_file(&batch, Some(file_at))? {
+                    for (r, layout) in layouts.iter().enumerate() {
+                        if candidates[r].is_empty() {
+                            continue;
+                        }
+                        let applies = hashes(&batch, layout, &mut buffer)?;
+                        let keep: BooleanArray = buffer
+                            .iter()
+                            .enumerate()
+                            .map(|(i, h)| {
+                                Some(
+                                    applies.is_valid(i)
+                                        && applies.value(i)
+                                        && candidates[r].contains(h),
+                                )
+                            })
+                            .collect();
+                        if keep.true_count() == 0 {
+                            continue;
+                        }
+                        let kept_hashes: Vec<u64> = buffer
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| keep.value(*i))
+                            .map(|(_, h)| *h)
+                            .collect();
+                        let kept: Vec<ArrayRef> = layout
+                            .on
+                            .iter()
+                            .map(|&c| filter(batch.column(c), &keep))
+                            .collect::<std::result::Result<_, _>>()
+                            .map_err(|e| Error::Internal(format!("filtering candidates: {e}")))?;
+                        let rows = converters[r].rows(&kept)?;
+                        let file = counts[r].entry(file.clone()).or_default();
+                        for (row, h) in rows.iter().zip(kept_hashes) {
+                            *file
+                                .entry(h)
+                                .or_default()
+                                .entry(row.as_ref().into())
+                                .or_default() += 1;
+                        }
                     }
                 }
             }
             Ok::<_, Error>(counts)
         });
     }
-    let mut all: Vec<HashMap<Box<[u8]>, u64>> = vec![HashMap::new(); rules.len()];
+    let mut all: Vec<HashMap<String, HashMap<u64, HashMap<Box<[u8]>, u64>>>> =
+        vec![HashMap::new(); rules.len()];
     while let Some(joined) = tasks.join_next().await {
         let counts =
             joined.map_err(|e| Error::Internal(format!("counting task failed: {e}")))??;
         for (all, part) in all.iter_mut().zip(counts) {
-            for (row, n) in part {
-                *all.entry(row).or_default() += n;
+            for (file, hashes) in part {
+                let mine = all.entry(file).or_default();
+                for (h, tuples) in hashes {
+                    let t = mine.entry(h).or_default();
+                    for (row, n) in tuples {
+                        *t.entry(row).or_default() += n;
+                    }
+                }
             }
         }
     }
-    Ok(all)
+    // Every file read has its (possibly empty) candidates.
+    Ok(all
+        .into_iter()
+        .map(|mut per_file| {
+            files
+                .iter()
+                .map(|f| {
+                    let name = reuse::scan_name(f);
+                    let info: Info = per_file
+                        .remove(&name)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(h, t)| (h, t.into_iter().collect()))
+                        .collect();
+                    (name, info)
+                })
+                .collect()
+        })
+        .collect())
 }

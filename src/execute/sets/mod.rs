@@ -16,6 +16,7 @@ pub mod hashed;
 pub mod history;
 pub mod plans;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,10 +54,26 @@ pub struct Sets {
     pub reads: u64,
     /// How many DataFusion key plans ran.
     pub plans: u64,
+    /// Per rule: what a `unique` rule judged per file holds in each file, and the files
+    /// whose flagged rows changed since the previous run.
+    pub keyed: Vec<Option<Keyed>>,
 }
 
-/// Compute the anomalous tuples of every set-based rule of `table`.
-pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) -> Result<Sets> {
+/// A rule's tuples judged per file (see [`hashed`]).
+#[derive(Debug, Default)]
+pub struct Keyed {
+    pub files: BTreeMap<String, crate::execute::reuse::FileKeys>,
+    pub touched: BTreeSet<String>,
+}
+
+/// Compute the anomalous tuples of every set-based rule of `table`; `kept`: what `unique`
+/// rules reuse of the previous run.
+pub async fn compute(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    stall: Duration,
+    kept: &hashed::Kept<'_>,
+) -> Result<Sets> {
     let n = table.rules.len();
     let mut sets = Sets {
         keys: vec![None; n],
@@ -64,6 +81,7 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
         reservations: Vec::new(),
         reads: 0,
         plans: 0,
+        keyed: (0..n).map(|_| None).collect(),
     };
     let watchdog = Watchdog::new(ctx, stall);
     let what = |i: usize| format!("rule {} of {}", table.rules[i].id, table.qualified_name());
@@ -89,13 +107,17 @@ pub async fn compute(ctx: &SessionContext, table: &BoundTable, stall: Duration) 
         let names: Vec<String> = native.iter().map(|d| what(d.rule)).collect();
         // `None`: the hashes do not fit the pool; the rules' plans below compute them.
         if let Some(found) =
-            hashed::duplicates(ctx, &table.table_ref(), &native, &names, &watchdog).await?
+            hashed::duplicates(ctx, table, &native, &names, &watchdog, kept).await?
         {
             let elapsed = started.elapsed();
-            for (d, (set, reservation)) in native.iter().zip(found) {
-                sets.keys[d.rule] = Some(Arc::new(set));
+            for (d, f) in native.iter().zip(found) {
+                sets.keys[d.rule] = Some(Arc::new(f.set));
                 sets.elapsed[d.rule] = Some(elapsed);
-                sets.reservations.push(reservation);
+                sets.reservations.push(f.reservation);
+                sets.keyed[d.rule] = Some(Keyed {
+                    files: f.files,
+                    touched: f.touched,
+                });
             }
         }
     }
