@@ -68,6 +68,13 @@ bench-profile rows="10000000" runs="3" formats="parquet,csv":
 bench-problems problems="10000000" runs="3":
     python3 benches/problems.py --problems {{problems}} --runs {{runs}}
 
+# A nightly incremental run against a full run of the same files: the 31,411,241-row address
+# table as 100 Parquet files, one rewritten and one added (counts checked against the truth,
+# summaries and anomaly exports compared); benches/results/incremental.jsonl.
+bench-incremental rows="31411241" files="100" runs="3":
+    cargo build --release --example export_digest
+    python3 benches/incremental.py --rows {{rows}} --files {{files}} --runs {{runs}}
+
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}
 

@@ -41,6 +41,10 @@ pub struct GenArgs {
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// Parquet only: write each table as this many files of consecutive rows,
+    /// `<table>/part-NNN.parquet` (deliveries of a folder).
+    #[arg(long, default_value_t = 1)]
+    pub files: u64,
     /// `estate` only: how many tables (one CSV file each, over six departments).
     #[arg(long, default_value_t = 200)]
     pub tables: usize,
@@ -78,6 +82,7 @@ pub fn generate(args: &GenArgs) -> Result<ExitStatus> {
         format: args.format,
         encoding: args.encoding,
         out: args.out.clone(),
+        files: args.files,
     };
     if args.library.iter().any(|l| l == "estate") {
         if args.library.len() > 1 {

@@ -49,6 +49,8 @@ pub struct GenSpec {
     pub encoding: GenEncoding,
     /// Output folder: one file per table (`<table>.parquet` / `<table>.csv`) and `truth.json`.
     pub out: PathBuf,
+    /// Parquet: write each table as this many files, `<table>/part-NNN.parquet`.
+    pub files: u64,
 }
 
 /// Rows per generated chunk (one rayon task, one output batch).

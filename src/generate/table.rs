@@ -249,13 +249,18 @@ fn csv_bytes(
 
 use arrow::array::Array as _;
 
-/// Write table `g` into `spec.out` as `<name>.parquet` or `<name>.csv`; return its truth.
+/// Write table `g` into `spec.out` as `<name>.parquet` or `<name>.csv` (Parquet in
+/// `spec.files` parts: `<name>/part-NNN.parquet`, consecutive rows in each); return its truth.
 pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
     let file_name = match spec.format {
         GenFormat::Parquet => format!("{}.parquet", g.name()),
         GenFormat::Csv => format!("{}.csv", g.name()),
     };
     let target = spec.out.join(file_name);
+    let files = spec.files.max(1);
+    if files > 1 && spec.format == GenFormat::Csv {
+        return Err(Error::Usage("--files: Parquet only".into()));
+    }
     let anomalous = anomalous_rows(spec.rows, spec.anomalies, spec.seed)?;
     let cx = RowCx {
         seed: spec.seed,
@@ -268,6 +273,10 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
     let io = |e: std::io::Error| Error::io(&tmp, e);
     let pq =
         |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
+    let mut parts = (files > 1).then(|| Parts {
+        dir: spec.out.join(g.name()),
+        current: None,
+    });
     let mut truth = TableTruth {
         rules: g.rules().iter().map(|r| ((*r).to_string(), 0)).collect(),
         ..TableTruth::default()
@@ -308,7 +317,10 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
         };
         Ok((batch, bytes))
     };
-    let mut emit = |batch: &RecordBatch, bytes: &[u8]| -> Result<()> {
+    let mut emit = |batch: &RecordBatch, bytes: &[u8], part: u64| -> Result<()> {
+        if let Some(parts) = &mut parts {
+            return parts.write(part, batch, &g.schema());
+        }
         match &mut parquet_writer {
             Some(w) => w.write(batch).map_err(pq),
             None => csv_out.write_all(bytes).map_err(io),
@@ -330,10 +342,10 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
             .par_iter()
             .map(|(rows, damages, _)| encode(rows, damages))
             .collect();
-        for ((_, _, t), part) in parts.iter().zip(encoded) {
+        for ((c, (_, _, t)), part) in ids.iter().zip(&parts).zip(encoded) {
             let (batch, bytes) = part?;
             truth.merge(t);
-            emit(&batch, &bytes)?;
+            emit(&batch, &bytes, c * files / chunks)?;
         }
         next += window;
     }
@@ -346,7 +358,15 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
         }
         g.number(&mut rows, &mut serials);
         let (batch, bytes) = encode(&rows, &vec![None; rows.len()])?;
-        emit(&batch, &bytes)?;
+        emit(&batch, &bytes, files - 1)?;
+    }
+    drop(emit);
+    if let Some(parts) = parts {
+        drop(parquet_writer);
+        drop(csv_out);
+        let _ = std::fs::remove_file(&tmp);
+        parts.finish()?;
+        return Ok(truth);
     }
     match parquet_writer {
         Some(w) => {
@@ -356,4 +376,48 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
     }
     std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
     Ok(truth)
+}
+
+/// A table written as numbered Parquet parts in a folder, one after another.
+struct Parts {
+    dir: std::path::PathBuf,
+    current: Option<(u64, ArrowWriter<File>, std::path::PathBuf)>,
+}
+
+impl Parts {
+    fn write(&mut self, part: u64, batch: &RecordBatch, schema: &SchemaRef) -> Result<()> {
+        if self.current.as_ref().is_none_or(|(p, _, _)| *p != part) {
+            self.finish_current()?;
+            std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+            let target = self.dir.join(format!("part-{part:03}.parquet"));
+            let tmp = target.with_extension("partial");
+            let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(usize::try_from(2 * CHUNK_ROWS).ok())
+                .build();
+            let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
+                .map_err(|e| Error::io(&tmp, std::io::Error::other(e.to_string())))?;
+            self.current = Some((part, w, target));
+        }
+        if let Some((_, w, target)) = &mut self.current {
+            w.write(batch)
+                .map_err(|e| Error::io(target.clone(), std::io::Error::other(e.to_string())))?;
+        }
+        Ok(())
+    }
+
+    fn finish_current(&mut self) -> Result<()> {
+        if let Some((_, w, target)) = self.current.take() {
+            w.close()
+                .map_err(|e| Error::io(&target, std::io::Error::other(e.to_string())))?;
+            let tmp = target.with_extension("partial");
+            std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.finish_current()
+    }
 }
