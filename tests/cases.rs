@@ -1365,3 +1365,156 @@ fn templates_bind_to_each_tables_columns_by_role() {
     assert!(csv.contains("证件号 31011519900307123 不是 18 位"), "{csv}");
     assert!(csv.contains("T-UNIQ,身份证号唯一,id_card 重复"), "{csv}");
 }
+
+/// The hand-counted figures of `testdata/cases/partitioned.yaml` (see its header).
+fn assert_partitioned(s: &RunSummary, what: &str) {
+    let t = table(s, "deliveries");
+    assert_eq!((t.rows, t.anomalous_rows), (7, 6), "{what}");
+    assert_eq!(failed(t, "P-DATE"), (2, 7), "{what}");
+    assert_eq!(failed(t, "P-PROV"), (1, 7), "{what}");
+    assert_eq!(failed(t, "P-UNIQ"), (2, 7), "{what}");
+    assert_eq!(failed(t, "P-WHEN"), (1, 3), "{what}");
+    let providers: Vec<(Option<&str>, u64, u64)> = t
+        .providers
+        .iter()
+        .map(|p| (p.provider.as_deref(), p.rows, p.anomalous_rows))
+        .collect();
+    assert_eq!(
+        providers,
+        vec![(None, 1, 1), (Some("310101"), 4, 4), (Some("310104"), 2, 1)],
+        "{what}"
+    );
+    let check = serde_json::to_value(&t.table_checks[0].measured).unwrap();
+    assert_eq!(check["groups"], 2, "{what}");
+    assert_eq!(check["findings"][0]["group"][0], "2026-11-29", "{what}");
+    assert_eq!(check["findings"][0]["value"], 3.0, "{what}");
+}
+
+/// A table in Hive-style partition folders: `dt` and `provider` are columns read from the
+/// folders, in rules, `when`, a `unique` rule's rows, the provider and a table check; the same
+/// figures from CSV folders named in a list, and from Parquet files under one folder.
+#[test]
+fn partition_folders_are_columns() {
+    use std::sync::Arc;
+
+    use arrow::array::{Date32Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    let dir = tempfile::tempdir().unwrap();
+    for threads in ["1", "2"] {
+        let (_, s) = audit(
+            "testdata/cases/partitioned.yaml",
+            &dir.path().join(format!("csv-{threads}")),
+            &["--threads", threads, "--as-of", "2026-11-30"],
+        );
+        assert_partitioned(&s, &format!("CSV, {threads} threads"));
+    }
+    // The same rows as Parquet, in the same folders.
+    let root = crate::util::root().join("testdata/cases/partitioned");
+    let data = dir.path().join("parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("reg_date", DataType::Date32, true),
+        Field::new("code", DataType::Utf8, true),
+    ]));
+    let day = |d: &str| qc::values::days(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap());
+    for (folder, rows) in [
+        (
+            "dt=2026-11-28/provider=310101",
+            vec![(1, "2026-11-27", "A1"), (2, "2026-11-29", "A5")],
+        ),
+        (
+            "dt=2026-11-28/provider=310104",
+            vec![(3, "2026-11-28", "A2"), (4, "2026-11-20", "A1")],
+        ),
+        (
+            "dt=2026-11-29/provider=310101",
+            vec![(5, "2026-11-29", "A3"), (6, "2026-11-30", "A6")],
+        ),
+        (
+            "dt=2026-11-29/provider=__HIVE_DEFAULT_PARTITION__",
+            vec![(7, "2026-11-01", "A4")],
+        ),
+    ] {
+        let csv = std::fs::read_to_string(root.join(folder).join("part-0.csv")).unwrap();
+        assert_eq!(
+            csv.lines().count(),
+            rows.len() + 1,
+            "the Parquet rows are the CSV's"
+        );
+        std::fs::create_dir_all(data.join(folder)).unwrap();
+        let batch = arrow::record_batch::RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<i64>>(),
+                )),
+                Arc::new(Date32Array::from(
+                    rows.iter().map(|r| day(r.1)).collect::<Vec<_>>(),
+                )),
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+        .unwrap();
+        let file = std::fs::File::create(data.join(folder).join("part-0.parquet")).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, Arc::clone(&schema), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    std::fs::write(data.join("_SUCCESS"), "").unwrap();
+    let pack = std::fs::read_to_string(crate::util::root().join("testdata/cases/partitioned.yaml"))
+        .unwrap()
+        .replace(
+            "path: [partitioned/dt=2026-11-28, partitioned/dt=2026-11-29]\n      format: csv",
+            &format!("path: {}", data.display()),
+        );
+    assert!(
+        pack.contains("path: /"),
+        "the pack reads the Parquet folder"
+    );
+    let pack_path = dir.path().join("partitioned_parquet.yaml");
+    std::fs::write(&pack_path, pack).unwrap();
+    for threads in ["1", "2"] {
+        let (_, s) = audit(
+            &pack_path.to_string_lossy(),
+            &dir.path().join(format!("parquet-{threads}")),
+            &["--threads", threads, "--as-of", "2026-11-30"],
+        );
+        assert_partitioned(&s, &format!("Parquet, {threads} threads"));
+    }
+}
+
+/// `qc check` validates partition folders against their column's declared type, naming the
+/// file and the folder.
+#[test]
+fn a_partition_folder_not_of_its_type_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = std::fs::read_to_string(crate::util::root().join("testdata/cases/partitioned.yaml"))
+        .unwrap()
+        .replace(
+            "path: [partitioned/",
+            &format!(
+                "path: [{}/partitioned/",
+                crate::util::root().join("testdata/cases").display()
+            ),
+        )
+        .replace(
+            ", partitioned/dt=2026-11-29]",
+            &format!(
+                ", {}/partitioned/dt=2026-11-29]",
+                crate::util::root().join("testdata/cases").display()
+            ),
+        )
+        .replace("{ name: dt, type: date }", "{ name: dt, type: int }");
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, pack).unwrap();
+    let o = crate::util::run(&["check", &path.to_string_lossy()]);
+    let text = crate::util::stderr(&o) + &crate::util::stdout(&o);
+    assert_eq!(crate::util::code(&o), 2, "{text}");
+    assert!(
+        text.contains("partition folder of") && text.contains("`dt=2026-11-28` is not an integer"),
+        "{text}"
+    );
+}

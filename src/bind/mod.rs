@@ -72,9 +72,13 @@ pub struct BoundTable {
     pub title: String,
     pub source: BoundSource,
     /// The columns as the engine will see them (declared, or all of a Parquet file's).
+    /// Every column: the files' columns, then the partition columns (`source.partitions`).
     pub columns: Vec<BoundColumn>,
-    /// The scan's full schema, including qc's CSV metadata columns.
+    /// The table's schema as rule SQL sees it: the scan's (with qc's CSV metadata columns),
+    /// then the partition columns.
     pub schema: SchemaRef,
+    /// The files' schema as scanned (no partition columns).
+    pub scan_schema: SchemaRef,
     pub key: Vec<String>,
     pub provider: Option<String>,
     pub rules: Vec<BoundRule>,
@@ -126,13 +130,17 @@ impl BoundTable {
         self.name == name || self.qualified_name() == name
     }
 
-    /// What the scan needs to read the table.
+    /// What the scan needs to read the table: the partition columns come last.
     pub fn source_view(&self) -> TableSource<'_> {
+        let (files, partitions) = self
+            .columns
+            .split_at(self.columns.len() - self.source.partitions.len());
         TableSource {
             table: self.table_ref(),
-            columns: &self.columns,
-            schema: &self.schema,
+            columns: files,
+            schema: &self.scan_schema,
             source: &self.source,
+            partitions,
         }
     }
 }

@@ -109,8 +109,10 @@ pub struct Included {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDoc {
-    /// File path or glob; relative paths are resolved against the pack file's folder.
-    pub path: Spanned<String>,
+    /// File path, folder or glob, or a list of them; relative paths are resolved against the
+    /// pack file's folder. A folder stands for every file under it (Hive-style partition
+    /// folders such as `dt=2026-11-28/provider=310101/`).
+    pub path: Spanned<Paths>,
     /// `parquet` or `csv`; defaults from the file extension.
     #[serde(default)]
     pub format: Option<Spanned<String>>,
@@ -129,6 +131,23 @@ pub struct SourceDoc {
     /// CSV only: field texts read as NULL; default `[""]`.
     #[serde(default)]
     pub null_values: Option<Vec<String>>,
+}
+
+/// A source's path or glob, or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Paths {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Paths {
+    pub fn list(&self) -> &[String] {
+        match self {
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Many(ps) => ps,
+        }
+    }
 }
 
 /// A column's date formats: one chrono format, or several tried in order.

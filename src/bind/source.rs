@@ -22,11 +22,27 @@ pub(super) fn bind_source(
     let src = &t.source;
     let at = pack.span(&src.path);
     let override_path = data.map(|d| &d.path);
-    let pattern = match override_path {
-        Some(p) => p.to_string_lossy().into_owned(),
-        None => resolve(pack.dir(), &src.path.value),
+    let patterns: Vec<String> = match override_path {
+        Some(p) => vec![p.to_string_lossy().into_owned()],
+        None => src
+            .path
+            .value
+            .list()
+            .iter()
+            .map(|p| resolve(pack.dir(), p))
+            .collect(),
     };
-    let files = match expand(&pattern, false) {
+    let pattern = patterns.join(", ");
+    let expanded: Result<Vec<PathBuf>, String> =
+        patterns.iter().try_fold(Vec::new(), |mut all, p| {
+            for f in expand(p, false)? {
+                if !all.contains(&f) {
+                    all.push(f);
+                }
+            }
+            Ok(all)
+        });
+    let files = match expanded {
         Ok(files) if !files.is_empty() => files,
         Ok(_) => {
             let what = if override_path.is_some() {
@@ -116,6 +132,7 @@ pub(super) fn bind_source(
     };
     Some(BoundSource {
         pattern,
+        partitions: crate::rules::source::common_partitions(&files),
         files,
         format,
         left_out: Vec::new(),
@@ -226,10 +243,14 @@ pub(super) fn leave_out_damaged(
 /// folder and reading every file inside it (`dt=…/part-0.parquet` deliveries). Names are in
 /// lower case; the second element is the path (or glob) each reads.
 pub(super) fn each_file(pack: &Pack, t: &TableDoc) -> Result<Vec<(String, PathBuf)>, String> {
-    let pattern = resolve(pack.dir(), &t.source.path.value);
-    let found = expand(&pattern, true)?;
-    if found.is_empty() {
-        return Err(format!("source `{pattern}` matches no file or folder"));
+    let mut found = Vec::new();
+    for p in t.source.path.value.list() {
+        let pattern = resolve(pack.dir(), p);
+        let matched = expand(&pattern, true)?;
+        if matched.is_empty() {
+            return Err(format!("source `{pattern}` matches no file or folder"));
+        }
+        found.extend(matched);
     }
     Ok(found
         .into_iter()
@@ -252,6 +273,25 @@ pub(super) fn each_file(pack: &Pack, t: &TableDoc) -> Result<Vec<(String, PathBu
         .collect())
 }
 
+/// Every file under `dir`, recursively, but those whose name starts with `.` or `_`.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(['.', '_']) {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// What a table's name holds to stand for one table per file (or folder) of its source.
 pub const EACH_FILE: &str = "{file}";
 
@@ -265,17 +305,25 @@ fn resolve(dir: &Path, path: &str) -> String {
     }
 }
 
-/// The files a path or glob names, sorted; with `folders`, a folder it names stands for its
-/// files too (as `folder/*`), otherwise folders are passed over.
+/// The files a path or glob names, sorted. A folder named by a path stands, with `folders`,
+/// for its files (as `folder/*`), otherwise for every file under it (partition folders
+/// included; names starting with `.` or `_`, such as `_SUCCESS`, passed over); folders a glob
+/// matches are passed over.
 pub(super) fn expand(pattern: &str, folders: bool) -> Result<Vec<PathBuf>, String> {
     let is_glob = pattern.contains(['*', '?', '[']);
     if !is_glob {
         let p = PathBuf::from(pattern);
-        return Ok(match (p.exists(), p.is_dir() && folders) {
-            (true, true) => vec![p.join("*")],
-            (true, false) => vec![p],
-            (false, _) => Vec::new(),
-        });
+        return match (p.exists(), p.is_dir(), folders) {
+            (true, true, true) => Ok(vec![p.join("*")]),
+            (true, true, false) => {
+                let mut files = Vec::new();
+                walk(&p, &mut files)?;
+                files.sort();
+                Ok(files)
+            }
+            (true, false, _) => Ok(vec![p]),
+            (false, _, _) => Ok(Vec::new()),
+        };
     }
     let paths = glob::glob(pattern).map_err(|e| format!("invalid glob `{pattern}`: {e}"))?;
     let mut files = BTreeSet::new();

@@ -74,14 +74,27 @@ pub(super) async fn bind_table(
     }
 
     let declared = declared_columns(pack, t, diags);
-    let (columns, schema) = match source.format.clone() {
+    // Columns named by partition folders are read from the files' paths, not the files.
+    let (in_paths, in_files): (Vec<_>, Vec<_>) = declared
+        .into_iter()
+        .partition(|(c, _)| source.partitions.contains(&c.name.value));
+    let (mut columns, scan_schema) = match source.format.clone() {
         SourceFormat::Parquet => {
-            parquet_columns(pack, t, &declared, &mut source, state, sources, diags).await?
+            parquet_columns(pack, t, &in_files, &mut source, state, sources, diags).await?
         }
         SourceFormat::Csv(opts) => {
-            csv_columns(pack, t, &declared, &mut source, &opts, sources, diags)?
+            csv_columns(pack, t, &in_files, &mut source, &opts, sources, diags)?
         }
     };
+    let schema = partition_columns(
+        pack,
+        t,
+        &in_paths,
+        &source,
+        &mut columns,
+        &scan_schema,
+        diags,
+    )?;
     let key = key_columns(pack, t, &columns, diags);
     let provider = provider_column(pack, t, &columns, diags);
 
@@ -184,6 +197,7 @@ pub(super) async fn bind_table(
         source,
         columns,
         schema,
+        scan_schema,
         key,
         provider,
         rules,
@@ -298,6 +312,79 @@ fn declared_columns<'t>(
         declared.push((c, ty));
     }
     declared
+}
+
+/// The partition columns (`source.partitions`) appended to `columns`, typed as declared
+/// (text when not declared), each file's folder checked to read as its type; the table's
+/// schema with them. A partition key that is also a column of the files is an error.
+fn partition_columns(
+    pack: &Pack,
+    t: &TableDoc,
+    declared: &[(&ColumnDoc, ColumnType)],
+    source: &BoundSource,
+    columns: &mut Vec<BoundColumn>,
+    scan_schema: &SchemaRef,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<SchemaRef> {
+    if source.partitions.is_empty() {
+        return Some(std::sync::Arc::clone(scan_schema));
+    }
+    let mut ok = true;
+    let mut fields: Vec<arrow::datatypes::FieldRef> =
+        scan_schema.fields().iter().cloned().collect();
+    for key in &source.partitions {
+        let doc = declared.iter().find(|(c, _)| c.name.value == *key);
+        if scan_schema.field_with_name(key).is_ok() {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidOption,
+                    format!(
+                        "`{key}` is both a partition folder (`{key}=…/`) and a column of the files"
+                    ),
+                )
+                .at(pack.span(&t.source.path))
+                .help("rename the folders or the column: a row would have two values"),
+            );
+            ok = false;
+            continue;
+        }
+        let column = match doc {
+            Some((c, ty)) => BoundColumn {
+                name: key.clone(),
+                ty: *ty,
+                arrow: ty.arrow_type(),
+                title: c.title.clone(),
+                format: c
+                    .format
+                    .as_ref()
+                    .map(|f| f.value.list().to_vec())
+                    .unwrap_or_default(),
+                pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
+                null_like: null_like(c),
+            },
+            None => BoundColumn::plain(key, ColumnType::String),
+        };
+        if let Err((file, message)) = scan::partition::values(source, &column) {
+            let mut d = Diagnostic::error(
+                Code::TypeMismatch,
+                format!("partition folder of {}: {message}", file.display()),
+            );
+            d = match doc {
+                Some((c, _)) => d.at(pack.span(&c.data_type)),
+                None => d.at(pack.span(&t.source.path)),
+            };
+            diags.push(d);
+            ok = false;
+            continue;
+        }
+        fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
+            key,
+            column.arrow.clone(),
+            true,
+        )));
+        columns.push(column);
+    }
+    ok.then(|| std::sync::Arc::new(arrow::datatypes::Schema::new(fields)))
 }
 
 /// A Parquet table's columns: as declared (each checked against the files' schema), or

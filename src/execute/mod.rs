@@ -76,6 +76,15 @@ impl Engine {
         if self.cluster.is_none() {
             return Ok(());
         }
+        let tables: Vec<&BoundTable> = tables.into_iter().collect();
+        if let Some(t) = tables.iter().find(|t| !t.source.partitions.is_empty()) {
+            return Err(Error::Cluster(format!(
+                "table {} reads partition folders ({}=…/), which qc's own scan reads: audit it \
+                 without --cluster",
+                t.qualified_name(),
+                t.source.partitions.join("=…/, ")
+            )));
+        }
         match tables
             .into_iter()
             .find(|t| matches!(t.source.format, SourceFormat::Csv(_)))

@@ -246,7 +246,7 @@ pub struct Plan {
 
 /// The scan's name of a source file (what the anomaly export's `qc_source_file` holds).
 pub fn scan_name(path: &Path) -> String {
-    path.display().to_string()
+    crate::scan::file_name(path)
 }
 
 /// Decide which of `files` to read, given the previous state and this run's basis.

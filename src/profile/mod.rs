@@ -334,6 +334,8 @@ impl Input {
                         files,
                         format: SourceFormat::Csv(csv),
                         left_out: Vec::new(),
+                        // A profile reads the files' own columns.
+                        partitions: Vec::new(),
                     },
                     columns,
                     schema,
@@ -362,6 +364,7 @@ impl Input {
                         files,
                         format: SourceFormat::Parquet,
                         left_out: Vec::new(),
+                        partitions: Vec::new(),
                     },
                     columns,
                     schema,
@@ -542,6 +545,7 @@ pub async fn profile(
         columns: &input.columns,
         schema: &input.schema,
         source: &input.source,
+        partitions: &[],
     };
     let provider = scan::provider(&state, &source, &names, progress)?;
     // Planned through the optimizer, which splits a big Parquet file's row groups into one

@@ -1,7 +1,7 @@
 //! A table's source as bound: the files to read, their format and, for CSV, how to read
 //! them; and the damaged files a run left out.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where a table is read from, resolved: the files a path or glob names, and their format.
 #[derive(Debug, Clone)]
@@ -12,6 +12,60 @@ pub struct BoundSource {
     pub format: SourceFormat,
     /// Damaged files left out of the audit under `--keep-going`.
     pub left_out: Vec<LeftOutFile>,
+    /// Hive-style partition keys: folders named `key=value` above every file, in path order.
+    /// Each is a column of the table, its value per file read from the file's path.
+    pub partitions: Vec<String>,
+}
+
+/// The value of a Hive partition folder that stands for NULL.
+pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// The Hive-style partition folders above a file, in order: `dt=2026-11-28/provider=310101/
+/// part-0.parquet` → `[(dt, 2026-11-28), (provider, 310101)]`.
+pub fn hive_values(path: &Path) -> Vec<(String, String)> {
+    let Some(parent) = path.parent() else {
+        return Vec::new();
+    };
+    parent
+        .components()
+        .filter_map(|c| {
+            let text = c.as_os_str().to_str()?;
+            let (key, value) = text.split_once('=')?;
+            (!key.is_empty()).then(|| (key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// The keys that every one of `files` has a partition folder for, in the first file's order.
+pub fn common_partitions(files: &[PathBuf]) -> Vec<String> {
+    let Some(first) = files.first() else {
+        return Vec::new();
+    };
+    let mut keys: Vec<String> = Vec::new();
+    for (k, _) in hive_values(first) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.retain(|k| {
+        files[1..]
+            .iter()
+            .all(|f| hive_values(f).iter().any(|(key, _)| key == k))
+    });
+    keys
+}
+
+impl BoundSource {
+    /// `file`'s value for partition `key` as written (the innermost folder naming the key),
+    /// `None` for Hive's NULL.
+    pub fn partition_value(&self, file: &Path, key: &str) -> Option<String> {
+        hive_values(file)
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .filter(|v| v != HIVE_NULL)
+    }
 }
 
 /// A damaged file left out of a run, and what was wrong with it (naming the file).
@@ -135,6 +189,37 @@ pub struct CsvOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_folders_are_read_from_paths() {
+        let files = [
+            PathBuf::from("landing/dt=2026-11-28/provider=310101/part-0.parquet"),
+            PathBuf::from("landing/dt=2026-11-29/provider=__HIVE_DEFAULT_PARTITION__/x.parquet"),
+            PathBuf::from("landing/dt=2026-11-29/batch=2/provider=310104/y.parquet"),
+        ];
+        assert_eq!(
+            hive_values(&files[0]),
+            vec![
+                ("dt".to_string(), "2026-11-28".to_string()),
+                ("provider".to_string(), "310101".to_string())
+            ]
+        );
+        // `batch` is not above every file: not a partition of the table.
+        assert_eq!(common_partitions(&files), vec!["dt", "provider"]);
+        let source = BoundSource {
+            pattern: "landing".into(),
+            files: files.to_vec(),
+            format: SourceFormat::Parquet,
+            left_out: Vec::new(),
+            partitions: common_partitions(&files),
+        };
+        assert_eq!(source.partition_value(&files[1], "provider"), None);
+        assert_eq!(
+            source.partition_value(&files[2], "provider").as_deref(),
+            Some("310104")
+        );
+        assert!(hive_values(Path::new("plain.parquet")).is_empty());
+    }
 
     #[test]
     fn data_overrides_with_options() {

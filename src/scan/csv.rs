@@ -397,7 +397,7 @@ impl CsvJob {
             (0..self.all_columns.len()).collect()
         };
 
-        let file_name = self.file.display().to_string();
+        let file_name = super::file_name(&self.file);
         let mut batch = BatchBuilder::new(&self.columns, self.batch_size);
         // Bytes read, added to the table's progress as they go (several files or ranges
         // share it).

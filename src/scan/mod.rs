@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod partition;
 pub mod split;
 
 use std::path::PathBuf;
@@ -102,11 +103,18 @@ pub type ScanProgress = Arc<AtomicU64>;
 #[derive(Debug, Clone)]
 pub struct TableSource<'a> {
     pub table: TableRef,
-    /// The columns as the engine will see them.
+    /// The columns the files hold, as the engine will see them.
     pub columns: &'a [BoundColumn],
-    /// The scan's full schema, including qc's CSV metadata columns.
+    /// The files' schema as scanned, including qc's CSV metadata columns.
     pub schema: &'a SchemaRef,
     pub source: &'a BoundSource,
+    /// The partition columns, read from the folders above each file ([`partition`]).
+    pub partitions: &'a [BoundColumn],
+}
+
+/// A file's name in the scans' `__qc_file` and in anomaly exports.
+pub fn file_name(path: &std::path::Path) -> String {
+    path.display().to_string()
 }
 
 /// The provider that scans `table`, building only `columns` (CSV; Parquet projects itself).
@@ -134,6 +142,19 @@ pub fn located_rows(
     let what = || format!("planning {}", source.table);
     let state = ctx.state();
     let threads = state.config().target_partitions();
+    let (from_paths, from_files): (Vec<&BoundColumn>, Vec<String>) = (
+        source
+            .partitions
+            .iter()
+            .filter(|p| needed.contains(&p.name))
+            .collect(),
+        needed
+            .iter()
+            .filter(|n| !source.partitions.iter().any(|p| p.name == **n))
+            .cloned()
+            .collect(),
+    );
+    let needed = &from_files;
     let (provider, partitions) = match &source.source.format {
         // Parquet rows with their file and row number, row groups spread across cores.
         SourceFormat::Parquet => {
@@ -145,6 +166,11 @@ pub fn located_rows(
     let mut df = ctx
         .read_table(provider)
         .map_err(|e| Error::engine(what(), e))?;
+    for p in from_paths {
+        df = df
+            .with_column(&p.name, partition::column(source.source, p)?)
+            .map_err(|e| Error::engine(what(), e))?;
+    }
     if partitions < threads {
         // Fewer partitions than cores (a small CSV file, one big row group): spread the
         // rows so all cores do the work.
@@ -161,6 +187,26 @@ pub fn located_rows(
 pub fn register(ctx: &SessionContext, table: &TableSource<'_>) -> Result<()> {
     let state = ctx.state();
     let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    if !table.partitions.is_empty() {
+        // Partition columns come from the files' paths: through qc's own scan.
+        let all: Vec<String> = columns
+            .iter()
+            .cloned()
+            .chain(table.partitions.iter().map(|p| p.name.clone()))
+            .collect();
+        let what = || format!("registering {}", table.table);
+        let mut df = located_rows(ctx, table, &all, &ScanProgress::default())?;
+        if matches!(table.source.format, SourceFormat::Csv(_)) {
+            df = df
+                .filter(ident(META_ERROR).is_null())
+                .map_err(|e| Error::engine(what(), e))?;
+        }
+        let plan = df
+            .select(all.iter().map(ident).collect::<Vec<_>>())
+            .map_err(|e| Error::engine(what(), e))?
+            .into_unoptimized_plan();
+        return register_provider(ctx, &table.table, Arc::new(ViewTable::new(plan, None)));
+    }
     let raw = provider(&state, table, &columns, &ScanProgress::default())?;
     let registered: Arc<dyn TableProvider> = match &table.source.format {
         SourceFormat::Parquet => raw,

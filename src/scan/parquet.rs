@@ -376,7 +376,7 @@ fn read_run(
         ]));
     }
     let reader = builder.build().map_err(|e| damaged(&e))?;
-    let file_name: ArrayRef = Arc::new(StringArray::from(vec![path.display().to_string()]));
+    let file_name: ArrayRef = Arc::new(StringArray::from(vec![super::file_name(path)]));
     let mut next_row = run.first_row + 1;
     for batch in reader {
         let batch = batch.map_err(|e| damaged(&e))?;
