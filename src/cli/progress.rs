@@ -34,11 +34,11 @@ pub fn start(
     let (len, template) = match workload {
         Workload::Rows(n) => (
             n,
-            "{prefix} [{bar:30}] {human_pos}/{human_len} rows · {per_sec} · ETA {eta}",
+            "{prefix} [{bar:30}] {human_pos}/{human_len} rows · {per_sec} · ETA {eta}{msg}",
         ),
         Workload::Bytes(n) => (
             n,
-            "{prefix} [{bar:30}] {bytes}/{total_bytes} · {bytes_per_sec} · ETA {eta}",
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} · {bytes_per_sec} · ETA {eta}{msg}",
         ),
     };
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(5));
@@ -63,6 +63,15 @@ pub fn start(
                 Workload::Bytes(_) => progress.bytes.load(Ordering::Relaxed),
             };
             bar.set_position(pos);
+            let reused = progress.files_reused.load(Ordering::Relaxed);
+            if reused > 0 {
+                // An incremental run: how many files it reuses and reads.
+                bar.set_message(format!(
+                    " · {} files reused, {} read",
+                    crate::text::thousands(reused),
+                    crate::text::thousands(progress.files_read.load(Ordering::Relaxed))
+                ));
+            }
             if stop2.load(Ordering::Relaxed) {
                 break;
             }

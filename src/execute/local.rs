@@ -105,6 +105,12 @@ pub async fn audit_table(
     // What the previous run vouches for: its counts, and its anomalous rows carried over.
     let mut per_file: HashMap<String, TableCounts> = HashMap::new();
     let mut carried = None;
+    progress
+        .files_read
+        .store(to_read.read.len() as u64, Ordering::Relaxed);
+    progress
+        .files_reused
+        .store(to_read.reused.len() as u64, Ordering::Relaxed);
     if !to_read.reused.is_empty() {
         let reused_rows: u64 = to_read.reused.iter().map(|p| p.counts.rows).sum();
         progress.rows.fetch_add(reused_rows, Ordering::Relaxed);

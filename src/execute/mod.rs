@@ -147,6 +147,9 @@ pub struct TableProgress {
     pub rows: AtomicU64,
     /// Bytes read so far (CSV sources).
     pub bytes: ScanProgress,
+    /// Files whose results an incremental run reuses, and files it reads (set once known).
+    pub files_reused: AtomicU64,
+    pub files_read: AtomicU64,
 }
 
 /// How much work a table is, known before it runs (for the ETA).
