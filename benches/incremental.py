@@ -16,7 +16,6 @@ Usage: python3 benches/incremental.py [--rows 31411241] [--files 100] [--runs 3]
 """
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sets import QC, ROOT, SCRATCH, sh  # noqa: E402
+from sets import QC, ROOT, SCRATCH, record, sh  # noqa: E402
 
 DIGEST = QC.parent / "examples" / "export_digest"
 TABLE = "spatial.address"
@@ -173,16 +172,7 @@ def main():
         "counts_equal": True,
     }
     print(json.dumps(result, ensure_ascii=False, indent=1))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    line = {"bench": "incremental", "commit": commit,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": "python3 benches/incremental.py " + " ".join(sys.argv[1:]),
-            "runs": args.runs, "result": result}
-    results = ROOT / "benches" / "results"
-    results.mkdir(exist_ok=True)
-    with open(results / "incremental.jsonl", "a") as f:
-        f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    record("incremental", args.runs, {"result": result})
 
 
 if __name__ == "__main__":

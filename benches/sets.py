@@ -31,6 +31,20 @@ def sh(args, **kw):
     return subprocess.run(args, check=True, **kw)
 
 
+def record(bench, runs, figures):
+    """Append one benchmark run to benches/results/<bench>.jsonl: commit, date, command."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    line = {"bench": bench, "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command": f"python3 benches/{bench}.py " + " ".join(sys.argv[1:]),
+            "runs": runs, **figures}
+    results_dir = ROOT / "benches" / "results"
+    results_dir.mkdir(exist_ok=True)
+    with open(results_dir / f"{bench}.jsonl", "a") as f:
+        f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
 def generate(library, rows):
     d = SCRATCH / f"{library}_{rows}_parquet"
     if not (d / "truth.json").exists():
@@ -149,16 +163,7 @@ def main():
             results.append(r)
             show(r)
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    line = {"bench": "sets", "commit": commit,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": "python3 benches/sets.py " + " ".join(sys.argv[1:]),
-            "runs": args.runs, "results": results}
-    results_dir = ROOT / "benches" / "results"
-    results_dir.mkdir(exist_ok=True)
-    with open(results_dir / "sets.jsonl", "a") as f:
-        f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    record("sets", args.runs, {"results": results})
 
 
 if __name__ == "__main__":

@@ -349,19 +349,7 @@ fn partition_columns(
             continue;
         }
         let column = match doc {
-            Some((c, ty)) => BoundColumn {
-                name: key.clone(),
-                ty: *ty,
-                arrow: ty.arrow_type(),
-                title: c.title.clone(),
-                format: c
-                    .format
-                    .as_ref()
-                    .map(|f| f.value.list().to_vec())
-                    .unwrap_or_default(),
-                pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
-                null_like: null_like(c),
-            },
+            Some((c, ty)) => declared_column(c, *ty),
             None => BoundColumn::plain(key, ColumnType::String),
         };
         if let Err((file, message)) = scan::partition::values(source, &column) {
@@ -473,6 +461,23 @@ async fn parquet_columns(
     Some((columns, file_schema))
 }
 
+/// A column as declared, of its declared type (what a CSV file or a partition folder holds).
+fn declared_column(c: &ColumnDoc, ty: ColumnType) -> BoundColumn {
+    BoundColumn {
+        name: c.name.value.clone(),
+        ty,
+        arrow: ty.arrow_type(),
+        title: c.title.clone(),
+        format: c
+            .format
+            .as_ref()
+            .map(|f| f.value.list().to_vec())
+            .unwrap_or_default(),
+        pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
+        null_like: null_like(c),
+    }
+}
+
 /// The placeholders a declared column counts as missing, trimmed like blanks are.
 fn null_like(c: &ColumnDoc) -> Vec<String> {
     c.null_like.as_ref().map_or_else(Vec::new, |n| {
@@ -512,19 +517,7 @@ fn csv_columns(
     }
     let columns: Vec<BoundColumn> = declared
         .iter()
-        .map(|(c, ty)| BoundColumn {
-            name: c.name.value.clone(),
-            ty: *ty,
-            arrow: ty.arrow_type(),
-            title: c.title.clone(),
-            format: c
-                .format
-                .as_ref()
-                .map(|f| f.value.list().to_vec())
-                .unwrap_or_default(),
-            pii: c.pii.as_ref().and_then(|p| Pii::parse(&p.value)),
-            null_like: null_like(c),
-        })
+        .map(|(c, ty)| declared_column(c, *ty))
         .collect();
     let check = scan::csv::check_files(&source.files, opts, &columns);
     for (file, _) in &check.good {
