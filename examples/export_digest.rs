@@ -4,6 +4,9 @@
 //!
 //! `cargo run --release --example export_digest -- FILE...`
 
+// Its output is its answer.
+#![allow(clippy::print_stdout)]
+
 use std::fs::File;
 
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -33,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             hash.update(r.as_bytes());
             hash.update(b"\n");
         }
-        let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let digest = qc::execute::reuse::hex(&hash.finalize());
         println!("{path}\t{}\t{digest}", rows.len());
     }
     Ok(())

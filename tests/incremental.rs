@@ -226,15 +226,15 @@ fn incremental_runs_equal_full_runs_through_random_changes() {
             2 => landing.rewrite(pick, chunk),
             3 => landing.delete(pick),
             4 => {
-                let pack = rules.join("marriage.yaml");
-                let text = std::fs::read_to_string(&pack).unwrap();
+                let marriage_pack = rules.join("marriage.yaml");
+                let text = std::fs::read_to_string(&marriage_pack).unwrap();
                 let edited = if text.contains(SHIPPED) {
                     text.replace(SHIPPED, EDITED)
                 } else {
                     text.replace(EDITED, SHIPPED)
                 };
                 assert_ne!(text, edited, "the pack edit changes the pack");
-                std::fs::write(&pack, edited).unwrap();
+                std::fs::write(&marriage_pack, edited).unwrap();
             }
             5 => {
                 as_of = if as_of == "2026-11-30" {
@@ -269,10 +269,14 @@ fn incremental_runs_equal_full_runs_through_random_changes() {
         }
         let (read, reused) = reuse(&inc, 0);
         let (read_d, reused_d) = reuse(&inc, 1);
-        eprintln!(
-            "step {step} op {op}: marriage read {read} reused {reused} ({}), death read {read_d} reused {reused_d} ({})",
-            inc["tables"][0]["reuse"]["read_whole"], inc["tables"][1]["reuse"]["read_whole"]
-        );
+        // What each step read shows in a failing test's log.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "step {step} op {op}: marriage read {read} reused {reused} ({}), death read {read_d} reused {reused_d} ({})",
+                inc["tables"][0]["reuse"]["read_whole"], inc["tables"][1]["reuse"]["read_whole"]
+            );
+        }
         if reused + reused_d > 0 {
             reused_steps += 1;
         }

@@ -204,7 +204,7 @@ pub async fn audit_table(
             other => other,
         });
     }
-    let (counts, state, reuse) = assemble(table, &plan, per_file, to_read, &basis, keys)?;
+    let (counts, state, reuse) = assemble(table, &plan, per_file, to_read, &basis, &keys)?;
     let anomalies = sink.finish()?;
     let costs = if options.rule_costs {
         let rows = scan::located_rows(
@@ -244,7 +244,7 @@ fn assemble(
     mut read: HashMap<String, TableCounts>,
     to_read: reuse::Plan,
     basis: &(String, String),
-    keys: Vec<Keyed>,
+    keys: &[Keyed],
 ) -> Result<(TableCounts, Option<TableState>, Reuse)> {
     let mut counts = TableCounts::new(plan.rules.len());
     let mut files = Vec::with_capacity(table.source.files.len());

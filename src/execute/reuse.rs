@@ -75,6 +75,9 @@ impl Fingerprint {
     }
 }
 
+/// Files' fingerprints by their scan names.
+pub type Fingerprints = HashMap<String, Fingerprint>;
+
 /// One source file's part of a table's audit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilePart {
@@ -209,7 +212,7 @@ pub fn seed(pack_sha256: &str, pack_dir: &Path) -> String {
     for f in files {
         hash.update(
             f.file_name()
-                .map(|n| n.as_encoded_bytes())
+                .map(std::ffi::OsStr::as_encoded_bytes)
                 .unwrap_or_default(),
         );
         hash.update(std::fs::read(&f).unwrap_or_default());
@@ -237,7 +240,7 @@ pub struct Plan {
     /// Files whose previous part holds.
     pub reused: Vec<FilePart>,
     /// Every current file's fingerprint, by its name in the scan.
-    pub fingerprints: HashMap<String, Fingerprint>,
+    pub fingerprints: Fingerprints,
     /// The previous export to carry the reused files' anomalous rows from.
     pub carry: Option<PathBuf>,
     pub files_dropped: u64,
@@ -253,7 +256,7 @@ pub fn scan_name(path: &Path) -> String {
 /// `touched`: files whose rows' verdicts under a `unique` rule changed.
 pub fn plan(
     files: &[PathBuf],
-    fingerprints: HashMap<String, Fingerprint>,
+    fingerprints: Fingerprints,
     previous: Option<&TableState>,
     basis: &(String, String),
     touched: &std::collections::BTreeSet<String>,
@@ -312,7 +315,7 @@ pub fn plan(
 }
 
 /// The fingerprint of each of `files`, by scan name.
-pub fn fingerprints(files: &[PathBuf]) -> Result<HashMap<String, Fingerprint>> {
+pub fn fingerprints(files: &[PathBuf]) -> Result<Fingerprints> {
     files
         .iter()
         .map(|f| Ok((scan_name(f), Fingerprint::of(f)?)))
@@ -364,7 +367,7 @@ pub struct Incremental {
 /// rows sent. The export's schema must be `schema` (the same basis makes the same columns).
 pub fn carry(
     path: &Path,
-    files: &std::collections::HashSet<String>,
+    files: &std::collections::HashSet<String, impl std::hash::BuildHasher>,
     schema: &arrow::datatypes::SchemaRef,
     tx: &super::export::AnomalySender,
 ) -> Result<u64> {
@@ -413,7 +416,7 @@ pub fn carry(
 
 /// Hex text back to bytes; `None` when it is not hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

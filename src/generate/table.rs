@@ -360,8 +360,8 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
         let (batch, bytes) = encode(&rows, &vec![None; rows.len()])?;
         emit(&batch, &bytes, files - 1)?;
     }
-    drop(emit);
     if let Some(parts) = parts {
+        // Written in parts: the single file's writer wrote nothing.
         drop(parquet_writer);
         drop(csv_out);
         let _ = std::fs::remove_file(&tmp);

@@ -42,7 +42,7 @@ use rayon::slice::ParallelSliceMut;
 use super::{HASH, Watchdog, held_set};
 use crate::bind::BoundTable;
 use crate::error::{Error, Result};
-use crate::execute::reuse::{self, FileKeys, FilePart, Fingerprint, TableState};
+use crate::execute::reuse::{self, FileKeys, FilePart, Fingerprint, Fingerprints, TableState};
 use crate::plan::keyset::KeySet;
 use crate::rules::BoundColumn;
 use crate::rules::source::{BoundSource, SourceFormat};
@@ -68,7 +68,7 @@ struct Layout {
 #[derive(Debug, Clone, Copy)]
 pub struct Kept<'a> {
     /// Every current file's fingerprint, by its scan name.
-    pub fingerprints: &'a HashMap<String, Fingerprint>,
+    pub fingerprints: &'a Fingerprints,
     /// The previous run's state (`None` under `--full` or without one).
     pub previous: Option<&'a TableState>,
     /// The folder of kept hash lists; `None` keeps none.
@@ -81,8 +81,7 @@ pub struct Kept<'a> {
 impl Kept<'static> {
     /// Nothing reused, nothing kept (a one-off computation).
     pub fn nothing() -> Kept<'static> {
-        static NONE: std::sync::LazyLock<HashMap<String, Fingerprint>> =
-            std::sync::LazyLock::new(HashMap::new);
+        static NONE: std::sync::LazyLock<Fingerprints> = std::sync::LazyLock::new(HashMap::new);
         Kept {
             fingerprints: &NONE,
             previous: None,
@@ -105,6 +104,9 @@ pub struct Found {
 
 /// A file's candidates under one rule: per hash, its tuples (row format) and rows of each.
 type Info = HashMap<u64, Vec<(Box<[u8]>, u64)>>;
+
+/// Per file: per candidate hash, the rows of each tuple (while counting).
+type Counting = HashMap<String, HashMap<u64, HashMap<Box<[u8]>, u64>>>;
 
 /// Per rule of `rules`: its duplicated tuples (see [`Found`]). The hashes of each file are
 /// kept between runs: a file the previous run hashed, unchanged, is not read again unless it
@@ -218,7 +220,7 @@ pub async fn duplicates(
             let touched = touched(kept, ids[r], &bases[r], &now, &anomalous);
             let mut files = BTreeMap::new();
             for (file, list) in lists {
-                let hashes = match kept.dir {
+                let kept_list = match kept.dir {
                     Some(dir) => Some(keep_list(
                         dir,
                         &bases[r],
@@ -233,7 +235,7 @@ pub async fn duplicates(
                     FileKeys {
                         rule: ids[r].to_string(),
                         basis: bases[r].clone(),
-                        hashes,
+                        hashes: kept_list,
                         candidates: encode(&info),
                     },
                 );
@@ -709,8 +711,7 @@ async fn count_candidates(
         tasks.spawn(async move {
             let converters: Vec<KeySet> =
                 on.iter().map(|c| KeySet::new(c)).collect::<Result<_>>()?;
-            let mut counts: Vec<HashMap<String, HashMap<u64, HashMap<Box<[u8]>, u64>>>> =
-                vec![HashMap::new(); layouts.len()];
+            let mut counts: Vec<Counting> = vec![HashMap::new(); layouts.len()];
             let mut buffer = Vec::new();
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
@@ -762,8 +763,7 @@ async fn count_candidates(
             Ok::<_, Error>(counts)
         });
     }
-    let mut all: Vec<HashMap<String, HashMap<u64, HashMap<Box<[u8]>, u64>>>> =
-        vec![HashMap::new(); rules.len()];
+    let mut all: Vec<Counting> = vec![HashMap::new(); rules.len()];
     while let Some(joined) = tasks.join_next().await {
         let counts =
             joined.map_err(|e| Error::Internal(format!("counting task failed: {e}")))??;
