@@ -72,7 +72,6 @@ bench-problems problems="10000000" runs="3":
 # table as 100 Parquet files, one rewritten and one added (counts checked against the truth,
 # summaries and anomaly exports compared); benches/results/incremental.jsonl.
 bench-incremental rows="31411241" files="100" runs="3":
-    cargo build --release --example export_digest
     python3 benches/incremental.py --rows {{rows}} --files {{files}} --runs {{runs}}
 
 bench-memory rows="50000000" +limits="1GiB":
