@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             hash.update(r.as_bytes());
             hash.update(b"\n");
         }
-        let digest = qc::execute::reuse::hex(&hash.finalize());
+        let digest = qc::values::hex(&hash.finalize());
         println!("{path}\t{}\t{digest}", rows.len());
     }
     Ok(())

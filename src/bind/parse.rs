@@ -281,13 +281,7 @@ impl Pack {
         for i in &self.included {
             hash.update(i.file.text.as_bytes());
         }
-        hash.finalize()
-            .iter()
-            .fold(String::with_capacity(64), |mut hex, b| {
-                use std::fmt::Write as _;
-                let _ = write!(hex, "{b:02x}");
-                hex
-            })
+        crate::values::hex(&hash.finalize())
     }
 
     /// The templates the pack's tables can use: its own, then those of the files it

@@ -248,7 +248,6 @@ fn assemble(
 ) -> Result<(TableCounts, Option<TableState>, Reuse)> {
     let mut counts = TableCounts::new(plan.rules.len());
     let mut files = Vec::with_capacity(table.source.files.len());
-    let named = plan.layout.location.is_some();
     let mut reuse = Reuse {
         files_read: to_read.read.len() as u64,
         files_reused: to_read.reused.len() as u64,
@@ -261,7 +260,7 @@ fn assemble(
         reuse.rows_reused += part.counts.rows;
     }
     for f in &to_read.read {
-        let name = reuse::scan_name(f);
+        let name = scan::file_name(f);
         // A file without rows sends no batch.
         let c = read
             .remove(&name)
@@ -280,7 +279,8 @@ fn assemble(
             keys: Vec::new(),
         });
     }
-    // Rows the scan did not name (no location) or named otherwise: counted, not kept.
+    // Rows the scan did not name (no location) or named otherwise: counted, but no state is
+    // kept, as no file's part would hold them.
     let unnamed = !read.is_empty();
     for c in read.values() {
         counts.merge(c);
@@ -293,7 +293,7 @@ fn assemble(
             .filter_map(|k| k.files.get(&part.file).cloned())
             .collect();
     }
-    let state = (named && !unnamed).then(|| TableState {
+    let state = (!unnamed).then(|| TableState {
         basis: reuse::joined(basis),
         export: None,
         files,

@@ -49,12 +49,7 @@ impl Fingerprint {
         let mut file = std::fs::File::open(path).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
         let size = meta.len();
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_nanos()).ok())
-            .unwrap_or(0);
+        let modified_ns = modified_ns(&meta);
         let mut hash = Sha256::new();
         let mut buffer = vec![0u8; usize::try_from(ENDS.min(size)).unwrap_or(0)];
         file.read_exact(&mut buffer).map_err(io)?;
@@ -70,9 +65,18 @@ impl Fingerprint {
         Ok(Fingerprint {
             size,
             modified_ns,
-            ends: hex(&hash.finalize()),
+            ends: crate::values::hex(&hash.finalize()),
         })
     }
+}
+
+/// A file's modification time in nanoseconds since 1970, 0 when the system does not say.
+fn modified_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_nanos()).ok())
+        .unwrap_or(0)
 }
 
 /// Files' fingerprints by their scan names.
@@ -179,7 +183,7 @@ pub fn basis(
             }
         }
     }
-    (rules, hex(&keys.finalize()))
+    (rules, crate::values::hex(&keys.finalize()))
 }
 
 /// Whether an expression's text calls the run date or the clock.
@@ -222,14 +226,9 @@ pub fn seed(pack_sha256: &str, pack_dir: &Path) -> String {
         .and_then(|exe| std::fs::metadata(exe).ok())
     {
         hash.update(meta.len().to_le_bytes());
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        hash.update(modified.to_le_bytes());
+        hash.update(modified_ns(&meta).to_le_bytes());
     }
-    hex(&hash.finalize())
+    crate::values::hex(&hash.finalize())
 }
 
 /// How a table is to be read this run.
@@ -245,11 +244,6 @@ pub struct Plan {
     pub carry: Option<PathBuf>,
     pub files_dropped: u64,
     pub read_whole: Option<ReadWhole>,
-}
-
-/// The scan's name of a source file (what the anomaly export's `qc_source_file` holds).
-pub fn scan_name(path: &Path) -> String {
-    crate::scan::file_name(path)
 }
 
 /// Decide which of `files` to read, given the previous state and this run's basis.
@@ -292,7 +286,7 @@ pub fn plan(
         .map(|p| (p.file.as_str(), p))
         .collect();
     for f in files {
-        let name = scan_name(f);
+        let name = crate::scan::file_name(f);
         match kept.get(name.as_str()) {
             Some(part)
                 if Some(&part.fingerprint) == plan.fingerprints.get(&name)
@@ -318,7 +312,7 @@ pub fn plan(
 pub fn fingerprints(files: &[PathBuf]) -> Result<Fingerprints> {
     files
         .iter()
-        .map(|f| Ok((scan_name(f), Fingerprint::of(f)?)))
+        .map(|f| Ok((crate::scan::file_name(f), Fingerprint::of(f)?)))
         .collect()
 }
 
@@ -340,16 +334,7 @@ pub fn digest(seed: &str, texts: impl IntoIterator<Item = String>, as_of: i64) -
     if dated {
         hash.update(as_of.to_le_bytes());
     }
-    hex(&hash.finalize())
-}
-
-/// Bytes as lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::values::hex(&hash.finalize())
 }
 
 /// What a run knows of a table before auditing it: the seed of its basis, the state its
@@ -381,15 +366,15 @@ pub fn carry(
         .map_err(|e| damaged(&e))?
         .build()
         .map_err(|e| damaged(&e))?;
+    let at = schema
+        .index_of(super::export::SOURCE_FILE)
+        .map_err(|e| damaged(&e))?;
     let mut sent = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| damaged(&e))?;
         if batch.schema().fields() != schema.fields() {
             return Err(damaged(&"its columns differ from this run's export"));
         }
-        let at = schema
-            .index_of(super::export::SOURCE_FILE)
-            .map_err(|e| damaged(&e))?;
         let names = batch
             .column(at)
             .as_string_opt::<i32>()
@@ -412,15 +397,4 @@ pub fn carry(
             .map_err(|_| Error::Internal("anomaly writer stopped early".into()))?;
     }
     Ok(sent)
-}
-
-/// Hex text back to bytes; `None` when it is not hex.
-pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }

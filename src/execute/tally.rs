@@ -197,13 +197,8 @@ pub fn by_file(batch: &RecordBatch, file: Option<usize>) -> Result<Vec<(String, 
         return Ok(vec![(String::new(), batch.clone())]);
     };
     let column = batch.column(at);
-    // The scans give each batch's file as a one-value dictionary.
-    if let Some(d) = column.as_dictionary_opt::<arrow::datatypes::Int32Type>()
-        && d.values().len() == 1
-        && d.null_count() == 0
-        && let Some(values) = d.values().as_string_opt::<i32>()
-    {
-        return Ok(vec![(values.value(0).to_string(), batch.clone())]);
+    if let Some(file) = crate::scan::single_file(column) {
+        return Ok(vec![(file.to_string(), batch.clone())]);
     }
     let names = cast(column, &DataType::Utf8).map_err(arrow_err)?;
     let names = names.as_string::<i32>();

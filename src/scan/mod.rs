@@ -117,6 +117,30 @@ pub fn file_name(path: &std::path::Path) -> String {
     path.display().to_string()
 }
 
+/// The one file a batch's `__qc_file` column names, when the scan gave it as a one-value
+/// dictionary (as qc's scans do for every batch); `None` otherwise.
+pub fn single_file(column: &arrow::array::ArrayRef) -> Option<&str> {
+    use arrow::array::{Array, AsArray};
+    let d = column.as_dictionary_opt::<arrow::datatypes::Int32Type>()?;
+    let names = d.values().as_string_opt::<i32>()?;
+    (names.len() == 1 && d.null_count() == 0).then(|| names.value(0))
+}
+
+/// The rows of `source` as [`located_rows`] reads them, without a CSV source's malformed
+/// records: what set-based rules and rule SQL read as the table.
+pub fn located_records(
+    ctx: &SessionContext,
+    source: &TableSource<'_>,
+    needed: &[String],
+) -> Result<DataFrame> {
+    let df = located_rows(ctx, source, needed, &ScanProgress::default())?;
+    if !matches!(source.source.format, SourceFormat::Csv(_)) {
+        return Ok(df);
+    }
+    df.filter(ident(META_ERROR).is_null())
+        .map_err(|e| Error::engine(format!("planning {}", source.table), e))
+}
+
 /// The provider that scans `table`, building only `columns` (CSV; Parquet projects itself).
 pub fn provider(
     state: &SessionState,
@@ -195,13 +219,7 @@ pub fn register(ctx: &SessionContext, table: &TableSource<'_>) -> Result<()> {
             .chain(table.partitions.iter().map(|p| p.name.clone()))
             .collect();
         let what = || format!("registering {}", table.table);
-        let mut df = located_rows(ctx, table, &all, &ScanProgress::default())?;
-        if matches!(table.source.format, SourceFormat::Csv(_)) {
-            df = df
-                .filter(ident(META_ERROR).is_null())
-                .map_err(|e| Error::engine(what(), e))?;
-        }
-        let plan = df
+        let plan = located_records(ctx, table, &all)?
             .select(all.iter().map(ident).collect::<Vec<_>>())
             .map_err(|e| Error::engine(what(), e))?
             .into_unoptimized_plan();

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Int32Type};
+use arrow::array::{ArrayRef, AsArray};
+use arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue, exec_datafusion_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, ident,
@@ -129,15 +129,8 @@ impl ScalarUDFImpl for PartitionValue {
         let n = args.number_rows;
         let files = ColumnarValue::values_to_arrays(&args.args)?;
         let files = &files[0];
-        // The scans give each batch's file as a one-value dictionary.
-        if let Some(d) = files.as_dictionary_opt::<Int32Type>()
-            && d.values().len() == 1
-            && d.null_count() == 0
-            && let Some(names) = d.values().as_string_opt::<i32>()
-        {
-            return Ok(ColumnarValue::Array(
-                self.of(names.value(0))?.to_array_of_size(n)?,
-            ));
+        if let Some(file) = super::single_file(files) {
+            return Ok(ColumnarValue::Array(self.of(file)?.to_array_of_size(n)?));
         }
         if n == 0 {
             return Ok(ColumnarValue::Array(arrow::array::new_empty_array(

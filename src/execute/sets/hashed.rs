@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::execute::reuse::{self, FileKeys, FilePart, Fingerprint, Fingerprints, TableState};
 use crate::plan::keyset::KeySet;
 use crate::rules::BoundColumn;
-use crate::rules::source::{BoundSource, SourceFormat};
+use crate::rules::source::BoundSource;
 use crate::scan::{self, TableSource};
 
 /// A `unique` rule: tuples of `on` held by more than one row where `applicable` is true.
@@ -144,7 +144,7 @@ pub async fn duplicates(
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let hashed: BTreeSet<String> = to_hash.iter().map(|f| reuse::scan_name(f)).collect();
+        let hashed: BTreeSet<String> = to_hash.iter().map(|f| scan::file_name(f)).collect();
         if !to_hash.is_empty() {
             match hash_files(ctx, table, rules, &to_hash, &what, watchdog, &reservation).await {
                 Ok(fresh) => {
@@ -181,7 +181,7 @@ pub async fn duplicates(
                 .source
                 .files
                 .iter()
-                .filter(|f| to_count.contains(&reuse::scan_name(f)))
+                .filter(|f| to_count.contains(&scan::file_name(f)))
                 .cloned()
                 .collect();
             count_candidates(ctx, table, rules, &files, &candidates, &what, watchdog).await?
@@ -277,7 +277,7 @@ fn load_kept(
         .map(|p| p.files.iter().map(|f| (f.file.as_str(), f)).collect())
         .unwrap_or_default();
     for f in &table.source.files {
-        let name = reuse::scan_name(f);
+        let name = scan::file_name(f);
         let loaded = previous
             .get(name.as_str())
             .filter(|part| Some(&part.fingerprint) == kept.fingerprints.get(&name))
@@ -435,8 +435,10 @@ fn encode(info: &Info) -> Vec<(u64, Vec<(String, u64)>)> {
     let mut out: Vec<(u64, Vec<(String, u64)>)> = info
         .iter()
         .map(|(h, tuples)| {
-            let mut t: Vec<(String, u64)> =
-                tuples.iter().map(|(t, n)| (reuse::hex(t), *n)).collect();
+            let mut t: Vec<(String, u64)> = tuples
+                .iter()
+                .map(|(t, n)| (crate::values::hex(t), *n))
+                .collect();
             t.sort();
             (*h, t)
         })
@@ -450,7 +452,7 @@ fn decode(kept: &[(u64, Vec<(String, u64)>)]) -> Option<Info> {
         .map(|(h, tuples)| {
             let t = tuples
                 .iter()
-                .map(|(t, n)| reuse::unhex(t).map(|b| (b.into_boxed_slice(), *n)))
+                .map(|(t, n)| crate::values::unhex(t).map(|b| (b.into_boxed_slice(), *n)))
                 .collect::<Option<Vec<_>>>()?;
             Some((*h, t))
         })
@@ -562,13 +564,7 @@ async fn read(
     }
     let file_at = exprs.len();
     exprs.push(ident(scan::META_FILE));
-    let mut df = scan::located_rows(ctx, &source, &needed, &scan::ScanProgress::default())?;
-    if matches!(table.source.format, SourceFormat::Csv(_)) {
-        df = df
-            .filter(ident(scan::META_ERROR).is_null())
-            .map_err(|e| Error::engine(what, e))?;
-    }
-    let plan = df
+    let plan = scan::located_records(ctx, &source, &needed)?
         .select(exprs)
         .map_err(|e| Error::engine(what, e))?
         .create_physical_plan()
@@ -653,7 +649,7 @@ async fn hash_files(
     // A file without applicable rows still has its (empty) list.
     for all in &mut all {
         for f in files {
-            all.entry(reuse::scan_name(f)).or_default();
+            all.entry(scan::file_name(f)).or_default();
         }
     }
     // Sorting on rayon's threads, off the async runtime.
@@ -786,7 +782,7 @@ async fn count_candidates(
             files
                 .iter()
                 .map(|f| {
-                    let name = reuse::scan_name(f);
+                    let name = scan::file_name(f);
                     let info: Info = per_file
                         .remove(&name)
                         .unwrap_or_default()
