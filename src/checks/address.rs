@@ -31,17 +31,52 @@
 
 use std::borrow::Cow;
 
-/// The parts of an address, by name.
-pub const PARTS: [&str; 10] = [
-    "district", "street", "zone", "road", "group", "lane", "number", "building", "room", "rest",
-];
+/// A part of an address, in grammar order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    District,
+    Street,
+    Zone,
+    Road,
+    Group,
+    Lane,
+    Number,
+    Building,
+    Room,
+    /// What is left after the last part read (unparsed).
+    Rest,
+}
+
+impl Part {
+    /// Every part, in grammar order.
+    pub const ALL: [Part; 10] = [
+        Part::District,
+        Part::Street,
+        Part::Zone,
+        Part::Road,
+        Part::Group,
+        Part::Lane,
+        Part::Number,
+        Part::Building,
+        Part::Room,
+        Part::Rest,
+    ];
+}
+
+/// Where an address's parts lie: part `p` is `text[cuts[p]..cuts[p + 1]]` (`p` as an index of
+/// [`Part::ALL`]), absent when empty. Parts follow each other: each starts where the one
+/// before it (present or not) ends.
+pub type Cuts = [usize; 11];
 
 /// Whether a district candidate (ending in 区, 新区 or 县) ends as a zone does instead: 开发区
 /// 工业区 园区 度假区 加工区 旅游区 试验区 (农场 and 林场 cannot end a district candidate). No
 /// district's name ends in those characters before 区.
 fn ends_as_zone(candidate: &str) -> bool {
     let mut tail = candidate.chars().rev();
-    tail.next() == Some('区') && tail.next().is_some_and(|c| "发业园假工游验".contains(c))
+    tail.next() == Some('区')
+        && tail
+            .next()
+            .is_some_and(|c| matches!(c, '发' | '业' | '园' | '假' | '工' | '游' | '验'))
 }
 
 /// A Chinese character (CJK unified ideographs, extensions and compatibility, 〇).
@@ -51,13 +86,17 @@ fn is_han(c: char) -> bool {
 
 /// The shortest prefix of `s` made of 1..=`max` characters accepted by `body`, then one of
 /// `suffixes` (the first that matches, in order), whose length in bytes `accept` takes.
-fn first_end(
+fn first_end<const N: usize>(
     s: &str,
     max: usize,
     body: impl Fn(char) -> bool,
-    suffixes: &[&str],
+    suffixes: &[&str; N],
     accept: impl Fn(usize) -> bool,
 ) -> Option<usize> {
+    // This runs per character of every address, and most characters start no suffix: the
+    // character is compared with the suffixes' first characters (decoded once here) before
+    // any suffix is compared whole.
+    let firsts = suffixes.map(|x| x.chars().next().unwrap_or('\0'));
     let mut chars = s.char_indices().peekable();
     for _ in 0..max {
         let (_, c) = chars.next()?;
@@ -65,13 +104,14 @@ fn first_end(
             return None;
         }
         let (end, next) = chars.peek().copied()?;
-        // Comparing first characters before whole suffixes: this runs per character of
-        // every address, and most characters start no suffix. (`x.starts_with(next)` encodes
-        // `next` and calls memcmp: it made the spatial pack 45 % slower.)
-        #[allow(clippy::chars_next_cmp)]
+        if !firsts.contains(&next) {
+            continue;
+        }
         if let Some(suffix) = suffixes
             .iter()
-            .find(|x| x.chars().next() == Some(next) && s[end..].starts_with(**x))
+            .zip(firsts)
+            .find(|&(x, first)| first == next && s[end..].starts_with(*x))
+            .map(|(x, _)| x)
         {
             let n = end + suffix.len();
             if accept(n) {
@@ -84,7 +124,12 @@ fn first_end(
 
 /// The shortest prefix of `s` made of 1..=`max` characters accepted by `body`, then one of
 /// `suffixes` (tried in order); its length in bytes.
-fn shortest(s: &str, max: usize, body: impl Fn(char) -> bool, suffixes: &[&str]) -> Option<usize> {
+fn shortest<const N: usize>(
+    s: &str,
+    max: usize,
+    body: impl Fn(char) -> bool,
+    suffixes: &[&str; N],
+) -> Option<usize> {
     first_end(s, max, body, suffixes, |_| true)
 }
 
@@ -124,19 +169,14 @@ fn house_number(s: &str) -> Option<usize> {
         return None;
     }
     n += '号'.len_utf8();
-    if let Some(c) = s[n..].chars().next().filter(|c| "甲乙丙丁".contains(*c)) {
+    if let Some(c) = s[n..]
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '甲' | '乙' | '丙' | '丁'))
+    {
         n += c.len_utf8();
     }
     Some(n)
-}
-
-/// Cut the first `len` bytes of `s` (when the part was found) into `parts[slot]`.
-fn take<'a>(parts: &mut [Option<&'a str>; 10], slot: usize, len: Option<usize>, s: &mut &'a str) {
-    if let Some(n) = len {
-        let (head, tail) = s.split_at(n);
-        parts[slot] = Some(head);
-        *s = tail;
-    }
 }
 
 /// A full-width digit, Latin letter or hyphen.
@@ -172,28 +212,58 @@ pub fn normalized(address: &str) -> Cow<'_, str> {
     )
 }
 
-/// Split `address` (already [`normalized`]) into [`PARTS`], in grammar order; absent parts
-/// are `None`.
-pub fn parse(address: &str) -> [Option<&str>; 10] {
-    let mut parts = [None; 10];
-    let mut s = address.trim();
+/// An address being cut into its parts, left to right.
+struct Cutter<'a> {
+    /// The address up to its trailing blanks.
+    text: &'a str,
+    at: usize,
+    cuts: Cuts,
+    /// The next part to be cut.
+    part: usize,
+}
+
+impl<'a> Cutter<'a> {
+    /// What is left to read.
+    fn rest(&self) -> &'a str {
+        &self.text[self.at..]
+    }
+
+    /// The next part is the first `len` bytes of the rest (absent when `None`).
+    fn cut(&mut self, len: Option<usize>) {
+        self.at += len.unwrap_or(0);
+        self.part += 1;
+        self.cuts[self.part] = self.at;
+    }
+}
+
+/// Cut `address` (already [`normalized`]) into its parts, in grammar order.
+pub fn cut(address: &str) -> Cuts {
+    let start = address.len() - address.trim_start().len();
+    let text = &address[..start + address.trim().len()];
+    let mut at = start;
     for city in ["上海市", "上海"] {
-        if let Some(rest) = s.strip_prefix(city) {
-            s = rest;
+        if text[at..].starts_with(city) {
+            at += city.len();
             break;
         }
     }
-    let han_or_paren = |c: char| is_han(c) || "（）()".contains(c);
+    let mut c = Cutter {
+        text,
+        at,
+        cuts: [at; 11],
+        part: 0,
+    };
+    let s = c.rest();
     let district =
         shortest(s, 5, is_han, &["新区", "区", "县"]).filter(|&n| !ends_as_zone(&s[..n]));
-    take(&mut parts, 0, district, &mut s);
+    c.cut(district);
     // "真如镇街道" is one street: the longer suffix is tried first.
-    take(
-        &mut parts,
-        1,
-        shortest(s, 8, is_han, &["镇街道", "街道", "镇", "乡"]),
-        &mut s,
-    );
+    c.cut(shortest(
+        c.rest(),
+        8,
+        is_han,
+        &["镇街道", "街道", "镇", "乡"],
+    ));
     let zones = [
         "开发区",
         "工业区",
@@ -206,10 +276,12 @@ pub fn parse(address: &str) -> [Option<&str>; 10] {
         "旅游区",
         "试验区",
     ];
+    let han_or_paren = |c: char| is_han(c) || matches!(c, '（' | '）' | '(' | ')');
+    let s = c.rest();
     let zone = shortest(s, 30, han_or_paren, &zones).map(|n| {
         // An optional parenthesised qualifier: 试验区（保税片区）.
         let rest = &s[n..];
-        let open = rest.chars().next().filter(|c| "（(".contains(*c));
+        let open = rest.chars().next().filter(|c| matches!(c, '（' | '('));
         let close = open.and_then(|o| {
             let inner = &rest[o.len_utf8()..];
             let han: usize = inner
@@ -217,44 +289,62 @@ pub fn parse(address: &str) -> [Option<&str>; 10] {
                 .take_while(|c| is_han(*c))
                 .map(char::len_utf8)
                 .sum();
-            let c = inner[han..].chars().next().filter(|c| "）)".contains(*c))?;
+            let c = inner[han..]
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '）' | ')'))?;
             (han > 0).then(|| o.len_utf8() + han + c.len_utf8())
         });
         n + close.unwrap_or(0)
     });
-    take(&mut parts, 2, zone, &mut s);
+    c.cut(zone);
     let roads = ["公路", "大道", "路", "街", "巷", "新村", "村"];
     // The shortest road after which a numbered part (or nothing) follows: a suffix
     // character inside a name (新村路) does not end the road.
     let road_char = |c: char| is_han(c) || c.is_ascii_digit();
+    let s = c.rest();
     let numbered_after = |n: usize| s[n..].is_empty() || s.as_bytes()[n].is_ascii_digit();
     let road = first_end(s, 20, road_char, &roads, numbered_after)
         .or_else(|| shortest(s, 20, road_char, &roads));
-    take(&mut parts, 3, road, &mut s);
-    take(&mut parts, 4, numbered(s, &["组"]), &mut s);
+    c.cut(road);
+    c.cut(numbered(c.rest(), &["组"]));
+    let s = c.rest();
     let lane = numbered(s, &["弄"]).map(|n| n + numbered(&s[n..], &["支弄"]).unwrap_or(0));
-    take(&mut parts, 5, lane, &mut s);
+    c.cut(lane);
     // "3号楼" is a building, not number 3 followed by 楼.
-    if let Some(n) = numbered(s, &["号楼"]) {
-        take(&mut parts, 7, Some(n), &mut s);
+    if let Some(n) = numbered(c.rest(), &["号楼"]) {
+        c.cut(None);
+        c.cut(Some(n));
     } else {
-        take(&mut parts, 6, house_number(s), &mut s);
-        take(&mut parts, 7, numbered(s, &["幢", "栋", "号楼"]), &mut s);
+        c.cut(house_number(c.rest()));
+        c.cut(numbered(c.rest(), &["幢", "栋", "号楼"]));
     }
-    take(&mut parts, 8, numbered(s, &["室"]), &mut s);
-    if !s.is_empty() {
-        parts[9] = Some(s);
-    }
-    parts
+    c.cut(numbered(c.rest(), &["室"]));
+    let rest = c.rest().len();
+    c.cut(Some(rest));
+    c.cuts
 }
 
-/// One part of `address` (see [`PARTS`]), or `None` when absent. Borrowed from `address`
-/// unless it had full-width characters to normalize.
-pub fn part<'a>(address: &'a str, name: &str) -> Option<Cow<'a, str>> {
-    let i = PARTS.iter().position(|p| *p == name)?;
+/// Part `part` of an address cut at `cuts` ([`cut`]), or `None` when absent.
+pub fn cut_part<'a>(text: &'a str, cuts: &Cuts, part: Part) -> Option<&'a str> {
+    let i = part as usize;
+    let (from, to) = (cuts[i], cuts[i + 1]);
+    (to > from).then(|| &text[from..to])
+}
+
+/// Split `address` (already [`normalized`]) into the parts of [`Part::ALL`], in grammar
+/// order; absent parts are `None`.
+pub fn parse(address: &str) -> [Option<&str>; 10] {
+    let cuts = cut(address);
+    Part::ALL.map(|p| cut_part(address, &cuts, p))
+}
+
+/// One part of `address`, or `None` when absent. Borrowed from `address` unless it had
+/// full-width characters to normalize.
+pub fn part(address: &str, part: Part) -> Option<Cow<'_, str>> {
     match normalized(address) {
-        Cow::Borrowed(a) => parse(a)[i].map(Cow::Borrowed),
-        Cow::Owned(a) => parse(&a)[i].map(|p| Cow::Owned(p.to_string())),
+        Cow::Borrowed(a) => cut_part(a, &cut(a), part).map(Cow::Borrowed),
+        Cow::Owned(a) => cut_part(&a, &cut(&a), part).map(|p| Cow::Owned(p.to_string())),
     }
 }
 
@@ -263,14 +353,17 @@ mod tests {
     use super::*;
 
     fn parts(a: &str) -> Vec<Option<String>> {
-        PARTS
+        Part::ALL
             .iter()
-            .map(|p| part(a, p).map(Cow::into_owned))
+            .map(|p| part(a, *p).map(Cow::into_owned))
             .collect()
     }
 
     fn one(a: &str, name: &str) -> Option<String> {
-        part(a, name).map(Cow::into_owned)
+        let p = Part::ALL
+            .iter()
+            .find(|p| format!("{p:?}").eq_ignore_ascii_case(name));
+        part(a, *p.expect("a part's name")).map(Cow::into_owned)
     }
 
     #[test]

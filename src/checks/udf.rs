@@ -6,11 +6,13 @@
 //! registered by name, so a Ballista executor with [`register`] called can run the same plans.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array, StringBuilder,
-    StringViewBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int64Array, StringArrayType,
+    StringBuilder, StringViewBuilder,
 };
 use arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err};
@@ -31,6 +33,8 @@ pub enum TextFn {
     Int(fn(&str) -> Option<i64>),
     /// Borrowed from the value or static where it can be: no allocation per row.
     Text(for<'a> fn(&'a str) -> Option<Cow<'a, str>>),
+    /// One part of an address text (see [`CutColumn`]: a column is cut once for all parts).
+    AddressPart(address::Part),
 }
 
 /// A one-argument text function. Functions are identified by name (names are unique).
@@ -72,43 +76,108 @@ impl TextUdf {
         }
     }
 
-    /// Map each value; text results come back in the argument's string type (a view array
-    /// for a view argument, so comparing with another column of the scan needs no cast).
-    fn map_values<'a>(
+    /// Map each value of `column` (read as `texts`); text results come back in the
+    /// argument's string type (a view array for a view argument, so comparing with another
+    /// column of the scan needs no cast).
+    fn map_values<'a, S: StringArrayType<'a>>(
         &self,
-        values: impl Iterator<Item = Option<&'a str>>,
+        column: &ArrayRef,
+        texts: S,
         views: bool,
     ) -> ArrayRef {
+        let values = texts.iter();
         match self.f {
             TextFn::Bool(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<BooleanArray>()),
             TextFn::Date(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Date32Array>()),
             TextFn::Int(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Int64Array>()),
-            TextFn::Text(f) if views => {
-                let mut out = StringViewBuilder::with_capacity(values.size_hint().0);
-                for v in values {
-                    out.append_option(v.and_then(f));
-                }
-                Arc::new(out.finish())
-            }
-            TextFn::Text(f) => {
-                let mut out = StringBuilder::with_capacity(values.size_hint().0, 0);
-                for v in values {
-                    out.append_option(v.and_then(f));
-                }
-                Arc::new(out.finish())
+            TextFn::Text(f) => text_array(values.map(|v| v.and_then(f)), views),
+            TextFn::AddressPart(part) => {
+                let cut = cut_column(column, texts);
+                let parts = values.zip(&cut.rows).map(|(v, row)| {
+                    let (cuts, normalized) = row.as_ref()?;
+                    address::cut_part(normalized.as_deref().or(v)?, cuts, part)
+                });
+                text_array(parts, views)
             }
         }
     }
 
     fn scalar(&self, v: Option<&str>, views: bool) -> ScalarValue {
+        let text = |t: Option<Cow<'_, str>>| {
+            let t = t.map(Cow::into_owned);
+            if views {
+                ScalarValue::Utf8View(t)
+            } else {
+                ScalarValue::Utf8(t)
+            }
+        };
         match self.f {
             TextFn::Bool(f) => ScalarValue::Boolean(v.and_then(f)),
             TextFn::Date(f) => ScalarValue::Date32(v.and_then(f)),
             TextFn::Int(f) => ScalarValue::Int64(v.and_then(f)),
-            TextFn::Text(f) if views => ScalarValue::Utf8View(v.and_then(f).map(Cow::into_owned)),
-            TextFn::Text(f) => ScalarValue::Utf8(v.and_then(f).map(Cow::into_owned)),
+            TextFn::Text(f) => text(v.and_then(f)),
+            TextFn::AddressPart(part) => text(v.and_then(|v| address::part(v, part))),
         }
     }
+}
+
+/// Text values as a string array, a view array when `views`.
+fn text_array<T: AsRef<str>>(values: impl Iterator<Item = Option<T>>, views: bool) -> ArrayRef {
+    if views {
+        let mut out = StringViewBuilder::with_capacity(values.size_hint().0);
+        for v in values {
+            out.append_option(v);
+        }
+        Arc::new(out.finish())
+    } else {
+        let mut out = StringBuilder::with_capacity(values.size_hint().0, 0);
+        for v in values {
+            out.append_option(v);
+        }
+        Arc::new(out.finish())
+    }
+}
+
+/// An address column cut into its parts once for every `qc_addr_*` function called on it: a
+/// rule reading the road, the number and the lane of one column (ADR-016) cuts each address
+/// once, not three times.
+struct CutColumn {
+    /// The column cut. Holding it keeps its allocation from being reused while it is
+    /// remembered, so an array at the same address is the same column.
+    column: ArrayRef,
+    /// Per row (`None` for NULL): the cuts, and the text cut when normalizing changed it.
+    rows: Vec<Option<(address::Cuts, Option<Box<str>>)>>,
+}
+
+thread_local! {
+    /// The last address column cut on this thread. The expressions of a projection are
+    /// evaluated one after another on the thread that holds the batch, so the functions of
+    /// one batch find its cuts here.
+    static LAST_CUT: RefCell<Option<Rc<CutColumn>>> = const { RefCell::new(None) };
+}
+
+/// `column` (read as `texts`) cut into address parts, or the cuts remembered for it.
+fn cut_column<'a, S: StringArrayType<'a>>(column: &ArrayRef, texts: S) -> Rc<CutColumn> {
+    LAST_CUT.with_borrow_mut(|last| {
+        if let Some(cut) = last.as_ref().filter(|c| Arc::ptr_eq(&c.column, column)) {
+            return Rc::clone(cut);
+        }
+        let rows = texts
+            .iter()
+            .map(|v| {
+                v.map(|v| match address::normalized(v) {
+                    Cow::Borrowed(a) => (address::cut(a), None),
+                    Cow::Owned(a) => (address::cut(&a), Some(a.into_boxed_str())),
+                })
+            })
+            .collect();
+        let cut = Rc::new(CutColumn {
+            column: Arc::clone(column),
+            rows,
+        });
+        *last = Some(Rc::clone(&cut));
+        cut
+    })
 }
 
 impl ScalarUDFImpl for TextUdf {
@@ -125,8 +194,12 @@ impl ScalarUDFImpl for TextUdf {
             TextFn::Bool(_) => DataType::Boolean,
             TextFn::Date(_) => DataType::Date32,
             TextFn::Int(_) => DataType::Int64,
-            TextFn::Text(_) if args.first() == Some(&DataType::Utf8View) => DataType::Utf8View,
-            TextFn::Text(_) => DataType::Utf8,
+            TextFn::Text(_) | TextFn::AddressPart(_)
+                if args.first() == Some(&DataType::Utf8View) =>
+            {
+                DataType::Utf8View
+            }
+            TextFn::Text(_) | TextFn::AddressPart(_) => DataType::Utf8,
         })
     }
 
@@ -136,9 +209,9 @@ impl ScalarUDFImpl for TextUdf {
         };
         match arg {
             ColumnarValue::Array(a) => Ok(ColumnarValue::Array(match a.data_type() {
-                DataType::Utf8 => self.map_values(a.as_string::<i32>().iter(), false),
-                DataType::LargeUtf8 => self.map_values(a.as_string::<i64>().iter(), false),
-                DataType::Utf8View => self.map_values(a.as_string_view().iter(), true),
+                DataType::Utf8 => self.map_values(a, a.as_string::<i32>(), false),
+                DataType::LargeUtf8 => self.map_values(a, a.as_string::<i64>(), false),
+                DataType::Utf8View => self.map_values(a, a.as_string_view(), true),
                 other => return exec_err!("{} takes text, not {other}", self.name),
             })),
             ColumnarValue::Scalar(s) => match s {
@@ -262,23 +335,20 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
         (
             TextUdf::new(
                 "qc_addr_district",
-                TextFn::Text(|s| address::part(s, "district")),
+                TextFn::AddressPart(address::Part::District),
             ),
             "district part of an address text (黄浦区), per the address grammar in README",
         ),
         (
-            TextUdf::new(
-                "qc_addr_street",
-                TextFn::Text(|s| address::part(s, "street")),
-            ),
+            TextUdf::new("qc_addr_street", TextFn::AddressPart(address::Part::Street)),
             "street/town part (南京东路街道, 七宝镇)",
         ),
         (
-            TextUdf::new("qc_addr_zone", TextFn::Text(|s| address::part(s, "zone"))),
+            TextUdf::new("qc_addr_zone", TextFn::AddressPart(address::Part::Zone)),
             "development zone, park or farm standing for a street (张江高科技园区, 前卫农场)",
         ),
         (
-            TextUdf::new("qc_addr_road", TextFn::Text(|s| address::part(s, "road"))),
+            TextUdf::new("qc_addr_road", TextFn::AddressPart(address::Part::Road)),
             "road part (四川北路, 沪南公路, 曹杨二村)",
         ),
         (
@@ -345,29 +415,26 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             "whether the text holds full-width digits, Latin letters or hyphens (１２号, Ａ座)",
         ),
         (
-            TextUdf::new("qc_addr_group", TextFn::Text(|s| address::part(s, "group"))),
+            TextUdf::new("qc_addr_group", TextFn::AddressPart(address::Part::Group)),
             "villagers' group part (3组, 村民小组)",
         ),
         (
-            TextUdf::new("qc_addr_lane", TextFn::Text(|s| address::part(s, "lane"))),
+            TextUdf::new("qc_addr_lane", TextFn::AddressPart(address::Part::Lane)),
             "lane part (1746弄, 100弄3支弄)",
         ),
         (
-            TextUdf::new(
-                "qc_addr_number",
-                TextFn::Text(|s| address::part(s, "number")),
-            ),
+            TextUdf::new("qc_addr_number", TextFn::AddressPart(address::Part::Number)),
             "house number part (45号, 12-1号, 12号甲)",
         ),
         (
             TextUdf::new(
                 "qc_addr_building",
-                TextFn::Text(|s| address::part(s, "building")),
+                TextFn::AddressPart(address::Part::Building),
             ),
             "building part (3号楼, 5幢)",
         ),
         (
-            TextUdf::new("qc_addr_room", TextFn::Text(|s| address::part(s, "room"))),
+            TextUdf::new("qc_addr_room", TextFn::AddressPart(address::Part::Room)),
             "room part (601室)",
         ),
         (
@@ -447,6 +514,48 @@ mod tests {
             assert!(text.contains("| false "), "{text}");
             assert!(text.contains("1949-12-31"), "{text}");
             assert!(text.contains("310103198001011232"), "{text}");
+        });
+    }
+
+    /// Parts of two address columns read in turn, over every text type: each column's cuts
+    /// are its own (the last column cut is remembered, never taken for another).
+    #[test]
+    fn address_parts_of_interleaved_columns_are_their_own() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let ctx = SessionContext::new();
+            for f in all() {
+                ctx.register_udf(f);
+            }
+            for cast in ["Utf8", "LargeUtf8", "Utf8View"] {
+                let sql = format!(
+                    "SELECT qc_addr_road(x) AS r1, qc_addr_number(y) AS n2, qc_addr_lane(x) AS l1, \
+                     qc_addr_road(y) AS r2, qc_addr_number(x) AS n1 FROM (SELECT arrow_cast(a, '{cast}') AS x, \
+                     arrow_cast(b, '{cast}') AS y FROM (VALUES \
+                     ('上海市黄浦区四川中路１００弄５号', '上海市普陀区新村路123号'), \
+                     (NULL, '曹杨二村68号101室'), \
+                     ('上海市浦东新区花木路100弄', NULL)) AS t(a, b))"
+                );
+                let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+                let text = arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string();
+                let rows: Vec<Vec<&str>> = text
+                    .lines()
+                    .filter(|l| l.starts_with('|'))
+                    .skip(1)
+                    .map(|l| l.split('|').map(str::trim).filter(|c| !c.is_empty()).collect())
+                    .collect();
+                assert_eq!(
+                    rows,
+                    vec![
+                        vec!["四川中路", "123号", "100弄", "新村路", "5号"],
+                        vec!["68号", "曹杨二村"],
+                        vec!["花木路", "100弄"],
+                    ],
+                    "{cast}: {text}"
+                );
+            }
         });
     }
 }

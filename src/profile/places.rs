@@ -123,7 +123,7 @@ impl PlacesAcc {
             let read = |i: usize| batch.column_by_name(&columns[i].name).and_then(texts);
             if let (Some(a), Some(d)) = (read(address), read(district)) {
                 for r in (0..batch.num_rows()).filter(|&r| kept(r)) {
-                    let named = a[r].and_then(|a| address::part(a, "district"));
+                    let named = a[r].and_then(|a| address::part(a, address::Part::District));
                     let coded = d[r].and_then(admin_code::district_name);
                     if let (Some(named), Some(coded)) = (named, coded) {
                         self.named.compared += 1;
