@@ -94,7 +94,7 @@ fn bench_address(c: &mut Criterion) {
         b.iter(|| {
             addresses
                 .iter()
-                .filter(|a| address::part(black_box(a), "number").is_some())
+                .filter(|a| address::part(black_box(a), address::Part::Number).is_some())
                 .count()
         });
     });

@@ -30,13 +30,13 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use csv_core::{ReadRecordResult, ReaderBuilder, Terminator};
+use csv_core::ReadRecordResult;
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
 use datafusion::physical_plan::streaming::PartitionStream;
 
-use super::split::{line_breaks, memchr_count};
+use super::split::{line_breaks, memchr_count, record_machine};
 use super::{META_DETAIL, META_ERROR, META_FILE, META_LINE, META_RAW, ScanProgress};
 use crate::error::Error;
 use crate::rules::BoundColumn;
@@ -456,7 +456,10 @@ struct RecordReader {
     file: File,
     decoder: encoding_rs::Decoder,
     csv: csv_core::Reader,
+    /// The machine is at a record's start: a record without quotes may be read without it.
+    at_start: bool,
     quote: u8,
+    delimiter: u8,
     raw_chunk: Vec<u8>,
     /// Scratch output of the decoder (see `fill`).
     decoded: Vec<u8>,
@@ -506,28 +509,17 @@ impl RecordReader {
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(Error::data(path, "is a folder, not a CSV file"));
         }
-        let mut csv = ReaderBuilder::new()
-            .delimiter(opts.delimiter)
-            .quote(opts.quote)
-            .double_quote(true)
-            .terminator(Terminator::CRLF)
-            .build();
-        // The decoder drops the file's byte-order mark; csv-core would drop one more at the
-        // start of what it is first given (a U+FEFF that is data, in a range that starts
-        // mid-file or after a doubled mark). A blank line read first, skipped as any blank
-        // line, leaves it at a record's start with its first read behind it.
-        let (res, nin, _, _) = csv.read_record(b"\n", &mut [0; 1], &mut [0; 1]);
-        if !matches!(res, ReadRecordResult::InputEmpty) || nin != 1 {
-            return Err(Error::Internal(format!(
-                "priming the CSV parser: {res:?} after {nin} bytes"
-            )));
-        }
+        // The decoder drops the file's byte-order mark; the machine keeps what it is given
+        // (a U+FEFF that is data, in a range that starts mid-file or after a doubled mark).
+        let csv = record_machine(opts)?;
         Ok(RecordReader {
             path: path.to_path_buf(),
             file,
             decoder: opts.encoding.new_decoder(),
             csv,
+            at_start: true,
             quote: opts.quote,
+            delimiter: opts.delimiter,
             raw_chunk: vec![0; READ_CHUNK],
             decoded: Vec::new(),
             eof: false,
@@ -618,6 +610,42 @@ impl RecordReader {
         }))
     }
 
+    /// At a record's start, a record whose line holds no quote, read without the machine:
+    /// its fields split at the delimiter and the record ended by the first CR or LF are what
+    /// the machine gives such a line (memchr's vector search is several times faster than the
+    /// machine's byte steps, and most records hold no quote). `None`: the machine reads it.
+    fn plain_record(&mut self) -> Option<Plain> {
+        let rest = &self.buf[self.pos..];
+        let end = memchr::memchr2(b'\n', b'\r', rest)?;
+        if end == 0 {
+            return Some(Plain::BlankLine);
+        }
+        let line = &rest[..end];
+        if memchr::memchr(self.quote, line).is_some() {
+            return None;
+        }
+        if self.fields.len() < line.len() {
+            self.fields.resize(line.len(), 0);
+        }
+        let (mut nfields, mut nends, mut from) = (0, 0, 0);
+        for to in memchr::memchr_iter(self.delimiter, line).chain([line.len()]) {
+            let field = &line[from..to];
+            self.fields[nfields..nfields + field.len()].copy_from_slice(field);
+            nfields += field.len();
+            if nends == self.ends.len() {
+                self.ends.resize(nends * 2 + 1, 0);
+            }
+            self.ends[nends] = nfields;
+            nends += 1;
+            from = to + 1;
+        }
+        Some(Plain::Record {
+            nin: end + 1,
+            nfields,
+            nends,
+        })
+    }
+
     /// Parse up to the end of the next non-empty record; say where its parts are.
     fn advance(&mut self) -> Result<Option<Found>, Error> {
         let mut start = self.pos;
@@ -629,13 +657,33 @@ impl RecordReader {
                 self.fill(start)?;
                 start = 0;
             }
-            let input = &self.buf[self.pos..];
-            let (res, nin, nout, nend) =
-                self.csv
-                    .read_record(input, &mut self.fields[nfields..], &mut self.ends[nends..]);
-            self.pos += nin;
-            nfields += nout;
-            nends += nend;
+            let res = match self.at_start.then(|| self.plain_record()).flatten() {
+                Some(Plain::BlankLine) => {
+                    self.pos += 1;
+                    continue;
+                }
+                Some(Plain::Record {
+                    nin,
+                    nfields: f,
+                    nends: e,
+                }) => {
+                    (self.pos, nfields, nends) = (self.pos + nin, f, e);
+                    ReadRecordResult::Record
+                }
+                None => {
+                    let input = &self.buf[self.pos..];
+                    let (res, nin, nout, nend) = self.csv.read_record(
+                        input,
+                        &mut self.fields[nfields..],
+                        &mut self.ends[nends..],
+                    );
+                    self.pos += nin;
+                    nfields += nout;
+                    nends += nend;
+                    self.at_start = matches!(res, ReadRecordResult::Record);
+                    res
+                }
+            };
             match res {
                 ReadRecordResult::InputEmpty => {
                     // At end of file the next call, with empty input, flushes the record.
@@ -709,6 +757,19 @@ impl RecordReader {
             }
         }
     }
+}
+
+/// What [`RecordReader::plain_record`] found.
+enum Plain {
+    /// A line break at a record's start: the machine skips it.
+    BlankLine,
+    /// A record of `nin` bytes (its line break included); its field text and ends are the
+    /// first `nfields` and `nends` of the reader's buffers.
+    Record {
+        nin: usize,
+        nfields: usize,
+        nends: usize,
+    },
 }
 
 /// Where the parts of a parsed record are in the reader's buffers.
@@ -930,6 +991,38 @@ mod tests {
         out
     }
 
+    /// The fields of every record csv-core's machine reads in `text`, on its own.
+    fn machine_fields(text: &str) -> Vec<Vec<String>> {
+        let mut csv = super::super::split::record_machine(&opts(encoding_rs::UTF_8)).unwrap();
+        let mut input = text.as_bytes();
+        let (mut out, mut ends) = (vec![0u8; text.len() + 1], vec![0usize; text.len() + 1]);
+        let (mut nout, mut nend) = (0, 0);
+        let mut records = Vec::new();
+        loop {
+            let (res, nin, o, e) = csv.read_record(input, &mut out[nout..], &mut ends[nend..]);
+            input = &input[nin..];
+            (nout, nend) = (nout + o, nend + e);
+            match res {
+                ReadRecordResult::Record => {
+                    let mut from = 0;
+                    let fields = ends[..nend]
+                        .iter()
+                        .map(|&to| {
+                            let f = String::from_utf8_lossy(&out[from..to]).into_owned();
+                            from = to;
+                            f
+                        })
+                        .collect();
+                    records.push(fields);
+                    (nout, nend) = (0, 0);
+                }
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::End => return records,
+                other => panic!("{other:?} with buffers the size of the text"),
+            }
+        }
+    }
+
     /// The records of `path`, or of range `k` of its cut by `splitter`.
     fn read_records(
         path: &Path,
@@ -989,11 +1082,48 @@ mod tests {
             std::fs::write(&p, &bytes).unwrap();
             let o = opts(encoding);
             let whole = read_records(&p, &o, None);
+            // Records without quotes are split without the machine: the fields are the
+            // machine's own.
+            let (decoded, _, _) = encoding.decode(&bytes);
+            let fields: Vec<Vec<String>> = whole.iter().map(|r| r.1.clone()).collect();
+            proptest::prop_assert_eq!(fields, machine_fields(&decoded));
             let splitter = super::super::split::Splitter::at_least(&p, &o, parts, 0).unwrap();
             let cut: Vec<Read> = (0..parts)
                 .flat_map(|k| read_records(&p, &o, Some((&splitter, k))))
                 .collect();
             proptest::prop_assert_eq!(cut, whole);
+        }
+    }
+
+    /// Files larger than the cut finder's 1 MiB buffer, mostly without quotes (where the
+    /// finder skips ahead to line breaks) with quoted line breaks, CRLF and blank lines here
+    /// and there: every cut reads as the whole file.
+    #[test]
+    fn long_quote_free_stretches_are_cut_where_records_end() {
+        let mut text = String::new();
+        for i in 0..60_000u32 {
+            match i % 997 {
+                0 => text.push_str(&format!("{i},\"多行\n地址{i}\r\n\",x\n")),
+                1 => text.push_str("\r\n\n"),
+                2 => text.push_str(&format!("{i},\"a,\"\"b\"\"\",y\r\n")),
+                _ => text.push_str(&format!("{i},上海市黄浦区四川中路{i}号,z\n")),
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (name, encoding) in [("u.csv", encoding_rs::UTF_8), ("g.csv", encoding_rs::GBK)] {
+            let (bytes, _, _) = encoding.encode(&text);
+            assert!(bytes.len() > 2 << 20, "longer than two buffers");
+            let p = dir.path().join(name);
+            std::fs::write(&p, &bytes).unwrap();
+            let o = opts(encoding);
+            let whole = read_records(&p, &o, None);
+            for parts in [2, 3, 7] {
+                let splitter = super::super::split::Splitter::at_least(&p, &o, parts, 0).unwrap();
+                let cut: Vec<Read> = (0..parts)
+                    .flat_map(|k| read_records(&p, &o, Some((&splitter, k))))
+                    .collect();
+                assert!(cut == whole, "{name} in {parts} parts");
+            }
         }
     }
 

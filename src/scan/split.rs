@@ -174,12 +174,7 @@ impl Splitter {
     fn scan(&self, mut publish: impl FnMut(usize, Cut)) -> Result<(), String> {
         let mut file =
             File::open(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
-        let mut csv = ReaderBuilder::new()
-            .delimiter(self.opts.delimiter)
-            .quote(self.opts.quote)
-            .double_quote(true)
-            .terminator(Terminator::CRLF)
-            .build();
+        let mut csv = record_machine(&self.opts).map_err(|e| e.to_string())?;
         // `size · k / parts` without overflow (k < parts, so it fits a u64).
         let target = |k: usize| {
             let t = u128::from(self.size) * k as u128 / self.parts as u128;
@@ -195,6 +190,8 @@ impl Splitter {
         // A record ended at or after the target: the cut is the first byte after it that is
         // no line break (it may lie in a later buffer).
         let mut pending = false;
+        // The machine is at a record's start (in its start state).
+        let mut at_start = true;
         while next < self.parts {
             let n = loop {
                 match file.read(&mut buf) {
@@ -234,8 +231,30 @@ impl Splitter {
                 if at == n {
                     break;
                 }
+                if at_start {
+                    // At a record's start, up to the next quote every line break ends a
+                    // record (or a blank line): the machine need not read those bytes. The
+                    // cut is after the first line break past the target, or the machine
+                    // resumes after the last line break before the quote.
+                    let rest = &bytes[at..];
+                    let clear =
+                        &rest[..memchr::memchr(self.opts.quote, rest).unwrap_or(rest.len())];
+                    let from = usize::try_from(target(next).saturating_sub(base + at as u64 + 1))
+                        .unwrap_or(usize::MAX)
+                        .min(clear.len());
+                    let end = memchr::memchr2(b'\n', b'\r', &clear[from..])
+                        .map(|e| from + e)
+                        .or_else(|| memchr::memrchr2(b'\n', b'\r', clear));
+                    if let Some(e) = end {
+                        at += e + 1;
+                        pending = base + at as u64 >= target(next);
+                        restart(&mut csv).map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                }
                 let (res, nin, _, _) = csv.read_record(&bytes[at..], &mut out, &mut ends);
                 at += nin;
+                at_start = matches!(res, ReadRecordResult::Record);
                 match res {
                     ReadRecordResult::Record => {
                         pending = base + at as u64 >= target(next);
@@ -253,6 +272,32 @@ impl Splitter {
         }
         Ok(())
     }
+}
+
+/// The record machine of qc's CSV dialect (csv-core), at a record's start.
+pub(super) fn record_machine(opts: &CsvOptions) -> Result<csv_core::Reader> {
+    let mut csv = ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .quote(opts.quote)
+        .double_quote(true)
+        .terminator(Terminator::CRLF)
+        .build();
+    restart(&mut csv)?;
+    Ok(csv)
+}
+
+/// Put `csv` back at a record's start, taking the next bytes it is given as data: csv-core
+/// drops a byte-order mark at the start of what it is first given, so a blank line is read
+/// first (skipped as any blank line is).
+fn restart(csv: &mut csv_core::Reader) -> Result<()> {
+    csv.reset();
+    let (res, nin, _, _) = csv.read_record(b"\n", &mut [0; 1], &mut [0; 1]);
+    if !matches!(res, ReadRecordResult::InputEmpty) || nin != 1 {
+        return Err(Error::Internal(format!(
+            "priming the CSV parser: {res:?} after {nin} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Line breaks in `s` (LF, CR or CRLF, mixed freely); `after_cr`: the text before `s` ended
