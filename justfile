@@ -74,6 +74,12 @@ bench-problems problems="10000000" runs="3":
 bench-incremental rows="31411241" files="100" runs="3":
     python3 benches/incremental.py --rows {{rows}} --files {{files}} --runs {{runs}}
 
+# One big file on every core: the address table as one UTF-8 CSV, one GBK CSV and one Parquet
+# file of a single row group, each audited on 1 core, with --threads 1 and with --threads 2
+# (counts checked against the truth, summaries and exports compared); one_file.jsonl.
+bench-one-file rows="10000000" runs="3":
+    python3 benches/one_file.py --rows {{rows}} --runs {{runs}}
+
 bench-memory rows="50000000" +limits="1GiB":
     bash benches/memory.sh {{rows}} {{limits}}
 

@@ -45,6 +45,10 @@ pub struct GenArgs {
     /// `<table>/part-NNN.parquet` (deliveries of a folder).
     #[arg(long, default_value_t = 1)]
     pub files: u64,
+    /// Parquet only: rows per row group at most (as many as `--rows` writes one row group
+    /// per file, the layout some exports use).
+    #[arg(long, default_value_t = crate::generate::ROW_GROUP_ROWS)]
+    pub row_group_rows: u64,
     /// `estate` only: how many tables (one CSV file each, over six departments).
     #[arg(long, default_value_t = 200)]
     pub tables: usize,
@@ -83,6 +87,7 @@ pub fn generate(args: &GenArgs) -> Result<ExitStatus> {
         encoding: args.encoding,
         out: args.out.clone(),
         files: args.files,
+        row_group_rows: args.row_group_rows.max(1),
     };
     if args.library.iter().any(|l| l == "estate") {
         if args.library.len() > 1 {

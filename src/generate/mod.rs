@@ -51,7 +51,13 @@ pub struct GenSpec {
     pub out: PathBuf,
     /// Parquet: write each table as this many files, `<table>/part-NNN.parquet`.
     pub files: u64,
+    /// Parquet: rows per row group at most.
+    pub row_group_rows: u64,
 }
+
+/// Rows per Parquet row group unless asked otherwise: two chunks, small enough that a
+/// reader's memory does not depend on the file's size, large enough to compress well.
+pub const ROW_GROUP_ROWS: u64 = 2 * CHUNK_ROWS;
 
 /// Rows per generated chunk (one rayon task, one output batch).
 pub const CHUNK_ROWS: u64 = 65_536;

@@ -275,6 +275,7 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
         |e: parquet::errors::ParquetError| Error::io(&tmp, std::io::Error::other(e.to_string()));
     let mut parts = (files > 1).then(|| Parts {
         dir: spec.out.join(g.name()),
+        props: writer_properties(spec),
         current: None,
     });
     let mut truth = TableTruth {
@@ -282,18 +283,14 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
         ..TableTruth::default()
     };
     let mut parquet_writer = match spec.format {
-        GenFormat::Parquet => {
-            // Row groups of two chunks: small enough that a reader's memory does not depend
-            // on the file's size, large enough to compress well.
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(usize::try_from(2 * CHUNK_ROWS).ok())
-                .build();
-            Some(
-                ArrowWriter::try_new(file.try_clone().map_err(io)?, g.schema(), Some(props))
-                    .map_err(pq)?,
+        GenFormat::Parquet => Some(
+            ArrowWriter::try_new(
+                file.try_clone().map_err(io)?,
+                g.schema(),
+                Some(writer_properties(spec)),
             )
-        }
+            .map_err(pq)?,
+        ),
         GenFormat::Csv => None,
     };
     let mut csv_out = BufWriter::new(file);
@@ -378,9 +375,18 @@ pub fn write<T: TableGen>(g: &T, spec: &GenSpec) -> Result<TableTruth> {
     Ok(truth)
 }
 
+/// How generated Parquet files are written: Snappy, row groups of `spec.row_group_rows`.
+fn writer_properties(spec: &GenSpec) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(usize::try_from(spec.row_group_rows).ok())
+        .build()
+}
+
 /// A table written as numbered Parquet parts in a folder, one after another.
 struct Parts {
     dir: std::path::PathBuf,
+    props: WriterProperties,
     current: Option<(u64, ArrowWriter<File>, std::path::PathBuf)>,
 }
 
@@ -392,11 +398,7 @@ impl Parts {
             let target = self.dir.join(format!("part-{part:03}.parquet"));
             let tmp = target.with_extension("partial");
             let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(usize::try_from(2 * CHUNK_ROWS).ok())
-                .build();
-            let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
+            let w = ArrowWriter::try_new(file, Arc::clone(schema), Some(self.props.clone()))
                 .map_err(|e| Error::io(&tmp, std::io::Error::other(e.to_string())))?;
             self.current = Some((part, w, target));
         }
