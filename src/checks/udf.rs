@@ -82,7 +82,7 @@ impl TextUdf {
     fn map_values<'a, S: StringArrayType<'a>>(
         &self,
         column: &ArrayRef,
-        texts: S,
+        texts: &S,
         views: bool,
     ) -> ArrayRef {
         let values = texts.iter();
@@ -157,7 +157,7 @@ thread_local! {
 }
 
 /// `column` (read as `texts`) cut into address parts, or the cuts remembered for it.
-fn cut_column<'a, S: StringArrayType<'a>>(column: &ArrayRef, texts: S) -> Rc<CutColumn> {
+fn cut_column<'a, S: StringArrayType<'a>>(column: &ArrayRef, texts: &S) -> Rc<CutColumn> {
     LAST_CUT.with_borrow_mut(|last| {
         if let Some(cut) = last.as_ref().filter(|c| Arc::ptr_eq(&c.column, column)) {
             return Rc::clone(cut);
@@ -209,9 +209,9 @@ impl ScalarUDFImpl for TextUdf {
         };
         match arg {
             ColumnarValue::Array(a) => Ok(ColumnarValue::Array(match a.data_type() {
-                DataType::Utf8 => self.map_values(a, a.as_string::<i32>(), false),
-                DataType::LargeUtf8 => self.map_values(a, a.as_string::<i64>(), false),
-                DataType::Utf8View => self.map_values(a, a.as_string_view(), true),
+                DataType::Utf8 => self.map_values(a, &a.as_string::<i32>(), false),
+                DataType::LargeUtf8 => self.map_values(a, &a.as_string::<i64>(), false),
+                DataType::Utf8View => self.map_values(a, &a.as_string_view(), true),
                 other => return exec_err!("{} takes text, not {other}", self.name),
             })),
             ColumnarValue::Scalar(s) => match s {

@@ -1100,15 +1100,14 @@ mod tests {
     /// and there: every cut reads as the whole file.
     #[test]
     fn long_quote_free_stretches_are_cut_where_records_end() {
-        let mut text = String::new();
-        for i in 0..60_000u32 {
-            match i % 997 {
-                0 => text.push_str(&format!("{i},\"多行\n地址{i}\r\n\",x\n")),
-                1 => text.push_str("\r\n\n"),
-                2 => text.push_str(&format!("{i},\"a,\"\"b\"\"\",y\r\n")),
-                _ => text.push_str(&format!("{i},上海市黄浦区四川中路{i}号,z\n")),
-            }
-        }
+        let text: String = (0..60_000u32)
+            .map(|i| match i % 997 {
+                0 => format!("{i},\"多行\n地址{i}\r\n\",x\n"),
+                1 => "\r\n\n".to_string(),
+                2 => format!("{i},\"a,\"\"b\"\"\",y\r\n"),
+                _ => format!("{i},上海市黄浦区四川中路{i}号,z\n"),
+            })
+            .collect();
         let dir = tempfile::tempdir().unwrap();
         for (name, encoding) in [("u.csv", encoding_rs::UTF_8), ("g.csv", encoding_rs::GBK)] {
             let (bytes, _, _) = encoding.encode(&text);

@@ -204,7 +204,13 @@ impl Splitter {
                 return Ok(());
             }
             let bytes = &buf[..n];
-            let mut at = 0;
+            // The file's UTF-8 byte-order mark is no data (the first range's decoder drops
+            // it): a quote right after it opens a quoted field.
+            let mut at = if base == 0 && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                3
+            } else {
+                0
+            };
             while at <= n && next < self.parts {
                 if pending {
                     match bytes[at..].iter().position(|b| *b != b'\n' && *b != b'\r') {
