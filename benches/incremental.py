@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sets import QC, ROOT, SCRATCH, record, sh  # noqa: E402
+from sets import QC, ROOT, SCRATCH, record, sh, timed_run  # noqa: E402
 
 # The exports hold a few thousand rows: a debug build of the digest is fast enough, and is
 # what the test suite builds already (a release build of the example would build the
@@ -48,13 +48,7 @@ def audit(landing, store, out, threads, full):
     if full:
         cmd.append("--full")
     shutil.rmtree(out, ignore_errors=True)
-    timing = SCRATCH / "incremental_time.txt"
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *cmd],
-                          capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)}\nexit {done.returncode}: {done.stderr}")
-    wall, user, system, rss = timing.read_text().split()[-4:]
-    return float(wall), float(user) + float(system), int(rss) / 1024, json.loads(done.stdout)
+    return timed_run(cmd, "incremental")
 
 
 def figures(summary):

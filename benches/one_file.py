@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from incremental import DIGEST, check, export_digest, figures  # noqa: E402
-from sets import QC, ROOT, SCRATCH, record, sh  # noqa: E402
+from sets import QC, ROOT, SCRATCH, record, sh, timed_run  # noqa: E402
 
 TABLE = "spatial.address"
 MODES = {
@@ -73,14 +73,7 @@ def audit(prefix, threads, source):
     cmd = [*prefix, str(QC), "run", "--rules", str(ROOT / "rules" / "spatial.yaml"),
            "--data", f"{TABLE}={source}", "--store", str(store), "--out", str(out),
            "--as-of", "2026-11-30", "--format", "json", "--quiet", "--threads", str(threads)]
-    timing = SCRATCH / "one_file_time.txt"
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *cmd],
-                          capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)}\nexit {done.returncode}: {done.stderr}")
-    wall, user, system, rss = timing.read_text().split()[-4:]
-    summary = json.loads(done.stdout)
-    return float(wall), float(user) + float(system), int(rss) / 1024, summary, export_digest(out)
+    return (*timed_run(cmd, "one_file"), export_digest(out))
 
 
 def main():

@@ -45,6 +45,18 @@ def record(bench, runs, figures):
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
+def timed_run(cmd, name):
+    """Run a `qc run ... --format json` command as its own process under /usr/bin/time:
+    (wall s, CPU s, peak RSS MiB, summary). Exit 1 (a failed verdict) is a result."""
+    timing = SCRATCH / f"{name}_time.txt"
+    done = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *cmd],
+                          capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)}\nexit {done.returncode}: {done.stderr}")
+    wall, user, system, rss = timing.read_text().split()[-4:]
+    return float(wall), float(user) + float(system), int(rss) / 1024, json.loads(done.stdout)
+
+
 def generate(library, rows):
     d = SCRATCH / f"{library}_{rows}_parquet"
     if not (d / "truth.json").exists():
@@ -92,12 +104,8 @@ def run(pack, library, data, truth, threads, limit, ids=None):
     if limit != "default":
         cmd += ["--memory-limit", limit]
     (SCRATCH / "sets_qc.db").unlink(missing_ok=True)
-    timing = SCRATCH / "sets_time.txt"
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *cmd],
-                          capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)}\nexit {done.returncode}: {done.stderr}")
-    s = json.loads(done.stdout)["tables"][0]
+    wall, cpu, rss, summary = timed_run(cmd, "sets")
+    s = summary["tables"][0]
     for r in s["rules"]:
         if ids is not None and r["id"] not in ids:
             continue
@@ -106,8 +114,7 @@ def run(pack, library, data, truth, threads, limit, ids=None):
             raise SystemExit(f"{pack} {r['id']}: {r['failed_rows']} failed rows, truth {want}")
     if s["rows"] != truth["rows"]:
         raise SystemExit(f"{pack}: {s['rows']} rows, truth {truth['rows']}")
-    wall, user, system, rss = timing.read_text().split()[-4:]
-    return float(wall), float(user) + float(system), int(rss) / 1024
+    return wall, cpu, rss
 
 
 def measure(runs, *args, **kw):
