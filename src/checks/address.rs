@@ -339,12 +339,21 @@ pub fn parse(address: &str) -> [Option<&str>; 10] {
     Part::ALL.map(|p| cut_part(address, &cuts, p))
 }
 
+/// `address` [`normalized`] and [`cut`]: the cuts, and the normalized text when it differs
+/// from `address` (the cuts then lie in it).
+pub fn cut_normalized(address: &str) -> (Cuts, Option<Box<str>>) {
+    match normalized(address) {
+        Cow::Borrowed(a) => (cut(a), None),
+        Cow::Owned(a) => (cut(&a), Some(a.into_boxed_str())),
+    }
+}
+
 /// One part of `address`, or `None` when absent. Borrowed from `address` unless it had
 /// full-width characters to normalize.
 pub fn part(address: &str, part: Part) -> Option<Cow<'_, str>> {
-    match normalized(address) {
-        Cow::Borrowed(a) => cut_part(a, &cut(a), part).map(Cow::Borrowed),
-        Cow::Owned(a) => cut_part(&a, &cut(&a), part).map(|p| Cow::Owned(p.to_string())),
+    match cut_normalized(address) {
+        (cuts, None) => cut_part(address, &cuts, part).map(Cow::Borrowed),
+        (cuts, Some(text)) => cut_part(&text, &cuts, part).map(|p| Cow::Owned(p.to_string())),
     }
 }
 
@@ -359,11 +368,8 @@ mod tests {
             .collect()
     }
 
-    fn one(a: &str, name: &str) -> Option<String> {
-        let p = Part::ALL
-            .iter()
-            .find(|p| format!("{p:?}").eq_ignore_ascii_case(name));
-        part(a, *p.expect("a part's name")).map(Cow::into_owned)
+    fn one(a: &str, p: Part) -> Option<String> {
+        part(a, p).map(Cow::into_owned)
     }
 
     #[test]
@@ -398,41 +404,44 @@ mod tests {
                 None
             ]
         );
-        assert_eq!(one("曹杨二村68号101室", "road"), Some("曹杨二村".into()));
         assert_eq!(
-            one("上海市普陀区真如镇街道江场路8弄255号", "street"),
+            one("曹杨二村68号101室", Part::Road),
+            Some("曹杨二村".into())
+        );
+        assert_eq!(
+            one("上海市普陀区真如镇街道江场路8弄255号", Part::Street),
             Some("真如镇街道".into())
         );
         assert_eq!(
-            one("上海市普陀区真如镇街道江场路8弄255号", "road"),
+            one("上海市普陀区真如镇街道江场路8弄255号", Part::Road),
             Some("江场路".into())
         );
-        assert_eq!(one("曹杨二村68号101室", "number"), Some("68号".into()));
+        assert_eq!(one("曹杨二村68号101室", Part::Number), Some("68号".into()));
         assert_eq!(
-            one("上海市闵行区七宝镇羽山路12-1号", "number"),
+            one("上海市闵行区七宝镇羽山路12-1号", Part::Number),
             Some("12-1号".into())
         );
         assert_eq!(
-            one("上海市崇明县横沙乡丰乐村12号甲", "number"),
+            one("上海市崇明县横沙乡丰乐村12号甲", Part::Number),
             Some("12号甲".into())
         );
         assert_eq!(
-            one("上海市崇明县横沙乡丰乐村12号甲", "district"),
+            one("上海市崇明县横沙乡丰乐村12号甲", Part::District),
             Some("崇明县".into())
         );
-        assert_eq!(one("上海市黄浦区长乐路甲12号", "number"), None);
+        assert_eq!(one("上海市黄浦区长乐路甲12号", Part::Number), None);
         assert_eq!(
-            one("上海市黄浦区长乐路甲12号", "rest"),
+            one("上海市黄浦区长乐路甲12号", Part::Rest),
             Some("甲12号".into())
         );
         let ftz = "上海市浦东新区中国（上海）自由贸易试验区（保税片区）四川北路147弄756号";
         assert_eq!(
-            one(ftz, "zone"),
+            one(ftz, Part::Zone),
             Some("中国（上海）自由贸易试验区（保税片区）".into())
         );
-        assert_eq!(one(ftz, "road"), Some("四川北路".into()));
+        assert_eq!(one(ftz, Part::Road), Some("四川北路".into()));
         assert_eq!(
-            one("上海市崇明区前卫农场长乐路3号", "zone"),
+            one("上海市崇明区前卫农场长乐路3号", Part::Zone),
             Some("前卫农场".into())
         );
     }
@@ -441,44 +450,44 @@ mod tests {
     fn grammar_cases_of_the_domain_review() {
         // A suffix character inside a road's name does not end the road.
         assert_eq!(
-            one("上海市普陀区新村路123号", "road"),
+            one("上海市普陀区新村路123号", Part::Road),
             Some("新村路".into())
         );
         assert_eq!(
-            one("上海市普陀区新村路123号", "number"),
+            one("上海市普陀区新村路123号", Part::Number),
             Some("123号".into())
         );
         // 村民小组.
         let village = "上海市青浦区练塘镇东厍村3组12号";
-        assert_eq!(one(village, "road"), Some("东厍村".into()));
-        assert_eq!(one(village, "group"), Some("3组".into()));
-        assert_eq!(one(village, "number"), Some("12号".into()));
+        assert_eq!(one(village, Part::Road), Some("东厍村".into()));
+        assert_eq!(one(village, Part::Group), Some("3组".into()));
+        assert_eq!(one(village, Part::Number), Some("12号".into()));
         // 支弄.
         let branch = "上海市黄浦区长乐路100弄3支弄5号";
-        assert_eq!(one(branch, "lane"), Some("100弄3支弄".into()));
-        assert_eq!(one(branch, "number"), Some("5号".into()));
-        assert_eq!(one(branch, "rest"), None);
+        assert_eq!(one(branch, Part::Lane), Some("100弄3支弄".into()));
+        assert_eq!(one(branch, Part::Number), Some("5号".into()));
+        assert_eq!(one(branch, Part::Rest), None);
         // A lane-only (estate-level) address: no number, nothing left over.
         let estate = "上海市浦东新区花木路100弄";
-        assert_eq!(one(estate, "lane"), Some("100弄".into()));
-        assert_eq!(one(estate, "number"), None);
-        assert_eq!(one(estate, "rest"), None);
+        assert_eq!(one(estate, Part::Lane), Some("100弄".into()));
+        assert_eq!(one(estate, Part::Number), None);
+        assert_eq!(one(estate, Part::Rest), None);
         // Full-width digits are read as ASCII.
         let wide = "上海市黄浦区四川中路１００弄５号";
-        assert_eq!(one(wide, "lane"), Some("100弄".into()));
-        assert_eq!(one(wide, "number"), Some("5号".into()));
+        assert_eq!(one(wide, Part::Lane), Some("100弄".into()));
+        assert_eq!(one(wide, Part::Number), Some("5号".into()));
         assert_eq!(
-            one("上海市黄浦区四川中路１２－１号", "number"),
+            one("上海市黄浦区四川中路１２－１号", Part::Number),
             Some("12-1号".into())
         );
         // A development zone is not a district.
         let zone = "上海市漕河泾开发区宜山路700号";
-        assert_eq!(one(zone, "district"), None);
-        assert_eq!(one(zone, "zone"), Some("漕河泾开发区".into()));
-        assert_eq!(one(zone, "road"), Some("宜山路".into()));
+        assert_eq!(one(zone, Part::District), None);
+        assert_eq!(one(zone, Part::Zone), Some("漕河泾开发区".into()));
+        assert_eq!(one(zone, Part::Road), Some("宜山路".into()));
         // 浦东新区 stays a district (新区 ends districts and zones alike).
         assert_eq!(
-            one("上海市浦东新区沪南公路28弄", "district"),
+            one("上海市浦东新区沪南公路28弄", Part::District),
             Some("浦东新区".into())
         );
     }

@@ -164,12 +164,7 @@ fn cut_column<'a, S: StringArrayType<'a>>(column: &ArrayRef, texts: &S) -> Rc<Cu
         }
         let rows = texts
             .iter()
-            .map(|v| {
-                v.map(|v| match address::normalized(v) {
-                    Cow::Borrowed(a) => (address::cut(a), None),
-                    Cow::Owned(a) => (address::cut(&a), Some(a.into_boxed_str())),
-                })
-            })
+            .map(|v| v.map(address::cut_normalized))
             .collect();
         let cut = Rc::new(CutColumn {
             column: Arc::clone(column),
