@@ -347,7 +347,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
                     let (own, _) = match native {
                         Native::History(h) => history::anomalous(
                             &ctx,
-                            &table.table_ref(),
+                            table,
                             &check.on,
                             &[&**h],
                             std::slice::from_ref(&rule.id),
@@ -395,7 +395,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
                         assert!(diags.iter().all(|d| !d.is_error()));
                         let (chunked, _) = history::anomalous(
                             &small,
-                            &table.table_ref(),
+                            table,
                             &check.on,
                             &[&**h],
                             std::slice::from_ref(&rule.id),
@@ -456,7 +456,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
                     assert!(diags.iter().all(|d| !d.is_error()));
                     let together = history::anomalous(
                         &session,
-                        &table.table_ref(),
+                        table,
                         &key,
                         &checks,
                         &names,

@@ -1,8 +1,8 @@
 //! qc's own engine for duplicated tuples (`unique`), all of a table's rules at once:
 //!
-//! 1. **Hash.** One read of the key columns, on every core: each applicable row's tuple is
-//!    hashed to 64 bits. Sorting the hashes (in parallel) finds those seen more than once:
-//!    the candidate groups. Equal tuples have equal hashes, so every duplicated tuple is a
+//! 1. **Hash.** One read of the key columns, on every core (shared with the table's `history`
+//!    rules, [`super::shared`]): each applicable row's tuple is hashed to 64 bits. Sorting
+//!    the hashes (in parallel) finds those seen more than once: the candidate groups. Equal tuples have equal hashes, so every duplicated tuple is a
 //!    candidate; a collision of different tuples can only add a candidate.
 //! 2. **Verify.** Only when there are candidates: a second read keeps the rows whose hash is
 //!    a candidate and counts their actual tuples. A tuple counted more than once is
@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 // hashbrown with foldhash: the candidates are looked up once per row.
 use datafusion::common::HashSet;
@@ -34,19 +34,17 @@ use arrow::record_batch::RecordBatch;
 use datafusion::common::hash_utils::create_hashes;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::logical_expr::{Expr, ident};
-use datafusion::physical_plan::execute_stream_partitioned;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use rayon::slice::ParallelSliceMut;
 
-use super::{HASH, Watchdog, held_set};
+use super::{HASH, Watchdog, held_set, shared};
 use crate::bind::BoundTable;
 use crate::error::{Error, Result};
 use crate::execute::reuse::{self, FileKeys, FilePart, Fingerprint, Fingerprints, TableState};
 use crate::plan::keyset::KeySet;
 use crate::rules::BoundColumn;
-use crate::rules::source::BoundSource;
-use crate::scan::{self, TableSource};
+use crate::scan;
 
 /// A `unique` rule: tuples of `on` held by more than one row where `applicable` is true.
 #[derive(Debug, Clone, Copy)]
@@ -111,7 +109,8 @@ type Counting = HashMap<String, HashMap<u64, HashMap<Box<[u8]>, u64>>>;
 /// Per rule of `rules`: its duplicated tuples (see [`Found`]). The hashes of each file are
 /// kept between runs: a file the previous run hashed, unchanged, is not read again unless it
 /// holds a hash newly seen twice. `None` when the hashes do not fit the memory pool (the
-/// caller then runs the rules' plans).
+/// caller then runs the rules' plans). The set engine shares the hash read with other
+/// stages ([`Pending`]); this is the read alone.
 pub async fn duplicates(
     ctx: &SessionContext,
     table: &BoundTable,
@@ -120,8 +119,112 @@ pub async fn duplicates(
     watchdog: &Watchdog,
     kept: &Kept<'_>,
 ) -> Result<Option<Vec<Found>>> {
-    let what = names.join(", ");
-    let work = async {
+    let Some(pending) = Pending::new(ctx, table, rules, names, kept)? else {
+        return Ok(None);
+    };
+    let hashed = match pending.stage() {
+        None => Some(Vec::new()),
+        Some((stage, hashes)) => {
+            let files = pending.to_hash.clone();
+            let stages = [stage];
+            let read = shared::read(ctx, table, &files, &stages, &pending.what, watchdog);
+            let completed = watchdog.watch(&pending.what, read).await?;
+            completed[0].then(|| hashes.take())
+        }
+    };
+    match hashed {
+        Some(fresh) => pending.finish(ctx, table, fresh, watchdog).await,
+        None => Ok(None),
+    }
+}
+
+/// A table's `unique` rules before their hash read: what the previous run left (kept lists
+/// and candidates) and the files to hash now.
+pub struct Pending<'a> {
+    rules: Vec<Duplicates<'a>>,
+    names: Vec<String>,
+    /// The rules' names, for errors.
+    pub what: String,
+    kept: Kept<'a>,
+    bases: Vec<String>,
+    ids: Vec<String>,
+    lists: Vec<BTreeMap<String, Arc<Vec<u64>>>>,
+    infos: Vec<HashMap<String, Info>>,
+    /// The files whose hashes are not kept: the hash read reads these.
+    pub to_hash: Vec<PathBuf>,
+    reservation: MemoryReservation,
+}
+
+/// What the hash read gathers for a table's `unique` rules: per partition, per rule, each
+/// file's hashes of its applicable rows, with their share of the pool.
+#[derive(Default)]
+pub struct Hashes(Mutex<Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)>>);
+
+impl Hashes {
+    /// Per partition: per rule, each file's hashes as gathered (unsorted).
+    pub fn take(&self) -> Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// One partition's share of the hash read.
+struct HashConsumer {
+    layouts: Arc<Vec<Layout>>,
+    per_rule: Vec<HashMap<String, Vec<u64>>>,
+    buffer: Vec<u64>,
+    reservation: MemoryReservation,
+    what: String,
+    into: Arc<Hashes>,
+}
+
+impl shared::Consumer for HashConsumer {
+    fn batch(&mut self, file: &str, batch: &RecordBatch) -> Result<()> {
+        for (layout, out) in self.layouts.iter().zip(&mut self.per_rule) {
+            let applies = hashes(batch, layout, &mut self.buffer)?;
+            let out = out.entry(file.to_string()).or_default();
+            let before = out.len();
+            out.extend(
+                self.buffer
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| applies.is_valid(*i) && applies.value(*i))
+                    .map(|(_, h)| *h),
+            );
+            let added = (out.len() - before) * std::mem::size_of::<u64>();
+            self.reservation
+                .try_grow(added)
+                .map_err(|_| Error::Memory {
+                    what: self.what.clone(),
+                    message: "its key hashes do not fit --memory-limit".into(),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) {
+        let HashConsumer {
+            per_rule,
+            reservation,
+            into,
+            ..
+        } = *self;
+        into.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((per_rule, reservation));
+    }
+}
+
+impl<'a> Pending<'a> {
+    /// The rules' kept state; `None` when the kept hashes do not fit the pool.
+    pub fn new(
+        ctx: &SessionContext,
+        table: &BoundTable,
+        rules: &[Duplicates<'a>],
+        names: &[String],
+        kept: &Kept<'a>,
+    ) -> Result<Option<Pending<'a>>> {
+        let what = names.join(", ");
         let bases: Vec<String> = rules
             .iter()
             .map(|r| {
@@ -133,29 +236,114 @@ pub async fn duplicates(
                 )
             })
             .collect();
-        let ids: Vec<&str> = rules
+        let ids: Vec<String> = rules
             .iter()
-            .map(|r| table.rules[r.rule].id.as_str())
+            .map(|r| table.rules[r.rule].id.clone())
             .collect();
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
         let reservation = MemoryConsumer::new(format!("qc key hashes ({what})")).register(&pool);
-        let (mut lists, infos, to_hash) = match load_kept(table, &ids, &bases, kept, &reservation) {
+        let (lists, infos, to_hash) = match load_kept(table, &id_refs, &bases, kept, &reservation) {
             Ok(k) => k,
             Err(Error::Memory { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let hashed: BTreeSet<String> = to_hash.iter().map(|f| scan::file_name(f)).collect();
-        if !to_hash.is_empty() {
-            match hash_files(ctx, table, rules, &to_hash, &what, watchdog, &reservation).await {
-                Ok(fresh) => {
-                    for (lists, fresh) in lists.iter_mut().zip(fresh) {
-                        lists.extend(fresh);
+        Ok(Some(Pending {
+            rules: rules.to_vec(),
+            names: names.to_vec(),
+            what,
+            kept: *kept,
+            bases,
+            ids,
+            lists,
+            infos,
+            to_hash,
+            reservation,
+        }))
+    }
+
+    /// The hash read's stage over [`Pending::to_hash`], and where its hashes go; `None` when
+    /// every file's hashes are kept.
+    pub fn stage(&self) -> Option<(shared::Stage, Arc<Hashes>)> {
+        if self.to_hash.is_empty() {
+            return None;
+        }
+        let (exprs, layouts) = selection(&self.rules);
+        let (layouts, hashes) = (Arc::new(layouts), Arc::new(Hashes::default()));
+        let (into, what) = (Arc::clone(&hashes), self.what.clone());
+        let parent = self.reservation.new_empty();
+        let n = self.rules.len();
+        let stage = shared::Stage {
+            exprs,
+            files: Some(self.to_hash.iter().map(|f| scan::file_name(f)).collect()),
+            consumer: Box::new(move || {
+                Box::new(HashConsumer {
+                    layouts: Arc::clone(&layouts),
+                    per_rule: vec![HashMap::new(); n],
+                    buffer: Vec::new(),
+                    reservation: parent.new_empty(),
+                    what: what.clone(),
+                    into: Arc::clone(&into),
+                })
+            }),
+        };
+        Some((stage, hashes))
+    }
+
+    /// The rules' duplicated tuples, from the hash read's `fresh` hashes (empty when no file
+    /// was hashed): candidates, their count read where needed, and the lists kept for the
+    /// next run. `None` when the hashes do not fit the pool.
+    pub async fn finish(
+        mut self,
+        ctx: &SessionContext,
+        table: &BoundTable,
+        fresh: Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)>,
+        watchdog: &Watchdog,
+    ) -> Result<Option<Vec<Found>>> {
+        let what = self.what.clone();
+        let work = async {
+            match sorted(
+                fresh,
+                &self.to_hash,
+                self.rules.len(),
+                &what,
+                &self.reservation,
+            )
+            .await
+            {
+                Ok(sorted) => {
+                    for (lists, sorted) in self.lists.iter_mut().zip(sorted) {
+                        lists.extend(sorted);
                     }
                 }
                 Err(Error::Memory { .. }) => return Ok(None),
                 Err(e) => return Err(e),
             }
-        }
+            self.judge(ctx, table, watchdog).await.map(Some)
+        };
+        watchdog.watch(&what, work).await
+    }
+
+    /// Candidates, their count read, and the findings (see [`Pending::finish`]).
+    async fn judge(
+        self,
+        ctx: &SessionContext,
+        table: &BoundTable,
+        watchdog: &Watchdog,
+    ) -> Result<Vec<Found>> {
+        let Pending {
+            rules,
+            names,
+            what,
+            kept,
+            bases,
+            ids,
+            lists,
+            infos,
+            to_hash,
+            reservation,
+        } = self;
+        let hashed: BTreeSet<String> = to_hash.iter().map(|f| scan::file_name(f)).collect();
         let candidates: Vec<HashSet<u64>> = lists
             .iter()
             .zip(&infos)
@@ -184,7 +372,7 @@ pub async fn duplicates(
                 .filter(|f| to_count.contains(&scan::file_name(f)))
                 .cloned()
                 .collect();
-            count_candidates(ctx, table, rules, &files, &candidates, &what, watchdog).await?
+            count_candidates(ctx, table, &rules, &files, &candidates, &what, watchdog).await?
         };
         let state = ctx.state();
         let mut found = Vec::with_capacity(rules.len());
@@ -217,7 +405,7 @@ pub async fn duplicates(
             for row in &anomalous {
                 held.insert(row)?;
             }
-            let touched = touched(kept, ids[r], &bases[r], &now, &anomalous);
+            let touched = touched(&kept, &ids[r], &bases[r], &now, &anomalous);
             let mut files = BTreeMap::new();
             for (file, list) in lists {
                 let kept_list = match kept.dir {
@@ -233,7 +421,7 @@ pub async fn duplicates(
                 files.insert(
                     file.clone(),
                     FileKeys {
-                        rule: ids[r].to_string(),
+                        rule: ids[r].clone(),
                         basis: bases[r].clone(),
                         hashes: kept_list,
                         candidates: encode(&info),
@@ -249,9 +437,8 @@ pub async fn duplicates(
             });
         }
         drop(reservation);
-        Ok(Some(found))
-    };
-    watchdog.watch(&what, work).await
+        Ok(found)
+    }
 }
 
 /// Per rule: the kept sorted hash lists of the files the previous run hashed (unchanged, under
@@ -537,44 +724,6 @@ fn selection(rules: &[Duplicates<'_>]) -> (Vec<Expr>, Vec<Layout>) {
     (exprs, layouts)
 }
 
-/// `files` of `table` read for `exprs` (a CSV source's well-formed records only), with each
-/// row's file last; one stream per partition.
-async fn read(
-    ctx: &SessionContext,
-    table: &BoundTable,
-    files: &[PathBuf],
-    mut exprs: Vec<Expr>,
-    what: &str,
-) -> Result<(Vec<datafusion::execution::SendableRecordBatchStream>, usize)> {
-    let subset = BoundSource {
-        files: files.to_vec(),
-        ..table.source.clone()
-    };
-    let source = TableSource {
-        source: &subset,
-        ..table.source_view()
-    };
-    let mut needed: Vec<String> = Vec::new();
-    for e in &exprs {
-        for c in e.column_refs() {
-            if !needed.contains(&c.name) {
-                needed.push(c.name.clone());
-            }
-        }
-    }
-    let file_at = exprs.len();
-    exprs.push(ident(scan::META_FILE));
-    let plan = scan::located_records(ctx, &source, &needed)?
-        .select(exprs)
-        .map_err(|e| Error::engine(what, e))?
-        .create_physical_plan()
-        .await
-        .map_err(|e| Error::engine(what, e))?;
-    let streams =
-        execute_stream_partitioned(plan, ctx.task_ctx()).map_err(|e| Error::engine(what, e))?;
-    Ok((streams, file_at))
-}
-
 /// Hashes of one rule's applicable rows of `batch`, and the rows' mask.
 fn hashes(batch: &RecordBatch, layout: &Layout, buffer: &mut Vec<u64>) -> Result<BooleanArray> {
     let applies = batch.column(layout.applies).as_boolean().clone();
@@ -585,66 +734,24 @@ fn hashes(batch: &RecordBatch, layout: &Layout, buffer: &mut Vec<u64>) -> Result
     Ok(applies)
 }
 
-/// Read 1: per rule, each of `files`' sorted hashes of its applicable rows.
-async fn hash_files(
-    ctx: &SessionContext,
-    table: &BoundTable,
-    rules: &[Duplicates<'_>],
+/// Read 1's hashes, per rule and file of `files`, sorted; their memory moves to
+/// `reservation` (held until the rules are judged).
+async fn sorted(
+    fresh: Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)>,
     files: &[PathBuf],
+    rules: usize,
     what: &str,
-    watchdog: &Watchdog,
     reservation: &MemoryReservation,
 ) -> Result<Vec<BTreeMap<String, Arc<Vec<u64>>>>> {
-    let (exprs, layouts) = selection(rules);
-    let layouts = Arc::new(layouts);
-    let mut tasks = tokio::task::JoinSet::new();
-    watchdog.read_started();
-    let (streams, file_at) = read(ctx, table, files, exprs, what).await?;
-    for mut stream in streams {
-        let layouts = Arc::clone(&layouts);
-        let progress = watchdog.counter();
-        let reservation = reservation.new_empty();
-        let what = what.to_string();
-        tasks.spawn(async move {
-            let mut per_rule: Vec<HashMap<String, Vec<u64>>> = vec![HashMap::new(); layouts.len()];
-            let mut buffer = Vec::new();
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| Error::engine(&what, e))?;
-                progress.fetch_add(1, Ordering::Relaxed);
-                for (file, batch) in super::super::tally::by_file(&batch, Some(file_at))? {
-                    for (layout, out) in layouts.iter().zip(&mut per_rule) {
-                        let applies = hashes(&batch, layout, &mut buffer)?;
-                        let out = out.entry(file.clone()).or_default();
-                        let before = out.len();
-                        out.extend(
-                            buffer
-                                .iter()
-                                .enumerate()
-                                .filter(|(i, _)| applies.is_valid(*i) && applies.value(*i))
-                                .map(|(_, h)| *h),
-                        );
-                        let added = (out.len() - before) * std::mem::size_of::<u64>();
-                        reservation.try_grow(added).map_err(|_| Error::Memory {
-                            what: what.clone(),
-                            message: "its key hashes do not fit --memory-limit".into(),
-                        })?;
-                    }
-                }
-            }
-            Ok::<_, Error>((per_rule, reservation))
-        });
-    }
-    let mut all: Vec<HashMap<String, Vec<u64>>> = vec![HashMap::new(); rules.len()];
+    let mut all: Vec<HashMap<String, Vec<u64>>> = vec![HashMap::new(); rules];
     let mut reservations = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (per_rule, reservation) =
-            joined.map_err(|e| Error::Internal(format!("hashing task failed: {e}")))??;
-        for (all, part) in all.iter_mut().zip(per_rule) {
-            for (file, hashes) in part {
+    for (per_rule, part) in fresh {
+        for (all, per_rule) in all.iter_mut().zip(per_rule) {
+            for (file, hashes) in per_rule {
                 all.entry(file).or_default().extend(hashes);
             }
         }
-        reservations.push(reservation);
+        reservations.push(part);
     }
     // A file without applicable rows still has its (empty) list.
     for all in &mut all {
@@ -668,7 +775,6 @@ async fn hash_files(
     })
     .await
     .map_err(|e| Error::Internal(format!("sorting key hashes failed: {e}")))?;
-    // The lists are held until the rules are judged: their memory moves to the caller's.
     let held: usize = reservations.iter().map(MemoryReservation::size).sum();
     drop(reservations);
     reservation.try_grow(held).map_err(|_| Error::Memory {
@@ -695,7 +801,7 @@ async fn count_candidates(
     let on: Arc<Vec<Vec<BoundColumn>>> = Arc::new(rules.iter().map(|r| r.on.to_vec()).collect());
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
-    let (streams, file_at) = read(ctx, table, files, exprs, what).await?;
+    let (streams, file_at) = shared::streams(ctx, table, files, exprs, what).await?;
     for mut stream in streams {
         let (layouts, candidates, on) = (
             Arc::clone(&layouts),

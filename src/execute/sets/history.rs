@@ -1,7 +1,8 @@
 //! qc's own engine for `history` rules (`checks::history`): a record judged against its
 //! people's other records, without joining the table with itself.
 //!
-//! 1. **Hash.** One read of the people, pair, date and event columns, on every core. The
+//! 1. **Hash.** One read of the people, pair, date and event columns, on every core (shared
+//!    with the table's other set-based rules, [`super::shared`]). The
 //!    candidates are the people with two or more relevant records (`not_latest`: records;
 //!    `overlap`: opening records), found by sorting the hashes of their values; for
 //!    `close_without_open`, the pairs that some closing record names.
@@ -12,8 +13,8 @@
 //! hashes can only add candidates; the judgement uses the values themselves.
 
 use datafusion::common::{HashMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::compute::{cast, filter_record_batch};
@@ -28,7 +29,8 @@ use futures::StreamExt;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
-use super::{HASH, HeldSet, Watchdog, held_set};
+use super::{HASH, HeldSet, Watchdog, held_set, shared};
+use crate::bind::BoundTable;
 use crate::checks::set::{EndsCheck, Find, HistoryCheck};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
@@ -310,28 +312,156 @@ fn same_ends(a: &EndsCheck, b: &EndsCheck) -> bool {
 
 /// The anomalous keys of `history` rules that share their reads ([`same_reads`]), each with
 /// its share of the pool. `None` when the hashes or records do not fit the pool (the caller
-/// then runs the rules' plans).
+/// then runs the rules' plans). The set engine shares the hash read with other stages
+/// ([`hash_stage`]); this is the read alone.
 pub async fn anomalous(
     ctx: &SessionContext,
-    table: &TableRef,
+    table: &BoundTable,
     key: &[BoundColumn],
     checks: &[&HistoryCheck],
     names: &[String],
     watchdog: &Watchdog,
 ) -> Result<Option<Vec<(KeySet, MemoryReservation)>>> {
     let what = names.join(", ");
+    let Some(stage) = hash_stage(ctx, checks, &what) else {
+        return Ok(Some(Vec::new()));
+    };
+    let (stage, hashes) = stage;
+    let stages = [stage];
+    let read = shared::read(ctx, table, &table.source.files, &stages, &what, watchdog);
+    if !watchdog.watch(&what, read).await?[0] {
+        return Ok(None);
+    }
+    judged(
+        ctx,
+        &table.table_ref(),
+        key,
+        checks,
+        names,
+        watchdog,
+        &hashes,
+    )
+    .await
+}
+
+/// What the hash read gathers for a group of `history` rules: per partition, per find, the
+/// hashes of the people (or pairs) of its relevant records, with their share of the pool.
+#[derive(Default)]
+pub struct PeopleHashes(Mutex<Vec<(Vec<Vec<u64>>, MemoryReservation)>>);
+
+/// One partition's share of the hash read.
+struct PeopleConsumer {
+    layout: Arc<Layout>,
+    finds: Arc<Vec<Find>>,
+    hashes: Vec<Vec<u64>>,
+    reservation: MemoryReservation,
+    what: String,
+    into: Arc<PeopleHashes>,
+}
+
+impl shared::Consumer for PeopleConsumer {
+    fn batch(&mut self, _file: &str, batch: &RecordBatch) -> Result<()> {
+        let rows = Rows::new(batch, &self.layout);
+        let people = rows.people()?;
+        let pairs = rows.hashes(&self.layout.pair)?;
+        let mut added = 0;
+        for (find, out) in self.finds.iter().zip(&mut self.hashes) {
+            let before = out.len();
+            match find {
+                Find::NotLatest | Find::Overlap => {
+                    for column in &people {
+                        for (i, h) in column.iter().enumerate() {
+                            let counts = rows.date(i).is_some()
+                                && (*find == Find::NotLatest || rows.opens(i));
+                            if let (true, Some(h)) = (counts, h) {
+                                out.push(*h);
+                            }
+                        }
+                    }
+                }
+                Find::CloseWithoutOpen => {
+                    for (i, h) in pairs.iter().enumerate() {
+                        if let (true, Some(h)) = (rows.closes(i), h) {
+                            out.push(*h);
+                        }
+                    }
+                }
+            }
+            added += out.len() - before;
+        }
+        self.reservation
+            .try_grow(added * 8)
+            .map_err(|_| Error::Memory {
+                what: self.what.clone(),
+                message: "its hashes do not fit --memory-limit".into(),
+            })
+    }
+
+    fn finish(self: Box<Self>) {
+        let PeopleConsumer {
+            hashes,
+            reservation,
+            into,
+            ..
+        } = *self;
+        into.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((hashes, reservation));
+    }
+}
+
+/// Read 1's stage for `history` rules that share their reads ([`same_reads`]), and where
+/// its hashes go; `None` without rules.
+pub fn hash_stage(
+    ctx: &SessionContext,
+    checks: &[&HistoryCheck],
+    what: &str,
+) -> Option<(shared::Stage, Arc<PeopleHashes>)> {
+    let check = checks.first()?;
+    let (exprs, layout) = selection(&[], check);
+    let finds: Arc<Vec<Find>> = Arc::new(checks.iter().map(|c| c.find).collect());
+    let (layout, hashes) = (Arc::new(layout), Arc::new(PeopleHashes::default()));
+    let into = Arc::clone(&hashes);
+    let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
+    let what = what.to_string();
+    let stage = shared::Stage {
+        exprs,
+        files: None,
+        consumer: Box::new(move || {
+            Box::new(PeopleConsumer {
+                layout: Arc::clone(&layout),
+                hashes: vec![Vec::new(); finds.len()],
+                finds: Arc::clone(&finds),
+                reservation: MemoryConsumer::new(format!("qc history hashes ({what})"))
+                    .register(&pool),
+                what: what.clone(),
+                into: Arc::clone(&into),
+            })
+        }),
+    };
+    Some((stage, hashes))
+}
+
+/// The anomalous keys of `checks` (see [`anomalous`]) from their hash read's `hashes`: the
+/// candidates, then their records gathered and judged, chunk by chunk.
+pub async fn judged(
+    ctx: &SessionContext,
+    table: &TableRef,
+    key: &[BoundColumn],
+    checks: &[&HistoryCheck],
+    names: &[String],
+    watchdog: &Watchdog,
+    hashes: &PeopleHashes,
+) -> Result<Option<Vec<(KeySet, MemoryReservation)>>> {
+    let what = names.join(", ");
     let finds: Vec<Find> = checks.iter().map(|c| c.find).collect();
     let Some(check) = checks.first() else {
         return Ok(Some(Vec::new()));
     };
+    let parts = std::mem::take(&mut *hashes.0.lock().unwrap_or_else(PoisonError::into_inner));
     let work = async {
-        let (exprs, layout) = selection(&[], check);
-        let found = candidates(ctx, table, &exprs, &layout, &finds, &what, watchdog).await;
-        let candidates = match found {
-            Ok(c) => c,
-            Err(Error::Memory { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let candidates = candidates(parts, &finds).await?;
         let events = candidates.iter().map(|(_, e)| e).sum();
         let candidates: Arc<Vec<HashSet<u64>>> =
             Arc::new(candidates.into_iter().map(|(c, _)| c).collect());
@@ -413,73 +543,16 @@ pub async fn anomalous(
     watchdog.watch(&what, work).await
 }
 
-/// Read 1: per find, the hashes of the people (or pairs) whose records must be judged, and
-/// about how many records that is.
+/// From read 1's hashes: per find, the hashes of the people (or pairs) whose records must
+/// be judged, and about how many records that is.
 async fn candidates(
-    ctx: &SessionContext,
-    table: &TableRef,
-    exprs: &[Expr],
-    layout: &Layout,
+    parts: Vec<(Vec<Vec<u64>>, MemoryReservation)>,
     finds: &[Find],
-    what: &str,
-    watchdog: &Watchdog,
 ) -> Result<Vec<(HashSet<u64>, usize)>> {
-    let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
-    let layout = Arc::new(layout.clone());
-    let finds: Arc<Vec<Find>> = Arc::new(finds.to_vec());
-    let mut tasks = tokio::task::JoinSet::new();
-    watchdog.read_started();
-    for mut stream in read(ctx, table, None, exprs.to_vec(), what).await? {
-        let (layout, finds) = (Arc::clone(&layout), Arc::clone(&finds));
-        let (progress, what) = (watchdog.counter(), what.to_string());
-        let reservation =
-            MemoryConsumer::new(format!("qc history hashes ({what})")).register(&pool);
-        tasks.spawn(async move {
-            let mut hashes: Vec<Vec<u64>> = vec![Vec::new(); finds.len()];
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| Error::engine(&what, e))?;
-                progress.fetch_add(1, Ordering::Relaxed);
-                let rows = Rows::new(&batch, &layout);
-                let people = rows.people()?;
-                let pairs = rows.hashes(&layout.pair)?;
-                let mut added = 0;
-                for (find, out) in finds.iter().zip(&mut hashes) {
-                    let before = out.len();
-                    match find {
-                        Find::NotLatest | Find::Overlap => {
-                            for column in &people {
-                                for (i, h) in column.iter().enumerate() {
-                                    let counts = rows.date(i).is_some()
-                                        && (*find == Find::NotLatest || rows.opens(i));
-                                    if let (true, Some(h)) = (counts, h) {
-                                        out.push(*h);
-                                    }
-                                }
-                            }
-                        }
-                        Find::CloseWithoutOpen => {
-                            for (i, h) in pairs.iter().enumerate() {
-                                if let (true, Some(h)) = (rows.closes(i), h) {
-                                    out.push(*h);
-                                }
-                            }
-                        }
-                    }
-                    added += out.len() - before;
-                }
-                reservation.try_grow(added * 8).map_err(|_| Error::Memory {
-                    what: what.clone(),
-                    message: "its hashes do not fit --memory-limit".into(),
-                })?;
-            }
-            Ok::<_, Error>((hashes, reservation))
-        });
-    }
+    let finds = finds.to_vec();
     let mut all: Vec<Vec<u64>> = vec![Vec::new(); finds.len()];
     let mut reservations = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (part, reservation) =
-            joined.map_err(|e| Error::Internal(format!("history task failed: {e}")))??;
+    for (part, reservation) in parts {
         for (all, part) in all.iter_mut().zip(part) {
             all.extend(part);
         }

@@ -2,9 +2,10 @@
 //! the pass tests each row against.
 //!
 //! - Rules with a [`Native`] form are computed by qc's own engine: `unique` ([`hashed`], all of
-//!   a table's together) and `history` ([`history`]). Both read the columns they need once to
-//!   hash them on every core, take as candidates the hashes seen more than once, and judge
-//!   only the candidates, on their actual values, in a second read.
+//!   a table's together) and `history` ([`history`]). Both hash the columns they need on
+//!   every core, take as candidates the hashes seen more than once, and judge only the
+//!   candidates, on their actual values, in a second read. Their hashing is one read of the
+//!   table for all of them ([`shared`]).
 //! - The others run their DataFusion key plan ([`plans`]), on every core.
 //!
 //! Every computation is watched: a plan that makes no progress for the stall timeout is
@@ -15,6 +16,7 @@
 pub mod hashed;
 pub mod history;
 pub mod plans;
+pub mod shared;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -28,7 +30,7 @@ use datafusion::prelude::SessionContext;
 
 use super::memory::Heartbeat;
 use crate::bind::{BoundTable, RuleCheck};
-use crate::checks::set::Native;
+use crate::checks::set::{HistoryCheck, Native};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
 use crate::rules::BoundColumn;
@@ -102,14 +104,86 @@ pub async fn compute(
             _ => None,
         })
         .collect();
-    if !native.is_empty() {
-        let started = Instant::now();
-        let names: Vec<String> = native.iter().map(|d| what(d.rule)).collect();
-        // `None`: the hashes do not fit the pool; the rules' plans below compute them.
-        if let Some(found) =
-            hashed::duplicates(ctx, table, &native, &names, &watchdog, kept).await?
+    // History rules reading the same columns share their reads.
+    let histories: Vec<(usize, &crate::checks::set::SetCheck, &HistoryCheck)> = table
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| match &rule.check {
+            RuleCheck::Set(Some(check)) => match &check.native {
+                Some(Native::History(h)) => Some((i, &**check, &**h)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (j, (_, _, h)) in histories.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|g| history::same_reads(histories[g[0]].2, h))
         {
-            let elapsed = started.elapsed();
+            Some(g) => g.push(j),
+            None => groups.push(vec![j]),
+        }
+    }
+
+    // Read 1, shared: the `unique` rules hash their keys (in the files whose hashes are not
+    // kept) and each group of history rules its people, in one read of the table.
+    let started = Instant::now();
+    let pending = if native.is_empty() {
+        None
+    } else {
+        let names: Vec<String> = native.iter().map(|d| what(d.rule)).collect();
+        // `None`: the kept hashes do not fit the pool; the rules' plans below compute them.
+        hashed::Pending::new(ctx, table, &native, &names, kept)?
+    };
+    let mut stages = Vec::new();
+    let unique_hashes = match pending.as_ref().and_then(hashed::Pending::stage) {
+        Some((stage, hashes)) => {
+            stages.push(stage);
+            Some(hashes)
+        }
+        None => None,
+    };
+    let mut group_hashes = Vec::new();
+    for group in &groups {
+        let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
+        let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
+        if let Some((stage, hashes)) = history::hash_stage(ctx, &checks, &names.join(", ")) {
+            stages.push(stage);
+            group_hashes.push(hashes);
+        }
+    }
+    let mut completed = vec![true; stages.len()];
+    if !stages.is_empty() {
+        // History rules read every file; `unique` rules alone only the files they hash.
+        let files = match (&pending, groups.is_empty()) {
+            (Some(p), true) => p.to_hash.clone(),
+            _ => table.source.files.clone(),
+        };
+        let mut names: Vec<String> = pending.iter().map(|p| p.what.clone()).collect();
+        names.extend(groups.iter().flatten().map(|&j| what(histories[j].0)));
+        let names = names.join(", ");
+        let read = shared::read(ctx, table, &files, &stages, &names, &watchdog);
+        completed = watchdog.watch(&names, read).await?;
+    }
+    let read_time = started.elapsed();
+    let mut completed = completed.into_iter();
+
+    if let Some(pending) = pending {
+        let started = Instant::now();
+        let fresh = match unique_hashes {
+            Some(hashes) => completed.next().unwrap_or(false).then(|| hashes.take()),
+            None => Some(Vec::new()),
+        };
+        // `None`: the hashes do not fit the pool; the rules' plans below compute them.
+        let found = match fresh {
+            Some(fresh) => pending.finish(ctx, table, fresh, &watchdog).await?,
+            None => None,
+        };
+        if let Some(found) = found {
+            let elapsed = read_time + started.elapsed();
             for (d, f) in native.iter().zip(found) {
                 sets.keys[d.rule] = Some(Arc::new(f.set));
                 sets.elapsed[d.rule] = Some(elapsed);
@@ -122,50 +196,33 @@ pub async fn compute(
         }
     }
 
-    // History rules reading the same columns share their reads.
-    let histories: Vec<(
-        usize,
-        &crate::checks::set::SetCheck,
-        &crate::checks::set::HistoryCheck,
-    )> = table
-        .rules
-        .iter()
-        .enumerate()
-        .filter_map(|(i, rule)| match &rule.check {
-            RuleCheck::Set(Some(check)) => match &check.native {
-                Some(Native::History(h)) => Some((i, &**check, &**h)),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    let mut done = vec![false; histories.len()];
-    for first in 0..histories.len() {
-        if done[first] {
-            continue;
+    for (group, hashes) in groups.iter().zip(group_hashes) {
+        if !completed.next().unwrap_or(false) {
+            continue; // the hashes do not fit the pool: the rules' plans below
         }
-        let group: Vec<usize> = (first..histories.len())
-            .filter(|&j| !done[j] && history::same_reads(histories[first].2, histories[j].2))
-            .collect();
         let started = Instant::now();
-        let checks: Vec<&crate::checks::set::HistoryCheck> =
-            group.iter().map(|&j| histories[j].2).collect();
+        let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
         let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
-        let on = &histories[first].1.on;
+        let on = &histories[group[0]].1.on;
         // `None`: the records do not fit the pool; the rules' plans below compute them.
-        let found =
-            history::anomalous(ctx, &table.table_ref(), on, &checks, &names, &watchdog).await?;
+        let found = history::judged(
+            ctx,
+            &table.table_ref(),
+            on,
+            &checks,
+            &names,
+            &watchdog,
+            &hashes,
+        )
+        .await?;
         if let Some(found) = found {
-            let elapsed = started.elapsed();
+            let elapsed = read_time + started.elapsed();
             for (&j, (set, reservation)) in group.iter().zip(found) {
                 let i = histories[j].0;
                 sets.keys[i] = Some(Arc::new(set));
                 sets.elapsed[i] = Some(elapsed);
                 sets.reservations.push(reservation);
             }
-        }
-        for j in group {
-            done[j] = true;
         }
     }
 
