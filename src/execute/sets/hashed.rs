@@ -648,16 +648,24 @@ fn decode(kept: &[(u64, Vec<(String, u64)>)]) -> Option<Info> {
 
 /// The kept list `name` of `dir`'s `keys/` folder, or `None` when it is missing or damaged.
 fn load_list(dir: &Path, name: &str) -> Option<Vec<u64>> {
-    let bytes = std::fs::read(dir.join("keys").join(name)).ok()?;
-    if bytes.len() % 8 != 0 {
+    // Read in pieces: a list holds 8 bytes a row, and its bytes are not held twice.
+    let file = std::fs::File::open(dir.join("keys").join(name)).ok()?;
+    let size = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if size % 8 != 0 {
         return None;
     }
-    let list: Vec<u64> = bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-        .collect();
+    let mut list: Vec<u64> = Vec::with_capacity(size / 8);
+    let mut reader = std::io::BufReader::with_capacity(LIST_IO_BYTES, file);
+    let mut word = [0u8; 8];
+    for _ in 0..size / 8 {
+        std::io::Read::read_exact(&mut reader, &mut word).ok()?;
+        list.push(u64::from_le_bytes(word));
+    }
     list.is_sorted().then_some(list)
 }
+
+/// The buffer through which hash lists are read and written.
+const LIST_IO_BYTES: usize = 1 << 20;
 
 /// Keep a file's sorted hash list under a name made of the rule's basis and the file's
 /// fingerprint (written once: an unchanged file's list is not written again); its name.
@@ -687,9 +695,20 @@ fn keep_list(
         return Ok(name);
     }
     std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
-    let bytes: Vec<u8> = list.iter().flat_map(|h| h.to_le_bytes()).collect();
     let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    let write = || -> std::io::Result<()> {
+        let mut out =
+            std::io::BufWriter::with_capacity(LIST_IO_BYTES, std::fs::File::create(&tmp)?);
+        for h in list {
+            std::io::Write::write_all(&mut out, &h.to_le_bytes())?;
+        }
+        std::io::Write::flush(&mut out)
+    };
+    if let Err(e) = write() {
+        // A list not written whole is not left behind (the disk may be full).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     Ok(name)
 }
@@ -900,4 +919,55 @@ async fn count_candidates(
                 .collect()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint() -> Fingerprint {
+        Fingerprint {
+            size: 10,
+            modified_ns: 1,
+            ends: "ab".into(),
+        }
+    }
+
+    #[test]
+    fn a_kept_list_reads_back_as_written_across_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        // More than one buffer's worth, not a whole number of buffers.
+        let list: Vec<u64> = (0..(LIST_IO_BYTES as u64 / 8) * 2 + 3)
+            .map(|i| i * 7919)
+            .collect();
+        let name = keep_list(dir.path(), "basis", Some(&fingerprint()), &list).unwrap();
+        assert_eq!(load_list(dir.path(), &name), Some(list));
+        // A damaged list (not whole words, or not sorted) is not reused.
+        let path = dir.path().join("keys").join(&name);
+        std::fs::write(&path, [1u8; 12]).unwrap();
+        assert_eq!(load_list(dir.path(), &name), None);
+        let unsorted: Vec<u8> = [2u64, 1].iter().flat_map(|h| h.to_le_bytes()).collect();
+        std::fs::write(&path, unsorted).unwrap();
+        assert_eq!(load_list(dir.path(), &name), None);
+    }
+
+    /// A disk that fills while a list is written: `/dev/full` in place of the partial file.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_list_that_cannot_be_written_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let name = keep_list(dir.path(), "basis", Some(&fingerprint()), &[1, 2]).unwrap();
+        std::fs::remove_file(keys.join(&name)).unwrap();
+        let partial = keys.join(&name).with_extension("partial");
+        std::os::unix::fs::symlink("/dev/full", &partial).unwrap();
+        let list: Vec<u64> = (0..1000).collect();
+        let err = keep_list(dir.path(), "basis", Some(&fingerprint()), &list).unwrap_err();
+        assert!(err.to_string().contains("partial"), "{err}");
+        assert!(
+            std::fs::symlink_metadata(&partial).is_err(),
+            "partial file left"
+        );
+        assert!(!keys.join(&name).exists());
+    }
 }
