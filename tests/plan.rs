@@ -138,3 +138,95 @@ fn the_marriage_pack_reads_its_table_four_times() {
     });
     assert_eq!((reads, plans), (3, 0));
 }
+
+/// A stage of the shared read that runs out of memory stops alone: the other stages see
+/// every row, and only the completed stages hand over what they gathered.
+#[test]
+fn a_stage_out_of_memory_leaves_the_shared_read_to_the_others() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use qc::execute::sets::Watchdog;
+    use qc::execute::sets::shared::{Consumer, Stage, read};
+
+    /// Counts rows; fails with `Error::Memory` at its first batch when `starved`.
+    struct Counter {
+        rows: u64,
+        starved: bool,
+        total: Arc<AtomicU64>,
+        finished: Arc<AtomicU64>,
+    }
+    impl Consumer for Counter {
+        fn batch(
+            &mut self,
+            _file: &str,
+            batch: &arrow::record_batch::RecordBatch,
+        ) -> qc::error::Result<()> {
+            if self.starved {
+                return Err(qc::error::Error::Memory {
+                    what: "test".into(),
+                    message: "starved".into(),
+                });
+            }
+            self.rows += batch.num_rows() as u64;
+            Ok(())
+        }
+        fn finish(self: Box<Self>) {
+            self.total.fetch_add(self.rows, Ordering::Relaxed);
+            self.finished.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let stage = |starved: bool| {
+        let (total, finished) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (t, f) = (Arc::clone(&total), Arc::clone(&finished));
+        let stage = Stage {
+            exprs: vec![datafusion::prelude::col("reg_id")],
+            files: None,
+            consumer: Box::new(move || {
+                Box::new(Counter {
+                    rows: 0,
+                    starved,
+                    total: Arc::clone(&t),
+                    finished: Arc::clone(&f),
+                })
+            }),
+        };
+        (stage, total, finished)
+    };
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ctx = session::session(2);
+        let root = crate::util::root();
+        let (packs, _) = qc::bind::load(
+            &[root.join("rules/marriage.yaml")],
+            &ctx,
+            &qc::bind::SourceOptions::default(),
+        )
+        .await
+        .unwrap();
+        let table = &packs[0].tables[0];
+        let (fed, fed_rows, fed_done) = stage(false);
+        let (starved, starved_rows, starved_done) = stage(true);
+        let watchdog = Watchdog::new(&ctx, DEFAULT_STALL_TIMEOUT);
+        let stages = [starved, fed];
+        let completed = read(&ctx, table, &table.source.files, &stages, "test", &watchdog)
+            .await
+            .unwrap();
+        assert_eq!(completed, [false, true]);
+        let rows = crate::util::parquet_rows(&table.source.files[0]).len() as u64;
+        assert!(rows > 0);
+        assert_eq!(
+            fed_rows.load(Ordering::Relaxed),
+            rows,
+            "the fed stage saw every row"
+        );
+        assert!(fed_done.load(Ordering::Relaxed) >= 1);
+        assert_eq!(
+            starved_done.load(Ordering::Relaxed),
+            0,
+            "a starved stage hands nothing over"
+        );
+        assert_eq!(starved_rows.load(Ordering::Relaxed), 0);
+    });
+}

@@ -119,21 +119,8 @@ pub async fn duplicates(
     watchdog: &Watchdog,
     kept: &Kept<'_>,
 ) -> Result<Option<Vec<Found>>> {
-    let Some(pending) = Pending::new(ctx, table, rules, names, kept)? else {
-        return Ok(None);
-    };
-    let hashed = match pending.stage() {
-        None => Some(Vec::new()),
-        Some((stage, hashes)) => {
-            let files = pending.to_hash.clone();
-            let stages = [stage];
-            let read = shared::read(ctx, table, &files, &stages, &pending.what, watchdog);
-            let completed = watchdog.watch(&pending.what, read).await?;
-            completed[0].then(|| hashes.take())
-        }
-    };
-    match hashed {
-        Some(fresh) => pending.finish(ctx, table, fresh, watchdog).await,
+    match Pending::new(ctx, table, rules, names, kept)? {
+        Some(pending) => pending.read_alone(ctx, table, watchdog).await,
         None => Ok(None),
     }
 }
@@ -288,6 +275,28 @@ impl<'a> Pending<'a> {
             }),
         };
         Some((stage, hashes))
+    }
+
+    /// The rules' duplicated tuples, hashed in a read of their own (see [`duplicates`]).
+    pub async fn read_alone(
+        self,
+        ctx: &SessionContext,
+        table: &BoundTable,
+        watchdog: &Watchdog,
+    ) -> Result<Option<Vec<Found>>> {
+        let hashed = match self.stage() {
+            None => Some(Vec::new()),
+            Some((stage, hashes)) => {
+                let stages = [stage];
+                let read = shared::read(ctx, table, &self.to_hash, &stages, &self.what, watchdog);
+                let completed = watchdog.watch(&self.what, read).await?;
+                completed[0].then(|| hashes.take())
+            }
+        };
+        match hashed {
+            Some(fresh) => self.finish(ctx, table, fresh, watchdog).await,
+            None => Ok(None),
+        }
     }
 
     /// The rules' duplicated tuples, from the hash read's `fresh` hashes (empty when no file

@@ -170,41 +170,38 @@ pub async fn compute(
     }
     let read_time = started.elapsed();
     let mut completed = completed.into_iter();
+    let unique_read = unique_hashes.map(|h| (completed.next().unwrap_or(false), h));
+    let groups_read: Vec<(bool, Arc<history::PeopleHashes>)> = group_hashes
+        .into_iter()
+        .map(|h| (completed.next().unwrap_or(false), h))
+        .collect();
 
+    // The stages the shared read completed are judged first. A stage that ran out of memory
+    // there (the other stages' hashes held the pool) then reads again alone, as it would
+    // have without sharing; only if that fails too do its rules' plans run (below).
+    let mut unique_alone = None;
     if let Some(pending) = pending {
         let started = Instant::now();
-        let fresh = match unique_hashes {
-            Some(hashes) => completed.next().unwrap_or(false).then(|| hashes.take()),
-            None => Some(Vec::new()),
-        };
-        // `None`: the hashes do not fit the pool; the rules' plans below compute them.
-        let found = match fresh {
-            Some(fresh) => pending.finish(ctx, table, fresh, &watchdog).await?,
-            None => None,
-        };
-        if let Some(found) = found {
-            let elapsed = read_time + started.elapsed();
-            for (d, f) in native.iter().zip(found) {
-                sets.keys[d.rule] = Some(Arc::new(f.set));
-                sets.elapsed[d.rule] = Some(elapsed);
-                sets.reservations.push(f.reservation);
-                sets.keyed[d.rule] = Some(Keyed {
-                    files: f.files,
-                    touched: f.touched,
-                });
+        let found = match unique_read {
+            None => pending.finish(ctx, table, Vec::new(), &watchdog).await?,
+            Some((true, hashes)) => pending.finish(ctx, table, hashes.take(), &watchdog).await?,
+            Some((false, _)) => {
+                unique_alone = Some(pending);
+                None
             }
-        }
+        };
+        keep_unique(&mut sets, &native, found, read_time + started.elapsed());
     }
-
-    for (group, hashes) in groups.iter().zip(group_hashes) {
-        if !completed.next().unwrap_or(false) {
-            continue; // the hashes do not fit the pool: the rules' plans below
+    let mut groups_alone = Vec::new();
+    for (group, (done, hashes)) in groups.iter().zip(groups_read) {
+        if !done {
+            groups_alone.push(group);
+            continue;
         }
         let started = Instant::now();
         let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
         let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
         let on = &histories[group[0]].1.on;
-        // `None`: the records do not fit the pool; the rules' plans below compute them.
         let found = history::judged(
             ctx,
             &table.table_ref(),
@@ -215,15 +212,22 @@ pub async fn compute(
             &hashes,
         )
         .await?;
-        if let Some(found) = found {
-            let elapsed = read_time + started.elapsed();
-            for (&j, (set, reservation)) in group.iter().zip(found) {
-                let i = histories[j].0;
-                sets.keys[i] = Some(Arc::new(set));
-                sets.elapsed[i] = Some(elapsed);
-                sets.reservations.push(reservation);
-            }
-        }
+        let rules: Vec<usize> = group.iter().map(|&j| histories[j].0).collect();
+        keep_history(&mut sets, &rules, found, read_time + started.elapsed());
+    }
+    if let Some(pending) = unique_alone {
+        let started = Instant::now();
+        let found = pending.read_alone(ctx, table, &watchdog).await?;
+        keep_unique(&mut sets, &native, found, read_time + started.elapsed());
+    }
+    for group in groups_alone {
+        let started = Instant::now();
+        let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
+        let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
+        let on = &histories[group[0]].1.on;
+        let found = history::anomalous(ctx, table, on, &checks, &names, &watchdog).await?;
+        let rules: Vec<usize> = group.iter().map(|&j| histories[j].0).collect();
+        keep_history(&mut sets, &rules, found, read_time + started.elapsed());
     }
 
     for (i, rule) in table.rules.iter().enumerate() {
@@ -242,6 +246,40 @@ pub async fn compute(
     sets.reads = watchdog.reads.load(Ordering::Relaxed);
     sets.plans = watchdog.plans.load(Ordering::Relaxed);
     Ok(sets)
+}
+
+/// The findings of a table's `unique` rules; `None` (they do not fit the pool) leaves them
+/// to their plans.
+fn keep_unique(
+    sets: &mut Sets,
+    rules: &[hashed::Duplicates<'_>],
+    found: Option<Vec<hashed::Found>>,
+    elapsed: Duration,
+) {
+    for (d, f) in rules.iter().zip(found.into_iter().flatten()) {
+        sets.keys[d.rule] = Some(Arc::new(f.set));
+        sets.elapsed[d.rule] = Some(elapsed);
+        sets.reservations.push(f.reservation);
+        sets.keyed[d.rule] = Some(Keyed {
+            files: f.files,
+            touched: f.touched,
+        });
+    }
+}
+
+/// The findings of a group of `history` rules (at `rules` of the table); `None` (they do not
+/// fit the pool) leaves them to their plans.
+fn keep_history(
+    sets: &mut Sets,
+    rules: &[usize],
+    found: Option<Vec<(KeySet, MemoryReservation)>>,
+    elapsed: Duration,
+) {
+    for (&i, (set, reservation)) in rules.iter().zip(found.into_iter().flatten()) {
+        sets.keys[i] = Some(Arc::new(set));
+        sets.elapsed[i] = Some(elapsed);
+        sets.reservations.push(reservation);
+    }
 }
 
 /// Stops a computation that makes no progress: neither the memory pool's reservations
