@@ -145,11 +145,14 @@ pub struct Pending<'a> {
 /// What the hash read gathers for a table's `unique` rules: per partition, per rule, each
 /// file's hashes of its applicable rows, with their share of the pool.
 #[derive(Default)]
-pub struct Hashes(Mutex<Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)>>);
+pub struct Hashes(Mutex<Vec<HashedPart>>);
+
+/// One partition's hashes: per rule, each file's, with their share of the pool.
+pub type HashedPart = (Vec<HashMap<String, Vec<u64>>>, MemoryReservation);
 
 impl Hashes {
     /// Per partition: per rule, each file's hashes as gathered (unsorted).
-    pub fn take(&self) -> Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)> {
+    pub fn take(&self) -> Vec<HashedPart> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -306,7 +309,7 @@ impl<'a> Pending<'a> {
         mut self,
         ctx: &SessionContext,
         table: &BoundTable,
-        fresh: Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)>,
+        fresh: Vec<HashedPart>,
         watchdog: &Watchdog,
     ) -> Result<Option<Vec<Found>>> {
         let what = self.what.clone();
@@ -765,7 +768,7 @@ fn hashes(batch: &RecordBatch, layout: &Layout, buffer: &mut Vec<u64>) -> Result
 /// Read 1's hashes, per rule and file of `files`, sorted; their memory moves to
 /// `reservation` (held until the rules are judged).
 async fn sorted(
-    fresh: Vec<(Vec<HashMap<String, Vec<u64>>>, MemoryReservation)>,
+    fresh: Vec<HashedPart>,
     files: &[PathBuf],
     rules: usize,
     what: &str,
