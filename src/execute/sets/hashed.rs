@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 // hashbrown with foldhash: the candidates are looked up once per row.
 use datafusion::common::HashSet;
@@ -142,20 +142,11 @@ pub struct Pending<'a> {
     reservation: MemoryReservation,
 }
 
-/// What the hash read gathers for a table's `unique` rules: per partition, per rule, each
-/// file's hashes of its applicable rows, with their share of the pool.
-#[derive(Default)]
-pub struct Hashes(Mutex<Vec<HashedPart>>);
+/// What the hash read gathers for a table's `unique` rules, partition by partition.
+pub type Hashes = shared::Handed<HashedPart>;
 
 /// One partition's hashes: per rule, each file's, with their share of the pool.
 pub type HashedPart = (Vec<HashMap<String, Vec<u64>>>, MemoryReservation);
-
-impl Hashes {
-    /// Per partition: per rule, each file's hashes as gathered (unsorted).
-    pub fn take(&self) -> Vec<HashedPart> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
 
 /// One partition's share of the hash read.
 struct HashConsumer {
@@ -192,16 +183,8 @@ impl shared::Consumer for HashConsumer {
     }
 
     fn finish(self: Box<Self>) {
-        let HashConsumer {
-            per_rule,
-            reservation,
-            into,
-            ..
-        } = *self;
-        into.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((per_rule, reservation));
+        let me = *self;
+        me.into.hand((me.per_rule, me.reservation));
     }
 }
 

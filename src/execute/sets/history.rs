@@ -13,8 +13,8 @@
 //! hashes can only add candidates; the judgement uses the values themselves.
 
 use datafusion::common::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::compute::{cast, filter_record_batch};
@@ -344,10 +344,10 @@ pub async fn anomalous(
     .await
 }
 
-/// What the hash read gathers for a group of `history` rules: per partition, per find, the
-/// hashes of the people (or pairs) of its relevant records, with their share of the pool.
-#[derive(Default)]
-pub struct PeopleHashes(Mutex<Vec<(Vec<Vec<u64>>, MemoryReservation)>>);
+/// What the hash read gathers for a group of `history` rules, partition by partition: per
+/// find, the hashes of the people (or pairs) of its relevant records, with their share of
+/// the pool.
+pub type PeopleHashes = shared::Handed<(Vec<Vec<u64>>, MemoryReservation)>;
 
 /// One partition's share of the hash read.
 struct PeopleConsumer {
@@ -398,16 +398,8 @@ impl shared::Consumer for PeopleConsumer {
     }
 
     fn finish(self: Box<Self>) {
-        let PeopleConsumer {
-            hashes,
-            reservation,
-            into,
-            ..
-        } = *self;
-        into.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((hashes, reservation));
+        let me = *self;
+        me.into.hand((me.hashes, me.reservation));
     }
 }
 
@@ -459,7 +451,7 @@ pub async fn judged(
     let Some(check) = checks.first() else {
         return Ok(Some(Vec::new()));
     };
-    let parts = std::mem::take(&mut *hashes.0.lock().unwrap_or_else(PoisonError::into_inner));
+    let parts = hashes.take();
     let work = async {
         let candidates = candidates(parts, &finds).await?;
         let events = candidates.iter().map(|(_, e)| e).sum();

@@ -6,8 +6,8 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::record_batch::RecordBatch;
 use datafusion::common::HashSet;
@@ -30,6 +30,29 @@ pub trait Consumer: Send {
     fn batch(&mut self, file: &str, batch: &RecordBatch) -> Result<()>;
     /// The partition is read: hand what was gathered to the stage.
     fn finish(self: Box<Self>);
+}
+
+/// What a stage's consumers hand over when their partitions are read, one part each.
+pub struct Handed<T>(Mutex<Vec<T>>);
+
+impl<T> Default for Handed<T> {
+    fn default() -> Self {
+        Handed(Mutex::new(Vec::new()))
+    }
+}
+
+impl<T> Handed<T> {
+    pub fn hand(&self, part: T) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(part);
+    }
+
+    /// Every part handed over so far.
+    pub fn take(&self) -> Vec<T> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// A stage of a shared read: what it selects, which files' rows it wants, and a consumer per
