@@ -7,6 +7,7 @@
 //! The functions here work on `&str` without allocating; [`super::udf`] wraps them as
 //! DataFusion scalar functions (`qc_id_*`), usable in rule SQL and by the `id_*` check kinds.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
@@ -100,8 +101,12 @@ fn trimmed(s: &str) -> &str {
 
 /// The value in normal form if it can be recovered: trimmed (also of `'` and full-width
 /// spaces), full-width digits and `Ｘ` made ASCII, `x` upper-cased. `None` if that does not
-/// yield a well-shaped number (e.g. a float rendering, whose digits are lost).
-pub fn normalize(s: &str) -> Option<String> {
+/// yield a well-shaped number (e.g. a float rendering, whose digits are lost). A value
+/// already in normal form (most are) is returned as it is, without a copy.
+pub fn normalize(s: &str) -> Option<Cow<'_, str>> {
+    if is_normalized(s) {
+        return Some(Cow::Borrowed(s));
+    }
     let mut out = String::with_capacity(18);
     for c in trimmed(s).chars() {
         let c = match c {
@@ -112,7 +117,7 @@ pub fn normalize(s: &str) -> Option<String> {
         };
         out.push(c);
     }
-    (kind(&out) != IdKind::Malformed).then_some(out)
+    (kind(&out) != IdKind::Malformed).then_some(Cow::Owned(out))
 }
 
 /// The birth date encoded in the number (15-digit numbers: 19YY), if it is a real date on or
@@ -197,13 +202,13 @@ pub fn sex(s: &str) -> Option<&'static str> {
 /// ([`normalize`]), a 15-digit number upgraded to 18 characters ([`upgrade`]); any other
 /// number (a passport's) trimmed and upper-cased. `None` for a blank value. Two records of
 /// one person join on it however each was written.
-pub fn canonical(s: &str) -> Option<String> {
+pub fn canonical(s: &str) -> Option<Cow<'_, str>> {
     let Some(normal) = normalize(s) else {
         let other = trimmed(s).to_uppercase();
-        return (!other.is_empty()).then_some(other);
+        return (!other.is_empty()).then_some(Cow::Owned(other));
     };
     match kind(&normal) {
-        IdKind::Legacy => upgrade(&normal),
+        IdKind::Legacy => upgrade(&normal).map(Cow::Owned),
         _ => Some(normal),
     }
 }
@@ -254,6 +259,34 @@ pub fn address_known(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_in_normal_form_is_not_copied() {
+        for s in [
+            "310103198001011232",
+            "310103800101123",
+            "11010519491231002X",
+        ] {
+            assert!(
+                matches!(normalize(s), Some(Cow::Borrowed(n)) if n == s),
+                "{s}"
+            );
+        }
+        assert!(matches!(
+            canonical("310103198001011232"),
+            Some(Cow::Borrowed(_))
+        ));
+        // Written otherwise, or upgraded: a new value.
+        assert_eq!(
+            normalize("11010519491231002x").as_deref(),
+            Some("11010519491231002X")
+        );
+        assert!(matches!(
+            normalize(" 310103198001011232"),
+            Some(Cow::Owned(_))
+        ));
+        assert!(matches!(canonical("310103800101123"), Some(Cow::Owned(_))));
+    }
 
     #[test]
     fn one_person_key_however_the_number_is_written() {

@@ -245,17 +245,11 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
             "written in normal form: 18 chars (digits + digit/X) or 15 digits, nothing else",
         ),
         (
-            TextUdf::new(
-                "qc_id_normalize",
-                TextFn::Text(|s| id::normalize(s).map(Cow::Owned)),
-            ),
+            TextUdf::new("qc_id_normalize", TextFn::Text(id::normalize)),
             "normal form of a number written with spaces, full-width digits or lower-case x",
         ),
         (
-            TextUdf::new(
-                "qc_id_canonical",
-                TextFn::Text(|s| id::canonical(s).map(Cow::Owned)),
-            ),
+            TextUdf::new("qc_id_canonical", TextFn::Text(id::canonical)),
             "the person key: an ID number in normal form, 15 digits upgraded to 18 ('310103800101123' → '310103198001011232'); another number (a passport's) trimmed and upper-cased",
         ),
         (

@@ -5,6 +5,8 @@
 //! column's person key (`qc_id_canonical`) is read; a row whose value differs from that key
 //! fails the draft rule `"copy" = qc_id_canonical("id")` (from the cut day on).
 
+use std::borrow::Cow;
+
 use arrow::array::{BooleanArray, RecordBatch};
 use serde::{Deserialize, Serialize};
 
@@ -217,7 +219,7 @@ impl CopyAcc {
                     .enumerate()
                     .map(|(row, v)| {
                         v.filter(|_| keep.is_none_or(|k| k.value(row)))
-                            .and_then(id::canonical)
+                            .and_then(|v| id::canonical(v).map(Cow::into_owned))
                     })
                     .collect()
             })
