@@ -117,16 +117,25 @@ pub async fn compute(
             _ => None,
         })
         .collect();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut grouped: Vec<Vec<usize>> = Vec::new();
     for (j, (_, _, h)) in histories.iter().enumerate() {
-        match groups
+        match grouped
             .iter_mut()
             .find(|g| history::same_reads(histories[g[0]].2, h))
         {
             Some(g) => g.push(j),
-            None => groups.push(vec![j]),
+            None => grouped.push(vec![j]),
         }
     }
+    let groups: Vec<HistoryGroup<'_>> = grouped
+        .iter()
+        .map(|g| HistoryGroup {
+            rules: g.iter().map(|&j| histories[j].0).collect(),
+            checks: g.iter().map(|&j| histories[j].2).collect(),
+            names: g.iter().map(|&j| what(histories[j].0)).collect(),
+            on: &histories[g[0]].1.on,
+        })
+        .collect();
 
     // Read 1, shared: the `unique` rules hash their keys (in the files whose hashes are not
     // kept) and each group of history rules its people, in one read of the table.
@@ -148,9 +157,9 @@ pub async fn compute(
     };
     let mut group_hashes = Vec::new();
     for group in &groups {
-        let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
-        let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
-        if let Some((stage, hashes)) = history::hash_stage(ctx, &checks, &names.join(", ")) {
+        if let Some((stage, hashes)) =
+            history::hash_stage(ctx, &group.checks, &group.names.join(", "))
+        {
             stages.push(stage);
             group_hashes.push(hashes);
         }
@@ -163,7 +172,7 @@ pub async fn compute(
             _ => table.source.files.clone(),
         };
         let mut names: Vec<String> = pending.iter().map(|p| p.what.clone()).collect();
-        names.extend(groups.iter().flatten().map(|&j| what(histories[j].0)));
+        names.extend(groups.iter().flat_map(|g| g.names.iter().cloned()));
         let names = names.join(", ");
         let read = shared::read(ctx, table, &files, &stages, &names, &watchdog);
         completed = watchdog.watch(&names, read).await?;
@@ -199,21 +208,22 @@ pub async fn compute(
             continue;
         }
         let started = Instant::now();
-        let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
-        let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
-        let on = &histories[group[0]].1.on;
         let found = history::judged(
             ctx,
             &table.table_ref(),
-            on,
-            &checks,
-            &names,
+            group.on,
+            &group.checks,
+            &group.names,
             &watchdog,
             &hashes,
         )
         .await?;
-        let rules: Vec<usize> = group.iter().map(|&j| histories[j].0).collect();
-        keep_history(&mut sets, &rules, found, read_time + started.elapsed());
+        keep_history(
+            &mut sets,
+            &group.rules,
+            found,
+            read_time + started.elapsed(),
+        );
     }
     if let Some(pending) = unique_alone {
         let started = Instant::now();
@@ -222,12 +232,15 @@ pub async fn compute(
     }
     for group in groups_alone {
         let started = Instant::now();
-        let checks: Vec<&HistoryCheck> = group.iter().map(|&j| histories[j].2).collect();
-        let names: Vec<String> = group.iter().map(|&j| what(histories[j].0)).collect();
-        let on = &histories[group[0]].1.on;
-        let found = history::anomalous(ctx, table, on, &checks, &names, &watchdog).await?;
-        let rules: Vec<usize> = group.iter().map(|&j| histories[j].0).collect();
-        keep_history(&mut sets, &rules, found, read_time + started.elapsed());
+        let found =
+            history::anomalous(ctx, table, group.on, &group.checks, &group.names, &watchdog)
+                .await?;
+        keep_history(
+            &mut sets,
+            &group.rules,
+            found,
+            read_time + started.elapsed(),
+        );
     }
 
     for (i, rule) in table.rules.iter().enumerate() {
@@ -246,6 +259,16 @@ pub async fn compute(
     sets.reads = watchdog.reads.load(Ordering::Relaxed);
     sets.plans = watchdog.plans.load(Ordering::Relaxed);
     Ok(sets)
+}
+
+/// `history` rules of a table that share their reads ([`history::same_reads`]).
+struct HistoryGroup<'t> {
+    /// Their positions in the table.
+    rules: Vec<usize>,
+    checks: Vec<&'t HistoryCheck>,
+    names: Vec<String>,
+    /// The key of their anomalous tuples.
+    on: &'t [BoundColumn],
 }
 
 /// The findings of a table's `unique` rules; `None` (they do not fit the pool) leaves them
