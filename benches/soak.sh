@@ -6,12 +6,14 @@
 # so every run is a full one. Prints wall time, peak RSS and the outcome; counts are checked against the
 # generator's truth. Then the same run with too little room must fail cleanly: exit 3, a
 # clear error, no summary.json, no export, no history record. Needs root (mount).
-# Usage: bash benches/soak.sh [ROWS]
+# Usage: bash benches/soak.sh [ROWS]   (QC=path/to/qc soaks that binary instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-50000000}
-QC=${CARGO_TARGET_DIR:-target}/release/qc
-cargo build --release --quiet
+if [ -z "${QC:-}" ]; then
+  QC=${CARGO_TARGET_DIR:-target}/release/qc
+  cargo build --release --quiet
+fi
 dir=scratch/bench/marriage_$ROWS
 [ -f "$dir/marriage/truth.json" ] ||
   "$QC" gen --library marriage --rows "$ROWS" --seed 51 --out "$dir/marriage" >&2
