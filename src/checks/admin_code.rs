@@ -14,7 +14,11 @@ fn rows(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
         .map(|l| l.split(',').collect())
 }
 
-static CURRENT: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+/// The code maps hash with ahash: they are looked up several times per row of every audited
+/// table with an `admin_code` rule, where std's SipHash showed in profiles.
+type Fast = ahash::RandomState;
+
+static CURRENT: LazyLock<HashSet<&'static str, Fast>> = LazyLock::new(|| {
     [
         include_str!("../../rules/codelists/shanghai_districts.csv"),
         include_str!("../../rules/codelists/shanghai_streets.csv"),
@@ -35,7 +39,7 @@ struct District {
 }
 
 /// District codes since 1980 (`shanghai_district_codes_history.csv`).
-static HISTORY: LazyLock<HashMap<&'static str, District>> = LazyLock::new(|| {
+static HISTORY: LazyLock<HashMap<&'static str, District, Fast>> = LazyLock::new(|| {
     let day = |s: Option<&&str>| {
         s.and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
             .map(crate::values::days)

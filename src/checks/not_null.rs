@@ -2,8 +2,7 @@
 //!
 //! The kind whose NULL semantics differ from the rest: NULL is exactly what it reports.
 
-use datafusion::functions::string::expr_fn::btrim;
-use datafusion::logical_expr::{Expr, ident, lit};
+use datafusion::logical_expr::{Expr, ident};
 use serde::Deserialize;
 
 use crate::checks::Reason;
@@ -65,10 +64,8 @@ impl NotNull {
         let c = cx.column(&self.column)?;
         let value = ident(&c.name);
         Some(if c.ty == ColumnType::String {
-            value
-                .clone()
-                .is_not_null()
-                .and(btrim(vec![value, lit(BLANK_CHARS)]).not_eq(lit("")))
+            let blank = cx.call("qc_is_blank", vec![value.clone()])?;
+            value.is_not_null().and(blank.is_false())
         } else {
             value.is_not_null()
         })

@@ -90,7 +90,25 @@ impl TextUdf {
             TextFn::Bool(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<BooleanArray>()),
             TextFn::Date(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Date32Array>()),
             TextFn::Int(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Int64Array>()),
-            TextFn::Text(f) => text_array(values.map(|v| v.and_then(f)), views),
+            TextFn::Text(f) => {
+                // Most values come back as they are (an ID number already in normal form):
+                // the rows before the first one changed are not mapped again, and a column
+                // with none changed is returned itself, without a copy.
+                let unchanged = |v: Option<&str>| {
+                    v.is_none_or(|s| matches!(f(s), Some(Cow::Borrowed(b)) if std::ptr::eq(b, s)))
+                };
+                let changed = texts.iter().position(|v| !unchanged(v));
+                let same_type = !matches!(column.data_type(), DataType::LargeUtf8);
+                match changed {
+                    None if same_type => Arc::clone(column),
+                    changed => {
+                        let at = changed.unwrap_or(texts.len());
+                        let kept = texts.iter().take(at).map(|v| v.map(Cow::Borrowed));
+                        let rest = texts.iter().skip(at).map(|v| v.and_then(f));
+                        text_array(kept.chain(rest), views)
+                    }
+                }
+            }
             TextFn::AddressPart(part) => {
                 let cut = cut_column(column, texts);
                 let parts = values.zip(&cut.rows).map(|(v, row)| {
@@ -395,6 +413,13 @@ pub fn functions() -> Vec<(TextUdf, &'static str)> {
                 TextFn::Bool(|s| Some(codes::landline_valid(s))),
             ),
             "a landline number with its area code (021-62345678, 02162345678, 0512-68123456)",
+        ),
+        (
+            TextUdf::new(
+                "qc_is_blank",
+                TextFn::Bool(|s| Some(s.chars().all(super::not_null::is_blank_char))),
+            ),
+            "empty or only spaces, tabs, line breaks or U+3000 (what `not_null` calls empty), without trimming a copy",
         ),
         (
             TextUdf::new(
