@@ -496,57 +496,80 @@ fn load_kept(
 }
 
 /// The hashes seen more than once over all files: among the files hashed now, between them
-/// and the kept ones, and the last run's candidates that still are.
+/// and the kept ones, and the last run's candidates that still are. The files' sorted lists
+/// are merged as they are: copying the fresh ones into one list to sort held a second copy of
+/// every hash outside the pool (380 MB at 50M rows, above `--memory-limit`'s margin).
 fn candidates(
     lists: &BTreeMap<String, Arc<Vec<u64>>>,
     infos: &HashMap<String, Info>,
     hashed: &BTreeSet<String>,
 ) -> HashSet<u64> {
-    let mut fresh: Vec<u64> = lists
-        .iter()
-        .filter(|(f, _)| hashed.contains(*f))
-        .flat_map(|(_, l)| l.iter().copied())
-        .collect();
-    fresh.par_sort_unstable();
-    let mut found: HashSet<u64> = fresh
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    for (file, list) in lists {
-        if !hashed.contains(file) {
-            intersect(list, &fresh, &mut found);
-        }
-    }
     // Rows of the last run's candidates in kept files (a hash twice among kept files was a
-    // candidate then), plus those among the fresh hashes.
+    // candidate then).
     let mut seen: HashMap<u64, u64> = HashMap::new();
     for info in infos.values() {
         for (h, tuples) in info {
             *seen.entry(*h).or_default() += tuples.iter().map(|(_, n)| n).sum::<u64>();
         }
     }
-    for (h, n) in seen {
-        let fresh_n = fresh.partition_point(|x| *x <= h) - fresh.partition_point(|x| *x < h);
-        if n + fresh_n as u64 >= 2 {
-            found.insert(h);
+    let mut found: HashSet<u64> = seen
+        .iter()
+        .filter(|(_, n)| **n >= 2)
+        .map(|(h, _)| *h)
+        .collect();
+    let sources: Vec<(&[u64], bool)> = lists
+        .iter()
+        .map(|(file, list)| (list.as_slice(), hashed.contains(file)))
+        .collect();
+    merged_runs(&sources, |hash, fresh, all| {
+        // A hash of a row read now, held by another row (read now or kept), or by one of the
+        // last run's candidates' rows.
+        if fresh > 0 && (all >= 2 || seen.get(&hash).is_some_and(|n| n + fresh >= 2)) {
+            found.insert(hash);
         }
-    }
+    });
     found
 }
 
-/// Add to `out` the values of sorted `a` also in sorted `b`.
-fn intersect(a: &[u64], b: &[u64], out: &mut HashSet<u64>) {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.insert(a[i]);
-                i += 1;
-            }
+/// Each distinct value of the sorted `lists`, in order, with how many times it occurs in the
+/// lists marked fresh and in all of them: `each(value, fresh, all)`. One list is walked as
+/// it is; several are merged through a heap.
+fn merged_runs(lists: &[(&[u64], bool)], mut each: impl FnMut(u64, u64, u64)) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    if let [(list, fresh)] = lists {
+        for run in list.chunk_by(|a, b| a == b) {
+            let n = run.len() as u64;
+            each(run[0], if *fresh { n } else { 0 }, n);
         }
+        return;
+    }
+    let mut heap: BinaryHeap<Reverse<(u64, usize, usize)>> = lists
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (list, _))| Some(Reverse((*list.first()?, i, 0))))
+        .collect();
+    let mut current: Option<(u64, u64, u64)> = None;
+    while let Some(Reverse((value, i, at))) = heap.pop() {
+        let (list, fresh) = lists[i];
+        // The rest of this list's run of `value` at once.
+        let end = at + list[at..].partition_point(|v| *v == value);
+        let n = (end - at) as u64;
+        let fresh_n = if fresh { n } else { 0 };
+        current = match current {
+            Some((v, f, a)) if v == value => Some((v, f + fresh_n, a + n)),
+            Some((v, f, a)) => {
+                each(v, f, a);
+                Some((value, fresh_n, n))
+            }
+            None => Some((value, fresh_n, n)),
+        };
+        if let Some(&next) = list.get(end) {
+            heap.push(Reverse((next, i, end)));
+        }
+    }
+    if let Some((v, f, a)) = current {
+        each(v, f, a);
     }
 }
 
@@ -757,29 +780,31 @@ async fn sorted(
     what: &str,
     reservation: &MemoryReservation,
 ) -> Result<Vec<BTreeMap<String, Arc<Vec<u64>>>>> {
-    let mut all: Vec<HashMap<String, Vec<u64>>> = vec![HashMap::new(); rules];
+    let mut lists: Vec<HashMap<String, Vec<Vec<u64>>>> = vec![HashMap::new(); rules];
     let mut reservations = Vec::new();
     for (per_rule, part) in fresh {
-        for (all, per_rule) in all.iter_mut().zip(per_rule) {
+        for (lists, per_rule) in lists.iter_mut().zip(per_rule) {
             for (file, hashes) in per_rule {
-                all.entry(file).or_default().extend(hashes);
+                lists.entry(file).or_default().push(hashes);
             }
         }
         reservations.push(part);
     }
     // A file without applicable rows still has its (empty) list.
-    for all in &mut all {
+    for lists in &mut lists {
         for f in files {
-            all.entry(scan::file_name(f)).or_default();
+            lists.entry(scan::file_name(f)).or_default();
         }
     }
-    // Sorting on rayon's threads, off the async runtime.
+    // Joined and sorted on rayon's threads, off the async runtime.
     let sorted = tokio::task::spawn_blocking(move || {
-        all.into_iter()
+        lists
+            .into_iter()
             .map(|files| {
                 files
                     .into_iter()
-                    .map(|(file, mut hashes)| {
+                    .map(|(file, parts)| {
+                        let mut hashes = shared::concat(parts);
                         hashes.par_sort_unstable();
                         (file, Arc::new(hashes))
                     })
@@ -925,6 +950,43 @@ mod tests {
             size: 10,
             modified_ns: 1,
             ends: "ab".into(),
+        }
+    }
+
+    /// Every distinct value with its counts, counted naively.
+    fn counted(lists: &[(Vec<u64>, bool)]) -> Vec<(u64, u64, u64)> {
+        let mut all: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+        for (list, fresh) in lists {
+            for v in list {
+                let e = all.entry(*v).or_default();
+                e.0 += u64::from(*fresh);
+                e.1 += 1;
+            }
+        }
+        all.into_iter().map(|(v, (f, a))| (v, f, a)).collect()
+    }
+
+    #[test]
+    fn merged_runs_count_each_value_over_every_list() {
+        // Small values so that runs within and across lists are common.
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            seed >> 33
+        };
+        for case in 0..200 {
+            let lists: Vec<(Vec<u64>, bool)> = (0..1 + case % 5)
+                .map(|_| {
+                    let mut list: Vec<u64> = (0..next() % 30).map(|_| next() % 20).collect();
+                    list.sort_unstable();
+                    (list, next() % 2 == 0)
+                })
+                .collect();
+            let slices: Vec<(&[u64], bool)> =
+                lists.iter().map(|(l, f)| (l.as_slice(), *f)).collect();
+            let mut got = Vec::new();
+            merged_runs(&slices, |v, f, a| got.push((v, f, a)));
+            assert_eq!(got, counted(&lists), "case {case}: {lists:?}");
         }
     }
 

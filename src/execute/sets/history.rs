@@ -542,16 +542,18 @@ async fn candidates(
     finds: &[Find],
 ) -> Result<Vec<(HashSet<u64>, usize)>> {
     let finds = finds.to_vec();
-    let mut all: Vec<Vec<u64>> = vec![Vec::new(); finds.len()];
+    let mut per_find: Vec<Vec<Vec<u64>>> = vec![Vec::new(); finds.len()];
     let mut reservations = Vec::new();
     for (part, reservation) in parts {
-        for (all, part) in all.iter_mut().zip(part) {
-            all.extend(part);
+        for (lists, part) in per_find.iter_mut().zip(part) {
+            lists.push(part);
         }
         reservations.push(reservation);
     }
     let candidates = tokio::task::spawn_blocking(move || {
-        all.into_iter()
+        per_find
+            .into_iter()
+            .map(super::shared::concat)
             .zip(finds.iter())
             .map(|(mut hashes, find)| {
                 if *find == Find::CloseWithoutOpen {
@@ -732,13 +734,22 @@ async fn gather(
             Ok::<_, Error>((kept, reservation))
         });
     }
-    let mut all = Gathered::new(width);
+    let mut parts = Vec::new();
     let mut reservations = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (part, reservation) =
             joined.map_err(|e| Error::Internal(format!("history task failed: {e}")))??;
-        all.append(part);
+        parts.push(part);
         reservations.push(reservation);
+    }
+    // The largest part takes in the others (each freed once appended): appending every part
+    // to a new, empty one held the chunk's records twice, outside the pool.
+    let Some(largest) = (0..parts.len()).max_by_key(|&i| parts[i].size()) else {
+        return Ok((Gathered::new(width), reservations));
+    };
+    let mut all = parts.swap_remove(largest);
+    for part in parts {
+        all.append(part);
     }
     Ok((all, reservations))
 }
