@@ -975,7 +975,7 @@ mod tests {
             seed >> 33
         };
         for case in 0..200 {
-            let lists: Vec<(Vec<u64>, bool)> = (0..1 + case % 5)
+            let lists: Vec<(Vec<u64>, bool)> = (0..=(case % 5))
                 .map(|_| {
                     let mut list: Vec<u64> = (0..next() % 30).map(|_| next() % 20).collect();
                     list.sort_unstable();
