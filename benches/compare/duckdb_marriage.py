@@ -62,12 +62,12 @@ RULES = {
     "MAR-001": ("TRUE", "reg_id IS NULL OR regexp_full_match(reg_id, '[\\s\\x{3000}]*')"),
     "MAR-002": ("TRUE", "business_type NOT IN ('结婚', '离婚', '补领结婚证', '补领离婚证')"),
     "MAR-003": ("TRUE", "NOT regexp_full_match(cert_no, '(J|L|BJ|BL)[0-9]{6}-(19|20)[0-9]{2}-[0-9]{6}')"),
-    "MAR-007": ("TRUE", f"NOT ({valid('male_id')})"),
-    "MAR-008": ("TRUE", f"NOT ({valid('female_id')})"),
-    "MAR-009": ("TRUE", f"({birth('male_id')}) <> male_birth"),
-    "MAR-010": ("TRUE", f"({birth('female_id')}) <> female_birth"),
-    "MAR-011": ("TRUE", f"({sex('male_id')}) <> male_sex"),
-    "MAR-012": ("TRUE", f"({sex('female_id')}) <> female_sex"),
+    "MAR-007": ("male_id_type = '居民身份证'", f"NOT ({valid('male_id')})"),
+    "MAR-008": ("female_id_type = '居民身份证'", f"NOT ({valid('female_id')})"),
+    "MAR-009": ("male_id_type = '居民身份证'", f"({birth('male_id')}) <> male_birth"),
+    "MAR-010": ("female_id_type = '居民身份证'", f"({birth('female_id')}) <> female_birth"),
+    "MAR-011": ("male_id_type = '居民身份证'", f"({sex('male_id')}) <> male_sex"),
+    "MAR-012": ("female_id_type = '居民身份证'", f"({sex('female_id')}) <> female_sex"),
     "MAR-013": (
         "business_type = '结婚'",
         "NOT (CASE WHEN reg_date >= DATE '1981-01-01' "

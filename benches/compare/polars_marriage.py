@@ -72,6 +72,10 @@ def valid(c):
     )
 
 
+def citizen_card(side):
+    return pl.col(f"{side}_id_type") == "居民身份证"
+
+
 def adult(years):
     return pl.col("male_birth").dt.offset_by(f"{years}y") <= pl.col("reg_date")
 
@@ -90,12 +94,12 @@ RULES = {
         pl.lit(True),
         ~pl.col("cert_no").str.contains(r"^(J|L|BJ|BL)[0-9]{6}-(19|20)[0-9]{2}-[0-9]{6}$"),
     ),
-    "MAR-007": (pl.lit(True), ~valid("male_id")),
-    "MAR-008": (pl.lit(True), ~valid("female_id")),
-    "MAR-009": (pl.lit(True), birth("male_id") != pl.col("male_birth")),
-    "MAR-010": (pl.lit(True), birth("female_id") != pl.col("female_birth")),
-    "MAR-011": (pl.lit(True), sex("male_id") != pl.col("male_sex")),
-    "MAR-012": (pl.lit(True), sex("female_id") != pl.col("female_sex")),
+    "MAR-007": (citizen_card("male"), ~valid("male_id")),
+    "MAR-008": (citizen_card("female"), ~valid("female_id")),
+    "MAR-009": (citizen_card("male"), birth("male_id") != pl.col("male_birth")),
+    "MAR-010": (citizen_card("female"), birth("female_id") != pl.col("female_birth")),
+    "MAR-011": (citizen_card("male"), sex("male_id") != pl.col("male_sex")),
+    "MAR-012": (citizen_card("female"), sex("female_id") != pl.col("female_sex")),
     "MAR-013": (
         pl.col("business_type") == "结婚",
         ~pl.when(pl.col("reg_date") >= pl.date(1981, 1, 1)).then(adult(22)).otherwise(adult(20)),
