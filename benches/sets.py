@@ -154,16 +154,16 @@ def main():
                              "limit": limit, "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss}
                         results.append(r)
                         show(r)
-    ids12 = None
     for rows in [int(x) for x in args.unique_rows.split(",") if x]:
         data, truth = generate("marriage", rows)
         for name, pack in (("marriage12", ROOT / "benches" / "compare" / "marriage12.yaml"),
                            ("marriage12 + unique(reg_id)", unique_pack())):
-            text = Path(pack).read_text()
-            ids12 = [l.split("id:")[1].strip() for l in text.splitlines()
-                     if l.strip().startswith("- id:")]
+            # The truth describes the shipped pack's rules; the comparison audit keeps the
+            # 12 rules as they were (benches/compare/marriage12.yaml), so only the rows and
+            # the `unique` rule are checked against it here. bench-compare checks the 12
+            # rules' counts against DuckDB's and Polars'.
             wall, cpu, rss = measure(args.runs, pack, "marriage", data, truth, 2, "default",
-                                     ids=ids12)
+                                     ids=["MAR-021"])
             r = {"case": f"{name}, 2 thr", "library": "marriage", "pack": name, "rows": rows,
                  "threads": 2, "limit": "default", "wall_s": wall, "cpu_s": cpu,
                  "peak_rss_mib": rss}
