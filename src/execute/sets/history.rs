@@ -742,15 +742,8 @@ async fn gather(
         parts.push(part);
         reservations.push(reservation);
     }
-    // The largest part takes in the others (each freed once appended): appending every part
-    // to a new, empty one held the chunk's records twice, outside the pool.
-    let Some(largest) = (0..parts.len()).max_by_key(|&i| parts[i].size()) else {
-        return Ok((Gathered::new(width), reservations));
-    };
-    let mut all = parts.swap_remove(largest);
-    for part in parts {
-        all.append(part);
-    }
+    let all = super::shared::into_largest(parts, Gathered::size, Gathered::append)
+        .unwrap_or_else(|| Gathered::new(width));
     Ok((all, reservations))
 }
 

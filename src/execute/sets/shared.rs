@@ -55,20 +55,32 @@ impl<T> Handed<T> {
     }
 }
 
-/// The partitions' hash lists as one list. The largest becomes the result and grows once, by
-/// exactly the others' length; each other list is freed as soon as it is appended. Appending
-/// every list to a new one held about twice the hashes at once, outside the pool (at 50M rows
-/// under 1 GiB, peak RSS 380 MB above the limit).
-pub fn concat(mut parts: Vec<Vec<u64>>) -> Vec<u64> {
-    let Some(largest) = (0..parts.len()).max_by_key(|&i| parts[i].len()) else {
-        return Vec::new();
-    };
+/// The partitions' parts as one: the largest takes in the others, each freed as soon as it is
+/// appended. Appending every part to a new, empty one held everything twice at once, outside
+/// the pool (at 50M rows under 1 GiB, peak RSS 380 MB above the limit). `None` for no parts.
+pub fn into_largest<T>(
+    mut parts: Vec<T>,
+    size: impl Fn(&T) -> usize,
+    mut append: impl FnMut(&mut T, T),
+) -> Option<T> {
+    let largest = (0..parts.len()).max_by_key(|&i| size(&parts[i]))?;
     let mut all = parts.swap_remove(largest);
-    all.reserve_exact(parts.iter().map(Vec::len).sum());
     for part in parts {
-        all.extend_from_slice(&part);
+        append(&mut all, part);
     }
-    all
+    Some(all)
+}
+
+/// The partitions' hash lists as one list ([`into_largest`]), grown once, by exactly the
+/// others' length.
+pub fn concat(parts: Vec<Vec<u64>>) -> Vec<u64> {
+    let total: usize = parts.iter().map(Vec::len).sum();
+    into_largest(parts, Vec::len, |all, part| {
+        // A no-op after the first part: the capacity is then the total.
+        all.reserve_exact(total - all.len());
+        all.extend_from_slice(&part);
+    })
+    .unwrap_or_default()
 }
 
 /// A stage of a shared read: what it selects, which files' rows it wants, and a consumer per
