@@ -107,16 +107,16 @@ fn set_based_rules_keep_the_pass_a_single_scan() {
     assert!(text.contains("qc_in_set"), "{text}");
 }
 
-/// How often the marriage pack reads its table before the pass: once to hash both the
-/// numbers of its `unique` rules and the people of its two `history` rules (one shared read),
-/// then to count the repeated numbers, and to gather the candidates' records; no DataFusion
-/// key plan (MAR-022 is skipped: the death pack is not in the run). With the pass, the table
-/// is read 4 times, each read only the columns it needs.
-#[test]
-fn the_marriage_pack_reads_its_table_four_times() {
+/// The marriage pack's set-based rules computed in a session with `limit` bytes of memory
+/// (the default when `None`): how often they read the table, how many DataFusion key plans
+/// ran, and in how many chunks the history rules judged their candidates.
+fn marriage_reads(limit: Option<u64>) -> (u64, u64, u64) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (reads, plans) = rt.block_on(async {
-        let ctx = session::session(2);
+    rt.block_on(async {
+        let ctx = match limit {
+            None => session::session(2),
+            Some(bytes) => session::session_with_limit(2, bytes),
+        };
         let root = crate::util::root();
         let (packs, diags) = qc::bind::load(
             &[root.join("rules/marriage.yaml")],
@@ -134,9 +134,30 @@ fn the_marriage_pack_reads_its_table_four_times() {
         )
         .await
         .unwrap();
-        (sets.reads, sets.plans)
-    });
-    assert_eq!((reads, plans), (3, 0));
+        (sets.reads, sets.plans, sets.chunks)
+    })
+}
+
+/// How often the marriage pack reads its table before the pass: once to hash both the
+/// numbers of its `unique` rules and the people of its two `history` rules (one shared read),
+/// then to count the repeated numbers, and to gather the candidates' records; no DataFusion
+/// key plan (MAR-022 is skipped: the death pack is not in the run). With the pass, the table
+/// is read 4 times, each read only the columns it needs.
+#[test]
+fn the_marriage_pack_reads_its_table_four_times() {
+    assert_eq!(marriage_reads(None), (3, 0, 1));
+}
+
+/// When the history rules' candidates do not fit the pool at once, they are judged in
+/// chunks; the table is still read once to gather them (each chunk's records go to a file
+/// of their own), not once per chunk.
+#[test]
+fn history_chunks_do_not_read_the_table_again() {
+    for limit in [1 << 20, 2 << 20] {
+        let (reads, plans, chunks) = marriage_reads(Some(limit));
+        assert!(chunks > 2, "{limit} bytes: {chunks} chunk(s)");
+        assert_eq!((reads, plans), (3, 0), "{limit} bytes");
+    }
 }
 
 /// A stage of the shared read that runs out of memory stops alone: the other stages see

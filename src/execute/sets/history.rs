@@ -463,17 +463,33 @@ pub async fn judged(
             .iter()
             .map(|name| held_set(&state, key, name))
             .collect::<Result<_>>()?;
+        let wanted = Wanted {
+            layout: Arc::new(layout),
+            finds: Arc::new(finds.clone()),
+            candidates: Arc::clone(&candidates),
+        };
+        let columns = Arc::new((key.to_vec(), check.of.clone(), check.pair.clone()));
         let of = chunks(ctx, events);
+        watchdog.chunks.fetch_add(of, Ordering::Relaxed);
+        // Several chunks: one read writes each chunk's records to a file of its own.
+        let spilled = if of > 1 {
+            partition(ctx, table, exprs.clone(), &wanted, of, &what, watchdog).await?
+        } else {
+            Vec::new()
+        };
         for index in 0..of {
             let chunk = Chunk { index, of };
+            let source = if of > 1 {
+                Source::Spilled(&spilled)
+            } else {
+                Source::Table(table)
+            };
             let gathered = gather(
                 ctx,
-                table,
+                source,
                 exprs.clone(),
-                &layout,
-                key,
-                check,
-                (&finds, &candidates),
+                &wanted,
+                &columns,
                 chunk,
                 &what,
                 watchdog,
@@ -602,137 +618,242 @@ struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk (of `of`) of a person's or pair's hash.
+    fn of_hash(hash: u64, of: u64) -> u64 {
+        hash % of
+    }
+
     fn holds(self, hash: u64) -> bool {
-        hash % self.of == self.index
+        Chunk::of_hash(hash, self.of) == self.index
     }
 }
 
-/// Whether record `i` of `rows` is to be judged by `find` in `chunk`: a candidate person's
-/// record (`not_latest`, `overlap`); a closing record, or an opening record of a candidate
-/// pair (`close_without_open`; pairs are chunked by their hash, a closing record without a
+/// The chunks (of `of`) in which record `i` of `rows` is judged by `find`, pushed to `out`:
+/// a candidate person's record in its person's chunk (`not_latest`, `overlap`; a record of
+/// two candidates may be judged in two chunks); a closing record, or an opening record of a
+/// candidate pair, in its pair's chunk (`close_without_open`; a closing record without a
 /// pair goes to the first chunk).
-fn wanted(
+#[allow(clippy::too_many_arguments)]
+fn chunks_of(
     find: Find,
     rows: &Rows<'_>,
     people: &[Vec<Option<u64>>],
     pairs: &[Option<u64>],
     i: usize,
-    chunk: Chunk,
+    of: u64,
     candidates: &HashSet<u64>,
-) -> bool {
+    out: &mut Vec<u64>,
+) {
     match find {
-        Find::NotLatest | Find::Overlap => people
-            .iter()
-            .any(|p| p[i].is_some_and(|h| chunk.holds(h) && candidates.contains(&h))),
+        Find::NotLatest | Find::Overlap => {
+            for p in people {
+                if let Some(h) = p[i].filter(|h| candidates.contains(h)) {
+                    out.push(Chunk::of_hash(h, of));
+                }
+            }
+        }
         Find::CloseWithoutOpen => {
-            let ours = pairs[i].map_or(chunk.index == 0, |h| chunk.holds(h));
-            ours && (rows.closes(i)
-                || (rows.opens(i) && pairs[i].is_some_and(|h| candidates.contains(&h))))
+            if rows.closes(i)
+                || (rows.opens(i) && pairs[i].is_some_and(|h| candidates.contains(&h)))
+            {
+                out.push(pairs[i].map_or(0, |h| Chunk::of_hash(h, of)));
+            }
         }
     }
 }
 
-/// Read 2: the records the finds judge in `chunk` (see [`wanted`]), read once for all of them.
+/// The columns a gathered record keeps: the key, the people and the pair.
+type Kept3 = (Vec<BoundColumn>, Vec<BoundColumn>, Vec<BoundColumn>);
+
+/// What selects a chunk's records: the finds and their candidates.
+#[derive(Clone)]
+struct Wanted {
+    layout: Arc<Layout>,
+    finds: Arc<Vec<Find>>,
+    candidates: Arc<Vec<HashSet<u64>>>,
+}
+
+impl Wanted {
+    /// Per row of `batch`, the chunks (of `of`) that judge it, sorted, without repeats.
+    fn chunks(&self, batch: &RecordBatch, of: u64) -> Result<Vec<Vec<u64>>> {
+        let rows = Rows::new(batch, &self.layout);
+        let people = rows.people()?;
+        let pairs = rows.hashes(&self.layout.pair)?;
+        Ok((0..batch.num_rows())
+            .map(|i| {
+                let mut out = Vec::new();
+                for (find, c) in self.finds.iter().zip(self.candidates.iter()) {
+                    chunks_of(*find, &rows, &people, &pairs, i, of, c, &mut out);
+                }
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect())
+    }
+}
+
+/// Keeps, batch by batch, the records a chunk judges, in the key set's row format.
+struct Keeper {
+    wanted: Wanted,
+    chunk: Chunk,
+    key: Encoder,
+    people: Vec<Encoder>,
+    pair: Encoder,
+    kept: Gathered,
+    reservation: MemoryReservation,
+    what: String,
+}
+
+impl Keeper {
+    fn new(
+        wanted: Wanted,
+        chunk: Chunk,
+        (key, of, pair): &Kept3,
+        reservation: MemoryReservation,
+        what: String,
+    ) -> Result<Keeper> {
+        let layout = &wanted.layout;
+        let people = of
+            .iter()
+            .zip(&layout.of)
+            .map(|(c, &at)| Encoder::new(std::slice::from_ref(c), vec![at]))
+            .collect::<Result<_>>()?;
+        Ok(Keeper {
+            key: Encoder::new(key, layout.key.clone())?,
+            people,
+            pair: Encoder::new(pair, layout.pair.clone())?,
+            kept: Gathered::new(of.len()),
+            chunk,
+            wanted,
+            reservation,
+            what,
+        })
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let chunks = self.wanted.chunks(batch, self.chunk.of)?;
+        let wanted: BooleanArray = chunks
+            .iter()
+            .map(|c| Some(c.contains(&self.chunk.index)))
+            .collect();
+        if wanted.true_count() == 0 {
+            return Ok(());
+        }
+        // Only the wanted rows are encoded.
+        let batch = filter_record_batch(batch, &wanted)
+            .map_err(|e| Error::Internal(format!("history: {e}")))?;
+        let layout = &self.wanted.layout;
+        let rows = Rows::new(&batch, layout);
+        let keys = self.key.encode(&batch)?;
+        let people_values: Vec<Encoded> = self
+            .people
+            .iter()
+            .map(|e| e.encode(&batch))
+            .collect::<Result<_>>()?;
+        let people_hashes = rows.people()?;
+        let pairs = self.pair.encode(&batch)?;
+        let pair_hashes = rows.hashes(&layout.pair)?;
+        let kept = &mut self.kept;
+        let before = kept.size();
+        for i in 0..batch.num_rows() {
+            let k = kept.store(keys.get(i));
+            kept.keys.push(k);
+            let p = kept.store(pairs.get(i));
+            kept.pairs.push(p);
+            kept.pair_hashes.push(pair_hashes[i]);
+            kept.dates.push(rows.date(i));
+            kept.opens.push(rows.opens(i));
+            kept.closes.push(rows.closes(i));
+            for (values, hashes) in people_values.iter().zip(&people_hashes) {
+                let span = kept.store(values.get(i));
+                kept.people.push(span.zip(hashes[i]));
+            }
+        }
+        self.reservation
+            .try_grow(kept.size().saturating_sub(before))
+            .map_err(|_| Error::Memory {
+                what: self.what.clone(),
+                message: "the records to judge do not fit --memory-limit".into(),
+            })
+    }
+
+    fn done(self) -> (Gathered, MemoryReservation) {
+        (self.kept, self.reservation)
+    }
+}
+
+/// Where read 2 finds a chunk's records: the table itself (one chunk), or, when the
+/// candidates are judged in several chunks, the files one read of the table wrote per chunk
+/// ([`partition`]), so that the table is not read again for each chunk.
+enum Source<'a> {
+    Table(&'a TableRef),
+    Spilled(&'a [Spilled]),
+}
+
+/// Read 2: the records the finds judge in `chunk` (see [`chunks_of`]), read once for all of them.
 #[allow(clippy::too_many_arguments)]
 async fn gather(
     ctx: &SessionContext,
-    table: &TableRef,
+    source: Source<'_>,
     exprs: Vec<Expr>,
-    layout: &Layout,
-    key: &[BoundColumn],
-    check: &HistoryCheck,
-    (finds, candidates): (&[Find], &Arc<Vec<HashSet<u64>>>),
+    wanted: &Wanted,
+    columns: &Arc<Kept3>,
     chunk: Chunk,
     what: &str,
     watchdog: &Watchdog,
 ) -> Result<(Gathered, Vec<MemoryReservation>)> {
-    let width = check.of.len();
-    let nothing = finds
+    let width = columns.1.len();
+    let nothing = wanted
+        .finds
         .iter()
-        .zip(candidates.iter())
+        .zip(wanted.candidates.iter())
         .all(|(f, c)| c.is_empty() && *f != Find::CloseWithoutOpen);
     if nothing {
         return Ok((Gathered::new(width), Vec::new()));
     }
     let pool = Arc::clone(&ctx.state().runtime_env().memory_pool);
-    let layout = Arc::new(layout.clone());
-    let columns = Arc::new((key.to_vec(), check.of.clone(), check.pair.clone()));
-    let finds: Arc<Vec<Find>> = Arc::new(finds.to_vec());
-    let mut tasks = tokio::task::JoinSet::new();
-    watchdog.read_started();
-    for mut stream in read(ctx, table, None, exprs, what).await? {
-        let (layout, candidates, columns, finds) = (
-            Arc::clone(&layout),
-            Arc::clone(candidates),
-            Arc::clone(&columns),
-            Arc::clone(&finds),
-        );
-        let (progress, what) = (watchdog.counter(), what.to_string());
+    let keeper = |what: &str| {
         let reservation =
             MemoryConsumer::new(format!("qc history records ({what})")).register(&pool);
-        tasks.spawn(async move {
-            let (key, of, pair) = &*columns;
-            let key_enc = Encoder::new(key, layout.key.clone())?;
-            let people_enc: Vec<Encoder> = of
-                .iter()
-                .zip(&layout.of)
-                .map(|(c, &at)| Encoder::new(std::slice::from_ref(c), vec![at]))
-                .collect::<Result<_>>()?;
-            let pair_enc = Encoder::new(pair, layout.pair.clone())?;
-            let mut kept = Gathered::new(of.len());
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| Error::engine(&what, e))?;
-                progress.fetch_add(1, Ordering::Relaxed);
-                let rows = Rows::new(&batch, &layout);
-                let people = rows.people()?;
-                let pairs = rows.hashes(&layout.pair)?;
-                let wanted: BooleanArray =
-                    (0..batch.num_rows())
-                        .map(|i| {
-                            Some(finds.iter().zip(candidates.iter()).any(|(find, c)| {
-                                wanted(*find, &rows, &people, &pairs, i, chunk, c)
-                            }))
-                        })
-                        .collect();
-                if wanted.true_count() == 0 {
-                    continue;
-                }
-                // Only the wanted rows are encoded.
-                let batch = filter_record_batch(&batch, &wanted)
-                    .map_err(|e| Error::Internal(format!("history: {e}")))?;
-                let rows = Rows::new(&batch, &layout);
-                let keys = key_enc.encode(&batch)?;
-                let people_values: Vec<Encoded> = people_enc
-                    .iter()
-                    .map(|e| e.encode(&batch))
-                    .collect::<Result<_>>()?;
-                let people_hashes = rows.people()?;
-                let pairs = pair_enc.encode(&batch)?;
-                let pair_hashes = rows.hashes(&layout.pair)?;
-                let before = kept.size();
-                for i in 0..batch.num_rows() {
-                    let k = kept.store(keys.get(i));
-                    kept.keys.push(k);
-                    let p = kept.store(pairs.get(i));
-                    kept.pairs.push(p);
-                    kept.pair_hashes.push(pair_hashes[i]);
-                    kept.dates.push(rows.date(i));
-                    kept.opens.push(rows.opens(i));
-                    kept.closes.push(rows.closes(i));
-                    for (values, hashes) in people_values.iter().zip(&people_hashes) {
-                        let span = kept.store(values.get(i));
-                        kept.people.push(span.zip(hashes[i]));
+        Keeper::new(
+            wanted.clone(),
+            chunk,
+            columns,
+            reservation,
+            what.to_string(),
+        )
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    match source {
+        Source::Table(table) => {
+            watchdog.read_started();
+            for mut stream in read(ctx, table, None, exprs, what).await? {
+                let mut keeper = keeper(what)?;
+                let (progress, what) = (watchdog.counter(), what.to_string());
+                tasks.spawn(async move {
+                    while let Some(batch) = stream.next().await {
+                        let batch = batch.map_err(|e| Error::engine(&what, e))?;
+                        progress.fetch_add(1, Ordering::Relaxed);
+                        keeper.batch(&batch)?;
                     }
-                }
-                reservation
-                    .try_grow(kept.size().saturating_sub(before))
-                    .map_err(|_| Error::Memory {
-                        what: what.clone(),
-                        message: "the records to judge do not fit --memory-limit".into(),
-                    })?;
+                    Ok::<_, Error>(keeper.done())
+                });
             }
-            Ok::<_, Error>((kept, reservation))
-        });
+        }
+        Source::Spilled(files) => {
+            for file in files.iter().filter(|f| f.chunk == chunk.index) {
+                let mut keeper = keeper(what)?;
+                let (progress, file) = (watchdog.counter(), file.clone());
+                tasks.spawn_blocking(move || {
+                    file.read(|batch| {
+                        progress.fetch_add(1, Ordering::Relaxed);
+                        keeper.batch(&batch)
+                    })?;
+                    Ok::<_, Error>(keeper.done())
+                });
+            }
+        }
     }
     let mut parts = Vec::new();
     let mut reservations = Vec::new();
@@ -745,6 +866,141 @@ async fn gather(
     let all = super::shared::into_largest(parts, Gathered::size, Gathered::append)
         .unwrap_or_else(|| Gathered::new(width));
     Ok((all, reservations))
+}
+
+/// One chunk's records as one read of the table wrote them: an Arrow IPC stream in the
+/// session's temporary folder, deleted when the last handle is dropped.
+#[derive(Clone)]
+struct Spilled {
+    chunk: u64,
+    file: Arc<dyn datafusion::execution::SpillFile>,
+}
+
+impl Spilled {
+    /// Hand each batch of the file to `each`.
+    fn read(&self, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+        let path = self.file.path().unwrap_or(std::path::Path::new("?"));
+        let failed = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!(
+                "reading history records from {}: {e}",
+                path.display()
+            ))
+        };
+        let file = std::fs::File::open(path).map_err(|e| failed(&e))?;
+        let reader =
+            arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
+                .map_err(|e| failed(&e))?;
+        for batch in reader {
+            each(batch.map_err(|e| failed(&e))?)?;
+        }
+        Ok(())
+    }
+}
+
+/// The open spill files of one partition of the read, one per chunk that has records.
+struct Spilling {
+    ctx_disk: Arc<datafusion::execution::DiskManager>,
+    writers: Vec<Option<(Spilled, SpillStream)>>,
+}
+
+type SpillStream = arrow::ipc::writer::StreamWriter<
+    std::io::BufWriter<Box<dyn datafusion::execution::SpillWriter>>,
+>;
+
+impl Spilling {
+    fn write(&mut self, chunk: u64, batch: &RecordBatch) -> Result<()> {
+        let failed = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!("writing history records to disk: {e}"))
+        };
+        let at = usize::try_from(chunk).unwrap_or(usize::MAX);
+        let slot = &mut self.writers[at];
+        if slot.is_none() {
+            let file = self
+                .ctx_disk
+                .create_tmp_file("qc history records")
+                .map_err(|e| failed(&e))?;
+            if file.path().is_none() {
+                return Err(failed(&"the temporary file is not a local file"));
+            }
+            let out = std::io::BufWriter::new(file.open_writer().map_err(|e| failed(&e))?);
+            let stream = arrow::ipc::writer::StreamWriter::try_new(out, &batch.schema())
+                .map_err(|e| failed(&e))?;
+            *slot = Some((Spilled { chunk, file }, stream));
+        }
+        if let Some((_, stream)) = slot {
+            stream.write(batch).map_err(|e| failed(&e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<Spilled>> {
+        let failed =
+            |e: &dyn std::fmt::Display| Error::Internal(format!("writing history records: {e}"));
+        let mut files = Vec::new();
+        for (spilled, mut stream) in self.writers.into_iter().flatten() {
+            stream.finish().map_err(|e| failed(&e))?;
+            let mut out = stream.into_inner().map_err(|e| failed(&e))?;
+            std::io::Write::flush(&mut out).map_err(|e| failed(&e))?;
+            let mut writer = out.into_inner().map_err(|e| failed(&e.error()))?;
+            writer.finish().map_err(|e| failed(&e))?;
+            files.push(spilled);
+        }
+        Ok(files)
+    }
+}
+
+/// One read of the table that writes each of `of` chunks' records (see [`chunks_of`]) to
+/// files of their own, for [`gather`] to judge chunk by chunk.
+async fn partition(
+    ctx: &SessionContext,
+    table: &TableRef,
+    exprs: Vec<Expr>,
+    wanted: &Wanted,
+    of: u64,
+    what: &str,
+    watchdog: &Watchdog,
+) -> Result<Vec<Spilled>> {
+    let disk = Arc::clone(&ctx.runtime_env().disk_manager);
+    let mut tasks = tokio::task::JoinSet::new();
+    watchdog.read_started();
+    for mut stream in read(ctx, table, None, exprs, what).await? {
+        let wanted = wanted.clone();
+        let (progress, what) = (watchdog.counter(), what.to_string());
+        let mut spilling = Spilling {
+            ctx_disk: Arc::clone(&disk),
+            writers: (0..of).map(|_| None).collect(),
+        };
+        tasks.spawn(async move {
+            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); spilling.writers.len()];
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| Error::engine(&what, e))?;
+                progress.fetch_add(1, Ordering::Relaxed);
+                for (i, chunks) in wanted.chunks(&batch, of)?.into_iter().enumerate() {
+                    for c in chunks {
+                        let at = usize::try_from(c).unwrap_or(usize::MAX);
+                        rows[at].push(u32::try_from(i).unwrap_or(u32::MAX));
+                    }
+                }
+                for (c, rows) in rows.iter_mut().enumerate() {
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let taken = arrow::compute::take_record_batch(
+                        &batch,
+                        &arrow::array::UInt32Array::from(std::mem::take(rows)),
+                    )
+                    .map_err(|e| Error::Internal(format!("history: {e}")))?;
+                    spilling.write(c as u64, &taken)?;
+                }
+            }
+            spilling.finish()
+        });
+    }
+    let mut files = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        files.extend(joined.map_err(|e| Error::Internal(format!("history task failed: {e}")))??);
+    }
+    Ok(files)
 }
 
 /// The earliest ending event (a death) of each person of the gathered opening records, by

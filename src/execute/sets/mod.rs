@@ -56,6 +56,9 @@ pub struct Sets {
     pub reads: u64,
     /// How many DataFusion key plans ran.
     pub plans: u64,
+    /// In how many chunks `history` rules judged their candidates (one per group of rules
+    /// sharing their reads, more when the candidates' records do not fit the pool at once).
+    pub chunks: u64,
     /// Per rule: what a `unique` rule judged per file holds in each file, and the files
     /// whose flagged rows changed since the previous run.
     pub keyed: Vec<Option<Keyed>>,
@@ -83,6 +86,7 @@ pub async fn compute(
         reservations: Vec::new(),
         reads: 0,
         plans: 0,
+        chunks: 0,
         keyed: (0..n).map(|_| None).collect(),
     };
     let watchdog = Watchdog::new(ctx, stall);
@@ -258,6 +262,7 @@ pub async fn compute(
     }
     sets.reads = watchdog.reads.load(Ordering::Relaxed);
     sets.plans = watchdog.plans.load(Ordering::Relaxed);
+    sets.chunks = watchdog.chunks.load(Ordering::Relaxed);
     Ok(sets)
 }
 
@@ -314,6 +319,8 @@ pub struct Watchdog {
     /// Reads of a table by qc's set engine, and DataFusion key plans run (see [`Sets`]).
     reads: AtomicU64,
     plans: AtomicU64,
+    /// Chunks judged by `history` rules (see [`Sets::chunks`]).
+    chunks: AtomicU64,
 }
 
 impl Watchdog {
@@ -324,6 +331,7 @@ impl Watchdog {
             stall,
             reads: AtomicU64::new(0),
             plans: AtomicU64::new(0),
+            chunks: AtomicU64::new(0),
         }
     }
 
