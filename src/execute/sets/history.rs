@@ -13,6 +13,7 @@
 //! hashes can only add candidates; the judgement uses the values themselves.
 
 use datafusion::common::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -873,25 +874,20 @@ async fn gather(
 #[derive(Clone)]
 struct Spilled {
     chunk: u64,
-    file: Arc<dyn datafusion::execution::SpillFile>,
+    /// Held so that the file lives while a handle does (it is deleted with the last one).
+    _file: Arc<dyn datafusion::execution::SpillFile>,
+    path: PathBuf,
 }
 
 impl Spilled {
     /// Hand each batch of the file to `each`.
     fn read(&self, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
-        let path = self.file.path().unwrap_or(std::path::Path::new("?"));
-        let failed = |e: &dyn std::fmt::Display| {
-            Error::Internal(format!(
-                "reading history records from {}: {e}",
-                path.display()
-            ))
-        };
-        let file = std::fs::File::open(path).map_err(|e| failed(&e))?;
-        let reader =
-            arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
-                .map_err(|e| failed(&e))?;
+        let path = &self.path;
+        let file = std::fs::File::open(path).map_err(|e| spill_failed(path, e))?;
+        let reader = arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
+            .map_err(|e| spill_failed(path, e))?;
         for batch in reader {
-            each(batch.map_err(|e| failed(&e))?)?;
+            each(batch.map_err(|e| spill_failed(path, e))?)?;
         }
         Ok(())
     }
@@ -899,7 +895,7 @@ impl Spilled {
 
 /// The open spill files of one partition of the read, one per chunk that has records.
 struct Spilling {
-    ctx_disk: Arc<datafusion::execution::DiskManager>,
+    disk: Arc<datafusion::execution::DiskManager>,
     writers: Vec<Option<(Spilled, SpillStream)>>,
 }
 
@@ -909,44 +905,107 @@ type SpillStream = arrow::ipc::writer::StreamWriter<
 
 impl Spilling {
     fn write(&mut self, chunk: u64, batch: &RecordBatch) -> Result<()> {
-        let failed = |e: &dyn std::fmt::Display| {
-            Error::Internal(format!("writing history records to disk: {e}"))
-        };
         let at = usize::try_from(chunk).unwrap_or(usize::MAX);
         let slot = &mut self.writers[at];
         if slot.is_none() {
             let file = self
-                .ctx_disk
+                .disk
                 .create_tmp_file("qc history records")
-                .map_err(|e| failed(&e))?;
-            if file.path().is_none() {
-                return Err(failed(&"the temporary file is not a local file"));
-            }
-            let out = std::io::BufWriter::new(file.open_writer().map_err(|e| failed(&e))?);
-            let stream = arrow::ipc::writer::StreamWriter::try_new(out, &batch.schema())
-                .map_err(|e| failed(&e))?;
-            *slot = Some((Spilled { chunk, file }, stream));
+                .map_err(|e| Error::engine("writing history records to disk", e))?;
+            let path = file.path().map(Path::to_path_buf).ok_or_else(|| {
+                Error::Internal("history records: the temporary file is not a local file".into())
+            })?;
+            let out = file.open_writer().map_err(|e| spill_failed(&path, e))?;
+            let stream = arrow::ipc::writer::StreamWriter::try_new(
+                std::io::BufWriter::new(out),
+                &batch.schema(),
+            )
+            .map_err(|e| spill_failed(&path, e))?;
+            *slot = Some((
+                Spilled {
+                    chunk,
+                    _file: file,
+                    path,
+                },
+                stream,
+            ));
         }
-        if let Some((_, stream)) = slot {
-            stream.write(batch).map_err(|e| failed(&e))?;
+        if let Some((spilled, stream)) = slot {
+            stream
+                .write(batch)
+                .map_err(|e| spill_failed(&spilled.path, e))?;
         }
         Ok(())
     }
 
     fn finish(self) -> Result<Vec<Spilled>> {
-        let failed =
-            |e: &dyn std::fmt::Display| Error::Internal(format!("writing history records: {e}"));
         let mut files = Vec::new();
         for (spilled, mut stream) in self.writers.into_iter().flatten() {
-            stream.finish().map_err(|e| failed(&e))?;
-            let mut out = stream.into_inner().map_err(|e| failed(&e))?;
-            std::io::Write::flush(&mut out).map_err(|e| failed(&e))?;
-            let mut writer = out.into_inner().map_err(|e| failed(&e.error()))?;
-            writer.finish().map_err(|e| failed(&e))?;
+            let path = &spilled.path;
+            stream.finish().map_err(|e| spill_failed(path, e))?;
+            let out = stream.into_inner().map_err(|e| spill_failed(path, e))?;
+            let mut writer = out
+                .into_inner()
+                .map_err(|e| spill_failed(path, e.into_error()))?;
+            writer.finish().map_err(|e| spill_failed(path, e))?;
             files.push(spilled);
         }
         Ok(files)
     }
+}
+
+/// A spill file that cannot be written or read (a full disk, most often), named.
+fn spill_failed(path: &Path, e: impl Into<SpillError>) -> Error {
+    let error = match e.into() {
+        SpillError::Io(e) => e,
+        SpillError::Arrow(arrow::error::ArrowError::IoError(_, e)) => e,
+        SpillError::Arrow(e) => std::io::Error::other(e),
+        SpillError::Engine(datafusion::error::DataFusionError::IoError(e)) => e,
+        SpillError::Engine(e) => std::io::Error::other(e),
+    };
+    Error::io(path, error)
+}
+
+/// What writing or reading a spill file can fail with.
+enum SpillError {
+    Io(std::io::Error),
+    Arrow(arrow::error::ArrowError),
+    Engine(datafusion::error::DataFusionError),
+}
+
+impl From<std::io::Error> for SpillError {
+    fn from(e: std::io::Error) -> Self {
+        SpillError::Io(e)
+    }
+}
+
+impl From<arrow::error::ArrowError> for SpillError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        SpillError::Arrow(e)
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for SpillError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        SpillError::Engine(e)
+    }
+}
+
+/// `batch` with its text and binary views holding only their own bytes: rows taken from a
+/// batch of views still point into the whole batch's buffers, which a file would repeat in
+/// every chunk.
+fn compact(batch: &RecordBatch) -> Result<RecordBatch> {
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8View => Arc::new(c.as_string_view().gc()) as ArrayRef,
+            DataType::BinaryView => Arc::new(c.as_binary_view().gc()) as ArrayRef,
+            _ => Arc::clone(c),
+        })
+        .collect();
+    RecordBatch::try_new(batch.schema(), columns)
+        .map_err(|e| Error::Internal(format!("history: {e}")))
 }
 
 /// One read of the table that writes each of `of` chunks' records (see [`chunks_of`]) to
@@ -967,7 +1026,7 @@ async fn partition(
         let wanted = wanted.clone();
         let (progress, what) = (watchdog.counter(), what.to_string());
         let mut spilling = Spilling {
-            ctx_disk: Arc::clone(&disk),
+            disk: Arc::clone(&disk),
             writers: (0..of).map(|_| None).collect(),
         };
         tasks.spawn(async move {
@@ -990,7 +1049,7 @@ async fn partition(
                         &arrow::array::UInt32Array::from(std::mem::take(rows)),
                     )
                     .map_err(|e| Error::Internal(format!("history: {e}")))?;
-                    spilling.write(c as u64, &taken)?;
+                    spilling.write(c as u64, &compact(&taken)?)?;
                 }
             }
             spilling.finish()
