@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::compute::{cast, filter};
@@ -31,9 +31,11 @@ pub struct KeySet {
     types: Vec<DataType>,
     converter: RowConverter,
     rows: HashSet<Box<[u8]>>,
-    /// 64-bit hashes of the tuples, made on the first test: a row whose hash is not among
-    /// them is not in the set, and most rows are tested without converting their tuple.
-    hashes: OnceLock<FastSet<u64>>,
+    /// 64-bit hashes of the tuples, made on the first test with columns of each set of Arrow
+    /// types (text read as string views hashes differently from the same text in a string
+    /// array): a row whose hash is not among them is not in the set, and most rows are
+    /// tested without casting or converting their tuple.
+    hashes: Mutex<Vec<(Vec<DataType>, Arc<FastSet<u64>>)>>,
     /// Bytes of the tuples held.
     bytes: usize,
 }
@@ -61,7 +63,7 @@ impl KeySet {
             types,
             converter,
             rows: HashSet::new(),
-            hashes: OnceLock::new(),
+            hashes: Mutex::default(),
             bytes: 0,
         })
     }
@@ -108,7 +110,10 @@ impl KeySet {
 
     /// Add one tuple in the set's row format ([`KeySet::rows`]).
     pub fn insert(&mut self, row: &[u8]) {
-        self.hashes = OnceLock::new();
+        self.hashes
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         if self.rows.insert(row.into()) {
             self.bytes += row.len();
         }
@@ -122,7 +127,10 @@ impl KeySet {
     /// Add a batch of anomalous tuples (its columns in `on` order). Tuples with a NULL are
     /// left out: they can match no row.
     pub fn extend(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.hashes = OnceLock::new();
+        self.hashes
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let columns = self
             .canonical(batch.columns())
             .map_err(|e| Error::Internal(format!("key set: {e}")))?;
@@ -138,32 +146,52 @@ impl KeySet {
         Ok(())
     }
 
-    /// The hashes of the set's tuples (computed once, from the tuples themselves).
-    fn hashes(&self) -> arrow::error::Result<&FastSet<u64>> {
-        if let Some(h) = self.hashes.get() {
-            return Ok(h);
+    /// The hashes of the set's tuples as columns of `types` hash them (computed once per
+    /// set of types, from the tuples themselves).
+    fn hashes(&self, types: &[DataType]) -> arrow::error::Result<Arc<FastSet<u64>>> {
+        let mut known = self.hashes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, h)) = known.iter().find(|(t, _)| t == types) {
+            return Ok(Arc::clone(h));
         }
         let parser = self.converter.parser();
-        let columns = self
+        let columns: Vec<ArrayRef> = self
             .converter
-            .convert_rows(self.rows.iter().map(|r| parser.parse(r)))?;
+            .convert_rows(self.rows.iter().map(|r| parser.parse(r)))?
+            .iter()
+            .zip(types)
+            .map(|(c, t)| {
+                if c.data_type() == t {
+                    Ok(Arc::clone(c))
+                } else {
+                    cast(c, t)
+                }
+            })
+            .collect::<arrow::error::Result<_>>()?;
         let mut hashes = vec![0; self.rows.len()];
         if !self.rows.is_empty() {
             create_hashes(&columns, &HASH, &mut hashes)
                 .map_err(|e| arrow::error::ArrowError::ComputeError(e.to_string()))?;
         }
-        Ok(self.hashes.get_or_init(|| hashes.into_iter().collect()))
+        let hashes = Arc::new(hashes.into_iter().collect::<FastSet<u64>>());
+        known.push((types.to_vec(), Arc::clone(&hashes)));
+        Ok(hashes)
     }
 
     /// Per row: whether its tuple is in the set (NULL when any value is NULL). Rows are first
-    /// tested by hash; only those whose hash is a member's are compared by value.
+    /// tested by hash, in the columns' own types; only those whose hash is a member's are
+    /// cast and compared by value.
     fn contains(&self, columns: &[ArrayRef], n: usize) -> arrow::error::Result<BooleanArray> {
-        let columns = self.canonical(columns)?;
-        let valid = |i: usize| columns.iter().all(|c| c.is_valid(i));
-        let members = self.hashes()?;
+        let nulls: Vec<Option<arrow::buffer::NullBuffer>> =
+            columns.iter().map(|c| c.logical_nulls()).collect();
+        let valid = |i: usize| nulls.iter().flatten().all(|b| b.is_valid(i));
+        if self.rows.is_empty() {
+            return Ok((0..n).map(|i| valid(i).then_some(false)).collect());
+        }
+        let types: Vec<DataType> = columns.iter().map(|c| c.data_type().clone()).collect();
+        let members = self.hashes(&types)?;
         let mut hashes = vec![0; n];
         if n > 0 {
-            create_hashes(&columns, &HASH, &mut hashes)
+            create_hashes(columns, &HASH, &mut hashes)
                 .map_err(|e| arrow::error::ArrowError::ComputeError(e.to_string()))?;
         }
         let maybe: BooleanArray = (0..n)
@@ -175,7 +203,7 @@ impl KeySet {
                 .iter()
                 .map(|c| filter(c, &maybe))
                 .collect::<arrow::error::Result<_>>()?;
-            let rows = self.converter.convert_columns(&picked)?;
+            let rows = self.converter.convert_columns(&self.canonical(&picked)?)?;
             let at = (0..n).filter(|&i| maybe.value(i));
             for (j, i) in at.enumerate() {
                 found[i] = self.rows.contains(rows.row(j).as_ref());
@@ -276,11 +304,44 @@ mod tests {
         .unwrap();
         set.extend(&batch).unwrap();
         assert_eq!(set.len(), 2, "NULL tuples are left out");
-        let probe: ArrayRef = Arc::new(StringViewArray::from(vec![Some("y"), Some("z"), None]));
-        let hit = set.contains(&[probe], 3).unwrap();
+        // Rows are hashed in their own type: each type's hashes of the set are its own.
+        let values = vec![
+            Some("y"),
+            Some("z"),
+            None,
+            Some("a long value, not inlined in a view"),
+        ];
+        let probes: Vec<ArrayRef> = vec![
+            Arc::new(StringViewArray::from(values.clone())),
+            Arc::new(StringArray::from(values.clone())),
+            Arc::new(arrow::array::LargeStringArray::from(values.clone())),
+            Arc::new(
+                values
+                    .iter()
+                    .copied()
+                    .collect::<arrow::array::DictionaryArray<arrow::datatypes::Int32Type>>(),
+            ),
+        ];
+        set.insert(set.rows(&[Arc::clone(&probes[1])]).unwrap().row(3).as_ref());
+        for probe in probes {
+            let hit = set.contains(&[Arc::clone(&probe)], 4).unwrap();
+            assert_eq!(
+                hit.iter().collect::<Vec<_>>(),
+                vec![Some(true), Some(false), None, Some(true)],
+                "{}",
+                probe.data_type()
+            );
+        }
+        // An empty set holds no row; a NULL stays unknown.
+        let empty = KeySet::new(&[column("a")]).unwrap();
+        let probe: ArrayRef = Arc::new(StringViewArray::from(vec![Some("y"), None]));
         assert_eq!(
-            hit.iter().collect::<Vec<_>>(),
-            vec![Some(true), Some(false), None]
+            empty
+                .contains(&[probe], 2)
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![Some(false), None]
         );
     }
 }
