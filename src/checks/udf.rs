@@ -90,7 +90,7 @@ impl TextUdf {
             TextFn::Bool(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<BooleanArray>()),
             TextFn::Date(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Date32Array>()),
             TextFn::Int(f) => Arc::new(values.map(|v| v.and_then(f)).collect::<Int64Array>()),
-            TextFn::Text(f) => {
+            TextFn::Text(f) => remembered(self.name, column, || {
                 // Most values come back as they are (an ID number already in normal form):
                 // the rows before the first one changed are not mapped again, and a column
                 // with none changed is returned itself, without a copy.
@@ -108,7 +108,7 @@ impl TextUdf {
                         text_array(kept.chain(rest), views)
                     }
                 }
-            }
+            }),
             TextFn::AddressPart(part) => {
                 let cut = cut_column(column, texts);
                 let parts = values.zip(&cut.rows).map(|(v, row)| {
@@ -165,6 +165,42 @@ struct CutColumn {
     column: ArrayRef,
     /// Per row (`None` for NULL): the cuts, and the text cut when normalizing changed it.
     rows: Vec<Option<(address::Cuts, Option<Box<str>>)>>,
+}
+
+/// How many text functions' results a thread remembers ([`remembered`]).
+const REMEMBERED: usize = 4;
+
+thread_local! {
+    /// The last results of text functions on this thread: (function, argument, result).
+    static LAST_TEXT: RefCell<Vec<(&'static str, ArrayRef, ArrayRef)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// `name`'s result on `column`, remembered: six ID-number rules that judge two columns in
+/// normal form (MAR-007…012) normalize each column once per batch, not three times. Holding
+/// the argument keeps its allocation from being reused while it is remembered, so an array at
+/// the same address is the same column (as for [`CutColumn`]).
+fn remembered(
+    name: &'static str,
+    column: &ArrayRef,
+    compute: impl FnOnce() -> ArrayRef,
+) -> ArrayRef {
+    let known = LAST_TEXT.with_borrow(|last| {
+        last.iter()
+            .find(|(n, c, _)| *n == name && Arc::ptr_eq(c, column))
+            .map(|(_, _, out)| Arc::clone(out))
+    });
+    if let Some(out) = known {
+        return out;
+    }
+    let out = compute();
+    LAST_TEXT.with_borrow_mut(|last| {
+        if last.len() == REMEMBERED {
+            last.remove(0);
+        }
+        last.push((name, Arc::clone(column), Arc::clone(&out)));
+    });
+    out
 }
 
 thread_local! {
@@ -529,6 +565,63 @@ mod tests {
             assert!(text.contains("1949-12-31"), "{text}");
             assert!(text.contains("310103198001011232"), "{text}");
         });
+    }
+
+    /// A text function called again on the same column gives back its remembered result;
+    /// on another column, or as another function, its own.
+    #[test]
+    fn text_results_are_remembered_per_function_and_column() {
+        let normalize = TextUdf::new("qc_id_normalize", TextFn::Text(id_number::normalize));
+        let upgrade = TextUdf::new(
+            "qc_id_upgrade",
+            TextFn::Text(|s| id_number::upgrade(s).map(Cow::Owned)),
+        );
+        let call = |f: &TextUdf, a: &ArrayRef| -> ArrayRef {
+            let args = ScalarFunctionArgs {
+                args: vec![ColumnarValue::Array(Arc::clone(a))],
+                arg_fields: vec![Arc::new(arrow::datatypes::Field::new(
+                    "a",
+                    DataType::Utf8,
+                    true,
+                ))],
+                number_rows: a.len(),
+                return_field: Arc::new(arrow::datatypes::Field::new("r", DataType::Utf8, true)),
+                config_options: Arc::default(),
+            };
+            match f.invoke_with_args(args).unwrap() {
+                ColumnarValue::Array(out) => out,
+                ColumnarValue::Scalar(_) => panic!("an array in, an array out"),
+            }
+        };
+        let text = |out: &ArrayRef| -> Vec<Option<String>> {
+            out.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect()
+        };
+        let male: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![
+            Some("11010519491231002x"),
+            None,
+        ]));
+        let female: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![
+            Some("310103800101123"),
+            Some(" 310115199003071239"),
+        ]));
+        let first = call(&normalize, &male);
+        assert_eq!(text(&first), vec![Some("11010519491231002X".into()), None]);
+        assert!(Arc::ptr_eq(&first, &call(&normalize, &male)), "remembered");
+        assert_eq!(
+            text(&call(&normalize, &female)),
+            vec![
+                Some("310103800101123".into()),
+                Some("310115199003071239".into())
+            ]
+        );
+        assert_eq!(
+            text(&call(&upgrade, &female)),
+            vec![Some("310103198001011232".into()), None]
+        );
+        assert_eq!(text(&call(&normalize, &male)), text(&first));
     }
 
     /// Parts of two address columns read in turn, over every text type: each column's cuts
