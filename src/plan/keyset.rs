@@ -26,6 +26,9 @@ use crate::bind::{BoundTable, RuleCheck};
 use crate::error::{Error, Result};
 use crate::rules::BoundColumn;
 
+/// The hashes of a set's tuples as columns of these types hash them.
+type TypedHashes = (Vec<DataType>, Arc<FastSet<u64>>);
+
 /// Distinct tuples of a rule's `on` columns.
 pub struct KeySet {
     types: Vec<DataType>,
@@ -35,7 +38,7 @@ pub struct KeySet {
     /// types (text read as string views hashes differently from the same text in a string
     /// array): a row whose hash is not among them is not in the set, and most rows are
     /// tested without casting or converting their tuple.
-    hashes: Mutex<Vec<(Vec<DataType>, Arc<FastSet<u64>>)>>,
+    hashes: Mutex<Vec<TypedHashes>>,
     /// Bytes of the tuples held.
     bytes: usize,
 }
@@ -182,7 +185,7 @@ impl KeySet {
     /// cast and compared by value.
     fn contains(&self, columns: &[ArrayRef], n: usize) -> arrow::error::Result<BooleanArray> {
         let nulls: Vec<Option<arrow::buffer::NullBuffer>> =
-            columns.iter().map(|c| c.logical_nulls()).collect();
+            columns.iter().map(Array::logical_nulls).collect();
         let valid = |i: usize| nulls.iter().flatten().all(|b| b.is_valid(i));
         if self.rows.is_empty() {
             return Ok((0..n).map(|i| valid(i).then_some(false)).collect());

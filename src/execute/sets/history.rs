@@ -13,7 +13,6 @@
 //! hashes can only add candidates; the judgement uses the values themselves.
 
 use datafusion::common::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -30,7 +29,7 @@ use futures::StreamExt;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 
-use super::{HASH, HeldSet, Watchdog, held_set, shared};
+use super::{HASH, HeldSet, Watchdog, held_set, shared, spill};
 use crate::bind::BoundTable;
 use crate::checks::set::{EndsCheck, Find, HistoryCheck};
 use crate::error::{Error, Result};
@@ -789,7 +788,7 @@ impl Keeper {
 /// ([`partition`]), so that the table is not read again for each chunk.
 enum Source<'a> {
     Table(&'a TableRef),
-    Spilled(&'a [Spilled]),
+    Spilled(&'a [spill::Spilled]),
 }
 
 /// Read 2: the records the finds judge in `chunk` (see [`chunks_of`]), read once for all of them.
@@ -843,7 +842,7 @@ async fn gather(
             }
         }
         Source::Spilled(files) => {
-            for file in files.iter().filter(|f| f.chunk == chunk.index) {
+            for file in files.iter().filter(|f| f.part == chunk.index) {
                 let mut keeper = keeper(what)?;
                 let (progress, file) = (watchdog.counter(), file.clone());
                 tasks.spawn_blocking(move || {
@@ -869,145 +868,6 @@ async fn gather(
     Ok((all, reservations))
 }
 
-/// One chunk's records as one read of the table wrote them: an Arrow IPC stream in the
-/// session's temporary folder, deleted when the last handle is dropped.
-#[derive(Clone)]
-struct Spilled {
-    chunk: u64,
-    /// Held so that the file lives while a handle does (it is deleted with the last one).
-    _file: Arc<dyn datafusion::execution::SpillFile>,
-    path: PathBuf,
-}
-
-impl Spilled {
-    /// Hand each batch of the file to `each`.
-    fn read(&self, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
-        let path = &self.path;
-        let file = std::fs::File::open(path).map_err(|e| spill_failed(path, e))?;
-        let reader = arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
-            .map_err(|e| spill_failed(path, e))?;
-        for batch in reader {
-            each(batch.map_err(|e| spill_failed(path, e))?)?;
-        }
-        Ok(())
-    }
-}
-
-/// The open spill files of one partition of the read, one per chunk that has records.
-struct Spilling {
-    disk: Arc<datafusion::execution::DiskManager>,
-    writers: Vec<Option<(Spilled, SpillStream)>>,
-}
-
-type SpillStream = arrow::ipc::writer::StreamWriter<
-    std::io::BufWriter<Box<dyn datafusion::execution::SpillWriter>>,
->;
-
-impl Spilling {
-    fn write(&mut self, chunk: u64, batch: &RecordBatch) -> Result<()> {
-        let at = usize::try_from(chunk).unwrap_or(usize::MAX);
-        let slot = &mut self.writers[at];
-        if slot.is_none() {
-            let file = self
-                .disk
-                .create_tmp_file("qc history records")
-                .map_err(|e| Error::engine("writing history records to disk", e))?;
-            let path = file.path().map(Path::to_path_buf).ok_or_else(|| {
-                Error::Internal("history records: the temporary file is not a local file".into())
-            })?;
-            let out = file.open_writer().map_err(|e| spill_failed(&path, e))?;
-            let stream = arrow::ipc::writer::StreamWriter::try_new(
-                std::io::BufWriter::new(out),
-                &batch.schema(),
-            )
-            .map_err(|e| spill_failed(&path, e))?;
-            *slot = Some((
-                Spilled {
-                    chunk,
-                    _file: file,
-                    path,
-                },
-                stream,
-            ));
-        }
-        if let Some((spilled, stream)) = slot {
-            stream
-                .write(batch)
-                .map_err(|e| spill_failed(&spilled.path, e))?;
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<Vec<Spilled>> {
-        let mut files = Vec::new();
-        for (spilled, mut stream) in self.writers.into_iter().flatten() {
-            let path = &spilled.path;
-            stream.finish().map_err(|e| spill_failed(path, e))?;
-            let out = stream.into_inner().map_err(|e| spill_failed(path, e))?;
-            let mut writer = out
-                .into_inner()
-                .map_err(|e| spill_failed(path, e.into_error()))?;
-            writer.finish().map_err(|e| spill_failed(path, e))?;
-            files.push(spilled);
-        }
-        Ok(files)
-    }
-}
-
-/// A spill file that cannot be written or read (a full disk, most often), named.
-fn spill_failed(path: &Path, e: impl Into<SpillError>) -> Error {
-    let error = match e.into() {
-        SpillError::Io(e) => e,
-        SpillError::Arrow(arrow::error::ArrowError::IoError(_, e)) => e,
-        SpillError::Arrow(e) => std::io::Error::other(e),
-        SpillError::Engine(datafusion::error::DataFusionError::IoError(e)) => e,
-        SpillError::Engine(e) => std::io::Error::other(e),
-    };
-    Error::io(path, error)
-}
-
-/// What writing or reading a spill file can fail with.
-enum SpillError {
-    Io(std::io::Error),
-    Arrow(arrow::error::ArrowError),
-    Engine(datafusion::error::DataFusionError),
-}
-
-impl From<std::io::Error> for SpillError {
-    fn from(e: std::io::Error) -> Self {
-        SpillError::Io(e)
-    }
-}
-
-impl From<arrow::error::ArrowError> for SpillError {
-    fn from(e: arrow::error::ArrowError) -> Self {
-        SpillError::Arrow(e)
-    }
-}
-
-impl From<datafusion::error::DataFusionError> for SpillError {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        SpillError::Engine(e)
-    }
-}
-
-/// `batch` with its text and binary views holding only their own bytes: rows taken from a
-/// batch of views still point into the whole batch's buffers, which a file would repeat in
-/// every chunk.
-fn compact(batch: &RecordBatch) -> Result<RecordBatch> {
-    let columns: Vec<ArrayRef> = batch
-        .columns()
-        .iter()
-        .map(|c| match c.data_type() {
-            DataType::Utf8View => Arc::new(c.as_string_view().gc()) as ArrayRef,
-            DataType::BinaryView => Arc::new(c.as_binary_view().gc()) as ArrayRef,
-            _ => Arc::clone(c),
-        })
-        .collect();
-    RecordBatch::try_new(batch.schema(), columns)
-        .map_err(|e| Error::Internal(format!("history: {e}")))
-}
-
 /// One read of the table that writes each of `of` chunks' records (see [`chunks_of`]) to
 /// files of their own, for [`gather`] to judge chunk by chunk.
 async fn partition(
@@ -1018,19 +878,16 @@ async fn partition(
     of: u64,
     what: &str,
     watchdog: &Watchdog,
-) -> Result<Vec<Spilled>> {
+) -> Result<Vec<spill::Spilled>> {
     let disk = Arc::clone(&ctx.runtime_env().disk_manager);
     let mut tasks = tokio::task::JoinSet::new();
     watchdog.read_started();
     for mut stream in read(ctx, table, None, exprs, what).await? {
         let wanted = wanted.clone();
         let (progress, what) = (watchdog.counter(), what.to_string());
-        let mut spilling = Spilling {
-            disk: Arc::clone(&disk),
-            writers: (0..of).map(|_| None).collect(),
-        };
+        let mut spilling = spill::Parts::new(&disk, of, "qc history records");
         tasks.spawn(async move {
-            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); spilling.writers.len()];
+            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); spilling.count()];
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
@@ -1049,7 +906,7 @@ async fn partition(
                         &arrow::array::UInt32Array::from(std::mem::take(rows)),
                     )
                     .map_err(|e| Error::Internal(format!("history: {e}")))?;
-                    spilling.write(c as u64, &compact(&taken)?)?;
+                    spilling.write(c as u64, &taken)?;
                 }
             }
             spilling.finish()

@@ -17,6 +17,7 @@ pub mod hashed;
 pub mod history;
 pub mod plans;
 pub mod shared;
+pub mod spill;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
