@@ -674,22 +674,25 @@ struct Wanted {
 }
 
 impl Wanted {
-    /// Per row of `batch`, the chunks (of `of`) that judge it, sorted, without repeats.
-    fn chunks(&self, batch: &RecordBatch, of: u64) -> Result<Vec<Vec<u64>>> {
+    /// Call `each(row, chunk)` for every row of `batch` and every chunk (of `of`) that
+    /// judges it, each pair once.
+    fn each(&self, batch: &RecordBatch, of: u64, mut each: impl FnMut(usize, u64)) -> Result<()> {
         let rows = Rows::new(batch, &self.layout);
         let people = rows.people()?;
         let pairs = rows.hashes(&self.layout.pair)?;
-        Ok((0..batch.num_rows())
-            .map(|i| {
-                let mut out = Vec::new();
-                for (find, c) in self.finds.iter().zip(self.candidates.iter()) {
-                    chunks_of(*find, &rows, &people, &pairs, i, of, c, &mut out);
-                }
-                out.sort_unstable();
-                out.dedup();
-                out
-            })
-            .collect())
+        let mut chunks = Vec::new();
+        for i in 0..batch.num_rows() {
+            chunks.clear();
+            for (find, c) in self.finds.iter().zip(self.candidates.iter()) {
+                chunks_of(*find, &rows, &people, &pairs, i, of, c, &mut chunks);
+            }
+            chunks.sort_unstable();
+            chunks.dedup();
+            for &c in &chunks {
+                each(i, c);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -732,11 +735,11 @@ impl Keeper {
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        let chunks = self.wanted.chunks(batch, self.chunk.of)?;
-        let wanted: BooleanArray = chunks
-            .iter()
-            .map(|c| Some(c.contains(&self.chunk.index)))
-            .collect();
+        let mut wanted = vec![false; batch.num_rows()];
+        let Chunk { index, of } = self.chunk;
+        self.wanted
+            .each(batch, of, |i, c| wanted[i] |= c == index)?;
+        let wanted = BooleanArray::from(wanted);
         if wanted.true_count() == 0 {
             return Ok(());
         }
@@ -891,12 +894,10 @@ async fn partition(
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
-                for (i, chunks) in wanted.chunks(&batch, of)?.into_iter().enumerate() {
-                    for c in chunks {
-                        let at = usize::try_from(c).unwrap_or(usize::MAX);
-                        rows[at].push(u32::try_from(i).unwrap_or(u32::MAX));
-                    }
-                }
+                wanted.each(&batch, of, |i, c| {
+                    let at = usize::try_from(c).unwrap_or(usize::MAX);
+                    rows[at].push(u32::try_from(i).unwrap_or(u32::MAX));
+                })?;
                 for (c, rows) in rows.iter_mut().enumerate() {
                     if rows.is_empty() {
                         continue;
