@@ -16,8 +16,8 @@ use datafusion::common::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use arrow::compute::{cast, filter_record_batch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::hash_utils::create_hashes;
@@ -468,7 +468,6 @@ pub async fn judged(
             finds: Arc::new(finds.clone()),
             candidates: Arc::clone(&candidates),
         };
-        let columns = Arc::new((key.to_vec(), check.of.clone(), check.pair.clone()));
         let of = chunks(ctx, events);
         watchdog.chunks.fetch_add(of, Ordering::Relaxed);
         // Several chunks: one read writes each chunk's records to a file of its own.
@@ -489,7 +488,7 @@ pub async fn judged(
                 source,
                 exprs.clone(),
                 &wanted,
-                &columns,
+                (key, check),
                 chunk,
                 &what,
                 watchdog,
@@ -662,9 +661,6 @@ fn chunks_of(
     }
 }
 
-/// The columns a gathered record keeps: the key, the people and the pair.
-type Kept3 = (Vec<BoundColumn>, Vec<BoundColumn>, Vec<BoundColumn>);
-
 /// What selects a chunk's records: the finds and their candidates.
 #[derive(Clone)]
 struct Wanted {
@@ -673,18 +669,37 @@ struct Wanted {
     candidates: Arc<Vec<HashSet<u64>>>,
 }
 
+/// A batch's hashes per row: each person column's, and the pair's.
+struct Hashed {
+    people: Vec<Vec<Option<u64>>>,
+    pairs: Vec<Option<u64>>,
+}
+
 impl Wanted {
-    /// Call `each(row, chunk)` for every row of `batch` and every chunk (of `of`) that
-    /// judges it, each pair once.
-    fn each(&self, batch: &RecordBatch, of: u64, mut each: impl FnMut(usize, u64)) -> Result<()> {
-        let rows = Rows::new(batch, &self.layout);
-        let people = rows.people()?;
-        let pairs = rows.hashes(&self.layout.pair)?;
+    fn hashed(&self, rows: &Rows<'_>) -> Result<Hashed> {
+        Ok(Hashed {
+            people: rows.people()?,
+            pairs: rows.hashes(&self.layout.pair)?,
+        })
+    }
+
+    /// Call `each(row, chunk)` for every row of `rows` (hashed as `hashed`) and every chunk
+    /// (of `of`) that judges it, each pair once, rows in order.
+    fn each(&self, rows: &Rows<'_>, hashed: &Hashed, of: u64, mut each: impl FnMut(usize, u64)) {
         let mut chunks = Vec::new();
-        for i in 0..batch.num_rows() {
+        for i in 0..rows.batch.num_rows() {
             chunks.clear();
             for (find, c) in self.finds.iter().zip(self.candidates.iter()) {
-                chunks_of(*find, &rows, &people, &pairs, i, of, c, &mut chunks);
+                chunks_of(
+                    *find,
+                    rows,
+                    &hashed.people,
+                    &hashed.pairs,
+                    i,
+                    of,
+                    c,
+                    &mut chunks,
+                );
             }
             chunks.sort_unstable();
             chunks.dedup();
@@ -692,7 +707,6 @@ impl Wanted {
                 each(i, c);
             }
         }
-        Ok(())
     }
 }
 
@@ -712,12 +726,13 @@ impl Keeper {
     fn new(
         wanted: Wanted,
         chunk: Chunk,
-        (key, of, pair): &Kept3,
+        (key, check): (&[BoundColumn], &HistoryCheck),
         reservation: MemoryReservation,
         what: String,
     ) -> Result<Keeper> {
         let layout = &wanted.layout;
-        let people = of
+        let people = check
+            .of
             .iter()
             .zip(&layout.of)
             .map(|(c, &at)| Encoder::new(std::slice::from_ref(c), vec![at]))
@@ -725,8 +740,8 @@ impl Keeper {
         Ok(Keeper {
             key: Encoder::new(key, layout.key.clone())?,
             people,
-            pair: Encoder::new(pair, layout.pair.clone())?,
-            kept: Gathered::new(of.len()),
+            pair: Encoder::new(&check.pair, layout.pair.clone())?,
+            kept: Gathered::new(check.of.len()),
             chunk,
             wanted,
             reservation,
@@ -735,41 +750,43 @@ impl Keeper {
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        let mut wanted = vec![false; batch.num_rows()];
+        let rows = Rows::new(batch, &self.wanted.layout);
+        let hashed = self.wanted.hashed(&rows)?;
         let Chunk { index, of } = self.chunk;
-        self.wanted
-            .each(batch, of, |i, c| wanted[i] |= c == index)?;
-        let wanted = BooleanArray::from(wanted);
-        if wanted.true_count() == 0 {
+        let mut picked: Vec<u32> = Vec::new();
+        self.wanted.each(&rows, &hashed, of, |i, c| {
+            if c == index {
+                picked.push(u32::try_from(i).unwrap_or(u32::MAX));
+            }
+        });
+        if picked.is_empty() {
             return Ok(());
         }
         // Only the wanted rows are encoded.
-        let batch = filter_record_batch(batch, &wanted)
+        let picked = UInt32Array::from(picked);
+        let taken = arrow::compute::take_record_batch(batch, &picked)
             .map_err(|e| Error::Internal(format!("history: {e}")))?;
-        let layout = &self.wanted.layout;
-        let rows = Rows::new(&batch, layout);
-        let keys = self.key.encode(&batch)?;
+        let keys = self.key.encode(&taken)?;
         let people_values: Vec<Encoded> = self
             .people
             .iter()
-            .map(|e| e.encode(&batch))
+            .map(|e| e.encode(&taken))
             .collect::<Result<_>>()?;
-        let people_hashes = rows.people()?;
-        let pairs = self.pair.encode(&batch)?;
-        let pair_hashes = rows.hashes(&layout.pair)?;
+        let pairs = self.pair.encode(&taken)?;
         let kept = &mut self.kept;
         let before = kept.size();
-        for i in 0..batch.num_rows() {
-            let k = kept.store(keys.get(i));
+        for (j, &i) in picked.values().iter().enumerate() {
+            let i = usize::try_from(i).unwrap_or(usize::MAX);
+            let k = kept.store(keys.get(j));
             kept.keys.push(k);
-            let p = kept.store(pairs.get(i));
+            let p = kept.store(pairs.get(j));
             kept.pairs.push(p);
-            kept.pair_hashes.push(pair_hashes[i]);
+            kept.pair_hashes.push(hashed.pairs[i]);
             kept.dates.push(rows.date(i));
             kept.opens.push(rows.opens(i));
             kept.closes.push(rows.closes(i));
-            for (values, hashes) in people_values.iter().zip(&people_hashes) {
-                let span = kept.store(values.get(i));
+            for (values, hashes) in people_values.iter().zip(&hashed.people) {
+                let span = kept.store(values.get(j));
                 kept.people.push(span.zip(hashes[i]));
             }
         }
@@ -801,12 +818,12 @@ async fn gather(
     source: Source<'_>,
     exprs: Vec<Expr>,
     wanted: &Wanted,
-    columns: &Arc<Kept3>,
+    columns: (&[BoundColumn], &HistoryCheck),
     chunk: Chunk,
     what: &str,
     watchdog: &Watchdog,
 ) -> Result<(Gathered, Vec<MemoryReservation>)> {
-    let width = columns.1.len();
+    let width = columns.1.of.len();
     let nothing = wanted
         .finds
         .iter()
@@ -894,17 +911,18 @@ async fn partition(
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::engine(&what, e))?;
                 progress.fetch_add(1, Ordering::Relaxed);
-                wanted.each(&batch, of, |i, c| {
+                let read = Rows::new(&batch, &wanted.layout);
+                wanted.each(&read, &wanted.hashed(&read)?, of, |i, c| {
                     let at = usize::try_from(c).unwrap_or(usize::MAX);
                     rows[at].push(u32::try_from(i).unwrap_or(u32::MAX));
-                })?;
+                });
                 for (c, rows) in rows.iter_mut().enumerate() {
                     if rows.is_empty() {
                         continue;
                     }
                     let taken = arrow::compute::take_record_batch(
                         &batch,
-                        &arrow::array::UInt32Array::from(std::mem::take(rows)),
+                        &UInt32Array::from(std::mem::take(rows)),
                     )
                     .map_err(|e| Error::Internal(format!("history: {e}")))?;
                     spilling.write(c as u64, &taken)?;
