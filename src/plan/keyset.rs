@@ -80,17 +80,15 @@ impl KeySet {
     }
 
     fn canonical(&self, columns: &[ArrayRef]) -> arrow::error::Result<Vec<ArrayRef>> {
-        columns
-            .iter()
-            .zip(&self.types)
-            .map(|(c, t)| {
-                if c.data_type() == t {
-                    Ok(Arc::clone(c))
-                } else {
-                    cast(c, t)
-                }
-            })
-            .collect()
+        cast_to(columns, &self.types)
+    }
+
+    /// Forget the tuples' hashes, when the tuples change.
+    fn forget_hashes(&mut self) {
+        self.hashes
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// The tuples of `columns` (in `on` order) in the set's row format: equal tuples, whatever
@@ -113,10 +111,7 @@ impl KeySet {
 
     /// Add one tuple in the set's row format ([`KeySet::rows`]).
     pub fn insert(&mut self, row: &[u8]) {
-        self.hashes
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.forget_hashes();
         if self.rows.insert(row.into()) {
             self.bytes += row.len();
         }
@@ -130,10 +125,7 @@ impl KeySet {
     /// Add a batch of anomalous tuples (its columns in `on` order). Tuples with a NULL are
     /// left out: they can match no row.
     pub fn extend(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.hashes
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.forget_hashes();
         let columns = self
             .canonical(batch.columns())
             .map_err(|e| Error::Internal(format!("key set: {e}")))?;
@@ -157,19 +149,12 @@ impl KeySet {
             return Ok(Arc::clone(h));
         }
         let parser = self.converter.parser();
-        let columns: Vec<ArrayRef> = self
-            .converter
-            .convert_rows(self.rows.iter().map(|r| parser.parse(r)))?
-            .iter()
-            .zip(types)
-            .map(|(c, t)| {
-                if c.data_type() == t {
-                    Ok(Arc::clone(c))
-                } else {
-                    cast(c, t)
-                }
-            })
-            .collect::<arrow::error::Result<_>>()?;
+        let columns = cast_to(
+            &self
+                .converter
+                .convert_rows(self.rows.iter().map(|r| parser.parse(r)))?,
+            types,
+        )?;
         let mut hashes = vec![0; self.rows.len()];
         if !self.rows.is_empty() {
             create_hashes(&columns, &HASH, &mut hashes)
@@ -214,6 +199,21 @@ impl KeySet {
         }
         Ok((0..n).map(|i| valid(i).then_some(found[i])).collect())
     }
+}
+
+/// `columns` cast to `types` where they differ.
+fn cast_to(columns: &[ArrayRef], types: &[DataType]) -> arrow::error::Result<Vec<ArrayRef>> {
+    columns
+        .iter()
+        .zip(types)
+        .map(|(c, t)| {
+            if c.data_type() == t {
+                Ok(Arc::clone(c))
+            } else {
+                cast(c, t)
+            }
+        })
+        .collect()
 }
 
 /// `qc_in_set(on...)` over one rule's key set.
