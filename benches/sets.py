@@ -8,7 +8,12 @@ against the generator's truth before a figure is printed. Each run of this scrip
 one JSON line to benches/results/sets.jsonl (commit, date, command, figures).
 
 Usage: python3 benches/sets.py [--rows 10000000,50000000] [--runs 1] [--libraries marriage,death]
-       [--threads 1,2] [--limits default,1GiB] [--unique-rows 10000000,31411241]
+       [--threads 1core,1,2] [--limits default,1GiB] [--unique-rows 10000000,31411241]
+
+`--threads 1core` is `--threads 1` pinned to one core (`taskset -c 0`). `--threads 1` alone is
+not one core's work: each partition's Parquet reader decodes on a thread of its own beside
+its worker, so a 1-thread audit on a 2-core machine uses part of the second core too. The
+scaling with cores is 1core -> 2; the scaling of the --threads setting is 1 -> 2.
 """
 
 import argparse
@@ -95,10 +100,19 @@ def unique_pack():
     return path
 
 
+def threads_option(spec):
+    """A --threads spec (`1core`, `1`, `2`, ...): (command prefix, --threads)."""
+    if spec.endswith("core"):
+        return ["taskset", "-c", "0"], 1
+    return [], int(spec)
+
+
 def run(pack, library, data, truth, threads, limit, ids=None):
-    """One audit as its own process: (wall s, CPU s, peak RSS MiB), counts checked."""
+    """One audit as its own process: (wall s, CPU s, peak RSS MiB), counts checked;
+    `threads` as --threads takes it (see `threads_option`)."""
     out = SCRATCH / "sets_out"
-    cmd = [str(QC), "run", "--rules", str(pack), "--data", f"{TABLES[library]}={data}",
+    prefix, threads = threads_option(str(threads))
+    cmd = [*prefix, str(QC), "run", "--rules", str(pack), "--data", f"{TABLES[library]}={data}",
            "--out", str(out), "--store", str(SCRATCH / "sets_qc.db"), "--as-of", "2026-11-01",
            "--format", "json", "--quiet", "--threads", str(threads)]
     if limit != "default":
@@ -127,7 +141,7 @@ def main():
     p.add_argument("--rows", default="10000000,50000000")
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--libraries", default="marriage,death")
-    p.add_argument("--threads", default="1,2")
+    p.add_argument("--threads", default="1core,1,2")
     p.add_argument("--limits", default="default,1GiB")
     p.add_argument("--unique-rows", default="10000000,31411241")
     args = p.parse_args()
@@ -144,14 +158,16 @@ def main():
         for rows in [int(x) for x in args.rows.split(",") if x]:
             data, truth = generate(library, rows)
             for limit in args.limits.split(","):
-                for threads in [int(x) for x in args.threads.split(",")]:
+                for threads in [x for x in args.threads.split(",") if x]:
                     for name, pack in (("row rules", row_pack),
                                        ("whole pack", ROOT / "rules" / f"{library}.yaml")):
                         wall, cpu, rss = measure(args.runs, pack, library, data, truth,
                                                  threads, limit)
-                        r = {"case": f"{library} {name}, {threads} thr, limit {limit}",
-                             "library": library, "pack": name, "rows": rows, "threads": threads,
-                             "limit": limit, "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss}
+                        label = "1 core" if threads.endswith("core") else f"{threads} thr"
+                        r = {"case": f"{library} {name}, {label}, limit {limit}",
+                             "library": library, "pack": name, "rows": rows,
+                             "threads": threads_option(threads)[1],
+                             "one_core": threads.endswith("core"), "limit": limit, "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss}
                         results.append(r)
                         show(r)
     for rows in [int(x) for x in args.unique_rows.split(",") if x]:
@@ -170,7 +186,24 @@ def main():
             results.append(r)
             show(r)
 
-    record("sets", args.runs, {"results": results})
+    ratios = scaling(results)
+    for name, ratio in ratios.items():
+        print(f"{name:<60} {ratio:.2f}x")
+    record("sets", args.runs, {"results": results, "ratios": ratios})
+
+
+def scaling(results):
+    """Per library, rows, limit and pack: wall of 1 core / 1 thread over the wall of 2 threads."""
+    ratios = {}
+    by = {(r["library"], r["rows"], r["limit"], r["pack"],
+           "1core" if r.get("one_core") else r["threads"]): r["wall_s"] for r in results}
+    for (library, rows, limit, pack, threads), wall in by.items():
+        two = by.get((library, rows, limit, pack, 2))
+        if threads in ("1core", 1) and two:
+            base = "1 core" if threads == "1core" else "1 thr"
+            ratios[f"{library} {pack} {rows} rows, limit {limit}: {base} -> 2 thr"] = \
+                round(wall / two, 3)
+    return ratios
 
 
 if __name__ == "__main__":
