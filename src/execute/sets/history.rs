@@ -26,7 +26,9 @@ use datafusion::logical_expr::{Expr, cast as cast_expr, ident, lit};
 use datafusion::physical_plan::execute_stream_partitioned;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use rayon::iter::{IntoParallelIterator, ParallelIterator};
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
+};
 use rayon::slice::ParallelSliceMut;
 
 use super::{HASH, HeldSet, Watchdog, held_set, shared, spill};
@@ -528,10 +530,11 @@ pub async fn judged(
             }
             let (finds, candidates) = (finds.clone(), Arc::clone(&candidates));
             let (records, found) = tokio::task::spawn_blocking(move || {
+                // The finds side by side, each on every core.
                 let found: Vec<Vec<usize>> = finds
-                    .iter()
-                    .zip(candidates.iter())
-                    .zip(&ended_of)
+                    .par_iter()
+                    .zip(candidates.par_iter())
+                    .zip(ended_of.par_iter())
                     .map(|((find, candidates), ended)| {
                         judge(*find, &records, chunk, candidates, ended)
                     })
@@ -1154,7 +1157,7 @@ fn judge(
             }
             entries.par_sort_unstable_by_key(|e| e.0);
             // People are independent: slices of whole groups are judged on every core.
-            let found: Vec<Vec<usize>> = group_slices(&entries, rayon::current_num_threads())
+            let found: Vec<Vec<usize>> = group_slices(&entries, slices(), |e| e.0)
                 .into_par_iter()
                 .map(|slice| judge_people(find, records, slice, ended))
                 .collect();
@@ -1170,19 +1173,14 @@ fn judge(
                 .filter(|&(h, _)| chunk.holds(h))
                 .collect();
             entries.par_sort_unstable_by_key(|e| e.0);
+            // Pairs are independent: slices of whole groups are judged on every core.
+            let opened: Vec<Vec<usize>> = group_slices(&entries, slices(), |e| e.0)
+                .into_par_iter()
+                .map(|slice| opened_closings(records, slice))
+                .collect();
             let mut has_open = vec![false; n];
-            for group in entries.chunk_by(|a, b| a.0 == b.0) {
-                for &(_, c) in group.iter().filter(|e| records.closes[e.1]) {
-                    let (Some(pair), Some(date)) = (records.pairs[c], records.dates[c]) else {
-                        continue;
-                    };
-                    has_open[c] = group.iter().any(|&(_, o)| {
-                        records.opens[o]
-                            && records.dates[o].is_some_and(|d| d <= date)
-                            && records.pairs[o]
-                                .is_some_and(|p| records.value(p) == records.value(pair))
-                    });
-                }
+            for c in opened.into_iter().flatten() {
+                has_open[c] = true;
             }
             let in_chunk =
                 |r: usize| records.pair_hashes[r].map_or(chunk.index == 0, |h| chunk.holds(h));
@@ -1194,14 +1192,42 @@ fn judge(
     (0..n).filter(|&r| anomalous[r]).collect()
 }
 
-/// `entries` (sorted by hash) cut into about `parts` slices, never inside a group of one hash.
-fn group_slices(entries: &[Entry], parts: usize) -> Vec<&[Entry]> {
+/// The closing records among `entries` ((pair hash, record), sorted by hash, whole groups of
+/// one hash) that an opening record of their own pair precedes or shares a date with.
+fn opened_closings(records: &Gathered, entries: &[(u64, usize)]) -> Vec<usize> {
+    let mut opened = Vec::new();
+    for group in entries.chunk_by(|a, b| a.0 == b.0) {
+        for &(_, c) in group.iter().filter(|e| records.closes[e.1]) {
+            let (Some(pair), Some(date)) = (records.pairs[c], records.dates[c]) else {
+                continue;
+            };
+            let open = group.iter().any(|&(_, o)| {
+                records.opens[o]
+                    && records.dates[o].is_some_and(|d| d <= date)
+                    && records.pairs[o].is_some_and(|p| records.value(p) == records.value(pair))
+            });
+            if open {
+                opened.push(c);
+            }
+        }
+    }
+    opened
+}
+
+/// How many slices a judgement is cut into: a few per core, so that one slice of large
+/// groups does not leave the other cores idle.
+fn slices() -> usize {
+    4 * rayon::current_num_threads()
+}
+
+/// `entries` (sorted by `hash`) cut into about `parts` slices, never inside a group of one hash.
+fn group_slices<T>(entries: &[T], parts: usize, hash: impl Fn(&T) -> u64) -> Vec<&[T]> {
     let target = entries.len().div_ceil(parts.max(1)).max(1);
     let mut slices = Vec::new();
     let mut rest = entries;
     while !rest.is_empty() {
         let mut end = target.min(rest.len());
-        while end < rest.len() && rest[end].0 == rest[end - 1].0 {
+        while end < rest.len() && hash(&rest[end]) == hash(&rest[end - 1]) {
             end += 1;
         }
         let (slice, tail) = rest.split_at(end);
