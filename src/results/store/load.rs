@@ -55,7 +55,8 @@ impl Store {
 
     /// Rows of `library.table` in the latest complete run dated before `as_of` (or on it,
     /// started no later than `started_at`: the asking run is not stored yet, so a run
-    /// stored within the same second is an earlier one).
+    /// stored within the same second is an earlier one; of runs started in one second, the
+    /// one stored last).
     pub fn previous_rows(
         &self,
         library: &str,
@@ -68,7 +69,7 @@ impl Store {
                 "SELECT t.rows FROM run_table t JOIN run r ON r.id = t.run_id \
                  WHERE r.status = 'complete' AND t.library = ?1 AND t.table_name = ?2 \
                    AND (r.as_of < ?3 OR (r.as_of = ?3 AND r.started_at <= ?4)) \
-                 ORDER BY r.as_of DESC, r.started_at DESC LIMIT 1",
+                 ORDER BY r.as_of DESC, r.started_at DESC, r.rowid DESC LIMIT 1",
                 params![library, table, as_of, started_at],
                 |r| count(r, 0),
             )
@@ -407,5 +408,41 @@ impl Store {
             table_texts,
             samples,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use rusqlite::params;
+
+    #[test]
+    fn of_runs_started_in_one_second_the_one_stored_last_is_the_previous() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("qc.db")).unwrap();
+        let second = "2026-11-30T10:00:00+00:00";
+        for (id, rows) in [("run-1", 12000), ("run-2", 10500)] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO run VALUES (?1, ?2, ?2, '2026-11-30', '0.1.0', 2, 'complete', 0, '')",
+                    params![id, second],
+                )
+                .unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO run_table (run_id, library, library_name, table_name, title, \
+                     format, rows, anomalous_rows, verdict, elapsed_ms, key_columns, pii) \
+                     VALUES (?1, 'marriage', '', 'registration', '', 'parquet', ?2, 0, 'pass', \
+                     0, '[]', '[]')",
+                    params![id, rows],
+                )
+                .unwrap();
+        }
+        let previous = store
+            .previous_rows("marriage", "registration", "2026-11-30", second)
+            .unwrap();
+        assert_eq!(previous, Some(10500));
     }
 }
