@@ -163,11 +163,12 @@ def main():
                                        ("whole pack", ROOT / "rules" / f"{library}.yaml")):
                         wall, cpu, rss = measure(args.runs, pack, library, data, truth,
                                                  threads, limit)
-                        label = "1 core" if threads.endswith("core") else f"{threads} thr"
+                        pinned, n = threads_option(threads)
+                        label = "1 core" if pinned else f"{n} thr"
                         r = {"case": f"{library} {name}, {label}, limit {limit}",
-                             "library": library, "pack": name, "rows": rows,
-                             "threads": threads_option(threads)[1],
-                             "one_core": threads.endswith("core"), "limit": limit, "wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss}
+                             "library": library, "pack": name, "rows": rows, "threads": n,
+                             "one_core": bool(pinned), "limit": limit, "wall_s": wall,
+                             "cpu_s": cpu, "peak_rss_mib": rss}
                         results.append(r)
                         show(r)
     for rows in [int(x) for x in args.unique_rows.split(",") if x]:
