@@ -286,9 +286,9 @@ fn history_rules_on_hand_counted_registrations() {
     );
 }
 
-/// qc's own set engine and the rules' reference DataFusion plans find the same tuples: on the
-/// hand-counted registrations and on generated marriage and death libraries (a cluster runs
-/// the reference plans).
+/// qc's own set engine, the rules' reference DataFusion plans and the plans a cluster runs for
+/// them (`execute::cluster::sets`) find the same tuples: on the hand-counted registrations and
+/// on generated marriage and death libraries.
 #[test]
 fn native_set_rules_agree_with_their_reference_plans() {
     use qc::bind::{RuleCheck, SourceOptions};
@@ -311,6 +311,7 @@ fn native_set_rules_agree_with_their_reference_plans() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut checked = 0;
+        let mut cluster_checked = 0;
         for (packs, sources) in [
             (
                 vec![root().join("testdata/cases/sets/history.yaml")],
@@ -414,6 +415,38 @@ fn native_set_rules_agree_with_their_reference_plans() {
                     }
                     checked += 1;
                 }
+                // As a cluster plans them ([`qc::execute::cluster::sets`]), run here: the
+                // same tuples.
+                #[cfg(feature = "cluster")]
+                for source in qc::execute::cluster::sets::sources(&ctx, table)
+                    .await
+                    .unwrap()
+                {
+                    use arrow::array::AsArray;
+                    let batches = source.frame.collect().await.unwrap();
+                    for &i in &source.rules {
+                        let id = &table.rules[i].id;
+                        let Some(reference) = references.get(id) else {
+                            continue;
+                        };
+                        let mut set = qc::plan::keyset::KeySet::new(&source.on).unwrap();
+                        for b in &batches {
+                            let matched = b
+                                .column_by_name(&qc::execute::cluster::sets::match_column(i))
+                                .unwrap()
+                                .as_boolean();
+                            let b = arrow::compute::filter_record_batch(b, matched).unwrap();
+                            set.extend(
+                                &b.project(&(0..source.on.len()).collect::<Vec<_>>())
+                                    .unwrap(),
+                            )
+                            .unwrap();
+                        }
+                        let got: Vec<Vec<u8>> = set.tuples().iter().map(|t| t.to_vec()).collect();
+                        assert_eq!(&got, reference, "{id} as a cluster plans it");
+                        cluster_checked += 1;
+                    }
+                }
                 // History rules that read the same columns, judged together (one hash
                 // read, one gather), in one pool and in a pool that needs chunks.
                 let histories: Vec<(&str, &qc::checks::set::HistoryCheck)> = table
@@ -476,5 +509,11 @@ fn native_set_rules_agree_with_their_reference_plans() {
         }
         // H-001..5, MAR-021, MAR-023, MAR-024, MAR-033, DEA-017, DEA-018, DEA-027.
         assert_eq!(checked, 12);
+        if cfg!(feature = "cluster") {
+            assert_eq!(
+                cluster_checked, 12,
+                "every native rule as a cluster plans it"
+            );
+        }
     });
 }

@@ -1,7 +1,9 @@
 //! `history`: a record judged against the other records of the same person, in date order
 //! (remarried while still married, a divorce with no marriage before it, a death recorded
 //! again later). qc computes it over the person's records only, not by joining the table
-//! with itself; the equivalent SQL is kept as the reference (and is what a cluster runs).
+//! with itself; the equivalent SQL is kept as the reference. The judgement of one history
+//! ([`Records`], [`not_latest`], [`overlap`], [`opened`]) is here, shared by qc's own set
+//! engine and a cluster's executors.
 
 use std::fmt::Write as _;
 
@@ -499,5 +501,96 @@ fn reference_sql(
             keys("c"),
             same_pair("o", "c")
         ),
+    }
+}
+
+/// The records of one history (a person's, or a pair's) as an engine holds them, numbered
+/// `0..`: what [`not_latest`], [`overlap`] and [`opened`] judge. qc's set engine and a
+/// cluster's executors hold them differently and judge them with these same functions.
+pub trait Records {
+    fn date(&self, r: usize) -> Option<i64>;
+    fn opens(&self, r: usize) -> bool;
+    fn closes(&self, r: usize) -> bool;
+    /// The record's pair, in an encoding where equal pairs have equal bytes (`None`: a NULL).
+    fn pair(&self, r: usize) -> Option<&[u8]>;
+    /// The record's key, in an encoding whose bytes sort as the values do (`None`: a NULL).
+    fn key(&self, r: usize) -> Option<&[u8]>;
+}
+
+/// `not_latest` over one person's records `ids`: all but those of the latest date.
+pub fn not_latest(records: &impl Records, ids: &[usize], anomalous: &mut Vec<usize>) {
+    let latest = ids.iter().filter_map(|&r| records.date(r)).max();
+    for &r in ids {
+        if records.date(r).zip(latest).is_some_and(|(d, l)| d < l) {
+            anomalous.push(r);
+        }
+    }
+}
+
+/// `overlap` over one person's records `ids`: an opening record with an earlier opening
+/// record (an earlier date, or the same date, another pair and a smaller key) that no closing
+/// record of its pair closed in between (both days included), and that `ended(earlier, to)`
+/// (an ending event of one of its people on or before `to`) does not end.
+pub fn overlap(
+    records: &impl Records,
+    ids: &[usize],
+    ended: impl Fn(usize, i64) -> bool,
+    anomalous: &mut Vec<usize>,
+) {
+    let key_before = |a: usize, b: usize| {
+        records
+            .key(a)
+            .zip(records.key(b))
+            .is_some_and(|(a, b)| a < b)
+    };
+    let closed = |pair: Option<&[u8]>, from: i64, to: i64| {
+        let Some(pair) = pair else { return false };
+        ids.iter().any(|&c| {
+            records.closes(c)
+                && records.date(c).is_some_and(|d| from <= d && d <= to)
+                && records.pair(c) == Some(pair)
+        })
+    };
+    for &later in ids.iter().filter(|&&r| records.opens(r)) {
+        let Some(to) = records.date(later) else {
+            continue;
+        };
+        // On one day, a record of another pair (the same pair twice is a duplicate record).
+        let other_pair = |earlier: usize| {
+            records
+                .pair(earlier)
+                .zip(records.pair(later))
+                .is_some_and(|(a, b)| a != b)
+        };
+        let overlapped = ids.iter().any(|&earlier| {
+            records.opens(earlier)
+                && records.date(earlier).is_some_and(|from| {
+                    (from < to || (from == to && key_before(earlier, later) && other_pair(earlier)))
+                        && !closed(records.pair(earlier), from, to)
+                        && !ended(earlier, to)
+                })
+        });
+        if overlapped {
+            anomalous.push(later);
+        }
+    }
+}
+
+/// The closing records among `ids` (records that may share a pair) that an opening record of
+/// their own pair precedes or shares a date with. For `close_without_open`, every other
+/// closing record is anomalous (one whose pair or date is NULL included).
+pub fn opened(records: &impl Records, ids: &[usize], opened: &mut Vec<usize>) {
+    for &c in ids.iter().filter(|&&r| records.closes(r)) {
+        let (Some(pair), Some(date)) = (records.pair(c), records.date(c)) else {
+            continue;
+        };
+        let open = ids.iter().any(|&o| {
+            records.opens(o)
+                && records.date(o).is_some_and(|d| d <= date)
+                && records.pair(o) == Some(pair)
+        });
+        if open {
+            opened.push(c);
+        }
     }
 }

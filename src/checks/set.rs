@@ -65,10 +65,11 @@ impl KeyUnit {
 pub struct SetCheck {
     /// The table's columns a tuple is matched on.
     pub on: Vec<BoundColumn>,
-    /// Distinct tuples of `on` values that fail the rule, as a DataFusion plan: what a
-    /// cluster runs, and what the embedded engine runs when the check has no [`Native`] form.
+    /// Distinct tuples of `on` values that fail the rule, as a DataFusion plan: what runs,
+    /// locally or on a cluster, when the check has no [`Native`] form.
     pub keys: LogicalPlan,
-    /// The same answer, computed by qc's own set engine on the embedded engine.
+    /// The same answer, computed by qc's own set engine (on a cluster, by plans that work
+    /// as it does).
     pub native: Option<Native>,
     pub unit: KeyUnit,
     /// Tables the check reads besides its own.
@@ -102,6 +103,14 @@ impl Find {
         ("overlap", Find::Overlap),
         ("close_without_open", Find::CloseWithoutOpen),
     ];
+
+    /// The name a pack writes.
+    pub fn name(self) -> &'static str {
+        Find::NAMES
+            .into_iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(n, _)| n)
+    }
 
     pub fn parse(s: &str) -> Option<Find> {
         Find::NAMES

@@ -7,6 +7,7 @@
 //! computed before the pass.
 
 pub mod failed;
+pub mod history;
 pub mod keyset;
 pub mod row;
 
@@ -19,6 +20,9 @@ pub fn functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
     let mut all = crate::checks::udf::all();
     all.push(datafusion::logical_expr::ScalarUDF::new_from_impl(
         failed::FailedRules::default(),
+    ));
+    all.push(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        history::Verdicts::default(),
     ));
     all
 }

@@ -3,9 +3,11 @@
 //! executors.
 //!
 //! What differs from [`super::audit_table`], and why:
-//! - a set-based rule's anomalous tuples are not collected into the client: the executors
-//!   write the rule's distinct anomalous tuples once, and the plan joins the table with them
-//!   (a left join on the rule's columns, each tuple once, so every row stays one row);
+//! - set-based rules' anomalous tuples are not collected into the client: the executors
+//!   compute them as qc's own set engine does ([`sets`]: one aggregation per group of
+//!   `unique` rules, `history` rules judged per person), write them once, and the plan joins
+//!   the table with them (a left join on the rules' columns, each tuple once, so every row
+//!   stays one row);
 //! - the counts are one aggregate query grouped by provider (the client receives one row
 //!   per provider, not the rows);
 //! - anomalous rows are written by the executors into the output folder, then gathered into
@@ -14,6 +16,7 @@
 //! Tables must be Parquet ([`super::Engine::check_sources`]).
 
 pub mod serve;
+pub mod sets;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +27,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use datafusion::common::{Column, JoinType};
+use datafusion::common::JoinType;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
@@ -34,7 +37,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{AuditOptions, Pass, TableOutcome, TableProgress, export};
-use crate::bind::{BoundTable, RuleCheck};
+use crate::bind::BoundTable;
 use crate::error::{Error, Result};
 use crate::execute::counts::{RuleCounts, TableCounts};
 use crate::execute::export::{AnomalySink, FAILED_RULES};
@@ -63,15 +66,6 @@ pub async fn session(url: &str, partitions: usize) -> Result<SessionContext> {
     Ok(ctx)
 }
 
-/// Column names of rule `i`'s anomalous tuples in the joined plan.
-fn key_column(rule: usize, part: usize) -> String {
-    format!("{}set_{rule}_{part}", scan::META_PREFIX)
-}
-
-fn match_column(rule: usize) -> String {
-    format!("{}set_{rule}_match", scan::META_PREFIX)
-}
-
 /// Audit one table on the cluster: counts exactly as [`super::audit_table`] does, anomalies
 /// to `out_dir/anomalies/`.
 pub async fn audit_table(
@@ -94,56 +88,37 @@ pub async fn audit_table(
     // whatever happens.
     let scratch = Scratch::new(out_dir, table)?;
 
-    // Set-based rules: their distinct anomalous tuples are computed once, written by the
-    // executors, counted from the files' footers, and joined to the table from the files
-    // (whose statistics let the planner broadcast them rather than shuffle the table).
-    let mut set_keys = Vec::with_capacity(table.rules.len());
-    let mut anomalous = Vec::with_capacity(table.rules.len());
-    for (i, rule) in table.rules.iter().enumerate() {
-        let RuleCheck::Set(Some(check)) = &rule.check else {
-            set_keys.push(None);
-            anomalous.push(None);
-            continue;
-        };
-        let rule_what = || {
+    // Set-based rules: their distinct anomalous tuples are computed by the executors
+    // ([`sets`]), written once, counted, and joined to the table from the files (whose
+    // statistics let the planner broadcast them rather than shuffle the table).
+    let mut set_keys = vec![None; table.rules.len()];
+    let mut anomalous = vec![None; table.rules.len()];
+    for (s, source) in sets::sources(ctx, table).await?.into_iter().enumerate() {
+        let rules_what = || {
+            let ids: Vec<&str> = source
+                .rules
+                .iter()
+                .map(|&i| table.rules[i].id.as_str())
+                .collect();
             format!(
                 "rule {} of {} on the cluster {url}",
-                rule.id,
+                ids.join(", "),
                 table.qualified_name()
             )
         };
-        let keys = DataFrame::new(ctx.state(), check.keys.clone());
-        let schema = keys.schema().clone();
-        let mut columns: Vec<Expr> = check
-            .on
-            .iter()
-            .enumerate()
-            .map(|(j, c)| {
-                cast_expr(
-                    Expr::Column(Column::from(schema.qualified_field(j))),
-                    c.ty.arrow_type(),
-                )
-                .alias(key_column(i, j))
-            })
-            .collect();
-        let not_null = (0..check.on.len())
-            .map(|j| col(key_column(i, j)).is_not_null())
-            .reduce(Expr::and)
-            .unwrap_or_else(|| lit(true));
-        columns.push(lit(true).alias(match_column(i)));
-        let keys = keys
-            .select(columns)
-            .and_then(|k| k.filter(not_null))
-            .and_then(DataFrame::distinct)
-            .map_err(|e| Error::engine(rule_what(), e))?;
-        let dir = scratch.folder(&format!("keys_{i}"))?;
-        keys.write_parquet(&folder_url(&dir), DataFrameWriteOptions::new(), None)
+        let dir = scratch.folder(&format!("keys_{s}"))?;
+        source
+            .frame
+            .write_parquet(&folder_url(&dir), DataFrameWriteOptions::new(), None)
             .await
-            .map_err(|e| cluster_error(rule_what(), e))?;
-        let (files, n) = parquet_files(&dir)?;
-        set_keys.push(Some(n));
-        if n == 0 {
-            anomalous.push(Some(lit(false)));
+            .map_err(|e| cluster_error(rules_what(), e))?;
+        let (files, _) = parquet_files(&dir)?;
+        let counts = matches(&files, &source.rules)?;
+        for (&i, &n) in source.rules.iter().zip(&counts) {
+            set_keys[i] = Some(n);
+            anomalous[i] = Some(lit(false));
+        }
+        if counts.iter().all(|&n| n == 0) {
             continue;
         }
         let keys = ctx
@@ -155,17 +130,21 @@ pub async fn audit_table(
                 ParquetReadOptions::default(),
             )
             .await
-            .map_err(|e| Error::engine(rule_what(), e))?;
-        let on: Vec<Expr> = check
+            .map_err(|e| Error::engine(rules_what(), e))?;
+        let on: Vec<Expr> = source
             .on
             .iter()
             .enumerate()
-            .map(|(j, c)| cast_expr(ident(&c.name), c.ty.arrow_type()).eq(col(key_column(i, j))))
+            .map(|(j, c)| {
+                cast_expr(ident(&c.name), c.ty.arrow_type()).eq(col(sets::key_column(s, j)))
+            })
             .collect();
         frame = frame
             .join_on(keys, JoinType::Left, on)
-            .map_err(|e| Error::engine(rule_what(), e))?;
-        anomalous.push(Some(col(match_column(i)).is_not_null()));
+            .map_err(|e| Error::engine(rules_what(), e))?;
+        for &i in &source.rules {
+            anomalous[i] = Some(col(sets::match_column(i)).is_true());
+        }
     }
 
     let plan = plan::compile(table, &anomalous, false)?;
@@ -344,6 +323,34 @@ async fn export_anomalies(
     }
     drop(tx);
     sink.finish()
+}
+
+/// Per rule of `rules`: how many of the tuples in `files` are anomalous for it (its
+/// [`sets::match_column`] is true).
+fn matches(files: &[PathBuf], rules: &[usize]) -> Result<Vec<u64>> {
+    let mut counts = vec![0; rules.len()];
+    for f in files {
+        let file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(ParquetRecordBatchReaderBuilder::build)
+            .map_err(|e| Error::data(f, e.to_string()))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::data(f, e.to_string()))?;
+            for (n, &i) in counts.iter_mut().zip(rules) {
+                let Some(matched) = batch
+                    .column_by_name(&sets::match_column(i))
+                    .and_then(|c| c.as_boolean_opt())
+                else {
+                    return Err(Error::data(
+                        f,
+                        format!("no boolean column {}", sets::match_column(i)),
+                    ));
+                };
+                *n += matched.true_count() as u64;
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// A table's folder for what the executors write (`<out>/.cluster/<library>.<table>/`, an

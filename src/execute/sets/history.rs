@@ -33,6 +33,7 @@ use rayon::slice::ParallelSliceMut;
 
 use super::{HASH, HeldSet, Watchdog, held_set, shared, spill};
 use crate::bind::BoundTable;
+use crate::checks::history as judgement;
 use crate::checks::set::{EndsCheck, Find, HistoryCheck};
 use crate::error::{Error, Result};
 use crate::plan::keyset::KeySet;
@@ -1201,20 +1202,11 @@ fn judge(
 /// one hash) that an opening record of their own pair precedes or shares a date with.
 fn opened_closings(records: &Gathered, entries: &[(u64, usize)]) -> Vec<usize> {
     let mut opened = Vec::new();
+    let mut ids = Vec::new();
     for group in entries.chunk_by(|a, b| a.0 == b.0) {
-        for &(_, c) in group.iter().filter(|e| records.closes[e.1]) {
-            let (Some(pair), Some(date)) = (records.pairs[c], records.dates[c]) else {
-                continue;
-            };
-            let open = group.iter().any(|&(_, o)| {
-                records.opens[o]
-                    && records.dates[o].is_some_and(|d| d <= date)
-                    && records.pairs[o].is_some_and(|p| records.value(p) == records.value(pair))
-            });
-            if open {
-                opened.push(c);
-            }
-        }
+        ids.clear();
+        ids.extend(group.iter().map(|e| e.1));
+        judgement::opened(records, &ids, &mut opened);
     }
     opened
 }
@@ -1247,8 +1239,13 @@ fn judge_people(find: Find, records: &Gathered, entries: &[Entry], ended: &Ended
     let mut anomalous = Vec::new();
     let mut ids: Vec<usize> = Vec::new();
     let mut judge_person = |ids: &[usize]| match find {
-        Find::NotLatest => not_latest(records, ids, &mut anomalous),
-        _ => overlap(records, ids, ended, &mut anomalous),
+        Find::NotLatest => judgement::not_latest(records, ids, &mut anomalous),
+        _ => judgement::overlap(
+            records,
+            ids,
+            |r, to| ended.ends(records, r, to),
+            &mut anomalous,
+        ),
     };
     for group in entries.chunk_by(|a, b| a.0 == b.0) {
         let first = records.value(group[0].2);
@@ -1274,56 +1271,26 @@ fn judge_people(find: Find, records: &Gathered, entries: &[Entry], ended: &Ended
     anomalous
 }
 
-/// `not_latest` over one person's records: all but those of the latest date.
-fn not_latest(records: &Gathered, ids: &[usize], anomalous: &mut Vec<usize>) {
-    let latest = ids.iter().filter_map(|&r| records.dates[r]).max();
-    for &r in ids {
-        if records.dates[r].zip(latest).is_some_and(|(d, l)| d < l) {
-            anomalous.push(r);
-        }
+impl judgement::Records for Gathered {
+    fn date(&self, r: usize) -> Option<i64> {
+        self.dates[r]
     }
-}
 
-/// `overlap` over one person's records: an opening record with an earlier opening record
-/// (an earlier date, or the same date, another pair and a smaller key) that no closing record
-/// of its pair closed in between (both days included), and that no ending event of one of
-/// its people ended on or before the later record.
-fn overlap(records: &Gathered, ids: &[usize], ended: &Ended, anomalous: &mut Vec<usize>) {
-    // Keys are held in arrow's row format, whose bytes sort as the values do.
-    let key_before = |a: usize, b: usize| {
-        records.keys[a]
-            .zip(records.keys[b])
-            .is_some_and(|(a, b)| records.value(a) < records.value(b))
-    };
-    let closed = |pair: Option<Span>, from: i64, to: i64| {
-        let Some(pair) = pair else { return false };
-        ids.iter().any(|&c| {
-            records.closes[c]
-                && records.dates[c].is_some_and(|d| from <= d && d <= to)
-                && records.pairs[c].is_some_and(|p| records.value(p) == records.value(pair))
-        })
-    };
-    for &later in ids.iter().filter(|&&r| records.opens[r]) {
-        let Some(to) = records.dates[later] else {
-            continue;
-        };
-        // On one day, a record of another pair (the same pair twice is a duplicate record).
-        let other_pair = |earlier: usize| {
-            records.pairs[earlier]
-                .zip(records.pairs[later])
-                .is_some_and(|(a, b)| records.value(a) != records.value(b))
-        };
-        let overlapped = ids.iter().any(|&earlier| {
-            records.opens[earlier]
-                && records.dates[earlier].is_some_and(|from| {
-                    (from < to || (from == to && key_before(earlier, later) && other_pair(earlier)))
-                        && !closed(records.pairs[earlier], from, to)
-                        && !ended.ends(records, earlier, to)
-                })
-        });
-        if overlapped {
-            anomalous.push(later);
-        }
+    fn opens(&self, r: usize) -> bool {
+        self.opens[r]
+    }
+
+    fn closes(&self, r: usize) -> bool {
+        self.closes[r]
+    }
+
+    fn pair(&self, r: usize) -> Option<&[u8]> {
+        self.pairs[r].map(|s| self.value(s))
+    }
+
+    /// Keys are held in arrow's row format, whose bytes sort as the values do.
+    fn key(&self, r: usize) -> Option<&[u8]> {
+        self.keys[r].map(|s| self.value(s))
     }
 }
 

@@ -1,0 +1,384 @@
+//! A table's set-based rules on the cluster, planned as qc's own set engine
+//! ([`crate::execute::sets`]) computes them, as plans the executors run on every partition:
+//!
+//! - `unique` rules over the same columns share one aggregation, with one count per rule;
+//! - a `history` rule groups its records once by person (for `close_without_open`, by pair),
+//!   keeps the groups of two or more records, and judges each group with
+//!   `qc_history_verdicts`, the judgement the embedded engine runs ([`crate::plan::history`]),
+//!   instead of joining the table with itself;
+//! - any other rule runs its key plan.
+//!
+//! Each [`Source`] is a plan whose rows are distinct anomalous tuples, with one boolean
+//! column per rule it serves (true: the tuple is anomalous for that rule).
+
+use arrow::datatypes::DataType;
+use datafusion::common::{Column, JoinType};
+use datafusion::dataframe::DataFrame;
+use datafusion::functions::core::expr_fn::{get_field, least, named_struct};
+use datafusion::functions_aggregate::expr_fn::{array_agg, count, min, sum};
+use datafusion::logical_expr::{Expr, cast as cast_expr, col, ident, lit};
+use datafusion::prelude::SessionContext;
+
+use crate::bind::{BoundTable, RuleCheck};
+use crate::checks::set::{Find, HistoryCheck, Native, SetCheck};
+use crate::error::{Error, Result};
+use crate::plan::history as verdicts;
+use crate::rules::BoundColumn;
+use crate::scan;
+
+/// Distinct anomalous tuples of some of a table's rules.
+pub struct Source {
+    /// The table's rules it serves (their positions).
+    pub rules: Vec<usize>,
+    /// The columns of its tuples.
+    pub on: Vec<BoundColumn>,
+    /// Columns: `key_column(source, j)` for each of `on`, then `match_column(rule)` for each
+    /// rule.
+    pub frame: DataFrame,
+}
+
+/// The name of source `source`'s `part`th key column.
+pub fn key_column(source: usize, part: usize) -> String {
+    format!("{}set_{source}_{part}", scan::META_PREFIX)
+}
+
+/// The name of the column saying a tuple is anomalous for rule `rule`.
+pub fn match_column(rule: usize) -> String {
+    format!("{}set_{rule}_match", scan::META_PREFIX)
+}
+
+/// Internal column names of the plans below.
+const PERSON: &str = "__qc_person";
+const RECORD: &str = "__qc_record";
+const HISTORIES: &str = "__qc_histories";
+const VERDICTS: &str = "__qc_verdicts";
+
+/// The plans of `table`'s set-based rules, fewest first: one per group of `unique` rules
+/// over the same columns, one per other rule.
+pub async fn sources(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Source>> {
+    let what = |i: usize| format!("rule {} of {}", table.rules[i].id, table.qualified_name());
+    let set_checks = table
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rule)| match &rule.check {
+            RuleCheck::Set(Some(check)) => Some((i, &**check)),
+            _ => None,
+        });
+    // `unique` rules grouped by their columns.
+    let mut unique: Vec<(Vec<BoundColumn>, Vec<(usize, &Expr)>)> = Vec::new();
+    let mut others = Vec::new();
+    for (i, check) in set_checks {
+        match &check.native {
+            Some(Native::Duplicates { applicable }) => {
+                let same = |on: &[BoundColumn]| {
+                    on.len() == check.on.len()
+                        && on
+                            .iter()
+                            .zip(&check.on)
+                            .all(|(a, b)| a.name == b.name && a.ty == b.ty)
+                };
+                match unique.iter_mut().find(|(on, _)| same(on)) {
+                    Some((_, rules)) => rules.push((i, applicable)),
+                    None => unique.push((check.on.clone(), vec![(i, applicable)])),
+                }
+            }
+            _ => others.push((i, check)),
+        }
+    }
+    let mut sources = Vec::new();
+    for (on, rules) in unique {
+        let s = sources.len();
+        let names: Vec<String> = rules.iter().map(|&(i, _)| what(i)).collect();
+        let frame = duplicates(ctx, table, s, &on, &rules)
+            .await
+            .map_err(|e| Error::engine(names.join(", "), e))?;
+        sources.push(Source {
+            rules: rules.iter().map(|&(i, _)| i).collect(),
+            on,
+            frame,
+        });
+    }
+    for (i, check) in others {
+        let s = sources.len();
+        let frame = match &check.native {
+            Some(Native::History(h)) => history(ctx, table, s, i, &check.on, h).await,
+            _ => key_plan(ctx, s, i, check),
+        }
+        .map_err(|e| Error::engine(what(i), e))?;
+        sources.push(Source {
+            rules: vec![i],
+            on: check.on.clone(),
+            frame,
+        });
+    }
+    Ok(sources)
+}
+
+type Planned = datafusion::common::Result<DataFrame>;
+
+/// `on`'s values as source `s`'s key columns, from columns named `value(j)`.
+fn keys(s: usize, on: &[BoundColumn], value: impl Fn(usize) -> Expr) -> Vec<Expr> {
+    on.iter()
+        .enumerate()
+        .map(|(j, c)| cast_expr(value(j), c.ty.arrow_type()).alias(key_column(s, j)))
+        .collect()
+}
+
+fn all_present(exprs: impl Iterator<Item = Expr>) -> Expr {
+    exprs
+        .map(Expr::is_not_null)
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true))
+}
+
+/// `unique` rules over `on`: one aggregation counting, per tuple, each rule's applicable
+/// rows; a tuple is anomalous for the rules that count it more than once.
+async fn duplicates(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    s: usize,
+    on: &[BoundColumn],
+    rules: &[(usize, &Expr)],
+) -> Planned {
+    let counted = |i: usize| format!("__qc_rows_{i}");
+    let counts = rules
+        .iter()
+        .map(|&(i, applicable)| {
+            sum(cast_expr(applicable.clone().is_true(), DataType::Int64)).alias(counted(i))
+        })
+        .collect();
+    let duplicated = |i: usize| col(counted(i)).gt(lit(1i64));
+    let mut columns: Vec<Expr> = (0..on.len()).map(|j| col(key_column(s, j))).collect();
+    columns.extend(
+        rules
+            .iter()
+            .map(|&(i, _)| duplicated(i).alias(match_column(i))),
+    );
+    ctx.table(table.table_ref().reference())
+        .await?
+        .filter(all_present(on.iter().map(|c| ident(&c.name))))?
+        .aggregate(keys(s, on, |j| ident(&on[j].name)), counts)?
+        .filter(
+            rules
+                .iter()
+                .map(|&(i, _)| duplicated(i))
+                .reduce(Expr::or)
+                .unwrap_or_else(|| lit(false)),
+        )?
+        .select(columns)
+}
+
+/// A rule without a plan of its own here: its key plan, as the embedded engine runs it.
+fn key_plan(ctx: &SessionContext, s: usize, i: usize, check: &SetCheck) -> Planned {
+    let frame = DataFrame::new(ctx.state(), check.keys.clone());
+    let schema = frame.schema().clone();
+    let mut columns = keys(s, &check.on, |j| {
+        Expr::Column(Column::from(schema.qualified_field(j)))
+    });
+    columns.push(lit(true).alias(match_column(i)));
+    frame
+        .select(columns)?
+        .filter(all_present(
+            (0..check.on.len()).map(|j| col(key_column(s, j))),
+        ))?
+        .distinct()
+}
+
+/// A `history` rule (rule `i`, anomalous tuples of `on`): its records grouped by person
+/// (`close_without_open`: by pair), the groups of one record dropped, and each group judged.
+async fn history(
+    ctx: &SessionContext,
+    table: &BoundTable,
+    s: usize,
+    i: usize,
+    on: &[BoundColumn],
+    h: &HistoryCheck,
+) -> Planned {
+    let mut base = ctx.table(table.table_ref().reference()).await?;
+    let date = cast_expr(ident(&h.date.name), DataType::Int64);
+    let event = |e: &Option<Expr>| e.clone().map_or(lit(false), Expr::is_true);
+    let (opens, closes) = (event(&h.opens), event(&h.closes));
+    let person_type = h.of[0].ty.arrow_type();
+
+    // The earliest ending event of each of a record's people, as one date.
+    let mut ended = None;
+    if let Some(ends) = &h.ends {
+        let events = ctx
+            .table(ends.table.reference())
+            .await?
+            .filter(
+                crate::checks::set::applicable(std::slice::from_ref(&ends.person), None)
+                    .and(ident(&ends.date.name).is_not_null()),
+            )?
+            .aggregate(
+                vec![cast_expr(ident(&ends.person.name), person_type.clone()).alias(PERSON)],
+                vec![
+                    min(cast_expr(
+                        cast_expr(ident(&ends.date.name), h.date.arrow.clone()),
+                        DataType::Int64,
+                    ))
+                    .alias("__qc_ended"),
+                ],
+            )?;
+        let mut dates = Vec::new();
+        for (role, person) in h.of.iter().enumerate() {
+            let (who, on_date) = (format!("__qc_ender_{role}"), format!("__qc_ended_{role}"));
+            let events = events.clone().select(vec![
+                col(PERSON).alias(&who),
+                col("__qc_ended").alias(&on_date),
+            ])?;
+            base = base.join_on(
+                events,
+                JoinType::Left,
+                vec![cast_expr(ident(&person.name), person_type.clone()).eq(col(&who))],
+            )?;
+            dates.push(col(on_date));
+        }
+        ended = Some(if dates.len() == 1 {
+            dates.remove(0)
+        } else {
+            least(dates)
+        });
+    }
+
+    let mut fields = Vec::new();
+    for (j, c) in on.iter().enumerate() {
+        fields.extend([lit(verdicts::key_field(j)), ident(&c.name)]);
+    }
+    for (j, c) in h.pair.iter().enumerate() {
+        fields.extend([lit(verdicts::pair_field(j)), ident(&c.name)]);
+    }
+    fields.extend([
+        lit(verdicts::DATE),
+        date.clone(),
+        lit(verdicts::OPENS),
+        opens.clone(),
+        lit(verdicts::CLOSES),
+        closes.clone(),
+    ]);
+    if let Some(ended) = ended {
+        fields.extend([lit(verdicts::ENDED), ended]);
+    }
+    let record = named_struct(fields).alias(RECORD);
+
+    // Records keyed by the group they are judged in, and the anomalous records' keys that
+    // need no judging.
+    let (grouped, group, direct) = match h.find {
+        Find::NotLatest | Find::Overlap => {
+            let relevant = match h.find {
+                Find::NotLatest => date.is_not_null(),
+                _ => date.is_not_null().and(opens.clone().or(closes.clone())),
+            };
+            // A person may be in any `of` column: a record is in each of its people's groups.
+            let mut by_person: Option<DataFrame> = None;
+            for person in &h.of {
+                let part = base
+                    .clone()
+                    .filter(ident(&person.name).is_not_null().and(relevant.clone()))?
+                    .select(vec![
+                        cast_expr(ident(&person.name), person_type.clone()).alias(PERSON),
+                        record.clone(),
+                    ])?;
+                by_person = Some(match by_person {
+                    Some(all) => all.union(part)?,
+                    None => part,
+                });
+            }
+            let Some(by_person) = by_person else {
+                return datafusion::common::plan_err!("a history without `of` columns");
+            };
+            // A person with one record has nothing to judge it against.
+            let group = vec![PERSON.to_string()];
+            let several = by_person
+                .clone()
+                .aggregate(vec![col(PERSON)], vec![count(lit(1)).alias("__qc_records")])?
+                .filter(col("__qc_records").gt(lit(1i64)))?
+                .select(vec![col(PERSON)])?;
+            (semi_join(by_person, several, &group)?, group, None)
+        }
+        Find::CloseWithoutOpen => {
+            let group: Vec<String> = (0..h.pair.len())
+                .map(|j| format!("__qc_pair_{j}"))
+                .collect();
+            let paired = all_present(h.pair.iter().map(|c| ident(&c.name)));
+            let mut columns: Vec<Expr> = h
+                .pair
+                .iter()
+                .zip(&group)
+                .map(|(c, g)| ident(&c.name).alias(g))
+                .collect();
+            columns.push(record.clone());
+            let by_pair = base
+                .clone()
+                .filter(opens.clone().or(closes.clone()).and(paired.clone()))?
+                .select(columns)?;
+            // Only the pairs that some closing record names (of one record too: a closing
+            // record alone is anomalous).
+            let closed = base
+                .clone()
+                .filter(closes.clone().and(paired.clone()))?
+                .select(
+                    h.pair
+                        .iter()
+                        .zip(&group)
+                        .map(|(c, g)| ident(&c.name).alias(g))
+                        .collect::<Vec<_>>(),
+                )?
+                .distinct()?;
+            let by_pair = semi_join(by_pair, closed, &group)?;
+            // A closing record whose pair has a NULL has no opening record.
+            let unpaired = base
+                .clone()
+                .filter(closes.clone().and(Expr::Not(Box::new(paired))))?
+                .select(keys(s, on, |j| ident(&on[j].name)))?;
+            (by_pair, group, Some(unpaired))
+        }
+    };
+
+    // Each group judged whole.
+    let judged = grouped
+        .aggregate(
+            group.iter().map(|g| col(g.as_str())).collect(),
+            vec![array_agg(col(RECORD)).alias(HISTORIES)],
+        )?
+        .select(vec![
+            col(HISTORIES),
+            verdicts::verdicts(col(HISTORIES), h.find).alias(VERDICTS),
+        ])?
+        .unnest_columns(&[HISTORIES, VERDICTS])?
+        .filter(col(VERDICTS).is_true())?
+        .select(keys(s, on, |j| {
+            get_field(col(HISTORIES), verdicts::key_field(j))
+        }))?;
+    let anomalous = match direct {
+        Some(direct) => judged.union(direct)?,
+        None => judged,
+    };
+    let mut columns: Vec<Expr> = (0..on.len()).map(|j| col(key_column(s, j))).collect();
+    columns.push(lit(true).alias(match_column(i)));
+    anomalous
+        .filter(all_present((0..on.len()).map(|j| col(key_column(s, j)))))?
+        .select(columns)?
+        .distinct()
+}
+
+/// The rows of `frame` whose `group` columns' values are a row of `groups` (columns of the
+/// same names).
+fn semi_join(frame: DataFrame, groups: DataFrame, group: &[String]) -> Planned {
+    let kept = |g: &String| format!("{g}_kept");
+    let groups = groups.select(
+        group
+            .iter()
+            .map(|g| col(g.as_str()).alias(kept(g)))
+            .collect::<Vec<_>>(),
+    )?;
+    frame.join_on(
+        groups,
+        JoinType::LeftSemi,
+        group
+            .iter()
+            .map(|g| col(g.as_str()).eq(col(kept(g))))
+            .collect::<Vec<_>>(),
+    )
+}

@@ -1,0 +1,241 @@
+//! `qc_history_verdicts(histories, find)`: for each history (a list of one person's, or one
+//! pair's, records), which of its records are anomalous, as a list of booleans in the
+//! records' order. It is how a cluster judges `history` rules: its executors group the
+//! records by person or pair, and judge each group with the functions qc's own set engine
+//! judges with ([`crate::checks::history`]).
+//!
+//! A record is a struct with the fields `k0, k1, ...` (its key), `p0, p1, ...` (its pair),
+//! `d` (its date as an integer), `o` and `c` (whether it opens, closes) and, for `overlap`
+//! with `ends`, `e` (the earliest ending event of its people, as an integer date).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray, StructArray};
+use arrow::datatypes::{DataType, Field, Int64Type};
+use arrow::row::{RowConverter, Rows, SortField};
+use datafusion::common::{Result as DfResult, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
+};
+
+use crate::checks::history::{Records, not_latest, opened, overlap};
+use crate::checks::set::Find;
+
+pub const NAME: &str = "qc_history_verdicts";
+
+/// The field of a record's `j`th key column.
+pub fn key_field(j: usize) -> String {
+    format!("k{j}")
+}
+
+/// The field of a record's `j`th pair column.
+pub fn pair_field(j: usize) -> String {
+    format!("p{j}")
+}
+
+pub const DATE: &str = "d";
+pub const OPENS: &str = "o";
+pub const CLOSES: &str = "c";
+pub const ENDED: &str = "e";
+
+fn verdicts_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Boolean, true)))
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Verdicts {
+    signature: Signature,
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Verdicts {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Verdicts {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(verdicts_type())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let ColumnarValue::Scalar(find) = &args.args[1] else {
+            return exec_err!("{NAME}: `find` must be a literal");
+        };
+        let Some(find) = find.try_as_str().flatten().and_then(Find::parse) else {
+            return exec_err!("{NAME}: unknown `find` {find:?}");
+        };
+        let histories = args.args[0].to_array(args.number_rows)?;
+        let Some(histories) = histories.as_list_opt::<i32>() else {
+            return exec_err!(
+                "{NAME}: expected a list of records, found {}",
+                histories.data_type()
+            );
+        };
+        let Some(records) = histories.values().as_struct_opt() else {
+            return exec_err!("{NAME}: expected records as structs");
+        };
+        let records = Listed::new(records)?;
+        Ok(ColumnarValue::Array(Arc::new(judge(
+            histories, &records, find,
+        ))))
+    }
+}
+
+/// The verdicts of every history of `histories`, in a list of the same shape.
+fn judge(histories: &ListArray, records: &Listed, find: Find) -> ListArray {
+    let mut anomalous = vec![false; records.dates.len()];
+    let (mut ids, mut found) = (Vec::new(), Vec::new());
+    for (h, range) in histories.offsets().windows(2).enumerate() {
+        if histories.is_null(h) {
+            continue;
+        }
+        ids.clear();
+        ids.extend(range[0] as usize..range[1] as usize);
+        found.clear();
+        match find {
+            Find::NotLatest => not_latest(records, &ids, &mut found),
+            Find::Overlap => overlap(records, &ids, |r, to| records.ended(r, to), &mut found),
+            Find::CloseWithoutOpen => {
+                opened(records, &ids, &mut found);
+                for &c in &found {
+                    anomalous[c] = true;
+                }
+                // Every closing record but the opened ones.
+                for &r in &ids {
+                    anomalous[r] = records.closes(r) && !anomalous[r];
+                }
+                continue;
+            }
+        }
+        for &r in &found {
+            anomalous[r] = true;
+        }
+    }
+    ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Boolean, true)),
+        histories.offsets().clone(),
+        Arc::new(BooleanArray::from(anomalous)),
+        histories.nulls().cloned(),
+    )
+}
+
+/// The records of every history, by their fields.
+struct Listed {
+    keys: Encoded,
+    pairs: Encoded,
+    dates: Int64Array,
+    opens: BooleanArray,
+    closes: BooleanArray,
+    ended: Option<Int64Array>,
+}
+
+/// Columns taken together, in arrow's row format (bytes that sort as the values do).
+struct Encoded {
+    rows: Rows,
+    valid: Vec<bool>,
+}
+
+impl Encoded {
+    fn new(columns: &[ArrayRef]) -> DfResult<Encoded> {
+        let len = columns.first().map_or(0, |c| c.len());
+        let converter = RowConverter::new(
+            columns
+                .iter()
+                .map(|c| SortField::new(c.data_type().clone()))
+                .collect(),
+        )?;
+        Ok(Encoded {
+            rows: converter.convert_columns(columns)?,
+            valid: (0..len)
+                .map(|i| !columns.is_empty() && columns.iter().all(|c| c.is_valid(i)))
+                .collect(),
+        })
+    }
+
+    fn get(&self, r: usize) -> Option<&[u8]> {
+        self.valid[r].then(|| self.rows.row(r).data())
+    }
+}
+
+impl Listed {
+    fn new(records: &StructArray) -> DfResult<Listed> {
+        let numbered = |name: fn(usize) -> String| -> Vec<ArrayRef> {
+            (0..)
+                .map_while(|j| records.column_by_name(&name(j)).cloned())
+                .collect()
+        };
+        let field = |name: &str| match records.column_by_name(name) {
+            Some(c) => Ok(c),
+            None => exec_err!("{NAME}: a record has no field `{name}`"),
+        };
+        let Some(dates) = field(DATE)?.as_primitive_opt::<Int64Type>() else {
+            return exec_err!("{NAME}: `{DATE}` must be Int64");
+        };
+        let (Some(opens), Some(closes)) = (
+            field(OPENS)?.as_boolean_opt(),
+            field(CLOSES)?.as_boolean_opt(),
+        ) else {
+            return exec_err!("{NAME}: `{OPENS}` and `{CLOSES}` must be booleans");
+        };
+        let ended = match records.column_by_name(ENDED) {
+            Some(e) => match e.as_primitive_opt::<Int64Type>() {
+                Some(e) => Some(e.clone()),
+                None => return exec_err!("{NAME}: `{ENDED}` must be Int64"),
+            },
+            None => None,
+        };
+        Ok(Listed {
+            keys: Encoded::new(&numbered(key_field))?,
+            pairs: Encoded::new(&numbered(pair_field))?,
+            dates: dates.clone(),
+            opens: opens.clone(),
+            closes: closes.clone(),
+            ended,
+        })
+    }
+
+    /// Whether one of `record`'s people had an ending event on or before `to`.
+    fn ended(&self, record: usize, to: i64) -> bool {
+        self.ended
+            .as_ref()
+            .is_some_and(|e| e.is_valid(record) && e.value(record) <= to)
+    }
+}
+
+impl Records for Listed {
+    fn date(&self, r: usize) -> Option<i64> {
+        self.dates.is_valid(r).then(|| self.dates.value(r))
+    }
+
+    fn opens(&self, r: usize) -> bool {
+        self.opens.is_valid(r) && self.opens.value(r)
+    }
+
+    fn closes(&self, r: usize) -> bool {
+        self.closes.is_valid(r) && self.closes.value(r)
+    }
+
+    fn pair(&self, r: usize) -> Option<&[u8]> {
+        self.pairs.get(r)
+    }
+
+    fn key(&self, r: usize) -> Option<&[u8]> {
+        self.keys.get(r)
+    }
+}
+
+/// `qc_history_verdicts(histories, find)`.
+pub fn verdicts(histories: Expr, find: Find) -> Expr {
+    ScalarUDF::new_from_impl(Verdicts::default()).call(vec![histories, lit(find.name())])
+}
