@@ -8,10 +8,14 @@
 # fixed cost per audit. Every run's counts must equal the generator's truth, and the cluster's
 # summary must equal the local one, before figures are printed.
 # Usage: bash benches/cluster.sh [ROWS] [RUNS]   (default 10000000 rows, median of 3 runs)
+#   BASE=path/to/older/qc  also audits on the cluster with that client, in the same run (the
+#                          cluster's processes stay this build's)
+# Records a JSON line in benches/results/cluster.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-10000000}
 RUNS=${2:-3}
+BASE=${BASE:-}
 QC=target/release/qc
 cargo build --release --features cluster --quiet
 work=scratch/bench/cluster
@@ -38,13 +42,13 @@ CLUSTER="df://127.0.0.1:$SP"
 
 # One measured run: prints "wall_seconds peak_rss_kib" and keeps its summary; fails when a
 # count differs from the truth.
-measure() { # name data truth extra...
-  local name=$1 data=$2 truth=$3; shift 3
+measure() { # client name data truth extra...
+  local client=$1 name=$2 data=$3 truth=$4; shift 4
   local out="$work/out_$name"
   # A fresh history each run, so row_count_change sees no earlier run on either side.
   rm -rf "$out" "$work/qc.db"
   /usr/bin/time -f "%e %M" -o "$work/time.txt" \
-    "$QC" run --rules rules/marriage.yaml --data "registration=$data" --as-of 2026-11-01 \
+    "$client" run --rules rules/marriage.yaml --data "registration=$data" --as-of 2026-11-01 \
       --out "$out" --store "$work/qc.db" --format json --quiet "$@" > /dev/null || [ $? -eq 1 ]
   python3 - "$out/summary.json" "$truth" <<'PY'
 import json, sys
@@ -60,17 +64,19 @@ PY
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A WALL
-report() { # label name data truth extra...
-  local label=$1 name=$2; shift 2
+RESULTS=()
+report() { # client label name data truth extra...
+  local client=$1 label=$2 name=$3; shift 3
   local walls=() rss=()
   for _ in $(seq "$RUNS"); do
-    read -r w m < <(measure "$name" "$@")
+    read -r w m < <(measure "$client" "$name" "$@")
     walls+=("$w"); rss+=("$m")
   done
   WALL[$name]=$(printf '%s\n' "${walls[@]}" | median)
   local m
   m=$(printf '%s\n' "${rss[@]}" | median)
   printf '%-34s wall %7.2f s   client peak RSS %7.1f MiB\n' "$label" "${WALL[$name]}" "$(echo "$m / 1024" | bc -l)"
+  RESULTS+=("{\"case\": \"$label\", \"walls_s\": [$(IFS=,; echo "${walls[*]}")], \"wall_s\": ${WALL[$name]}, \"client_peak_rss_mib\": $(echo "scale=1; $m / 1024" | bc -l)}")
 }
 
 same_counts() { # a b
@@ -89,12 +95,22 @@ small=scratch/bench/marriage_20000_parquet
 sample=$small/registration.parquet
 sample_truth=$small/truth.json
 echo "marriage pack, $ROWS rows (Parquet), $(nproc) cores, median of $RUNS runs"
-report "local, 2 threads"                  local   "$data/registration.parquet" "$data/truth.json" --threads 2
-report "cluster, 2 executors × 1 core"     cluster "$data/registration.parquet" "$data/truth.json" --cluster "$CLUSTER" --threads 2
+report "$QC" "local, 2 threads"              local   "$data/registration.parquet" "$data/truth.json" --threads 2
+report "$QC" "cluster, 2 executors × 1 core" cluster "$data/registration.parquet" "$data/truth.json" --cluster "$CLUSTER" --threads 2
 same_counts local cluster
-report "20k rows, local"                   slocal  "$sample" "$sample_truth" --threads 2
-report "20k rows, cluster"                 scluster "$sample" "$sample_truth" --cluster "$CLUSTER" --threads 2
+if [ -n "$BASE" ]; then
+  report "$BASE" "cluster, baseline client"    base    "$data/registration.parquet" "$data/truth.json" --cluster "$CLUSTER" --threads 2
+  same_counts local base
+  printf 'cluster: this build / baseline client: %.2f\n' "$(echo "${WALL[cluster]} / ${WALL[base]}" | bc -l)"
+fi
+report "$QC" "20k rows, local"               slocal  "$sample" "$sample_truth" --threads 2
+report "$QC" "20k rows, cluster"             scluster "$sample" "$sample_truth" --cluster "$CLUSTER" --threads 2
 same_counts slocal scluster
 printf 'cluster/local: %.2f at %s rows; fixed cost of a cluster audit (sample): %.2f s\n' \
   "$(echo "${WALL[cluster]} / ${WALL[local]}" | bc -l)" "$ROWS" \
   "$(echo "${WALL[scluster]} - ${WALL[slocal]}" | bc -l)"
+mkdir -p benches/results
+printf '{"bench": "cluster", "commit": "%s", "date": "%s", "command": "%s", "rows": %s, "runs": %s, "baseline": "%s", "results": [%s]}\n' \
+  "$(git rev-parse --short HEAD)" "$(date -Iseconds)" "${BASE:+BASE=$BASE }bash benches/cluster.sh $ROWS $RUNS" \
+  "$ROWS" "$RUNS" "$BASE" "$(IFS=,; echo "${RESULTS[*]}")" \
+  >> benches/results/cluster.jsonl
