@@ -24,6 +24,9 @@ pub fn functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
     all.push(datafusion::logical_expr::ScalarUDF::new_from_impl(
         history::Verdicts::default(),
     ));
+    all.push(datafusion::logical_expr::ScalarUDF::new_from_impl(
+        history::Hash64::default(),
+    ));
     all
 }
 

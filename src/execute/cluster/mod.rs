@@ -309,13 +309,8 @@ async fn export_anomalies(
     )?;
     let tx = sink.sender();
     for f in &files {
-        let file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(ParquetRecordBatchReaderBuilder::build)
-            .map_err(|e| Error::data(f, e.to_string()))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| Error::data(f, e.to_string()))?;
-            let batch = conform(&batch, &schema).map_err(|e| Error::data(f, e))?;
+        for batch in batches_of(f)? {
+            let batch = conform(&batch?, &schema).map_err(|e| Error::data(f, e))?;
             if tx.send(batch).await.is_err() {
                 break;
             }
@@ -325,17 +320,22 @@ async fn export_anomalies(
     sink.finish()
 }
 
+/// The batches of a Parquet file the executors wrote.
+fn batches_of(f: &Path) -> Result<impl Iterator<Item = Result<RecordBatch>> + '_> {
+    let file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(ParquetRecordBatchReaderBuilder::build)
+        .map_err(|e| Error::data(f, e.to_string()))?;
+    Ok(reader.map(move |b| b.map_err(|e| Error::data(f, e.to_string()))))
+}
+
 /// Per rule of `rules`: how many of the tuples in `files` are anomalous for it (its
 /// [`sets::match_column`] is true).
 fn matches(files: &[PathBuf], rules: &[usize]) -> Result<Vec<u64>> {
     let mut counts = vec![0; rules.len()];
     for f in files {
-        let file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(ParquetRecordBatchReaderBuilder::build)
-            .map_err(|e| Error::data(f, e.to_string()))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| Error::data(f, e.to_string()))?;
+        for batch in batches_of(f)? {
+            let batch = batch?;
             for (n, &i) in counts.iter_mut().zip(rules) {
                 let Some(matched) = batch
                     .column_by_name(&sets::match_column(i))

@@ -16,7 +16,7 @@ use datafusion::common::{Column, JoinType};
 use datafusion::dataframe::DataFrame;
 use datafusion::functions::core::expr_fn::{get_field, least, named_struct};
 use datafusion::functions_aggregate::expr_fn::{array_agg, count, min, sum};
-use datafusion::logical_expr::{Expr, cast as cast_expr, col, ident, lit};
+use datafusion::logical_expr::{Expr, Partitioning, cast as cast_expr, col, ident, lit};
 use datafusion::prelude::SessionContext;
 
 use crate::bind::{BoundTable, RuleCheck};
@@ -47,8 +47,12 @@ pub fn match_column(rule: usize) -> String {
     format!("{}set_{rule}_match", scan::META_PREFIX)
 }
 
+/// Partitions per task slot that a history's groups are judged in.
+const GROUP_SHARES: usize = 8;
+
 /// Internal column names of the plans below.
 const PERSON: &str = "__qc_person";
+const PERSON_HASH: &str = "__qc_person_hash";
 const RECORD: &str = "__qc_record";
 const HISTORIES: &str = "__qc_histories";
 const VERDICTS: &str = "__qc_verdicts";
@@ -242,12 +246,15 @@ async fn history(
         });
     }
 
+    // Values in their declared types: text as plain strings, not views of the scan's buffers
+    // (an aggregate holding views is charged for their whole buffers, again for each view).
+    let value = |c: &BoundColumn| cast_expr(ident(&c.name), c.ty.arrow_type());
     let mut fields = Vec::new();
     for (j, c) in on.iter().enumerate() {
-        fields.extend([lit(verdicts::key_field(j)), ident(&c.name)]);
+        fields.extend([lit(verdicts::key_field(j)), value(c)]);
     }
     for (j, c) in h.pair.iter().enumerate() {
-        fields.extend([lit(verdicts::pair_field(j)), ident(&c.name)]);
+        fields.extend([lit(verdicts::pair_field(j)), value(c)]);
     }
     fields.extend([
         lit(verdicts::DATE),
@@ -262,9 +269,9 @@ async fn history(
     }
     let record = named_struct(fields).alias(RECORD);
 
-    // Records keyed by the group they are judged in, and the anomalous records' keys that
-    // need no judging.
-    let (grouped, group, direct) = match h.find {
+    // Records keyed by the group they are judged in, the anomalous records' keys that need no
+    // judging, and whether the records must be sent to their group's partition.
+    let (grouped, group, direct, reshuffle) = match h.find {
         Find::NotLatest | Find::Overlap => {
             let relevant = match h.find {
                 Find::NotLatest => date.is_not_null(),
@@ -279,6 +286,11 @@ async fn history(
                     .select(vec![
                         cast_expr(ident(&person.name), person_type.clone()).alias(PERSON),
                         record.clone(),
+                    ])?
+                    .select(vec![
+                        col(PERSON),
+                        verdicts::hash(col(PERSON)).alias(PERSON_HASH),
+                        col(RECORD),
                     ])?;
                 by_person = Some(match by_person {
                     Some(all) => all.union(part)?,
@@ -288,14 +300,20 @@ async fn history(
             let Some(by_person) = by_person else {
                 return datafusion::common::plan_err!("a history without `of` columns");
             };
-            // A person with one record has nothing to judge it against.
-            let group = vec![PERSON.to_string()];
+            // A person with one record has nothing to judge it against. People are counted
+            // by the hash of their value (as the embedded engine does): a collision only
+            // adds people to judge.
             let several = by_person
                 .clone()
-                .aggregate(vec![col(PERSON)], vec![count(lit(1)).alias("__qc_records")])?
+                .aggregate(
+                    vec![col(PERSON_HASH)],
+                    vec![count(lit(1)).alias("__qc_records")],
+                )?
                 .filter(col("__qc_records").gt(lit(1i64)))?
-                .select(vec![col(PERSON)])?;
-            (semi_join(by_person, several, &group)?, group, None)
+                .select(vec![col(PERSON_HASH)])?;
+            let by_person = semi_join(by_person, several, &[PERSON_HASH.to_string()])?
+                .select(vec![col(PERSON), col(RECORD)])?;
+            (by_person, vec![PERSON.to_string()], None, true)
         }
         Find::CloseWithoutOpen => {
             let group: Vec<String> = (0..h.pair.len())
@@ -332,11 +350,22 @@ async fn history(
                 .clone()
                 .filter(closes.clone().and(Expr::Not(Box::new(paired))))?
                 .select(keys(s, on, |j| ident(&on[j].name)))?;
-            (by_pair, group, Some(unpaired))
+            // Joined on the pair, its records are partitioned by pair already.
+            (by_pair, group, Some(unpaired), false)
         }
     };
 
-    // Each group judged whole.
+    // Each group judged whole. Records sent to their group's partition go to many more
+    // partitions than tasks run at once: a task holds the records of its share of the groups
+    // only (as the embedded engine judges in chunks when the records do not fit its memory).
+    let grouped = if reshuffle {
+        grouped.repartition(Partitioning::Hash(
+            group.iter().map(|g| col(g.as_str())).collect(),
+            GROUP_SHARES * ctx.state().config().target_partitions(),
+        ))?
+    } else {
+        grouped
+    };
     let judged = grouped
         .aggregate(
             group.iter().map(|g| col(g.as_str())).collect(),
