@@ -290,3 +290,130 @@ impl ScalarUDFImpl for Hash64 {
 pub fn hash(value: Expr) -> Expr {
     ScalarUDF::new_from_impl(Hash64::default()).call(vec![value])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::buffer::OffsetBuffer;
+    use arrow::datatypes::Fields;
+
+    /// A record: key, pair, date, opens, closes, ended.
+    type Rec = (
+        i64,
+        Option<&'static str>,
+        Option<i64>,
+        bool,
+        bool,
+        Option<i64>,
+    );
+
+    /// The verdicts of `histories` (lists of records) under `find`.
+    fn verdicts_of(find: Find, histories: &[&[Rec]]) -> Vec<Vec<bool>> {
+        let all: Vec<Rec> = histories.iter().flat_map(|h| h.iter().copied()).collect();
+        let fields = Fields::from(vec![
+            Field::new(key_field(0), DataType::Int64, true),
+            Field::new(pair_field(0), DataType::Utf8, true),
+            Field::new(DATE, DataType::Int64, true),
+            Field::new(OPENS, DataType::Boolean, true),
+            Field::new(CLOSES, DataType::Boolean, true),
+            Field::new(ENDED, DataType::Int64, true),
+        ]);
+        let records = StructArray::new(
+            fields.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(all.iter().map(|r| r.0))),
+                Arc::new(StringArray::from_iter(all.iter().map(|r| r.1))),
+                Arc::new(Int64Array::from_iter(all.iter().map(|r| r.2))),
+                Arc::new(BooleanArray::from_iter(all.iter().map(|r| Some(r.3)))),
+                Arc::new(BooleanArray::from_iter(all.iter().map(|r| Some(r.4)))),
+                Arc::new(Int64Array::from_iter(all.iter().map(|r| r.5))),
+            ],
+            None,
+        );
+        let lists = ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Struct(fields), true)),
+            OffsetBuffer::from_lengths(histories.iter().map(|h| h.len())),
+            Arc::new(records.clone()),
+            None,
+        );
+        let judged = judge(&lists, &Listed::new(&records).unwrap(), find);
+        (0..judged.len())
+            .map(|i| {
+                judged
+                    .value(i)
+                    .as_boolean()
+                    .iter()
+                    .map(|v| v.unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_history_is_judged_on_its_own_records() {
+        let (o, c) = ((true, false), (false, true));
+        let rec = |key, pair, date, (opens, closes): (bool, bool), ended| {
+            (key, pair, date, opens, closes, ended)
+        };
+        assert_eq!(
+            verdicts_of(
+                Find::Overlap,
+                &[
+                    // Married to A, then to B with no divorce in between.
+                    &[
+                        rec(1, Some("A"), Some(10), o, None),
+                        rec(2, Some("B"), Some(20), o, None)
+                    ],
+                    // The same, divorced from A in between.
+                    &[
+                        rec(3, Some("A"), Some(10), o, None),
+                        rec(4, Some("A"), Some(15), c, None),
+                        rec(5, Some("B"), Some(20), o, None),
+                    ],
+                    // Two partners on one day: the greater key is the second marriage.
+                    &[
+                        rec(7, Some("A"), Some(10), o, None),
+                        rec(6, Some("B"), Some(10), o, None)
+                    ],
+                    // A party of the first marriage died before the second.
+                    &[
+                        rec(8, Some("A"), Some(10), o, Some(12)),
+                        rec(9, Some("B"), Some(20), o, None),
+                    ],
+                ],
+            ),
+            vec![
+                vec![false, true],
+                vec![false, false, false],
+                vec![true, false],
+                vec![false, false],
+            ]
+        );
+        assert_eq!(
+            verdicts_of(
+                Find::NotLatest,
+                &[&[
+                    rec(1, None, Some(10), o, None),
+                    rec(2, None, Some(20), o, None),
+                    rec(3, None, Some(20), o, None),
+                    rec(4, None, None, o, None),
+                ]],
+            ),
+            vec![vec![true, false, false, false]]
+        );
+        assert_eq!(
+            verdicts_of(
+                Find::CloseWithoutOpen,
+                &[&[
+                    rec(1, Some("A"), Some(5), c, None),
+                    rec(2, Some("A"), Some(10), o, None),
+                    rec(3, Some("A"), Some(15), c, None),
+                    rec(4, None, Some(20), c, None),
+                    rec(5, Some("A"), None, c, None),
+                ]],
+            ),
+            vec![vec![true, false, false, true, true]]
+        );
+    }
+}
