@@ -96,12 +96,16 @@ impl ScalarUDFImpl for Verdicts {
 fn judge(histories: &ListArray, records: &Listed, find: Find) -> ListArray {
     let mut anomalous = vec![false; records.dates.len()];
     let (mut ids, mut found) = (Vec::new(), Vec::new());
-    for (h, range) in histories.offsets().windows(2).enumerate() {
+    for h in 0..histories.len() {
         if histories.is_null(h) {
             continue;
         }
+        let (start, end) = (
+            histories.value_offsets()[h],
+            histories.value_offsets()[h + 1],
+        );
         ids.clear();
-        ids.extend(range[0] as usize..range[1] as usize);
+        ids.extend(usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0));
         found.clear();
         match find {
             Find::NotLatest => not_latest(records, &ids, &mut found),
@@ -148,7 +152,7 @@ struct Encoded {
 
 impl Encoded {
     fn new(columns: &[ArrayRef]) -> DfResult<Encoded> {
-        let len = columns.first().map_or(0, |c| c.len());
+        let len = columns.first().map_or(0, Array::len);
         let converter = RowConverter::new(
             columns
                 .iter()
@@ -175,9 +179,12 @@ impl Listed {
                 .map_while(|j| records.column_by_name(&name(j)).cloned())
                 .collect()
         };
-        let field = |name: &str| match records.column_by_name(name) {
-            Some(c) => Ok(c),
-            None => exec_err!("{NAME}: a record has no field `{name}`"),
+        let field = |name: &str| {
+            if let Some(c) = records.column_by_name(name) {
+                Ok(c)
+            } else {
+                exec_err!("{NAME}: a record has no field `{name}`")
+            }
         };
         let Some(dates) = field(DATE)?.as_primitive_opt::<Int64Type>() else {
             return exec_err!("{NAME}: `{DATE}` must be Int64");
@@ -323,11 +330,11 @@ mod tests {
             fields.clone(),
             vec![
                 Arc::new(Int64Array::from_iter_values(all.iter().map(|r| r.0))),
-                Arc::new(StringArray::from_iter(all.iter().map(|r| r.1))),
-                Arc::new(Int64Array::from_iter(all.iter().map(|r| r.2))),
-                Arc::new(BooleanArray::from_iter(all.iter().map(|r| Some(r.3)))),
-                Arc::new(BooleanArray::from_iter(all.iter().map(|r| Some(r.4)))),
-                Arc::new(Int64Array::from_iter(all.iter().map(|r| r.5))),
+                Arc::new(all.iter().map(|r| r.1).collect::<StringArray>()),
+                Arc::new(all.iter().map(|r| r.2).collect::<Int64Array>()),
+                Arc::new(all.iter().map(|r| Some(r.3)).collect::<BooleanArray>()),
+                Arc::new(all.iter().map(|r| Some(r.4)).collect::<BooleanArray>()),
+                Arc::new(all.iter().map(|r| r.5).collect::<Int64Array>()),
             ],
             None,
         );

@@ -70,7 +70,7 @@ pub async fn sources(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Sou
             _ => None,
         });
     // `unique` rules grouped by their columns.
-    let mut unique: Vec<(Vec<BoundColumn>, Vec<(usize, &Expr)>)> = Vec::new();
+    let mut unique: Vec<UniqueGroup<'_>> = Vec::new();
     let mut others = Vec::new();
     for (i, check) in set_checks {
         match &check.native {
@@ -120,6 +120,10 @@ pub async fn sources(ctx: &SessionContext, table: &BoundTable) -> Result<Vec<Sou
 }
 
 type Planned = datafusion::common::Result<DataFrame>;
+
+/// `unique` rules over the same columns: the columns, and each rule's position and the
+/// condition of its rows.
+type UniqueGroup<'t> = (Vec<BoundColumn>, Vec<(usize, &'t Expr)>);
 
 /// `on`'s values as source `s`'s key columns, from columns named `value(j)`.
 fn keys(s: usize, on: &[BoundColumn], value: impl Fn(usize) -> Expr) -> Vec<Expr> {
@@ -333,7 +337,7 @@ async fn history(
                 .select(columns)?;
             // Only the pairs that some closing record names (of one record too: a closing
             // record alone is anomalous).
-            let closed = base
+            let closing_pairs = base
                 .clone()
                 .filter(closes.clone().and(paired.clone()))?
                 .select(
@@ -344,7 +348,7 @@ async fn history(
                         .collect::<Vec<_>>(),
                 )?
                 .distinct()?;
-            let by_pair = semi_join(by_pair, closed, &group)?;
+            let by_pair = semi_join(by_pair, closing_pairs, &group)?;
             // A closing record whose pair has a NULL has no opening record.
             let unpaired = base
                 .clone()
