@@ -2,10 +2,10 @@
 //! ([`crate::execute::sets`]) computes them, as plans the executors run on every partition:
 //!
 //! - `unique` rules over the same columns share one aggregation, with one count per rule;
-//! - a `history` rule groups its records once by person (for `close_without_open`, by pair),
-//!   keeps the groups of two or more records, and judges each group with
-//!   `qc_history_verdicts`, the judgement the embedded engine runs ([`crate::plan::history`]),
-//!   instead of joining the table with itself;
+//! - a `history` rule groups its records once by person, keeps the people with two or more
+//!   records, and judges each person's records with `qc_history_verdicts`, the judgement the
+//!   embedded engine runs ([`crate::plan::history`]); `close_without_open` groups once by
+//!   pair, to each pair's first opening date. Neither joins the table with itself;
 //! - any other rule runs its key plan.
 //!
 //! Each [`Source`] is a plan whose rows are distinct anomalous tuples, with one boolean
@@ -193,8 +193,9 @@ fn key_plan(ctx: &SessionContext, s: usize, i: usize, check: &SetCheck) -> Plann
         .distinct()
 }
 
-/// A `history` rule (rule `i`, anomalous tuples of `on`): its records grouped by person
-/// (`close_without_open`: by pair), the groups of one record dropped, and each group judged.
+/// A `history` rule (rule `i`, anomalous tuples of `on`): `close_without_open` by its pairs
+/// ([`close_without_open`]); the others by person: each record in the group of each of its
+/// people, the people with one record left out, and each person's records judged together.
 async fn history(
     ctx: &SessionContext,
     table: &BoundTable,
@@ -207,6 +208,9 @@ async fn history(
     let date = cast_expr(ident(&h.date.name), DataType::Int64);
     let event = |e: &Option<Expr>| e.clone().map_or(lit(false), Expr::is_true);
     let (opens, closes) = (event(&h.opens), event(&h.closes));
+    if h.find == Find::CloseWithoutOpen {
+        return close_without_open(base, s, i, on, h, &date, opens, closes);
+    }
     let person_type = h.of[0].ty.arrow_type();
 
     // The earliest ending event of each of a record's people, as one date.
@@ -273,106 +277,54 @@ async fn history(
     }
     let record = named_struct(fields).alias(RECORD);
 
-    // Records keyed by the group they are judged in, the anomalous records' keys that need no
-    // judging, and whether the records must be sent to their group's partition.
-    let (grouped, group, direct, reshuffle) = match h.find {
-        Find::NotLatest | Find::Overlap => {
-            let relevant = match h.find {
-                Find::NotLatest => date.is_not_null(),
-                _ => date.is_not_null().and(opens.clone().or(closes.clone())),
-            };
-            // A person may be in any `of` column: a record is in each of its people's groups.
-            let mut by_person: Option<DataFrame> = None;
-            for person in &h.of {
-                let part = base
-                    .clone()
-                    .filter(ident(&person.name).is_not_null().and(relevant.clone()))?
-                    .select(vec![
-                        cast_expr(ident(&person.name), person_type.clone()).alias(PERSON),
-                        record.clone(),
-                    ])?
-                    .select(vec![
-                        col(PERSON),
-                        verdicts::hash(col(PERSON)).alias(PERSON_HASH),
-                        col(RECORD),
-                    ])?;
-                by_person = Some(match by_person {
-                    Some(all) => all.union(part)?,
-                    None => part,
-                });
-            }
-            let Some(by_person) = by_person else {
-                return datafusion::common::plan_err!("a history without `of` columns");
-            };
-            // A person with one record has nothing to judge it against. People are counted
-            // by the hash of their value (as the embedded engine does): a collision only
-            // adds people to judge.
-            let several = by_person
-                .clone()
-                .aggregate(
-                    vec![col(PERSON_HASH)],
-                    vec![count(lit(1)).alias("__qc_records")],
-                )?
-                .filter(col("__qc_records").gt(lit(1i64)))?
-                .select(vec![col(PERSON_HASH)])?;
-            let by_person = semi_join(by_person, several, &[PERSON_HASH.to_string()])?
-                .select(vec![col(PERSON), col(RECORD)])?;
-            (by_person, vec![PERSON.to_string()], None, true)
-        }
-        Find::CloseWithoutOpen => {
-            let group: Vec<String> = (0..h.pair.len())
-                .map(|j| format!("__qc_pair_{j}"))
-                .collect();
-            let paired = all_present(h.pair.iter().map(|c| ident(&c.name)));
-            let mut columns: Vec<Expr> = h
-                .pair
-                .iter()
-                .zip(&group)
-                .map(|(c, g)| ident(&c.name).alias(g))
-                .collect();
-            columns.push(record.clone());
-            let by_pair = base
-                .clone()
-                .filter(opens.clone().or(closes.clone()).and(paired.clone()))?
-                .select(columns)?;
-            // Only the pairs that some closing record names (of one record too: a closing
-            // record alone is anomalous).
-            let closing_pairs = base
-                .clone()
-                .filter(closes.clone().and(paired.clone()))?
-                .select(
-                    h.pair
-                        .iter()
-                        .zip(&group)
-                        .map(|(c, g)| ident(&c.name).alias(g))
-                        .collect::<Vec<_>>(),
-                )?
-                .distinct()?;
-            let by_pair = semi_join(by_pair, closing_pairs, &group)?;
-            // A closing record whose pair has a NULL has no opening record.
-            let unpaired = base
-                .clone()
-                .filter(closes.clone().and(Expr::Not(Box::new(paired))))?
-                .select(keys(s, on, |j| ident(&on[j].name)))?;
-            // Joined on the pair, its records are partitioned by pair already.
-            (by_pair, group, Some(unpaired), false)
-        }
+    // A person may be in any `of` column: a record is in each of its people's groups.
+    let relevant = match h.find {
+        Find::NotLatest => date.is_not_null(),
+        _ => date.is_not_null().and(opens.clone().or(closes.clone())),
     };
-
-    // Each group judged whole. Records sent to their group's partition go to many more
-    // partitions than tasks run at once: a task holds the records of its share of the groups
-    // only (as the embedded engine judges in chunks when the records do not fit its memory).
-    let grouped = if reshuffle {
-        grouped.repartition(Partitioning::Hash(
-            group.iter().map(|g| col(g.as_str())).collect(),
+    let mut by_person: Option<DataFrame> = None;
+    for person in &h.of {
+        let part = base
+            .clone()
+            .filter(ident(&person.name).is_not_null().and(relevant.clone()))?
+            .select(vec![
+                cast_expr(ident(&person.name), person_type.clone()).alias(PERSON),
+                record.clone(),
+            ])?
+            .select(vec![
+                col(PERSON),
+                verdicts::hash(col(PERSON)).alias(PERSON_HASH),
+                col(RECORD),
+            ])?;
+        by_person = Some(match by_person {
+            Some(all) => all.union(part)?,
+            None => part,
+        });
+    }
+    let Some(by_person) = by_person else {
+        return datafusion::common::plan_err!("a history without `of` columns");
+    };
+    // A person with one record has nothing to judge it against. People are counted by the
+    // hash of their value (as the embedded engine does): a collision only adds people to
+    // judge.
+    let several = by_person
+        .clone()
+        .aggregate(
+            vec![col(PERSON_HASH)],
+            vec![count(lit(1)).alias("__qc_records")],
+        )?
+        .filter(col("__qc_records").gt(lit(1i64)))?
+        .select(vec![col(PERSON_HASH)])?;
+    // Each person's records judged together. They are sent to many more partitions than
+    // tasks run at once: a task holds the records of its share of the people only (as the
+    // embedded engine judges in chunks when the records do not fit its memory).
+    let anomalous = semi_join(by_person, several, &[PERSON_HASH.to_string()])?
+        .repartition(Partitioning::Hash(
+            vec![col(PERSON)],
             GROUP_SHARES * ctx.state().config().target_partitions(),
         ))?
-    } else {
-        grouped
-    };
-    let judged = grouped
         .aggregate(
-            group.iter().map(|g| col(g.as_str())).collect(),
+            vec![col(PERSON)],
             vec![array_agg(col(RECORD)).alias(HISTORIES)],
         )?
         .select(vec![
@@ -384,14 +336,68 @@ async fn history(
         .select(keys(s, on, |j| {
             get_field(col(HISTORIES), verdicts::key_field(j))
         }))?;
-    let anomalous = match direct {
-        Some(direct) => judged.union(direct)?,
-        None => judged,
-    };
-    let mut columns: Vec<Expr> = (0..on.len()).map(|j| col(key_column(s, j))).collect();
+    distinct_tuples(anomalous, s, i, on.len())
+}
+
+/// `close_without_open`: a closing record is anomalous unless its pair's first opening
+/// record is dated on or before it, so each pair's opening records are reduced to their
+/// first date (one aggregation by pair) and the closing records are matched with it. A
+/// closing record whose pair or date is NULL has no opening record. The same verdicts as
+/// [`crate::checks::history::opened`] gives over each pair's records.
+#[allow(clippy::too_many_arguments)]
+fn close_without_open(
+    base: DataFrame,
+    s: usize,
+    i: usize,
+    on: &[BoundColumn],
+    h: &HistoryCheck,
+    date: &Expr,
+    opens: Expr,
+    closes: Expr,
+) -> Planned {
+    let opened_pair = |j: usize| format!("__qc_opened_pair_{j}");
+    let closed_pair = |j: usize| format!("__qc_closed_pair_{j}");
+    let first = base
+        .clone()
+        .filter(opens.and(date.clone().is_not_null()))?
+        .aggregate(
+            h.pair
+                .iter()
+                .enumerate()
+                .map(|(j, c)| ident(&c.name).alias(opened_pair(j)))
+                .collect(),
+            vec![min(date.clone()).alias("__qc_first_opened")],
+        )?;
+    let mut closing = keys(s, on, |j| ident(&on[j].name));
+    closing.extend(
+        h.pair
+            .iter()
+            .enumerate()
+            .map(|(j, c)| ident(&c.name).alias(closed_pair(j))),
+    );
+    closing.push(date.clone().alias("__qc_closed_on"));
+    let opened = col("__qc_first_opened").lt_eq(col("__qc_closed_on"));
+    let anomalous = base
+        .filter(closes)?
+        .select(closing)?
+        .join_on(
+            first,
+            JoinType::Left,
+            (0..h.pair.len())
+                .map(|j| col(closed_pair(j)).eq(col(opened_pair(j))))
+                .collect::<Vec<_>>(),
+        )?
+        .filter(opened.is_not_true())?;
+    distinct_tuples(anomalous, s, i, on.len())
+}
+
+/// Source `s`'s distinct tuples (of `width` key columns) from `anomalous`, marked as rule
+/// `i`'s.
+fn distinct_tuples(anomalous: DataFrame, s: usize, i: usize, width: usize) -> Planned {
+    let mut columns: Vec<Expr> = (0..width).map(|j| col(key_column(s, j))).collect();
     columns.push(lit(true).alias(match_column(i)));
     anomalous
-        .filter(all_present((0..on.len()).map(|j| col(key_column(s, j)))))?
+        .filter(all_present((0..width).map(|j| col(key_column(s, j)))))?
         .select(columns)?
         .distinct()
 }

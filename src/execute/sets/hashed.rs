@@ -722,7 +722,9 @@ fn keep_list(
         }
         // On disk before it is named: after a power loss, a list under its name is whole
         // (a shorter list that is still sorted would be reused as the file's hashes).
-        out.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()
     };
     if let Err(e) = write() {
         // A list not written whole is not left behind (the disk may be full).
