@@ -52,6 +52,11 @@ const NEW_CERTIFICATE: i32 = 20_635;
 /// 2017-01-01 and 2026-10-31, the first and last days of death.
 const FIRST_DEATH: i32 = 17_167;
 const LAST_DEATH: i32 = 20_757;
+/// The last death of a row injected for a rule of certificates issued by the audit date
+/// (DEA-024 to DEA-026, DEA-033): issued at most 2 days after death, by 2026-10-31, so that the
+/// rows stay the rules' at every `--as-of` from 2026-10-31 (a death on 2026-10-31 issued on
+/// 2026-11-02 is not issued by an audit as of 2026-11-01, and was counted in the truth).
+const LAST_ISSUED_DEATH: i32 = LAST_DEATH - 2;
 /// Synthetic 统一社会信用代码 of the issuers of unidentified bodies' certificates.
 const ISSUER_CODE: &str = "12310000425006012K";
 /// A person's death recorded twice with different dates (certified from 2026-07-01).
@@ -336,7 +341,7 @@ impl TableGen for Record {
             19 | 20 => {
                 // Certified from 2026-07-01 and reported late: paper after 15 working days,
                 // electronic after 5.
-                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH);
+                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_ISSUED_DEATH);
                 redate(row, rng, death);
                 let (medium, late, rule) = if k == 19 {
                     ("1", 16..=25, "DEA-024")
@@ -352,7 +357,7 @@ impl TableGen for Record {
             }
             21 => {
                 // Certified from 2026-07-01 but numbered the old way.
-                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH);
+                let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_ISSUED_DEATH);
                 redate(row, rng, death);
                 row.numbering = Numbering::Issuer;
                 return &["DEA-026"];
@@ -372,7 +377,7 @@ impl TableGen for Record {
             24..=27 => {
                 if k == 27 && crate::values::days(row.issue) < NEW_CERTIFICATE {
                     // The medium is recorded from 2026-07-01.
-                    let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_DEATH);
+                    let death = death_between(rng, &row.person, NEW_CERTIFICATE, LAST_ISSUED_DEATH);
                     redate(row, rng, death);
                 }
                 row.missing[k - 24] = true;
