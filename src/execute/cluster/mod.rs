@@ -112,7 +112,7 @@ pub async fn audit_table(
             .write_parquet(&folder_url(&dir), DataFrameWriteOptions::new(), None)
             .await
             .map_err(|e| cluster_error(rules_what(), e))?;
-        let (files, _) = parquet_files(&dir)?;
+        let files = parquet_files(&dir)?;
         let counts = matches(&files, &source.rules)?;
         for (&i, &n) in source.rules.iter().zip(&counts) {
             set_keys[i] = Some(n);
@@ -300,7 +300,7 @@ async fn export_anomalies(
     rows.write_parquet(&folder_url(&parts), DataFrameWriteOptions::new(), None)
         .await
         .map_err(|e| cluster_error(what(), e))?;
-    let (files, _) = parquet_files(&parts)?;
+    let files = parquet_files(&parts)?;
     let sink = AnomalySink::start(
         out_dir
             .join("anomalies")
@@ -390,20 +390,15 @@ fn folder_url(dir: &Path) -> String {
     format!("{}/", dir.display())
 }
 
-/// The Parquet files the executors wrote into `dir` (sorted), and their rows (from footers).
-fn parquet_files(dir: &Path) -> Result<(Vec<PathBuf>, u64)> {
+/// The Parquet files the executors wrote into `dir`, sorted.
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
         .collect();
     files.sort();
-    let mut rows = 0;
-    for f in &files {
-        let (_, n) = scan::parquet::footer(f).map_err(|e| Error::data(f, e))?;
-        rows += n;
-    }
-    Ok((files, rows))
+    Ok(files)
 }
 
 /// `batch` with its columns cast to `schema` (the executors' writer may choose other
