@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, ListArray, StructArray};
 use arrow::datatypes::{DataType, Field, Int64Type};
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::row::{RowConverter, SortField};
 use datafusion::common::{Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
@@ -20,6 +20,7 @@ use datafusion::logical_expr::{
 
 use crate::checks::history::{Records, not_latest, opened, overlap};
 use crate::checks::set::Find;
+use crate::plan::keyset::RowValues;
 
 pub const NAME: &str = "qc_history_verdicts";
 
@@ -136,40 +137,23 @@ fn judge(histories: &ListArray, records: &Listed, find: Find) -> ListArray {
 
 /// The records of every history, by their fields.
 struct Listed {
-    keys: Encoded,
-    pairs: Encoded,
+    keys: RowValues,
+    pairs: RowValues,
     dates: Int64Array,
     opens: BooleanArray,
     closes: BooleanArray,
     ended: Option<Int64Array>,
 }
 
-/// Columns taken together, in arrow's row format (bytes that sort as the values do).
-struct Encoded {
-    rows: Rows,
-    valid: Vec<bool>,
-}
-
-impl Encoded {
-    fn new(columns: &[ArrayRef]) -> DfResult<Encoded> {
-        let len = columns.first().map_or(0, Array::len);
-        let converter = RowConverter::new(
-            columns
-                .iter()
-                .map(|c| SortField::new(c.data_type().clone()))
-                .collect(),
-        )?;
-        Ok(Encoded {
-            rows: converter.convert_columns(columns)?,
-            valid: (0..len)
-                .map(|i| !columns.is_empty() && columns.iter().all(|c| c.is_valid(i)))
-                .collect(),
-        })
-    }
-
-    fn get(&self, r: usize) -> Option<&[u8]> {
-        self.valid[r].then(|| self.rows.row(r).data())
-    }
+/// Record fields taken together (`k0, k1, ...` or `p0, p1, ...`), in row format.
+fn encoded(columns: &[ArrayRef]) -> DfResult<RowValues> {
+    let converter = RowConverter::new(
+        columns
+            .iter()
+            .map(|c| SortField::new(c.data_type().clone()))
+            .collect(),
+    )?;
+    Ok(RowValues::new(converter.convert_columns(columns)?, columns))
 }
 
 impl Listed {
@@ -203,8 +187,8 @@ impl Listed {
             None => None,
         };
         Ok(Listed {
-            keys: Encoded::new(&numbered(key_field))?,
-            pairs: Encoded::new(&numbered(pair_field))?,
+            keys: encoded(&numbered(key_field))?,
+            pairs: encoded(&numbered(pair_field))?,
             dates: dates.clone(),
             opens: opens.clone(),
             closes: closes.clone(),

@@ -26,6 +26,29 @@ use crate::bind::{BoundTable, RuleCheck};
 use crate::error::{Error, Result};
 use crate::rules::BoundColumn;
 
+/// Each row's values of some columns, in arrow's row format (bytes equal, and sorting, as
+/// the values do), with which rows have a NULL among them: how history judgements compare
+/// keys, pairs and people.
+pub struct RowValues {
+    rows: arrow::row::Rows,
+    valid: Vec<bool>,
+}
+
+impl RowValues {
+    /// `rows`, the row format of `columns`.
+    pub fn new(rows: arrow::row::Rows, columns: &[ArrayRef]) -> RowValues {
+        let valid = (0..rows.num_rows())
+            .map(|i| columns.iter().all(|c| c.is_valid(i)))
+            .collect();
+        RowValues { rows, valid }
+    }
+
+    /// Row `i`'s values (`None`: one is NULL).
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        self.valid[i].then(|| self.rows.row(i).data())
+    }
+}
+
 /// The hashes of a set's tuples as columns of these types hash them.
 type TypedHashes = (Vec<DataType>, Arc<FastSet<u64>>);
 

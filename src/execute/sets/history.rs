@@ -36,7 +36,7 @@ use crate::bind::BoundTable;
 use crate::checks::history as judgement;
 use crate::checks::set::{EndsCheck, Find, HistoryCheck};
 use crate::error::{Error, Result};
-use crate::plan::keyset::KeySet;
+use crate::plan::keyset::{KeySet, RowValues};
 use crate::rules::{BoundColumn, TableRef};
 
 /// Positions of the selected columns in every batch read.
@@ -178,29 +178,13 @@ impl Encoder {
     }
 
     /// The rows' values, and which rows have no NULL among them.
-    fn encode(&self, batch: &RecordBatch) -> Result<Encoded> {
+    fn encode(&self, batch: &RecordBatch) -> Result<RowValues> {
         let columns: Vec<ArrayRef> = self
             .at
             .iter()
             .map(|&c| cast_like(batch.column(c)))
             .collect::<Result<_>>()?;
-        let rows = self.set.rows(&columns)?;
-        let valid = (0..batch.num_rows())
-            .map(|i| columns.iter().all(|c| c.is_valid(i)))
-            .collect();
-        Ok(Encoded { rows, valid })
-    }
-}
-
-/// A batch's values in row format ([`Encoder::encode`]).
-struct Encoded {
-    rows: arrow::row::Rows,
-    valid: Vec<bool>,
-}
-
-impl Encoded {
-    fn get(&self, i: usize) -> Option<&[u8]> {
-        self.valid[i].then(|| self.rows.row(i).data())
+        Ok(RowValues::new(self.set.rows(&columns)?, &columns))
     }
 }
 
@@ -846,7 +830,7 @@ impl Keeper {
         taken: &RecordBatch,
     ) -> Result<()> {
         let keys = self.key.encode(taken)?;
-        let people_values: Vec<Encoded> = self
+        let people_values: Vec<RowValues> = self
             .people
             .iter()
             .map(|e| e.encode(taken))
