@@ -7,6 +7,8 @@
 
 use std::fmt::Write as _;
 
+use arrow::array::Array;
+
 use datafusion::logical_expr::Expr;
 use serde::Deserialize;
 
@@ -515,6 +517,40 @@ pub trait Records {
     fn pair(&self, r: usize) -> Option<&[u8]>;
     /// The record's key, in an encoding whose bytes sort as the values do (`None`: a NULL).
     fn key(&self, r: usize) -> Option<&[u8]>;
+}
+
+/// Records' dates (as integers) and events, as read: a NULL date is no date, a NULL event
+/// did not happen. How both engines read them from Arrow columns.
+pub struct Events {
+    dates: arrow::array::Int64Array,
+    opens: arrow::array::BooleanArray,
+    closes: arrow::array::BooleanArray,
+}
+
+impl Events {
+    pub fn new(
+        dates: arrow::array::Int64Array,
+        opens: arrow::array::BooleanArray,
+        closes: arrow::array::BooleanArray,
+    ) -> Events {
+        Events {
+            dates,
+            opens,
+            closes,
+        }
+    }
+
+    pub fn date(&self, r: usize) -> Option<i64> {
+        self.dates.is_valid(r).then(|| self.dates.value(r))
+    }
+
+    pub fn opens(&self, r: usize) -> bool {
+        self.opens.is_valid(r) && self.opens.value(r)
+    }
+
+    pub fn closes(&self, r: usize) -> bool {
+        self.closes.is_valid(r) && self.closes.value(r)
+    }
 }
 
 /// `not_latest` over one person's records `ids`: all but those of the latest date.

@@ -18,7 +18,7 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
 };
 
-use crate::checks::history::{Records, not_latest, opened, overlap};
+use crate::checks::history::{Events, Records, not_latest, opened, overlap};
 use crate::checks::set::Find;
 use crate::plan::keyset::RowValues;
 
@@ -95,7 +95,7 @@ impl ScalarUDFImpl for Verdicts {
 
 /// The verdicts of every history of `histories`, in a list of the same shape.
 fn judge(histories: &ListArray, records: &Listed, find: Find) -> ListArray {
-    let mut anomalous = vec![false; records.dates.len()];
+    let mut anomalous = vec![false; histories.values().len()];
     let (mut ids, mut found) = (Vec::new(), Vec::new());
     for h in 0..histories.len() {
         if histories.is_null(h) {
@@ -139,9 +139,7 @@ fn judge(histories: &ListArray, records: &Listed, find: Find) -> ListArray {
 struct Listed {
     keys: RowValues,
     pairs: RowValues,
-    dates: Int64Array,
-    opens: BooleanArray,
-    closes: BooleanArray,
+    events: Events,
     ended: Option<Int64Array>,
 }
 
@@ -189,9 +187,7 @@ impl Listed {
         Ok(Listed {
             keys: encoded(&numbered(key_field))?,
             pairs: encoded(&numbered(pair_field))?,
-            dates: dates.clone(),
-            opens: opens.clone(),
-            closes: closes.clone(),
+            events: Events::new(dates.clone(), opens.clone(), closes.clone()),
             ended,
         })
     }
@@ -206,15 +202,15 @@ impl Listed {
 
 impl Records for Listed {
     fn date(&self, r: usize) -> Option<i64> {
-        self.dates.is_valid(r).then(|| self.dates.value(r))
+        self.events.date(r)
     }
 
     fn opens(&self, r: usize) -> bool {
-        self.opens.is_valid(r) && self.opens.value(r)
+        self.events.opens(r)
     }
 
     fn closes(&self, r: usize) -> bool {
-        self.closes.is_valid(r) && self.closes.value(r)
+        self.events.closes(r)
     }
 
     fn pair(&self, r: usize) -> Option<&[u8]> {

@@ -16,7 +16,7 @@ use datafusion::common::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
@@ -33,7 +33,7 @@ use rayon::slice::ParallelSliceMut;
 
 use super::{HASH, HeldSet, Watchdog, held_set, shared, spill};
 use crate::bind::BoundTable;
-use crate::checks::history as judgement;
+use crate::checks::history::{self as judgement, Events};
 use crate::checks::set::{EndsCheck, Find, HistoryCheck};
 use crate::error::{Error, Result};
 use crate::plan::keyset::{KeySet, RowValues};
@@ -109,9 +109,7 @@ async fn read(
 struct Rows<'b> {
     batch: &'b RecordBatch,
     layout: &'b Layout,
-    dates: arrow::array::PrimitiveArray<Int64Type>,
-    opens: BooleanArray,
-    closes: BooleanArray,
+    events: Events,
 }
 
 impl<'b> Rows<'b> {
@@ -119,25 +117,15 @@ impl<'b> Rows<'b> {
         Rows {
             batch,
             layout,
-            dates: batch
-                .column(layout.date)
-                .as_primitive::<Int64Type>()
-                .clone(),
-            opens: batch.column(layout.opens).as_boolean().clone(),
-            closes: batch.column(layout.closes).as_boolean().clone(),
+            events: Events::new(
+                batch
+                    .column(layout.date)
+                    .as_primitive::<Int64Type>()
+                    .clone(),
+                batch.column(layout.opens).as_boolean().clone(),
+                batch.column(layout.closes).as_boolean().clone(),
+            ),
         }
-    }
-
-    fn date(&self, i: usize) -> Option<i64> {
-        self.dates.is_valid(i).then(|| self.dates.value(i))
-    }
-
-    fn opens(&self, i: usize) -> bool {
-        self.opens.is_valid(i) && self.opens.value(i)
-    }
-
-    fn closes(&self, i: usize) -> bool {
-        self.closes.is_valid(i) && self.closes.value(i)
     }
 
     /// Hashes of the columns at `at` taken together (`None` where one is NULL).
@@ -358,8 +346,8 @@ impl shared::Consumer for PeopleConsumer {
                 Find::NotLatest | Find::Overlap => {
                     for column in &people {
                         for (i, h) in column.iter().enumerate() {
-                            let counts = rows.date(i).is_some()
-                                && (*find == Find::NotLatest || rows.opens(i));
+                            let counts = rows.events.date(i).is_some()
+                                && (*find == Find::NotLatest || rows.events.opens(i));
                             if let (true, Some(h)) = (counts, h) {
                                 out.push(*h);
                             }
@@ -368,7 +356,7 @@ impl shared::Consumer for PeopleConsumer {
                 }
                 Find::CloseWithoutOpen => {
                     for (i, h) in pairs.iter().enumerate() {
-                        if let (true, Some(h)) = (rows.closes(i), h) {
+                        if let (true, Some(h)) = (rows.events.closes(i), h) {
                             out.push(*h);
                         }
                     }
@@ -691,7 +679,8 @@ fn chunks_of(
             }
         }
         Find::CloseWithoutOpen => {
-            if rows.closes(i) || (rows.opens(i) && pairs[i].is_some_and(|h| candidates.contains(h)))
+            if rows.events.closes(i)
+                || (rows.events.opens(i) && pairs[i].is_some_and(|h| candidates.contains(h)))
             {
                 out.push(pairs[i].map_or(0, |h| Chunk::of_hash(h, of)));
             }
@@ -845,9 +834,9 @@ impl Keeper {
             let p = kept.store(pairs.get(j));
             kept.pairs.push(p);
             kept.pair_hashes.push(hashed.pairs[i]);
-            kept.dates.push(rows.date(i));
-            kept.opens.push(rows.opens(i));
-            kept.closes.push(rows.closes(i));
+            kept.dates.push(rows.events.date(i));
+            kept.opens.push(rows.events.opens(i));
+            kept.closes.push(rows.events.closes(i));
             for (values, hashes) in people_values.iter().zip(&hashed.people) {
                 let span = kept.store(values.get(j));
                 kept.people.push(span.zip(hashes[i]));
