@@ -30,7 +30,7 @@ pub struct RunArgs {
     /// `address=landing/*.csv;encoding=gbk;delimiter=|;header=true;format=csv`.
     #[arg(long = "data", value_name = "TABLE=PATH[;KEY=VALUE…]", value_parser = DataOverride::parse)]
     pub data: Vec<(String, DataOverride)>,
-    /// Worker threads [default: all cores].
+    /// Cores to use: threads that read and evaluate, about N cores busy [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Memory for sorts, aggregates and joins of set-based rules, e.g. `1GiB`, `512MB`;

@@ -49,22 +49,36 @@ pub const META_RAW: &str = "__qc_raw";
 /// A partition's batches from `read`, run on a thread of its own (a file reader blocks);
 /// `read` gets a sink that returns false once the stream is dropped, and its error ends the
 /// stream.
+///
+/// The thread reads a batch only when the stream is polled for one, and waits while the
+/// engine works on it: reading and evaluating a partition take turns, so a run with
+/// `--threads N` keeps about N cores busy (N partitions, each on one engine thread or its
+/// reader), not 2N.
 pub fn on_own_thread(
     name: &str,
     schema: SchemaRef,
     read: impl FnOnce(&mut dyn FnMut(RecordBatch) -> bool) -> Result<()> + Send + 'static,
 ) -> SendableRecordBatchStream {
-    let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+    // One request for a batch at a time, one batch (or the error) in answer.
+    let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
+    let (tx, rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(1);
     let spawned = std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
-            let result = read(&mut |batch| tx.blocking_send(Ok(batch)).is_ok());
+            if asked.recv().is_err() {
+                return; // dropped before the first poll
+            }
+            let result =
+                read(&mut |batch| tx.blocking_send(Ok(batch)).is_ok() && asked.recv().is_ok());
             if let Err(e) = result {
                 let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
             }
         });
-    let stream =
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    let stream = futures::stream::unfold((ask, rx), |(ask, mut rx)| async move {
+        // The reader waits for this request; it has ended when it can take none.
+        let _ = ask.try_send(());
+        rx.recv().await.map(|b| (b, (ask, rx)))
+    });
     match spawned {
         Ok(_) => Box::pin(RecordBatchStreamAdapter::new(schema, stream)),
         Err(e) => {
@@ -263,4 +277,74 @@ pub fn register_provider(
     ctx.register_table(reference, provider)
         .map_err(|e| Error::engine(what(), e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use std::sync::atomic::Ordering;
+
+    fn one_row() -> RecordBatch {
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(arrow::array::Int64Array::from(vec![1]))],
+        )
+        .unwrap()
+    }
+
+    /// The reader reads a batch only when one is asked for, and stops once the stream is
+    /// dropped.
+    #[tokio::test]
+    async fn a_reader_thread_reads_only_what_is_asked_for() {
+        let batch = one_row();
+        let read = Arc::new(AtomicU64::new(0));
+        let (ended_tx, ended_rx) = std::sync::mpsc::channel();
+        let mut stream = on_own_thread("qc-test", batch.schema(), {
+            let read = Arc::clone(&read);
+            move |emit| {
+                for _ in 0..100 {
+                    read.fetch_add(1, Ordering::SeqCst);
+                    if !emit(batch.clone()) {
+                        break;
+                    }
+                }
+                ended_tx.send(()).unwrap();
+                Ok(())
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(read.load(Ordering::SeqCst), 0, "read before the first poll");
+        for asked in 1..=3 {
+            assert!(stream.next().await.unwrap().is_ok());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert_eq!(
+                read.load(Ordering::SeqCst),
+                asked,
+                "read ahead of the engine"
+            );
+        }
+        drop(stream);
+        ended_rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the reader stops once its stream is dropped");
+        assert_eq!(read.load(Ordering::SeqCst), 3);
+    }
+
+    /// A reader's error ends its stream after the batches before it.
+    #[tokio::test]
+    async fn a_reader_error_ends_the_stream() {
+        let batch = one_row();
+        let stream = on_own_thread("qc-test", batch.schema(), move |emit| {
+            emit(batch.clone());
+            Err(Error::Internal("damaged".into()))
+        });
+        let got: Vec<_> = stream.collect().await;
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok());
+        assert!(got[1].as_ref().unwrap_err().to_string().contains("damaged"));
+    }
 }
