@@ -46,9 +46,9 @@ pub const META_DETAIL: &str = "__qc_error_detail";
 /// CSV scan: the record's text as read (malformed records only).
 pub const META_RAW: &str = "__qc_raw";
 
-/// A partition's batches from `read`, run on a thread of its own (a file reader blocks);
-/// `read` gets a sink that returns false once the stream is dropped, and its error ends the
-/// stream.
+/// A partition's batches from `read`, a push-style reader (the CSV scan's), run on a thread
+/// of its own; `read` gets a sink that returns false once the stream is dropped, and its
+/// error ends the stream.
 ///
 /// The thread reads a batch only when the stream is polled for one, and waits while the
 /// engine works on it: reading and evaluating a partition take turns, so a run with

@@ -254,8 +254,8 @@ pub fn located_schema(table: &SchemaRef) -> SchemaRef {
 /// The audit pass's scan of Parquet files: every row's `needed` columns (the others NULL),
 /// its file and its 1-based row number in that file, which DataFusion 55's Parquet scan
 /// cannot give. Row groups are split into up to `partitions` runs of about equal rows, each
-/// read on a thread of its own; a run reads its groups whole and in order, so row numbers
-/// are counted, not looked up.
+/// partition decoded by the engine thread that polls it; a run reads its groups whole and in
+/// order, so row numbers are counted, not looked up.
 /// Returns the provider and its number of partitions.
 pub fn located_provider(
     table: &super::TableSource<'_>,
@@ -299,47 +299,111 @@ impl datafusion::physical_plan::streaming::PartitionStream for LocatedPartition 
         &self.schema
     }
 
+    /// The partition's batches, each decoded on the engine's thread when it is polled for:
+    /// with `--threads N` the scan and the rules share N threads.
     fn execute(
         &self,
         _ctx: Arc<datafusion::execution::TaskContext>,
     ) -> datafusion::execution::SendableRecordBatchStream {
-        let runs = self.runs.clone();
-        let needed = Arc::clone(&self.needed);
-        let table = Arc::clone(&self.table);
-        let schema = Arc::clone(&self.schema);
-        let batch_size = self.batch_size;
-        super::on_own_thread("qc-parquet", Arc::clone(&self.schema), move |emit| {
-            for run in &runs {
-                if !read_run(run, &needed, &table, &schema, batch_size, emit)? {
-                    break;
-                }
-            }
-            Ok(())
-        })
+        let runs = Runs {
+            left: self.runs.clone().into_iter(),
+            open: None,
+            needed: Arc::clone(&self.needed),
+            table: Arc::clone(&self.table),
+            schema: Arc::clone(&self.schema),
+            batch_size: self.batch_size,
+        };
+        let batches = futures::stream::unfold(runs, |mut runs| async move {
+            // A batch's decoding is the engine's work: let other tasks of this thread run.
+            tokio::task::yield_now().await;
+            let next = runs
+                .next_batch()
+                .map(|r| r.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e))));
+            next.map(|batch| (batch, runs))
+        });
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                Arc::clone(&self.schema),
+                batches,
+            ),
+        )
     }
 }
 
-/// Read one run of row groups into batches of the located schema; false when `emit` asked
-/// to stop.
-fn read_run(
+/// A partition's runs of row groups read one after the other, a batch at a time.
+struct Runs {
+    left: std::vec::IntoIter<RowGroups>,
+    /// The run being read.
+    open: Option<Run>,
+    needed: Arc<Vec<String>>,
+    table: SchemaRef,
+    schema: SchemaRef,
+    batch_size: usize,
+}
+
+/// A run being read: its reader, its file's name as a one-value dictionary, and the file's
+/// 1-based number of the next row.
+struct Run {
+    path: PathBuf,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    file_name: arrow::array::ArrayRef,
+    next_row: u64,
+}
+
+impl Runs {
+    /// The next batch of the located schema, an error (after which the partition ends), or
+    /// `None` when every run is read.
+    fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if self.open.is_none() {
+                let run = self.left.next()?;
+                match open_run(&run, &self.needed, &self.table, self.batch_size) {
+                    Ok(open) => self.open = Some(open),
+                    Err(e) => return Some(self.fail(e)),
+                }
+            }
+            let run = self.open.as_mut()?;
+            match run.reader.next() {
+                None => self.open = None,
+                Some(Err(e)) => {
+                    let e = damaged(&run.path, &e);
+                    return Some(self.fail(e));
+                }
+                Some(Ok(batch)) => {
+                    return Some(
+                        locate(&batch, run, &self.table, &self.schema).or_else(|e| self.fail(e)),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `e` as the partition's last item.
+    fn fail(&mut self, e: Error) -> Result<RecordBatch> {
+        self.open = None;
+        self.left = Vec::new().into_iter();
+        Err(e)
+    }
+}
+
+fn damaged(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::data(path, format!("damaged Parquet data: {e}"))
+}
+
+/// A reader of one run's `needed` columns, each read straight into the table's type (text as
+/// views) where the reader can; [`locate`] casts any other difference.
+fn open_run(
     run: &RowGroups,
     needed: &[String],
     table: &SchemaRef,
-    schema: &SchemaRef,
     batch_size: usize,
-    emit: &mut dyn FnMut(RecordBatch) -> bool,
-) -> Result<bool> {
-    use arrow::array::{Array, ArrayRef, DictionaryArray, StringArray, UInt64Array};
+) -> Result<Run> {
     use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ArrowReaderOptions;
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
 
     let path = &run.file;
-    let damaged =
-        |e: &dyn std::fmt::Display| Error::data(path, format!("damaged Parquet data: {e}"));
     let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
-    let plain = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| damaged(&e))?;
-    // Read each needed column straight into the table's type (text as views) where the
-    // reader can; any other difference is cast below.
+    let plain = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| damaged(path, &e))?;
     let hinted: Vec<arrow::datatypes::FieldRef> = plain
         .schema()
         .fields()
@@ -369,43 +433,54 @@ fn read_run(
         .with_row_groups(run.groups.clone())
         .with_batch_size(batch_size);
     if let Some((skip, read)) = run.slice {
-        use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
         builder = builder.with_row_selection(RowSelection::from(vec![
             RowSelector::skip(skip),
             RowSelector::select(read),
         ]));
     }
-    let reader = builder.build().map_err(|e| damaged(&e))?;
-    let file_name: ArrayRef = Arc::new(StringArray::from(vec![super::file_name(path)]));
-    let mut next_row = run.first_row + 1;
-    for batch in reader {
-        let batch = batch.map_err(|e| damaged(&e))?;
-        let n = batch.num_rows();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for field in table.fields() {
-            let column = match batch.column_by_name(field.name()) {
-                Some(c) if c.data_type() == field.data_type() => Arc::clone(c),
-                Some(c) => arrow::compute::cast(c, field.data_type()).map_err(|e| damaged(&e))?,
-                None => arrow::array::new_null_array(field.data_type(), n),
-            };
-            columns.push(column);
-        }
-        let keys = arrow::array::Int32Array::from(vec![0; n]);
-        let files =
-            DictionaryArray::<arrow::datatypes::Int32Type>::try_new(keys, Arc::clone(&file_name))
-                .map_err(|e| Error::Internal(format!("file column: {e}")))?;
-        columns.push(Arc::new(files));
-        columns.push(Arc::new(UInt64Array::from_iter_values(
-            next_row..next_row + n as u64,
-        )));
-        next_row += n as u64;
-        let located = RecordBatch::try_new(Arc::clone(schema), columns)
-            .map_err(|e| Error::Internal(format!("Parquet batch: {e}")))?;
-        if !emit(located) {
-            return Ok(false);
-        }
+    Ok(Run {
+        path: path.clone(),
+        reader: builder.build().map_err(|e| damaged(path, &e))?,
+        file_name: Arc::new(arrow::array::StringArray::from(vec![super::file_name(
+            path,
+        )])),
+        next_row: run.first_row + 1,
+    })
+}
+
+/// `batch` as read from `run`, in the located schema: the table's columns (absent ones NULL),
+/// then the file and each row's number in it.
+fn locate(
+    batch: &RecordBatch,
+    run: &mut Run,
+    table: &SchemaRef,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    use arrow::array::{ArrayRef, DictionaryArray, UInt64Array};
+
+    let n = batch.num_rows();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in table.fields() {
+        let column = match batch.column_by_name(field.name()) {
+            Some(c) if c.data_type() == field.data_type() => Arc::clone(c),
+            Some(c) => {
+                arrow::compute::cast(c, field.data_type()).map_err(|e| damaged(&run.path, &e))?
+            }
+            None => arrow::array::new_null_array(field.data_type(), n),
+        };
+        columns.push(column);
     }
-    Ok(true)
+    let keys = arrow::array::Int32Array::from(vec![0; n]);
+    let files =
+        DictionaryArray::<arrow::datatypes::Int32Type>::try_new(keys, Arc::clone(&run.file_name))
+            .map_err(|e| Error::Internal(format!("file column: {e}")))?;
+    columns.push(Arc::new(files));
+    columns.push(Arc::new(UInt64Array::from_iter_values(
+        run.next_row..run.next_row + n as u64,
+    )));
+    run.next_row += n as u64;
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map_err(|e| Error::Internal(format!("Parquet batch: {e}")))
 }
 
 #[cfg(test)]
@@ -531,27 +606,36 @@ mod tests {
         let needed = ["n".to_string()];
         let mut read = Vec::new();
         for r in &split[1..] {
-            for run in r.iter().filter(|r| r.slice.is_some()) {
-                let more = read_run(run, &needed, &table, &schema, 3, &mut |b| {
-                    let n = b
-                        .column(0)
-                        .as_any()
-                        .downcast_ref::<arrow::array::Int64Array>();
-                    let at = b
-                        .column(2)
-                        .as_any()
-                        .downcast_ref::<arrow::array::UInt64Array>();
-                    read.extend(
-                        n.unwrap()
-                            .values()
-                            .iter()
-                            .zip(at.unwrap().values())
-                            .map(|(n, r)| (*n, *r)),
-                    );
-                    true
-                })
-                .unwrap();
-                assert!(more);
+            let mut runs = Runs {
+                left: r
+                    .iter()
+                    .filter(|r| r.slice.is_some())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                open: None,
+                needed: Arc::new(needed.to_vec()),
+                table: Arc::clone(&table),
+                schema: Arc::clone(&schema),
+                batch_size: 3,
+            };
+            while let Some(b) = runs.next_batch() {
+                let b = b.unwrap();
+                let n = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>();
+                let at = b
+                    .column(2)
+                    .as_any()
+                    .downcast_ref::<arrow::array::UInt64Array>();
+                read.extend(
+                    n.unwrap()
+                        .values()
+                        .iter()
+                        .zip(at.unwrap().values())
+                        .map(|(n, r)| (*n, *r)),
+                );
             }
         }
         let expected: Vec<(i64, u64)> = (0..10)
