@@ -13,6 +13,7 @@
 # Records a JSON line in benches/results/cluster.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/alone.sh
 ROWS=${1:-10000000}
 RUNS=${2:-3}
 BASE=${BASE:-}

@@ -24,6 +24,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sets import alone  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "scratch" / "bench"
 VENV = ROOT / "scratch" / "venv"
@@ -132,6 +135,7 @@ def main():
     ap.add_argument("--csv-rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    alone()
     SCRATCH.mkdir(parents=True, exist_ok=True)
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     py = venv_python()

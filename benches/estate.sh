@@ -7,6 +7,7 @@
 # Usage: bash benches/estate.sh [TABLES] [ROWS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/alone.sh
 TABLES=${1:-200}
 ROWS=${2:-1000}
 RUNS=${3:-3}

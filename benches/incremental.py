@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sets import QC, ROOT, SCRATCH, record, sh, timed_run  # noqa: E402
+from sets import QC, alone, ROOT, SCRATCH, record, sh, timed_run  # noqa: E402
 
 # The exports hold a few thousand rows: a debug build of the digest is fast enough, and is
 # what the test suite builds already (a release build of the example would build the
@@ -107,6 +107,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
+    alone()
     if not DIGEST.exists():
         sh(["cargo", "build", "--example", "export_digest", "--features", "cluster"], cwd=ROOT)
     SCRATCH.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@
 # Usage: bash benches/memory.sh [ROWS] [LIMIT...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/alone.sh
 ROWS=${1:-50000000}
 shift || true
 LIMITS=("${@:-1GiB}")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from incremental import DIGEST, check, export_digest, figures  # noqa: E402
-from sets import QC, ROOT, SCRATCH, record, sh, timed_run  # noqa: E402
+from sets import QC, alone, ROOT, SCRATCH, record, sh, timed_run  # noqa: E402
 
 TABLE = "spatial.address"
 MODES = {
@@ -81,6 +81,7 @@ def main():
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
+    alone()
     SCRATCH.mkdir(parents=True, exist_ok=True)
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     if not DIGEST.exists():

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sets import QC, ROOT, SCRATCH, sh  # noqa: E402
+from sets import QC, alone, ROOT, SCRATCH, sh  # noqa: E402
 
 SCHEMA = 11
 REAL = 100_003
@@ -107,6 +107,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--qc", help="the qc binary (default: a release build)")
     args = ap.parse_args()
+    alone()
     SCRATCH.mkdir(parents=True, exist_ok=True)
     qc = Path(args.qc) if args.qc else QC
     if not args.qc:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sets import QC, ROOT, SCRATCH, row_rules_pack, run as audit, sh  # noqa: E402
+from sets import QC, alone, ROOT, SCRATCH, row_rules_pack, run as audit, sh  # noqa: E402
 
 
 def generate(rows, fmt):
@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--formats", default="parquet,csv")
     args = ap.parse_args()
+    alone()
     SCRATCH.mkdir(parents=True, exist_ok=True)
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     pack = row_rules_pack("marriage")

@@ -8,6 +8,7 @@
 # Usage: bash benches/scale.sh [RUNS]   (median of RUNS runs, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/alone.sh
 RUNS=${1:-3}
 QC=target/release/qc
 cargo build --release --quiet

@@ -18,6 +18,7 @@ scaling with cores is 1core -> 2; the scaling of the --threads setting is 1 -> 2
 
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import statistics
@@ -30,6 +31,24 @@ SCRATCH = ROOT / "scratch" / "bench"
 QC = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "qc"
 TABLES = {"marriage": "registration", "death": "record"}
 SET_KINDS = ("unique:", "reference:", "query:", "history:")
+
+
+_ALONE = []
+
+
+def alone():
+    """Hold scratch/bench/bench.lock until this process ends, or stop: two benchmarks at once
+    share the cores and the scratch files, and both would record wrong figures."""
+    if _ALONE:
+        return
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    lock = open(SCRATCH / "bench.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit("another benchmark is running (it holds scratch/bench/bench.lock); "
+                         "run one at a time")
+    _ALONE.append(lock)
 
 
 def sh(args, **kw):
@@ -145,6 +164,7 @@ def main():
     p.add_argument("--limits", default="default,1GiB")
     p.add_argument("--unique-rows", default="10000000,31411241")
     args = p.parse_args()
+    alone()
     SCRATCH.mkdir(parents=True, exist_ok=True)
     sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     results = []

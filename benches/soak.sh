@@ -9,6 +9,7 @@
 # Usage: bash benches/soak.sh [ROWS]   (QC=path/to/qc soaks that binary instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/alone.sh
 ROWS=${1:-50000000}
 if [ -z "${QC:-}" ]; then
   QC=${CARGO_TARGET_DIR:-target}/release/qc
