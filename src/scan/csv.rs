@@ -245,8 +245,9 @@ pub fn check_files(
     check
 }
 
-/// A streaming table with one partition per file — per range of a big file cut for several
-/// cores ([`super::split`]) — building only `needed` columns; and its number of partitions.
+/// A streaming table of at most `threads` partitions (the session's target partitions), each
+/// reading its files — or ranges of a big file cut for several cores ([`super::split`]) — one
+/// after the other, building only `needed` columns; and its number of partitions.
 pub fn provider(
     table: &super::TableSource<'_>,
     opts: &CsvOptions,
@@ -262,8 +263,10 @@ pub fn provider(
         .map(|c| needed.contains(&c.name).then(|| c.clone()))
         .collect();
     let threads = state.config().target_partitions();
-    let mut partitions: Vec<Arc<dyn PartitionStream>> = Vec::new();
+    // Each job with its size in bytes, for sharing the jobs out evenly.
+    let mut jobs: Vec<(CsvJob, u64)> = Vec::new();
     for f in &table.source.files {
+        let bytes = std::fs::metadata(f).map_or(0, |m| m.len());
         let job = CsvJob {
             file: f.clone(),
             opts: opts.clone(),
@@ -277,22 +280,60 @@ pub fn provider(
         // A big file is cut at record boundaries into one range per core.
         match super::split::Splitter::new(f, opts, threads) {
             Some(splitter) => {
-                for k in 0..splitter.parts() {
-                    partitions.push(Arc::new(CsvPartition(CsvJob {
-                        range: Some((Arc::clone(&splitter), k)),
-                        ..job.clone()
-                    })));
+                let parts = splitter.parts();
+                for k in 0..parts {
+                    let range = Some((Arc::clone(&splitter), k));
+                    jobs.push((
+                        CsvJob {
+                            range,
+                            ..job.clone()
+                        },
+                        bytes / parts as u64,
+                    ));
                 }
             }
-            None => partitions.push(Arc::new(CsvPartition(job))),
+            None => jobs.push((job, bytes)),
         }
     }
+    let partitions: Vec<Arc<dyn PartitionStream>> = share_out(jobs, threads)
+        .into_iter()
+        .map(|jobs| {
+            Arc::new(CsvPartition {
+                jobs,
+                schema: Arc::clone(&schema),
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
     let n = partitions.len();
     // The partitions' schema equals the table's, so construction cannot fail.
     match StreamingTable::try_new(Arc::clone(&schema), partitions) {
         Ok(t) => (Arc::new(t), n),
         Err(e) => unreachable!("CSV partitions share the table schema: {e}"),
     }
+}
+
+/// `jobs` (each with its size) shared out into at most `parts` groups of about equal size:
+/// the largest job first, each to the group with the least so far; a group keeps its jobs in
+/// their listed order. With no more jobs than parts, a group per job.
+fn share_out<T>(jobs: Vec<(T, u64)>, parts: usize) -> Vec<Vec<T>> {
+    let parts = parts.max(1);
+    if jobs.len() <= parts {
+        return jobs.into_iter().map(|(job, _)| vec![job]).collect();
+    }
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].1));
+    let mut loads = vec![0u64; parts];
+    let mut group_of = vec![0usize; jobs.len()];
+    for i in order {
+        let g = (0..parts).min_by_key(|&g| (loads[g], g)).unwrap_or(0);
+        loads[g] += jobs[i].1;
+        group_of[i] = g;
+    }
+    let mut groups: Vec<Vec<T>> = (0..parts).map(|_| Vec::new()).collect();
+    for ((job, _), g) in jobs.into_iter().zip(group_of) {
+        groups[g].push(job);
+    }
+    groups
 }
 
 /// Read one CSV file into batches of every column in `columns` plus qc's metadata columns,
@@ -333,18 +374,34 @@ struct CsvJob {
     range: Option<(Arc<super::split::Splitter>, usize)>,
 }
 
-/// A file (or a range of one) as a DataFusion partition: each execution reads it on its own thread.
+/// Files (or ranges of one) as a DataFusion partition: each execution reads them one after
+/// the other on a thread of its own.
 #[derive(Debug)]
-struct CsvPartition(CsvJob);
+struct CsvPartition {
+    jobs: Vec<CsvJob>,
+    schema: SchemaRef,
+}
 
 impl PartitionStream for CsvPartition {
     fn schema(&self) -> &SchemaRef {
-        &self.0.schema
+        &self.schema
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let job = self.0.clone();
-        super::on_own_thread("qc-csv", Arc::clone(&job.schema), move |emit| job.run(emit))
+        let jobs = self.jobs.clone();
+        super::on_own_thread("qc-csv", Arc::clone(&self.schema), move |emit| {
+            for job in jobs {
+                let mut stopped = false;
+                job.run(&mut |batch| {
+                    stopped = !emit(batch);
+                    !stopped
+                })?;
+                if stopped {
+                    break;
+                }
+            }
+            Ok(())
+        })
     }
 }
 
@@ -963,6 +1020,19 @@ impl BatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Jobs are shared out by size, largest first, each group keeping the listed order.
+    #[test]
+    fn jobs_are_shared_out_evenly_in_their_order() {
+        let jobs = vec![('a', 5), ('b', 1), ('c', 1), ('d', 1), ('e', 4), ('f', 2)];
+        assert_eq!(
+            share_out(jobs.clone(), 2),
+            [vec!['a', 'b', 'c'], vec!['d', 'e', 'f']]
+        );
+        assert_eq!(share_out(jobs[..2].to_vec(), 3), [vec!['a'], vec!['b']]);
+        let one: Vec<char> = share_out(jobs.clone(), 1).concat();
+        assert_eq!(one, ['a', 'b', 'c', 'd', 'e', 'f']);
+    }
 
     fn opts(encoding: &'static encoding_rs::Encoding) -> CsvOptions {
         CsvOptions {
