@@ -14,8 +14,10 @@
 //!   column absent from the header) is an error naming the file; under `--keep-going` the
 //!   file is left out and the run is marked partial.
 //!
-//! Each file is one partition, read on its own thread; the plan spreads the rows across
-//! cores after the scan.
+//! The files (and the ranges a big file is cut into) are shared out into at most `--threads`
+//! partitions, each reading its files in turn on a thread of its own that reads a batch when
+//! the engine asks for one; with fewer partitions than cores the plan spreads the rows after
+//! the scan.
 
 use std::fmt;
 use std::fs::File;
