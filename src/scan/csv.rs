@@ -315,8 +315,9 @@ pub fn provider(
 }
 
 /// `jobs` (each with its size) shared out into at most `parts` groups of about equal size:
-/// the largest job first, each to the group with the least so far; a group keeps its jobs in
-/// their listed order. With no more jobs than parts, a group per job.
+/// the largest job first, each to the group with the least so far (of equal sizes, the one
+/// with fewer jobs, so jobs of no size spread too); a group keeps its jobs in their listed
+/// order. With no more jobs than parts, a group per job.
 fn share_out<T>(jobs: Vec<(T, u64)>, parts: usize) -> Vec<Vec<T>> {
     let parts = parts.max(1);
     if jobs.len() <= parts {
@@ -324,11 +325,13 @@ fn share_out<T>(jobs: Vec<(T, u64)>, parts: usize) -> Vec<Vec<T>> {
     }
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].1));
-    let mut loads = vec![0u64; parts];
+    // Per group: its bytes and its jobs so far.
+    let mut loads = vec![(0u64, 0usize); parts];
     let mut group_of = vec![0usize; jobs.len()];
     for i in order {
         let g = (0..parts).min_by_key(|&g| (loads[g], g)).unwrap_or(0);
-        loads[g] += jobs[i].1;
+        loads[g].0 += jobs[i].1;
+        loads[g].1 += 1;
         group_of[i] = g;
     }
     let mut groups: Vec<Vec<T>> = (0..parts).map(|_| Vec::new()).collect();
@@ -1034,6 +1037,9 @@ mod tests {
         assert_eq!(share_out(jobs[..2].to_vec(), 3), [vec!['a'], vec!['b']]);
         let one: Vec<char> = share_out(jobs.clone(), 1).concat();
         assert_eq!(one, ['a', 'b', 'c', 'd', 'e', 'f']);
+        // Files of no size (or whose size could not be read) spread over the groups too.
+        let empty = vec![('a', 0), ('b', 0), ('c', 0)];
+        assert_eq!(share_out(empty, 2), [vec!['a', 'c'], vec!['b']]);
     }
 
     fn opts(encoding: &'static encoding_rs::Encoding) -> CsvOptions {
